@@ -1,0 +1,327 @@
+"""Imputation, scaling and one-hot encoding of schema features, fitted on training rows only.
+
+The fitted state is a handful of plain numbers and strings saved as JSON beside the model
+(``preprocessor.json``): nothing is ever unpickled. ``transform`` is vectorised with numpy
+(categorical columns are factorised once, so matching cost is per distinct value, not per
+row).
+
+Numeric columns: median imputation (optionally with a 0/1 missing indicator for columns that
+had blanks in training), then standard scaling ``(x - mean) / std`` with the population
+standard deviation, as scikit-learn's ``SimpleImputer(strategy="median")`` followed by
+``StandardScaler`` do. ``numeric_encoding`` leaves room for other encodings (e.g.
+piecewise-linear encoding, Gorishniy et al., 2022) without changing the API.
+
+Categorical columns: categories learned on the training rows (most frequent first, ties by
+label), matched case- and whitespace-insensitively; unseen or missing values encode as an
+all-zero one-hot row (counted by :meth:`Preprocessor.unseen_categories`).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import MissingColumnsError, SchemaError
+from .schema import FeatureSchema
+
+PREPROCESSOR_VERSION = 1
+NUMERIC_ENCODINGS = ("standard",)
+
+
+def _label(value) -> str:
+    """Category label as text; integral floats (``1.0``) read as integers (``"1"``)."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _norm_key(value) -> str:
+    """Case- and whitespace-insensitive matching key of one category label."""
+    return " ".join(_label(value).split()).casefold()
+
+
+def _as_float(series: pd.Series) -> np.ndarray:
+    """Numeric column as float64 with NaN for blanks/unparseable cells."""
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return series.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _category_codes(series: pd.Series, index: dict[str, int]) -> np.ndarray:
+    """Position of each cell's category in ``index`` (``-1`` for missing or unseen).
+
+    Factorises the column first so normalisation runs once per distinct value.
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    lookup = np.fromiter(
+        (index.get(_norm_key(u), -1) for u in uniques), dtype=np.int64, count=len(uniques)
+    )
+    lookup = np.append(lookup, -1)  # code -1 (missing) -> last entry -> -1
+    return lookup[codes]
+
+
+class Preprocessor:
+    """Encode the schema's feature columns as a float32 matrix.
+
+    Build with :meth:`fit` (training rows only) or :meth:`from_dict`.
+
+    Attributes
+    ----------
+    numeric, categorical : list of str
+        Raw feature columns, in model order (numeric first).
+    medians, means, scales : dict of str to float
+        Fitted imputation value, mean and standard deviation (1.0 when constant) per numeric
+        column.
+    missing_indicator : list of str
+        Numeric columns that got an extra 0/1 "was missing" column.
+    categories : dict of str to list of str
+        Training categories per categorical column, most frequent first.
+    blocks : list of tuple (str, int, int)
+        ``(raw column, start, stop)``: encoded columns ``start:stop`` belong to the raw column.
+    feature_names_out : list of str
+        Names of the encoded columns (``col``, ``col__missing``, ``col=label``).
+    """
+
+    def __init__(self, numeric, categorical, medians, means, scales, categories,
+                 missing_indicator=(), numeric_encoding="standard", options=None):
+        if numeric_encoding not in NUMERIC_ENCODINGS:
+            raise SchemaError(
+                f"unknown numeric_encoding {numeric_encoding!r}; choose one of {NUMERIC_ENCODINGS}"
+            )
+        self.numeric = list(numeric)
+        self.categorical = list(categorical)
+        self.medians = {k: float(v) for k, v in medians.items()}
+        self.means = {k: float(v) for k, v in means.items()}
+        self.scales = {k: float(v) for k, v in scales.items()}
+        self.categories = {k: [str(c) for c in v] for k, v in categories.items()}
+        self.missing_indicator = [c for c in self.numeric if c in set(missing_indicator)]
+        self.numeric_encoding = numeric_encoding
+        self.options = dict(options or {})
+        self._index = {
+            col: {_norm_key(c): i for i, c in enumerate(cats)} for col, cats in self.categories.items()
+        }
+        self.blocks: list[tuple[str, int, int]] = []
+        self.feature_names_out: list[str] = []
+        pos = 0
+        for col in self.numeric:
+            names = [col] + ([f"{col}__missing"] if col in self.missing_indicator else [])
+            self.blocks.append((col, pos, pos + len(names)))
+            self.feature_names_out += names
+            pos += len(names)
+        for col in self.categorical:
+            names = [f"{col}={c}" for c in self.categories[col]]
+            self.blocks.append((col, pos, pos + len(names)))
+            self.feature_names_out += names
+            pos += len(names)
+        self._center = np.array([self.means[c] for c in self.numeric], dtype="float64")
+        self._scale = np.array([self.scales[c] for c in self.numeric], dtype="float64")
+        self._fill = np.array([self.medians[c] for c in self.numeric], dtype="float64")
+
+    # ------------------------------------------------------------------ fitting
+    @classmethod
+    def fit(cls, valid_df: pd.DataFrame, schema: FeatureSchema, numeric_encoding: str = "standard",
+            missing_indicator: bool = False, **options) -> "Preprocessor":
+        """Learn imputation values, scaling and categories from training rows.
+
+        Parameters
+        ----------
+        valid_df : DataFrame of shape (n_samples, >= n_features)
+            Training rows only (numeric features as numbers or numeric text, categorical
+            features as text). Never pass validation or test rows.
+        schema : FeatureSchema
+            Supplies ``numeric`` and ``categorical`` feature lists.
+        numeric_encoding : {"standard"}, default "standard"
+            Encoding of numeric columns. Other encodings may be added later.
+        missing_indicator : bool, default False
+            Add a 0/1 column for each numeric column that had blanks in ``valid_df``.
+        **options
+            Extra encoding options, stored as-is for future encodings.
+
+        Returns
+        -------
+        Preprocessor
+
+        Raises
+        ------
+        MissingColumnsError
+            If a schema feature is not a column of ``valid_df``.
+        """
+        missing = [c for c in schema.features if c not in valid_df.columns]
+        if missing:
+            raise MissingColumnsError(missing, "the training data")
+        medians, means, scales, with_na = {}, {}, {}, []
+        for col in schema.numeric:
+            x = _as_float(valid_df[col])
+            nan = np.isnan(x)
+            med = float(np.median(x[~nan])) if (~nan).any() else 0.0
+            if nan.any():
+                with_na.append(col)
+            filled = np.where(nan, med, x)
+            mean = float(filled.mean()) if len(filled) else 0.0
+            std = float(filled.std()) if len(filled) else 0.0
+            medians[col], means[col] = med, mean
+            scales[col] = std if std > 0 and np.isfinite(std) else 1.0
+        categories = {}
+        for col in schema.categorical:
+            s = valid_df[col].dropna().map(_label)
+            s = s[s != ""]
+            keys = s.map(_norm_key)
+            counts = keys.value_counts()
+            # label shown for a key: its most common spelling in training (stripped)
+            spelled = (
+                pd.DataFrame({"k": keys.to_numpy(), "v": s.to_numpy()})
+                .value_counts().reset_index().drop_duplicates("k").set_index("k")["v"]
+            )
+            order = sorted(counts.index, key=lambda k: (-int(counts[k]), k))
+            categories[col] = [str(spelled[k]) for k in order]
+        return cls(schema.numeric, schema.categorical, medians, means, scales, categories,
+                   missing_indicator=with_na if missing_indicator else (),
+                   numeric_encoding=numeric_encoding, options=options)
+
+    # ------------------------------------------------------------------ transform
+    @property
+    def n_features_out(self) -> int:
+        """Number of encoded columns."""
+        return len(self.feature_names_out)
+
+    @property
+    def features(self) -> list[str]:
+        """Raw feature columns the transform needs (numeric first, then categorical)."""
+        return [*self.numeric, *self.categorical]
+
+    def _check_columns(self, df: pd.DataFrame) -> None:
+        missing = [c for c in self.features if c not in df.columns]
+        if missing:
+            raise MissingColumnsError(missing)
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Encode rows with the fitted statistics.
+
+        Parameters
+        ----------
+        df : DataFrame of shape (n_samples, >= n_features)
+            Must hold every raw feature column; other columns are ignored.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out), dtype float32
+            Numeric blocks: imputed and standardised values (+ missing indicator); categorical
+            blocks: one-hot, all zeros for missing or unseen categories. Never NaN.
+
+        Raises
+        ------
+        MissingColumnsError
+            Naming every absent feature column.
+        """
+        self._check_columns(df)
+        n = len(df)
+        out = np.zeros((n, self.n_features_out), dtype=np.float32)
+        if self.numeric:
+            x = np.column_stack([_as_float(df[c]) for c in self.numeric]) if n else np.zeros((0, len(self.numeric)))
+            nan = ~np.isfinite(x)
+            x = np.where(nan, self._fill, x)
+            x = (x - self._center) / self._scale
+            for j, (col, start, stop) in enumerate(self.blocks[: len(self.numeric)]):
+                out[:, start] = x[:, j]
+                if stop - start == 2:
+                    out[:, start + 1] = nan[:, j]
+        rows = np.arange(n)
+        for col, start, stop in self.blocks[len(self.numeric):]:
+            codes = _category_codes(df[col], self._index[col])
+            hit = codes >= 0
+            out[rows[hit], start + codes[hit]] = 1.0
+        return out
+
+    def unseen_categories(self, df: pd.DataFrame) -> dict[str, dict[str, int]]:
+        """Count categorical values absent from training (they encode as all zeros).
+
+        Parameters
+        ----------
+        df : DataFrame
+            Rows to be transformed.
+
+        Returns
+        -------
+        dict of str to dict of str to int
+            ``{column: {value: count}}`` for columns with at least one unseen non-blank
+            value; blank/missing cells are not counted here (they are imputed as "none").
+        """
+        self._check_columns(df)
+        report = {}
+        for col in self.categorical:
+            s = df[col]
+            codes = _category_codes(s, self._index[col])
+            present = s.notna().to_numpy() & (s.astype(str).str.strip() != "").to_numpy()
+            bad = (codes < 0) & present
+            if bad.any():
+                vc = s[bad].astype(str).str.strip().value_counts()
+                report[col] = {str(k): int(v) for k, v in vc.items()}
+        return report
+
+    def missing_counts(self, df: pd.DataFrame) -> dict[str, int]:
+        """Count blank cells per feature column (numeric ones are imputed with the median).
+
+        Returns
+        -------
+        dict of str to int
+            Only columns with at least one blank cell.
+        """
+        self._check_columns(df)
+        out = {}
+        for col in self.numeric:
+            k = int((~np.isfinite(_as_float(df[col]))).sum())
+            if k:
+                out[col] = k
+        for col in self.categorical:
+            s = df[col]
+            k = int((s.isna() | (s.astype(str).str.strip() == "")).sum())
+            if k:
+                out[col] = k
+        return out
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict:
+        """Return the fitted state as a plain JSON-ready dict."""
+        return {
+            "version": PREPROCESSOR_VERSION,
+            "numeric_encoding": self.numeric_encoding,
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "medians": self.medians,
+            "means": self.means,
+            "scales": self.scales,
+            "missing_indicator": self.missing_indicator,
+            "categories": self.categories,
+            "options": self.options,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Preprocessor":
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        SchemaError
+            If the version is newer than this code or a key is missing.
+        """
+        if int(data.get("version", 0)) > PREPROCESSOR_VERSION:
+            raise SchemaError(f"preprocessor version {data.get('version')} is newer than this code")
+        try:
+            return cls(data["numeric"], data["categorical"], data["medians"], data["means"],
+                       data["scales"], data["categories"],
+                       missing_indicator=data.get("missing_indicator", ()),
+                       numeric_encoding=data.get("numeric_encoding", "standard"),
+                       options=data.get("options"))
+        except KeyError as exc:
+            raise SchemaError(f"preprocessor.json lacks the key {exc}") from None
+
+    def save(self, path: str | Path) -> None:
+        """Write :meth:`to_dict` as JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Preprocessor":
+        """Read a file written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
