@@ -1,0 +1,103 @@
+"""Preprocessor: equal to scikit-learn's imputer/scaler/one-hot, train-only fit, JSON round trip."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from churn_core.errors import MissingColumnsError
+from churn_core.preprocess import Preprocessor
+from churn_core.schema import FeatureSchema
+
+SCHEMA = FeatureSchema(target="y", positive_label="1", numeric=["a", "b"], categorical=["c", "d"])
+
+
+def _frame(n=300, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(5, 2, n)
+    a[rng.random(n) < 0.1] = np.nan
+    return pd.DataFrame({
+        "a": a,
+        "b": rng.integers(0, 100, n).astype(float),
+        "c": rng.choice(["France", "Germany", "Spain"], n, p=[0.5, 0.3, 0.2]),
+        "d": rng.choice(["x", "y"], n),
+        "y": rng.integers(0, 2, n),
+    })
+
+
+def test_numeric_equals_sklearn_imputer_then_scaler():
+    df = _frame()
+    pre = Preprocessor.fit(df, SCHEMA)
+    X = pre.transform(df)
+    ref = StandardScaler().fit_transform(SimpleImputer(strategy="median").fit_transform(df[["a", "b"]]))
+    np.testing.assert_allclose(X[:, :2], ref, rtol=1e-5, atol=1e-5)
+    assert np.isfinite(X).all()
+
+
+def test_one_hot_equals_sklearn_with_unknown_ignored():
+    train = _frame()
+    pre = Preprocessor.fit(train, SCHEMA)
+    new = _frame(50, seed=1)
+    new.loc[:4, "c"] = ["Italy", None, "  france ", "GERMANY", "spain"]
+    X = pre.transform(new)
+    cats = [pre.categories["c"], pre.categories["d"]]
+    enc = OneHotEncoder(categories=cats, handle_unknown="ignore", sparse_output=False)
+    norm = new[["c", "d"]].fillna("??").apply(lambda s: s.str.strip().str.capitalize())
+    norm["d"] = new["d"]
+    ref = enc.fit(pd.DataFrame({"c": cats[0][:1], "d": cats[1][:1]})).transform(norm)
+    np.testing.assert_array_equal(X[:, 2:], ref)
+    # unseen and missing -> all zero in the block; unseen is reported, missing is not
+    c0, c1 = [b[1:] for b in pre.blocks if b[0] == "c"][0]
+    assert X[0, c0:c1].sum() == 0 and X[1, c0:c1].sum() == 0
+    assert pre.unseen_categories(new) == {"c": {"Italy": 1}}
+
+
+def test_categories_most_frequent_first_and_blocks_cover_columns():
+    df = _frame()
+    pre = Preprocessor.fit(df, SCHEMA)
+    counts = df["c"].value_counts()
+    assert pre.categories["c"] == list(counts.index)
+    stops = [0] + [stop for _, _, stop in pre.blocks]
+    assert [start for _, start, _ in pre.blocks] == stops[:-1]
+    assert stops[-1] == pre.n_features_out == len(pre.feature_names_out)
+    assert [b[0] for b in pre.blocks] == SCHEMA.features
+
+
+def test_fitted_on_training_rows_only():
+    df = _frame(400)
+    train_pos = np.arange(300)
+    pre1 = Preprocessor.fit(df.iloc[train_pos], SCHEMA).to_dict()
+    changed = df.copy()
+    changed.loc[300:, "a"] = 1e6
+    changed.loc[300:, "c"] = "Atlantis"
+    pre2 = Preprocessor.fit(changed.iloc[train_pos], SCHEMA).to_dict()
+    assert pre1 == pre2
+
+
+def test_json_round_trip_and_missing_indicator():
+    df = _frame()
+    pre = Preprocessor.fit(df, SCHEMA, missing_indicator=True)
+    assert pre.missing_indicator == ["a"]
+    again = Preprocessor.from_dict(json.loads(json.dumps(pre.to_dict())))
+    np.testing.assert_array_equal(again.transform(df), pre.transform(df))
+    X = pre.transform(df)
+    np.testing.assert_array_equal(X[:, 1], df["a"].isna().to_numpy().astype(np.float32))
+
+
+def test_text_cells_and_integral_categories():
+    df = pd.DataFrame({"a": ["1.5", " ", "3"], "b": ["1", "2", "3"], "c": [1.0, 2.0, 1.0], "d": ["x", "y", "x"]})
+    pre = Preprocessor.fit(df, SCHEMA)
+    assert pre.categories["c"] == ["1", "2"]
+    X = pre.transform(pd.DataFrame({"a": [np.nan], "b": [2.0], "c": ["2"], "d": ["X"]}))
+    assert np.isfinite(X).all() and X[0, pre.feature_names_out.index("c=2")] == 1
+
+
+def test_missing_columns_named():
+    pre = Preprocessor.fit(_frame(), SCHEMA)
+    with pytest.raises(MissingColumnsError) as err:
+        pre.transform(_frame().drop(columns=["b", "d"]))
+    assert err.value.missing == ["b", "d"]
