@@ -36,6 +36,8 @@ class FeatureSchema:
         Columns ignored as features for any other reason (passed through to outputs).
     negative_label : str or None
         The other target value, when known (documentation only).
+    reasons : dict of str to str
+        Why each excluded column is excluded (e.g. ``"constant: every value is '1'"``).
     """
 
     target: str | None = None
@@ -47,6 +49,7 @@ class FeatureSchema:
     excluded: list[str] = field(default_factory=list)
     negative_label: str | None = None
     version: int = SCHEMA_VERSION
+    reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def features(self) -> list[str]:

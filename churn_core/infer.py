@@ -1,0 +1,319 @@
+"""Infer the roles of a table's columns (target, IDs, personal data, numeric, categorical).
+
+Every rule can be overridden by the caller. Rules, in order:
+
+1. target: an explicit name, else the first column whose name (lower case, letters and
+   digits only) is in :data:`TARGET_NAMES`; other columns that look like churn outcomes
+   (``Churn Reason``, ``Churn Score``...) are excluded because they leak the answer.
+2. personal columns: names in :data:`PERSONAL_NAMES` (surname, e-mail, phone, address...).
+3. ID columns: id-like names (:data:`ID_NAMES`, ``*_id``, ``CustomerId``, ``customerID``) or,
+   with at least :data:`UNIQUE_ID_MIN_ROWS` rows, text that is unique per row or integers that
+   are unique per row and sorted.
+4. remaining columns: all blank or constant -> excluded (reason recorded); more than 95 %
+   of non-blank cells numbers -> numeric, unless integers with at most
+   :data:`MAX_CATEGORICAL_INT_LEVELS` distinct values (categorical); free text with more
+   than 50 distinct values and more distinct values than half the rows -> excluded;
+   otherwise categorical.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from .errors import MissingColumnsError, SchemaError
+from .schema import FeatureSchema
+from .validate import _blank_mask, label_text, match_columns, normalize_categories, parse_numeric
+
+TARGET_NAMES = (
+    "exited", "churn", "churned", "ischurn", "ischurned", "haschurned", "churnflag", "churnlabel",
+    "churnvalue", "churnstatus", "churner", "attritionflag", "attrition", "attrited", "label", "target",
+)
+ID_NAMES = frozenset({
+    "id", "rownumber", "rownum", "rowid", "index", "clientnum", "customerid", "custid", "clientid",
+    "accountid", "accountnumber", "accountno", "userid", "memberid", "customernumber", "customerno",
+    "subscriberid", "contractid", "uuid", "guid", "unnamed0",
+})
+PERSONAL_NAMES = frozenset({
+    "surname", "lastname", "firstname", "fullname", "name", "givenname", "familyname", "forename",
+    "middlename", "customername", "clientname", "email", "emailaddress", "mail", "phone",
+    "phonenumber", "telephone", "tel", "mobile", "mobilenumber", "cellphone", "address",
+    "streetaddress", "street", "addressline1", "addressline2", "postcode", "zipcode",
+    "dateofbirth", "birthdate", "dob", "ssn", "nationalid", "iban", "ipaddress",
+})
+_ID_PATTERN = re.compile(r"(?:^|[_\s.\-])(?:id|ID|Id)$|[a-z0-9](?:Id|ID)$")
+_LEAK_PATTERN = re.compile(r"churn|attrit")
+#: Integer columns with at most this many distinct values are categorical.
+MAX_CATEGORICAL_INT_LEVELS = 10
+#: Share of non-blank cells that must parse as numbers for a text column to be numeric.
+NUMERIC_SHARE = 0.95
+#: Uniqueness only marks an ID column from this many rows on (small files are all unique).
+UNIQUE_ID_MIN_ROWS = 30
+
+_POSITIVE_WORDS = {"1", "yes", "y", "true", "t", "churn", "churned", "churner", "attrited",
+                   "exited", "left", "lost", "cancelled", "canceled", "closed", "gone", "leaver"}
+_NEGATIVE_WORDS = {"0", "no", "n", "false", "f", "stayed", "stay", "retained", "existing",
+                   "active", "current", "remained", "loyal", "kept", "not", "non", "never"}
+
+
+def _key(name) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def looks_like_id(name, series: pd.Series | None = None) -> bool:
+    """Whether a column is a customer identifier, by name or by being unique per row.
+
+    Parameters
+    ----------
+    name : str
+        Column name (``RowNumber``, ``CustomerId``, ``customerID``, ``CLIENTNUM``, ``*_id``).
+    series : Series, optional
+        Its values; text unique per row, or sorted integers unique per row, count as IDs when
+        there are at least :data:`UNIQUE_ID_MIN_ROWS` non-blank values.
+
+    Returns
+    -------
+    bool
+    """
+    if _key(name) in ID_NAMES or _ID_PATTERN.search(str(name).strip()):
+        return True
+    if series is None:
+        return False
+    s = series.dropna()
+    if len(s) < UNIQUE_ID_MIN_ROWS or len(s) < len(series) or s.nunique() < len(s):
+        return False
+    if pd.api.types.is_numeric_dtype(s):
+        vals = s.astype("float64").to_numpy()
+        return bool(np.all(vals == np.round(vals)) and (np.all(np.diff(vals) > 0) or np.all(np.diff(vals) < 0)))
+    vals, blank, bad = parse_numeric(s.astype("str"))
+    if bad.sum() > (1 - NUMERIC_SHARE) * len(s):
+        return True  # unique text such as "7590-VHVEG"
+    ok = vals[~np.isnan(vals)]
+    return bool(len(ok) == len(s) and np.all(ok == np.round(ok))
+                and (np.all(np.diff(ok) > 0) or np.all(np.diff(ok) < 0)))
+
+
+def target_values(series: pd.Series) -> list[str]:
+    """Distinct non-blank target labels as text, most frequent first.
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+
+    Returns
+    -------
+    list of str
+        Canonical texts (``1.0`` -> ``"1"``, ``True`` -> ``"True"``, stripped); ties in
+        frequency are ordered by text.
+    """
+    texts = pd.Series([label_text(v) for v in series.to_numpy(dtype=object)], dtype=object).dropna()
+    counts = texts.value_counts()
+    return sorted(counts.index.tolist(), key=lambda v: (-int(counts[v]), v))
+
+
+def _polarity(value: str) -> int:
+    """+1 for a churned-looking label, -1 for a stayed-looking label, 0 when unsure."""
+    words = re.findall(r"[a-z0-9]+", value.casefold())
+    if not words:
+        return 0
+    if value.casefold().strip() in _POSITIVE_WORDS:
+        return 1
+    if value.casefold().strip() in _NEGATIVE_WORDS:
+        return -1
+    neg = any(w in _NEGATIVE_WORDS for w in words)
+    pos = any(w in _POSITIVE_WORDS - {"1", "y", "t"} for w in words)
+    if pos and not neg:
+        return 1
+    if neg:
+        return -1
+    return 0
+
+
+def suggest_positive_label(values) -> str | None:
+    """Suggest which target value means *churned*, or ``None`` when unsure.
+
+    Recognises 1/0, Yes/No, Y/N, True/False, "Attrited Customer"/"Existing Customer",
+    churned/stayed, left/retained and similar pairs. Never falls back to alphabetical or
+    frequency order: the user must then choose.
+
+    Parameters
+    ----------
+    values : iterable of str
+        Distinct target labels (e.g. from :func:`target_values`).
+
+    Returns
+    -------
+    str or None
+        The positive label spelled as in ``values``.
+    """
+    vals = [v for v in (label_text(v) for v in values) if v is not None]
+    vals = list(dict.fromkeys(vals))
+    if not vals or len(vals) > 2:
+        return None
+    pol = [_polarity(v) for v in vals]
+    if len(vals) == 1:
+        return vals[0] if pol[0] == 1 else None
+    if sorted(pol) == [-1, 1]:
+        return vals[pol.index(1)]
+    return None
+
+
+def _resolve(df_columns, names, what: str, source: str | None) -> list[str]:
+    if names is None:
+        return None
+    names = [names] if isinstance(names, str) else list(names)
+    found = match_columns(df_columns, names)
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise MissingColumnsError(missing, source)
+    return [found[n] for n in names]
+
+
+def _infer_type(series: pd.Series, decimal: str | None) -> tuple[str, str | None]:
+    """Return (role, reason) with role in numeric / categorical / excluded."""
+    n = len(series)
+    if pd.api.types.is_bool_dtype(series):
+        nonblank = series.dropna()
+        if nonblank.empty:
+            return "excluded", "every cell is blank"
+        return ("excluded", f"constant: every value is {nonblank.iloc[0]!r}") if nonblank.nunique() == 1 \
+            else ("categorical", None)
+    blank = _blank_mask(series)
+    if blank.all():
+        return "excluded", "every cell is blank"
+    vals, _, bad = parse_numeric(series, decimal)
+    nonblank = int((~blank).sum())
+    ok = vals[~np.isnan(vals)]
+    if len(ok) > NUMERIC_SHARE * nonblank:
+        distinct = np.unique(ok)
+        if len(distinct) == 1:
+            return "excluded", f"constant: every value is {label_text(distinct[0])!r}"
+        if np.all(distinct == np.round(distinct)) and len(distinct) <= MAX_CATEGORICAL_INT_LEVELS:
+            return "categorical", None
+        return "numeric", None
+    cats = normalize_categories(series).dropna()
+    k = cats.nunique()
+    if k == 1:
+        return "excluded", f"constant: every value is {cats.iloc[0]!r}"
+    if k > 50 and k > 0.5 * len(cats):
+        return "excluded", f"free text: {k} distinct values in {len(cats)} rows"
+    return "categorical", None
+
+
+def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=None,
+                 personal_columns=None, numeric=None, categorical=None, excluded=None,
+                 decimal: str | None = None) -> FeatureSchema:
+    """Infer a :class:`FeatureSchema` from a table; every argument overrides inference.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_rows, n_columns)
+        Table from :func:`churn_core.io.read_table`.
+    target : str, optional
+        Target column (matched case- and whitespace-insensitively). Default: the first
+        column named like :data:`TARGET_NAMES`; ``None`` found means a file to score.
+    positive_label : str, optional
+        Target value meaning churned; default :func:`suggest_positive_label`, which may
+        return ``None`` (the user must then state it).
+    id_columns, personal_columns : list of str, optional
+        Exactly these columns get that role (no inference for the role).
+    numeric, categorical, excluded : list of str, optional
+        Force these columns into that role; other columns are still inferred. When both
+        ``numeric`` and ``categorical`` are given, they are the complete feature list and
+        every other column is excluded.
+    decimal : {".", ","}, optional
+        Decimal-mark hint for ambiguous numbers (``ReadReport.decimal``).
+
+    Returns
+    -------
+    FeatureSchema
+        ``reasons`` maps each excluded column to why.
+
+    Raises
+    ------
+    MissingColumnsError
+        A named column is not in the table (all such names listed).
+    SchemaError
+        A column given two roles, or a positive label that is not a value of the target.
+    """
+    source = df.attrs.get("source_name")
+    columns = [c for c in df.columns if not str(c).startswith("__")]
+    target_col = None
+    if target is not None:
+        target_col = _resolve(columns, [target], "target", source)[0]
+    else:
+        keys = {_key(c): c for c in reversed(columns)}
+        for name in TARGET_NAMES:
+            if name in keys:
+                target_col = keys[name]
+                break
+    given = {
+        "id_columns": _resolve(columns, id_columns, "ID", source),
+        "personal_columns": _resolve(columns, personal_columns, "personal", source),
+        "numeric": _resolve(columns, numeric, "numeric", source),
+        "categorical": _resolve(columns, categorical, "categorical", source),
+        "excluded": _resolve(columns, excluded, "excluded", source),
+    }
+    seen: dict = {}
+    for role, cols in given.items():
+        for c in cols or []:
+            if c == target_col:
+                raise SchemaError(f"column {c!r} is the target and cannot also be {role}")
+            if c in seen and seen[c] != role:
+                raise SchemaError(f"column {c!r} is given two roles: {seen[c]} and {role}")
+            seen[c] = role
+    roles: dict = {c: r for c, r in seen.items()}
+    reasons: dict = {c: "excluded by the user" for c in given["excluded"] or []}
+    both_features = given["numeric"] is not None and given["categorical"] is not None
+    for c in columns:
+        if c == target_col or c in roles:
+            continue
+        if given["personal_columns"] is None and _key(c) in PERSONAL_NAMES:
+            roles[c] = "personal_columns"
+        elif given["id_columns"] is None and looks_like_id(c, df[c]):
+            roles[c] = "id_columns"
+        elif target_col is not None and _LEAK_PATTERN.search(_key(c)):
+            roles[c] = "excluded"
+            reasons[c] = f"looks derived from the churn outcome like {target_col!r} (would leak the answer)"
+        elif both_features:
+            roles[c] = "excluded"
+            reasons[c] = "not selected as a feature"
+        else:
+            role, why = _infer_type(df[c], decimal)
+            roles[c] = role
+            if why:
+                reasons[c] = why
+    pos = neg = None
+    if target_col is not None:
+        values = target_values(df[target_col])
+        if positive_label is not None:
+            want = label_text(positive_label)
+            match = [v for v in values if want is not None and v.casefold() == want.casefold()]
+            if values and not match:
+                shown = ", ".join(values[:10])
+                raise SchemaError(f"the positive label {positive_label!r} is not a value of column "
+                                  f"{target_col!r} (values: {shown})")
+            pos = match[0] if match else want
+        else:
+            pos = suggest_positive_label(values)
+        if pos is not None:
+            others = [v for v in values if v.casefold() != pos.casefold()]
+            neg = others[0] if len(others) == 1 else None
+    schema = FeatureSchema(
+        target=target_col,
+        positive_label=pos,
+        negative_label=neg,
+        numeric=[c for c in columns if roles.get(c) == "numeric"],
+        categorical=[c for c in columns if roles.get(c) == "categorical"],
+        id_columns=[c for c in columns if roles.get(c) == "id_columns"],
+        personal_columns=[c for c in columns if roles.get(c) == "personal_columns"],
+        excluded=[c for c in columns if roles.get(c) == "excluded"],
+    )
+    if hasattr(schema, "reasons"):
+        schema.reasons = {c: reasons[c] for c in schema.excluded if c in reasons}
+    try:
+        schema.check()
+    except ValueError as exc:
+        raise SchemaError(str(exc)) from None
+    return schema

@@ -1,0 +1,463 @@
+"""Typing and row accounting: turn a table as read into typed valid rows and rejected rows.
+
+Columns are matched to the schema by name (case and surrounding whitespace ignored), never by
+position. Every input row ends up either in ``valid`` or in ``rejected`` (with the original
+cells, its ``source_line`` and a ``reason`` naming the column, line and bad value), so
+``len(valid) + len(rejected) == len(df)`` always holds.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import config
+from .errors import MissingColumnsError, SchemaError, TrainingDataError
+from .io import LINE_INDEX, PARSE_ERROR_COLUMN
+from .schema import FeatureSchema
+
+#: Cell texts treated as missing (pandas' usual missing-value markers plus a few CRM ones).
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "-", "?", "#n/a", "<na>", "nat"})
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+_CURRENCY = re.compile(r"^[€$£¥]|[€$£¥]$|^(eur|usd|gbp)\s*|\s*(eur|usd|gbp)$", re.I)
+_PERIOD_STYLE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?$")
+_COMMA_STYLE = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*)(,\d+)?$")
+_INT_FLOAT_TEXT = re.compile(r"^([+-]?\d+)\.0+$")
+
+
+def normalize_name(name) -> str:
+    """Case- and whitespace-insensitive key of a column name (``" Credit  Score "`` -> ``"credit score"``)."""
+    return " ".join(str(name).split()).casefold()
+
+
+def label_text(value) -> str | None:
+    """Canonical text of a target label: ``1.0`` -> ``"1"``, ``True`` -> ``"True"``, blanks -> ``None``.
+
+    Parameters
+    ----------
+    value : object
+        A target cell.
+
+    Returns
+    -------
+    str or None
+        Stripped text, integral numbers without decimals; ``None`` for missing/blank cells.
+    """
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    text = str(value).strip()
+    if text.casefold() in MISSING_TOKENS:
+        return None
+    m = _INT_FLOAT_TEXT.match(text)
+    return m.group(1).lstrip("+") if m else text
+
+
+def _blank_mask(s: pd.Series) -> np.ndarray:
+    """True where a text cell is missing, whitespace or a missing marker like ``NA``."""
+    if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
+        return s.isna().to_numpy()
+    t = s.astype("str").str.strip().str.casefold()
+    return (t.isna() | t.isin(MISSING_TOKENS)).to_numpy()
+
+
+def _styled_parse(texts: pd.Series, decimal: str) -> pd.Series:
+    """Parse number texts with thousands separators; unparseable -> NaN."""
+    t = texts.str.replace(_CURRENCY, "", regex=True).str.replace(_SPACES, "", regex=True)
+    if decimal == ",":
+        ok = t.str.match(_COMMA_STYLE) & t.str.contains(r"\d", regex=True)
+        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        ok = t.str.match(_PERIOD_STYLE) & t.str.contains(r"\d", regex=True)
+        t = t.str.replace(",", "", regex=False)
+    out = pd.to_numeric(t.where(ok.fillna(False).astype(bool)), errors="coerce")
+    return out
+
+
+def _column_decimal(bad_texts: pd.Series, hint: str | None) -> str:
+    """Decide a column's decimal mark from the cells the plain parser refused."""
+    t = bad_texts.str.replace(_SPACES, "", regex=True)
+    comma_sure = t.str.contains(r"\.\d{3},\d*$|,\d{1,2}$|,\d{4,}$|^\d+,\d*$(?<!,\d{3})", regex=True)
+    period_sure = t.str.contains(r",\d{3}\.\d*$|,\d{3},\d{3}", regex=True)
+    n_comma, n_period = int(comma_sure.sum()), int(period_sure.sum())
+    if n_comma > n_period:
+        return ","
+    if n_period > n_comma:
+        return "."
+    return hint or "."
+
+
+def parse_numeric(series: pd.Series, decimal: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a column of numbers written as text.
+
+    Accepts plain numbers (``1234.5``, ``1e3``), quoted thousands (``"125,510.82"``), decimal
+    comma with thousands dots (``1.234,56``), spaces/apostrophes as thousands separators and a
+    leading or trailing currency sign. The decimal mark is decided per column from the cells
+    that need it (``1.234,56`` is sure, ``1,234`` is ambiguous and follows ``decimal``).
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+        Text cells (or an already numeric column, returned as float).
+    decimal : {".", ","} or None
+        Tie-breaker for ambiguous cells such as ``1,234`` (from :class:`ReadReport.decimal`).
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples,), float64
+        Parsed numbers; NaN where blank or unparseable.
+    blank : ndarray of shape (n_samples,), bool
+        Cells that are missing/whitespace/missing markers (kept as NaN, imputed later).
+    bad : ndarray of shape (n_samples,), bool
+        Non-blank cells that are not a finite number.
+    """
+    n = len(series)
+    if pd.api.types.is_bool_dtype(series):
+        vals = series.astype("float64").to_numpy()
+        return vals, np.isnan(vals), np.zeros(n, bool)
+    if pd.api.types.is_numeric_dtype(series):
+        vals = series.astype("float64").to_numpy()
+        blank = np.isnan(vals)
+        return np.where(np.isinf(vals), np.nan, vals), blank, np.isinf(vals)
+    s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
+    blank = _blank_mask(s)
+    try:  # fast path: Arrow cast of trimmed strings, blanks as nulls
+        arr = pa.array(s.to_numpy(dtype=object, na_value=None) if not hasattr(s.array, "_pa_array")
+                       else s.array._pa_array)
+        arr = pc.utf8_trim_whitespace(arr)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        arr = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), arr)
+        vals = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+        bad = ~np.isfinite(vals) & ~blank
+        vals = np.where(bad, np.nan, vals)
+        if not bad.any():
+            return vals.astype("float64"), blank, bad
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        pass
+    t = s.str.strip()
+    vals = pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64", na_value=np.nan).copy()
+    bad = ~np.isfinite(vals) & ~blank
+    if bad.any():
+        dec = _column_decimal(t[bad], decimal)
+        if dec == ",":
+            styled = _styled_parse(t, ",").to_numpy(dtype="float64", na_value=np.nan)
+            vals = np.where(blank, np.nan, styled)
+        else:
+            styled = _styled_parse(t[bad], ".").to_numpy(dtype="float64", na_value=np.nan)
+            vals[bad] = styled
+        bad = ~np.isfinite(vals) & ~blank
+        vals = np.where(bad, np.nan, vals)
+    return vals.astype("float64"), blank, bad
+
+
+def normalize_categories(series: pd.Series) -> pd.Series:
+    """Strip category text; blanks and missing markers -> NaN; ``"1.0"`` -> ``"1"``.
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+
+    Returns
+    -------
+    Series of shape (n_samples,), ``str`` dtype
+        Case is kept (matching against training categories is the preprocessor's job).
+    """
+    if pd.api.types.is_bool_dtype(series):
+        out = series.map({True: "True", False: "False"}).astype("str")
+    elif pd.api.types.is_numeric_dtype(series):
+        vals = series.astype("float64")
+        out = vals.map(lambda v: label_text(v), na_action="ignore").astype("str")
+    else:
+        out = series.astype("str").str.strip()
+        out = out.str.replace(_INT_FLOAT_TEXT, r"\1", regex=True)
+    return out.where(~_blank_mask(out), np.nan)
+
+
+@dataclass
+class ValidationReport:
+    """Counts that explain what validation did to a file.
+
+    Attributes
+    ----------
+    source : str
+    rows_in, rows_valid, rows_rejected : int
+        ``rows_in == rows_valid + rows_rejected``.
+    blanks : dict of str to int
+        Blank cells per feature column (kept as missing and imputed for numeric/categorical).
+    rejected_reasons : dict of str to int
+        Rejected rows per kind of reason (e.g. ``"Age: not a number"``).
+    duplicate_ids : dict of str to int
+        Rows whose ID value appears more than once, per ID column (a warning).
+    renamed_columns : dict of str to str
+        File column -> schema column, for headers that differed in case or whitespace.
+    extra_columns : list of str
+        File columns that are not in the schema (passed through).
+    warnings : list of str
+    """
+
+    source: str = "data"
+    rows_in: int = 0
+    rows_valid: int = 0
+    rows_rejected: int = 0
+    blanks: dict = field(default_factory=dict)
+    rejected_reasons: dict = field(default_factory=dict)
+    duplicate_ids: dict = field(default_factory=dict)
+    renamed_columns: dict = field(default_factory=dict)
+    extra_columns: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Return a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass
+class ValidationResult:
+    """Output of :func:`validate`.
+
+    Attributes
+    ----------
+    valid : DataFrame of shape (n_valid, n_columns)
+        Passthrough columns (IDs, personal), features (numeric as float64, categorical as
+        stripped ``str``), the target as text when present, extra columns, and ``source_line``.
+    rejected : DataFrame of shape (n_rejected, n_columns_in + 2)
+        Original cells + ``source_line`` + ``reason``.
+    y : ndarray of shape (n_valid,), int8, or None
+        1 = churned (positive label), 0 = not; ``None`` when the target was not required.
+    report : ValidationReport
+    """
+
+    valid: pd.DataFrame
+    rejected: pd.DataFrame
+    y: np.ndarray | None
+    report: ValidationReport
+
+
+def match_columns(columns, wanted) -> dict:
+    """Map each wanted column name to the file's column with the same normalised name.
+
+    Returns
+    -------
+    dict of str to str
+        ``{wanted_name: file_column}`` for the names found.
+    """
+    lookup: dict = {}
+    for c in columns:
+        lookup.setdefault(normalize_name(c), c)
+    return {w: lookup[normalize_name(w)] for w in wanted if normalize_name(w) in lookup}
+
+
+def _source_lines(df: pd.DataFrame) -> np.ndarray:
+    if df.index.name == LINE_INDEX:
+        return np.asarray(df.index, dtype=np.int64)
+    return np.arange(2, len(df) + 2, dtype=np.int64)
+
+
+def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
+             source_name: str | None = None, decimal: str | None = None) -> ValidationResult:
+    """Type the schema's columns and split rows into valid and rejected.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_rows, n_columns)
+        A table from :func:`churn_core.io.read_table` (text cells; its ``source_line``
+        index gives line numbers, otherwise row ``i`` is line ``i + 2``).
+    schema : FeatureSchema
+    require_target : bool
+        Training/evaluation: the target column must exist, blank or unknown labels are
+        rejected and ``y`` is returned. Scoring: pass ``False``.
+    source_name : str, optional
+        File name for messages (defaults to ``df.attrs["source_name"]``).
+    decimal : {".", ","}, optional
+        Tie-breaker for ambiguous numbers such as ``1,234`` (``ReadReport.decimal``).
+
+    Returns
+    -------
+    ValidationResult
+
+    Raises
+    ------
+    MissingColumnsError
+        One error listing every required column (features, and the target when required)
+        that the file lacks.
+    SchemaError
+        ``require_target`` with no target or positive label in the schema.
+
+    Notes
+    -----
+    Numeric cells that are blank become NaN (counted in ``report.blanks``); non-blank cells
+    that are not numbers reject the row with a reason naming column, line and value. A
+    target cell is 1 when it equals the positive label (case-insensitive, ``1.0`` == ``1``),
+    0 when it equals the negative label (or any other value when no negative label is
+    known), and rejected when blank or, with a known negative label, anything else.
+    """
+    source = source_name or df.attrs.get("source_name") or "data"
+    word = df.attrs.get("line_word", "line")
+    report = ValidationReport(source=source, rows_in=len(df))
+    if require_target and (schema.target is None or schema.positive_label is None):
+        raise SchemaError(
+            f"{source}: training needs a target column and its positive (churned) label; "
+            f"target={schema.target!r}, positive label={schema.positive_label!r}"
+        )
+    required = list(schema.features) + ([schema.target] if require_target else [])
+    optional = list(schema.passthrough) + ([] if require_target or schema.target is None else [schema.target])
+    found = match_columns(df.columns, required + optional)
+    missing = [c for c in required if c not in found]
+    if missing:
+        raise MissingColumnsError(missing, source)
+    report.renamed_columns = {found[c]: c for c in found if found[c] != c}
+    used = set(found.values()) | {PARSE_ERROR_COLUMN}
+    extras = [c for c in df.columns if c not in used and c != LINE_INDEX]
+    report.extra_columns = [str(c) for c in extras]
+    lines = _source_lines(df)
+    n = len(df)
+    reasons: list[list[str]] = [[] for _ in range(n)] if n else []
+    kinds: Counter = Counter()
+    problem = np.zeros(n, bool)
+
+    def flag(mask: np.ndarray, kind: str, make) -> None:
+        for i in np.flatnonzero(mask):
+            reasons[i].append(make(i))
+        problem[mask] = True
+        if mask.any():
+            kinds[kind] += int(mask.sum())
+
+    if PARSE_ERROR_COLUMN in df.columns:
+        perr = df[PARSE_ERROR_COLUMN].notna().to_numpy()
+        errs = df[PARSE_ERROR_COLUMN].to_numpy()
+        flag(perr, "wrong number of fields", lambda i: str(errs[i]))
+
+    out: dict = {}
+    for col in schema.passthrough:
+        if col in found:
+            out[col] = df[found[col]].to_numpy()
+    for col in schema.numeric:
+        raw = df[found[col]]
+        vals, blank, bad = parse_numeric(raw, decimal)
+        report.blanks[col] = int(blank.sum())
+        if bad.any():
+            cells = raw.to_numpy(dtype=object)
+            flag(bad, f"{col}: not a number",
+                 lambda i, col=col, cells=cells: f"column {col!r}, {word} {lines[i]}: {str(cells[i])!r} is not a number")
+        out[col] = vals
+    for col in schema.categorical:
+        cats = normalize_categories(df[found[col]])
+        report.blanks[col] = int(cats.isna().sum())
+        out[col] = cats.to_numpy(dtype=object)
+    y = None
+    if schema.target is not None and schema.target in found:
+        raw_t = df[found[schema.target]]
+        texts = np.array([label_text(v) for v in raw_t.to_numpy(dtype=object)], dtype=object)
+        if require_target:
+            pos = schema.positive_label.casefold()
+            neg = schema.negative_label.casefold() if schema.negative_label is not None else None
+            folded = np.array([t.casefold() if t is not None else None for t in texts], dtype=object)
+            is_blank = np.array([t is None for t in texts], bool)
+            is_pos = folded == pos
+            is_neg = (folded == neg) if neg is not None else (~is_pos & ~is_blank)
+            unknown = ~is_pos & ~is_neg & ~is_blank
+            tcol = schema.target
+            flag(is_blank, f"{tcol}: blank target",
+                 lambda i: f"column {tcol!r}, {word} {lines[i]}: the target is blank (a customer with no "
+                           f"known outcome is not counted as a churner)")
+            flag(unknown, f"{tcol}: unknown label",
+                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {texts[i]!r} is neither the positive label "
+                           f"{schema.positive_label!r} nor the negative label {schema.negative_label!r}")
+            y = is_pos.astype(np.int8)
+        out[schema.target] = raw_t.to_numpy()
+    for col in extras:
+        if col not in out:
+            out[col] = df[col].to_numpy()
+    out[LINE_INDEX] = lines
+    full = pd.DataFrame(out)
+    for col in schema.numeric:
+        full[col] = full[col].astype("float64")
+    for col in schema.categorical:
+        full[col] = full[col].astype("str")
+
+    keep = ~problem
+    valid = full.loc[keep].reset_index(drop=True)
+    raw_cols = [c for c in df.columns if c != PARSE_ERROR_COLUMN]
+    rejected = df.loc[problem, raw_cols].reset_index(drop=True) if n else df[raw_cols].iloc[:0].reset_index(drop=True)
+    rejected[LINE_INDEX] = lines[problem]
+    rejected["reason"] = ["; ".join(reasons[i]) for i in np.flatnonzero(problem)]
+    if y is not None:
+        y = y[keep]
+    report.rows_valid, report.rows_rejected = len(valid), len(rejected)
+    report.rejected_reasons = dict(kinds)
+    for col in schema.id_columns:
+        if col in valid.columns:
+            dup = valid[col].dropna()
+            ndup = int(dup.duplicated(keep=False).sum())
+            if ndup:
+                report.duplicate_ids[col] = ndup
+                report.warnings.append(f"{ndup} rows share an ID value in column {col!r} (duplicate customers?)")
+    if report.rows_rejected:
+        report.warnings.append(f"{report.rows_rejected} of {n} rows rejected; download them with their reasons")
+    return ValidationResult(valid=valid, rejected=rejected, y=y, report=report)
+
+
+def check_trainable(valid: pd.DataFrame, y, schema: FeatureSchema) -> None:
+    """Refuse training data that cannot give a meaningful model.
+
+    Parameters
+    ----------
+    valid : DataFrame
+        ``ValidationResult.valid``.
+    y : array-like of shape (n_valid,)
+        0/1 labels.
+    schema : FeatureSchema
+
+    Raises
+    ------
+    TrainingDataError
+        Listing every problem found: only one class; fewer rows than
+        ``config.MIN_TRAIN_ROWS``; fewer than ``config.MIN_ROWS_PER_CLASS`` rows of a class;
+        a feature that is all missing or constant; an ID-like column used as a feature.
+    """
+    from .infer import looks_like_id  # local import: infer imports this module
+
+    problems: list[str] = []
+    y = np.asarray(y if y is not None else [], dtype=float)
+    n = len(y)
+    n_pos = int((y == 1).sum())
+    n_neg = n - n_pos
+    if n < config.MIN_TRAIN_ROWS:
+        problems.append(f"only {n} valid rows; training needs at least {config.MIN_TRAIN_ROWS}")
+    if n and (n_pos == 0 or n_neg == 0):
+        only = "churners" if n_neg == 0 else "non-churners"
+        problems.append(f"the target {schema.target!r} has one class only (all {n} rows are {only}); "
+                        f"check the positive label {schema.positive_label!r}")
+    else:
+        for label, count in (("churners", n_pos), ("non-churners", n_neg)):
+            if count < config.MIN_ROWS_PER_CLASS:
+                problems.append(f"only {count} {label}; training needs at least "
+                                f"{config.MIN_ROWS_PER_CLASS} of each class")
+    if not schema.features:
+        problems.append("no feature columns are selected")
+    for col in schema.features:
+        if col not in valid.columns:
+            continue
+        s = valid[col]
+        if s.isna().all():
+            problems.append(f"feature {col!r} is blank in every row; exclude it")
+        elif s.nunique(dropna=True) <= 1 and not s.isna().any():
+            problems.append(f"feature {col!r} has the same value ({s.dropna().iloc[0]!r}) in every row; exclude it")
+        elif looks_like_id(col, s):
+            problems.append(f"feature {col!r} looks like a customer ID (unique per row or an ID name); "
+                            f"use it as an ID column, not a feature")
+    if problems:
+        raise TrainingDataError("Cannot train on this data: " + "; ".join(problems) + ".")
