@@ -1,0 +1,188 @@
+"""Risk tiers High / Medium / Low, and what each tier holds.
+
+By cutoffs: ``High`` when ``churn_probability >= cutoffs["high"]``, ``Medium`` when
+``cutoffs["medium"] <= churn_probability < cutoffs["high"]``, else ``Low``.
+By capacity: the top ``n_high`` customers of :func:`churn_core.thresholds.rank_order`
+(probability, then tie-break key / row position) are ``High``.
+
+Every customer lands in exactly one tier; a missing probability raises (it never silently
+vanishes from a tier count).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from churn_core.config import DEFAULT_TIER_CUTOFFS
+from churn_core.errors import ChurnError
+from churn_core.metrics import check_labels_scores, check_scores
+from churn_core.thresholds import rank_order
+
+__all__ = ["TIERS", "DEFAULT_ACTIONS", "check_cutoffs", "assign_tiers", "tiers_by_capacity",
+           "tier_summary"]
+
+#: Tier names, highest risk first.
+TIERS = ("High", "Medium", "Low")
+
+#: Default recommended action per tier (the dashboard lets the analyst edit them).
+DEFAULT_ACTIONS = {
+    "High": "Call within a week with a personal retention offer",
+    "Medium": "Send a targeted e-mail offer and watch activity",
+    "Low": "No action; keep in regular communication",
+}
+
+
+def check_cutoffs(cutoffs: dict | None) -> dict:
+    """Return validated cutoffs ``{"high": float, "medium": float}``.
+
+    Parameters
+    ----------
+    cutoffs : dict or None
+        ``None`` gives ``config.DEFAULT_TIER_CUTOFFS``.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ChurnError
+        Missing keys or not ``0 <= medium <= high <= 1``.
+    """
+    c = dict(DEFAULT_TIER_CUTOFFS if cutoffs is None else cutoffs)
+    try:
+        high, medium = float(c["high"]), float(c["medium"])
+    except (KeyError, TypeError, ValueError):
+        raise ChurnError(f"tier cutoffs need numbers 'high' and 'medium', got {cutoffs!r}")
+    if not 0.0 <= medium <= high <= 1.0:
+        raise ChurnError(
+            f"tier cutoffs must satisfy 0 <= medium ({medium}) <= high ({high}) <= 1")
+    return {"high": high, "medium": medium}
+
+
+def assign_tiers(p, cutoffs: dict | None = None) -> np.ndarray:
+    """Risk tier of every customer from probability cutoffs.
+
+    Parameters
+    ----------
+    p : array-like of shape (n_samples,)
+        Churn probabilities in [0, 1]; NaN raises.
+    cutoffs : dict, optional
+        ``{"high": h, "medium": m}`` with ``m <= h``; default ``config.DEFAULT_TIER_CUTOFFS``.
+
+    Returns
+    -------
+    ndarray of str (object) of shape (n_samples,)
+        ``"High"`` (p >= h), ``"Medium"`` (m <= p < h) or ``"Low"`` (p < m).
+
+    Raises
+    ------
+    ChurnError
+        Missing probabilities or invalid cutoffs.
+    """
+    p = check_scores(p)
+    c = check_cutoffs(cutoffs)
+    return np.where(p >= c["high"], "High", np.where(p >= c["medium"], "Medium", "Low")
+                    ).astype(object)
+
+
+def tiers_by_capacity(p, n_high: int, n_medium: int | None = None, tiebreak=None,
+                      cutoffs: dict | None = None) -> np.ndarray:
+    """Risk tiers by team capacity: the ``n_high`` highest-risk customers are High.
+
+    Parameters
+    ----------
+    p : array-like of shape (n_samples,)
+        Churn probabilities.
+    n_high : int
+        Customers the team can handle personally (>= 0; capped at the number of customers).
+    n_medium : int, optional
+        The next ``n_medium`` customers are Medium. When ``None``, the remaining customers
+        with ``p >= cutoffs["medium"]`` are Medium.
+    tiebreak : array-like of shape (n_samples,), optional
+        Tie-break key among equal probabilities (e.g. customer ID); default row position.
+    cutoffs : dict, optional
+        Used only for the Medium cutoff when ``n_medium`` is None.
+
+    Returns
+    -------
+    ndarray of str (object) of shape (n_samples,)
+    """
+    p = check_scores(p)
+    if int(n_high) < 0 or (n_medium is not None and int(n_medium) < 0):
+        raise ChurnError("tier capacities must be >= 0")
+    order = rank_order(p, tiebreak)
+    tiers = np.full(p.size, "Low", dtype=object)
+    nh = min(int(n_high), p.size)
+    rest = order[nh:]
+    if n_medium is None:
+        m = check_cutoffs(cutoffs)["medium"]
+        tiers[rest[p[rest] >= m]] = "Medium"
+    else:
+        tiers[rest[: int(n_medium)]] = "Medium"
+    tiers[order[:nh]] = "High"
+    return tiers
+
+
+def tier_summary(p, tiers, y=None, value=None, actions: dict | None = None) -> pd.DataFrame:
+    """One row per tier (High, Medium, Low, always all three) describing its customers.
+
+    Parameters
+    ----------
+    p : array-like of shape (n_samples,)
+        Churn probabilities (calibrated ones make "expected churners" meaningful).
+    tiers : array-like of shape (n_samples,)
+        "High" / "Medium" / "Low" for every customer.
+    y : array-like of shape (n_samples,), optional
+        0/1 labels when known.
+    value : float or array-like of shape (n_samples,), optional
+        Value of each customer (e.g. Balance x margin).
+    actions : dict, optional
+        Recommended action per tier; missing tiers fall back to :data:`DEFAULT_ACTIONS`.
+
+    Returns
+    -------
+    DataFrame with columns
+        ``risk_tier``, ``customers``, ``share`` (of all customers), ``expected_churners``
+        (sum of probabilities), ``mean_probability`` (nan when empty),
+        ``observed_churners`` and ``observed_churn_rate`` (only with ``y``),
+        ``value_at_risk`` (sum of p x value, only with ``value``), ``recommended_action``.
+
+    Raises
+    ------
+    ChurnError
+        A tier other than High/Medium/Low (including missing), different lengths, or
+        missing probabilities/values.
+    """
+    p = check_scores(p)
+    t = np.asarray(tiers, dtype=object)
+    if t.shape != p.shape:
+        raise ChurnError(f"{t.size} tiers for {p.size} probabilities")
+    unknown = ~np.isin(t, TIERS)
+    if unknown.any():
+        first = int(np.flatnonzero(unknown)[0])
+        raise ChurnError(f"{int(unknown.sum())} customer(s) have no valid risk tier "
+                         f"(first at position {first}: {t[first]!r})")
+    if y is not None:
+        y, _ = check_labels_scores(y, p)
+    v = None
+    if value is not None:
+        v = np.broadcast_to(np.asarray(value, dtype=float), p.shape)
+        if not np.isfinite(v).all():
+            raise ChurnError("customer values must be numbers (a missing value was found)")
+    acts = {**DEFAULT_ACTIONS, **(actions or {})}
+    rows = []
+    for name in TIERS:
+        m = t == name
+        k = int(m.sum())
+        row = {"risk_tier": name, "customers": k, "share": k / p.size if p.size else 0.0,
+               "expected_churners": float(p[m].sum()),
+               "mean_probability": float(p[m].mean()) if k else float("nan")}
+        if y is not None:
+            row["observed_churners"] = int(y[m].sum())
+            row["observed_churn_rate"] = float(y[m].mean()) if k else float("nan")
+        if v is not None:
+            row["value_at_risk"] = float((p[m] * v[m]).sum())
+        row["recommended_action"] = acts[name]
+        rows.append(row)
+    return pd.DataFrame(rows)
