@@ -1,0 +1,395 @@
+"""The model bundle: one folder ``models/<name>/`` and the ONE place a model is loaded.
+
+Folder contents::
+
+    model.keras         the Keras MLP (loaded with safe_mode=True; no Lambda layers)
+    preprocessor.json   fitted preprocessing (plain JSON, never pickle)
+    schema.json         the FeatureSchema
+    calibration.json    the probability calibrator fitted on the validation split, or null
+    metrics.json        {"test": EvaluationReport dict, "validation": ..., "threshold": t}
+    evaluation.json     validation/test labels and probabilities, split positions
+    card.json           model card (data SHA-256, rows, churn rate, split sizes, seed,
+                        hyperparameters, library versions, created time, default threshold,
+                        tier cutoffs)
+
+Saving is atomic: everything is written to a hidden temporary folder inside ``models_dir``
+which is then renamed into place, so an interrupted or concurrent save never leaves half a
+bundle under the final name.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .errors import BundleError, MissingColumnsError
+from .preprocess import Preprocessor
+from .schema import FeatureSchema
+
+REQUIRED_FILES = ("model.keras", "preprocessor.json", "schema.json", "card.json")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: Libraries whose versions are recorded in the card and compared on load.
+VERSIONED_LIBRARIES = ("tensorflow", "keras", "numpy", "pandas", "sklearn", "shap")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a bundle depends on.
+
+    Returns
+    -------
+    dict of str to str
+    """
+    import importlib
+    import platform
+
+    out = {"python": platform.python_version()}
+    for lib in VERSIONED_LIBRARIES:
+        try:
+            out[lib] = str(importlib.import_module(lib).__version__)
+        except Exception:  # noqa: BLE001 - optional library
+            out[lib] = "absent"
+    return out
+
+
+def sanitize_model_name(name: str) -> str:
+    """Return ``name`` if it is a safe bundle folder name, else raise.
+
+    Allowed: 1-64 characters of letters, digits, ``.``, ``_`` and ``-``, starting with a
+    letter or digit, no ``..``. A leading ``models/`` (as typed on the command line) is
+    accepted and removed.
+
+    Parameters
+    ----------
+    name : str
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    BundleError
+        For empty names, path separators, ``..`` or other characters.
+    """
+    raw = str(name).strip()
+    if raw.startswith("models/"):
+        raw = raw[len("models/"):]
+    raw = raw.rstrip("/")
+    if not _NAME_RE.match(raw) or ".." in raw:
+        raise BundleError(
+            f"invalid model name {name!r}: use 1-64 letters, digits, '.', '_' or '-' "
+            "(no folders, no '..')"
+        )
+    return raw
+
+
+def _bundle_dir(name: str, models_dir) -> Path:
+    base = Path(models_dir).resolve()
+    path = (base / sanitize_model_name(name)).resolve()
+    if path.parent != base:
+        raise BundleError(f"model {name!r} resolves outside the models folder {base}")
+    return path
+
+
+def _apply_calibrator(calibrator, p: np.ndarray) -> np.ndarray:
+    for meth in ("transform", "predict", "__call__"):
+        fn = getattr(calibrator, meth, None)
+        if callable(fn):
+            return np.clip(np.asarray(fn(p), dtype=np.float64).reshape(-1), 0.0, 1.0)
+    raise BundleError("the calibrator has no predict/transform method")
+
+
+def _calibrator_to_dict(calibrator):
+    return None if calibrator is None else calibrator.to_dict()
+
+
+def _calibrator_from_dict(data):
+    if not data:
+        return None
+    from .calibration import Calibrator
+
+    return Calibrator.from_dict(data)
+
+
+@dataclass
+class ModelBundle:
+    """A trained model with everything needed to score and explain it.
+
+    Parameters
+    ----------
+    name : str
+    model : keras.Model
+    preprocessor : Preprocessor
+    schema : FeatureSchema
+    calibrator : object or None
+        From :func:`churn_core.calibration.fit_calibrator`; maps raw to calibrated
+        probabilities.
+    card : dict
+        Model card (see module docstring).
+    metrics : dict
+        Test (and validation) evaluation reports at the default threshold.
+    evaluation : dict
+        ``{"validation": {"position", "y", "p", "p_raw"}, "test": {...}, "train":
+        {"position"}}``; positions index rows of the validated frame the bundle was trained
+        on (``ValidationResult.valid``).
+    """
+
+    name: str
+    model: object
+    preprocessor: Preprocessor
+    schema: FeatureSchema
+    calibrator: object = None
+    card: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
+
+    @property
+    def default_threshold(self) -> float:
+        """Decision threshold chosen on the validation split (``config.DEFAULT_THRESHOLD`` if absent)."""
+        return float(self.card.get("default_threshold", config.DEFAULT_THRESHOLD))
+
+    @property
+    def tier_cutoffs(self) -> dict:
+        """Risk-tier cutoffs saved in the card."""
+        return dict(self.card.get("tier_cutoffs", config.DEFAULT_TIER_CUTOFFS))
+
+    @property
+    def features(self) -> list[str]:
+        """Raw feature columns the model needs."""
+        return self.schema.features
+
+    def check_columns(self, df: pd.DataFrame, source: str | None = None) -> None:
+        """Raise :class:`MissingColumnsError` naming every feature column absent from ``df``."""
+        missing = [c for c in self.features if c not in df.columns]
+        if missing:
+            raise MissingColumnsError(missing, source)
+
+    def predict_encoded(self, X: np.ndarray) -> np.ndarray:
+        """Raw (uncalibrated) probabilities of encoded rows, via a compiled forward pass.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features_out)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), probabilities in [0, 1]
+        """
+        fn = self.__dict__.get("_predict_fn")
+        if fn is None:
+            from .model import compiled_predict
+
+            fn = compiled_predict(self.model)
+            self.__dict__["_predict_fn"] = fn
+        return fn(X)
+
+    def calibrate(self, p_raw: np.ndarray) -> np.ndarray:
+        """Map raw probabilities through the calibrator (identity when there is none)."""
+        p_raw = np.asarray(p_raw, dtype=np.float64)
+        return p_raw if self.calibrator is None else _apply_calibrator(self.calibrator, p_raw)
+
+    def predict_proba(self, valid_df: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
+        """Churn probability of validated rows.
+
+        Parameters
+        ----------
+        valid_df : DataFrame of shape (n_samples, >= n_features)
+            Rows holding every schema feature (``ValidationResult.valid``).
+        calibrated : bool, default True
+            Apply the validation-split calibrator when the bundle has one.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), probabilities in [0, 1]
+
+        Raises
+        ------
+        MissingColumnsError
+            Naming every absent feature column.
+        """
+        self.check_columns(valid_df)
+        p = self.predict_encoded(self.preprocessor.transform(valid_df))
+        return self.calibrate(p) if calibrated else p
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=1, default=_json_default, allow_nan=True), encoding="utf-8")
+
+
+def _write_files(bundle: ModelBundle, folder: Path) -> None:
+    """Write every bundle file into ``folder`` (split out so tests can make it fail)."""
+    bundle.model.save(folder / "model.keras")
+    bundle.preprocessor.save(folder / "preprocessor.json")
+    bundle.schema.save(folder / "schema.json")
+    _write_json(folder / "calibration.json", _calibrator_to_dict(bundle.calibrator))
+    _write_json(folder / "metrics.json", bundle.metrics)
+    _write_json(folder / "evaluation.json", bundle.evaluation)
+    _write_json(folder / "card.json", bundle.card)
+
+
+def save_bundle(bundle: ModelBundle, name: str | None = None, models_dir=None) -> Path:
+    """Save atomically to ``models_dir/<name>/``, replacing an existing bundle of that name.
+
+    Files are written to a hidden temporary folder inside ``models_dir``, then renamed into
+    place (``os.replace``); on any error the temporary folder is removed and no bundle folder
+    appears.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    name : str, optional
+        Folder name (default ``bundle.name``), checked by :func:`sanitize_model_name`.
+    models_dir : path-like, default ``config.MODELS_DIR``
+
+    Returns
+    -------
+    Path
+        The bundle folder.
+
+    Raises
+    ------
+    BundleError
+        For an unsafe name.
+    """
+    models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
+    name = sanitize_model_name(name or bundle.name)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    final = _bundle_dir(name, models_dir)
+    tmp = models_dir / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        bundle.name = name
+        bundle.card = {**bundle.card, "name": name}
+        _write_files(bundle, tmp)
+        old = None
+        if final.exists():
+            old = models_dir / f".tmp-old-{name}-{uuid.uuid4().hex[:8]}"
+            os.replace(final, old)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _check_versions(card: dict, name: str) -> None:
+    saved = card.get("versions", {})
+    now = library_versions()
+    diff = [f"{lib} {saved[lib]} -> {now.get(lib)}" for lib in VERSIONED_LIBRARIES
+            if lib in saved and saved[lib] != now.get(lib)]
+    if diff:
+        warnings.warn(f"model {name!r} was saved with other library versions: {'; '.join(diff)}",
+                      UserWarning, stacklevel=3)
+
+
+def load_bundle(name: str, models_dir=None) -> ModelBundle:
+    """Load ``models_dir/<name>/`` safely.
+
+    Parameters
+    ----------
+    name : str
+        Bundle folder name (``models/NAME`` accepted); names like ``../x`` are refused.
+    models_dir : path-like, default ``config.MODELS_DIR``
+
+    Returns
+    -------
+    ModelBundle
+
+    Raises
+    ------
+    BundleError
+        Unsafe name, a path outside ``models_dir``, missing files, a damaged model, or a
+        schema that does not match the preprocessing or the model's input width.
+
+    Warns
+    -----
+    UserWarning
+        When the bundle was saved with other library versions.
+    """
+    import keras
+
+    models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
+    folder = _bundle_dir(name, models_dir)
+    name = folder.name
+    if not folder.is_dir():
+        raise BundleError(f"no model named {name!r} in {models_dir}")
+    absent = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+    if absent:
+        raise BundleError(f"model {name!r} is incomplete: missing {', '.join(absent)}")
+
+    def read(fname, default=None):
+        path = folder / fname
+        if not path.is_file():
+            return default
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise BundleError(f"model {name!r}: {fname} is unreadable ({exc})") from None
+
+    card = read("card.json", {})
+    _check_versions(card, name)
+    try:
+        schema = FeatureSchema.from_dict(read("schema.json"))
+        pre = Preprocessor.from_dict(read("preprocessor.json"))
+    except (ValueError, TypeError) as exc:
+        raise BundleError(f"model {name!r}: invalid schema or preprocessing ({exc})") from None
+    if pre.features != schema.features:
+        raise BundleError(f"model {name!r}: schema features {schema.features} do not match the "
+                          f"preprocessing {pre.features}")
+    try:
+        model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
+    except Exception as exc:  # noqa: BLE001 - any Keras failure is a damaged bundle
+        raise BundleError(f"model {name!r}: model.keras cannot be loaded safely ({exc})") from None
+    width = int(model.inputs[0].shape[-1])
+    if width != pre.n_features_out:
+        raise BundleError(f"model {name!r}: the network expects {width} inputs but the "
+                          f"preprocessing produces {pre.n_features_out}")
+    calibrator = _calibrator_from_dict(read("calibration.json"))
+    return ModelBundle(name=name, model=model, preprocessor=pre, schema=schema,
+                       calibrator=calibrator, card=card, metrics=read("metrics.json", {}),
+                       evaluation=read("evaluation.json", {}))
+
+
+def list_bundles(models_dir=None) -> list[str]:
+    """Names of the bundle folders in ``models_dir`` (those holding ``card.json``), sorted.
+
+    Parameters
+    ----------
+    models_dir : path-like, default ``config.MODELS_DIR``
+
+    Returns
+    -------
+    list of str
+        ``"default"`` first when present, then alphabetical; hidden/temporary folders skipped.
+    """
+    models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
+    if not models_dir.is_dir():
+        return []
+    names = sorted(p.name for p in models_dir.iterdir()
+                   if p.is_dir() and not p.name.startswith((".", "_")) and (p / "card.json").is_file()
+                   and _NAME_RE.match(p.name))
+    if config.DEFAULT_MODEL_NAME in names:
+        names.remove(config.DEFAULT_MODEL_NAME)
+        names.insert(0, config.DEFAULT_MODEL_NAME)
+    return names

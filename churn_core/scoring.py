@@ -1,0 +1,255 @@
+"""Score customers with a bundle: every input row comes back scored or rejected with a reason.
+
+``rows in = rows scored + rows rejected`` always holds. No target column is needed (a target
+present in the file is carried through untouched). Blank numeric cells are imputed with the
+training median, so a valid row never gets a NaN probability.
+
+A customer is a predicted churner when ``churn_probability >= threshold``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .bundle import ModelBundle
+from .errors import DataFileError
+
+SCORE_COLUMNS = ("churn_probability", "predicted_churn")
+OUTPUT_FORMATS = (".csv", ".parquet", ".pq")
+
+
+@dataclass
+class ScoreResult:
+    """Outcome of scoring one table.
+
+    Attributes
+    ----------
+    scored : DataFrame
+        Every original column of the scored rows, plus ``churn_probability`` (float in
+        [0, 1]), ``predicted_churn`` (0/1 at the threshold) and ``source_line``.
+    rejected : DataFrame
+        Original cells of the rows that could not be scored, plus ``source_line`` and
+        ``reason``.
+    report : dict
+        ``rows_in``, ``rows_scored``, ``rows_rejected``, ``threshold``,
+        ``predicted_churners``, ``unseen_categories``, ``imputed_cells``.
+    """
+
+    scored: pd.DataFrame
+    rejected: pd.DataFrame
+    report: dict = field(default_factory=dict)
+
+
+def _with_source_line(frame: pd.DataFrame, first_line: int = 2) -> pd.DataFrame:
+    """Make ``source_line`` a column (from the index when it holds it)."""
+    if "source_line" in frame.columns:
+        return frame.reset_index(drop=True)
+    if frame.index.name == "source_line":
+        return frame.reset_index()
+    out = frame.reset_index(drop=True)
+    out.insert(0, "source_line", np.arange(first_line, first_line + len(out)))
+    return out
+
+
+def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
+    """The original cells of the valid rows (matched by ``source_line``), plus ``source_line``."""
+    from .io import LINE_INDEX, PARSE_ERROR_COLUMN
+
+    lines = valid[LINE_INDEX].to_numpy()
+    if df.index.name == LINE_INDEX and df.index.is_unique:
+        pos = df.index.get_indexer(lines)
+    else:
+        pos = lines - 2
+    if len(pos) and (pos.min() < 0 or pos.max() >= len(df)):
+        raise RuntimeError("validated rows do not match the input rows")  # programming error
+    cols = [c for c in df.columns if c not in (PARSE_ERROR_COLUMN, LINE_INDEX)]
+    out = df.iloc[pos][cols].reset_index(drop=True)
+    out.insert(0, LINE_INDEX, lines)
+    return out
+
+
+def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None = None,
+                source_name: str | None = None) -> ScoreResult:
+    """Score a customer table.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    df : DataFrame of shape (n_rows, n_columns)
+        As read by :func:`churn_core.io.read_table` (index = source line); a target column
+        is not needed.
+    threshold : float in [0, 1], optional
+        Decision threshold; default the bundle's (max F1 on its validation split).
+    source_name : str, optional
+        File name used in messages.
+
+    Returns
+    -------
+    ScoreResult
+        ``len(scored) + len(rejected) == len(df)``.
+
+    Raises
+    ------
+    MissingColumnsError
+        Naming every feature column absent from ``df``.
+    """
+    from .validate import validate
+
+    thr = bundle.default_threshold if threshold is None else float(threshold)
+    if not 0.0 <= thr <= 1.0:
+        raise ValueError(f"the decision threshold must be in [0, 1], got {thr}")
+    source_name = source_name or df.attrs.get("source_name")
+    bundle.check_columns(df, source_name)
+    result = validate(df, bundle.schema, require_target=False, source_name=source_name)
+    valid = result.valid
+    p = bundle.predict_proba(valid) if len(valid) else np.zeros(0)
+    scored = _original_rows(df, valid)
+    scored["churn_probability"] = p
+    scored["predicted_churn"] = (p >= thr).astype(np.int8)
+    rejected = _with_source_line(result.rejected.copy())
+    if "reason" not in rejected.columns:
+        rejected["reason"] = "rejected by validation"
+    pre = bundle.preprocessor
+    report = {
+        "source": source_name,
+        "rows_in": int(len(df)),
+        "rows_scored": int(len(scored)),
+        "rows_rejected": int(len(rejected)),
+        "threshold": thr,
+        "predicted_churners": int(scored["predicted_churn"].sum()),
+        "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
+        "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
+    }
+    return ScoreResult(scored, rejected, report)
+
+
+def rejected_path(out: str | Path) -> Path:
+    """Path of the rejected-rows file written beside ``out`` (``name_rejected.ext``)."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_rejected{out.suffix}")
+
+
+class _TableWriter:
+    """Append DataFrames to one CSV or Parquet file with a fixed column layout."""
+
+    def __init__(self, path: Path, kind: str):
+        self.path = path
+        self.kind = kind
+        self.columns = None
+        self._pq = None
+        self._schema = None
+        self.rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.columns is None:
+            self.columns = list(frame.columns)
+        frame = frame.reindex(columns=self.columns)
+        if self.kind == "csv":
+            frame.to_csv(self.path, mode="w" if self.rows == 0 else "a", header=self.rows == 0,
+                         index=False)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            if self._pq is None:
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                # all-null columns in the first chunk: store as text so later chunks fit
+                self._schema = pa.schema([
+                    pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                    for f in table.schema
+                ])
+                self._pq = pq.ParquetWriter(self.path, self._schema)
+            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False, safe=False)
+            self._pq.write_table(table)
+        self.rows += len(frame)
+
+    def close(self, empty_columns) -> None:
+        if self.columns is None:  # nothing written: still leave a file with a header
+            self.columns = list(empty_columns)
+            self.write(pd.DataFrame(columns=self.columns))
+        if self._pq is not None:
+            self._pq.close()
+
+
+def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 200_000,
+               progress: Callable | None = None, threshold: float | None = None) -> dict:
+    """Score a (possibly huge) file chunk by chunk and write the results.
+
+    Memory stays bounded by ``chunksize`` rows. The output format follows ``out``'s
+    extension (``.csv`` or ``.parquet``); rejected rows go to ``<out stem>_rejected<ext>``
+    beside it (always written, possibly with a header only).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    path : path-like
+        CSV, Parquet or XLSX customer file (read with
+        :func:`churn_core.io.iter_table_chunks`).
+    out : path-like
+        Output file, ``.csv`` or ``.parquet``.
+    chunksize : int, default 200_000
+        Rows per chunk.
+    progress : callable, optional
+        ``progress(rows_done, None)`` after each chunk.
+    threshold : float, optional
+        Decision threshold (default: the bundle's).
+
+    Returns
+    -------
+    dict
+        ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``out``,
+        ``rejected_out``, ``threshold``.
+
+    Raises
+    ------
+    DataFileError
+        Unreadable input or an unsupported output extension.
+    MissingColumnsError
+        When the file lacks feature columns.
+    """
+    from .io import iter_table_chunks
+
+    path, out = Path(path), Path(out)
+    if out.suffix.lower() not in OUTPUT_FORMATS:
+        raise DataFileError(f"output {out.name}: use a .csv or .parquet file name")
+    if out.resolve() == path.resolve():
+        raise DataFileError(f"output {out.name} would overwrite the input file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rej_path = rejected_path(out)
+    tmp_out = out.with_name(f".{out.name}.partial")
+    tmp_rej = rej_path.with_name(f".{rej_path.name}.partial")
+    kind = "parquet" if out.suffix.lower() in (".parquet", ".pq") else "csv"
+    w_scored, w_rej = _TableWriter(tmp_out, kind), _TableWriter(tmp_rej, kind)
+    totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
+    thr = bundle.default_threshold if threshold is None else float(threshold)
+    header = None
+    try:
+        for chunk, _first in iter_table_chunks(path, chunksize=chunksize):
+            chunk.attrs.setdefault("source_name", path.name)
+            res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
+            header = header or [*chunk.columns]
+            if len(res.scored):
+                w_scored.write(res.scored)
+            if len(res.rejected):
+                w_rej.write(res.rejected)
+            for k in totals:
+                totals[k] += res.report[k]
+            if progress is not None:
+                progress(totals["rows_in"], None)
+        header = header or []
+        w_scored.close(["source_line", *header, *SCORE_COLUMNS])
+        w_rej.close(["source_line", *header, "reason"])
+        tmp_out.replace(out)
+        tmp_rej.replace(rej_path)
+    except BaseException:
+        for w in (w_scored, w_rej):
+            if w._pq is not None:
+                w._pq.close()
+        tmp_out.unlink(missing_ok=True)
+        tmp_rej.unlink(missing_ok=True)
+        raise
+    return {**totals, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
