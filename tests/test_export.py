@@ -1,0 +1,168 @@
+"""Target list export: accounting, formula neutralising, numbers stay numbers, decision log."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from churn_core.errors import ChurnError, MissingColumnsError
+from churn_core.export import (
+    build_target_list,
+    decision_log,
+    decision_log_json,
+    export_filename,
+    neutralise_formulas,
+    to_csv_bytes,
+    to_xlsx_bytes,
+)
+
+EVIL = '=HYPERLINK("x")'
+
+
+@pytest.fixture()
+def scored():
+    # As scoring returns it: original cells as text, plus the probability.
+    return pd.DataFrame({
+        "CustomerId": ["101", "102", "103", "104", "105", "106", "107"],
+        "Surname": ["Smith", EVIL, "Okafor", "@SUM(A1)", "Lee", "-2+3", "Chen"],
+        "Balance": ["100.0", "-12.5", "0", "2500", "300", "", "50"],
+        "churn_probability": [0.30, 0.91, 0.55, 0.55, 0.10, 0.70, 0.26],
+    }, index=pd.Index([2, 3, 4, 5, 6, 7, 8], name="source_line"))
+
+
+@pytest.fixture()
+def rejected():
+    return pd.DataFrame({"CustomerId": ["108", "109", "110"],
+                         "reason": ["Age: not a number", "Age: not a number", "blank Geography"]})
+
+
+def _csv_rows(data: bytes):
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_rows_add_up_and_order(scored, rejected):
+    tl = build_target_list(scored, ["CustomerId"], ("High", "Medium"),
+                           extra_columns=["Surname", "Balance"],
+                           rejected=rejected, cutoffs={"high": 0.5, "medium": 0.25})
+    # High: .91, .70, .55, .55 ; Medium: .30, .26 ; Low: .10 ; 3 rejected
+    assert tl["CustomerId"].tolist() == ["102", "106", "103", "104", "101", "107"]
+    assert tl["rank"].tolist() == [1, 2, 3, 4, 5, 6]   # tie .55: row order (103 before 104)
+    assert tl["risk_tier"].tolist() == ["High"] * 4 + ["Medium"] * 2
+    assert tl.attrs["excluded"] == {"risk tier Low not selected": 1,
+                                    "could not be scored: Age: not a number": 2,
+                                    "could not be scored: blank Geography": 1}
+    assert tl.attrs["rows_in"] == 10 == len(tl) + sum(tl.attrs["excluded"].values())
+    budget = build_target_list(scored, ["CustomerId"], ("High",), max_rows=3)
+    assert len(budget) == 3
+    assert budget.attrs["excluded"] == {"risk tier Medium not selected": 2,
+                                        "risk tier Low not selected": 1,
+                                        "beyond the contact budget of 3": 1}
+
+
+def test_columns_reasons_expected_value_and_actions(scored):
+    reasons = pd.DataFrame({"reason_1": list("abcdefg"), "reason_2": [""] * 7,
+                            "reason_3": [""] * 7}, index=scored.index)
+    tl = build_target_list(scored, ["CustomerId"], ("High",), actions={"High": "Call today"},
+                           reasons=reasons, value=1000.0,
+                           success_rate=0.5, cost_per_contact=20)
+    assert tl.columns.tolist() == ["CustomerId", "churn_probability", "risk_tier", "rank",
+                                   "reason_1", "reason_2", "reason_3", "expected_value",
+                                   "recommended_action"]
+    assert tl["reason_1"].tolist() == ["b", "f", "c", "d"]  # follow their customers
+    np.testing.assert_allclose(tl["expected_value"], np.array([.91, .70, .55, .55]) * 500 - 20)
+    assert (tl["recommended_action"] == "Call today").all()
+
+
+def test_value_column_with_blank_is_refused(scored):
+    with pytest.raises(ChurnError, match="value"):
+        build_target_list(scored, ["CustomerId"], value="Balance")
+    with pytest.raises(MissingColumnsError, match="Email"):
+        build_target_list(scored, ["CustomerId", "Email"])
+
+
+def test_formula_surname_neutralised_and_negative_balance_stays_number_csv(scored):
+    tl = build_target_list(scored, ["CustomerId"], ("High", "Medium", "Low"),
+                           extra_columns=["Surname", "Balance"])
+    rows = _csv_rows(to_csv_bytes(tl))
+    header, body = rows[0], rows[1:]
+    by_id = {r[header.index("CustomerId")]: r for r in body}
+    s, b = header.index("Surname"), header.index("Balance")
+    assert by_id["102"][s] == "'" + EVIL
+    assert by_id["104"][s] == "'@SUM(A1)"
+    assert by_id["106"][s] == "'-2+3"
+    assert by_id["101"][s] == "Smith"
+    assert by_id["102"][b] == "-12.5"          # a number, no apostrophe
+    assert float(by_id["102"][b]) == -12.5
+    assert len(body) == len(scored)
+    back = pd.read_csv(io.BytesIO(to_csv_bytes(tl)))
+    assert back["Balance"].dtype.kind == "f" and back["Balance"].min() == -12.5
+
+
+def test_formula_neutralised_and_numbers_in_xlsx_with_decision_log(scored):
+    tl = build_target_list(scored, ["CustomerId"], ("High", "Medium", "Low"),
+                           extra_columns=["Surname", "Balance"])
+    log = decision_log("default", "abc123", "max_f1", 0.42, {}, {"high": .5, "medium": .25},
+                       tl.attrs["rows_in"], len(tl), tl.attrs["excluded"])
+    wb = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(tl, log)))
+    assert wb.sheetnames == ["retention_targets", "decision_log"]
+    ws = wb["retention_targets"]
+    header = [c.value for c in ws[1]]
+    cells = {ws.cell(r, header.index("CustomerId") + 1).value: r for r in range(2, ws.max_row + 1)}
+    surname = ws.cell(cells[102], header.index("Surname") + 1)
+    assert surname.value == "'" + EVIL and surname.data_type == "s"
+    bal = ws.cell(cells[102], header.index("Balance") + 1)
+    assert bal.value == -12.5 and bal.data_type == "n"
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    items = {r[0].value: r[1].value for r in wb["decision_log"].iter_rows(min_row=2)}
+    assert items["rows_in"] == 7 and items["rows_listed"] == 7
+    assert items["decision_threshold"] == 0.42 and items["model_name"] == "default"
+
+
+def test_decision_log_matches_export(scored, rejected):
+    tl = build_target_list(scored, ["CustomerId"], ("High",), rejected=rejected)
+    log = decision_log("default", "f" * 64, "target_recall", 0.5, {"cost_per_contact": 5},
+                       {"high": 0.5, "medium": 0.25}, tl.attrs["rows_in"], len(tl),
+                       tl.attrs["excluded"], tiers_included=["High"])
+    listed = _csv_rows(to_csv_bytes(tl))[1:]
+    assert log["rows_listed"] == len(listed) == 4
+    assert log["rows_in"] == len(scored) + len(rejected)
+    assert log["rows_excluded"] == sum(tl.attrs["excluded"].values()) == 6
+    assert json.loads(decision_log_json(log)) == log
+    name = export_filename(log["model_name"], log["decision_threshold"], dt.date(2026, 11, 29))
+    assert name == "retention_targets_default_2026-11-29_t0.50.csv"
+    with pytest.raises(ChurnError, match="add up"):
+        decision_log("m", None, "manual", 0.5, {}, {}, 10, 4, {"x": 5})
+
+
+def test_neutralise_rules():
+    df = pd.DataFrame({"t": ["=1+1", "+1", "-3", "@x", "\tx", "\rx", "a=b", None, "-2+3"],
+                       "n": [-1.0, 2, 3, 4, 5, 6, 7, 8, 9]})
+    out = neutralise_formulas(df)
+    assert out["t"].tolist()[:7] == ["'=1+1", "+1", "-3", "'@x", "'\tx", "'\rx", "a=b"]
+    assert out["t"].iloc[8] == "'-2+3" and pd.isna(out["t"].iloc[7])
+    assert out["n"].tolist() == df["n"].tolist()
+    assert neutralise_formulas(pd.DataFrame({"=bad": [1]})).columns.tolist() == ["'=bad"]
+
+
+def test_codes_with_leading_zero_stay_text():
+    df = pd.DataFrame({"id": ["0123", "0456"], "big": ["12345678901234567", "1"],
+                       "x": ["1", "2.5"]})
+    rows = _csv_rows(to_csv_bytes(df))
+    assert rows[1] == ["0123", "12345678901234567", "1.0"]
+    ws = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(df))).active
+    assert ws["A2"].value == "0123" and ws["B2"].value == "12345678901234567"
+    assert ws["C3"].value == 2.5
+
+
+def test_export_filename_sanitised():
+    assert export_filename("../../etc/pass wd", 0.4249, "2026-11-29", "xlsx") == \
+        "retention_targets_etc_pass_wd_2026-11-29_t0.42.xlsx"
+    assert export_filename("", 0.5, "2026-01-02").startswith("retention_targets_model_")
+    with pytest.raises(ChurnError):
+        export_filename("m", 0.5, ext="exe")
