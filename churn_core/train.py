@@ -162,7 +162,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
 
     def part(idx):
         return {"position": idx.tolist(), "y": y[idx].tolist(),
-                "p": p[idx].round(8).tolist(), "p_raw": p_raw[idx].round(8).tolist(),
+                "p": p[idx].tolist(), "p_raw": p_raw[idx].tolist(),
                 "source_line": _source_lines(valid, idx)}
 
     bundle.evaluation = {"validation": part(va), "test": part(te),
