@@ -271,7 +271,7 @@ def save_bundle(bundle: ModelBundle, name: str | None = None, models_dir=None) -
         For an unsafe name.
     """
     models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
-    name = sanitize_model_name(name or bundle.name)
+    name = sanitize_model_name(bundle.name if name is None else name)
     models_dir.mkdir(parents=True, exist_ok=True)
     final = _bundle_dir(name, models_dir)
     tmp = models_dir / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
