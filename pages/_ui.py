@@ -1,0 +1,400 @@
+"""Shared Streamlit plumbing for every page: session keys, cached loaders, the shared
+decision-threshold slider and error display.
+
+Not a page itself (``st.navigation`` in ``app.py`` lists the pages explicitly). Pages import
+it as ``from pages._ui import ...``. No keras / sklearn / shap imports here either: all
+compute goes through :mod:`churn_core.workbench`.
+"""
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from churn_core import config, workbench as wb
+from churn_core.errors import ChurnError
+
+# ------------------------------------------------------------------ session keys (one place)
+THRESHOLD = "decision_threshold"      # float in [0, 1], shared by every page
+CUTOFFS = "tier_cutoffs"              # {"high": float, "medium": float}
+MODEL = "active_model"                # bundle name under models/
+DATA = "active_data"                  # ActiveData of an upload, or None for the sample
+TRAINING = "training_running"         # session flag: a training runs in this session
+SCORE_UPLOAD = "score_upload"         # ActiveData of a file uploaded on Score & segment
+
+UPLOAD_TYPES = ["csv", "parquet", "xlsx"]
+
+
+def upload_help() -> str:
+    """The sentence stated next to every uploader."""
+    return (f"CSV, Parquet or Excel (.xlsx), up to {config.max_upload_mb()} MB "
+            "(set by server.maxUploadSize in .streamlit/config.toml).")
+
+
+# ------------------------------------------------------------------ cached loaders
+def _model_stamp(name: str) -> float:
+    """Modification time of a bundle folder's card (changes when a bundle is re-saved)."""
+    card = config.MODELS_DIR / name / "card.json"
+    try:
+        return card.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def _load_bundle(name: str, stamp: float):
+    from churn_core.bundle import load_bundle
+
+    return load_bundle(name)
+
+
+def get_bundle(name: str | None = None):
+    """Return the loaded bundle ``name`` (default: the active model), loaded once per
+    process and re-loaded only when its files change."""
+    name = name or st.session_state.get(MODEL)
+    if not name:
+        return None
+    return _load_bundle(name, _model_stamp(name))
+
+
+def list_models() -> list[str]:
+    """Names of the bundles saved under models/ (the default first)."""
+    try:
+        from churn_core.bundle import list_bundles
+
+        names = [getattr(b, "name", b) if not isinstance(b, str) else b for b in list_bundles()]
+    except Exception:  # bundle module not there yet, or an unreadable folder
+        names = sorted(p.name for p in config.MODELS_DIR.glob("*") if (p / "card.json").exists())
+    names = [str(n) for n in names]
+    if config.DEFAULT_MODEL_NAME in names:
+        names.remove(config.DEFAULT_MODEL_NAME)
+        names.insert(0, config.DEFAULT_MODEL_NAME)
+    return names
+
+
+@st.cache_resource(show_spinner="Reading the shipped sample…", max_entries=2)
+def _load_sample(sha: str):
+    return wb.load_data(config.SAMPLE_CSV, name=config.SAMPLE_CSV.name)
+
+
+def get_data() -> wb.ActiveData | None:
+    """The active data set: the analyst's upload, else the shipped sample."""
+    data = st.session_state.get(DATA)
+    if data is not None:
+        return data
+    if not config.SAMPLE_CSV.exists():
+        return None
+    return _load_sample(wb.sha256_of(config.SAMPLE_CSV))
+
+
+def _schema_key(data: wb.ActiveData) -> str:
+    import json
+
+    return json.dumps(data.schema.to_dict(), sort_keys=True, default=str)
+
+
+@st.cache_resource(show_spinner="Scoring customers…", max_entries=6)
+def _score(model: str, stamp: float, data_sha: str, schema_key: str, _bundle, _data):
+    return wb.score_data(_bundle, _data)
+
+
+def get_scores(data: wb.ActiveData | None = None, model: str | None = None) -> wb.Scores | None:
+    """Scores of ``data`` (default: active data) by ``model`` (default: active model),
+    computed once per (model files, file hash, schema) and kept for every session."""
+    data = data or get_data()
+    model = model or st.session_state.get(MODEL)
+    bundle = get_bundle(model)
+    if data is None or bundle is None:
+        return None
+    return _score(model, _model_stamp(model), data.sha256, _schema_key(data), bundle, data)
+
+
+@st.cache_resource(max_entries=4)
+def _eval(model: str, stamp: float, _bundle):
+    return wb.eval_arrays(_bundle)
+
+
+def get_eval(model: str | None = None) -> wb.EvalArrays | None:
+    """Validation/test arrays of the model (sorted once for fast threshold metrics)."""
+    model = model or st.session_state.get(MODEL)
+    bundle = get_bundle(model)
+    if bundle is None:
+        return None
+    return _eval(model, _model_stamp(model), bundle)
+
+
+@st.cache_resource
+def training_guard() -> wb.TrainingGuard:
+    """The one process-wide training lock shared by every session."""
+    return wb.TrainingGuard()
+
+
+# ------------------------------------------------------------------ session defaults
+def init_session() -> None:
+    """Set every session key once (later runs keep the analyst's choices)."""
+    ss = st.session_state
+    if MODEL not in ss:
+        names = list_models()
+        ss[MODEL] = names[0] if names else None
+    if THRESHOLD not in ss or CUTOFFS not in ss:
+        reset_model_defaults()
+    ss.setdefault(DATA, None)
+    ss.setdefault(TRAINING, False)
+    ss.setdefault(SCORE_UPLOAD, None)
+
+
+def reset_model_defaults() -> None:
+    """Take the decision threshold and tier cutoffs from the active bundle's card."""
+    bundle = None
+    try:
+        bundle = get_bundle()
+    except Exception:  # shown by the page that needs the model
+        bundle = None
+    st.session_state[THRESHOLD] = round(wb.default_threshold(bundle), 2) if bundle else \
+        float(config.DEFAULT_THRESHOLD)
+    st.session_state[CUTOFFS] = wb.default_tier_cutoffs(bundle) if bundle else \
+        dict(config.DEFAULT_TIER_CUTOFFS)
+
+
+def set_active_model(name: str) -> None:
+    """Make ``name`` the active model and take its default threshold and cutoffs."""
+    st.session_state[MODEL] = name
+    reset_model_defaults()
+
+
+# ------------------------------------------------------------------ shared threshold slider
+THRESHOLD_HELP = ("A customer is flagged as a predicted churner when the churn probability "
+                  "is at or above this value. Lower it to catch more churners (higher recall) "
+                  "at the cost of more false alarms (lower precision). The same value is used "
+                  "on every page.")
+
+
+def _copy_threshold(widget_key: str) -> None:
+    st.session_state[THRESHOLD] = float(st.session_state[widget_key])
+
+
+def threshold_slider(page: str, label: str = "Decision threshold") -> float:
+    """Render the shared decision-threshold slider and return its value.
+
+    One session key (``decision_threshold``) holds the value; each page has its own widget
+    key, synchronised from it before the widget is drawn, so the value survives page
+    switches (Streamlit drops the state of widgets that are not drawn).
+    """
+    wkey = f"threshold_slider_{page}"
+    current = float(st.session_state.get(THRESHOLD, config.DEFAULT_THRESHOLD))
+    if st.session_state.get(wkey) != current:
+        st.session_state[wkey] = current
+    st.slider(label, 0.0, 1.0, step=0.01, key=wkey, help=THRESHOLD_HELP,
+              on_change=_copy_threshold, args=(wkey,))
+    return float(st.session_state[THRESHOLD])
+
+
+# ------------------------------------------------------------------ messages
+def show_error(exc: BaseException, what: str = "") -> None:
+    """Show a problem as a readable message (never a raw traceback for input errors)."""
+    prefix = f"{what}: " if what else ""
+    if isinstance(exc, ChurnError):
+        st.error(prefix + str(exc), icon=":material/error:")
+    else:
+        st.error(f"{prefix}unexpected problem ({type(exc).__name__}: {exc}). "
+                 "Please report it with the file that caused it.", icon=":material/error:")
+        with st.expander("Technical details"):
+            st.code("".join(traceback.format_exception(exc)), language=None)
+
+
+def need_model_and_data() -> tuple:
+    """Return (bundle, data), or stop the page with a clear hint when one is missing."""
+    data = get_data()
+    try:
+        bundle = get_bundle()
+    except Exception as exc:
+        show_error(exc, "The active model could not be loaded")
+        st.stop()
+    if bundle is None:
+        st.warning("No model is available yet. Train one on the **Model** page.")
+        st.stop()
+    if data is None:
+        st.warning("No data is loaded. Upload a customer file on the **Data** page.")
+        st.stop()
+    return bundle, data
+
+
+def fmt_pct(x: float, digits: int = 1) -> str:
+    """0.1234 -> '12.3 %' (em dash for NaN)."""
+    return "—" if x is None or not np.isfinite(x) else f"{100 * x:.{digits}f} %"
+
+
+def sidebar_status() -> None:
+    """Active model and data in the sidebar (drawn by app.py on every page)."""
+    data = get_data()
+    with st.sidebar:
+        st.caption("**Active model**")
+        st.text(st.session_state.get(MODEL) or "none")
+        st.caption("**Active data**")
+        st.text(data.name if data is not None else "none")
+
+
+def root() -> Path:
+    """Repository root."""
+    return config.ROOT
+
+
+# ------------------------------------------------------------------ cached derived views
+@st.cache_resource(max_entries=4)
+def _sweep(model: str, stamp: float, _ev):
+    return _ev.curve.sweep()
+
+
+def get_sweep():
+    """Metrics at thresholds 0.00..1.00 on the test split of the active model (computed once)."""
+    model = st.session_state.get(MODEL)
+    return _sweep(model, _model_stamp(model), get_eval(model))
+
+
+def render_lift(lf, ev) -> None:
+    """Lift per decile, cumulative gains and top-decile lift on the test split."""
+    from pages import _figs
+
+    table = lf.lift_table(ev.y_test, ev.p_test, n_bins=10)
+    share, caught, _ = lf.cumulative_gains(ev.y_test, ev.p_test)
+    tdl = lf.top_decile_lift(ev.y_test, ev.p_test)
+    st.metric("Top-decile lift", f"{tdl:.2f}×",
+              help="Churn rate among the 10 % highest-risk customers divided by the overall "
+                   "churn rate.")
+    a, b = st.columns(2)
+    a.plotly_chart(_figs.lift_bars(table, "group", "lift"), key="perf_lift")
+    b.plotly_chart(_figs.gains(share, caught), key="perf_gains")
+    with st.expander("Lift table"):
+        st.dataframe(table, hide_index=True)
+
+
+@st.cache_resource(show_spinner="Training the gradient-boosting challenger on the same split…",
+                   max_entries=2)
+def _challenger(model: str, stamp: float, data_sha: str, _bundle, _data):
+    return wb.challenger_view(_bundle, _data)
+
+
+def get_challenger():
+    """The challenger's test-split curves for the active model (trained once, cached)."""
+    model = st.session_state.get(MODEL)
+    bundle = get_bundle(model)
+    data = get_data()
+    return _challenger(model, _model_stamp(model), data.sha256 if data else "", bundle, data)
+
+
+def challenger_table(view) -> "object":
+    """Metrics of the MLP and the challenger side by side (one row per model)."""
+    return view.table
+
+
+# ------------------------------------------------------------------ explanations (SHAP)
+@st.cache_resource
+def _explanation_store() -> dict:
+    """Process-wide store of explanations keyed by (model, files, data, schema, options)."""
+    return {}
+
+
+def explanation_key(data: wb.ActiveData, model: str | None = None) -> tuple:
+    model = model or st.session_state.get(MODEL)
+    return (model, _model_stamp(model), data.sha256, _schema_key(data))
+
+
+def get_explanation(data: wb.ActiveData | None = None, compute: bool = True):
+    """SHAP explanation of every scored customer (a stated sample above the limit).
+
+    Computed once per (model, data) with a progress bar, then kept for every session.
+    Returns None when not yet computed and ``compute`` is False.
+    """
+    data = data or get_data()
+    store = _explanation_store()
+    key = explanation_key(data)
+    if key in store:
+        return store[key]
+    if not compute:
+        return None
+    bundle = get_bundle()
+    scores = get_scores(data)
+    bar = st.progress(0.0, text="Explaining customers with SHAP…")
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        bar.progress(min(done / max(total, 1), 1.0),
+                     text=f"Explaining customers with SHAP: {done:,} of {total:,}")
+
+    explainer = get_explainer(data)
+    expl = wb.explain_scores(explainer, scores, progress=progress)
+    bar.empty()
+    if len(store) > 8:
+        store.pop(next(iter(store)))
+    store[key] = expl
+    return expl
+
+
+@st.cache_resource(show_spinner="Preparing the SHAP explainer…", max_entries=4)
+def _explainer(model: str, stamp: float, data_sha: str, schema_key: str, _bundle, _data):
+    return wb.make_explainer(_bundle, _data)
+
+
+def get_explainer(data: wb.ActiveData | None = None):
+    """RawColumnExplainer of the active model with its background sample (built once)."""
+    data = data or get_data()
+    model = st.session_state.get(MODEL)
+    return _explainer(model, _model_stamp(model), data.sha256, _schema_key(data),
+                      get_bundle(model), data)
+
+
+ACTIONABLE = "reasons_actionable_only"
+
+
+def _copy_widget(widget_key: str, state_key: str) -> None:
+    st.session_state[state_key] = st.session_state[widget_key]
+
+
+def synced(widget, label: str, state_key: str, page: str, default=None, **kwargs):
+    """Draw ``widget`` (e.g. ``st.toggle``) bound to a persistent session key.
+
+    Streamlit forgets a widget's state when a page without it runs; the value is therefore
+    kept under ``state_key`` (never a widget key) and copied into a per-page widget key
+    before the widget is drawn.
+    """
+    if state_key not in st.session_state:
+        st.session_state[state_key] = default
+    wkey = f"{state_key}__{page}"
+    if st.session_state.get(wkey) != st.session_state[state_key]:
+        st.session_state[wkey] = st.session_state[state_key]
+    widget(label, key=wkey, on_change=_copy_widget, args=(wkey, state_key), **kwargs)
+    return st.session_state[state_key]
+
+
+@st.cache_resource(max_entries=8)
+def _reasons(key: tuple, only: bool, _expl, n_rows: int):
+    from churn_core.explain import non_actionable_present
+
+    exclude = non_actionable_present(_expl.columns) if only else ()
+    return wb.reasons_for(_expl, n_rows, exclude=exclude)
+
+
+def get_reasons(data: wb.ActiveData, expl, only: bool):
+    """reason_1..3 for every scored row of ``data`` (blank where not explained), cached."""
+    scores = get_scores(data)
+    return _reasons(explanation_key(data), bool(only), expl, len(scores.scored))
+
+
+def _copy_cutoffs(widget_key: str) -> None:
+    lo, hi = st.session_state[widget_key]
+    st.session_state[CUTOFFS] = {"high": float(hi), "medium": float(lo)}
+
+
+def cutoff_slider(page: str) -> dict:
+    """Two-handle slider for the Medium and High tier cutoffs, bound to ``tier_cutoffs``."""
+    wkey = f"tier_cutoff_slider_{page}"
+    cut = st.session_state[CUTOFFS]
+    current = (float(cut["medium"]), float(cut["high"]))
+    if tuple(st.session_state.get(wkey, ())) != current:
+        st.session_state[wkey] = current
+    st.slider("Medium and High cutoffs (churn probability)", 0.0, 1.0, step=0.01, key=wkey,
+              on_change=_copy_cutoffs, args=(wkey,),
+              help="Medium from the left handle, High from the right handle: High = "
+                   "probability at or above the right handle.")
+    return dict(st.session_state[CUTOFFS])

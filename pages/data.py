@@ -1,0 +1,221 @@
+"""Data: upload a customer file (or keep the sample), check the column roles, check quality."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from churn_core import config, workbench as wb
+from pages import _ui
+
+st.title("Data")
+st.caption("Upload this month's customers or your churn history. Every file is read as "
+           "text first and checked row by row: nothing is silently dropped.")
+
+# ------------------------------------------------------------------ upload
+up_col, sample_col = st.columns([3, 1])
+with up_col:
+    upload = st.file_uploader("Customer file", type=_ui.UPLOAD_TYPES, key="data_upload",
+                              help=_ui.upload_help())
+    st.caption(f"Upload limit: **{config.max_upload_mb()} MB** per file (CSV, Parquet or XLSX).")
+with sample_col:
+    st.write("")
+    if st.button("Use the shipped sample", help="Go back to data/sample_customers.csv",
+                 disabled=st.session_state.get(_ui.DATA) is None):
+        st.session_state[_ui.DATA] = None
+        st.session_state.pop("data_upload_sha", None)
+        st.rerun()
+
+if upload is not None:
+    raw = upload.getvalue()
+    sha = wb.sha256_of(raw)
+    if st.session_state.get("data_upload_sha") != sha:  # a new file: read it once
+        try:
+            with st.spinner(f"Reading {upload.name}…"):
+                loaded = wb.load_data(raw, name=upload.name)
+        except Exception as exc:
+            _ui.show_error(exc, "This file cannot be used")
+            st.session_state["data_upload_sha"] = sha  # do not retry the same bad file
+            st.session_state["data_upload_failed"] = True
+        else:
+            st.session_state[_ui.DATA] = loaded
+            st.session_state["data_upload_sha"] = sha
+            st.session_state["data_upload_failed"] = False
+    elif st.session_state.get("data_upload_failed"):
+        st.error(f"{upload.name} could not be used (see the message above after re-uploading). "
+                 "The previous data set stays active.")
+
+data = _ui.get_data()
+if data is None:
+    st.info("No customer file yet: upload one above.")
+    st.stop()
+
+st.success(f"Active data: **{data.name}**", icon=":material/check_circle:")
+
+# ------------------------------------------------------------------ read report
+rep = data.read_report
+with st.expander("How the file was read", expanded=False):
+    cols = st.columns(5)
+    cols[0].metric("Format", str(getattr(rep, "format", "?")).upper())
+    cols[1].metric("Encoding", str(getattr(rep, "encoding", None) or "—"))
+    delim = getattr(rep, "delimiter", None)
+    cols[2].metric("Delimiter", {"\t": "tab", ",": "comma ,", ";": "semicolon ;",
+                                  "|": "pipe |"}.get(delim, delim or "—"))
+    cols[3].metric("Decimal / thousands",
+                   f"{getattr(rep, 'decimal', '.')} / {getattr(rep, 'thousands', None) or 'none'}")
+    cols[4].metric("Rows read", f"{data.rows_in:,}")
+    for w in getattr(rep, "warnings", []) or []:
+        st.warning(w)
+    st.dataframe(data.frame.head(20), hide_index=False)
+    st.caption("First 20 rows as read; the index is the file's line number.")
+
+# ------------------------------------------------------------------ schema overrides
+st.subheader("Column roles")
+st.caption("The roles below were inferred from the file. Correct them if needed, then press "
+           "**Apply**. The *target* is the column that records whether a customer left.")
+schema = data.schema
+columns = list(data.frame.columns)
+k = data.sha256[:12]  # widget keys per file, so a new upload starts from its own inference
+
+with st.form(f"schema_form_{k}"):
+    c1, c2 = st.columns(2)
+    none = "(no target: scoring only)"
+    target = c1.selectbox("Target column (churned or not)", [none, *columns],
+                          index=(columns.index(schema.target) + 1) if schema.target in columns
+                          else 0, key=f"target_{k}")
+    values: list[str] = []
+    if target != none:
+        from churn_core.infer import target_values
+
+        values = [str(v) for v in target_values(data.frame[target])]
+    pos_default = schema.positive_label if (schema.positive_label in values and
+                                            target == schema.target) else None
+    if pos_default is None and values:
+        from churn_core.infer import suggest_positive_label
+
+        pos_default = suggest_positive_label(values)
+    positive = c2.selectbox("Value that means *churned*", values or ["—"],
+                            index=values.index(pos_default) if pos_default in values else 0,
+                            key=f"positive_{k}", disabled=not values,
+                            help="Never guessed from alphabetical order: please check it.")
+    ids = c1.multiselect("Customer ID columns (kept in outputs, never used by the model)",
+                         columns, default=[c for c in schema.id_columns if c in columns],
+                         key=f"ids_{k}")
+    personal = c2.multiselect("Personal data (names, e-mails: kept, never used by the model)",
+                              columns,
+                              default=[c for c in schema.personal_columns if c in columns],
+                              key=f"personal_{k}")
+    excluded = c1.multiselect("Excluded columns (ignored by the model)", columns,
+                              default=[c for c in schema.excluded if c in columns],
+                              key=f"excluded_{k}")
+    numeric = c2.multiselect("Numeric features", columns,
+                             default=[c for c in schema.numeric if c in columns],
+                             key=f"numeric_{k}")
+    categorical = c2.multiselect("Categorical features", columns,
+                                 default=[c for c in schema.categorical if c in columns],
+                                 key=f"categorical_{k}")
+    applied = st.form_submit_button("Apply column roles", type="primary")
+
+if applied:
+    overrides = {"target": None if target == none else target,
+                 "positive_label": positive if values else None,
+                 "id_columns": ids, "personal_columns": personal, "excluded": excluded,
+                 "numeric": numeric, "categorical": categorical}
+    try:
+        new = wb.apply_schema(data, overrides)
+    except Exception as exc:
+        _ui.show_error(exc, "These column roles cannot work")
+    else:
+        st.session_state[_ui.DATA] = new
+        st.session_state.pop("label_confirmed", None)
+        st.rerun()
+
+if schema.target:
+    confirmed = st.session_state.get("label_confirmed") == (data.sha256, schema.target,
+                                                            schema.positive_label)
+    ok = st.checkbox(f"I confirm that **{schema.target} = {schema.positive_label}** means the "
+                     "customer churned", value=confirmed, key=f"confirm_{k}",
+                     help="Training is blocked until the churn label is confirmed: an "
+                          "inverted label would rank your most loyal customers first.")
+    st.session_state["label_confirmed"] = (data.sha256, schema.target,
+                                           schema.positive_label) if ok else None
+    if not ok:
+        st.warning("Please confirm the churn label before training a model on this file.")
+st.caption(f"Model features: {len(schema.numeric)} numeric "
+           f"({', '.join(schema.numeric) or 'none'}); {len(schema.categorical)} categorical "
+           f"({', '.join(schema.categorical) or 'none'}).")
+
+# ------------------------------------------------------------------ data quality
+st.subheader("Data quality")
+q = wb.quality_report(data)
+m = st.columns(4)
+m[0].metric("Rows", f"{q.rows:,}", border=True)
+m[1].metric("Valid rows", f"{q.rows_valid:,}", border=True,
+            help="Rows whose cells could be typed (numbers parsed, target known or blank).")
+m[2].metric("Rejected rows", f"{q.rows_rejected:,}", border=True,
+            help="Rows that cannot be used; download them below with the reason.")
+m[3].metric("Duplicate customer IDs", f"{q.duplicate_ids:,}", border=True,
+            help="Rows whose ID appears more than once (0 when there is no ID column).")
+st.caption(f"Rows in = valid + rejected: {q.rows:,} = {q.rows_valid:,} + {q.rows_rejected:,}.")
+if q.duplicate_ids:
+    st.warning(f"{q.duplicate_ids:,} rows share a customer ID with another row. Check for "
+               "double exports before sending a target list.")
+
+rejected = getattr(data.validation, "rejected", None)
+if rejected is not None and len(rejected):
+    st.dataframe(rejected.head(200), hide_index=True)
+    st.download_button("Download rejected rows with reasons (CSV)",
+                       rejected.to_csv(index=False).encode("utf-8"),
+                       file_name=f"rejected_rows_{data.name.rsplit('.', 1)[0]}.csv",
+                       mime="text/csv", on_click="ignore")
+
+qa, qb = st.columns(2)
+with qa:
+    st.markdown("**Missing values per column**")
+    st.dataframe(q.missing, hide_index=True,
+                 column_config={"missing_pct": st.column_config.ProgressColumn(
+                     "missing %", format="%.1f %%", min_value=0, max_value=100)})
+with qb:
+    st.markdown("**Class balance**")
+    if q.class_balance is None:
+        st.info("No target column: this file can be scored but not used for training.")
+    else:
+        st.dataframe(q.class_balance, hide_index=True,
+                     column_config={"share": st.column_config.NumberColumn(format="percent")})
+        st.caption("Churn is usually the minority class; the model compensates during "
+                   "training (see imbalance handling on the Model page).")
+
+# ------------------------------------------------------------------ distributions
+st.markdown("**Distribution of a column, split by churn**")
+valid = data.validation.valid
+feat = schema.features
+if feat:
+    col = st.selectbox("Column", feat, key=f"dist_col_{k}")
+    outcome = wb.churn_label_series(data)
+    frame = pd.DataFrame({col: valid[col].to_numpy()})
+    if outcome is not None:
+        frame["outcome"] = outcome.to_numpy()
+    if col in schema.numeric:
+        fig = px.histogram(frame, x=col, color="outcome" if outcome is not None else None,
+                           barmode="overlay", histnorm="percent", nbins=40, opacity=0.6,
+                           color_discrete_map={"churned": "#C8102E", "stayed": "#4C78A8",
+                                               "blank": "#999999"})
+        fig.update_layout(yaxis_title="% of customers in the group")
+        st.caption("Each colour sums to 100 %: compare the shapes, not the heights.")
+    else:
+        if outcome is not None:
+            g = frame.assign(churned=frame["outcome"].eq("churned").astype(float))
+            rate = g.groupby(col, dropna=False).agg(customers=("churned", "size"),
+                                                    churn_rate=("churned", "mean"))
+            rate = rate.reset_index().sort_values("customers", ascending=False).head(30)
+            fig = px.bar(rate, x=col, y="churn_rate", hover_data=["customers"],
+                         color_discrete_sequence=["#C8102E"])
+            fig.update_layout(yaxis_tickformat=".0%", yaxis_title="churn rate")
+            st.caption("Churn rate per value (hover for the number of customers).")
+        else:
+            fig = px.histogram(frame, x=col)
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10))
+    st.plotly_chart(fig)
+else:
+    st.info("No feature columns: set numeric or categorical columns above.")

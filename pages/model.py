@@ -1,0 +1,199 @@
+"""Model: pick a saved model, read its card, or train a new one on the active data."""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from churn_core import config, workbench as wb
+from pages import _ui
+
+st.title("Model")
+st.caption("A model is a saved *bundle*: the neural network, its preprocessing, the column "
+           "roles, the calibration and a model card recording how it was trained.")
+msg = st.session_state.pop("trained_message", None)
+if msg:
+    st.success(msg, icon=":material/check_circle:")
+
+
+def loss_figure(history: dict) -> go.Figure:
+    """Training and validation loss per epoch."""
+    fig = go.Figure()
+    for key, name, color in (("loss", "training loss", "#4C78A8"),
+                             ("val_loss", "validation loss", "#C8102E")):
+        values = history.get(key) or []
+        fig.add_scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
+                        name=name, line=dict(color=color))
+    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
+                      yaxis_title="loss (binary cross-entropy)", legend=dict(orientation="h"))
+    return fig
+
+
+# ------------------------------------------------------------------ pick a saved model
+names = _ui.list_models()
+if not names:
+    st.warning("No saved model in models/. Train one below.")
+else:
+    active = st.session_state.get(_ui.MODEL)
+    choice = st.selectbox("Active model", names,
+                          index=names.index(active) if active in names else 0,
+                          help="Every page uses this model. Switching resets the decision "
+                               "threshold and tier cutoffs to the model's defaults.")
+    if choice != active:
+        _ui.set_active_model(choice)
+        st.rerun()
+
+    try:
+        bundle = _ui.get_bundle()
+    except Exception as exc:
+        _ui.show_error(exc, f"Model {choice!r} could not be loaded")
+        bundle = None
+    if bundle is not None:
+        card = bundle.card or {}
+        with st.container(border=True):
+            st.subheader("Model card", divider="gray")
+            c = st.columns(4)
+            c[0].metric("Test ROC-AUC", f"{card.get('test_roc_auc') or float('nan'):.3f}",
+                        help="Ranking quality on held-out test customers: 0.5 = guessing, "
+                             "1 = perfect.")
+            c[1].metric("Test PR-AUC", f"{card.get('test_pr_auc') or float('nan'):.3f}",
+                        help="Average precision: how clean the top of the ranking is. "
+                             "Compare with the churn rate (a random ranking scores that).")
+            c[2].metric("Default threshold", f"{wb.default_threshold(bundle):.2f}",
+                        help="Chosen on the validation split (best F1).")
+            c[3].metric("Churn rate in training data",
+                        _ui.fmt_pct(card.get("churn_rate", float("nan"))))
+            rows = card.get("rows", {})
+            split = card.get("split_sizes", {})
+            hp = card.get("hyperparameters", {})
+            st.markdown(
+                f"- **Trained** {str(card.get('created', '?')).replace('T', ' ')} on "
+                f"`{card.get('source') or '?'}` ({rows.get('valid', '?')} valid rows of "
+                f"{rows.get('input', '?')}); split train / validation / test = "
+                f"{split.get('train', '?')} / {split.get('validation', '?')} / "
+                f"{split.get('test', '?')}, seed {card.get('seed', '?')}\n"
+                f"- **Target** `{card.get('target')}` = `{card.get('positive_label')}` means "
+                f"churned; {len(card.get('features', []))} feature columns\n"
+                f"- **Network** hidden layers {hp.get('hidden')}, dropout {hp.get('dropout')}, "
+                f"L2 {hp.get('l2')}, learning rate {hp.get('learning_rate')}, batch "
+                f"{hp.get('batch_size')}, imbalance: {hp.get('imbalance')}; trained "
+                f"{card.get('epochs_trained', '?')} epochs (best {card.get('best_epoch', '?')})\n"
+                f"- **Calibration** {card.get('calibration') or 'none (raw probabilities)'}")
+            if card.get("history"):
+                st.plotly_chart(loss_figure(card["history"]), key="card_loss")
+            with st.expander("Everything the card records (JSON)"):
+                st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
+
+# ------------------------------------------------------------------ train a new model
+st.subheader("Train a new model on the active data")
+data = _ui.get_data()
+guard = _ui.training_guard()
+if data is None:
+    st.info("Load a customer file with a churn column on the **Data** page first.")
+    st.stop()
+
+confirmed = st.session_state.get("label_confirmed") == (data.sha256, data.schema.target,
+                                                        data.schema.positive_label)
+sample = data.name == config.SAMPLE_CSV.name and st.session_state.get(_ui.DATA) is None
+if not data.schema.target:
+    st.info(f"{data.name} has no target column: set it on the **Data** page to train.")
+    st.stop()
+st.caption(f"Data: **{data.name}**, target `{data.schema.target}` = "
+           f"`{data.schema.positive_label}` means churned.")
+if not (confirmed or sample):
+    st.warning("Confirm the churn label on the **Data** page before training.")
+
+TC = None
+try:
+    from churn_core.model import IMBALANCE_MODES, TrainConfig as TC
+except ImportError:  # pragma: no cover - engine missing
+    IMBALANCE_MODES = ("class_weight",)
+defaults = TC() if TC else None
+
+with st.form("train_form"):
+    a, b, c = st.columns(3)
+    name = a.text_input("Model name", value=f"model_{datetime.now():%Y%m%d_%H%M}",
+                        help="Letters, digits, '.', '_' and '-'; other characters become '_'.")
+    hidden = a.text_input("Hidden layers (units, comma separated)",
+                          value=", ".join(str(h) for h in defaults.hidden) if defaults else "64, 32")
+    imbalance = a.selectbox("Imbalance handling", IMBALANCE_MODES,
+                            help="class_weight: churners weigh more in the loss; smote: "
+                                 "synthetic churners are added to the training split only; "
+                                 "none: as is.")
+    dropout = b.slider("Dropout", 0.0, 0.6, float(defaults.dropout) if defaults else 0.1, 0.05)
+    l2 = b.number_input("L2 penalty", 0.0, 0.1, float(defaults.l2) if defaults else 1e-4,
+                        format="%.5f", step=1e-4)
+    lr = b.number_input("Learning rate", 1e-5, 0.1,
+                        float(defaults.learning_rate) if defaults else 3e-3, format="%.4f",
+                        step=1e-3)
+    batch = c.select_slider("Batch size", [32, 64, 128, 256, 512, 1024],
+                            value=int(defaults.batch_size) if defaults else 128)
+    epochs = c.number_input("Max epochs", 1, 500, int(defaults.max_epochs) if defaults else 100)
+    patience = c.number_input("Early-stopping patience (epochs)", 1, 50,
+                              int(defaults.patience) if defaults else 8,
+                              help="Training stops when the validation loss has not improved "
+                                   "for this many epochs; the best epoch is kept.")
+    start = st.form_submit_button(
+        "Train and save", type="primary",
+        disabled=bool(st.session_state.get(_ui.TRAINING)) or guard.busy or
+        not (confirmed or sample) or TC is None)
+
+if guard.busy and not st.session_state.get(_ui.TRAINING):
+    st.info("Another training is running on this server; wait for it to finish.")
+
+if start:
+    safe = wb.slug_model_name(name)
+    if not safe:
+        st.error("Please give the model a name (letters or digits).")
+        st.stop()
+    if safe in _ui.list_models():
+        st.error(f"A model named {safe!r} already exists: choose another name.")
+        st.stop()
+    try:
+        cfg = TC(hidden=tuple(int(h) for h in hidden.replace(";", ",").split(",") if h.strip()),
+                 dropout=dropout, l2=l2, learning_rate=lr, batch_size=int(batch),
+                 max_epochs=int(epochs), patience=int(patience), imbalance=imbalance)
+    except ValueError as exc:
+        st.error(f"These settings cannot work: {exc}")
+        st.stop()
+    if not guard.acquire(owner=safe):
+        st.warning("A training is already running: wait for it to finish.")
+        st.stop()
+    st.session_state[_ui.TRAINING] = True
+    bar = st.progress(0.0, text="Starting…")
+    chart = st.empty()
+    history: dict = {"loss": [], "val_loss": []}
+    t0 = time.perf_counter()
+
+    def on_epoch(epoch: int, max_epochs: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        for key in history:
+            if key in logs:
+                history[key].append(float(logs[key]))
+        bar.progress(min(epoch / max(max_epochs, 1), 1.0),
+                     text=f"Epoch {epoch} of at most {max_epochs} · loss "
+                          f"{logs.get('loss', float('nan')):.4f} · validation loss "
+                          f"{logs.get('val_loss', float('nan')):.4f} · "
+                          f"{time.perf_counter() - t0:.0f} s")
+        chart.plotly_chart(loss_figure(history), key=f"live_loss_{epoch}")
+
+    try:
+        with st.spinner("Training… (early stopping ends it when validation loss stops "
+                        "improving)"):
+            bundle, saved = wb.train_model(data, cfg, safe, progress=on_epoch)
+    except Exception as exc:
+        _ui.show_error(exc, "Training failed")
+    else:
+        bar.progress(1.0, text=f"Done in {time.perf_counter() - t0:.0f} s")
+        _ui.set_active_model(saved)
+        st.session_state["trained_message"] = (
+            f"Model **{saved}** trained and saved in models/{saved}; it is now the active "
+            f"model (test ROC-AUC {bundle.card.get('test_roc_auc') or float('nan'):.3f}).")
+    finally:
+        guard.release()
+        st.session_state[_ui.TRAINING] = False
+    if "trained_message" in st.session_state:
+        st.rerun()

@@ -1,0 +1,107 @@
+"""Overview: what the workbench does, the active data and model, and the headline numbers."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from churn_core import workbench as wb
+from pages import _ui
+
+st.title("Churn analyst's workbench")
+st.markdown(
+    "This workbench scores each customer's **probability of leaving** (churn) with a neural "
+    "network trained on your customer history, and turns the scores into a **retention "
+    "target list**: whom to call first, and why. Check the model's quality, set the decision "
+    "threshold and risk tiers, then download the list."
+)
+
+data = _ui.get_data()
+try:
+    bundle = _ui.get_bundle()
+except Exception as exc:  # a damaged bundle is a message, not a traceback
+    _ui.show_error(exc, "The active model could not be loaded")
+    bundle = None
+
+left, right = st.columns(2)
+with left, st.container(border=True):
+    st.subheader("Active data", divider="gray")
+    if data is None:
+        st.warning("No data loaded: upload a customer file on the **Data** page.")
+    else:
+        st.text(data.name)
+        st.caption(f"{data.rows_in:,} rows · target column: "
+                   f"{data.schema.target or 'none (scoring only)'}")
+with right, st.container(border=True):
+    st.subheader("Active model", divider="gray")
+    if bundle is None:
+        st.warning("No model yet: train one on the **Model** page.")
+    else:
+        card = bundle.card or {}
+        st.text(bundle.name)
+        ev = None
+        try:
+            ev = _ui.get_eval()
+        except Exception as exc:
+            _ui.show_error(exc, "The model's evaluation could not be read")
+        created = str(card.get("created") or card.get("created_at") or "unknown")[:19]
+        auc = ev.report.roc_auc if ev is not None else float("nan")
+        st.caption(f"Trained {created.replace('T', ' ')} · test ROC-AUC "
+                   f"{auc:.3f} · default decision threshold {wb.default_threshold(bundle):.2f}")
+        st.caption("ROC-AUC is the chance that the model ranks a random churner above a "
+                   "random loyal customer (0.5 = guessing, 1 = perfect), measured on customers "
+                   "held out from training.")
+
+
+@st.fragment
+def headline() -> None:
+    """KPI cards that depend on the decision threshold (re-run alone when it moves)."""
+    threshold = _ui.threshold_slider("overview")
+    if bundle is None or data is None:
+        return
+    try:
+        scores = _ui.get_scores(data)
+    except Exception as exc:
+        _ui.show_error(exc, f"Scoring {data.name}")
+        return
+    at = scores.curve.at(threshold)
+    cut = st.session_state[_ui.CUTOFFS]
+    tiers = wb.tier_counts(scores.p, cut)
+    c = st.columns(4)
+    c[0].metric("Customers scored", f"{len(scores.scored):,}",
+                help=f"{scores.rows_in:,} rows in the file = {len(scores.scored):,} scored + "
+                     f"{len(scores.rejected):,} rejected (see the Score & segment page).",
+                border=True)
+    if scores.y is not None and np.isfinite(scores.y).any():
+        rate = float(np.nanmean(scores.y))
+        c[1].metric("Observed churn rate", _ui.fmt_pct(rate),
+                    help="Share of customers in this file who actually left (from the "
+                         "target column).", border=True)
+    else:
+        c[1].metric("Observed churn rate", "—", help="The file has no churn labels.",
+                    border=True)
+    c[2].metric("Predicted churners", f"{at.flagged:,}",
+                help=f"Customers whose churn probability is at least the decision threshold "
+                     f"({threshold:.2f}).", border=True)
+    c[3].metric("Expected churners", f"{scores.p.sum():,.0f}",
+                help="Sum of the churn probabilities: how many of these customers the model "
+                     "expects to leave.", border=True)
+    st.caption(f"**Risk tiers** (High: probability ≥ {cut['high']:.2f}; Medium: ≥ "
+               f"{cut['medium']:.2f}; Low: below). Change the cutoffs on Score & segment.")
+    t = st.columns(3)
+    for col, name in zip(t, wb.TIERS):
+        share = tiers[name] / max(len(scores.scored), 1)
+        col.metric(f"{name} risk", f"{tiers[name]:,}", f"{_ui.fmt_pct(share)} of customers",
+                   delta_color="off", border=True)
+
+
+headline()
+
+st.subheader("Where to go next")
+n = st.columns(5)
+n[0].page_link("pages/data.py", label="Data: upload your customers", icon=":material/table:")
+n[1].page_link("pages/model.py", label="Model: pick or train", icon=":material/neurology:")
+n[2].page_link("pages/performance.py", label="Performance: how good is it?",
+               icon=":material/monitoring:")
+n[3].page_link("pages/explain.py", label="Explain: why this score?", icon=":material/lightbulb:")
+n[4].page_link("pages/score_segment.py", label="Score & segment: the target list",
+               icon=":material/groups:")

@@ -1,0 +1,218 @@
+"""Performance: how good is the model, and where should the decision threshold be?
+
+Every number here is measured on the model's **test split** (customers held out from
+training); thresholds chosen by a strategy are chosen on the **validation split**.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from churn_core import workbench as wb
+from pages import _figs, _ui
+
+st.title("Performance")
+st.caption("Measured on the model's **test split**: customers the model never saw during "
+           "training, so these numbers estimate how it will do on new customers.")
+
+try:
+    bundle = _ui.get_bundle()
+    ev = _ui.get_eval() if bundle is not None else None
+except Exception as exc:
+    _ui.show_error(exc, "The model's evaluation could not be read")
+    st.stop()
+if bundle is None or ev is None:
+    st.warning("No model yet: train one on the **Model** page.")
+    st.stop()
+
+rep = ev.report
+c = st.columns(4)
+c[0].metric("ROC-AUC", f"{rep.roc_auc:.3f}", border=True,
+            help="Chance that a random churner gets a higher probability than a random loyal "
+                 "customer. 0.5 = guessing, 1 = perfect. Does not depend on the threshold.")
+c[1].metric("PR-AUC (average precision)", f"{rep.pr_auc:.3f}", border=True,
+            help=f"How clean the top of the ranking is. A random ranking scores the churn "
+                 f"rate ({rep.base_rate:.3f}); 1 = perfect.")
+c[2].metric("Brier score", f"{rep.brier:.3f}", border=True,
+            help="Mean squared error of the probabilities (lower is better); rewards "
+                 "probabilities that mean what they say.")
+c[3].metric("Test customers", f"{rep.n:,}", f"{_ui.fmt_pct(rep.base_rate)} churned",
+            delta_color="off", border=True)
+
+# ------------------------------------------------------------------ challenger (optional)
+challenger = None
+with st.expander("Compare with a gradient-boosting challenger", expanded=False):
+    st.caption("A HistGradientBoosting model (scikit-learn) trained on exactly the same "
+               "training split and scored on the same test customers. If it beats the neural "
+               "network clearly, the MLP has to earn its place.")
+    try:
+        from churn_core import challenger as ch  # engineer F's module
+    except ImportError:
+        ch = None
+        st.info("The challenger module (churn_core/challenger.py) is not available in this "
+                "version.")
+    if ch is not None:
+        show = st.toggle("Overlay the challenger on the curves", key="perf_challenger")
+        if show:
+            try:
+                challenger = _ui.get_challenger()
+            except Exception as exc:
+                _ui.show_error(exc, "The challenger could not be trained")
+            if challenger is not None:
+                cmp = _ui.challenger_table(challenger)
+                st.dataframe(cmp, hide_index=True)
+
+# ------------------------------------------------------------------ threshold strategies
+with st.expander("Choose the threshold with a strategy", expanded=False):
+    from churn_core import thresholds as th
+
+    st.caption("Strategies pick the threshold on the **validation split** and the result is "
+               "reported on the **test split**, so the choice is not tuned to the numbers you "
+               "judge it by.")
+    labels = {k: v for k, v in th.STRATEGIES.items() if k != "manual"}
+    strategy = st.radio("Strategy", list(labels), format_func=labels.get, horizontal=True,
+                        key="perf_strategy")
+    params: dict = {}
+    n_val = len(ev.p_val)
+    if strategy == "target_recall":
+        params["recall"] = st.slider("Catch at least this share of churners (recall)", 0.05,
+                                     1.0, 0.7, 0.05, key="perf_recall")
+    elif strategy == "top_n":
+        params["n"] = st.number_input(f"Contact the top N of the {n_val:,} validation "
+                                      "customers", 1, max(n_val, 1), max(1, n_val // 10),
+                                      key="perf_topn")
+    elif strategy == "top_fraction":
+        params["fraction"] = st.slider("Contact the top share of customers", 0.01, 1.0, 0.1,
+                                       0.01, key="perf_topfrac", format="%.2f")
+    elif strategy == "max_net_value":
+        a, b, cc, d = st.columns(4)
+        params["value"] = a.number_input("Value of a retained customer", 0.0, 1e9, 500.0,
+                                         step=50.0, key="perf_value")
+        params["cost_per_contact"] = b.number_input("Cost per contact (incl. offer)", 0.0,
+                                                    1e9, 20.0, step=5.0, key="perf_cost")
+        params["success_rate"] = cc.slider("Offer success rate", 0.0, 1.0, 0.3, 0.05,
+                                           key="perf_success",
+                                           help="Share of would-be churners the offer keeps.")
+        budget = d.number_input("Contact budget (0 = none)", 0, max(n_val, 1), 0,
+                                key="perf_budget")
+        params["budget"] = int(budget) or None
+    try:
+        chosen = th.choose_on_validation(strategy, ev.y_val, ev.p_val, ev.y_test, ev.p_test,
+                                         **params)
+    except Exception as exc:
+        _ui.show_error(exc, "This strategy cannot be applied")
+        chosen = None
+    if chosen is not None:
+        ch_t = chosen.choice.threshold
+        st.markdown(f"**{chosen.choice.explanation}**")
+        t = chosen.test
+        st.caption(f"On the test split at {min(ch_t, 1.0):.3f}: precision "
+                   f"{t.precision:.3f}, recall {t.recall:.3f}, F1 {t.f1:.3f}, "
+                   f"{t.predicted_positives:,} of {t.n:,} flagged.")
+        if strategy == "max_net_value":
+            curve = th.net_value_curve(ev.p_val, params["value"], params["cost_per_contact"],
+                                       params["success_rate"], budget=params["budget"])
+            st.plotly_chart(_figs.net_value(curve.thresholds, curve.net_value,
+                                            curve.best.threshold, curve.band,
+                                            st.session_state[_ui.THRESHOLD]),
+                            key="perf_net_value")
+            st.caption("Expected net value = Σ over contacted customers of (probability × "
+                       "success rate × value − cost). The green band holds thresholds within "
+                       "1 % of the best.")
+        if st.button("Use this threshold on every page", type="primary",
+                     disabled=ch_t > 1.0, key="perf_apply"):
+            st.session_state[_ui.THRESHOLD] = round(float(ch_t), 4)
+            st.session_state["threshold_strategy"] = chosen.choice.to_dict()
+            st.rerun()
+
+
+# ------------------------------------------------------------------ threshold-dependent views
+@st.fragment
+def threshold_views() -> None:
+    """Everything that depends on the threshold; re-runs alone when the slider moves."""
+    threshold = _ui.threshold_slider("performance")
+    at = ev.curve.at(threshold)
+    m = st.columns(6)
+    m[0].metric("Precision", f"{at.precision:.3f}", border=True,
+                help="Of the customers flagged, the share who really churned.")
+    m[1].metric("Recall", f"{at.recall:.3f}", border=True,
+                help="Of the customers who churned, the share the model flagged.")
+    m[2].metric("F1", f"{at.f1:.3f}", border=True,
+                help="Harmonic mean of precision and recall (balances the two).")
+    m[3].metric("Accuracy", f"{at.accuracy:.3f}", border=True,
+                help="Share of all customers classified correctly (misleading when churn is "
+                     "rare: flagging nobody already scores the stay rate).")
+    m[4].metric("Specificity", f"{at.specificity:.3f}", border=True,
+                help="Of the customers who stayed, the share not flagged.")
+    m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.flagged / max(at.n, 1))}",
+                delta_color="off", border=True,
+                help="Test customers at or above the threshold.")
+    overlay_roc = overlay_pr = None
+    if challenger is not None:
+        overlay_roc = {"x": challenger.roc.x, "y": challenger.roc.y,
+                       "auc": challenger.roc.auc, "name": "gradient boosting"}
+        overlay_pr = {"x": challenger.pr.x, "y": challenger.pr.y, "auc": challenger.pr.auc,
+                      "name": "gradient boosting"}
+    a, b = st.columns(2)
+    a.plotly_chart(_figs.curve_with_point(ev.roc.x, ev.roc.y, *ev.roc_point(threshold),
+                                          kind="roc", auc=rep.roc_auc, threshold=threshold,
+                                          overlay=overlay_roc), key="perf_roc")
+    b.plotly_chart(_figs.curve_with_point(ev.pr.x, ev.pr.y, *ev.pr_point(threshold),
+                                          kind="pr", auc=rep.pr_auc, threshold=threshold,
+                                          overlay=overlay_pr), key="perf_pr")
+    a, b = st.columns(2)
+    a.plotly_chart(_figs.confusion(at.tn, at.fp, at.fn, at.tp, threshold), key="perf_cm")
+    b.plotly_chart(_figs.metrics_vs_threshold(_ui.get_sweep(), threshold), key="perf_sweep")
+    st.plotly_chart(_figs.score_distribution(ev.p_test, ev.y_test, threshold),
+                    key="perf_dist")
+    st.caption("Good separation: churners (red) pile up on the right, loyal customers (blue) "
+               "on the left. Customers right of the dashed line are flagged.")
+
+
+threshold_views()
+
+# ------------------------------------------------------------------ calibration
+st.subheader("Calibration: do the probabilities mean what they say?")
+st.caption("If the model says 30 % for a group of customers, about 30 % of them should churn. "
+           "Calibration (Platt or isotonic, fitted on the validation split) corrects this "
+           "when it lowers the Brier score; expected churners and tiers use the calibrated "
+           "probability.")
+try:
+    from churn_core import calibration as cal
+
+    curves, rows = {}, []
+    variants = [("calibrated" if bundle.calibrator is not None else "model", ev.p_test)]
+    if ev.p_test_raw is not None and bundle.calibrator is not None:
+        variants.insert(0, ("raw (before calibration)", ev.p_test_raw))
+    for label, p in variants:
+        curves[label] = cal.reliability_curve(ev.y_test, p, n_bins=10)
+        rows.append({"probabilities": label,
+                     "Brier score": float(np.mean((p - ev.y_test) ** 2)),
+                     "expected calibration error": cal.expected_calibration_error(ev.y_test, p)})
+    a, b = st.columns([3, 2])
+    a.plotly_chart(_figs.reliability(curves), key="perf_reliability")
+    b.dataframe(pd.DataFrame(rows), hide_index=True,
+                column_config={"Brier score": st.column_config.NumberColumn(format="%.4f"),
+                               "expected calibration error":
+                                   st.column_config.NumberColumn(format="%.4f")})
+    b.caption(f"Calibration method: {bundle.card.get('calibration') or 'none'}. Lower is "
+              "better for both numbers; ECE is the average gap between predicted and observed "
+              "churn rate over 10 probability bins.")
+except ImportError:
+    st.info("Calibration views need churn_core/calibration.py (not available yet).")
+
+# ------------------------------------------------------------------ lift
+st.subheader("Lift and cumulative gains")
+st.caption("Lift = how many times more churners you reach by calling the highest-risk "
+           "customers first than by calling at random.")
+try:
+    from churn_core import lift as lf
+except ImportError:
+    lf = None
+    st.info("Lift views need churn_core/lift.py (not available yet).")
+if lf is not None:
+    try:
+        _ui.render_lift(lf, ev)
+    except Exception as exc:
+        _ui.show_error(exc, "Lift could not be computed")
