@@ -9,6 +9,9 @@ Every rule can be overridden by the caller. Rules, in order:
 3. ID columns: id-like names (:data:`ID_NAMES`, ``*_id``, ``CustomerId``, ``customerID``) or,
    with at least :data:`UNIQUE_ID_MIN_ROWS` rows, text that is unique per row or integers that
    are unique per row and sorted.
+Types and IDs are judged on a fixed-seed sample of :data:`INFER_SAMPLE_ROWS` rows for big
+tables; target values always on the whole column.
+
 4. remaining columns: all blank or constant -> excluded (reason recorded); more than 95 %
    of non-blank cells numbers -> numeric, unless integers with at most
    :data:`MAX_CATEGORICAL_INT_LEVELS` distinct values (categorical); free text with more
@@ -24,7 +27,7 @@ import pandas as pd
 
 from .errors import MissingColumnsError, SchemaError
 from .schema import FeatureSchema
-from .validate import _blank_mask, label_text, match_columns, normalize_categories, parse_numeric
+from .validate import _blank_mask, label_text, map_unique, match_columns, normalize_categories, parse_numeric
 
 TARGET_NAMES = (
     "exited", "churn", "churned", "ischurn", "ischurned", "haschurned", "churnflag", "churnlabel",
@@ -48,6 +51,8 @@ _LEAK_PATTERN = re.compile(r"churn|attrit")
 MAX_CATEGORICAL_INT_LEVELS = 10
 #: Share of non-blank cells that must parse as numbers for a text column to be numeric.
 NUMERIC_SHARE = 0.95
+#: Column types and IDs are inferred from at most this many rows (fixed-seed sample).
+INFER_SAMPLE_ROWS = 100_000
 #: Uniqueness only marks an ID column from this many rows on (small files are all unique).
 UNIQUE_ID_MIN_ROWS = 30
 
@@ -107,8 +112,7 @@ def target_values(series: pd.Series) -> list[str]:
         Canonical texts (``1.0`` -> ``"1"``, ``True`` -> ``"True"``, stripped); ties in
         frequency are ordered by text.
     """
-    texts = pd.Series([label_text(v) for v in series.to_numpy(dtype=object)], dtype=object).dropna()
-    counts = texts.value_counts()
+    counts = map_unique(series, label_text).value_counts(dropna=True)
     return sorted(counts.index.tolist(), key=lambda v: (-int(counts[v]), v))
 
 
@@ -239,6 +243,9 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
     """
     source = df.attrs.get("source_name")
     columns = [c for c in df.columns if not str(c).startswith("__")]
+    full = df
+    if len(df) > INFER_SAMPLE_ROWS:  # types and IDs from a fixed-seed sample, in file order
+        df = df.sample(INFER_SAMPLE_ROWS, random_state=0).sort_index()
     target_col = None
     if target is not None:
         target_col = _resolve(columns, [target], "target", source)[0]
@@ -286,7 +293,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
                 reasons[c] = why
     pos = neg = None
     if target_col is not None:
-        values = target_values(df[target_col])
+        values = target_values(full[target_col])
         if positive_label is not None:
             want = label_text(positive_label)
             match = [v for v in values if want is not None and v.casefold() == want.casefold()]

@@ -8,7 +8,7 @@ cells, its ``source_line`` and a ``reason`` naming the column, line and bad valu
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -65,33 +65,99 @@ def label_text(value) -> str | None:
     return m.group(1).lstrip("+") if m else text
 
 
+def _missing_token_set() -> pa.Array:
+    variants = set()
+    for t in MISSING_TOKENS:
+        variants |= {t, t.upper(), t.title(), t.capitalize()}
+    return pa.array(sorted(variants), type=pa.large_string())
+
+
+_MISSING_ARROW = _missing_token_set()
+
+
+def _arrow_text(s: pd.Series) -> pa.Array:
+    """The column as an Arrow large_string array (zero-copy for pandas ``str`` columns)."""
+    if not isinstance(s.dtype, pd.StringDtype):
+        s = s.astype("str")
+    arr = pa.array(s.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
+
+
+def _blank_mask_arrow(trimmed: pa.Array) -> np.ndarray:
+    blank = pc.fill_null(pc.is_in(trimmed, value_set=_MISSING_ARROW), True)
+    return blank.to_numpy(zero_copy_only=False).astype(bool)
+
+
 def _blank_mask(s: pd.Series) -> np.ndarray:
-    """True where a text cell is missing, whitespace or a missing marker like ``NA``."""
+    """True where a cell is missing, whitespace or a missing marker like ``NA``."""
     if not (pd.api.types.is_string_dtype(s) or s.dtype == object):
         return s.isna().to_numpy()
-    t = s.astype("str").str.strip().str.casefold()
-    return (t.isna() | t.isin(MISSING_TOKENS)).to_numpy()
+    return _blank_mask_arrow(pc.utf8_trim_whitespace(_arrow_text(s)))
 
 
-def _styled_parse(texts: pd.Series, decimal: str) -> pd.Series:
-    """Parse number texts with thousands separators; unparseable -> NaN."""
-    t = texts.str.replace(_CURRENCY, "", regex=True).str.replace(_SPACES, "", regex=True)
+def map_unique(series: pd.Series, func) -> pd.Series:
+    """Apply ``func`` once per distinct value (``pandas.factorize``) and return ``str`` cells.
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+    func : callable
+        Maps one value to text or ``None`` (missing).
+
+    Returns
+    -------
+    Series of shape (n_samples,), ``str`` dtype, same index
+    """
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = [func(u) for u in uniques] + [None]
+    arr = pd.array(mapped, dtype="str")
+    codes = np.where(codes < 0, len(mapped) - 1, codes)
+    return pd.Series(arr.take(codes), index=series.index)
+
+
+def _plain_float(text: str) -> float:
+    if "_" in text:
+        return np.nan
+    try:
+        v = float(text)
+    except (ValueError, OverflowError):
+        return np.nan
+    return v if np.isfinite(v) else np.nan
+
+
+def _styled_float(text: str, decimal: str) -> float:
+    """Parse one number text with thousands separators in the given style; NaN if not a number."""
+    t = _SPACES.sub("", _CURRENCY.sub("", text))
+    if not any(ch.isdigit() for ch in t):
+        return np.nan
     if decimal == ",":
-        ok = t.str.match(_COMMA_STYLE) & t.str.contains(r"\d", regex=True)
-        t = t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        if not _COMMA_STYLE.match(t):
+            return np.nan
+        t = t.replace(".", "").replace(",", ".")
     else:
-        ok = t.str.match(_PERIOD_STYLE) & t.str.contains(r"\d", regex=True)
-        t = t.str.replace(",", "", regex=False)
-    out = pd.to_numeric(t.where(ok.fillna(False).astype(bool)), errors="coerce")
-    return out
+        if not _PERIOD_STYLE.match(t):
+            return np.nan
+        t = t.replace(",", "")
+    return _plain_float(t)
 
 
-def _column_decimal(bad_texts: pd.Series, hint: str | None) -> str:
-    """Decide a column's decimal mark from the cells the plain parser refused."""
-    t = bad_texts.str.replace(_SPACES, "", regex=True)
-    comma_sure = t.str.contains(r"\.\d{3},\d*$|,\d{1,2}$|,\d{4,}$|^\d+,\d*$(?<!,\d{3})", regex=True)
-    period_sure = t.str.contains(r",\d{3}\.\d*$|,\d{3},\d{3}", regex=True)
-    n_comma, n_period = int(comma_sure.sum()), int(period_sure.sum())
+_COMMA_SURE = re.compile(r"\.\d{3},\d*$|,\d{1,2}$|,\d{4,}$")
+_PERIOD_SURE = re.compile(r",\d{3}\.\d*$|,\d{3},\d{3}")
+
+
+def _column_decimal(bad_texts, hint: str | None) -> str:
+    """Decide a column's decimal mark from the distinct cells the plain parser refused.
+
+    ``1.234,56``/``12,5`` are sure decimal commas, ``1,234.5``/``1,234,567`` sure thousands
+    commas; the majority wins and a tie (e.g. only ``1,234``) follows ``hint``.
+    """
+    n_comma = n_period = 0
+    for t in bad_texts:
+        t = _SPACES.sub("", t)
+        n_comma += bool(_COMMA_SURE.search(t))
+        n_period += bool(_PERIOD_SURE.search(t))
     if n_comma > n_period:
         return ","
     if n_period > n_comma:
@@ -132,35 +198,31 @@ def parse_numeric(series: pd.Series, decimal: str | None = None) -> tuple[np.nda
         blank = np.isnan(vals)
         return np.where(np.isinf(vals), np.nan, vals), blank, np.isinf(vals)
     s = series if isinstance(series.dtype, pd.StringDtype) else series.astype("str")
-    blank = _blank_mask(s)
+    trimmed = pc.utf8_trim_whitespace(_arrow_text(s))
+    blank = _blank_mask_arrow(trimmed)
     try:  # fast path: Arrow cast of trimmed strings, blanks as nulls
-        arr = pa.array(s.to_numpy(dtype=object, na_value=None) if not hasattr(s.array, "_pa_array")
-                       else s.array._pa_array)
-        arr = pc.utf8_trim_whitespace(arr)
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        arr = pc.if_else(pa.array(blank), pa.scalar(None, pa.string()), arr)
+        arr = pc.if_else(pa.array(blank), pa.scalar(None, pa.large_string()), trimmed)
         vals = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
         bad = ~np.isfinite(vals) & ~blank
-        vals = np.where(bad, np.nan, vals)
         if not bad.any():
             return vals.astype("float64"), blank, bad
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         pass
-    t = s.str.strip()
-    vals = pd.to_numeric(t.where(~blank), errors="coerce").to_numpy(dtype="float64", na_value=np.nan).copy()
-    bad = ~np.isfinite(vals) & ~blank
-    if bad.any():
-        dec = _column_decimal(t[bad], decimal)
-        if dec == ",":
-            styled = _styled_parse(t, ",").to_numpy(dtype="float64", na_value=np.nan)
-            vals = np.where(blank, np.nan, styled)
-        else:
-            styled = _styled_parse(t[bad], ".").to_numpy(dtype="float64", na_value=np.nan)
-            vals[bad] = styled
-        bad = ~np.isfinite(vals) & ~blank
-        vals = np.where(bad, np.nan, vals)
-    return vals.astype("float64"), blank, bad
+    # slow path, once per distinct text: plain float, then thousands/decimal-comma styles
+    texts = pd.Series(trimmed.to_pandas(), index=None).where(~blank)
+    codes, uniques = pd.factorize(texts, use_na_sentinel=True)
+    uniques = [str(u) for u in uniques]
+    vals_u = np.array([_plain_float(u) for u in uniques] + [np.nan], dtype="float64")
+    bad_u = np.isnan(vals_u[:-1])
+    if bad_u.any():
+        dec = _column_decimal([u for u, b in zip(uniques, bad_u) if b], decimal)
+        for j, u in enumerate(uniques):
+            if dec == "," or bad_u[j]:
+                vals_u[j] = _styled_float(u, dec)
+    codes = np.where(codes < 0, len(vals_u) - 1, codes)
+    vals = vals_u[codes]
+    bad = np.isnan(vals) & ~blank
+    return vals, blank, bad
 
 
 def normalize_categories(series: pd.Series) -> pd.Series:
@@ -175,15 +237,7 @@ def normalize_categories(series: pd.Series) -> pd.Series:
     Series of shape (n_samples,), ``str`` dtype
         Case is kept (matching against training categories is the preprocessor's job).
     """
-    if pd.api.types.is_bool_dtype(series):
-        out = series.map({True: "True", False: "False"}).astype("str")
-    elif pd.api.types.is_numeric_dtype(series):
-        vals = series.astype("float64")
-        out = vals.map(lambda v: label_text(v), na_action="ignore").astype("str")
-    else:
-        out = series.astype("str").str.strip()
-        out = out.str.replace(_INT_FLOAT_TEXT, r"\1", regex=True)
-    return out.where(~_blank_mask(out), np.nan)
+    return map_unique(series, label_text)
 
 
 @dataclass
@@ -324,7 +378,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     report.extra_columns = [str(c) for c in extras]
     lines = _source_lines(df)
     n = len(df)
-    reasons: list[list[str]] = [[] for _ in range(n)] if n else []
+    reasons: dict = defaultdict(list)
     kinds: Counter = Counter()
     problem = np.zeros(n, bool)
 
@@ -343,55 +397,55 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     out: dict = {}
     for col in schema.passthrough:
         if col in found:
-            out[col] = df[found[col]].to_numpy()
+            out[col] = df[found[col]].array
     for col in schema.numeric:
         raw = df[found[col]]
         vals, blank, bad = parse_numeric(raw, decimal)
         report.blanks[col] = int(blank.sum())
         if bad.any():
-            cells = raw.to_numpy(dtype=object)
             flag(bad, f"{col}: not a number",
-                 lambda i, col=col, cells=cells: f"column {col!r}, {word} {lines[i]}: {str(cells[i])!r} is not a number")
+                 lambda i, col=col, raw=raw: f"column {col!r}, {word} {lines[i]}: {str(raw.iloc[i])!r} is not a number")
         out[col] = vals
     for col in schema.categorical:
         cats = normalize_categories(df[found[col]])
         report.blanks[col] = int(cats.isna().sum())
-        out[col] = cats.to_numpy(dtype=object)
+        out[col] = cats.array
     y = None
     if schema.target is not None and schema.target in found:
         raw_t = df[found[schema.target]]
-        texts = np.array([label_text(v) for v in raw_t.to_numpy(dtype=object)], dtype=object)
         if require_target:
+            codes, uniques = pd.factorize(raw_t, use_na_sentinel=True)
+            texts_u = [label_text(u) for u in uniques] + [None]
+            codes = np.where(codes < 0, len(texts_u) - 1, codes)
             pos = schema.positive_label.casefold()
             neg = schema.negative_label.casefold() if schema.negative_label is not None else None
-            folded = np.array([t.casefold() if t is not None else None for t in texts], dtype=object)
-            is_blank = np.array([t is None for t in texts], bool)
-            is_pos = folded == pos
-            is_neg = (folded == neg) if neg is not None else (~is_pos & ~is_blank)
-            unknown = ~is_pos & ~is_neg & ~is_blank
+            # class of each distinct value: 1 churned, 0 not, -1 blank, -2 unknown label
+            cls_u = np.array([-1 if t is None else 1 if t.casefold() == pos else
+                              0 if (neg is None or t.casefold() == neg) else -2 for t in texts_u])
+            cls = cls_u[codes]
             tcol = schema.target
-            flag(is_blank, f"{tcol}: blank target",
+            flag(cls == -1, f"{tcol}: blank target",
                  lambda i: f"column {tcol!r}, {word} {lines[i]}: the target is blank (a customer with no "
                            f"known outcome is not counted as a churner)")
-            flag(unknown, f"{tcol}: unknown label",
-                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {texts[i]!r} is neither the positive label "
-                           f"{schema.positive_label!r} nor the negative label {schema.negative_label!r}")
-            y = is_pos.astype(np.int8)
-        out[schema.target] = raw_t.to_numpy()
+            flag(cls == -2, f"{tcol}: unknown label",
+                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {texts_u[codes[i]]!r} is neither the positive "
+                           f"label {schema.positive_label!r} nor the negative label {schema.negative_label!r}")
+            y = (cls == 1).astype(np.int8)
+        out[schema.target] = raw_t.array
     for col in extras:
         if col not in out:
-            out[col] = df[col].to_numpy()
+            out[col] = df[col].array
     out[LINE_INDEX] = lines
     full = pd.DataFrame(out)
-    for col in schema.numeric:
-        full[col] = full[col].astype("float64")
-    for col in schema.categorical:
-        full[col] = full[col].astype("str")
 
     keep = ~problem
-    valid = full.loc[keep].reset_index(drop=True)
     raw_cols = [c for c in df.columns if c != PARSE_ERROR_COLUMN]
-    rejected = df.loc[problem, raw_cols].reset_index(drop=True) if n else df[raw_cols].iloc[:0].reset_index(drop=True)
+    if problem.any():
+        valid = full.loc[keep].reset_index(drop=True)
+        rejected = df.loc[problem, raw_cols].reset_index(drop=True)
+    else:
+        valid = full
+        rejected = df[raw_cols].iloc[:0].reset_index(drop=True)
     rejected[LINE_INDEX] = lines[problem]
     rejected["reason"] = ["; ".join(reasons[i]) for i in np.flatnonzero(problem)]
     if y is not None:
