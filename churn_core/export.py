@@ -39,7 +39,8 @@ __all__ = [
 
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+_NUMBER_BODY = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+_NUMBER = re.compile(r"^\s*" + _NUMBER_BODY + r"\s*$")
 
 
 def _is_text_column(s: pd.Series) -> bool:
@@ -70,12 +71,19 @@ def coerce_numeric_text(df: pd.DataFrame, columns=None) -> pd.DataFrame:
         s = out[c]
         if not _is_text_column(s):
             continue
-        filled = s.dropna().astype(str)
-        filled = filled[filled.str.strip() != ""]
-        digits = filled.str.replace(r"[^0-9]", "", regex=True).str.len()
-        codes = filled.str.match(r"^\s*[+-]?0\d") | (digits > 15)  # "0123", long IDs: text
-        if len(filled) and filled.str.match(_NUMBER).all() and not codes.any():
-            out[c] = pd.to_numeric(s.where(s.astype(str).str.strip() != ""), errors="coerce")
+        text = s.astype("str").str.strip().where(s.notna(), "")
+        filled = text[text != ""]
+        if not len(filled):
+            continue
+        nums = pd.to_numeric(filled, errors="coerce")
+        if nums.isna().any() or not np.isfinite(nums.to_numpy(dtype=float)).all():
+            continue  # some cell is not a number: a text column
+        if not filled.str.fullmatch(_NUMBER_BODY).all():
+            continue  # e.g. "1_000" parsed by Python but not a plain number
+        codes = filled.str.match(r"[+-]?0\d") | (filled.str.count(r"\d") > 15)
+        if codes.any():
+            continue  # "0123", long IDs: identifiers, keep as text
+        out[c] = pd.to_numeric(text.where(text != ""), errors="coerce")
     return out
 
 

@@ -442,7 +442,7 @@ def confusion_counts(y_true, y_score, thresholds) -> dict[str, np.ndarray]:
     """
     y, p = check_labels_scores(y_true, y_score)
     t = np.asarray(thresholds, dtype=float).reshape(-1)
-    order = np.argsort(p, kind="stable")
+    order = np.argsort(p)  # order within ties is irrelevant: searchsorted cuts at tie starts
     p_sorted = p[order]
     cum_pos = np.concatenate(([0], np.cumsum(y[order])))
     idx = np.searchsorted(p_sorted, t, side="left")
