@@ -118,7 +118,7 @@ def check_labels_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
         first = int(np.flatnonzero(bad)[0])
         raise ChurnError(
             f"labels must be 0 or 1; {int(bad.sum())} value(s) are not "
-            f"(first at position {first}: {y_raw[first]!r})"
+            f"(first at position {first}: {str(y_raw[first])!r})"
         )
     return y_float.astype(np.int64), p
 

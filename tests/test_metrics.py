@@ -151,3 +151,23 @@ def test_single_class_gives_nan_auc_and_clear_curve_error():
 def test_bad_input_is_refused_clearly(y, p, match):
     with pytest.raises(ChurnError, match=match):
         evaluate(y, p)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 20)), min_size=1, max_size=60),
+       st.lists(st.integers(0, 21), min_size=1, max_size=10))
+def test_metrics_by_threshold_equals_pointwise_property(pairs, grid):
+    """Any labels, heavily tied scores on a 0.05 grid, thresholds on and off the scores."""
+    y = np.array([a for a, _ in pairs])
+    p = np.array([b for _, b in pairs]) / 20
+    t = np.array(grid) / 20
+    df = metrics_by_threshold(y, p, t)
+    for i, thr in enumerate(t):
+        pred = (p >= thr).astype(int)
+        tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+        assert (df.tp[i], df.fp[i], df.tn[i], df.fn[i]) == (tp, fp, tn, fn)
+        assert df.f1[i] == pytest.approx(f1_score(y, pred, zero_division=0))

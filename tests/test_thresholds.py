@@ -180,3 +180,27 @@ def test_bad_parameters_refused():
         max_net_value(P, 1000, 1, 1.5)
     with pytest.raises(ChurnError):
         max_f1(np.zeros(10), P)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10), st.integers(0, 50)), min_size=1, max_size=25),
+       st.integers(0, 30), st.one_of(st.none(), st.integers(0, 30)))
+def test_max_net_value_equals_brute_force(rows, cost, budget):
+    """Brute force over every threshold (and every exact top-k within the budget)."""
+    p = np.array([a for a, _ in rows]) / 10
+    v = np.array([b for _, b in rows], dtype=float) * 10
+    c = max_net_value(p, v, cost, 0.5, budget=budget)
+    net = p * 0.5 * v - cost
+    options = [0.0] + [net[p >= t].sum() for t in np.unique(p)
+                       if budget is None or (p >= t).sum() <= budget]
+    if budget is not None and 0 < budget < len(p):
+        order = rank_order(p)
+        options.append(net[order[:budget]].sum())
+    assert c.value == pytest.approx(max(options))
+    assert net[c.mask(p)].sum() == pytest.approx(c.value)
+    if budget is not None:
+        assert c.mask(p).sum() <= budget
