@@ -316,6 +316,15 @@ class ThresholdCounts:
     accuracy: float
     specificity: float
 
+    def to_metrics(self):
+        """The same numbers as ``metrics.ThresholdMetrics`` (for ``figures`` and tests)."""
+        from churn_core.metrics import ThresholdMetrics
+
+        n = self.tp + self.fp + self.tn + self.fn
+        return ThresholdMetrics(self.threshold, self.tp, self.fp, self.tn, self.fn,
+                                self.precision, self.recall, self.f1, self.accuracy,
+                                self.specificity, (self.tp + self.fp) / n if n else 0.0)
+
 
 class ThresholdCurve:
     """Metrics at any decision threshold from probabilities sorted once.
@@ -473,6 +482,21 @@ class EvalArrays:
         c = self.curve.at(threshold)
         return float(c.recall), float(c.precision)
 
+    def roc_at(self, threshold: float):
+        """``metrics.CurvePoints`` of the ROC curve with the point moved to ``threshold``
+        (the curve itself is not recomputed)."""
+        from dataclasses import replace
+
+        x, y = self.roc_point(threshold)
+        return replace(self.roc, threshold=float(threshold), point_x=x, point_y=y)
+
+    def pr_at(self, threshold: float):
+        """``metrics.CurvePoints`` of the PR curve with the point moved to ``threshold``."""
+        from dataclasses import replace
+
+        x, y = self.pr_point(threshold)
+        return replace(self.pr, threshold=float(threshold), point_x=x, point_y=y)
+
 
 def _pick(d: dict, *names):
     for n in names:
@@ -618,6 +642,74 @@ def score_data(bundle, data: ActiveData) -> Scores:
                   getattr(result, "report", None), valid if len(valid) == len(scored) else None)
 
 
+# --------------------------------------------------------------------------- challenger
+@dataclass
+class ChallengerView:
+    """A gradient-boosting challenger evaluated on the bundle's own test split.
+
+    Attributes
+    ----------
+    roc, pr : metrics.CurvePoints
+        The challenger's curves on the test split.
+    report : metrics.EvaluationReport
+        At the challenger's own threshold (max F1 on validation, the MLP's rule).
+    table : DataFrame
+        One row per model: ROC-AUC, PR-AUC, Brier, threshold, precision, recall, F1.
+    """
+
+    roc: Any
+    pr: Any
+    report: Any
+    table: pd.DataFrame
+
+
+def challenger_view(bundle, data: ActiveData) -> ChallengerView:
+    """Train the HistGradientBoosting challenger (``challenger.train_challenger``) on the
+    bundle's training split of ``data`` and compare it with the MLP on the test split.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    data : ActiveData
+        Must be the file the bundle was trained on (the split positions index its rows).
+
+    Returns
+    -------
+    ChallengerView
+
+    Raises
+    ------
+    TrainingDataError
+        When ``data`` is not the model's training file, or a split lacks a class.
+    """
+    from churn_core import metrics
+    from churn_core.challenger import train_challenger
+    from churn_core.errors import TrainingDataError
+    from churn_core.validate import validate
+
+    card = getattr(bundle, "card", {}) or {}
+    if data is None or card.get("data_sha256") != data.sha256:
+        raise TrainingDataError(
+            f"the challenger is trained on the model's own training rows: load the file model "
+            f"{bundle.name!r} was trained on ({card.get('source') or 'see the model card'}) on "
+            "the Data page")
+    result = validate(data.frame, bundle.schema, require_target=True, source_name=data.name)
+    y_test, p_test, report = train_challenger(bundle, result.valid, result.y)
+    t = report.threshold
+    mlp = eval_arrays(bundle).report
+
+    def row(name, r):
+        a = r.at_threshold
+        return {"model": name, "ROC-AUC": r.roc_auc, "PR-AUC": r.pr_auc, "Brier": r.brier,
+                "threshold": a.threshold, "precision": a.precision, "recall": a.recall,
+                "F1": a.f1}
+
+    table = pd.DataFrame([row(f"MLP ({bundle.name})", mlp),
+                          row("gradient boosting (challenger)", report)])
+    return ChallengerView(metrics.roc_points(y_test, p_test, t),
+                          metrics.pr_points(y_test, p_test, t), report, table)
+
+
 # --------------------------------------------------------------------------- explanations
 def make_explainer(bundle, data: ActiveData):
     """Build the SHAP explainer of ``bundle`` with a background drawn from training rows.
@@ -658,9 +750,10 @@ def make_explainer(bundle, data: ActiveData):
     return explainer
 
 
-def explain_scores(explainer, scores: Scores, progress: Callable | None = None):
+def explain_scores(explainer, scores: Scores, progress: Callable | None = None,
+                   max_rows: int = config.SHAP_MAX_ROWS):
     """SHAP values of every scored customer (fast method; a stated random sample above
-    ``config.SHAP_MAX_ROWS`` rows).
+    ``max_rows`` rows).
 
     Parameters
     ----------
@@ -668,6 +761,8 @@ def explain_scores(explainer, scores: Scores, progress: Callable | None = None):
     scores : Scores
     progress : callable, optional
         ``progress(done, total, message)``.
+    max_rows : int, default config.SHAP_MAX_ROWS
+        Larger files are explained on a random sample of this many rows (seeded).
 
     Returns
     -------
@@ -678,7 +773,7 @@ def explain_scores(explainer, scores: Scores, progress: Callable | None = None):
 
     valid = scores.valid if scores.valid is not None else scores.scored
     return explain_sample(explainer, valid.reset_index(drop=True),
-                          max_rows=config.SHAP_MAX_ROWS, method="fast", progress=progress)
+                          max_rows=max_rows, method="fast", progress=progress)
 
 
 def explain_one(explainer, scores: Scores, position: int):

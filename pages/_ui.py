@@ -255,7 +255,7 @@ def get_sweep():
 
 def render_lift(lf, ev) -> None:
     """Lift per decile, cumulative gains and top-decile lift on the test split."""
-    from pages import _figs
+    from churn_core import figures as F
 
     table = lf.lift_table(ev.y_test, ev.p_test, n_bins=10)
     share, caught, _ = lf.cumulative_gains(ev.y_test, ev.p_test)
@@ -264,8 +264,8 @@ def render_lift(lf, ev) -> None:
               help="Churn rate among the 10 % highest-risk customers divided by the overall "
                    "churn rate.")
     a, b = st.columns(2)
-    a.plotly_chart(_figs.lift_bars(table, "group", "lift"), key="perf_lift")
-    b.plotly_chart(_figs.gains(share, caught), key="perf_gains")
+    a.plotly_chart(F.lift_figure(table), key="perf_lift")
+    b.plotly_chart(F.cumulative_gains_figure(share, caught), key="perf_gains")
     with st.expander("Lift table"):
         st.dataframe(table, hide_index=True)
 
@@ -301,17 +301,25 @@ def explanation_key(data: wb.ActiveData, model: str | None = None) -> tuple:
     return (model, _model_stamp(model), data.sha256, _schema_key(data))
 
 
-def get_explanation(data: wb.ActiveData | None = None, compute: bool = True):
-    """SHAP explanation of every scored customer (a stated sample above the limit).
+GLOBAL_VIEW_ROWS = 2000  # customers behind the Explain page's overall charts
 
-    Computed once per (model, data) with a progress bar, then kept for every session.
-    Returns None when not yet computed and ``compute`` is False.
+
+def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
+                    max_rows: int = config.SHAP_MAX_ROWS):
+    """SHAP explanation of the scored customers (a stated random sample above ``max_rows``).
+
+    Computed once per (model, data, max_rows) with a progress bar, then kept for every
+    session. A full explanation already computed is reused for smaller requests. Returns
+    None when not yet computed and ``compute`` is False.
     """
     data = data or get_data()
     store = _explanation_store()
     key = explanation_key(data)
-    if key in store:
-        return store[key]
+    for k, expl in list(store.items()):
+        # a larger request, or one that explained every row, serves this one
+        if k[:-1] == key and (k[-1] >= max_rows or len(expl) >= len(get_scores(data).scored)):
+            return expl
+    key = key + (int(max_rows),)
     if not compute:
         return None
     bundle = get_bundle()
@@ -323,7 +331,7 @@ def get_explanation(data: wb.ActiveData | None = None, compute: bool = True):
                      text=f"Explaining customers with SHAP: {done:,} of {total:,}")
 
     explainer = get_explainer(data)
-    expl = wb.explain_scores(explainer, scores, progress=progress)
+    expl = wb.explain_scores(explainer, scores, progress=progress, max_rows=max_rows)
     bar.empty()
     if len(store) > 8:
         store.pop(next(iter(store)))

@@ -32,7 +32,7 @@ except ImportError:  # pragma: no cover
 
 try:
     explainer = _ui.get_explainer(data)
-    expl = _ui.get_explanation(data)
+    expl = _ui.get_explanation(data, max_rows=_ui.GLOBAL_VIEW_ROWS)
 except Exception as exc:
     _ui.show_error(exc, "The explanations could not be computed")
     st.stop()

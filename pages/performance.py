@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn_core import workbench as wb
-from pages import _figs, _ui
+from churn_core import figures as F
+from pages import _ui
 
 st.title("Performance")
 st.caption("Measured on the model's **test split**: customers the model never saw during "
@@ -113,13 +113,11 @@ with st.expander("Choose the threshold with a strategy", expanded=False):
         if strategy == "max_net_value":
             curve = th.net_value_curve(ev.p_val, params["value"], params["cost_per_contact"],
                                        params["success_rate"], budget=params["budget"])
-            st.plotly_chart(_figs.net_value(curve.thresholds, curve.net_value,
-                                            curve.best.threshold, curve.band,
-                                            st.session_state[_ui.THRESHOLD]),
+            st.plotly_chart(F.net_value_figure(curve, st.session_state[_ui.THRESHOLD]),
                             key="perf_net_value")
-            st.caption("Expected net value = Σ over contacted customers of (probability × "
-                       "success rate × value − cost). The green band holds thresholds within "
-                       "1 % of the best.")
+            st.caption("Expected net value = sum over contacted customers of (probability × "
+                       "success rate × value − cost), on the validation split. The shaded "
+                       "band holds thresholds within 1 % of the best.")
         if st.button("Use this threshold on every page", type="primary",
                      disabled=ch_t > 1.0, key="perf_apply"):
             st.session_state[_ui.THRESHOLD] = round(float(ch_t), 4)
@@ -148,26 +146,20 @@ def threshold_views() -> None:
     m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.flagged / max(at.n, 1))}",
                 delta_color="off", border=True,
                 help="Test customers at or above the threshold.")
-    overlay_roc = overlay_pr = None
-    if challenger is not None:
-        overlay_roc = {"x": challenger.roc.x, "y": challenger.roc.y,
-                       "auc": challenger.roc.auc, "name": "gradient boosting"}
-        overlay_pr = {"x": challenger.pr.x, "y": challenger.pr.y, "auc": challenger.pr.auc,
-                      "name": "gradient boosting"}
     a, b = st.columns(2)
-    a.plotly_chart(_figs.curve_with_point(ev.roc.x, ev.roc.y, *ev.roc_point(threshold),
-                                          kind="roc", auc=rep.roc_auc, threshold=threshold,
-                                          overlay=overlay_roc), key="perf_roc")
-    b.plotly_chart(_figs.curve_with_point(ev.pr.x, ev.pr.y, *ev.pr_point(threshold),
-                                          kind="pr", auc=rep.pr_auc, threshold=threshold,
-                                          overlay=overlay_pr), key="perf_pr")
+    a.plotly_chart(F.roc_figure(ev.roc_at(threshold), challenger=getattr(challenger, "roc", None),
+                                name="MLP", challenger_name="gradient boosting"),
+                   key="perf_roc")
+    b.plotly_chart(F.pr_figure(ev.pr_at(threshold), challenger=getattr(challenger, "pr", None),
+                               base_rate=rep.base_rate, name="MLP",
+                               challenger_name="gradient boosting"), key="perf_pr")
     a, b = st.columns(2)
-    a.plotly_chart(_figs.confusion(at.tn, at.fp, at.fn, at.tp, threshold), key="perf_cm")
-    b.plotly_chart(_figs.metrics_vs_threshold(_ui.get_sweep(), threshold), key="perf_sweep")
-    st.plotly_chart(_figs.score_distribution(ev.p_test, ev.y_test, threshold),
+    a.plotly_chart(F.confusion_matrix_figure(at.to_metrics()), key="perf_cm")
+    b.plotly_chart(F.metrics_vs_threshold_figure(_ui.get_sweep(), threshold), key="perf_sweep")
+    st.plotly_chart(F.score_distribution_figure(ev.p_test, ev.y_test, threshold),
                     key="perf_dist")
-    st.caption("Good separation: churners (red) pile up on the right, loyal customers (blue) "
-               "on the left. Customers right of the dashed line are flagged.")
+    st.caption("Good separation: churners pile up on the right, loyal customers on the "
+               "left. Customers right of the dashed line are flagged.")
 
 
 threshold_views()
@@ -191,7 +183,7 @@ try:
                      "Brier score": float(np.mean((p - ev.y_test) ** 2)),
                      "expected calibration error": cal.expected_calibration_error(ev.y_test, p)})
     a, b = st.columns([3, 2])
-    a.plotly_chart(_figs.reliability(curves), key="perf_reliability")
+    a.plotly_chart(F.reliability_figure(curves), key="perf_reliability")
     b.dataframe(pd.DataFrame(rows), hide_index=True,
                 column_config={"Brier score": st.column_config.NumberColumn(format="%.4f"),
                                "expected calibration error":

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn_core import config, workbench as wb
-from pages import _figs, _ui
+from churn_core import config, figures as F, workbench as wb
+from pages import _ui
 
 st.title("Score & segment")
 st.caption("Score a customer file (no churn column needed), split customers into **risk "
@@ -156,7 +156,9 @@ def segment_view() -> None:
         _ui.show_error(exc, "Tiers cannot be computed")
         return
     st.markdown("**Tier summary**")
-    st.dataframe(view.summary, hide_index=True, column_config={
+    left, right = st.columns([3, 2])
+    right.plotly_chart(F.tier_summary_figure(view.summary), key="score_tiers_fig")
+    left.dataframe(view.summary, hide_index=True, column_config={
         "share": st.column_config.NumberColumn(format="percent"),
         "expected_churners": st.column_config.NumberColumn(
             "expected churners", format="%.1f",
