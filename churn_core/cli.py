@@ -1,0 +1,290 @@
+"""Command line: ``python -m churn_core {train,evaluate,score,sample}``.
+
+Thin wrappers over the engine (io -> infer -> validate -> train/bundle/scoring). User errors
+(:class:`churn_core.errors.ChurnError`, missing files) print one line on stderr naming the
+file and column and exit with code 2; no traceback. Anything else is a bug and exits 1 with
+the traceback.
+
+Examples
+--------
+Reproduce the shipped default model (``models/default/``) from the shipped synthetic sample::
+
+    python -m churn_core sample --out data/sample_customers.csv
+    python -m churn_core train --data data/sample_customers.csv --target Exited --out models/default
+
+Real public files (kept outside the repo)::
+
+    python -m churn_core train --data ../shared/data/Churn_Modelling.csv --target Exited --out models/bank
+    python -m churn_core train --data ../shared/data/WA_Fn-UseC_-Telco-Customer-Churn.csv \\
+        --target Churn --positive-label Yes --out models/telco
+    python -m churn_core evaluate --model models/bank --data ../shared/data/Churn_Modelling.csv
+    python -m churn_core score --model models/bank --data customers.csv --out scores.parquet
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from . import config
+from .errors import ChurnError
+
+#: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
+SCORE_ENGINES: dict = {}
+
+
+def _csv_list(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _split_model_path(text: str) -> tuple[Path, str]:
+    """``models/NAME`` or ``/any/dir/NAME`` -> (models folder, bundle name)."""
+    from .bundle import sanitize_model_name
+
+    path = Path(text)
+    if path.parent == Path(".") or str(path.parent) == "models":
+        return config.MODELS_DIR, sanitize_model_name(path.name)
+    return path.parent.resolve(), sanitize_model_name(path.name)
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _need_file(path: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise ChurnError(f"{path}: file not found")
+    return p
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
+
+
+def _print_report(title: str, rep: dict) -> None:
+    at = rep.get("at_threshold", {})
+    print(f"{title}: n={rep['n']}  churn rate={rep['base_rate']:.3f}  ROC-AUC={_fmt(rep.get('roc_auc'))}  "
+          f"PR-AUC={_fmt(rep.get('pr_auc'))}  Brier={rep['brier']:.4f}")
+    if at:
+        print(f"  at threshold {at.get('threshold', 0):.3f}: precision={at.get('precision', 0):.3f}  "
+              f"recall={at.get('recall', 0):.3f}  F1={at.get('f1', 0):.3f}  "
+              f"accuracy={at.get('accuracy', 0):.3f}")
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_train(args) -> int:
+    from tqdm.auto import tqdm
+
+    from .bundle import save_bundle
+    from .infer import infer_schema
+    from .io import read_table
+    from .model import TrainConfig
+    from .train import train_bundle
+
+    data = _need_file(args.data)
+    models_dir, name = _split_model_path(args.out)
+    df, report = read_table(data)
+    schema = infer_schema(df, target=args.target, positive_label=args.positive_label,
+                          id_columns=_csv_list(args.id_columns),
+                          personal_columns=_csv_list(args.personal_columns),
+                          numeric=_csv_list(args.numeric), categorical=_csv_list(args.categorical),
+                          excluded=_csv_list(args.exclude), decimal=report.decimal)
+    print(f"{data.name}: {len(df)} rows; target {schema.target!r} (churn = {schema.positive_label!r}); "
+          f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
+          f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
+    cfg = TrainConfig(
+        hidden=tuple(int(h) for h in args.hidden.split(",")), dropout=args.dropout, l2=args.l2,
+        learning_rate=args.learning_rate, batch_size=args.batch_size, max_epochs=args.max_epochs,
+        patience=args.patience, imbalance=args.imbalance, seed=args.seed,
+    )
+    bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training", disable=args.quiet, file=sys.stderr)
+
+    def progress(epoch, total, logs):
+        bar.update(epoch - bar.n)
+        bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val_loss=f"{logs.get('val_loss', 0):.4f}")
+
+    try:
+        bundle = train_bundle(df, schema, cfg, name=name, progress=progress,
+                              data_sha256=_file_sha256(data), source_name=data.name)
+    finally:
+        bar.close()
+    folder = save_bundle(bundle, name, models_dir)
+    card = bundle.card
+    print(f"rows: {card['rows']['valid']} valid, {card['rows']['rejected']} rejected; "
+          f"split train/validation/test = {card['split_sizes']['train']}/"
+          f"{card['split_sizes']['validation']}/{card['split_sizes']['test']}; "
+          f"{card['epochs_trained']} epochs (best {card['best_epoch']})")
+    _print_report("test split", bundle.metrics["test"])
+    print(f"default decision threshold (max F1 on validation): {bundle.default_threshold:.3f}")
+    print(f"saved {folder}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .bundle import load_bundle
+
+    models_dir, name = _split_model_path(args.model)
+    bundle = load_bundle(name, models_dir)
+    thr = bundle.default_threshold if args.threshold is None else args.threshold
+    if args.data is None:
+        rep = bundle.metrics.get("test")
+        if not rep:
+            raise ChurnError(f"model {name!r} has no stored test metrics; pass --data")
+        if args.threshold is not None:
+            import numpy as np
+
+            from .metrics import evaluate
+
+            t = bundle.evaluation["test"]
+            rep = evaluate(np.array(t["y"]), np.array(t["p"]), thr).to_dict()
+        _print_report(f"{name} on its test split", rep)
+    else:
+        from .io import read_table
+        from .metrics import evaluate
+        from .validate import validate
+
+        data = _need_file(args.data)
+        df, _ = read_table(data)
+        if bundle.schema.target is None:
+            raise ChurnError(f"model {name!r} has no target column to evaluate against")
+        res = validate(df, bundle.schema, require_target=True, source_name=data.name)
+        if len(res.valid) == 0:
+            raise ChurnError(f"{data.name}: no valid rows to evaluate")
+        p = bundle.predict_proba(res.valid)
+        rep = evaluate(res.y, p, thr).to_dict()
+        print(f"{data.name}: {len(res.valid)} rows evaluated, {len(res.rejected)} rejected")
+        _print_report(f"{name} on {data.name}", rep)
+    if args.json:
+        print(json.dumps(rep, indent=1))
+    return 0
+
+
+def _score_local(args, bundle) -> dict:
+    from tqdm.auto import tqdm
+
+    from .scoring import score_file
+
+    bar = tqdm(unit="rows", desc="scoring", disable=args.quiet, file=sys.stderr)
+
+    def progress(done, total):
+        bar.update(done - bar.n)
+
+    try:
+        return score_file(bundle, _need_file(args.data), args.out, chunksize=args.chunksize,
+                          progress=progress, threshold=args.threshold)
+    finally:
+        bar.close()
+
+
+SCORE_ENGINES["local"] = _score_local
+
+
+def cmd_score(args) -> int:
+    from .bundle import load_bundle
+
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise ChurnError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    models_dir, name = _split_model_path(args.model)
+    bundle = load_bundle(name, models_dir)
+    counts = SCORE_ENGINES[args.engine](args, bundle)
+    print(f"{counts['rows_in']} rows in = {counts['rows_scored']} scored + {counts['rows_rejected']} "
+          f"rejected; {counts['predicted_churners']} predicted churners at threshold "
+          f"{counts['threshold']:.3f}")
+    print(f"scores: {counts['out']}")
+    print(f"rejected rows: {counts['rejected_out']}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .synthetic import make_bank_customers
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    df = make_bank_customers(n=args.rows, seed=args.seed)
+    df.to_csv(out, index=False)
+    print(f"wrote {len(df)} synthetic customers to {out}")
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m churn_core``."""
+    from .model import TrainConfig
+
+    d = TrainConfig()
+    ap = argparse.ArgumentParser(prog="python -m churn_core",
+                                 description="Churn analyst's workbench: train, evaluate and score churn models.")
+    ap.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model bundle on a labelled customer file")
+    t.add_argument("--data", required=True, help="CSV, Parquet or XLSX file with a churn column")
+    t.add_argument("--target", help="churn column (default: recognised by name)")
+    t.add_argument("--positive-label", help="target value meaning 'churned' (e.g. Yes, 1)")
+    t.add_argument("--out", required=True, help="models/NAME (bundle folder)")
+    t.add_argument("--id-columns", help="comma-separated ID columns (kept, never features)")
+    t.add_argument("--personal-columns", help="comma-separated personal columns (kept, never features)")
+    t.add_argument("--numeric", help="comma-separated columns forced numeric")
+    t.add_argument("--categorical", help="comma-separated columns forced categorical")
+    t.add_argument("--exclude", help="comma-separated columns not used as features")
+    t.add_argument("--hidden", default=",".join(map(str, d.hidden)), help="hidden layer widths, e.g. 64,32")
+    t.add_argument("--dropout", type=float, default=d.dropout)
+    t.add_argument("--l2", type=float, default=d.l2)
+    t.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--max-epochs", type=int, default=d.max_epochs)
+    t.add_argument("--patience", type=int, default=d.patience)
+    t.add_argument("--imbalance", choices=["class_weight", "smote", "none"], default=d.imbalance)
+    t.add_argument("--seed", type=int, default=config.SEED)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="show a bundle's test metrics, or evaluate it on a labelled file")
+    e.add_argument("--model", required=True, help="models/NAME")
+    e.add_argument("--data", help="labelled file to evaluate on (default: the stored test split)")
+    e.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
+    e.add_argument("--json", action="store_true", help="also print the report as JSON")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("score", help="score a customer file (no churn column needed)")
+    s.add_argument("--model", required=True, help="models/NAME")
+    s.add_argument("--data", required=True, help="CSV, Parquet or XLSX customer file")
+    s.add_argument("--out", required=True, help="output .csv or .parquet (rejected rows go beside it)")
+    s.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
+    s.add_argument("--chunksize", type=int, default=200_000, help="rows per chunk (bounded memory)")
+    s.add_argument("--engine", choices=sorted(SCORE_ENGINES), default="local",
+                   help="scoring engine (local: chunked single process)")
+    s.set_defaults(func=cmd_score)
+
+    g = sub.add_parser("sample", help="write the synthetic bank-customer sample")
+    g.add_argument("--out", default=str(config.SAMPLE_CSV.relative_to(config.ROOT)))
+    g.add_argument("--rows", type=int, default=10_000)
+    g.add_argument("--seed", type=int, default=config.SEED)
+    g.set_defaults(func=cmd_sample)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 2 user error).
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ChurnError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
