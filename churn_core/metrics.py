@@ -67,16 +67,16 @@ def check_scores(y_score, name: str = "churn_probability") -> np.ndarray:
         or values outside [0, 1].
     """
     p = np.asarray(y_score, dtype=float)
-    if p.ndim != 1:
-        p = p.reshape(-1) if p.ndim == 2 and 1 in p.shape else p
+    if p.ndim == 2 and 1 in p.shape:  # a Keras output of shape (n, 1)
+        p = p.reshape(-1)
     if p.ndim != 1:
         raise ChurnError(f"{name} must be one-dimensional, got shape {p.shape}")
     bad = ~np.isfinite(p)
     if bad.any():
         first = int(np.flatnonzero(bad)[0])
         raise ChurnError(
-            f"{name} has {int(bad.sum())} missing or infinite value(s) (first at position {first}); "
-            "every customer needs a probability"
+            f"{name} has {int(bad.sum())} missing or infinite value(s) "
+            f"(first at position {first}); every customer needs a probability"
         )
     if p.size and (p.min() < 0.0 or p.max() > 1.0):
         raise ChurnError(f"{name} must lie in [0, 1]; got values from {p.min():g} to {p.max():g}")
