@@ -138,7 +138,8 @@ def suggest_positive_label(values) -> str | None:
     """Suggest which target value means *churned*, or ``None`` when unsure.
 
     Recognises 1/0, Yes/No, Y/N, True/False, "Attrited Customer"/"Existing Customer",
-    churned/stayed, left/retained and similar pairs. Never falls back to alphabetical or
+    churned/stayed, left/retained and similar pairs; labels differing only in case are one
+    label (validation compares labels case-insensitively). Never falls back to alphabetical or
     frequency order: the user must then choose.
 
     Parameters
@@ -152,7 +153,7 @@ def suggest_positive_label(values) -> str | None:
         The positive label spelled as in ``values``.
     """
     vals = [v for v in (label_text(v) for v in values) if v is not None]
-    vals = list(dict.fromkeys(vals))
+    vals = list({v.casefold(): v for v in reversed(vals)}.values())[::-1]  # "Yes"/"yes" are one label
     if not vals or len(vals) > 2:
         return None
     pol = [_polarity(v) for v in vals]
@@ -297,7 +298,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
         if positive_label is not None:
             want = label_text(positive_label)
             match = [v for v in values if want is not None and v.casefold() == want.casefold()]
-            if values and not match:
+            if len(values) >= 2 and not match:  # one value only: check_trainable says 'one class'
                 shown = ", ".join(values[:10])
                 raise SchemaError(f"the positive label {positive_label!r} is not a value of column "
                                   f"{target_col!r} (values: {shown})")
@@ -305,7 +306,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
         else:
             pos = suggest_positive_label(values)
         if pos is not None:
-            others = [v for v in values if v.casefold() != pos.casefold()]
+            others = list({v.casefold(): v for v in reversed(values) if v.casefold() != pos.casefold()}.values())
             neg = others[0] if len(others) == 1 else None
     schema = FeatureSchema(
         target=target_col,

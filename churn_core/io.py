@@ -192,11 +192,17 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str]:
 
 
 def _sniff_delimiter(text: str) -> str | None:
+    """The delimiter of :func:`_sniff` (or ``None``)."""
+    return _sniff(text)[0]
+
+
+def _sniff(text: str) -> tuple[str | None, float]:
     """Pick the delimiter among ``, ; tab |`` that splits the first lines most consistently.
 
     Each candidate parses the first (up to 30) lines with :mod:`csv`; the best candidate gives
     the same field count (> 1) on most lines, ties broken by the larger count. Returns
-    ``None`` when no candidate splits the header.
+    ``(None, 0.0)`` when no candidate splits the header, else the delimiter and the share of
+    sampled lines whose field count equals the header's.
     """
     lines = text.splitlines()[:31]
     if len(text) >= 65536 and len(lines) > 1:
@@ -211,11 +217,11 @@ def _sniff_delimiter(text: str) -> str | None:
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])
-        agree = sum(len(r) == width for r in rows) / len(rows)
+        agree = sum(len(r) == width for r in rows[1:]) / (len(rows) - 1) if len(rows) > 1 else 1.0
         key = (agree >= 0.9, agree, width)
         if best_key is None or key > best_key:
             best, best_key = d, key
-    return best
+    return best, (best_key[1] if best_key else 0.0)
 
 
 _NUM_DEC_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$|^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$")
@@ -344,8 +350,15 @@ def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     if not data.strip():
         raise DataFileError(f"{name}: the file is empty")
     head = data[:65536].decode("utf-8", "ignore")
-    delimiter = _sniff_delimiter(head)
+    delimiter, agree = _sniff(head)
     first_line = head.splitlines()[0] if head.splitlines() else ""
+    if delimiter is not None and agree < 0.5:
+        raise DataFileError(
+            f"{name}: the header splits on {delimiter!r} into several columns but most of the "
+            f"first data lines do not split into the same number of fields (read with one "
+            f"delimiter they would become a single column); check the delimiter and quoting, "
+            f"or {_FIX_HINT}"
+        )
     if delimiter is None:
         found = [d for d in DELIMITERS if d in first_line]
         if found:

@@ -86,7 +86,7 @@ def _arrow_text(s: pd.Series) -> pa.Array:
 
 
 def _blank_mask_arrow(trimmed: pa.Array) -> np.ndarray:
-    blank = pc.fill_null(pc.is_in(trimmed, value_set=_MISSING_ARROW), True)
+    blank = pc.or_(pc.is_null(trimmed), pc.fill_null(pc.is_in(trimmed, value_set=_MISSING_ARROW), True))
     return blank.to_numpy(zero_copy_only=False).astype(bool)
 
 
