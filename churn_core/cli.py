@@ -203,13 +203,10 @@ def cmd_score(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from .synthetic import make_bank_customers
+    from .synthetic import write_sample
 
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    df = make_bank_customers(n=args.rows, seed=args.seed)
-    df.to_csv(out, index=False)
-    print(f"wrote {len(df)} synthetic customers to {out}")
+    out = write_sample(args.out, n=args.rows, seed=args.seed)
+    print(f"wrote {args.rows} synthetic customers to {out}")
     return 0
 
 

@@ -1,0 +1,85 @@
+"""Scoring: rows in = scored + rejected, original columns kept, blanks imputed, chunked files."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core.errors import DataFileError, MissingColumnsError
+from churn_core.io import read_table
+from churn_core.scoring import rejected_path, score_file, score_frame
+from churn_core.validate import validate
+
+
+@pytest.fixture(scope="module")
+def messy_csv(sample_frame, tmp_path_factory):
+    """200 customers without the target; a bad Age, blank numeric cells, an unseen country."""
+    df = sample_frame.drop(columns=["Exited"]).head(200).astype(str)
+    df.loc[3, "Age"] = "forty"
+    df.loc[7, "Balance"] = ""
+    df.loc[8, "CreditScore"] = ""
+    df.loc[9, "Geography"] = "Atlantis"
+    df.loc[10, "Geography"] = " GERMANY "
+    path = tmp_path_factory.mktemp("score") / "customers.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_rows_in_equal_scored_plus_rejected(tiny_bundle, messy_csv):
+    df, _ = read_table(messy_csv)
+    res = score_frame(tiny_bundle, df)
+    assert len(res.scored) + len(res.rejected) == len(df) == res.report["rows_in"]
+    assert res.rejected["source_line"].tolist() == [5]  # row 3 -> line 5 (header is line 1)
+    assert "Age" in res.rejected["reason"].iloc[0]
+    assert sorted(res.scored["source_line"].tolist() + res.rejected["source_line"].tolist()) == \
+        list(range(2, len(df) + 2))
+
+
+def test_scored_rows_keep_columns_and_match_bundle(tiny_bundle, messy_csv):
+    df, _ = read_table(messy_csv)
+    res = score_frame(tiny_bundle, df, threshold=0.4)
+    s = res.scored
+    assert list(s.columns) == ["source_line", *df.columns, "churn_probability", "predicted_churn"]
+    assert np.isfinite(s["churn_probability"]).all()
+    assert ((s["churn_probability"] >= 0) & (s["churn_probability"] <= 1)).all()
+    np.testing.assert_array_equal(s["predicted_churn"], (s["churn_probability"] >= 0.4).astype(int))
+    valid = validate(df, tiny_bundle.schema, require_target=False).valid
+    np.testing.assert_allclose(s["churn_probability"], tiny_bundle.predict_proba(valid), atol=1e-12)
+    # original cells come back untouched, IDs included
+    line7 = s.set_index("source_line").loc[9]  # df row 7 (blank Balance)
+    assert pd.isna(line7["Balance"]) or line7["Balance"] == ""
+    assert res.report["imputed_cells"] == {"CreditScore": 1, "Balance": 1}
+    assert res.report["unseen_categories"] == {"Geography": {"Atlantis": 1}}
+    assert res.report["threshold"] == 0.4
+
+
+def test_default_threshold_and_target_ignored(tiny_bundle, sample_df):
+    res = score_frame(tiny_bundle, sample_df.head(50))
+    assert res.report["threshold"] == tiny_bundle.default_threshold
+    assert "Exited" in res.scored.columns and len(res.scored) == 50
+
+
+def test_missing_feature_column_named(tiny_bundle, sample_df):
+    with pytest.raises(MissingColumnsError, match="Age"):
+        score_frame(tiny_bundle, sample_df.drop(columns=["Age"]))
+
+
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_score_file_chunked_equals_score_frame(tiny_bundle, messy_csv, tmp_path, ext):
+    out = tmp_path / f"scores{ext}"
+    seen = []
+    counts = score_file(tiny_bundle, messy_csv, out, chunksize=64, progress=lambda d, t: seen.append(d))
+    assert counts["rows_in"] == 200 and counts["rows_scored"] + counts["rows_rejected"] == 200
+    assert seen[-1] == 200 and len(seen) == 4
+    got = pd.read_csv(out) if ext == ".csv" else pd.read_parquet(out)
+    rej = pd.read_csv(rejected_path(out)) if ext == ".csv" else pd.read_parquet(rejected_path(out))
+    ref = score_frame(tiny_bundle, read_table(messy_csv)[0])
+    assert len(got) == len(ref.scored) and len(rej) == len(ref.rejected) == 1
+    np.testing.assert_allclose(got["churn_probability"], ref.scored["churn_probability"], atol=1e-9)
+    assert got["source_line"].tolist() == ref.scored["source_line"].tolist()
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_score_file_refuses_bad_output(tiny_bundle, messy_csv, tmp_path):
+    with pytest.raises(DataFileError):
+        score_file(tiny_bundle, messy_csv, tmp_path / "scores.json")
