@@ -32,6 +32,8 @@ PARSE_ERROR_COLUMN = "__parse_error__"
 #: Index name holding each row's position in the source file.
 LINE_INDEX = "source_line"
 DELIMITERS = (",", ";", "\t", "|")
+#: CSV files up to this size are read whole by :func:`iter_table_chunks`.
+WHOLE_READ_BYTES = 64 * 1024 * 1024
 _FIX_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload it again"
 _TEXT_EXT = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 _PARQUET_EXT = {".parquet", ".pq"}
@@ -483,8 +485,10 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
 
     Notes
     -----
-    CSV chunks stream through :func:`pyarrow.csv.open_csv`; line numbers assume one physical
-    line per record (files with blank lines or quoted newlines are read whole instead).
+    CSV files up to :data:`WHOLE_READ_BYTES` are read whole and sliced (exact line numbers).
+    Bigger CSV files stream through :func:`pyarrow.csv.open_csv` in bounded memory; their
+    line numbers assume one physical line per record (blank lines or quoted newlines make
+    later numbers approximate).
     """
     path = Path(path)
     with open(path, "rb") as fh:
@@ -510,52 +514,62 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
             if len(part) or start == 0:
                 yield part, int(part.index[0]) if len(part) else 2
         return
-    # CSV: sniff encoding and delimiter on the head, then stream.
-    probe, encoding = _decode(head if len(head) < 65536 else head[: head.rfind(b"\n") + 1] or head, path.name)
-    text_head = probe.decode("utf-8", "ignore")
-    if b"\n\n" in probe.replace(b"\r\n", b"\n") or '"' in text_head:
+    # Small CSV files: read whole (exact line numbers for blank lines and quoted newlines).
+    if path.stat().st_size <= WHOLE_READ_BYTES:
         df, _ = read_table(path)
         for start in range(0, max(len(df), 1), chunksize):
             part = df.iloc[start:start + chunksize]
             if len(part) or start == 0:
                 yield part, int(part.index[0]) if len(part) else 2
         return
+    # Big CSV: sniff encoding and delimiter on the head, then stream.
+    probe, encoding = _decode(head if len(head) < 65536 else head[: head.rfind(b"\n") + 1] or head, path.name)
+    text_head = probe.decode("utf-8", "ignore")
     delimiter = _sniff_delimiter(text_head) or ","
     report = ReadReport(source=path.name, format="csv", encoding=encoding, delimiter=delimiter)
     first_line = text_head.splitlines()[0] if text_head else ""
     names = _clean_headers(next(csv.reader(_io.StringIO(first_line), delimiter=delimiter), []), report)
     arrow_enc = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252", "utf-16": "utf16"}[encoding]
+    width = len(names)
+    bad_rows: list = []
+
+    def on_invalid(row) -> str:  # keep ragged rows for validation to reject (never drop them)
+        bad_rows.append(f"a row has {row.actual_columns} fields but the header has {width} "
+                        f"(line number approximate): {row.text[:80]!r}")
+        return "skip"
+
+    def frame(tbl: pa.Table, line: int):
+        df = tbl.to_pandas() if tbl.num_rows else pd.DataFrame({n: pd.Series([], dtype="str") for n in names})
+        lines = np.arange(line, line + len(df))
+        if bad_rows:
+            extra = pd.DataFrame({n: pd.Series([np.nan] * len(bad_rows), dtype="str") for n in names})
+            extra[PARSE_ERROR_COLUMN] = pd.Series(bad_rows, dtype="object").to_numpy()
+            df = pd.concat([df, extra], ignore_index=True)
+            lines = np.arange(line, line + len(df))
+            bad_rows.clear()
+        return _finish(df, lines, ReadReport(path.name, "csv")), line
+
     try:
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, encoding=arrow_enc,
                                            block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names}, strings_can_be_null=True,
                 null_values=[""]),
         )
         line = 2
-        pending: list[pa.RecordBatch] = []
-        n_pending = 0
-
-        def flush(batches):
-            tbl = pa.Table.from_batches(batches)
-            return tbl.to_pandas()
-
+        pending = pa.Table.from_batches([], schema=reader.schema)
         for batch in reader:
-            pending.append(batch)
-            n_pending += batch.num_rows
-            while n_pending >= chunksize:
-                tbl = pa.Table.from_batches(pending)
-                out, rest = tbl.slice(0, chunksize), tbl.slice(chunksize)
-                df = out.to_pandas()
-                yield _finish(df, np.arange(line, line + len(df)), ReadReport(path.name, "csv")), line
+            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
+            while pending.num_rows >= chunksize:
+                out, pending = pending.slice(0, chunksize), pending.slice(chunksize)
+                df, first = frame(out, line)
                 line += len(df)
-                pending = rest.to_batches()
-                n_pending = rest.num_rows
-        if n_pending or line == 2:
-            df = flush(pending) if pending else pd.DataFrame({n: pd.Series([], dtype="str") for n in names})
-            yield _finish(df, np.arange(line, line + len(df)), ReadReport(path.name, "csv")), line
+                yield df, first
+        if pending.num_rows or bad_rows or line == 2:
+            yield frame(pending, line)
     except pa.ArrowInvalid as exc:
         raise DataFileError(f"{path.name}: cannot be parsed as delimited text ({exc}); {_FIX_HINT}") from None

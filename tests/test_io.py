@@ -1,0 +1,182 @@
+"""io.read_table / iter_table_chunks: formats, sources, line numbers, file-level errors."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core.errors import ChurnError, DataFileError
+from churn_core.io import PARSE_ERROR_COLUMN, ReadReport, iter_table_chunks, read_table
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def frame():
+    rng = np.random.default_rng(3)
+    n = 50
+    return pd.DataFrame({
+        "CustomerId": np.arange(1000, 1000 + n),
+        "Surname": rng.choice(["Lefèvre", "Smith", "O'Brien"], n),
+        "Balance": np.round(rng.uniform(0, 1e5, n), 2),
+        "Exited": rng.integers(0, 2, n),
+    })
+
+
+def test_csv_cells_are_text_with_line_index(frame, tmp_path):
+    path = tmp_path / "f.csv"
+    frame.to_csv(path, index=False)
+    df, rep = read_table(path)
+    assert isinstance(rep, ReadReport) and rep.format == "csv" and rep.rows_read == len(frame)
+    assert all(pd.api.types.is_string_dtype(df[c]) for c in df.columns)
+    assert df.index.name == "source_line" and df.index.tolist() == list(range(2, len(frame) + 2))
+    expected = frame.astype(str)
+    pd.testing.assert_frame_equal(df.reset_index(drop=True).astype(object), expected.astype(object))
+    assert df.attrs["source_name"] == "f.csv" and df.attrs["line_word"] == "line"
+
+
+@pytest.mark.parametrize("kind", ["bytes", "bytesio", "uploaded"])
+def test_sources_bytes_and_file_like_equal_path(frame, tmp_path, kind):
+    path = tmp_path / "f.csv"
+    frame.to_csv(path, index=False)
+    raw = path.read_bytes()
+
+    class Uploaded(io.BytesIO):  # like streamlit's UploadedFile: getvalue() and a name
+        name = "upload.csv"
+
+    source = {"bytes": raw, "bytesio": io.BytesIO(raw), "uploaded": Uploaded(raw)}[kind]
+    df, rep = read_table(source, name=None if kind == "uploaded" else "given.csv")
+    ref, _ = read_table(path)
+    pd.testing.assert_frame_equal(df, ref)
+    assert rep.source == ("upload.csv" if kind == "uploaded" else "given.csv")
+
+
+def test_parquet_by_magic_bytes(frame, tmp_path):
+    path = tmp_path / "f.bin"  # extension does not matter: magic bytes decide
+    frame.to_parquet(path, index=False)
+    df, rep = read_table(path)
+    assert rep.format == "parquet" and rep.line_word == "row"
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), frame)
+    assert df.index.tolist()[:2] == [1, 2]
+
+
+def test_xlsx_read_as_text_rows_numbered_like_excel(frame, tmp_path):
+    path = tmp_path / "f.xlsx"
+    frame.to_excel(path, index=False)
+    df, rep = read_table(path.read_bytes(), name="f.xlsx")
+    assert rep.format == "xlsx" and rep.line_word == "row"
+    assert df["Surname"].tolist() == frame["Surname"].tolist()
+    np.testing.assert_allclose(df["Balance"].astype(float), frame["Balance"])
+    assert df["CustomerId"].tolist() == frame["CustomerId"].astype(str).tolist()
+    assert df.index.tolist()[:2] == [2, 3]  # header is spreadsheet row 1
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "empty"),
+    (b"\n\n  \n", "empty"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100, ".xls"),
+    (b"a,b\n1,\x00\x002\n", "NUL"),
+])
+def test_file_level_errors(data, words):
+    with pytest.raises(DataFileError) as exc:
+        read_table(data, name="bad.csv")
+    assert words in str(exc.value) and "bad.csv" in str(exc.value)
+
+
+def test_missing_file_and_wrong_extension(tmp_path):
+    with pytest.raises(DataFileError, match="not found"):
+        read_table(tmp_path / "nope.csv")
+    with pytest.raises(DataFileError, match="Parquet"):
+        read_table(b"a,b\n1,2\n", name="x.parquet")
+    with pytest.raises(DataFileError, match="xlsx"):
+        read_table(b"PK\x03\x04garbage", name="x.xlsx")
+
+
+def test_ragged_rows_kept_with_line_numbers():
+    df, rep = read_table(DATA / "ragged_rows.csv")
+    # lines: 2 ok, 3 one field too many, 4 one field short (padded), 5 blank (skipped), 6 ok
+    assert df.index.tolist() == [2, 3, 4, 6]
+    assert df[PARSE_ERROR_COLUMN].notna().tolist() == [False, True, False, False]
+    assert "line 3 has 4 fields but the header has 3" in df[PARSE_ERROR_COLUMN].iloc[1]
+    assert pd.isna(df["Exited"].loc[4])
+    assert len(rep.warnings) == 2
+
+
+def test_ragged_row_rejected_by_validation_not_dropped():
+    from churn_core.schema import FeatureSchema
+    from churn_core.validate import validate
+
+    df, _ = read_table(DATA / "ragged_rows.csv")
+    schema = FeatureSchema(target="Exited", positive_label="1", negative_label="0", numeric=["Age"],
+                           id_columns=["CustomerId"])
+    res = validate(df, schema, require_target=True)
+    assert res.rejected["source_line"].tolist() == [3, 4]  # too many fields; blank target
+    assert "4 fields" in res.rejected["reason"].iloc[0]
+    assert len(res.valid) + len(res.rejected) == len(df)
+
+
+def test_quoted_newline_line_numbers():
+    df, _ = read_table(DATA / "quoted_newline.csv")
+    assert df["Note"].iloc[0] == "two\nlines"
+    assert df.index.tolist() == [2, 4]  # the second record starts on physical line 4
+
+
+def test_blank_lines_do_not_shift_line_numbers():
+    df, _ = read_table(b"a,b\n1,2\n\n3,4\n", name="x.csv")
+    assert df.index.tolist() == [2, 4] and df["a"].tolist() == ["1", "3"]
+
+
+def test_header_only_gives_empty_frame():
+    df, rep = read_table(b"a,b\n", name="x.csv")
+    assert list(df.columns) == ["a", "b"] and len(df) == 0 and rep.rows_read == 0
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_iter_table_chunks_equals_whole_read(frame, tmp_path, fmt):
+    path = tmp_path / f"f.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    whole, _ = read_table(path)
+    chunks = list(iter_table_chunks(path, chunksize=16))
+    assert [len(c) for c, _ in chunks] == [16, 16, 16, 2]
+    assert [first for _, first in chunks] == [int(c.index[0]) for c, _ in chunks]
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+
+
+def test_iter_table_chunks_cp1252(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_bytes((DATA / "enc_cp1252.csv").read_bytes())
+    chunks = list(iter_table_chunks(path, chunksize=2))
+    assert pd.concat([c for c, _ in chunks])["Surname"].tolist() == ["Lefèvre", "Müller", "García"]
+
+
+def test_errors_are_churn_errors():
+    assert issubclass(DataFileError, ChurnError) and issubclass(ChurnError, ValueError)
+
+
+def test_iter_table_chunks_streams_big_files(frame, tmp_path, monkeypatch):
+    import churn_core.io as cio
+
+    path = tmp_path / "f.csv"
+    frame.to_csv(path, index=False)
+    whole, _ = read_table(path)
+    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)  # force the streaming reader
+    chunks = list(iter_table_chunks(path, chunksize=16))
+    assert [len(c) for c, _ in chunks] == [16, 16, 16, 2]
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+
+
+def test_iter_table_chunks_streaming_keeps_ragged_rows(tmp_path, monkeypatch):
+    import churn_core.io as cio
+
+    path = tmp_path / "r.csv"
+    path.write_text("a,b\n1,2\n3,4,5\n6,7\n8\n9,10\n")
+    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
+    df = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=2)])
+    assert len(df) == 5  # 3 good rows + 2 ragged rows flagged, none dropped
+    assert df[PARSE_ERROR_COLUMN].notna().sum() == 2
