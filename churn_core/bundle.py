@@ -327,8 +327,6 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
     UserWarning
         When the bundle was saved with other library versions.
     """
-    import keras
-
     models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
     folder = _bundle_dir(name, models_dir)
     name = folder.name
@@ -357,6 +355,8 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
     if pre.features != schema.features:
         raise BundleError(f"model {name!r}: schema features {schema.features} do not match the "
                           f"preprocessing {pre.features}")
+    import keras
+
     try:
         model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
     except Exception as exc:  # noqa: BLE001 - any Keras failure is a damaged bundle
