@@ -231,8 +231,8 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
-def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=1, default=_json_default, allow_nan=True), encoding="utf-8")
+def _write_json(path: Path, data, indent: int | None = 1) -> None:
+    path.write_text(json.dumps(data, indent=indent, default=_json_default, allow_nan=True), encoding="utf-8")
 
 
 def _write_files(bundle: ModelBundle, folder: Path) -> None:
@@ -242,7 +242,7 @@ def _write_files(bundle: ModelBundle, folder: Path) -> None:
     bundle.schema.save(folder / "schema.json")
     _write_json(folder / "calibration.json", _calibrator_to_dict(bundle.calibrator))
     _write_json(folder / "metrics.json", bundle.metrics)
-    _write_json(folder / "evaluation.json", bundle.evaluation)
+    _write_json(folder / "evaluation.json", bundle.evaluation, indent=None)  # long arrays: compact
     _write_json(folder / "card.json", bundle.card)
 
 

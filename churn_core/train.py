@@ -162,11 +162,10 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
 
     def part(idx):
         return {"position": idx.tolist(), "y": y[idx].tolist(),
-                "p": p[idx].tolist(), "p_raw": p_raw[idx].tolist(),
-                "source_line": _source_lines(valid, idx)}
+                "p": p[idx].tolist(), "p_raw": p_raw[idx].tolist()}
 
     bundle.evaluation = {"validation": part(va), "test": part(te),
-                         "train": {"position": tr.tolist(), "source_line": _source_lines(valid, tr)}}
+                         "train": {"position": tr.tolist()}}
     n_epochs = len(history.get("loss", []))
     bundle.card = {
         "name": name,
@@ -194,11 +193,3 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "test_pr_auc": test_report.to_dict().get("pr_auc"),
     }
     return bundle
-
-
-def _source_lines(valid: pd.DataFrame, idx: np.ndarray) -> list:
-    if "source_line" in valid.columns:
-        return valid["source_line"].to_numpy()[idx].tolist()
-    if valid.index.name == "source_line":
-        return valid.index.to_numpy()[idx].tolist()
-    return []
