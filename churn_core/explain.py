@@ -18,10 +18,13 @@ taken from the customer ``x``, ``v(S) = mean_{b in B} f(x_S, b_notS)`` and
 
 * ``method="exact"`` evaluates all ``2**M`` coalitions (one customer, ``M <= 16``).
 * ``method="fast"`` estimates the same values by antithetic permutation sampling
-  (Strumbelj & Kononenko, 2014; antithetic pairs as in Mitchell et al., 2022): each sampled
-  column order and its reverse walk from the background to the customer, one column at a
-  time, with the full background at every step. Each walk telescopes, so additivity is
-  exact for the sampled estimate too.
+  (Strumbelj & Kononenko, 2014; antithetic pairs as in Mitchell et al., 2022). Interventional
+  SHAP is the mean over background rows ``b`` of the Shapley values of the game
+  ``S -> f(x_S, b_notS)``; each background row gets its own random column orders (and their
+  reverses), and each order walks from ``b`` to ``x`` one column at a time. Each walk
+  telescopes (its steps sum to ``f(x) - f(b)``), so additivity is exact for the estimate too.
+  With 2 orders per background row (200 walks per customer), the values agree with the exact
+  method to about 0.01 in probability (see ``benchmarks/bench_explain.py``).
 
 Speed comes from the first Dense layer being linear: the first-layer pre-activation of a
 hybrid row is ``b1 + sum_j W1[block_j]^T z[block_j]``, a sum of per-column vectors that are
@@ -106,7 +109,7 @@ class Explanation:
     background_size : int
         Number of background rows.
     n_permutations : int or None
-        Column orders sampled per customer (fast method only).
+        Column orders sampled per customer and background row (fast method only).
     output_space : str
         Always ``"probability"``.
     sample_note : str or None
@@ -140,7 +143,8 @@ class Explanation:
         if self.method == "exact":
             how = "exact interventional SHAP (all coalitions)"
         else:
-            how = f"interventional SHAP by antithetic permutation sampling ({self.n_permutations} column orders per customer)"
+            how = ("interventional SHAP by antithetic permutation sampling "
+                   f"({self.n_permutations} column orders per customer and background row)")
         text = (f"{how}, {self.background_size} background rows; values are in probability of the "
                 f"raw model output (before calibration); base value {self.base_value:.3f}")
         if self.sample_note:
@@ -404,7 +408,8 @@ class RawColumnExplainer:
             # the weights must reproduce the model; otherwise use its own forward pass
             check = self._Xb[: min(64, n_bg)]
             ours = self.net.predict_encoded(check)
-            theirs = self.net.forward_fn()(check.astype(np.float32))
+            theirs = np.asarray(bundle.model(check.astype(np.float32), training=False),
+                                dtype=np.float64).reshape(-1)
             if not np.allclose(ours, theirs, atol=1e-5, rtol=0):
                 self.net = _Network(bundle.model, self.n_encoded, path="forward")
         self.path = self.net.path
@@ -606,11 +611,14 @@ class RawColumnExplainer:
         method : {"auto", "exact", "fast"}, default "auto"
             ``"exact"``: all ``2**M`` coalitions (``M <= 16``), cost ``2**M x background``
             model rows per customer (for the one-customer view). ``"fast"``: antithetic
-            permutation sampling with ``n_permutations`` column orders per customer, cost
-            ``n_permutations x (M - 1) x background`` rows (for all customers' reason codes).
-            ``"auto"``: exact for up to 4 rows when ``M <= 16``, else fast.
-        n_permutations : int, default 10
-            Column orders per customer for the fast method (rounded up to an even number).
+            permutation sampling with ``n_permutations`` column orders per customer and
+            background row, cost ``n_permutations x (M - 1) x background`` model rows per
+            customer (for all customers' reason codes). ``"auto"``: exact for up to
+            :data:`AUTO_EXACT_ROWS` rows when ``M <= 16``; otherwise fast (with at least
+            :data:`AUTO_FEW_ROWS_PERMUTATIONS` orders when there are that few rows).
+        n_permutations : int, default DEFAULT_PERMUTATIONS (2)
+            Column orders per customer and background row for the fast method (rounded up to
+            an even number: orders come in antithetic pairs).
         progress : callable, optional
             Called as ``progress(done, total, message)`` as customers are finished.
 

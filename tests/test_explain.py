@@ -1,0 +1,354 @@
+"""SHAP per raw column: additivity, signed one-hot grouping, single rows, agreement with shap's
+own Exact explainer, fast vs exact, the synthetic sample's documented drivers, reason codes.
+
+Reference values come from outside our code: shap.explainers.Exact over the raw columns
+(Independent masker, same background), Keras' own forward pass, and hand computation.
+"""
+from __future__ import annotations
+
+import os
+import types
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core.errors import MissingColumnsError
+from churn_core.explain import (
+    NON_ACTIONABLE_COLUMNS, Explanation, ExplainError, RawColumnExplainer, explain_sample,
+    global_importance, group_encoded_values, non_actionable_present, reason_codes,
+    shapley_coefficients,
+)
+from churn_core.preprocess import Preprocessor
+from churn_core.schema import FeatureSchema
+
+
+# ---------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="session")
+def valid_sample(sample_df, sample_schema):
+    """The synthetic sample's valid rows (typed as the app types them)."""
+    from churn_core.validate import validate
+
+    return validate(sample_df, sample_schema, require_target=True).valid
+
+
+@pytest.fixture(scope="session")
+def explainer(trained_bundle, valid_sample):
+    """Explainer of the shared tiny bundle with 50 background rows."""
+    return RawColumnExplainer(trained_bundle, valid_sample, background_size=50, seed=3)
+
+
+@pytest.fixture(scope="session")
+def customers(valid_sample):
+    """Twelve customers to explain (not the first rows, with a non-default index)."""
+    return valid_sample.iloc[100:112]
+
+
+@pytest.fixture(scope="session")
+def exact12(explainer, customers):
+    return explainer.explain(customers, method="exact")
+
+
+def _keras_output(bundle, df):
+    """Raw model probability computed by Keras itself (not by our numpy forward pass)."""
+    X = bundle.preprocessor.transform(df).astype(np.float32)
+    return bundle.model(X, training=False).numpy().reshape(-1).astype(np.float64)
+
+
+def _shap_exact_reference(explainer, df):
+    """shap.explainers.Exact over raw columns with the explainer's background.
+
+    Categorical columns are given to shap as integer codes and decoded inside the model
+    function, so shap masks whole raw columns exactly like our method does.
+    """
+    import shap
+
+    cols = explainer.columns
+    cats = {c: sorted(set(explainer.background[c].astype(str)) | set(df[c].astype(str)))
+            for c in cols if c not in explainer.numeric}
+
+    def to_num(frame):
+        out = frame[cols].copy()
+        for c, levels in cats.items():
+            out[c] = out[c].astype(str).map({v: i for i, v in enumerate(levels)})
+        return out.to_numpy(dtype=float)
+
+    def f(arr):
+        frame = pd.DataFrame(arr, columns=cols)
+        for c, levels in cats.items():
+            frame[c] = np.asarray(levels, dtype=object)[frame[c].astype(int).to_numpy()]
+        return _keras_output(explainer.bundle, frame)
+
+    bg = to_num(explainer.background)
+    ref = shap.explainers.Exact(f, shap.maskers.Independent(bg, max_samples=len(bg)))
+    out = ref(to_num(df))
+    return out.values, float(np.mean(out.base_values))
+
+
+# ---------------------------------------------------------------------------- grouping
+def test_signed_grouping_of_one_hot_values():
+    # encoded SHAP values: Age, Geo=France, Geo=Germany, Geo=Spain
+    values = np.array([[0.30, 0.20, -0.50, 0.10],
+                       [-0.05, -0.10, 0.40, -0.25]])
+    blocks = [("Age", 0, 1), ("Geo", 1, 4)]
+    grouped = group_encoded_values(values, blocks)
+    np.testing.assert_allclose(grouped, [[0.30, -0.20], [-0.05, 0.05]], atol=1e-12)
+    # additivity survives grouping; absolute values would not
+    np.testing.assert_allclose(grouped.sum(axis=1), values.sum(axis=1), atol=1e-12)
+
+
+def _two_column_bundle(weights, bias=0.0, activation="linear"):
+    """Hand-made bundle: Age (numeric, scaled) + Geo (one-hot France/Germany/Spain)."""
+    import keras
+
+    pre = Preprocessor(["Age"], ["Geo"], medians={"Age": 40.0}, means={"Age": 40.0},
+                       scales={"Age": 10.0}, categories={"Geo": ["France", "Germany", "Spain"]})
+    inp = keras.Input(shape=(4,))
+    out = keras.layers.Dense(1, activation=activation)(inp)
+    model = keras.Model(inp, out)
+    model.layers[-1].set_weights([np.asarray(weights, np.float32).reshape(4, 1),
+                                  np.array([bias], np.float32)])
+    schema = FeatureSchema(numeric=["Age"], categorical=["Geo"])
+    return types.SimpleNamespace(model=model, preprocessor=pre, schema=schema)
+
+
+def test_two_column_case_with_known_values():
+    # f = 0.3*(Age-40)/10 + 0.2*[France] + 0.5*[Germany] - 0.1*[Spain] + 0.05
+    bundle = _two_column_bundle([0.3, 0.2, 0.5, -0.1], bias=0.05)
+    background = pd.DataFrame({"Age": [30.0, 50.0], "Geo": ["France", "Spain"]})
+    ex = RawColumnExplainer(bundle, background, background_size=2)
+    customer = pd.DataFrame({"Age": [60.0], "Geo": ["Germany"]})
+    for method in ("exact", "fast"):
+        e = ex.explain(customer, method=method)
+        # linear model, independent background: phi_j = w_block . (x_block - mean(b_block))
+        # Age: 0.3 * (2.0 - 0.0) = 0.6 ; Geo: 0.2*(0-0.5) + 0.5*(1-0) - 0.1*(0-0.5) = 0.45
+        # (summing absolute encoded values would give 0.1 + 0.5 + 0.05 = 0.65)
+        np.testing.assert_allclose(e.values[0], [0.6, 0.45], atol=1e-6)
+        assert e.base_value == pytest.approx(0.05 + 0.5 * 0.2 - 0.5 * 0.1, abs=1e-6)
+        assert e.output[0] == pytest.approx(0.05 + 0.6 + 0.5, abs=1e-6)
+
+
+def test_shapley_coefficients_two_players():
+    # phi_1 = 1/2 [v(1) - v()] + 1/2 [v(12) - v(2)]  (masks ordered by bits: {}, {1}, {2}, {12})
+    c = shapley_coefficients(2)
+    np.testing.assert_allclose(c[:, 0], [-0.5, 0.5, -0.5, 0.5])
+    np.testing.assert_allclose(c[:, 1], [-0.5, -0.5, 0.5, 0.5])
+
+
+# ---------------------------------------------------------------------------- correctness
+def test_exact_equals_shap_exact_explainer(explainer, customers, exact12):
+    ref_values, ref_base = _shap_exact_reference(explainer, customers.iloc[:2])
+    np.testing.assert_allclose(exact12.values[:2], ref_values, atol=1e-6)
+    assert exact12.base_value == pytest.approx(ref_base, abs=1e-6)
+
+
+def test_additivity_every_row_exact_and_fast(explainer, trained_bundle, customers, exact12):
+    keras_p = _keras_output(trained_bundle, customers)
+    fast = explainer.explain(customers, method="fast")
+    for e in (exact12, fast):
+        assert e.output_space == "probability"
+        np.testing.assert_allclose(e.output, keras_p, atol=1e-5)
+        np.testing.assert_allclose(e.base_value + e.values.sum(axis=1), keras_p, atol=1e-5)
+    # the raw output is the bundle's uncalibrated probability
+    np.testing.assert_allclose(exact12.output, trained_bundle.predict_proba(customers, calibrated=False),
+                               atol=1e-5)
+    # base value = mean model output over the background rows
+    assert exact12.base_value == pytest.approx(
+        _keras_output(trained_bundle, explainer.background).mean(), abs=1e-6)
+
+
+def test_single_row_explained_alone(explainer, customers, exact12):
+    one = customers.iloc[[4]]
+    for method in ("exact", "fast", "auto"):
+        e = explainer.explain(one, method=method)
+        assert e.values.shape == (1, explainer.n_columns)
+        assert list(e.index) == list(one.index)
+        assert e.base_value + e.values.sum() == pytest.approx(float(e.output[0]), abs=1e-5)
+    np.testing.assert_allclose(explainer.explain(one, method="exact").values[0], exact12.values[4],
+                               atol=1e-10)
+
+
+def test_fast_agrees_with_exact(explainer, customers, exact12):
+    fast = explainer.explain(customers, method="fast")
+    assert fast.method == "fast" and fast.n_permutations >= 2
+    corr = np.corrcoef(fast.values.ravel(), exact12.values.ravel())[0, 1]
+    assert corr >= 0.995
+    assert np.abs(fast.values - exact12.values).max() <= 0.02
+    # deterministic for a given seed
+    np.testing.assert_array_equal(fast.values, explainer.explain(customers, method="fast").values)
+
+
+def _odd_model(n_inputs):
+    """A model outside the plain Dense chain (LayerNormalization), plus a BN-chain model."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    inp = keras.Input(shape=(n_inputs,))
+    x = keras.layers.Dense(8, activation="relu")(inp)
+    x = keras.layers.LayerNormalization()(x)
+    out = keras.layers.Dense(1, activation="sigmoid")(x)
+    odd = keras.Model(inp, out)
+    inp = keras.Input(shape=(n_inputs,))
+    x = keras.layers.Dense(8)(inp)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.Activation("relu")(x)
+    x = keras.layers.Dropout(0.3)(x)
+    out = keras.layers.Dense(1, activation="sigmoid")(x)
+    bn = keras.Model(inp, out)
+    bnl = bn.layers[2]
+    rng = np.random.default_rng(0)
+    bnl.set_weights([rng.uniform(0.5, 2, 8), rng.normal(0, 0.5, 8), rng.normal(0, 0.5, 8),
+                     rng.uniform(0.5, 2, 8)])
+    return odd, bn
+
+
+def test_weights_path_and_forward_path_agree(trained_bundle, valid_sample, customers):
+    n_in = trained_bundle.preprocessor.n_features_out
+    odd, bn = _odd_model(n_in)
+    rows = customers.iloc[:3]
+    # a layer the weights path does not know -> the model's own forward pass
+    b_odd = types.SimpleNamespace(model=odd, preprocessor=trained_bundle.preprocessor,
+                                  schema=trained_bundle.schema)
+    e_odd = RawColumnExplainer(b_odd, valid_sample, background_size=20)
+    assert e_odd.path == "forward"
+    ex = e_odd.explain(rows, method="exact")
+    np.testing.assert_allclose(ex.base_value + ex.values.sum(axis=1), _keras_output(b_odd, rows),
+                               atol=1e-5)
+    ref, _ = _shap_exact_reference(e_odd, rows)
+    np.testing.assert_allclose(ex.values, ref, atol=1e-6)
+    # BatchNormalization + Activation + Dropout chain: both paths give the same values
+    b_bn = types.SimpleNamespace(model=bn, preprocessor=trained_bundle.preprocessor,
+                                 schema=trained_bundle.schema)
+    w = RawColumnExplainer(b_bn, valid_sample, background_size=20, path="weights")
+    f = RawColumnExplainer(b_bn, valid_sample, background_size=20, path="forward")
+    assert RawColumnExplainer(b_bn, valid_sample, background_size=20).path == "weights"
+    for method in ("exact", "fast"):
+        np.testing.assert_allclose(w.explain(rows, method=method).values,
+                                   f.explain(rows, method=method).values, atol=2e-6)
+
+
+# ---------------------------------------------------------------------------- the synthetic mechanism
+@pytest.fixture(scope="module")
+def synthetic_explanation():
+    """A small model trained on 6,000 synthetic customers (the shared tiny bundle sees only
+    3,000 rows and overfits one no-effect column a little), explained on 600 of them."""
+    from churn_core.infer import infer_schema
+    from churn_core.model import TrainConfig
+    from churn_core.synthetic import make_bank_customers
+    from churn_core.train import train_bundle
+    from churn_core.validate import validate
+
+    df = make_bank_customers(n=6_000, seed=7).astype(str)
+    schema = infer_schema(df, target="Exited", positive_label="1")
+    cfg = TrainConfig(hidden=(16, 8), max_epochs=30, patience=4, batch_size=256,
+                      learning_rate=0.01, l2=1e-3, seed=0)
+    bundle = train_bundle(df, schema, cfg, name="synthetic_explain")
+    valid = validate(df, schema, require_target=True).valid
+    ex = RawColumnExplainer(bundle, valid, background_size=50, seed=3)
+    return ex.explain(valid.iloc[:600], method="fast")
+
+
+def test_true_drivers_rank_highest_on_synthetic_sample(synthetic_explanation):
+    from churn_core.synthetic import NO_EFFECT_COLUMNS, TRUE_DRIVERS
+
+    expl = synthetic_explanation
+    imp = global_importance(expl)
+    np.testing.assert_allclose(imp[expl.columns].to_numpy(), np.abs(expl.values).mean(axis=0))
+    assert set(imp.index) == set(TRUE_DRIVERS) | set(NO_EFFECT_COLUMNS)
+    # every documented driver ranks above every column without effect
+    assert set(imp.index[: len(TRUE_DRIVERS)]) == set(TRUE_DRIVERS), imp
+    for c in NO_EFFECT_COLUMNS:
+        assert imp[c] < 0.10 * imp.iloc[0], imp
+
+
+# ---------------------------------------------------------------------------- reason codes
+def _hand_explanation():
+    data = pd.DataFrame({"Age": [57.0, 30.0, 41.0], "Geography": ["Germany", "France", None],
+                         "IsActiveMember": [0.0, 1.0, 0.0], "Balance": [1250.5, 0.0, np.nan]},
+                        index=[10, 11, 12])
+    values = np.array([[0.20, 0.05, 0.10, -0.01],
+                       [-0.10, -0.02, -0.03, -0.01],
+                       [0.00, 0.04, -0.10, 0.02]])
+    return Explanation(values=values, base_value=0.2, output=0.2 + values.sum(axis=1),
+                       columns=list(data.columns), data=data,
+                       numeric=["Age", "IsActiveMember", "Balance"], method="exact",
+                       background_size=10, binary=["IsActiveMember"])
+
+
+def test_reason_codes_plain_words_positive_only():
+    rc = reason_codes(_hand_explanation())
+    assert list(rc.columns) == ["reason_1", "reason_2", "reason_3"]
+    assert list(rc.index) == [10, 11, 12]
+    assert rc.loc[10].tolist() == ["Age 57 raises risk", "IsActiveMember = 0 raises risk",
+                                   "Geography = Germany raises risk"]
+    assert rc.loc[11].tolist() == ["", "", ""]  # nothing pushes risk up
+    # zero is not a reason; a missing value says so
+    assert rc.loc[12].tolist() == ["Geography missing raises risk", "Balance missing raises risk", ""]
+
+
+def test_reason_codes_actionable_only():
+    expl = _hand_explanation()
+    excluded = non_actionable_present(expl.columns)
+    assert excluded == ["Age", "Geography"]
+    assert "Age" in NON_ACTIONABLE_COLUMNS
+    rc = reason_codes(expl, exclude=excluded)
+    assert rc.loc[10].tolist() == ["IsActiveMember = 0 raises risk", "", ""]
+    # case-insensitive, and top=1
+    rc1 = reason_codes(expl, top=1, exclude=["age"])
+    assert rc1.loc[10].tolist() == ["IsActiveMember = 0 raises risk"]
+
+
+def test_reason_codes_from_a_real_explanation(explainer, customers, exact12):
+    rc = reason_codes(exact12)
+    for i in range(len(customers)):
+        pos = exact12.values[i] > 0
+        n_reasons = int((rc.iloc[i] != "").sum())
+        assert n_reasons == min(3, int(pos.sum()))
+        best = exact12.columns[int(np.argmax(exact12.values[i]))]
+        if pos.any():
+            assert rc.iloc[i, 0].startswith(best) and rc.iloc[i, 0].endswith("raises risk")
+
+
+# ---------------------------------------------------------------------------- sampling, errors
+def test_explain_sample_states_the_sample(explainer, valid_sample):
+    df = valid_sample.iloc[:40]
+    e = explain_sample(explainer, df, max_rows=15, seed=1)
+    assert len(e) == 15 and set(e.index) <= set(df.index)
+    assert e.index.is_monotonic_increasing
+    assert "15 of 40" in e.sample_note and "15 of 40" in e.method_description
+    small = explain_sample(explainer, df.iloc[:5], max_rows=15)
+    assert len(small) == 5 and small.sample_note is None
+
+
+def test_errors_name_the_problem(explainer, customers):
+    with pytest.raises(MissingColumnsError, match="Age"):
+        explainer.explain(customers.drop(columns=["Age"]))
+    with pytest.raises(ExplainError, match="method"):
+        explainer.explain(customers, method="kernel")
+    with pytest.raises(ExplainError, match="no rows"):
+        explainer.explain(customers.iloc[:0])
+
+
+def test_exact_refuses_too_many_columns():
+    import keras
+
+    cols = [f"x{i}" for i in range(17)]
+    pre = Preprocessor(cols, [], medians=dict.fromkeys(cols, 0.0), means=dict.fromkeys(cols, 0.0),
+                       scales=dict.fromkeys(cols, 1.0), categories={})
+    inp = keras.Input(shape=(17,))
+    model = keras.Model(inp, keras.layers.Dense(1, activation="sigmoid")(inp))
+    bundle = types.SimpleNamespace(model=model, preprocessor=pre,
+                                   schema=FeatureSchema(numeric=cols))
+    rng = np.random.default_rng(0)
+    bg = pd.DataFrame(rng.normal(size=(30, 17)), columns=cols)
+    ex = RawColumnExplainer(bundle, bg, background_size=10)
+    with pytest.raises(ExplainError, match="17 raw columns"):
+        ex.explain(bg.iloc[:1], method="exact")
+    auto = ex.explain(bg.iloc[:1], method="auto")  # falls back to sampling, still additive
+    assert auto.method == "fast"
+    assert auto.base_value + auto.values.sum() == pytest.approx(float(auto.output[0]), abs=1e-5)
+    # logistic model with independent inputs: exact SHAP has no closed form, but the sum does
+    np.testing.assert_allclose(auto.output, bundle.model(bg.iloc[:1].to_numpy(np.float32)).numpy().ravel(),
+                               atol=1e-6)
