@@ -142,3 +142,19 @@ def test_symlink_outside_models_dir_refused(models_dir, tmp_path):
     (root / "link").symlink_to(models_dir / "tiny", target_is_directory=True)
     with pytest.raises(BundleError, match="outside"):
         load_bundle("link", root)
+
+
+def test_shipped_default_bundle_loads_and_matches_the_sample(sample_schema):
+    """models/default is reproducible from data/sample_customers.csv (see churn_core/cli.py)."""
+    import hashlib
+
+    from churn_core import config
+    from churn_core.io import read_table
+
+    b = load_bundle(config.DEFAULT_MODEL_NAME)
+    assert b.card["data_sha256"] == hashlib.sha256(config.SAMPLE_CSV.read_bytes()).hexdigest()
+    df, _ = read_table(config.SAMPLE_CSV)
+    valid = validate(df, b.schema, require_target=True).valid
+    te = b.evaluation["test"]
+    np.testing.assert_allclose(b.predict_proba(valid.iloc[te["position"]]), te["p"], atol=1e-6)
+    assert b.metrics["test"]["roc_auc"] > 0.8
