@@ -352,3 +352,46 @@ def test_exact_refuses_too_many_columns():
     # logistic model with independent inputs: exact SHAP has no closed form, but the sum does
     np.testing.assert_allclose(auto.output, bundle.model(bg.iloc[:1].to_numpy(np.float32)).numpy().ravel(),
                                atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- figures
+def test_figures_show_the_explanation(exact12, explainer, customers):
+    from churn_core import explain_figures as figs
+
+    fast = explainer.explain(customers, method="fast")
+    imp = np.abs(fast.values).mean(axis=0)
+    order = [fast.columns[j] for j in np.argsort(-imp, kind="stable")]
+    bar = figs.importance_figure(fast).data[0]
+    assert list(bar.y) == order
+    np.testing.assert_allclose(bar.x, np.sort(imp)[::-1])
+
+    swarm = figs.beeswarm_figure(fast, max_display=4).data[0]
+    assert swarm.name == "SHAP values" and len(swarm.x) == 4 * len(fast)
+    np.testing.assert_allclose(np.sort(swarm.x),
+                               np.sort(fast.values[:, [fast.columns.index(c) for c in order[:4]]].ravel()))
+
+    cat = next(c for c in fast.columns if c not in fast.numeric)
+    num = next(c for c in fast.columns if c in fast.numeric)
+    dep = figs.dependence_figure(fast, num, color_by=cat)
+    assert {t.name for t in dep.data} == {f"{cat} = {v}" for v in fast.data[cat].astype(str)}
+    assert sum(len(t.y) for t in dep.data) == len(fast)
+    np.testing.assert_allclose(np.sort(np.concatenate([t.y for t in dep.data])),
+                               np.sort(fast.values[:, fast.columns.index(num)]))
+    with pytest.raises(KeyError, match="nope"):
+        figs.dependence_figure(fast, "nope")
+
+    one = exact12.row(3)
+    for max_display, with_table in ((20, False), (3, True)):
+        fig = figs.waterfall_figure(one, max_display=max_display, with_table=with_table)
+        wf = next(t for t in fig.data if t.name == "SHAP waterfall")
+        x = np.asarray(wf.x, dtype=float)
+        assert x[0] == pytest.approx(one.base_value)
+        assert x[0] + x[1:-1].sum() == pytest.approx(float(one.output[0]), abs=1e-9)
+        assert x[-1] == pytest.approx(float(one.output[0]))
+        assert len(x) == 2 + min(max_display, len(one.columns)) + (len(one.columns) > max_display)
+    table = next(t for t in fig.data if t.name == "customer values")
+    assert len(table.cells.values[0]) == len(one.columns)
+    ct = figs.customer_table(one)
+    assert list(ct["shap_value"].abs()) == sorted(np.abs(one.values[0]), reverse=True)
+    age = ct.set_index("column").loc["Age", "value"]
+    assert age == f"{int(float(one.data['Age'].iloc[0])):,}"
