@@ -219,7 +219,8 @@ class QualityReport:
     missing : DataFrame
         Columns ``column``, ``missing`` (count of blank cells), ``missing_pct`` in [0, 100].
     duplicate_ids : int
-        Rows whose customer ID occurs more than once (0 when there is no ID column).
+        Rows whose value in some ID column occurs on another row (blank IDs ignored; 0
+        when there is no ID column).
     class_balance : DataFrame or None
         Columns ``label``, ``customers``, ``share`` in [0, 1]; None without a target.
     rows_valid, rows_rejected : int
@@ -259,8 +260,11 @@ def quality_report(data: ActiveData) -> QualityReport:
     missing["missing_pct"] = 100.0 * missing["missing"] / n
     dup = 0
     ids = [c for c in data.schema.id_columns if c in frame.columns]
-    if ids:
-        dup = int(frame.duplicated(subset=ids, keep=False).sum())
+    if ids:  # a row counts when any of its ID cells (non-blank) occurs on another row
+        mask = np.zeros(len(frame), dtype=bool)
+        for c in ids:
+            mask |= (frame[c].duplicated(keep=False) & ~blank[c]).to_numpy()
+        dup = int(mask.sum())
     balance = None
     y = data.labels
     if y is not None:

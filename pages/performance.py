@@ -120,7 +120,7 @@ with st.expander("Choose the threshold with a strategy", expanded=False):
                        "band holds thresholds within 1 % of the best.")
         if st.button("Use this threshold on every page", type="primary",
                      disabled=ch_t > 1.0, key="perf_apply"):
-            st.session_state[_ui.THRESHOLD] = round(float(ch_t), 4)
+            st.session_state[_ui.THRESHOLD] = float(ch_t)
             st.session_state["threshold_strategy"] = chosen.choice.to_dict()
             st.rerun()
 

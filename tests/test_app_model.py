@@ -1,0 +1,68 @@
+"""AppTest of the Model page: model card, one tiny training run in the app, the guard."""
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from apptest_util import app_models, assert_no_exception, metric, new_app, number  # noqa: F401
+
+from churn_core import workbench as wb
+
+pytestmark = pytest.mark.slow
+
+
+def test_model_card_shows_the_bundle(app_models):  # noqa: F811
+    at = new_app()
+    at.run()
+    at.switch_page("pages/model.py").run()
+    assert_no_exception(at)
+    card = json.loads((app_models / "default" / "card.json").read_text())
+    assert number(metric(at, "Test ROC-AUC")) == pytest.approx(card["test_roc_auc"], abs=5e-4)
+    assert number(metric(at, "Default threshold")) == pytest.approx(card["default_threshold"],
+                                                                    abs=5e-3)
+
+
+def test_train_a_tiny_model_in_the_app(app_models):  # noqa: F811
+    at = new_app()
+    at.run()
+    at.switch_page("pages/model.py").run()
+    form = at.get("form")[0]
+    form.text_input[0].set_value("tiny app model!")      # sanitised to tiny_app_model
+    form.text_input[1].set_value("8")
+    form.number_input[2].set_value(2)                     # max epochs
+    form.number_input[3].set_value(1)                     # patience
+    form.select_slider[0].set_value(1024)                 # batch size
+    at.form_submit_button[0].click().run()
+    assert_no_exception(at)
+    folder = app_models / "tiny_app_model"
+    card = json.loads((folder / "card.json").read_text())
+    assert card["hyperparameters"]["hidden"] == [8]
+    assert card["hyperparameters"]["max_epochs"] == 2
+    assert card["epochs_trained"] <= 2
+    assert at.session_state["active_model"] == "tiny_app_model"
+    assert at.session_state["decision_threshold"] == pytest.approx(
+        round(card["default_threshold"], 2))
+    assert at.session_state["training_running"] is False
+    assert any("tiny_app_model" in s.value for s in at.success)
+    # the same name again is refused (no silent overwrite)
+    at.get("form")[0].text_input[0].set_value("tiny_app_model")
+    at.form_submit_button[0].click().run()
+    assert any("already exists" in e.value for e in at.error)
+
+
+def test_training_cannot_start_twice(app_models):  # noqa: F811
+    at = new_app()
+    at.run()
+    at.switch_page("pages/model.py").run()
+    at.session_state["training_running"] = True
+    at.run()
+    assert at.form_submit_button[0].disabled
+    guard = wb.TrainingGuard()
+    assert guard.acquire("a") and not guard.acquire("b") and guard.busy
+    results = []
+    t = threading.Thread(target=lambda: results.append(guard.acquire("c")))
+    t.start(); t.join()
+    assert results == [False]
+    guard.release()
+    assert not guard.busy and guard.acquire("d")

@@ -1,0 +1,73 @@
+"""AppTest of the Performance page: shown metrics equal scikit-learn's on the test split."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from apptest_util import (app_models, assert_no_exception, eval_test_arrays,  # noqa: F401
+                          metric, new_app, number)
+from sklearn.metrics import (accuracy_score, average_precision_score, f1_score,
+                             precision_recall_curve, precision_score, recall_score,
+                             roc_auc_score)
+
+from churn_core.bundle import load_bundle
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def perf_app(app_models):  # noqa: F811
+    at = new_app()
+    at.run()
+    at.switch_page("pages/performance.py").run()
+    assert_no_exception(at)
+    return at
+
+
+def test_threshold_free_metrics(perf_app):
+    y, p = eval_test_arrays(load_bundle("default"))
+    assert number(metric(perf_app, "ROC-AUC")) == pytest.approx(roc_auc_score(y, p), abs=5e-4)
+    assert number(metric(perf_app, "PR-AUC (average precision)")) == pytest.approx(
+        average_precision_score(y, p), abs=5e-4)
+    assert number(metric(perf_app, "Test customers")) == len(y)
+
+
+@pytest.mark.parametrize("t", [0.2, 0.45, 0.7])
+def test_metrics_at_the_slider_threshold(perf_app, t):
+    at = perf_app
+    at.slider(key="threshold_slider_performance").set_value(t).run()
+    assert_no_exception(at)
+    y, p = eval_test_arrays(load_bundle("default"))
+    pred = (p >= t).astype(int)
+    assert number(metric(at, "Precision")) == pytest.approx(
+        precision_score(y, pred, zero_division=0), abs=5e-4)
+    assert number(metric(at, "Recall")) == pytest.approx(recall_score(y, pred), abs=5e-4)
+    assert number(metric(at, "F1")) == pytest.approx(f1_score(y, pred), abs=5e-4)
+    assert number(metric(at, "Accuracy")) == pytest.approx(accuracy_score(y, pred), abs=5e-4)
+    spec = ((pred == 0) & (y == 0)).sum() / (y == 0).sum()
+    assert number(metric(at, "Specificity")) == pytest.approx(spec, abs=5e-4)
+    assert number(metric(at, "Flagged")) == pred.sum()
+
+
+def test_max_f1_strategy_sets_the_shared_threshold(perf_app):
+    at = perf_app
+    at.radio(key="perf_strategy").set_value("max_f1").run()
+    at.button(key="perf_apply").click().run()
+    assert_no_exception(at)
+    bundle = load_bundle("default")
+    ev = bundle.evaluation["validation"]
+    y_val, p_val = np.asarray(ev["y"]), np.asarray(ev["p"])
+    prec, rec, _ = precision_recall_curve(y_val, p_val)
+    best_f1 = np.max(np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0))
+    t = at.session_state["decision_threshold"]
+    assert f1_score(y_val, (p_val >= t).astype(int)) == pytest.approx(best_f1, abs=1e-9)
+    assert at.slider(key="threshold_slider_performance").value == pytest.approx(t)
+
+
+def test_challenger_overlay_never_raises(perf_app):
+    at = perf_app
+    at.toggle(key="perf_challenger").set_value(True).run()
+    assert_no_exception(at)
+    tables = [d for d in at.dataframe if "ROC-AUC" in getattr(d.value, "columns", [])]
+    errors = [e.value for e in at.error]
+    # either the side-by-side table, or a clear message that the training file is needed
+    assert tables or any("training" in e for e in errors), errors

@@ -1,0 +1,105 @@
+"""AppTest of the Score & segment page: tiers, row accounting, upload to score, export."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from apptest_util import (app_models, assert_no_exception, new_app,  # noqa: F401
+                          reference_scores)
+
+from churn_core import config, workbench as wb
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture()
+def score_app(app_models):  # noqa: F811
+    at = new_app()
+    at.run()
+    at.switch_page("pages/score_segment.py").run()
+    assert_no_exception(at)
+    return at
+
+
+def _summary(at) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if "expected_churners" in getattr(d.value, "columns", [])]
+    assert found, "no tier summary table"
+    return found[0].set_index("risk_tier")
+
+
+def _expected(p, high, medium):
+    tiers = np.where(p >= high, "High", np.where(p >= medium, "Medium", "Low"))
+    return {t: (int((tiers == t).sum()), float(p[tiers == t].sum())) for t in ("High", "Medium", "Low")}
+
+
+def test_tiers_follow_the_cutoff_slider(score_app):
+    at = score_app
+    bundle, ref = reference_scores()
+    p = ref.scored["churn_probability"].to_numpy()
+    cut = bundle.tier_cutoffs
+    for (lo, hi) in [(cut["medium"], cut["high"]), (0.1, 0.6)]:
+        if (lo, hi) != (cut["medium"], cut["high"]):
+            at.slider(key="tier_cutoff_slider_score").set_value((lo, hi)).run()
+            assert_no_exception(at)
+        summary = _summary(at)
+        for tier, (n, expected) in _expected(p, hi, lo).items():
+            assert summary.loc[tier, "customers"] == n
+            assert summary.loc[tier, "expected_churners"] == pytest.approx(expected, rel=1e-9)
+    assert at.session_state["tier_cutoffs"] == {"high": 0.6, "medium": 0.1}
+    # the customer table: highest risk first, probabilities as shown by the engine
+    table = [d.value for d in at.dataframe if "rank" in getattr(d.value, "columns", [])][0]
+    assert table["rank"].iloc[0] == 1
+    assert table["churn_probability"].iloc[0] == pytest.approx(p.max())
+    assert table["churn_probability"].is_monotonic_decreasing
+    # a download click keeps the page state (download buttons do not rerun the script)
+    at.download_button(key="dl_csv").click().run() if hasattr(at, "download_button") else None
+    assert_no_exception(at)
+    assert at.session_state["tier_cutoffs"] == {"high": 0.6, "medium": 0.1}
+
+
+def test_upload_a_file_to_score_without_target(score_app):
+    at = score_app
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300).drop(columns=["Exited"])
+    frame.loc[frame.index[:2], "CreditScore"] = "abc"
+    raw = frame.to_csv(index=False).encode()
+    at.radio(key="score_source").set_value("Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(("month.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "300 rows in = **298 scored** + **2 rejected**" in text
+    summary = _summary(at)
+    assert int(summary["customers"].sum()) == 298
+    assert "observed_churn_rate" not in summary.columns
+
+
+def test_target_list_bytes_add_up(app_models):  # noqa: F811
+    """The download is built by workbench.export_bytes: check it against the engine."""
+    from churn_core.io import read_table
+
+    bundle, ref = reference_scores()
+    p = ref.scored["churn_probability"].to_numpy()
+    data = wb.load_data(config.SAMPLE_CSV)
+    scores = wb.score_data(bundle, data)
+    np.testing.assert_allclose(scores.p, p)
+    cut = {"high": 0.5, "medium": 0.25}
+    view = wb.segment(scores, "probability cutoffs", cut)
+    ctx = wb.ExportContext(bundle=bundle, scores=scores, tiers=view.tiers, reasons=None,
+                           chosen_tiers=["High", "Medium"], threshold=0.4, cutoffs=cut,
+                           actions=wb.default_actions())
+    listed = pd.read_csv(io.BytesIO(wb.export_bytes(ctx, "csv")))
+    assert len(listed) == int((p >= 0.25).sum())
+    assert list(listed["rank"]) == list(range(1, len(listed) + 1))
+    assert set(listed["risk_tier"]) <= {"High", "Medium"}
+    for col in ("churn_probability", "risk_tier", "rank", "recommended_action",
+                *bundle.schema.id_columns):
+        assert col in listed.columns
+    import json
+
+    log = json.loads(wb.export_bytes(ctx, "json"))
+    assert log["rows_in"] == len(read_table(config.SAMPLE_CSV)[0])
+    assert log["rows_listed"] == len(listed)
+    assert log["rows_in"] == log["rows_listed"] + sum(log["excluded"].values())
+    name = wb.export_name(ctx, "csv")
+    assert name.startswith(f"retention_targets_{bundle.name}_") and name.endswith("_t0.40.csv")
