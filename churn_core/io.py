@@ -213,7 +213,7 @@ def _sniff(text: str) -> tuple[str | None, float]:
     best, best_key = None, None
     for d in DELIMITERS:
         try:
-            rows = [r for r in csv.reader(_io.StringIO(sample), delimiter=d) if r]
+            rows = [r for r in csv.reader(_io.StringIO(sample, newline=""), delimiter=d) if r]
         except csv.Error:
             continue
         if not rows or len(rows[0]) < 2:
@@ -300,7 +300,7 @@ def _read_csv_fast(data: bytes, delimiter: str, names: list[str]) -> pd.DataFram
 
 def _record_lines(text: str, delimiter: str) -> list[int]:
     """First line number of every non-blank data record (header is line 1)."""
-    reader = csv.reader(_io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
     starts, prev_end = [], 0
     for i, row in enumerate(reader):
         if i > 0 and row and any(row):
@@ -311,7 +311,7 @@ def _record_lines(text: str, delimiter: str) -> list[int]:
 
 def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: ReadReport):
     """Standard-library reader that keeps every non-blank row and flags ragged ones."""
-    reader = csv.reader(_io.StringIO(text), delimiter=delimiter)
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
     width = len(names)
     rows, lines, errors = [], [], []
     prev_end, short = 0, 0
@@ -371,7 +371,7 @@ def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
             )
         delimiter = ","
     report.delimiter = delimiter
-    header = next(csv.reader(_io.StringIO(first_line), delimiter=delimiter), [])
+    header = next(csv.reader(_io.StringIO(first_line, newline=""), delimiter=delimiter), [])
     names = _clean_headers(header, report)
     if len(names) == 1 and any(d in names[0] for d in DELIMITERS):
         raise DataFileError(f"{name}: the file reads as one column whose header contains a delimiter; {_FIX_HINT}")
@@ -386,7 +386,10 @@ def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
             lines = np.arange(2, len(df) + 2)
         else:
             text = data.decode("utf-8")
-            lines = _record_lines(text, delimiter)
+            try:
+                lines = _record_lines(text, delimiter)
+            except csv.Error:
+                lines = []
             if len(lines) != len(df):
                 df, lines = _read_csv_tolerant(text, delimiter, names, report)
     report.decimal, report.thousands = _number_style(df, delimiter)
@@ -528,7 +531,7 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
     delimiter = _sniff_delimiter(text_head) or ","
     report = ReadReport(source=path.name, format="csv", encoding=encoding, delimiter=delimiter)
     first_line = text_head.splitlines()[0] if text_head else ""
-    names = _clean_headers(next(csv.reader(_io.StringIO(first_line), delimiter=delimiter), []), report)
+    names = _clean_headers(next(csv.reader(_io.StringIO(first_line, newline=""), delimiter=delimiter), []), report)
     arrow_enc = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252", "utf-16": "utf16"}[encoding]
     width = len(names)
     bad_rows: list = []
