@@ -180,3 +180,26 @@ def test_iter_table_chunks_streaming_keeps_ragged_rows(tmp_path, monkeypatch):
     df = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=2)])
     assert len(df) == 5  # 3 good rows + 2 ragged rows flagged, none dropped
     assert df[PARSE_ERROR_COLUMN].notna().sum() == 2
+
+
+class _Exploit:
+    """Unpickling this would create a file: read_table must never unpickle."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pickle_upload_is_never_unpickled(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps(_Exploit(str(marker)))
+    for name in ("model.pkl", "data.csv", "data.parquet"):
+        try:
+            read_table(payload, name=name)
+        except DataFileError:
+            pass
+        assert not marker.exists()
