@@ -75,6 +75,39 @@ def split_positions(y: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, np.nda
     return np.sort(train), np.sort(val), np.sort(test)
 
 
+def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
+                 schema: FeatureSchema, cfg: TrainConfig, progress: Callable | None = None):
+    """Fit the preprocessing on training rows, then the MLP with early stopping on validation rows.
+
+    The single place preprocessing and network are fitted together (used by
+    :func:`train_bundle` and the benchmarks).
+
+    Parameters
+    ----------
+    train_df, val_df : DataFrame
+        Validated rows (``ValidationResult.valid``) of the training and validation splits.
+    y_train, y_val : ndarray of shape (n_train,), (n_val,) in {0, 1}
+    schema : FeatureSchema
+    cfg : TrainConfig
+        ``numeric_encoding``, ``missing_indicator`` and ``extra["preprocess"]`` (a dict of
+        extra :meth:`Preprocessor.fit` options) configure the preprocessing.
+    progress : callable, optional
+        ``progress(epoch, max_epochs, logs)``.
+
+    Returns
+    -------
+    preprocessor : Preprocessor
+    model : keras.Model
+    history : dict of str to list of float
+    """
+    pre = Preprocessor.fit(train_df, schema, numeric_encoding=cfg.numeric_encoding,
+                           missing_indicator=cfg.missing_indicator,
+                           **dict(cfg.extra.get("preprocess", {})))
+    model, history = fit_mlp(pre.transform(train_df), np.asarray(y_train), pre.transform(val_df),
+                             np.asarray(y_val), cfg, progress=progress)
+    return pre, model, history
+
+
 def _validate(df, schema, source_name):
     from .validate import check_trainable, validate
 
@@ -137,10 +170,9 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
     y = np.asarray(result.y, dtype=np.int64)
     tr, va, te = split_positions(y, cfg)
 
-    pre = Preprocessor.fit(valid.iloc[tr], schema, numeric_encoding=cfg.numeric_encoding,
-                           missing_indicator=cfg.missing_indicator)
+    pre, model, history = fit_pipeline(valid.iloc[tr], y[tr], valid.iloc[va], y[va], schema, cfg,
+                                       progress=progress)
     X = pre.transform(valid)
-    model, history = fit_mlp(X[tr], y[tr], X[va], y[va], cfg, progress=progress)
 
     bundle = ModelBundle(name=name, model=model, preprocessor=pre, schema=schema)
     p_raw = bundle.predict_encoded(X)
