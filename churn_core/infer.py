@@ -228,7 +228,8 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
         ``numeric`` and ``categorical`` are given, they are the complete feature list and
         every other column is excluded.
     decimal : {".", ","}, optional
-        Decimal-mark hint for ambiguous numbers (``ReadReport.decimal``).
+        Decimal-mark hint for ambiguous numbers; default ``df.attrs["decimal"]`` set by
+        :func:`churn_core.io.read_table` (``ReadReport.decimal``).
 
     Returns
     -------
@@ -243,6 +244,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
         A column given two roles, or a positive label that is not a value of the target.
     """
     source = df.attrs.get("source_name")
+    decimal = decimal or df.attrs.get("decimal")
     columns = [c for c in df.columns if not str(c).startswith("__")]
     full = df
     if len(df) > INFER_SAMPLE_ROWS:  # types and IDs from a fixed-seed sample, in file order

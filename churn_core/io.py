@@ -226,21 +226,30 @@ def _sniff(text: str) -> tuple[str | None, float]:
     return best, (best_key[1] if best_key else 0.0)
 
 
-_NUM_DEC_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d+$|^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$")
-_NUM_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_NUM_DEC_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d*$|^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$")
+_NUM_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d*$|^[+-]?\d{1,3}(,\d{3}){2,}$")
+_NUM_AMBIGUOUS_COMMA = re.compile(r"^[+-]?\d{1,3},\d{3}$")
 
 
 def _number_style(df: pd.DataFrame, delimiter: str | None) -> tuple[str, str | None]:
-    """Guess the file's decimal mark and thousands separator from a sample of cells."""
+    """Guess the file's decimal mark and thousands separator from a sample of cells.
+
+    Sure decimal commas (``1.234,56``, ``12,5``) against sure thousands commas
+    (``1,234.5``, ``1,234,567``); cells like ``1,234`` are ambiguous and follow the
+    delimiter (``;`` files come from locales with a decimal comma).
+    """
     sample = df.head(200)
-    dec_comma = thou_comma = 0
+    dec_comma = thou_comma = ambiguous = 0
     for col in sample.columns:
+        if col == PARSE_ERROR_COLUMN or not pd.api.types.is_string_dtype(sample[col]):
+            continue
         s = sample[col].dropna().astype(str).str.strip()
         dec_comma += int(s.str.match(_NUM_DEC_COMMA).sum())
         thou_comma += int(s.str.match(_NUM_THOUSANDS_COMMA).sum())
-    if dec_comma > thou_comma:
+        ambiguous += int(s.str.match(_NUM_AMBIGUOUS_COMMA).sum())
+    if dec_comma > thou_comma or (dec_comma == thou_comma and ambiguous and delimiter == ";"):
         return ",", "."
-    if thou_comma:
+    if thou_comma or ambiguous:
         return ".", ","
     return ".", None
 
@@ -273,6 +282,7 @@ def _finish(df: pd.DataFrame, lines, report: ReadReport) -> pd.DataFrame:
     df.index = pd.Index(np.asarray(lines, dtype=np.int64), name=LINE_INDEX)
     df.attrs["source_name"] = report.source
     df.attrs["line_word"] = report.line_word
+    df.attrs["decimal"] = report.decimal
     report.rows_read = len(df)
     report.columns = [c for c in df.columns if c != PARSE_ERROR_COLUMN]
     return df

@@ -336,7 +336,8 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     source_name : str, optional
         File name for messages (defaults to ``df.attrs["source_name"]``).
     decimal : {".", ","}, optional
-        Tie-breaker for ambiguous numbers such as ``1,234`` (``ReadReport.decimal``).
+        Tie-breaker for ambiguous numbers such as ``1,234``; default ``df.attrs["decimal"]``
+        set by :func:`churn_core.io.read_table` (``ReadReport.decimal``).
 
     Returns
     -------
@@ -360,6 +361,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     """
     source = source_name or df.attrs.get("source_name") or "data"
     word = df.attrs.get("line_word", "line")
+    decimal = decimal or df.attrs.get("decimal")
     report = ValidationReport(source=source, rows_in=len(df))
     if require_target and (schema.target is None or schema.positive_label is None):
         raise SchemaError(

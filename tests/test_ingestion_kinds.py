@@ -261,3 +261,14 @@ def test_kind7_duplicate_ids_warned():
     res = validate(df, schema, require_target=True)
     assert res.report.duplicate_ids == {"CustomerId": 3}
     assert any("duplicate" in w for w in res.report.warnings)
+
+
+@pytest.mark.parametrize("data, decimal, expected", [
+    (b"id;Balance\n1;1,234\n2;2,5\n", ",", [1.234, 2.5]),        # ';' file: decimal comma
+    (b'id,Balance\n1,"1,234"\n2,"2,500.5"\n', ".", [1234.0, 2500.5]),  # ',' file: thousands
+])
+def test_kind2_ambiguous_numbers_follow_the_file_style(data, decimal, expected):
+    df, rep = read_table(data, name="x.csv")
+    assert rep.decimal == decimal
+    res = validate(df, FeatureSchema(numeric=["Balance"]), require_target=False)  # decimal from df.attrs
+    np.testing.assert_allclose(res.valid["Balance"], expected)
