@@ -264,7 +264,7 @@ def test_kind7_duplicate_ids_warned():
 
 
 @pytest.mark.parametrize("data, decimal, expected", [
-    (b"id;Balance\n1;1,234\n2;2,5\n", ",", [1.234, 2.5]),        # ';' file: decimal comma
+    (b"id;Balance\n1;1,234\n2;2,500\n", ",", [1.234, 2.5]),      # ";" file: decimal comma
     (b'id,Balance\n1,"1,234"\n2,"2,500.5"\n', ".", [1234.0, 2500.5]),  # ',' file: thousands
 ])
 def test_kind2_ambiguous_numbers_follow_the_file_style(data, decimal, expected):
