@@ -421,9 +421,13 @@ def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
 def _read_xlsx(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     report = ReadReport(source=name, format="xlsx")
     try:
-        df = pd.read_excel(_io.BytesIO(data), dtype=str, engine="openpyxl", sheet_name=0)
+        with pd.ExcelFile(_io.BytesIO(data), engine="openpyxl") as book:
+            sheets = book.sheet_names
+            df = book.parse(0, dtype=str)
     except Exception as exc:  # openpyxl / zipfile raise many types for damaged files
         raise DataFileError(f"{name}: cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})") from None
+    if len(sheets) > 1:
+        report.warnings.append(f"the workbook has {len(sheets)} sheets; read the first one, {sheets[0]!r}")
     df.columns = _clean_headers(list(df.columns), report)
     df = df.astype("str").where(df.notna(), np.nan) if len(df) else df.astype("str")
     return _finish(df.reset_index(drop=True), np.arange(2, len(df) + 2), report), report

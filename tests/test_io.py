@@ -203,3 +203,12 @@ def test_pickle_upload_is_never_unpickled(tmp_path):
         except DataFileError:
             pass
         assert not marker.exists()
+
+
+def test_xlsx_with_several_sheets_reads_first_and_warns(frame, tmp_path):
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        frame.to_excel(xw, sheet_name="Customers", index=False)
+        frame.head(3).to_excel(xw, sheet_name="Other", index=False)
+    df, rep = read_table(path)
+    assert len(df) == len(frame) and "'Customers'" in rep.warnings[0]
