@@ -19,6 +19,7 @@ Real public files (kept outside the repo)::
         --target Churn --positive-label Yes --out models/telco
     python -m churn_core evaluate --model models/bank --data ../shared/data/Churn_Modelling.csv
     python -m churn_core score --model models/bank --data customers.csv --out scores.parquet
+    python -m churn_core score --engine dask --model models/bank --data "parts/*.csv" --out scored/
 """
 from __future__ import annotations
 
@@ -186,6 +187,30 @@ def _score_local(args, bundle) -> dict:
 SCORE_ENGINES["local"] = _score_local
 
 
+def _score_dask(args, bundle) -> dict:
+    """``--engine dask``: score a folder/glob of parts on a Dask cluster (see dask_scoring)."""
+    from tqdm.auto import tqdm
+
+    from .dask_scoring import score_parts
+
+    models_dir, name = _split_model_path(args.model)
+    bar = tqdm(unit="part", desc="scoring parts", disable=args.quiet, file=sys.stderr)
+
+    def progress(done, total):
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        return score_parts(models_dir / name, args.data, args.out, scheduler=args.scheduler,
+                           threshold=args.threshold, fmt=args.format, n_workers=args.workers,
+                           progress=progress, bundle=bundle)
+    finally:
+        bar.close()
+
+
+SCORE_ENGINES["dask"] = _score_dask
+
+
 def cmd_score(args) -> int:
     from .bundle import load_bundle
 
@@ -256,7 +281,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
     s.add_argument("--chunksize", type=int, default=200_000, help="rows per chunk (bounded memory)")
     s.add_argument("--engine", choices=sorted(SCORE_ENGINES), default="local",
-                   help="scoring engine (local: chunked single process)")
+                   help="scoring engine (local: chunked single process; dask: a folder or glob "
+                        "of CSV/Parquet parts on a Dask cluster, --out is a folder)")
+    s.add_argument("--scheduler", help="dask: scheduler address, e.g. tcp://host:8786 "
+                                       "(default: a local cluster)")
+    s.add_argument("--workers", type=int, default=2, help="dask: local cluster worker processes")
+    s.add_argument("--format", choices=["parquet", "csv"], default="parquet",
+                   help="dask: format of the output part files")
     s.set_defaults(func=cmd_score)
 
     g = sub.add_parser("sample", help="write the synthetic bank-customer sample")

@@ -1,0 +1,124 @@
+"""Dask scoring of a folder of parts equals single-machine ``score_frame``, row for row.
+
+One 2-worker ``LocalCluster`` (threads, in this process: fast and reliable in CI) serves the
+whole module; the CLI test reaches it through ``--scheduler`` with its address.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core.dask_scoring import list_parts, score_parts
+from churn_core.errors import DataFileError
+from churn_core.io import read_table
+from churn_core.scoring import score_frame
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import Client, LocalCluster
+
+    lc = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=40)
+    client = Client(lc)
+    yield lc, client
+    client.close()
+    lc.close()
+
+
+@pytest.fixture(scope="module")
+def parts(sample_frame, tmp_path_factory):
+    """Three parts (two CSV, one Parquet) of 900 customers with bad, blank and unseen cells."""
+    df = sample_frame.drop(columns=["Exited"]).head(900).astype(str).reset_index(drop=True)
+    df.loc[3, "Age"] = "forty"            # part 0, line 5: rejected (CSV header = line 1)
+    df.loc[310, "Balance"] = ""           # part 1: imputed
+    df.loc[320, "Geography"] = "Atlantis"  # part 1: unseen category
+    df.loc[650, "CreditScore"] = "n/a"    # part 2 (Parquet): blank, imputed
+    df.loc[700, "Age"] = "sixty"        # part 2: rejected, Parquet row 101
+    folder = tmp_path_factory.mktemp("parts")
+    df.iloc[:300].to_csv(folder / "a.csv", index=False)
+    df.iloc[300:600].to_csv(folder / "b.csv", index=False)
+    df.iloc[600:].to_parquet(folder / "c.parquet", index=False)
+    (folder / "notes.md").write_text("not a data file")
+    return folder
+
+
+def _reference(tiny_bundle, folder):
+    """Single-machine scores of each part, keyed by file name."""
+    return {f.name: score_frame(tiny_bundle, read_table(f)[0]) for f in list_parts(folder)}
+
+
+def _read_parts(folder, fmt):
+    files = sorted(folder.glob(f"*.{fmt}"))
+    read = pd.read_parquet if fmt == "parquet" else pd.read_csv
+    return pd.concat([read(f) for f in files], ignore_index=True)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_dask_scores_equal_single_machine_row_for_row(cluster, parts, models_dir, tiny_bundle,
+                                                     tmp_path, fmt):
+    _, client = cluster
+    out = tmp_path / "scored"
+    res = score_parts(models_dir / "tiny", parts, out, client=client, fmt=fmt)
+    ref = _reference(tiny_bundle, parts)
+    got = _read_parts(out / "scores", fmt)
+    rej = _read_parts(out / "rejected", fmt)
+    assert set(got["source_file"]) == {"a.csv", "b.csv", "c.parquet"}
+    for name, r in ref.items():
+        g = got[got["source_file"] == name].sort_values("source_line")
+        assert g["source_line"].tolist() == r.scored["source_line"].tolist()
+        np.testing.assert_allclose(g["churn_probability"].to_numpy(),
+                                   r.scored["churn_probability"].to_numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(g["predicted_churn"].to_numpy(), r.scored["predicted_churn"].to_numpy())
+        assert g["CustomerId"].astype(str).tolist() == r.scored["CustomerId"].astype(str).tolist()
+        rj = rej[rej["source_file"] == name].sort_values("source_line")
+        assert rj["source_line"].tolist() == r.rejected["source_line"].tolist()
+        assert rj["reason"].tolist() == r.rejected["reason"].tolist()
+    # rows in = scored + rejected, per file and overall; the two bad rows are the rejected ones
+    assert res["rows_in"] == 900 == len(got) + len(rej)
+    assert res["rows_rejected"] == 2 and sorted(rej["source_line"]) == [5, 101]
+    assert res["predicted_churners"] == int(got["predicted_churn"].sum())
+    summary = json.loads((out / "summary.json").read_text())
+    assert {f["source_file"]: f["rows_in"] for f in summary["per_file"]} == \
+        {"a.csv": 300, "b.csv": 300, "c.parquet": 300}
+    assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_glob_threshold_and_cli_with_scheduler_address(cluster, parts, models_dir, tiny_bundle,
+                                                       tmp_path, capsys):
+    from churn_core.cli import main
+
+    lc, _ = cluster
+    out = tmp_path / "cli_out"
+    code = main(["-q", "score", "--engine", "dask", "--scheduler", lc.scheduler_address,
+                 "--model", str(models_dir / "tiny"), "--data", str(parts / "*.csv"),
+                 "--out", str(out), "--threshold", "0.3", "--format", "csv"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "600 rows in = 599 scored + 1 rejected" in printed
+    got = _read_parts(out / "scores", "csv")
+    assert set(got["source_file"]) == {"a.csv", "b.csv"}
+    np.testing.assert_array_equal(got["predicted_churn"], (got["churn_probability"] >= 0.3).astype(int))
+
+
+def test_user_errors(cluster, parts, models_dir, tmp_path):
+    _, client = cluster
+    with pytest.raises(DataFileError, match="no CSV or Parquet files"):
+        score_parts(models_dir / "tiny", tmp_path / "nothing*.csv", tmp_path / "o1", client=client)
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "x.txt").write_text("keep me")
+    with pytest.raises(DataFileError, match="not empty"):
+        score_parts(models_dir / "tiny", parts, busy, client=client)
+    assert (busy / "x.txt").read_text() == "keep me"
+    bad = tmp_path / "bad_parts"
+    bad.mkdir()
+    (bad / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(DataFileError, match="broken.parquet"):
+        score_parts(models_dir / "tiny", bad, tmp_path / "o2", client=client)
+    assert not (tmp_path / "o2").exists() and not list(tmp_path.glob(".o2.partial*"))
