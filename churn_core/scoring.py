@@ -127,6 +127,76 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     return ScoreResult(scored, rejected, report)
 
 
+def add_risk_tier(scored: pd.DataFrame, cutoffs: dict | None = None) -> pd.DataFrame:
+    """Add the ``risk_tier`` column (High / Medium / Low) to scored rows, in place.
+
+    Parameters
+    ----------
+    scored : DataFrame
+        ``ScoreResult.scored`` (needs ``churn_probability``).
+    cutoffs : dict, optional
+        ``{"high": h, "medium": m}`` (default ``config.DEFAULT_TIER_CUTOFFS``); see
+        :func:`churn_core.tiers.assign_tiers`.
+
+    Returns
+    -------
+    DataFrame
+        ``scored`` itself.
+    """
+    from .tiers import assign_tiers
+
+    tiers = assign_tiers(scored["churn_probability"].to_numpy(), cutoffs)
+    scored["risk_tier"] = pd.array(tiers, dtype="str")
+    return scored
+
+
+def _prefetch(iterator, depth: int = 1):
+    """Yield the items of ``iterator``, producing the next ones in a background thread.
+
+    Reading the next chunk (pyarrow, which releases the GIL) then overlaps the scoring of the
+    current one; at most ``depth`` items wait in the queue, so memory stays bounded.
+    Exceptions raised by the iterator are re-raised here.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        try:
+            for item in iterator:
+                if not put((None, item)):
+                    return
+            put((None, done))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put((exc, None))
+
+    thread = threading.Thread(target=run, name="score-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            exc, item = q.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
 def rejected_path(out: str | Path) -> Path:
     """Path of the rejected-rows file written beside ``out`` (``name_rejected.ext``)."""
     out = Path(out)
@@ -206,9 +276,12 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
                progress: Callable | None = None, threshold: float | None = None) -> dict:
     """Score a (possibly huge) file chunk by chunk and write the results.
 
-    Memory stays bounded by ``chunksize`` rows. The output format follows ``out``'s
-    extension (``.csv`` or ``.parquet``); rejected rows go to ``<out stem>_rejected<ext>``
-    beside it (always written, possibly with a header only).
+    Memory stays bounded by ``chunksize`` rows (at most three chunks in flight: the next one
+    being read and the previous one being written in background threads while the current
+    one is scored). The output format follows ``out``'s extension (``.csv`` or
+    ``.parquet``); scored rows get ``churn_probability``, ``predicted_churn`` and
+    ``risk_tier`` (the bundle's tier cutoffs); rejected rows go to
+    ``<out stem>_rejected<ext>`` beside it (always written, possibly with a header only).
 
     Parameters
     ----------
@@ -254,25 +327,46 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
     thr = bundle.default_threshold if threshold is None else float(threshold)
     header = None
+    cutoffs = bundle.tier_cutoffs
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(res: ScoreResult) -> None:
+        if len(res.scored):
+            w_scored.write(res.scored)
+        if len(res.rejected):
+            w_rej.write(res.rejected)
+
+    # pipeline: read chunk k+1 (thread) | score chunk k | write chunk k-1 (thread)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-writer")
+    pending = None
     try:
-        for chunk, _first in iter_table_chunks(path, chunksize=chunksize):
+        for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize)):
             chunk.attrs.setdefault("source_name", path.name)
             res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
+            add_risk_tier(res.scored, cutoffs)
             header = header or [*chunk.columns]
-            if len(res.scored):
-                w_scored.write(res.scored)
-            if len(res.rejected):
-                w_rej.write(res.rejected)
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(write, res)
             for k in totals:
                 totals[k] += res.report[k]
             if progress is not None:
                 progress(totals["rows_in"], None)
+        if pending is not None:
+            pending.result()
+            pending = None
         header = header or []
-        w_scored.close(["source_line", *header, *SCORE_COLUMNS])
+        w_scored.close(["source_line", *header, *SCORE_COLUMNS, "risk_tier"])
         w_rej.close(["source_line", *header, "reason"])
         tmp_out.replace(out)
         tmp_rej.replace(rej_path)
     except BaseException:
+        if pending is not None:
+            pending.cancel()
+            try:
+                pending.result()
+            except BaseException:  # noqa: BLE001 - the first error is re-raised below
+                pass
         for w in (w_scored, w_rej):
             if w._pq is not None:
                 w._pq.close()
@@ -281,4 +375,6 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         tmp_out.unlink(missing_ok=True)
         tmp_rej.unlink(missing_ok=True)
         raise
+    finally:
+        pool.shutdown(wait=True)
     return {**totals, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}

@@ -456,14 +456,41 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     report.rejected_reasons = dict(kinds)
     for col in schema.id_columns:
         if col in valid.columns:
-            dup = valid[col].dropna()
-            ndup = int(dup.duplicated(keep=False).sum())
+            ndup = count_duplicated(valid[col])
             if ndup:
                 report.duplicate_ids[col] = ndup
                 report.warnings.append(f"{ndup} rows share an ID value in column {col!r} (duplicate customers?)")
     if report.rows_rejected:
         report.warnings.append(f"{report.rows_rejected} of {n} rows rejected; download them with their reasons")
     return ValidationResult(valid=valid, rejected=rejected, y=y, report=report)
+
+
+def count_duplicated(series: pd.Series) -> int:
+    """Number of non-missing cells whose value appears more than once (``keep=False``).
+
+    Text IDs written as plain integers (the usual case) are compared as int64, which hashes
+    about 10x faster than strings; the integer path is taken only when every cell converts
+    back to exactly the same text (so ``"007"`` and ``"7"`` stay different IDs).
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+
+    Returns
+    -------
+    int
+        Equal to ``int(series.dropna().duplicated(keep=False).sum())``.
+    """
+    s = series.dropna()
+    if len(s) and (isinstance(s.dtype, pd.StringDtype) or pd.api.types.is_string_dtype(s.dtype)):
+        try:
+            text = _arrow_text(s)
+            ints = pc.cast(text, pa.int64())
+            if pc.all(pc.equal(pc.cast(ints, pa.large_string()), text)).as_py():
+                return int(pd.Series(ints.to_numpy(zero_copy_only=False)).duplicated(keep=False).sum())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            pass
+    return int(s.duplicated(keep=False).sum())
 
 
 def check_trainable(valid: pd.DataFrame, y, schema: FeatureSchema) -> None:
