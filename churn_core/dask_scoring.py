@@ -8,7 +8,7 @@ the single-machine path) and scored with :func:`churn_core.scoring.score_frame` 
 :func:`churn_core.bundle.load_bundle` (Keras safe mode), so nothing is pickled from the
 client. Each partition writes its own part files::
 
-    OUTDIR/scores/part-00000.parquet     scored rows (+ churn_probability, predicted_churn)
+    OUTDIR/scores/part-00000.parquet     scored rows (+ churn_probability, predicted_churn, risk_tier)
     OUTDIR/rejected/part-00000.parquet   rejected rows (+ reason)
     OUTDIR/summary.json                  rows in = rows scored + rows rejected, per file
 
@@ -158,12 +158,13 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     DataFrame of shape (1, 5)
         ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``.
     """
-    from .scoring import score_frame
+    from .scoring import add_risk_tier, score_frame
 
     number = int((partition_info or {}).get("number", 0))
     source = str(df[SOURCE_FILE].iloc[0]) if len(df) else f"part {number}"
     bundle = worker_bundle(models_dir, name)
     res = score_frame(bundle, df, threshold=threshold, source_name=source)
+    add_risk_tier(res.scored, bundle.tier_cutoffs)
     ext = ".parquet" if fmt == "parquet" else ".csv"
     out = Path(out_dir)
     _write(res.scored, out / "scores" / f"part-{number:05d}{ext}", fmt)

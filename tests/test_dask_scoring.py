@@ -15,6 +15,7 @@ from churn_core.dask_scoring import list_parts, score_parts
 from churn_core.errors import DataFileError
 from churn_core.io import read_table
 from churn_core.scoring import score_frame
+from churn_core.tiers import assign_tiers
 
 distributed = pytest.importorskip("distributed")
 
@@ -76,6 +77,8 @@ def test_dask_scores_equal_single_machine_row_for_row(cluster, parts, models_dir
                                    r.scored["churn_probability"].to_numpy(), rtol=0, atol=1e-12)
         np.testing.assert_array_equal(g["predicted_churn"].to_numpy(), r.scored["predicted_churn"].to_numpy())
         assert g["CustomerId"].astype(str).tolist() == r.scored["CustomerId"].astype(str).tolist()
+        assert g["risk_tier"].tolist() == list(assign_tiers(r.scored["churn_probability"].to_numpy(),
+                                                            tiny_bundle.tier_cutoffs))
         rj = rej[rej["source_file"] == name].sort_values("source_line")
         assert rj["source_line"].tolist() == r.rejected["source_line"].tolist()
         assert rj["reason"].tolist() == r.rejected["reason"].tolist()
