@@ -151,7 +151,8 @@ def beeswarm_figure(expl: Explanation, max_display: int = 15, max_points: int = 
         name="SHAP values", text=texts,
         marker=dict(size=4, opacity=0.7, color=np.concatenate(cs) if cs else [],
                     colorscale=_VALUE_SCALE, cmin=0, cmax=1,
-                    colorbar=dict(title="value", tickvals=[0, 1], ticktext=["low", "high"],
+                    colorbar=dict(title="value<br>(categories<br>A to Z)", tickvals=[0, 1],
+                                  ticktext=["low", "high"],
                                   thickness=12)),
         hovertemplate="%{text}<br>SHAP %{x:+.4f}<extra></extra>"))
     fig.add_vline(x=0, line=dict(color=_NEUTRAL, width=1))
@@ -282,7 +283,7 @@ def waterfall_figure(expl: Explanation, row: int = 0, max_display: int = 10,
     labels = [f"{c} = {v}" for c, v in zip(shown["column"], shown["value"])]
     values = list(shown["shap_value"].to_numpy(dtype=float))
     if len(rest):
-        labels.append(f"{len(rest)} other columns")
+        labels.append(f"{len(rest)} other column{'s' if len(rest) > 1 else ''}")
         values.append(float(rest["shap_value"].sum()))
     base, out = float(expl.base_value), float(expl.output[row])
     y = ["base value (average customer)", *labels, "this customer's probability"]
@@ -297,9 +298,15 @@ def waterfall_figure(expl: Explanation, row: int = 0, max_display: int = 10,
                       connector=dict(line=dict(color="#BBBBBB", width=1)))
     height = max(320, 32 * len(y) + 100)
     title = f"Why this customer's probability is {out:.3f}"
+    # leave room for the text outside the bars
+    ends = base + np.cumsum([0.0, *values])
+    lo, hi = min(0.0, float(ends.min()), out), max(float(ends.max()), out)
+    pad = 0.14 * max(hi - lo, 1e-9)
+    x_range = [lo - (pad if lo < 0 else 0.0), hi + pad]
     if not with_table:
         fig = go.Figure(wf)
         fig.update_yaxes(autorange="reversed")
+        fig.update_xaxes(range=x_range)
         return _layout(fig, title, "churn probability (raw model output)", "", height)
     from plotly.subplots import make_subplots
 
@@ -313,4 +320,5 @@ def waterfall_figure(expl: Explanation, row: int = 0, max_display: int = 10,
                            [f"{v:+.4f}" for v in table["shap_value"]]], align="left")),
         row=1, col=2)
     fig.update_yaxes(autorange="reversed", row=1, col=1)
+    fig.update_xaxes(range=x_range, row=1, col=1)
     return _layout(fig, title, "churn probability (raw model output)", "", height)
