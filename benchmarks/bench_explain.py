@@ -87,6 +87,67 @@ def _kernel(explainer: RawColumnExplainer, rows: pd.DataFrame):
     return np.asarray(values), time.perf_counter() - t
 
 
+def measure(model: str | None = None, permutations=(DEFAULT_PERMUTATIONS,), repeat: int = 3,
+            kernel_rows: int = 20, agree_rows: int = 50, verbose: bool = True) -> list[dict]:
+    """Run the measurements; return one dict per method (for ``benchmarks/run_all.py``).
+
+    Returns
+    -------
+    list of dict
+        Keys ``method``, ``rows``, ``seconds`` (median over ``repeat`` runs for the fast
+        method), ``ms_per_customer``, ``corr_vs_exact``, ``max_abs_diff``, ``additivity``,
+        ``speedup_vs_kernel`` (fast rows only).
+    """
+    bundle, valid, background, train_s = _bundle_and_rows(model)
+    explainer = RawColumnExplainer(bundle, background)
+    m, nb = explainer.n_columns, explainer.background_size
+    if verbose:
+        hidden = (getattr(bundle, "card", {}) or {}).get("hyperparameters", {}).get("hidden", "?")
+        print(f"bank file: {len(valid):,} valid customers, M = {m} raw columns, background {nb} "
+              f"rows, model {hidden}, path: {explainer.path}, training {train_s:.1f} s")
+
+    rng = np.random.default_rng(0)
+    rows = valid.iloc[np.sort(rng.choice(len(valid), agree_rows, replace=False))]
+    explainer.explain(rows.iloc[:2], method="exact")  # warm-up
+    t = time.perf_counter()
+    exact = explainer.explain(rows, method="exact")
+    exact_s = time.perf_counter() - t
+
+    out = []
+    for p in permutations:
+        explainer.explain(valid.iloc[:64], method="fast", n_permutations=p)  # warm-up
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            expl = explainer.explain(valid, method="fast", n_permutations=p)
+            reason_codes(expl)
+            reason_codes(expl, exclude=NON_ACTIONABLE_COLUMNS)
+            times.append(time.perf_counter() - t)
+        total = statistics.median(times)
+        fa = explainer.explain(rows, method="fast", n_permutations=p)
+        out.append(dict(
+            method=f"fast (P={p}): SHAP + reason codes, all customers", rows=len(valid),
+            seconds=total, ms_per_customer=1e3 * total / len(valid),
+            corr_vs_exact=float(np.corrcoef(fa.values.ravel(), exact.values.ravel())[0, 1]),
+            max_abs_diff=float(np.abs(fa.values - exact.values).max()),
+            additivity=float(np.abs(expl.base_value + expl.values.sum(axis=1) - expl.output).max())))
+    out.append(dict(method=f"exact (2^{m} coalitions)", rows=len(rows), seconds=exact_s,
+                    ms_per_customer=1e3 * exact_s / len(rows), corr_vs_exact=1.0, max_abs_diff=0.0,
+                    additivity=float(np.abs(exact.base_value + exact.values.sum(axis=1)
+                                            - exact.output).max())))
+    k_rows = rows.iloc[:kernel_rows]
+    kv, kt = _kernel(explainer, k_rows)
+    ek = exact.values[: len(k_rows)]
+    kernel_ms = 1e3 * kt / len(k_rows)
+    out.append(dict(method="shap.KernelExplainer (same background)", rows=len(k_rows), seconds=kt,
+                    ms_per_customer=kernel_ms,
+                    corr_vs_exact=float(np.corrcoef(kv.ravel(), ek.ravel())[0, 1]),
+                    max_abs_diff=float(np.abs(kv - ek).max()), additivity=float("nan")))
+    for r in out:
+        r["speedup_vs_kernel"] = kernel_ms / r["ms_per_customer"]
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="load models/NAME instead of training")
@@ -96,60 +157,15 @@ def main():
     ap.add_argument("--permutations", type=int, nargs="*", default=[DEFAULT_PERMUTATIONS],
                     help="orders per customer and background row (fast method)")
     args = ap.parse_args()
-
-    bundle, valid, background, train_s = _bundle_and_rows(args.model)
-    explainer = RawColumnExplainer(bundle, background)
-    m, nb = explainer.n_columns, explainer.background_size
-    print(f"bank file: {len(valid):,} valid customers, M = {m} raw columns, background {nb} rows, "
-          f"model {getattr(bundle, 'card', {}).get('hyperparameters', {}).get('hidden', '?')}, "
-          f"weights path: {explainer.path}, training {train_s:.1f} s")
-
-    rng = np.random.default_rng(0)
-    agree_rows = valid.iloc[np.sort(rng.choice(len(valid), args.agree_rows, replace=False))]
-    t = time.perf_counter()
-    exact = explainer.explain(agree_rows, method="exact")
-    exact_s = (time.perf_counter() - t) / len(agree_rows)
-
-    table = []
-    fast_per_customer = {}
-    for p in args.permutations:
-        explainer.explain(valid.iloc[:64], method="fast", n_permutations=p)  # warm-up
-        times = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            expl = explainer.explain(valid, method="fast", n_permutations=p)
-            reasons = reason_codes(expl)
-            reason_codes(expl, exclude=NON_ACTIONABLE_COLUMNS)
-            times.append(time.perf_counter() - t)
-        total = statistics.median(times)
-        fast_per_customer[p] = total / len(valid)
-        add = np.abs(expl.base_value + expl.values.sum(axis=1) - expl.output).max()
-        fa = explainer.explain(agree_rows, method="fast", n_permutations=p)
-        corr = np.corrcoef(fa.values.ravel(), exact.values.ravel())[0, 1]
-        diff = np.abs(fa.values - exact.values).max()
-        table.append((f"fast (P={p}): SHAP + reason codes, all customers", len(valid), total,
-                      1e3 * total / len(valid), corr, diff, add))
-    table.append((f"exact (2^{m} coalitions)", len(agree_rows), exact_s * len(agree_rows),
-                  1e3 * exact_s, 1.0, 0.0,
-                  np.abs(exact.base_value + exact.values.sum(axis=1) - exact.output).max()))
-
-    kernel_rows = agree_rows.iloc[: args.kernel_rows]
-    kv, kt = _kernel(explainer, kernel_rows)
-    k_per = kt / len(kernel_rows)
-    ex_k = exact.values[: len(kernel_rows)]
-    table.append(("shap.KernelExplainer (same background)", len(kernel_rows), kt, 1e3 * k_per,
-                  np.corrcoef(kv.ravel(), ex_k.ravel())[0, 1], np.abs(kv - ex_k).max(), float("nan")))
-
-    print(f"\n{'method':52s} {'rows':>7s} {'seconds':>9s} {'ms/cust':>9s} {'corr vs exact':>14s} "
-          f"{'max|diff|':>10s} {'additivity':>11s}")
-    for name, n, s, ms, c, d, a in table:
-        print(f"{name:52s} {n:7,d} {s:9.2f} {ms:9.3f} {c:14.5f} {d:10.4f} {a:11.1e}")
-    print()
-    for p, per in fast_per_customer.items():
-        print(f"speed ratio Kernel / fast (P={p}) per customer: {k_per / per:,.0f}x; "
-              f"exact / fast: {exact_s / per:,.0f}x")
-    print(f"\nreason codes of the first 3 customers (P={args.permutations[-1]}):")
-    print(reasons.head(3).to_string())
+    table = measure(args.model, args.permutations, args.repeat, args.kernel_rows, args.agree_rows)
+    print(f"\n{'method':52s} {'rows':>7s} {'seconds':>9s} {'ms/cust':>9s} {'x Kernel':>9s} "
+          f"{'corr vs exact':>14s} {'max|diff|':>10s} {'additivity':>11s}")
+    for r in table:
+        print(f"{r['method']:52s} {r['rows']:7,d} {r['seconds']:9.2f} {r['ms_per_customer']:9.3f} "
+              f"{r['speedup_vs_kernel']:9.1f} {r['corr_vs_exact']:14.5f} {r['max_abs_diff']:10.4f} "
+              f"{r['additivity']:11.1e}")
+    print("\ngoals: fast <= 30 s for all customers, >= 10x Kernel per customer, "
+          "corr >= 0.995 and max|diff| <= 0.02 vs exact; additivity <= 1e-5")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,11 @@ taken from the customer ``x``, ``v(S) = mean_{b in B} f(x_S, b_notS)`` and
   file, at about 1.7 ms per customer on the shared 2-core machine (exact: ~28 ms;
   shap.KernelExplainer: ~275 ms). See ``benchmarks/bench_explain.py``.
 
+shap's DeepExplainer/GradientExplainer were not used: they explain encoded columns, DeepLIFT
+is an approximation (correlation ~0.97 with exact values here, see REFERENCE.md), and they
+broke with Keras 3 / TF >= 2.16 (shap/shap#3672). shap's Exact and Kernel explainers give the
+same values as ``method="exact"`` (tested) but are 10-250x slower per customer.
+
 Speed comes from the first Dense layer being linear: the first-layer pre-activation of a
 hybrid row is ``b1 + sum_j W1[block_j]^T z[block_j]``, a sum of per-column vectors that are
 computed once per customer and once for the background. A coalition then costs one small
