@@ -35,5 +35,8 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+_target = st.session_state.pop(_ui.INTENDED_PAGE, None)
+if _target:  # a direct page URL arrived before st.navigation was set up (see _ui.bootstrap)
+    st.switch_page(_target)
 _ui.sidebar_status()
 page.run()

@@ -104,11 +104,51 @@ class ActiveData:
 
     @property
     def labels(self) -> np.ndarray | None:
-        """ndarray of shape (n_valid,) with 1 = churned, 0 = stayed, NaN = blank; or None."""
-        y = getattr(self.validation, "y", None)
-        if y is None or self.schema.target is None:
+        """ndarray of shape (n_valid,) with 1 = churned, 0 = stayed, NaN = blank or unknown
+        label; None without a target column."""
+        t = self.schema.target
+        valid = getattr(self.validation, "valid", None)
+        if t is None or valid is None or t not in valid.columns:
             return None
-        return np.asarray(pd.to_numeric(pd.Series(y), errors="coerce"), dtype=float)
+        return labels_from_text(valid[t], self.schema.positive_label,
+                                self.schema.negative_label)
+
+
+def labels_from_text(series: pd.Series, positive: str | None,
+                     negative: str | None = None) -> np.ndarray:
+    """Churn labels from target cells, with the rules of ``validate.label_text``.
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+        Target cells (text as read, or numbers).
+    positive : str
+        The value meaning *churned* (compared case-insensitively after canonicalising,
+        so ``"1.0"`` equals ``"1"``).
+    negative : str, optional
+        The value meaning *stayed*; when given, other values are unknown (NaN).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float
+        1.0 churned, 0.0 stayed, NaN for blank (or unknown) labels.
+    """
+    from churn_core.validate import label_text
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    pos = None if positive is None else str(positive).casefold()
+    neg = None if negative is None else str(negative).casefold()
+
+    def cls(v):
+        text = label_text(v)
+        if text is None or pos is None:
+            return np.nan
+        if text.casefold() == pos:
+            return 1.0
+        return 0.0 if neg is None or text.casefold() == neg else np.nan
+
+    table = np.array([cls(u) for u in uniques] + [np.nan], dtype=float)
+    return table[np.where(codes < 0, len(uniques), codes)]
 
 
 def load_data(source: bytes | str | Path, name: str | None = None,
@@ -632,15 +672,11 @@ def score_data(bundle, data: ActiveData) -> Scores:
                      source_name=data.name).valid.reset_index(drop=True)
     y = None
     target = bundle.schema.target or data.schema.target
-    pos = data.schema.positive_label if data.schema.target == target else bundle.schema.positive_label
+    same = data.schema.target == target
+    pos = data.schema.positive_label if same else bundle.schema.positive_label
+    neg = data.schema.negative_label if same else bundle.schema.negative_label
     if target and target in scored.columns and pos is not None:
-        col = scored[target].astype("string").str.strip()
-        y = np.where(col.isna() | col.eq(""), np.nan,
-                     (col.str.casefold() == str(pos).strip().casefold()).astype(float))
-        y = np.asarray(y, dtype=float)
-    elif target and data.schema.target == target and data.labels is not None and \
-            len(data.labels) == len(scored):
-        y = data.labels
+        y = labels_from_text(scored[target], pos, neg)
     return Scores(getattr(bundle, "name", "model"), data.sha256, scored, result.rejected,
                   data.rows_in, y, ThresholdCurve(scored[PROBA].to_numpy(float), y),
                   getattr(result, "report", None), valid if len(valid) == len(scored) else None)

@@ -406,3 +406,22 @@ def cutoff_slider(page: str) -> dict:
               help="Medium from the left handle, High from the right handle: High = "
                    "probability at or above the right handle.")
     return dict(st.session_state[CUTOFFS])
+
+
+# ------------------------------------------------------------------ direct page URLs
+INTENDED_PAGE = "_intended_page"
+
+
+def bootstrap(page_file: str) -> None:
+    """Route a page opened by direct URL through ``app.py``.
+
+    Streamlit 1.67 keeps its legacy ``pages/`` discovery (MPA v1) until some session has run
+    ``st.navigation``; until then a direct URL such as ``/performance`` runs the page file
+    alone, without the session defaults of ``app.py``. In that case remember the page, switch
+    to ``app.py`` (which calls ``st.navigation``) and let it switch back.
+    """
+    from streamlit.runtime.pages_manager import PagesManager  # no public equivalent
+
+    if PagesManager.uses_pages_directory:
+        st.session_state[INTENDED_PAGE] = f"pages/{Path(page_file).name}"
+        st.switch_page("app.py")

@@ -9,6 +9,8 @@ import streamlit as st
 from churn_core import config, workbench as wb
 from pages import _ui
 
+_ui.bootstrap(__file__)
+
 st.title("Data")
 st.caption("Upload this month's customers or your churn history. Every file is read as "
            "text first and checked row by row: nothing is silently dropped.")

@@ -8,6 +8,8 @@ import streamlit as st
 from churn_core import workbench as wb
 from pages import _ui
 
+_ui.bootstrap(__file__)
+
 st.title("Explain")
 st.caption("A **SHAP value** is how much one column moves one customer's churn probability "
            "away from the average customer's (the **base value**). Positive values raise "

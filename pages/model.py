@@ -11,6 +11,8 @@ import streamlit as st
 from churn_core import config, workbench as wb
 from pages import _ui
 
+_ui.bootstrap(__file__)
+
 st.title("Model")
 st.caption("A model is a saved *bundle*: the neural network, its preprocessing, the column "
            "roles, the calibration and a model card recording how it was trained.")
@@ -27,9 +29,26 @@ def loss_figure(history: dict) -> go.Figure:
         values = history.get(key) or []
         fig.add_scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
                         name=name, line=dict(color=color))
+    n = max((len(history.get(k) or []) for k in ("loss", "val_loss")), default=0)
+    if n <= 20:
+        fig.update_xaxes(dtick=1)
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
                       yaxis_title="loss (binary cross-entropy)", legend=dict(orientation="h"))
     return fig
+
+
+def _calibration_text(bundle) -> str:
+    """How the probabilities were calibrated, in words."""
+    cal = bundle.calibrator
+    if cal is None:
+        return "none (the raw network probabilities were already at least as well calibrated)"
+    method = getattr(cal, "method", type(cal).__name__)
+    words = {"platt": "Platt scaling (logistic)", "sigmoid": "Platt scaling (logistic)",
+             "isotonic": "isotonic regression"}.get(str(method).lower(), str(method))
+    before, after = getattr(cal, "brier_raw", None), getattr(cal, "brier_calibrated", None)
+    extra = (f"; validation Brier score {before:.4f} → {after:.4f}"
+             if before is not None and after is not None else "")
+    return f"{words}, fitted on the validation split{extra}"
 
 
 # ------------------------------------------------------------------ pick a saved model
@@ -81,7 +100,7 @@ else:
                 f"L2 {hp.get('l2')}, learning rate {hp.get('learning_rate')}, batch "
                 f"{hp.get('batch_size')}, imbalance: {hp.get('imbalance')}; trained "
                 f"{card.get('epochs_trained', '?')} epochs (best {card.get('best_epoch', '?')})\n"
-                f"- **Calibration** {card.get('calibration') or 'none (raw probabilities)'}")
+                f"- **Calibration** {_calibration_text(bundle)}")
             if card.get("history"):
                 st.plotly_chart(loss_figure(card["history"]), key="card_loss")
             with st.expander("Everything the card records (JSON)"):

@@ -7,6 +7,8 @@ import streamlit as st
 from churn_core import workbench as wb
 from pages import _ui
 
+_ui.bootstrap(__file__)
+
 st.title("Churn analyst's workbench")
 st.markdown(
     "This workbench scores each customer's **probability of leaving** (churn) with a neural "
@@ -91,7 +93,7 @@ def headline() -> None:
     for col, name in zip(t, wb.TIERS):
         share = tiers[name] / max(len(scores.scored), 1)
         col.metric(f"{name} risk", f"{tiers[name]:,}", f"{_ui.fmt_pct(share)} of customers",
-                   delta_color="off", border=True)
+                   delta_color="off", delta_arrow="off", border=True)
 
 
 headline()

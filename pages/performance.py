@@ -12,6 +12,8 @@ import streamlit as st
 from churn_core import figures as F
 from pages import _ui
 
+_ui.bootstrap(__file__)
+
 st.title("Performance")
 st.caption("Measured on the model's **test split**: customers the model never saw during "
            "training, so these numbers estimate how it will do on new customers.")
@@ -38,7 +40,7 @@ c[2].metric("Brier score", f"{rep.brier:.3f}", border=True,
             help="Mean squared error of the probabilities (lower is better); rewards "
                  "probabilities that mean what they say.")
 c[3].metric("Test customers", f"{rep.n:,}", f"{_ui.fmt_pct(rep.base_rate)} churned",
-            delta_color="off", border=True)
+            delta_color="off", delta_arrow="off", border=True)
 
 # ------------------------------------------------------------------ challenger (optional)
 challenger = None
@@ -144,7 +146,7 @@ def threshold_views() -> None:
     m[4].metric("Specificity", f"{at.specificity:.3f}", border=True,
                 help="Of the customers who stayed, the share not flagged.")
     m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.flagged / max(at.n, 1))}",
-                delta_color="off", border=True,
+                delta_color="off", delta_arrow="off", border=True,
                 help="Test customers at or above the threshold.")
     a, b = st.columns(2)
     a.plotly_chart(F.roc_figure(ev.roc_at(threshold), challenger=getattr(challenger, "roc", None),

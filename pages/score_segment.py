@@ -8,6 +8,8 @@ import streamlit as st
 from churn_core import config, figures as F, workbench as wb
 from pages import _ui
 
+_ui.bootstrap(__file__)
+
 st.title("Score & segment")
 st.caption("Score a customer file (no churn column needed), split customers into **risk "
            "tiers** and download the **retention target list**: whom to contact, in which "

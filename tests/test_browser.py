@@ -1,0 +1,217 @@
+"""Real-browser test: the analyst's path through the running app in Debian chromium.
+
+Starts ``streamlit run app.py`` (same Python) on a free port against a temporary copy of
+``models/``, then: upload the real bank file on Data, confirm the churn label, move the
+threshold slider on Performance, train a small model on Model, open Explain, and download the
+retention target list on Score & segment; the downloaded rows and columns are checked against
+the engine. A screenshot of every page goes to ``tests/artifacts/`` (git-ignored).
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core import config
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.realdata]
+
+
+def _need_browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is required in CI (apt-get install -y chromium)")
+        pytest.skip("Debian chromium (/usr/bin/chromium) is not installed")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("playwright is required in CI")
+        pytest.skip("playwright is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _need_browser()
+    if not config.BANK_CSV.is_file():
+        pytest.skip(f"{config.BANK_CSV} is absent")
+    models = tmp_path_factory.mktemp("browser_models")
+    shutil.copytree(ROOT / "models" / "default", models / "default")
+    port = _free_port()
+    env = {**os.environ, "CHURN_MODELS_DIR": str(models), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    log = (tmp_path_factory.mktemp("browser_log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.terminate()
+        pytest.fail("streamlit did not become healthy within 90 s")
+    yield url, models
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def _idle(page, timeout=120_000):
+    """Wait until the app has finished its current run."""
+    page.wait_for_selector('[data-testid="stAppViewContainer"]', timeout=timeout)
+    page.wait_for_timeout(300)
+    for _ in range(2):  # a rerun can start right after the previous one ends
+        page.get_by_role("img", name="Running...").wait_for(state="detached", timeout=timeout)
+        page.wait_for_timeout(500)
+
+
+def _goto(page, title: str):
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    _idle(page)
+
+
+def _shot(page, name: str):
+    """Screenshot of the whole page (Streamlit scrolls inside its main container, so the
+    viewport is stretched to the content height first)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = page.evaluate("() => Math.max(...Array.from(document.querySelectorAll("
+                           "'[data-testid=\"stMain\"], section.main, [data-testid=\"stAppViewContainer\"]'))"
+                           ".map(e => e.scrollHeight), 1000)")
+    size = page.viewport_size
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 12000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+    page.wait_for_timeout(800)
+
+
+def _threshold_slider(page):
+    return (page.get_by_test_id("stSlider").filter(has_text="Decision threshold")
+            .locator('input[type="range"]').first)
+
+
+def test_analyst_path_in_chromium(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, models = server
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page.set_default_timeout(120_000)
+        try:
+            page.goto(url)
+            _idle(page)
+            expect(page.get_by_text("Churn analyst's workbench").first).to_be_visible()
+            expect(page.get_by_text("Predicted churners").first).to_be_visible()
+            _shot(page, "1_overview")
+
+            # Data: upload the real bank file and confirm the churn label
+            _goto(page, "Data")
+            page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
+                str(config.BANK_CSV))
+            expect(page.get_by_text(f"Active data: {config.BANK_CSV.name}")).to_be_visible()
+            _idle(page)
+            page.get_by_text("I confirm that").click()
+            _idle(page)
+            expect(page.get_by_text("Please confirm the churn label")).to_have_count(0)
+            _shot(page, "2_data")
+
+            # Performance: move the shared threshold slider with the keyboard
+            _goto(page, "Performance")
+            slider = _threshold_slider(page)
+            before = float(slider.input_value())
+            slider.focus()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+            _idle(page)
+            after = float(_threshold_slider(page).input_value())
+            expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text(f"{after:.2f}")
+            assert after == pytest.approx(min(before + 0.05, 1.0), abs=1e-6)
+            _shot(page, "4_performance")
+
+            # Model: train a small model on the uploaded bank file
+            _goto(page, "Model")
+            _shot(page, "3_model_card")
+            name = page.get_by_role("textbox", name="Model name")
+            name.fill("browser_bank")
+            name.press("Tab")
+            expect(name).to_have_value("browser_bank")
+            epochs = page.get_by_role("spinbutton", name="Max epochs")
+            epochs.fill("3")
+            epochs.press("Tab")
+            page.get_by_role("button", name="Train and save").click()
+            expect(page.get_by_text("trained and saved")).to_be_visible(timeout=300_000)
+            _idle(page)
+            _shot(page, "3_model_trained")
+            assert (models / "browser_bank" / "card.json").is_file()
+
+            # Explain
+            _goto(page, "Explain")
+            expect(page.get_by_text("What drives churn overall")).to_be_visible()
+            _idle(page)
+            _shot(page, "5_explain")
+
+            # Score & segment: download the retention target list (High tier)
+            _goto(page, "Score & segment")
+            expect(page.get_by_text("Retention target list", exact=True)).to_be_visible()
+            _idle(page)
+            _shot(page, "6_score_segment")
+            with page.expect_download() as dl:
+                page.get_by_role("button", name="Download target list (CSV)").click()
+            path = dl.value.path()
+            filename = dl.value.suggested_filename
+            listed = pd.read_csv(path)
+            _idle(page)
+            expect(page.get_by_text("Tier summary")).to_be_visible()  # results kept
+        finally:
+            browser.close()
+
+    # the download equals the engine's High tier of the new model on the bank file
+    from churn_core.bundle import load_bundle
+    from churn_core.io import read_table
+    from churn_core.scoring import score_frame
+
+    bundle = load_bundle("browser_bank", models)
+    df, _ = read_table(config.BANK_CSV)
+    p = score_frame(bundle, df).scored["churn_probability"].to_numpy()
+    high = bundle.tier_cutoffs["high"]
+    assert filename.startswith("retention_targets_browser_bank_") and filename.endswith(".csv")
+    assert len(listed) == int((p >= high).sum()) > 0
+    for col in ("CustomerId", "Surname", "churn_probability", "risk_tier", "rank",
+                "recommended_action"):
+        assert col in listed.columns, list(listed.columns)
+    assert set(listed["risk_tier"]) == {"High"}
+    assert list(listed["rank"]) == list(range(1, len(listed) + 1))
+    np.testing.assert_allclose(np.sort(listed["churn_probability"].to_numpy())[::-1],
+                               np.sort(p[p >= high])[::-1], atol=1e-6)
