@@ -625,6 +625,8 @@ class RawColumnExplainer:
             out[s:s + c] = phi.mean(axis=(1, 2))
 
         workers = self.n_threads if self.net.path == "weights" else 1
+        if self.net.path == "weights":
+            self._background_parts(np.float32)  # cached once, before the worker threads
         done = 0
         with _single_thread_blas():
             if workers <= 1 or len(starts) == 1:

@@ -395,3 +395,19 @@ def test_figures_show_the_explanation(exact12, explainer, customers):
     assert list(ct["shap_value"].abs()) == sorted(np.abs(one.values[0]), reverse=True)
     age = ct.set_index("column").loc["Age", "value"]
     assert age == f"{int(float(one.data['Age'].iloc[0])):,}"
+
+
+def test_progress_and_thread_count_do_not_change_values(explainer, valid_sample):
+    rows = valid_sample.iloc[:150]
+    calls = []
+    threads = explainer.n_threads
+    try:
+        explainer.n_threads = 1
+        one = explainer.explain(rows, method="fast", progress=lambda d, t, msg: calls.append((d, t)))
+        explainer.n_threads = 2
+        two = explainer.explain(rows, method="fast")
+    finally:
+        explainer.n_threads = threads
+    np.testing.assert_array_equal(one.values, two.values)
+    assert calls and calls[-1] == (150, 150)
+    assert all(a <= b for (a, _), (b, _) in zip(calls, calls[1:]))
