@@ -95,19 +95,8 @@ def child_predict(models: str, name: str, rows: int, repeat: int) -> dict:
 
 
 # ------------------------------------------------------------------ parent
-def run(rows: int = 1_000_000, repeat: int = 3, big_rows: int = 5_000_000, mem_rows: int = 2_000_000,
-        model: str | None = None, predict_rows: int = 1_000_000, log=print) -> list[Row]:
-    """Run the scoring benchmarks; return the table rows."""
-    if model:
-        models, name = str(Path(model).parent), Path(model).name
-    else:
-        m, name = bench_bundle()
-        models = str(m)
-    me = str(Path(__file__).resolve())
-    out_dir = CACHE / "out"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows_out: list[Row] = []
-
+def _score_rows(me, rows, repeat, models, name, out_dir, log) -> list[Row]:
+    """score_file vs bare pyarrow on a ``rows`` file, interleaved repeats."""
     data = synthetic_file(rows)
     log(f"score: {rows:,} rows, {data.stat().st_size / 1e6:.0f} MB CSV, bundle {name}")
     score, bare = [], []
@@ -122,7 +111,7 @@ def run(rows: int = 1_000_000, repeat: int = 3, big_rows: int = 5_000_000, mem_r
     rss = max(r["rss_mb"] for r in score)
     ok_rows = all(r["rows_scored"] + r["rows_rejected"] == r["rows_in"] == rows for r in score)
     tag = f"{rows / 1e6:g}M rows"
-    rows_out += [
+    return [
         Row("score", f"score_file end to end, {tag} CSV -> CSV", s_wall, "s", repeat,
             note=f"{rows / s_wall:,.0f} rows/s; rows in = scored + rejected: {ok_rows}"),
         Row("score", f"bare pyarrow read + write, {tag}", b_wall, "s", repeat),
@@ -130,6 +119,11 @@ def run(rows: int = 1_000_000, repeat: int = 3, big_rows: int = 5_000_000, mem_r
         Row("score", f"peak RSS scoring {tag} (max of runs)", rss, "MB", repeat, "<= 1536 MB", rss <= RSS_GOAL_MB,
             note=f"{median(r['rss_loaded_mb'] for r in score):.0f} MB after import + bundle load"),
     ]
+
+
+def _chunked_rows(me, mem_rows, big_rows, models, name, out_dir, log) -> list[Row]:
+    """One chunked run each on the ``mem_rows`` and ``big_rows`` files: wall and peak RSS."""
+    out: list[Row] = []
     for n, label in ((mem_rows, "mem"), (big_rows, "big")):
         if not n:
             continue
@@ -139,7 +133,7 @@ def run(rows: int = 1_000_000, repeat: int = 3, big_rows: int = 5_000_000, mem_r
                        "--out", str(out_dir / f"scores_{label}.csv")])
         log(f"  {r['wall']:.1f} s, peak RSS {r['rss_mb']:.0f} MB")
         tag = f"{n / 1e6:g}M rows"
-        rows_out += [
+        out += [
             Row("score", f"score_file in chunks, {tag}", r["wall"], "s", 1,
                 note=f"{n / r['wall']:,.0f} rows/s; rows in = scored + rejected: "
                      f"{r['rows_scored'] + r['rows_rejected'] == r['rows_in'] == n}"),
@@ -147,6 +141,25 @@ def run(rows: int = 1_000_000, repeat: int = 3, big_rows: int = 5_000_000, mem_r
         ]
         for p in out_dir.glob(f"scores_{label}*"):
             p.unlink()
+    return out
+
+
+def run(rows: int = 1_000_000, repeat: int = 3, big_rows: int = 5_000_000, mem_rows: int = 2_000_000,
+        model: str | None = None, predict_rows: int = 1_000_000, log=print) -> list[Row]:
+    """Run the scoring benchmarks; return the table rows."""
+    if model:
+        models, name = str(Path(model).parent), Path(model).name
+    else:
+        m, name = bench_bundle()
+        models = str(m)
+    me = str(Path(__file__).resolve())
+    out_dir = CACHE / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows_out: list[Row] = []
+
+    if rows:
+        rows_out += _score_rows(me, rows, repeat, models, name, out_dir, log)
+    rows_out += _chunked_rows(me, mem_rows, big_rows, models, name, out_dir, log)
     if predict_rows:
         log(f"predict: {predict_rows:,} encoded rows")
         r = run_child([me, "--child", "predict", "--models", models, "--name", name,
