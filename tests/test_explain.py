@@ -411,3 +411,11 @@ def test_progress_and_thread_count_do_not_change_values(explainer, valid_sample)
     np.testing.assert_array_equal(one.values, two.values)
     assert calls and calls[-1] == (150, 150)
     assert all(a <= b for (a, _), (b, _) in zip(calls, calls[1:]))
+
+
+def test_loaded_bundle_uses_the_weights_path(tiny_bundle, valid_sample, explainer, customers, exact12):
+    """A bundle reloaded from disk (Keras safe mode) is explained the same way, same values."""
+    ex = RawColumnExplainer(tiny_bundle, valid_sample, background_size=50, seed=3)
+    assert ex.path == "weights" and explainer.path == "weights"
+    np.testing.assert_allclose(ex.explain(customers.iloc[:2], method="exact").values,
+                               exact12.values[:2], atol=1e-6)
