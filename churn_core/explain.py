@@ -258,10 +258,11 @@ class _Network:
     ``"forward"`` (the model's own compiled forward pass on hybrid encoded rows).
     """
 
-    def __init__(self, model, n_inputs: int, path: str = "auto"):
-        self.model = model
+    def __init__(self, bundle, n_inputs: int, path: str = "auto"):
+        self.bundle = bundle
+        self.model = bundle.model
         self.n_inputs = n_inputs
-        self.stages = _dense_chain(model) if path in ("auto", "weights") else None
+        self.stages = _dense_chain(self.model) if path in ("auto", "weights") else None
         if path == "weights" and self.stages is None:
             raise ExplainError("the model is not a plain Dense/Dropout chain; use path='forward'")
         self.path = "weights" if self.stages is not None else "forward"
@@ -269,10 +270,16 @@ class _Network:
         self._cast = {}
 
     def forward_fn(self):
+        """The bundle's own raw-probability function of encoded rows (``predict_encoded``),
+        so that explanations always add up to what scoring reports; a compiled forward pass
+        of the model when the bundle has none."""
         if self._fn is None:
-            from .model import compiled_predict
+            fn = getattr(self.bundle, "predict_encoded", None)
+            if fn is None:
+                from .model import compiled_predict
 
-            self._fn = compiled_predict(self.model)
+                fn = compiled_predict(self.model)
+            self._fn = fn
         return self._fn
 
     def first_layer(self, dtype):
@@ -424,15 +431,18 @@ class RawColumnExplainer:
         self.background_size = n_bg
         self._Xb = np.asarray(self.preprocessor.transform(self.background), dtype=np.float64)
         self.n_encoded = self._Xb.shape[1]
-        self.net = _Network(bundle.model, self.n_encoded, path=path)
+        self.net = _Network(bundle, self.n_encoded, path=path)
         if self.net.path == "weights" and path == "auto":
             # the weights must reproduce the model; otherwise use its own forward pass
             check = self._Xb[: min(64, n_bg)]
             ours = self.net.predict_encoded(check)
-            theirs = np.asarray(bundle.model(check.astype(np.float32), training=False),
-                                dtype=np.float64).reshape(-1)
+            if hasattr(bundle, "predict_encoded"):
+                theirs = np.asarray(bundle.predict_encoded(check.astype(np.float32)), np.float64)
+            else:
+                theirs = np.asarray(bundle.model(check.astype(np.float32), training=False),
+                                    dtype=np.float64).reshape(-1)
             if not np.allclose(ours, theirs, atol=1e-5, rtol=0):
-                self.net = _Network(bundle.model, self.n_encoded, path="forward")
+                self.net = _Network(bundle, self.n_encoded, path="forward")
         self.path = self.net.path
         self._fb = self.net.predict_encoded(self._Xb)
         self.base_value = float(self._fb.mean())

@@ -54,7 +54,8 @@ def exact12(explainer, customers):
 def _keras_output(bundle, df):
     """Raw model probability computed by Keras itself (not by our numpy forward pass)."""
     X = bundle.preprocessor.transform(df).astype(np.float32)
-    return bundle.model(X, training=False).numpy().reshape(-1).astype(np.float64)
+    out = np.asarray(bundle.model(X, training=False), dtype=np.float64)
+    return out.mean(axis=1) if out.ndim == 2 else out.reshape(-1)  # members' mean probability
 
 
 def _shap_exact_reference(explainer, df):
@@ -419,3 +420,32 @@ def test_loaded_bundle_uses_the_weights_path(tiny_bundle, valid_sample, explaine
     assert ex.path == "weights" and explainer.path == "weights"
     np.testing.assert_allclose(ex.explain(customers.iloc[:2], method="exact").values,
                                exact12.values[:2], atol=1e-6)
+
+
+def test_packed_ensemble_model_takes_the_bundles_forward_pass(trained_bundle, valid_sample, customers):
+    """A packed ensemble (one Dense for all members' first layers, EinsumDense per member,
+    output = members' mean probability) is explained through the bundle's predict_encoded."""
+    import keras
+
+    keras.utils.set_random_seed(11)
+    m, n_in = 4, trained_bundle.preprocessor.n_features_out
+    inp = keras.Input(shape=(n_in,))
+    x = keras.layers.Dense(m * 8, activation="relu")(inp)
+    x = keras.layers.Reshape((m, 8))(x)
+    x = keras.layers.EinsumDense("bkh,khj->bkj", output_shape=(m, 4), bias_axes="kj",
+                                 activation="relu")(x)
+    x = keras.layers.EinsumDense("bkh,kho->bko", output_shape=(m, 1), bias_axes="ko",
+                                 activation="sigmoid")(x)
+    model = keras.Model(inp, keras.layers.Reshape((m,))(x))
+    bundle = types.SimpleNamespace(
+        model=model, preprocessor=trained_bundle.preprocessor, schema=trained_bundle.schema,
+        predict_encoded=lambda X: np.asarray(model(np.asarray(X, np.float32)), np.float64).mean(axis=1))
+    ex = RawColumnExplainer(bundle, valid_sample, background_size=20)
+    assert ex.path == "forward"
+    rows = customers.iloc[:2]
+    e = ex.explain(rows, method="exact")
+    np.testing.assert_allclose(e.base_value + e.values.sum(axis=1), _keras_output(bundle, rows), atol=1e-5)
+    ref, _ = _shap_exact_reference(ex, rows)
+    np.testing.assert_allclose(e.values, ref, atol=1e-6)
+    f = ex.explain(rows, method="fast")
+    np.testing.assert_allclose(f.base_value + f.values.sum(axis=1), _keras_output(bundle, rows), atol=1e-5)
