@@ -30,7 +30,7 @@ import pandas as pd  # noqa: E402
 
 from churn_core import config  # noqa: E402
 from churn_core.explain import (  # noqa: E402
-    DEFAULT_PERMUTATIONS, NON_ACTIONABLE_COLUMNS, RawColumnExplainer, reason_codes,
+    NON_ACTIONABLE_COLUMNS, RawColumnExplainer, reason_codes,
 )
 
 
@@ -87,7 +87,7 @@ def _kernel(explainer: RawColumnExplainer, rows: pd.DataFrame):
     return np.asarray(values), time.perf_counter() - t
 
 
-def measure(model: str | None = None, permutations=(DEFAULT_PERMUTATIONS,), repeat: int = 3,
+def measure(model: str | None = None, permutations=None, repeat: int = 3,
             kernel_rows: int = 20, agree_rows: int = 50, verbose: bool = True) -> list[dict]:
     """Run the measurements; return one dict per method (for ``benchmarks/run_all.py``).
 
@@ -114,7 +114,7 @@ def measure(model: str | None = None, permutations=(DEFAULT_PERMUTATIONS,), repe
     exact_s = time.perf_counter() - t
 
     out = []
-    for p in permutations:
+    for p in permutations or [explainer.default_permutations]:
         explainer.explain(valid.iloc[:64], method="fast", n_permutations=p)  # warm-up
         times = []
         for _ in range(repeat):
@@ -154,8 +154,9 @@ def main():
     ap.add_argument("--kernel-rows", type=int, default=20)
     ap.add_argument("--agree-rows", type=int, default=50)
     ap.add_argument("--repeat", type=int, default=3, help="runs of the 10,000-customer timing")
-    ap.add_argument("--permutations", type=int, nargs="*", default=[DEFAULT_PERMUTATIONS],
-                    help="orders per customer and background row (fast method)")
+    ap.add_argument("--permutations", type=int, nargs="*", default=None,
+                    help="orders per customer and background row (fast method; default: the "
+                         "explainer's default for this model)")
     args = ap.parse_args()
     table = measure(args.model, args.permutations, args.repeat, args.kernel_rows, args.agree_rows)
     print(f"\n{'method':52s} {'rows':>7s} {'seconds':>9s} {'ms/cust':>9s} {'x Kernel':>9s} "

@@ -449,3 +449,13 @@ def test_packed_ensemble_model_takes_the_bundles_forward_pass(trained_bundle, va
     np.testing.assert_allclose(e.values, ref, atol=1e-6)
     f = ex.explain(rows, method="fast")
     np.testing.assert_allclose(f.base_value + f.values.sum(axis=1), _keras_output(bundle, rows), atol=1e-5)
+
+
+def test_default_orders_depend_on_model_size(explainer, customers):
+    from churn_core.explain import DEFAULT_PERMUTATIONS, LARGE_MODEL_PARAMS
+
+    assert explainer.bundle.model.count_params() <= LARGE_MODEL_PARAMS
+    assert explainer.default_permutations == DEFAULT_PERMUTATIONS
+    e = explainer.explain(customers.iloc[:3], method="fast")
+    assert e.n_permutations == DEFAULT_PERMUTATIONS
+    assert f"{DEFAULT_PERMUTATIONS} column orders" in e.method_description
