@@ -7,6 +7,7 @@ compute goes through :mod:`churn_core.workbench`.
 """
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 
@@ -143,6 +144,7 @@ def init_session() -> None:
     ss.setdefault(DATA, None)
     ss.setdefault(TRAINING, False)
     ss.setdefault(SCORE_UPLOAD, None)
+    ss["_app_frame_seen"] = True
 
 
 def reset_model_defaults() -> None:
@@ -192,13 +194,31 @@ def threshold_slider(page: str, label: str = "Decision threshold") -> float:
 
 
 # ------------------------------------------------------------------ messages
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def esc(text) -> str:
+    """Escape a user-supplied string (file name, column name, cell value) so Streamlit's
+    markdown shows it as plain text: no links, images, HTML, colours or icons."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def safe_file_stem(name: str) -> str:
+    """File-name part derived from an uploaded file's name: letters, digits, '-', '_'."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name).rsplit(".", 1)[0]).strip("_")
+    return stem[:60] or "file"
+
+
 def show_error(exc: BaseException, what: str = "") -> None:
-    """Show a problem as a readable message (never a raw traceback for input errors)."""
-    prefix = f"{what}: " if what else ""
+    """Show a problem as a readable message (never a raw traceback for input errors).
+
+    The message may quote the analyst's data, so it is escaped (rendered as text).
+    """
+    prefix = f"{esc(what)}: " if what else ""
     if isinstance(exc, ChurnError):
-        st.error(prefix + str(exc), icon=":material/error:")
+        st.error(prefix + esc(exc), icon=":material/error:")
     else:
-        st.error(f"{prefix}unexpected problem ({type(exc).__name__}: {exc}). "
+        st.error(f"{prefix}unexpected problem ({type(exc).__name__}: {esc(exc)}). "
                  "Please report it with the file that caused it.", icon=":material/error:")
         with st.expander("Technical details"):
             st.code("".join(traceback.format_exception(exc)), language=None)
@@ -410,6 +430,7 @@ def cutoff_slider(page: str) -> dict:
 
 # ------------------------------------------------------------------ direct page URLs
 INTENDED_PAGE = "_intended_page"
+FRAME_SEEN = "_app_frame_seen"
 
 
 def bootstrap(page_file: str) -> None:
@@ -423,5 +444,25 @@ def bootstrap(page_file: str) -> None:
     from streamlit.runtime.pages_manager import PagesManager  # no public equivalent
 
     if PagesManager.uses_pages_directory:
-        st.session_state[INTENDED_PAGE] = f"pages/{Path(page_file).name}"
-        st.switch_page("app.py")
+        if not st.session_state.get(FRAME_SEEN):
+            st.session_state[INTENDED_PAGE] = f"pages/{Path(page_file).name}"
+            st.switch_page("app.py")
+        # app.py ran earlier in this session (e.g. AppTest, which re-enables the legacy
+        # pages/ mode on every run): apply its frame in place instead of bouncing, so
+        # widget state is kept.
+        init_session()
+        sidebar_status()
+
+
+def calibration_text(bundle) -> str:
+    """How the probabilities were calibrated, in words."""
+    cal = bundle.calibrator
+    if cal is None:
+        return "none (the raw network probabilities were already at least as well calibrated)"
+    method = getattr(cal, "method", type(cal).__name__)
+    words = {"platt": "Platt scaling (logistic)", "sigmoid": "Platt scaling (logistic)",
+             "isotonic": "isotonic regression"}.get(str(method).lower(), str(method))
+    before, after = getattr(cal, "brier_raw", None), getattr(cal, "brier_calibrated", None)
+    extra = (f"; validation Brier score {before:.4f} → {after:.4f}"
+             if before is not None and after is not None else "")
+    return f"{words}, fitted on the validation split{extra}"

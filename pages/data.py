@@ -53,7 +53,7 @@ if data is None:
     st.info("No customer file yet: upload one above.")
     st.stop()
 
-st.success(f"Active data: **{data.name}**", icon=":material/check_circle:")
+st.success(f"Active data: **{_ui.esc(data.name)}**", icon=":material/check_circle:")
 
 # ------------------------------------------------------------------ read report
 rep = data.read_report
@@ -136,7 +136,7 @@ if applied:
 if schema.target:
     confirmed = st.session_state.get("label_confirmed") == (data.sha256, schema.target,
                                                             schema.positive_label)
-    ok = st.checkbox(f"I confirm that **{schema.target} = {schema.positive_label}** means the "
+    ok = st.checkbox(f"I confirm that **{_ui.esc(schema.target)} = {_ui.esc(schema.positive_label)}** means the "
                      "customer churned", value=confirmed, key=f"confirm_{k}",
                      help="Training is blocked until the churn label is confirmed: an "
                           "inverted label would rank your most loyal customers first.")
@@ -145,8 +145,8 @@ if schema.target:
     if not ok:
         st.warning("Please confirm the churn label before training a model on this file.")
 st.caption(f"Model features: {len(schema.numeric)} numeric "
-           f"({', '.join(schema.numeric) or 'none'}); {len(schema.categorical)} categorical "
-           f"({', '.join(schema.categorical) or 'none'}).")
+           f"({_ui.esc(', '.join(schema.numeric) or 'none')}); {len(schema.categorical)} "
+           f"categorical ({_ui.esc(', '.join(schema.categorical) or 'none')}).")
 
 # ------------------------------------------------------------------ data quality
 st.subheader("Data quality")
@@ -169,7 +169,7 @@ if rejected is not None and len(rejected):
     st.dataframe(rejected.head(200), hide_index=True)
     st.download_button("Download rejected rows with reasons (CSV)",
                        rejected.to_csv(index=False).encode("utf-8"),
-                       file_name=f"rejected_rows_{data.name.rsplit('.', 1)[0]}.csv",
+                       file_name=f"rejected_rows_{_ui.safe_file_stem(data.name)}.csv",
                        mime="text/csv", on_click="ignore")
 
 qa, qb = st.columns(2)
@@ -200,11 +200,12 @@ if feat:
         frame["outcome"] = outcome.to_numpy()
     if col in schema.numeric:
         fig = px.histogram(frame, x=col, color="outcome" if outcome is not None else None,
-                           barmode="overlay", histnorm="percent", nbins=40, opacity=0.6,
+                           barmode="group", histnorm="percent", nbins=30,
                            color_discrete_map={"churned": "#C8102E", "stayed": "#4C78A8",
                                                "blank": "#999999"})
         fig.update_layout(yaxis_title="% of customers in the group")
-        st.caption("Each colour sums to 100 %: compare the shapes, not the heights.")
+        st.caption("Each colour sums to 100 %: where the red bars are taller, churners are "
+                   "over-represented.")
     else:
         if outcome is not None:
             g = frame.assign(churned=frame["outcome"].eq("churned").astype(float))

@@ -112,17 +112,19 @@ with tab_dep:
                          y="SHAP value", color=color, opacity=0.6)
         fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10))
         st.plotly_chart(fig, key="ex_dep")
-    st.caption(f"How the value of {col} moves the churn probability, coloured by {color}.")
+    st.caption(f"How the value of {_ui.esc(col)} moves the churn probability, coloured by "
+               f"{_ui.esc(color)}.")
 
 # ------------------------------------------------------------------ one customer
 st.subheader("One customer")
 scored = scores.scored
-id_cols = [c for c in bundle.schema.id_columns if c in scored.columns]
+id_cols = sorted((c for c in bundle.schema.id_columns if c in scored.columns),
+                 key=lambda c: "customer" not in c.casefold())  # CustomerId before RowNumber
 order = np.argsort(-scores.p, kind="stable")
 if id_cols:
     idc = id_cols[0]
     options = scored[idc].astype(str).to_numpy()[order]
-    pick = st.selectbox(f"Customer ({idc}; highest risk first)", options, key="ex_customer",
+    pick = st.selectbox(f"Customer ({_ui.esc(idc)}; highest risk first)", options, key="ex_customer",
                         help="Type to search. The list is sorted by churn probability.")
     position = int(order[list(options).index(pick)])
 else:
@@ -151,10 +153,16 @@ with a:
                f"{scores.p[position]:.3f}.")
 with b:
     st.markdown("**This customer's values**")
-    vals = pd.DataFrame({"value": one.data.iloc[0].astype(str),
-                         "SHAP value": one.values[0]}, index=one.columns)
-    st.dataframe(vals.sort_values("SHAP value", key=np.abs, ascending=False),
-                 column_config={"SHAP value": st.column_config.NumberColumn(format="%+.4f")})
+    if figs is not None and hasattr(figs, "customer_table"):
+        vals = figs.customer_table(one, 0).set_index("column").rename(
+            columns={"shap_value": "SHAP value"})
+    else:
+        vals = pd.DataFrame({"value": one.data.iloc[0].astype(str),
+                             "SHAP value": one.values[0]}, index=one.columns)
+        vals = vals.sort_values("SHAP value", key=np.abs, ascending=False)
+    st.dataframe(vals, column_config={
+        "SHAP value": st.column_config.NumberColumn(format="%+.4f",
+                                                    help="Change in churn probability.")})
     exclude = ex.non_actionable_present(one.columns) if only else ()
     reasons = ex.reason_codes(one, top=3, exclude=exclude).iloc[0]
     st.markdown("**Reason codes**")

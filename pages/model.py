@@ -37,20 +37,6 @@ def loss_figure(history: dict) -> go.Figure:
     return fig
 
 
-def _calibration_text(bundle) -> str:
-    """How the probabilities were calibrated, in words."""
-    cal = bundle.calibrator
-    if cal is None:
-        return "none (the raw network probabilities were already at least as well calibrated)"
-    method = getattr(cal, "method", type(cal).__name__)
-    words = {"platt": "Platt scaling (logistic)", "sigmoid": "Platt scaling (logistic)",
-             "isotonic": "isotonic regression"}.get(str(method).lower(), str(method))
-    before, after = getattr(cal, "brier_raw", None), getattr(cal, "brier_calibrated", None)
-    extra = (f"; validation Brier score {before:.4f} → {after:.4f}"
-             if before is not None and after is not None else "")
-    return f"{words}, fitted on the validation split{extra}"
-
-
 # ------------------------------------------------------------------ pick a saved model
 names = _ui.list_models()
 if not names:
@@ -90,17 +76,18 @@ else:
             hp = card.get("hyperparameters", {})
             st.markdown(
                 f"- **Trained** {str(card.get('created', '?')).replace('T', ' ')} on "
-                f"`{card.get('source') or '?'}` ({rows.get('valid', '?')} valid rows of "
+                f"{_ui.esc(card.get('source') or '?')} ({rows.get('valid', '?')} valid rows of "
                 f"{rows.get('input', '?')}); split train / validation / test = "
                 f"{split.get('train', '?')} / {split.get('validation', '?')} / "
                 f"{split.get('test', '?')}, seed {card.get('seed', '?')}\n"
-                f"- **Target** `{card.get('target')}` = `{card.get('positive_label')}` means "
+                f"- **Target** {_ui.esc(card.get('target'))} = "
+                f"{_ui.esc(card.get('positive_label'))} means "
                 f"churned; {len(card.get('features', []))} feature columns\n"
                 f"- **Network** hidden layers {hp.get('hidden')}, dropout {hp.get('dropout')}, "
                 f"L2 {hp.get('l2')}, learning rate {hp.get('learning_rate')}, batch "
                 f"{hp.get('batch_size')}, imbalance: {hp.get('imbalance')}; trained "
                 f"{card.get('epochs_trained', '?')} epochs (best {card.get('best_epoch', '?')})\n"
-                f"- **Calibration** {_calibration_text(bundle)}")
+                f"- **Calibration** {_ui.calibration_text(bundle)}")
             if card.get("history"):
                 st.plotly_chart(loss_figure(card["history"]), key="card_loss")
             with st.expander("Everything the card records (JSON)"):
@@ -118,10 +105,10 @@ confirmed = st.session_state.get("label_confirmed") == (data.sha256, data.schema
                                                         data.schema.positive_label)
 sample = data.name == config.SAMPLE_CSV.name and st.session_state.get(_ui.DATA) is None
 if not data.schema.target:
-    st.info(f"{data.name} has no target column: set it on the **Data** page to train.")
+    st.info(f"{_ui.esc(data.name)} has no target column: set it on the **Data** page to train.")
     st.stop()
-st.caption(f"Data: **{data.name}**, target `{data.schema.target}` = "
-           f"`{data.schema.positive_label}` means churned.")
+st.caption(f"Data: **{_ui.esc(data.name)}**, target {_ui.esc(data.schema.target)} = "
+           f"{_ui.esc(data.schema.positive_label)} means churned.")
 if not (confirmed or sample):
     st.warning("Confirm the churn label on the **Data** page before training.")
 

@@ -32,7 +32,7 @@ with left, st.container(border=True):
     else:
         st.text(data.name)
         st.caption(f"{data.rows_in:,} rows · target column: "
-                   f"{data.schema.target or 'none (scoring only)'}")
+                   f"{_ui.esc(data.schema.target or 'none (scoring only)')}")
 with right, st.container(border=True):
     st.subheader("Active model", divider="gray")
     if bundle is None:

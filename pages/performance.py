@@ -182,17 +182,18 @@ try:
     for label, p in variants:
         curves[label] = cal.reliability_curve(ev.y_test, p, n_bins=10)
         rows.append({"probabilities": label,
-                     "Brier score": float(np.mean((p - ev.y_test) ** 2)),
-                     "expected calibration error": cal.expected_calibration_error(ev.y_test, p)})
+                     "Brier": float(np.mean((p - ev.y_test) ** 2)),
+                     "ECE": cal.expected_calibration_error(ev.y_test, p)})
     a, b = st.columns([3, 2])
     a.plotly_chart(F.reliability_figure(curves), key="perf_reliability")
-    b.dataframe(pd.DataFrame(rows), hide_index=True,
-                column_config={"Brier score": st.column_config.NumberColumn(format="%.4f"),
-                               "expected calibration error":
-                                   st.column_config.NumberColumn(format="%.4f")})
-    b.caption(f"Calibration method: {bundle.card.get('calibration') or 'none'}. Lower is "
-              "better for both numbers; ECE is the average gap between predicted and observed "
-              "churn rate over 10 probability bins.")
+    b.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
+        "Brier": st.column_config.NumberColumn("Brier score", format="%.4f",
+                                               help="Mean squared error of the probability."),
+        "ECE": st.column_config.NumberColumn("ECE", format="%.4f",
+                                             help="Expected calibration error.")})
+    b.caption(f"Calibration: {_ui.calibration_text(bundle)}. Lower is better for both "
+              "numbers (test split); ECE (expected calibration error) is the average gap "
+              "between predicted and observed churn rate over 10 probability bins.")
 except ImportError:
     st.info("Calibration views need churn_core/calibration.py (not available yet).")
 

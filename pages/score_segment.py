@@ -49,25 +49,25 @@ except Exception as exc:
 
 # ------------------------------------------------------------------ row accounting
 n_in, n_ok, n_bad = scores.rows_in, len(scores.scored), len(scores.rejected)
-st.markdown(f"**{data.name}**: {n_in:,} rows in = **{n_ok:,} scored** + **{n_bad:,} "
+st.markdown(f"**{_ui.esc(data.name)}**: {n_in:,} rows in = **{n_ok:,} scored** + **{n_bad:,} "
             f"rejected** · model **{bundle.name}**")
 rep = scores.report or {}
 unseen = {k: v for k, v in (rep.get("unseen_categories") or {}).items() if v}
 imputed = {k: v for k, v in (rep.get("imputed_cells") or {}).items() if v}
 if unseen:
     st.warning("Values the model never saw in training (treated as 'other'): " + "; ".join(
-        f"{col}: " + ", ".join(f"{val!s} ({cnt})" for val, cnt in list(
+        f"{_ui.esc(col)}: " + ", ".join(f"{_ui.esc(val)} ({cnt})" for val, cnt in list(
             (vals.items() if isinstance(vals, dict) else [(vals, "")]))[:5])
         for col, vals in unseen.items()))
 if imputed:
     st.caption("Blank cells filled by the training rules (median / most frequent): " +
-               ", ".join(f"{c} {n:,}" for c, n in imputed.items()))
+               ", ".join(f"{_ui.esc(c)} {n:,}" for c, n in imputed.items()))
 if n_bad:
     with st.expander(f"{n_bad:,} rejected rows (not scored): see why", expanded=False):
         st.dataframe(scores.rejected.head(500), hide_index=True)
         st.download_button("Download rejected rows with reasons (CSV)",
                            lambda: wb.rejected_csv_bytes(scores.rejected),
-                           file_name=f"rejected_{data.name.rsplit('.', 1)[0]}.csv",
+                           file_name=f"rejected_{_ui.safe_file_stem(data.name)}.csv",
                            mime="text/csv", on_click="ignore", key="dl_rejected")
 if n_ok == 0:
     st.warning("No row could be scored.")
@@ -158,9 +158,7 @@ def segment_view() -> None:
         _ui.show_error(exc, "Tiers cannot be computed")
         return
     st.markdown("**Tier summary**")
-    left, right = st.columns([3, 2])
-    right.plotly_chart(F.tier_summary_figure(view.summary), key="score_tiers_fig")
-    left.dataframe(view.summary, hide_index=True, column_config={
+    st.dataframe(view.summary, hide_index=True, column_config={
         "share": st.column_config.NumberColumn(format="percent"),
         "expected_churners": st.column_config.NumberColumn(
             "expected churners", format="%.1f",
@@ -169,9 +167,16 @@ def segment_view() -> None:
         "observed_churn_rate": st.column_config.NumberColumn("observed churn rate",
                                                              format="percent"),
         "value_at_risk": st.column_config.NumberColumn("value at risk", format="%.0f"),
+        "recommended_action": st.column_config.TextColumn("recommended action", width="large"),
     })
     if scores.y is None:
         st.caption("No churn column in this file: observed churn is not shown.")
+    left, right = st.columns([3, 2])
+    left.plotly_chart(F.tier_summary_figure(view.summary), key="score_tiers_fig")
+    right.caption("**Expected churners** = sum of the churn probabilities in the tier: how "
+                  "many of these customers the model expects to leave without action. "
+                  "**Observed churn rate** (files with a churn column) shows how the tiers "
+                  "worked on known outcomes.")
 
     st.markdown("**Customers** (highest risk first)")
     table = wb.customer_table(scores, view.tiers, reasons, bundle.schema)

@@ -20,7 +20,7 @@ def test_explain_page(app_models):  # noqa: F811
     # the customer picker starts at the highest-risk customer
     bundle, ref = reference_scores()
     top = ref.scored.iloc[int(np.argmax(ref.scored["churn_probability"].to_numpy()))]
-    idc = bundle.schema.id_columns[0]
+    idc = [c for c in bundle.schema.id_columns if "customer" in c.lower()][0]
     assert at.selectbox(key="ex_customer").value == str(top[idc])
     values = [d.value for d in at.dataframe if "SHAP value" in getattr(d.value, "columns", [])][0]
     caption = [c.value for c in at.caption if "base value" in c.value and "raw model" in c.value][0]
