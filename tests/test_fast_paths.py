@@ -74,3 +74,26 @@ def test_failing_chunk_leaves_no_partial_output_or_thread(tiny_bundle, sample_df
     assert not list(tmp_path.glob("*out*"))
     left = {t.name for t in threading.enumerate()} - before
     assert not [n for n in left if n.startswith(("score-prefetch", "score-writer"))]
+
+
+@pytest.mark.parametrize("variant", ["exact", "case_space_unseen_blank"])
+def test_category_fast_path_equals_normalising_path(tiny_bundle, sample_df, variant):
+    from churn_core.validate import validate
+
+    pre = tiny_bundle.preprocessor
+    valid = validate(sample_df.head(400), tiny_bundle.schema, require_target=False).valid.copy()
+    col = pre.categorical[0]
+    if variant != "exact":
+        cells = valid[col].astype(object)
+        cells.iloc[0] = f" {str(cells.iloc[1]).upper()} "
+        cells.iloc[2] = "Atlantis"
+        cells.iloc[3] = None
+        cells.iloc[4] = "   "
+        valid[col] = pd.array(cells.tolist(), dtype="str")
+    as_object = valid.copy()
+    for c in pre.categorical:  # object dtype forces the factorise-and-normalise path
+        as_object[c] = valid[c].astype(object)
+    np.testing.assert_array_equal(pre.transform(valid), pre.transform(as_object))
+    assert pre.unseen_categories(valid) == pre.unseen_categories(as_object)
+    if variant != "exact":
+        assert pre.unseen_categories(valid) == {col: {"Atlantis": 1}}
