@@ -154,7 +154,11 @@ def train_challenger(bundle_or_split_info, valid_df: pd.DataFrame, y, schema: Fe
     Xtr, Xva, Xte = (X.iloc[p] for p in (split.train, split.validation, split.test))
     clf = HistGradientBoostingClassifier(random_state=seed, early_stopping=True,
                                          categorical_features="from_dtype", **CHALLENGER_PARAMS)
-    clf.fit(Xtr, y[split.train], X_val=Xva, y_val=y[split.validation])
+    from threadpoolctl import threadpool_limits
+
+    # one OpenMP thread: small data, and spin-waiting threads stall a shared machine
+    with threadpool_limits(limits=1, user_api="openmp"):
+        clf.fit(Xtr, y[split.train], X_val=Xva, y_val=y[split.validation])
     p_val = clf.predict_proba(Xva)[:, 1]
     p_test = clf.predict_proba(Xte)[:, 1]
     threshold = float(max_f1(y[split.validation], p_val).threshold)

@@ -123,6 +123,27 @@ def build(recipe, d, seed):
         if r.get("dropout"):
             x = layers.Dropout(r["dropout"])(x)
     m = r.get("members", 0)
+    if m and r.get("tabm"):
+        # TabM-mini (Gorishniy et al., 2024): per-member input scaling r_k (random +-1 init),
+        # shared MLP body, per-member heads; each member has its own loss.
+        h = r["mhidden"]
+
+        class MemberScale(layers.Layer):
+            def build(self, shape):
+                init = keras.initializers.RandomUniform(-1, 1, seed=seed) if r.get("tabm") == "uniform" else \
+                    (lambda sh, dtype=None: keras.ops.sign(keras.random.uniform(sh, -1, 1, seed=seed)))
+                self.rk = self.add_weight(shape=(m, shape[-1]), initializer=init)
+
+            def call(self, x):
+                return x[:, None, :] * self.rk[None]
+
+        x = MemberScale()(inp)
+        for w in h:
+            x = layers.Dense(w, activation="relu")(x)  # shared, applied on last axis
+            if r.get("dropout"):
+                x = layers.Dropout(r["dropout"])(x)
+        out = layers.EinsumDense("bkh,kho->bko", output_shape=(m, 1), bias_axes="ko", activation="sigmoid")(x)
+        return keras.Model(inp, layers.Reshape((m,))(out))
     if m:
         # m independent MLPs packed in one network (TabM paper's "MLP^k" / deep ensemble):
         # a plain Dense holds all members' first layers; EinsumDense the per-member rest.
