@@ -751,17 +751,21 @@ def challenger_view(bundle, data: ActiveData) -> ChallengerView:
 
 
 # --------------------------------------------------------------------------- explanations
-def make_explainer(bundle, data: ActiveData):
+def make_explainer(bundle, data: ActiveData, training: ActiveData | None = None):
     """Build the SHAP explainer of ``bundle`` with a background drawn from training rows.
 
-    The background is the bundle's own training split when ``data`` is the file the bundle
-    was trained on (same SHA-256); otherwise the valid rows of ``data``. The choice is kept
-    in the explainer's ``background_source`` attribute (shown in the UI).
+    The background is the bundle's own training split when ``training`` (or else ``data``)
+    is the file the bundle was trained on (same SHA-256); otherwise the valid rows of
+    ``data``. The choice is kept in the explainer's ``background_source`` attribute (shown
+    in the UI).
 
     Parameters
     ----------
     bundle : ModelBundle
     data : ActiveData
+        The customers to explain.
+    training : ActiveData, optional
+        Another loaded file that may be the model's training file.
 
     Returns
     -------
@@ -770,9 +774,11 @@ def make_explainer(bundle, data: ActiveData):
     from churn_core.explain import RawColumnExplainer
     from churn_core.validate import validate
 
+    card = getattr(bundle, "card", {}) or {}
+    if training is not None and card.get("data_sha256") == training.sha256:
+        data = training
     valid = validate(data.frame, bundle.schema, require_target=False,
                      source_name=data.name).valid
-    card = getattr(bundle, "card", {}) or {}
     train_pos = ((getattr(bundle, "evaluation", {}) or {}).get("train") or {}).get("position")
     source = f"valid rows of {data.name}"
     background = valid

@@ -360,16 +360,23 @@ def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
 
 
 @st.cache_resource(show_spinner="Preparing the SHAP explainer…", max_entries=4)
-def _explainer(model: str, stamp: float, data_sha: str, schema_key: str, _bundle, _data):
-    return wb.make_explainer(_bundle, _data)
+def _explainer(model: str, stamp: float, data_sha: str, schema_key: str, training_sha: str,
+               _bundle, _data, _training):
+    return wb.make_explainer(_bundle, _data, _training)
 
 
 def get_explainer(data: wb.ActiveData | None = None):
-    """RawColumnExplainer of the active model with its background sample (built once)."""
-    data = data or get_data()
+    """RawColumnExplainer of the active model with its background sample (built once).
+
+    The background comes from the model's training split when the active data is the
+    training file, even when ``data`` is another file being scored.
+    """
+    active = get_data()
+    data = data or active
     model = st.session_state.get(MODEL)
     return _explainer(model, _model_stamp(model), data.sha256, _schema_key(data),
-                      get_bundle(model), data)
+                      active.sha256 if active is not None else "", get_bundle(model), data,
+                      active)
 
 
 ACTIONABLE = "reasons_actionable_only"

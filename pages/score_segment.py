@@ -75,7 +75,9 @@ if n_ok == 0:
 
 # ------------------------------------------------------------------ reason codes (SHAP)
 reasons = None
-with st.expander("Reason codes (top 3 reasons per customer, from SHAP)", expanded=False):
+with st.container(border=True):
+    st.markdown("**Reason codes**: the top 3 columns raising each customer's risk (from SHAP "
+                "values), for the customer table and the target list.")
     only = _ui.synced(st.toggle, "Only columns the bank can act on", _ui.ACTIONABLE, "score",
                       default=False, help="Leaves out e.g. Age, Gender and Geography.")
     expl = _ui.get_explanation(data, compute=False)
@@ -90,9 +92,8 @@ with st.expander("Reason codes (top 3 reasons per customer, from SHAP)", expande
     if expl is not None:
         reasons = _ui.get_reasons(data, expl, only)
         st.caption(f"Method: {expl.method_description}.")
-if reasons is None:
-    st.caption("The target list has empty reason columns until reason codes are computed "
-               "(expander above).")
+    if reasons is None:
+        st.caption("Until they are computed, the reason columns of the target list are empty.")
 
 # ------------------------------------------------------------------ value assumptions
 with st.expander("Value assumptions (adds expected value to the list)", expanded=False):
@@ -140,7 +141,8 @@ def segment_view() -> None:
         threshold = _ui.threshold_slider("score")
         flagged = scores.curve.flagged(threshold)
         st.caption(f"{flagged:,} of {n:,} customers ({_ui.fmt_pct(flagged / n)}) are predicted "
-                   f"churners at {threshold:.2f}.")
+                   f"churners at {threshold:.2f}. The threshold flags predicted churners; the "
+                   "risk tiers use their own cutoffs (right).")
     with b:
         cut = dict(st.session_state[_ui.CUTOFFS])
         if mode == "probability cutoffs":
@@ -159,6 +161,8 @@ def segment_view() -> None:
         return
     st.markdown("**Tier summary**")
     st.dataframe(view.summary, hide_index=True, column_config={
+        "risk_tier": st.column_config.TextColumn("risk tier"),
+        "observed_churners": st.column_config.NumberColumn("observed churners"),
         "share": st.column_config.NumberColumn(format="percent"),
         "expected_churners": st.column_config.NumberColumn(
             "expected churners", format="%.1f",

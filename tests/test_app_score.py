@@ -72,6 +72,16 @@ def test_upload_a_file_to_score_without_target(score_app):
     summary = _summary(at)
     assert int(summary["customers"].sum()) == 298
     assert "observed_churn_rate" not in summary.columns
+    # reason codes for every scored customer, in plain words, in the customer table
+    at.button(key="score_compute_reasons").click().run()
+    assert_no_exception(at)
+    table = [d.value for d in at.dataframe if "reason_1" in getattr(d.value, "columns", [])][0]
+    assert len(table) == 298
+    bundle, _ = reference_scores()
+    first = table["reason_1"][table["reason_1"] != ""]
+    assert len(first) > 0.9 * len(table)
+    assert first.str.endswith(" raises risk").all()
+    assert first.map(lambda r: any(r.startswith(c) for c in bundle.schema.features)).all()
 
 
 def test_target_list_bytes_add_up(app_models):  # noqa: F811
