@@ -21,8 +21,8 @@ if msg:
     st.success(msg, icon=":material/check_circle:")
 
 
-def loss_figure(history: dict) -> go.Figure:
-    """Training and validation loss per epoch."""
+def loss_figure(history: dict, best_epoch: int | None = None) -> go.Figure:
+    """Training and validation loss per epoch (the kept epoch marked)."""
     fig = go.Figure()
     for key, name, color in (("loss", "training loss", "#4C78A8"),
                              ("val_loss", "validation loss", "#C8102E")):
@@ -32,7 +32,12 @@ def loss_figure(history: dict) -> go.Figure:
     n = max((len(history.get(k) or []) for k in ("loss", "val_loss")), default=0)
     if n <= 20:
         fig.update_xaxes(dtick=1)
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
+    if best_epoch:
+        fig.add_vline(x=best_epoch, line=dict(color="#54A24B", dash="dash"),
+                      annotation_text=f"kept: epoch {best_epoch}")
+    fig.update_layout(title=dict(text="Loss per epoch (lower is better; validation loss "
+                                      "decides when training stops)", font=dict(size=15)),
+                      height=320, margin=dict(l=10, r=10, t=45, b=10), xaxis_title="epoch",
                       yaxis_title="loss (binary cross-entropy)", legend=dict(orientation="h"))
     return fig
 
@@ -89,7 +94,8 @@ else:
                 f"{card.get('epochs_trained', '?')} epochs (best {card.get('best_epoch', '?')})\n"
                 f"- **Calibration** {_ui.calibration_text(bundle)}")
             if card.get("history"):
-                st.plotly_chart(loss_figure(card["history"]), key="card_loss")
+                st.plotly_chart(loss_figure(card["history"], card.get("best_epoch")),
+                                key="card_loss")
             with st.expander("Everything the card records (JSON)"):
                 st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
 
