@@ -473,3 +473,17 @@ def calibration_text(bundle) -> str:
     extra = (f"; validation Brier score {before:.4f} → {after:.4f}"
              if before is not None and after is not None else "")
     return f"{words}, fitted on the validation split{extra}"
+
+
+@st.cache_resource(max_entries=8)
+def _split_values(model: str, stamp: float, data_sha: str, column: str, margin: float,
+                  _bundle, _data):
+    return wb.split_values(_bundle, _data, column, margin)
+
+
+def get_split_values(column: str, margin: float):
+    """Validation customers' value (column x margin) for the net-value strategy, cached."""
+    model = st.session_state.get(MODEL)
+    data = get_data()
+    return _split_values(model, _model_stamp(model), data.sha256 if data else "", column,
+                         float(margin), get_bundle(model), data)

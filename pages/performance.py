@@ -89,8 +89,22 @@ with st.expander("Choose the threshold with a strategy", expanded=False):
                                        0.01, key="perf_topfrac", format="%.2f")
     elif strategy == "max_net_value":
         a, b, cc, d = st.columns(4)
-        params["value"] = a.number_input("Value of a retained customer", 0.0, 1e9, 500.0,
-                                         step=50.0, key="perf_value")
+        numeric = list(bundle.schema.numeric)
+        vkind = a.radio("Value of a retained customer", ["one amount", "a column × margin"],
+                        key="perf_value_kind", horizontal=True, disabled=not numeric)
+        if vkind == "one amount" or not numeric:
+            params["value"] = a.number_input("Amount", 0.0, 1e9, 500.0, step=50.0,
+                                             key="perf_value")
+        else:
+            vcol = a.selectbox("Column", numeric, key="perf_value_col")
+            margin = a.number_input("Margin", 0.0, 10.0, 0.01, 0.005, format="%.3f",
+                                    key="perf_value_margin",
+                                    help="Share of the column kept as the customer's value.")
+            try:
+                params["value"] = _ui.get_split_values(vcol, margin)
+            except Exception as exc:
+                _ui.show_error(exc, "Per-customer value")
+                params["value"] = 0.0
         params["cost_per_contact"] = b.number_input("Cost per contact (incl. offer)", 0.0,
                                                     1e9, 20.0, step=5.0, key="perf_cost")
         params["success_rate"] = cc.slider("Offer success rate", 0.0, 1.0, 0.3, 0.05,

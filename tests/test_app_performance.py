@@ -71,3 +71,25 @@ def test_challenger_overlay_never_raises(perf_app):
     errors = [e.value for e in at.error]
     # either the side-by-side table, or a clear message that the training file is needed
     assert tables or any("training" in e for e in errors), errors
+
+
+def test_net_value_strategy_picks_the_best_threshold_on_validation(perf_app):
+    at = perf_app
+    at.radio(key="perf_strategy").set_value("max_net_value").run()
+    at.radio(key="perf_value_kind").set_value("one amount").run()
+    at.number_input(key="perf_value").set_value(800.0)
+    at.number_input(key="perf_cost").set_value(30.0)
+    at.slider(key="perf_success").set_value(0.4).run()
+    at.button(key="perf_apply").click().run()
+    assert_no_exception(at)
+    ev = load_bundle("default").evaluation["validation"]
+    p = np.asarray(ev["p"])
+    net = p * 0.4 * 800.0 - 30.0
+
+    def total(t):
+        return net[p >= t].sum()
+
+    brute = max(total(t) for t in np.unique(p))  # every distinct score as a threshold
+    t = at.session_state["decision_threshold"]
+    assert total(t) == pytest.approx(brute, rel=1e-9)
+    assert any("net value" in c.value for c in at.caption)
