@@ -46,11 +46,12 @@ from churn_core.model import TrainConfig  # noqa: E402
 from churn_core.preprocess import Preprocessor  # noqa: E402
 from churn_core.validate import validate  # noqa: E402
 
-#: The reference tutorial's recipe: 64-32 ReLU, Adam 0.01, batch 32, early stopping
-#: (patience 5) on validation loss, standard scaling + one-hot, no class weights.
+#: The reference tutorial's recipe: one 64-32 ReLU MLP, Adam 0.01, batch 32, early stopping
+#: (patience 5) on validation loss, standard scaling + one-hot, no class weights. (Through
+#: ``fit_mlp`` it also gets ``ReduceLROnPlateau``, which the tutorial did not have.)
 TUTORIAL = dict(hidden=(64, 32), dropout=0.0, l2=0.0, learning_rate=0.01, batch_size=32,
                 max_epochs=100, patience=5, imbalance="none", monitor="val_loss",
-                numeric_encoding="standard")
+                numeric_encoding="standard", members=1, extra={})
 ALL_MODELS = ("default", "tutorial", "logistic", "hgb", "lightgbm")
 LABELS = {"default": "MLP (product default)", "tutorial": "MLP (tutorial recipe)",
           "logistic": "logistic regression", "hgb": "HistGradientBoosting", "lightgbm": "LightGBM"}
