@@ -214,9 +214,14 @@ def show_error(exc: BaseException, what: str = "") -> None:
 
     The message may quote the analyst's data, so it is escaped (rendered as text).
     """
+    from churn_core.errors import MissingColumnsError
+
     prefix = f"{esc(what)}: " if what else ""
     if isinstance(exc, ChurnError):
         st.error(prefix + esc(exc), icon=":material/error:")
+        if isinstance(exc, MissingColumnsError):
+            st.info("The active model was trained on other columns. Pick a model trained on "
+                    "this kind of file, or train one on the **Model** page.")
     else:
         st.error(f"{prefix}unexpected problem ({type(exc).__name__}: {esc(exc)}). "
                  "Please report it with the file that caused it.", icon=":material/error:")

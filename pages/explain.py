@@ -39,9 +39,13 @@ except Exception as exc:
     _ui.show_error(exc, "The explanations could not be computed")
     st.stop()
 
-st.info(f"**Method**: {expl.method_description}. Background: "
-        f"{getattr(explainer, 'background_source', 'valid rows')}. The one-customer view "
-        "below uses the exact method (all column coalitions).", icon=":material/info:")
+exact_one = explainer.n_columns <= ex.EXACT_MAX_COLUMNS
+st.info(f"**Method** (charts): {_ui.esc(expl.method_description)}. Background: "
+        f"{_ui.esc(getattr(explainer, 'background_source', 'valid rows'))}. The one-customer "
+        "view below uses " + ("the exact method (all column coalitions)." if exact_one else
+                             f"permutation sampling ({explainer.n_columns} columns are too many "
+                             f"for the exact method, limit {ex.EXACT_MAX_COLUMNS})."),
+        icon=":material/info:")
 
 figs = None
 try:
