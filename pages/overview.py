@@ -58,6 +58,8 @@ with right, st.container(border=True):
 def headline() -> None:
     """KPI cards that depend on the decision threshold (re-run alone when it moves)."""
     threshold = _ui.threshold_slider("overview")
+    st.caption("Customers at or above this churn probability count as **predicted churners**. "
+               "The same threshold is used on every page.")
     if bundle is None or data is None:
         return
     try:
@@ -99,11 +101,16 @@ def headline() -> None:
 headline()
 
 st.subheader("Where to go next")
-n = st.columns(5)
-n[0].page_link("pages/data.py", label="Data: upload your customers", icon=":material/table:")
-n[1].page_link("pages/model.py", label="Model: pick or train", icon=":material/neurology:")
-n[2].page_link("pages/performance.py", label="Performance: how good is it?",
-               icon=":material/monitoring:")
-n[3].page_link("pages/explain.py", label="Explain: why this score?", icon=":material/lightbulb:")
-n[4].page_link("pages/score_segment.py", label="Score & segment: the target list",
-               icon=":material/groups:")
+for target, label, icon in [
+    ("pages/data.py", "**Data**: upload this month's customers or your churn history, check "
+                      "the column roles and data quality", ":material/table:"),
+    ("pages/model.py", "**Model**: read the model card, pick a saved model or train a new one",
+     ":material/neurology:"),
+    ("pages/performance.py", "**Performance**: how good is the model, and where to put the "
+                             "decision threshold", ":material/monitoring:"),
+    ("pages/explain.py", "**Explain**: which columns drive churn, and why one customer scores "
+                         "high", ":material/lightbulb:"),
+    ("pages/score_segment.py", "**Score & segment**: risk tiers and the retention target list "
+                               "to download", ":material/groups:"),
+]:
+    st.page_link(target, label=label, icon=icon)
