@@ -20,14 +20,12 @@ from churn_core import config
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 TIMEOUT = 180
-_STATE: dict = {}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_models(request, tmp_path_factory):
-    """A temporary models folder holding ``default``; ``config.MODELS_DIR`` points at it."""
-    if "dir" in _STATE:
-        return _STATE["dir"]
+    """A temporary models folder holding ``default``; ``config.MODELS_DIR`` points at it
+    for the test module only (restored afterwards, so other modules see the real one)."""
     folder = tmp_path_factory.mktemp("app_models")
     shipped = config.ROOT / "models" / config.DEFAULT_MODEL_NAME
     if (shipped / "card.json").is_file():
@@ -39,9 +37,8 @@ def app_models(request, tmp_path_factory):
                     folder)
     mp = pytest.MonkeyPatch()
     mp.setattr(config, "MODELS_DIR", folder)
-    request.session.config.add_cleanup(mp.undo)
-    _STATE["dir"] = folder
-    return folder
+    yield folder
+    mp.undo()
 
 
 def new_app():

@@ -54,9 +54,29 @@ def test_tiers_follow_the_cutoff_slider(score_app):
     assert table["churn_probability"].iloc[0] == pytest.approx(p.max())
     assert table["churn_probability"].is_monotonic_decreasing
     # a download click keeps the page state (download buttons do not rerun the script)
-    at.download_button(key="dl_csv").click().run() if hasattr(at, "download_button") else None
+    at.download_button(key="dl_csv").click().run()
     assert_no_exception(at)
     assert at.session_state["tier_cutoffs"] == {"high": 0.6, "medium": 0.1}
+
+
+def test_tiers_by_capacity(score_app):
+    at = score_app
+    _, ref = reference_scores()
+    p = ref.scored["churn_probability"].to_numpy()
+    at.radio(key="tier_mode__score").set_value("capacity (top N)").run()
+    at.number_input(key="tier_n_high").set_value(100).run()
+    at.number_input(key="tier_n_medium").set_value(250).run()
+    assert_no_exception(at)
+    summary = _summary(at)
+    assert [summary.loc[t, "customers"] for t in ("High", "Medium", "Low")] == [
+        100, 250, len(p) - 350]
+    top = np.sort(p)[::-1]
+    assert summary.loc["High", "expected_churners"] == pytest.approx(top[:100].sum())
+    assert summary.loc["Medium", "expected_churners"] == pytest.approx(top[100:350].sum())
+    # the mode is remembered across a page switch
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/score_segment.py").run()
+    assert at.radio(key="tier_mode__score").value == "capacity (top N)"
 
 
 def test_upload_a_file_to_score_without_target(score_app):
@@ -111,5 +131,10 @@ def test_target_list_bytes_add_up(app_models):  # noqa: F811
     assert log["rows_in"] == len(read_table(config.SAMPLE_CSV)[0])
     assert log["rows_listed"] == len(listed)
     assert log["rows_in"] == log["rows_listed"] + sum(log["excluded"].values())
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(wb.export_bytes(ctx, "xlsx")), read_only=True)
+    assert book.sheetnames == ["retention_targets", "decision_log"]
+    assert book["retention_targets"].max_row == len(listed) + 1  # + header
     name = wb.export_name(ctx, "csv")
     assert name.startswith(f"retention_targets_{bundle.name}_") and name.endswith("_t0.40.csv")
