@@ -75,7 +75,8 @@ with st.expander("How the file was read", expanded=False):
 # ------------------------------------------------------------------ schema overrides
 st.subheader("Column roles")
 st.caption("The roles below were inferred from the file. Correct them if needed, then press "
-           "**Apply**. The *target* is the column that records whether a customer left.")
+           "**Apply**. The *target* is the column that records whether a customer left; after "
+           "changing it, press Apply first, then check the value that means churned.")
 schema = data.schema
 columns = list(data.frame.columns)
 k = data.sha256[:12]  # widget keys per file, so a new upload starts from its own inference
@@ -120,8 +121,12 @@ with st.form(f"schema_form_{k}"):
     applied = st.form_submit_button("Apply column roles", type="primary")
 
 if applied:
-    overrides = {"target": None if target == none else target,
-                 "positive_label": positive if values else None,
+    new_target = None if target == none else target
+    overrides = {"target": new_target,
+                 # the label list belongs to the target shown when the form was drawn: after
+                 # a target change, let the engine suggest a label and ask again
+                 "positive_label": positive if values and new_target == schema.target
+                 else None,
                  "id_columns": ids, "personal_columns": personal, "excluded": excluded,
                  "numeric": numeric, "categorical": categorical}
     try:
