@@ -97,3 +97,23 @@ def test_category_fast_path_equals_normalising_path(tiny_bundle, sample_df, vari
     assert pre.unseen_categories(valid) == pre.unseen_categories(as_object)
     if variant != "exact":
         assert pre.unseen_categories(valid) == {col: {"Atlantis": 1}}
+
+
+_NUM_TEXT = st.one_of(st.none(), st.sampled_from(["1", " 2 ", "3.5", "1e3", "-0", "nan", "NaN", "inf", "-inf", "NA",
+                                                   "", "  ", "?", "1,234.5", "1.234,5", "12abc", "€5", "0x10"]),
+                      st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr))
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(_NUM_TEXT, min_size=1, max_size=25))
+def test_parse_numeric_fast_path_equals_trimming_path(values):
+    """Plain-number columns take the direct Arrow cast; padding one cell with spaces forces the
+    trimming path, which must give the same values, blanks and bad cells."""
+    from churn_core.validate import parse_numeric
+
+    s = pd.Series(values, dtype="str")
+    padded = pd.Series([None if v is None else f" {v} " for v in values], dtype="str")
+    got, ref = parse_numeric(s), parse_numeric(padded)
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_array_equal(got[2], ref[2])
