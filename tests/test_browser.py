@@ -25,6 +25,15 @@ import pytest
 from churn_core import config
 
 CHROMIUM = Path("/usr/bin/chromium")
+#: The Debian binary behind the /usr/bin/chromium wrapper script; used when the wrapper
+#: cannot run because /etc/chromium.d (which it sources) is missing.
+CHROMIUM_BINARY = Path("/usr/lib/chromium/chromium")
+
+
+def _executable() -> Path:
+    if CHROMIUM.exists() and Path("/etc/chromium.d").is_dir():
+        return CHROMIUM
+    return CHROMIUM_BINARY if CHROMIUM_BINARY.exists() else CHROMIUM
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -34,7 +43,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.realdata]
 
 
 def _need_browser():
-    if not CHROMIUM.exists():
+    if not _executable().exists():
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is required in CI (apt-get install -y chromium)")
         pytest.skip("Debian chromium (/usr/bin/chromium) is not installed")
@@ -126,7 +135,7 @@ def test_analyst_path_in_chromium(server):
 
     url, models = server
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(120_000)
         try:
