@@ -92,6 +92,31 @@ def sanitize_model_name(name: str) -> str:
     return raw
 
 
+def is_bundle_folder(path) -> bool:
+    """True when ``path`` is a real folder (not a symlink) holding only model-bundle files.
+
+    :func:`save_bundle` replaces an existing folder only when this holds, so a mistyped
+    ``--out`` (``/etc``, ``~/Documents``) can never delete someone's files.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    bool
+        ``card.json`` and ``schema.json`` are present and every entry is a plain ``.json``
+        or ``.keras`` file (no sub-folders, no other files).
+    """
+    path = Path(path)
+    if path.is_symlink() or not path.is_dir():
+        return False
+    entries = list(path.iterdir())
+    names = {p.name for p in entries}
+    return {"card.json", "schema.json"} <= names and all(
+        p.is_file() and not p.is_symlink() and p.suffix in (".json", ".keras") for p in entries)
+
+
 def _bundle_dir(name: str, models_dir) -> Path:
     base = Path(models_dir).resolve()
     path = (base / sanitize_model_name(name)).resolve()
@@ -281,7 +306,13 @@ def save_bundle(bundle: ModelBundle, name: str | None = None, models_dir=None) -
         bundle.card = {**bundle.card, "name": name}
         _write_files(bundle, tmp)
         old = None
-        if final.exists():
+        if final.exists() or final.is_symlink():
+            if not (is_bundle_folder(final) or (final.is_dir() and not final.is_symlink()
+                                                and not any(final.iterdir()))):
+                raise BundleError(
+                    f"{final} already exists and is not a model bundle; refusing to replace it "
+                    f"(choose another model name or folder)"
+                )
             old = models_dir / f".tmp-old-{name}-{uuid.uuid4().hex[:8]}"
             os.replace(final, old)
         os.replace(tmp, final)

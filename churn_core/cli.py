@@ -45,6 +45,10 @@ def _split_model_path(text: str) -> tuple[Path, str]:
     from .bundle import sanitize_model_name
 
     path = Path(text)
+    if ".." in path.parts:
+        from .errors import BundleError
+
+        raise BundleError(f"model path {text!r}: '..' is not allowed; give models/NAME or an absolute folder")
     if path.parent == Path(".") or str(path.parent) == "models":
         return config.MODELS_DIR, sanitize_model_name(path.name)
     return path.parent.resolve(), sanitize_model_name(path.name)

@@ -1,0 +1,62 @@
+"""Regression tests for faults found by trying to break load -> validate -> train/score.
+
+Each test names the analyst's situation it protects. Kept fast: the shipped default bundle is
+loaded once per session and only small frames are scored.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from churn_core import config  # noqa: E402
+from churn_core.errors import BundleError  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def default_bundle():
+    from churn_core.bundle import load_bundle
+
+    return load_bundle(config.DEFAULT_MODEL_NAME)
+
+
+# --------------------------------------------------------------------------- bundle folders
+def test_save_bundle_never_replaces_a_folder_that_is_not_a_bundle(default_bundle, tmp_path):
+    """``train --out ../../etc`` once replaced /etc with a bundle: a non-bundle folder stays."""
+    from churn_core.bundle import save_bundle
+
+    victim = tmp_path / "etc"
+    victim.mkdir()
+    (victim / "passwd").write_text("root:x:0:0")
+    (victim / "card.json").write_text("{}")
+    (victim / "schema.json").write_text("{}")
+    with pytest.raises(BundleError, match="not a model bundle"):
+        save_bundle(default_bundle, "etc", tmp_path)
+    assert (victim / "passwd").read_text() == "root:x:0:0"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["etc"]  # no temp folder left
+
+
+def test_save_bundle_replaces_an_existing_bundle_and_fills_an_empty_folder(default_bundle, tmp_path):
+    from churn_core.bundle import load_bundle, save_bundle
+
+    (tmp_path / "empty").mkdir()
+    save_bundle(default_bundle, "empty", tmp_path)
+    save_bundle(default_bundle, "empty", tmp_path)  # second save replaces the first
+    again = load_bundle("empty", tmp_path)
+    assert again.schema.features == default_bundle.schema.features
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]
+
+
+@pytest.mark.parametrize("out", ["../../etc", "models/../../x", "a/../b"])
+def test_cli_refuses_parent_folder_in_model_paths(out, tmp_path, capsys):
+    from churn_core.cli import main
+
+    csv = tmp_path / "d.csv"
+    csv.write_text("a,Exited\n1,0\n")
+    assert main(["-q", "train", "--data", str(csv), "--out", out]) == 2
+    assert "'..' is not allowed" in capsys.readouterr().err
+    assert main(["-q", "evaluate", "--model", out]) == 2
