@@ -91,3 +91,22 @@ def test_bad_files_give_a_message_not_a_traceback(data_app, name, payload, words
     assert any(words in e for e in shown), shown
     # the previous data (the sample) stays active
     assert at.session_state["active_data"] is None
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "xlsx"])
+def test_upload_parquet_and_excel(data_app, fmt):
+    at = data_app
+    frame = pd.read_csv(config.SAMPLE_CSV).head(250)
+    buf = io.BytesIO()
+    if fmt == "parquet":
+        frame.to_parquet(buf, index=False)
+    else:
+        frame.to_excel(buf, index=False)
+    at.file_uploader(key="data_upload").set_value((f"part.{fmt}", buf.getvalue(),
+                                                   "application/octet-stream")).run()
+    assert_no_exception(at)
+    assert metric(at, "Format") == fmt.upper()
+    assert number(metric(at, "Rows")) == 250
+    balance = [d.value for d in at.dataframe if "label" in getattr(d.value, "columns", [])][0]
+    churned = int(balance.set_index("label").loc["churned", "customers"])
+    assert churned == int(frame["Exited"].sum())
