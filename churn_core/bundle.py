@@ -193,8 +193,16 @@ class ModelBundle:
         return self.schema.features
 
     def check_columns(self, df: pd.DataFrame, source: str | None = None) -> None:
-        """Raise :class:`MissingColumnsError` naming every feature column absent from ``df``."""
-        missing = [c for c in self.features if c not in df.columns]
+        """Raise :class:`MissingColumnsError` naming every feature column absent from ``df``.
+
+        Columns match as in :func:`churn_core.validate.match_columns` (case and surrounding
+        whitespace ignored), so a file with ``tenure`` or `` AGE `` scores like one with
+        ``Tenure`` and ``Age``.
+        """
+        from .validate import match_columns
+
+        found = match_columns(df.columns, self.features)
+        missing = [c for c in self.features if c not in found]
         if missing:
             raise MissingColumnsError(missing, source)
 

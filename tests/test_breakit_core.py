@@ -60,3 +60,20 @@ def test_cli_refuses_parent_folder_in_model_paths(out, tmp_path, capsys):
     assert main(["-q", "train", "--data", str(csv), "--out", out]) == 2
     assert "'..' is not allowed" in capsys.readouterr().err
     assert main(["-q", "evaluate", "--model", out]) == 2
+
+
+# --------------------------------------------------------------------------- columns
+def test_score_frame_matches_headers_by_name_ignoring_case_space_and_order(default_bundle):
+    """A CRM export with ``tenure``/`` AGE `` headers in another order scores like the original."""
+    from churn_core.io import read_table
+    from churn_core.scoring import score_frame
+
+    ref, _ = read_table(config.SAMPLE_CSV)
+    ref = ref.iloc[:300]
+    odd = ref[list(reversed(ref.columns))].copy()
+    odd.columns = [f" {c.upper()} " if i % 2 else c.lower() for i, c in enumerate(odd.columns)]
+    a = score_frame(default_bundle, ref, source_name="ref.csv")
+    b = score_frame(default_bundle, odd, source_name="odd.csv")
+    assert len(b.scored) == len(ref) and len(b.rejected) == 0
+    np.testing.assert_array_equal(a.scored["churn_probability"].to_numpy(),
+                                  b.scored["churn_probability"].to_numpy())
