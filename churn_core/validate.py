@@ -145,6 +145,8 @@ def _styled_float(text: str, decimal: str) -> float:
 
 _COMMA_SURE = re.compile(r"\.\d{3},\d*$|,\d{1,2}$|,\d{4,}$")
 _PERIOD_SURE = re.compile(r",\d{3}\.\d*$|,\d{3},\d{3}")
+#: Plainly parsed cells whose period can only be a decimal mark (``118236.59``, ``0.5``).
+_PERIOD_DECIMAL_SURE = re.compile(r"^[+-]?\d*\.(\d{1,2}|\d{4,})$")
 
 
 def _column_decimal(bad_texts, hint: str | None) -> str:
@@ -223,10 +225,20 @@ def parse_numeric(series: pd.Series, decimal: str | None = None) -> tuple[np.nda
     vals_u = np.array([_plain_float(u) for u in uniques] + [np.nan], dtype="float64")
     bad_u = np.isnan(vals_u[:-1])
     if bad_u.any():
-        dec = _column_decimal([u for u, b in zip(uniques, bad_u) if b], decimal)
+        bad_texts = [u for u, b in zip(uniques, bad_u) if b]
+        dec = _column_decimal(bad_texts, decimal)
+        if dec == ",":
+            # a few decimal-comma cells must not flip a column of plain "118236.59" numbers:
+            # distinct cells that are surely period-decimal outvote the sure comma ones
+            n_period = sum(bool(_PERIOD_DECIMAL_SURE.search(u)) for u, b in zip(uniques, bad_u) if not b)
+            n_comma = sum(bool(_COMMA_SURE.search(_SPACES.sub("", t))) for t in bad_texts)
+            if n_period > n_comma:
+                dec = "."
+        plain = vals_u.copy()
         for j, u in enumerate(uniques):
             if dec == "," or bad_u[j]:
-                vals_u[j] = _styled_float(u, dec)
+                v = _styled_float(u, dec)
+                vals_u[j] = plain[j] if np.isnan(v) else v  # "12.5" in a comma column stays 12.5
     codes = np.where(codes < 0, len(vals_u) - 1, codes)
     vals = vals_u[codes]
     bad = np.isnan(vals) & ~blank

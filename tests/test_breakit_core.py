@@ -77,3 +77,26 @@ def test_score_frame_matches_headers_by_name_ignoring_case_space_and_order(defau
     assert len(b.scored) == len(ref) and len(b.rejected) == 0
     np.testing.assert_array_equal(a.scored["churn_probability"].to_numpy(),
                                   b.scored["churn_probability"].to_numpy())
+
+
+# --------------------------------------------------------------------------- numbers
+def test_one_decimal_comma_cell_does_not_reject_a_column_of_period_numbers():
+    """One hand-typed ``1 234,50`` among ``118236.59`` balances rejected 196 of 200 rows."""
+    from churn_core.validate import parse_numeric
+
+    cells = ["118236.59", "0.0", "1 234,50", "97086.4", "N/A", "-", "?", "125510.82"]
+    vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"))
+    assert list(blank) == [False, False, False, False, True, True, True, False]
+    # the odd cell is the only bad one, and the message will name it; the others parse
+    assert list(bad) == [False, False, True, False, False, False, False, False]
+    np.testing.assert_array_equal(vals[[0, 1, 3, 7]], [118236.59, 0.0, 97086.4, 125510.82])
+
+
+def test_decimal_comma_column_keeps_plain_period_cells():
+    """A genuine decimal-comma column still reads ``1.234,56``/``12,5``; a stray ``0.5`` is 0.5."""
+    from churn_core.validate import parse_numeric
+
+    cells = ["1.234,56", "12,5", "7,25", "0.5", "1.000"]
+    vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"))
+    assert not bad.any() and not blank.any()
+    np.testing.assert_array_equal(vals, [1234.56, 12.5, 7.25, 0.5, 1000.0])
