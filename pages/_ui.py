@@ -24,6 +24,7 @@ MODEL = "active_model"                # bundle name under models/
 DATA = "active_data"                  # ActiveData of an upload, or None for the sample
 TRAINING = "training_running"         # session flag: a training runs in this session
 SCORE_UPLOAD = "score_upload"         # ActiveData of a file uploaded on Score & segment
+EXPLAIN_REQUEST = "explain_request"   # (data sha256, scored position) picked in a table
 
 UPLOAD_TYPES = ["csv", "parquet", "xlsx"]
 

@@ -128,12 +128,19 @@ order = np.argsort(-scores.p, kind="stable")
 if id_cols:
     idc = id_cols[0]
     options = scored[idc].astype(str).to_numpy()[order]
+    request = st.session_state.pop(_ui.EXPLAIN_REQUEST, None)
+    if request and request[0] == data.sha256 and 0 <= request[1] < len(scored):
+        st.session_state["ex_customer"] = str(scored[idc].astype(str).iloc[request[1]])
     pick = st.selectbox(f"Customer ({_ui.esc(idc)}; highest risk first)", options, key="ex_customer",
                         help="Type to search. The list is sorted by churn probability.")
     position = int(order[list(options).index(pick)])
 else:
+    request = st.session_state.pop(_ui.EXPLAIN_REQUEST, None)
+    if request and request[0] == data.sha256 and 0 <= request[1] < len(scored):
+        st.session_state["ex_row"] = int(request[1])
+    st.session_state.setdefault("ex_row", int(order[0]))  # highest risk first
     position = int(st.number_input("Row of the scored table (0 = first)", 0,
-                                   len(scored) - 1, int(order[0]), key="ex_row"))
+                                   len(scored) - 1, key="ex_row"))
 one = wb.explain_one(explainer, scores, position)
 a, b = st.columns([3, 2])
 with a:

@@ -183,15 +183,26 @@ def segment_view() -> None:
                   "worked on known outcomes.")
 
     st.markdown("**Customers** (highest risk first)")
-    table = wb.customer_table(scores, view.tiers, reasons, bundle.schema)
-    shown = table.head(2000)
-    st.dataframe(shown, hide_index=True, column_config={
+    shown = wb.customer_table(scores, view.tiers, reasons, bundle.schema, limit=2000)
+    event = st.dataframe(shown, hide_index=True, key="score_table", on_select="rerun",
+                         selection_mode="single-row", column_config={
         "churn_probability": st.column_config.ProgressColumn(
             "churn probability", format="%.3f", min_value=0.0, max_value=1.0),
         "rank": st.column_config.NumberColumn("rank", format="%d")})
-    if len(table) > len(shown):
-        st.caption(f"Showing the {len(shown):,} highest-risk of {len(table):,} customers; the "
-                   "download holds every customer of the chosen tiers.")
+    caption = "Click a row to explain that customer."
+    if n > len(shown):
+        caption = (f"Showing the {len(shown):,} highest-risk of {n:,} customers; the download "
+                   "holds every customer of the chosen tiers. " + caption)
+    st.caption(caption)
+    rows = event.selection.rows if event is not None else []
+    if rows and data is active:
+        position = int(wb.rank_positions(scores, bundle.schema)[int(rows[0])])
+        st.session_state[_ui.EXPLAIN_REQUEST] = (data.sha256, position)
+        st.page_link("pages/explain.py", label=f"Explain the customer ranked {rows[0] + 1}",
+                     icon=":material/lightbulb:")
+    elif rows:
+        st.caption("The Explain page explains the active data set; switch 'Customers to "
+                   "score' to the active data to explain a customer from this table.")
 
     st.markdown("**Retention target list**")
     chosen = st.multiselect("Tiers to include", list(wb.TIERS), default=["High"],

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from apptest_util import app_models, assert_no_exception, new_app, reference_scores  # noqa: F401
 
+from churn_core import config, workbench as wb
+
 pytestmark = pytest.mark.slow
 
 
@@ -40,3 +42,9 @@ def test_explain_page(app_models):  # noqa: F811
     at.toggle(key="reasons_actionable_only__explain").set_value(True).run()
     assert_no_exception(at)
     assert at.session_state["reasons_actionable_only"] is True
+    # a row picked in the Score & segment table opens here (request = data hash, position)
+    pos = 17
+    at.session_state["explain_request"] = (wb.sha256_of(config.SAMPLE_CSV), pos)
+    at.run()
+    assert_no_exception(at)
+    assert at.selectbox(key="ex_customer").value == str(ref.scored[idc].iloc[pos])
