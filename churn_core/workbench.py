@@ -219,34 +219,6 @@ def apply_schema(data: ActiveData, overrides: dict | None = None) -> ActiveData:
                       overrides)
 
 
-def read_report_rows(report: Any) -> list[tuple[str, str]]:
-    """Return the read report as (label, value) pairs for display.
-
-    Parameters
-    ----------
-    report : object
-        ``io.ReadReport`` (a dataclass) or a dict.
-
-    Returns
-    -------
-    list of (str, str)
-    """
-    if report is None:
-        return []
-    if hasattr(report, "__dataclass_fields__"):
-        items = {k: getattr(report, k) for k in report.__dataclass_fields__}
-    elif isinstance(report, dict):
-        items = report
-    else:
-        items = {"report": report}
-    out = []
-    for k, v in items.items():
-        if v is None or (isinstance(v, (list, dict, tuple)) and not v):
-            continue
-        out.append((str(k).replace("_", " "), repr(v) if k == "delimiter" else str(v)))
-    return out
-
-
 # --------------------------------------------------------------------------- data quality
 @dataclass
 class QualityReport:

@@ -173,7 +173,7 @@ rejected = getattr(data.validation, "rejected", None)
 if rejected is not None and len(rejected):
     st.dataframe(rejected.head(200), hide_index=True)
     st.download_button("Download rejected rows with reasons (CSV)",
-                       rejected.to_csv(index=False).encode("utf-8"),
+                       lambda: wb.rejected_csv_bytes(rejected),
                        file_name=f"rejected_rows_{_ui.safe_file_stem(data.name)}.csv",
                        mime="text/csv", on_click="ignore")
 
