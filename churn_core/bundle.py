@@ -385,11 +385,21 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
             raise BundleError(f"model {name!r}: {fname} is unreadable ({exc})") from None
 
     card = read("card.json", {})
+    for fname, content in (("card.json", card), ("metrics.json", read("metrics.json", {})),
+                           ("evaluation.json", read("evaluation.json", {}))):
+        if not isinstance(content, dict):
+            raise BundleError(f"model {name!r}: {fname} is damaged (expected a JSON object)")
+    thr = card.get("default_threshold", config.DEFAULT_THRESHOLD)
+    if isinstance(thr, bool) or not isinstance(thr, (int, float)) or not 0 <= thr <= 1:
+        raise BundleError(f"model {name!r}: card.json has an invalid default_threshold {thr!r} "
+                          f"(expected a number in [0, 1])")
     _check_versions(card, name)
     try:
         schema = FeatureSchema.from_dict(read("schema.json"))
         pre = Preprocessor.from_dict(read("preprocessor.json"))
-    except (ValueError, TypeError) as exc:
+    except BundleError:
+        raise
+    except (ValueError, TypeError, AttributeError) as exc:
         raise BundleError(f"model {name!r}: invalid schema or preprocessing ({exc})") from None
     if pre.features != schema.features:
         raise BundleError(f"model {name!r}: schema features {schema.features} do not match the "
@@ -404,7 +414,12 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
     if width != pre.n_features_out:
         raise BundleError(f"model {name!r}: the network expects {width} inputs but the "
                           f"preprocessing produces {pre.n_features_out}")
-    calibrator = _calibrator_from_dict(read("calibration.json"))
+    cal_data = read("calibration.json")
+    try:
+        calibrator = _calibrator_from_dict(cal_data)
+    except Exception as exc:  # noqa: BLE001 - any failure here is a damaged calibration.json
+        raise BundleError(f"model {name!r}: calibration.json is damaged "
+                          f"({type(exc).__name__}: {exc})") from None
     return ModelBundle(name=name, model=model, preprocessor=pre, schema=schema,
                        calibrator=calibrator, card=card, metrics=read("metrics.json", {}),
                        evaluation=read("evaluation.json", {}))

@@ -83,6 +83,38 @@ def _print_report(title: str, rep: dict) -> None:
               f"accuracy={at.get('accuracy', 0):.3f}")
 
 
+def _train_config(args):
+    """The :class:`TrainConfig` of the ``train`` options; bad values -> :class:`ChurnError`."""
+    import math
+
+    from .model import TrainConfig
+
+    try:
+        hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
+    except ValueError:
+        raise ChurnError(f"--hidden {args.hidden!r}: give layer widths as whole numbers, e.g. 64,32") from None
+    if not hidden:
+        raise ChurnError("--hidden: give at least one layer width, e.g. 64,32")
+    for opt, val in (("--learning-rate", args.learning_rate), ("--l2", args.l2)):
+        if not math.isfinite(val) or val < 0 or (opt == "--learning-rate" and val == 0):
+            raise ChurnError(f"{opt} must be a positive number, got {val}")
+    if args.patience < 0:
+        raise ChurnError(f"--patience must be 0 or more, got {args.patience}")
+    try:
+        return TrainConfig(
+            hidden=hidden, dropout=args.dropout, l2=args.l2,
+            learning_rate=args.learning_rate, batch_size=args.batch_size, max_epochs=args.max_epochs,
+            patience=args.patience, imbalance=args.imbalance, seed=args.seed,
+        )
+    except ValueError as exc:
+        raise ChurnError(f"training options: {exc}") from None
+
+
+def _check_threshold(thr) -> None:
+    if thr is not None and not 0 <= thr <= 1:  # also refuses nan
+        raise ChurnError(f"--threshold must be between 0 and 1, got {thr}")
+
+
 # --------------------------------------------------------------------------- commands
 def cmd_train(args) -> int:
     from tqdm.auto import tqdm
@@ -90,11 +122,11 @@ def cmd_train(args) -> int:
     from .bundle import save_bundle
     from .infer import infer_schema
     from .io import read_table
-    from .model import TrainConfig
     from .train import train_bundle
 
     data = _need_file(args.data)
     models_dir, name = _split_model_path(args.out)
+    cfg = _train_config(args)
     df, report = read_table(data)
     schema = infer_schema(df, target=args.target, positive_label=args.positive_label,
                           id_columns=_csv_list(args.id_columns),
@@ -104,11 +136,6 @@ def cmd_train(args) -> int:
     print(f"{data.name}: {len(df)} rows; target {schema.target!r} (churn = {schema.positive_label!r}); "
           f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
           f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
-    cfg = TrainConfig(
-        hidden=tuple(int(h) for h in args.hidden.split(",")), dropout=args.dropout, l2=args.l2,
-        learning_rate=args.learning_rate, batch_size=args.batch_size, max_epochs=args.max_epochs,
-        patience=args.patience, imbalance=args.imbalance, seed=args.seed,
-    )
     bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training", disable=args.quiet, file=sys.stderr)
 
     def progress(epoch, total, logs):
@@ -135,6 +162,7 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from .bundle import load_bundle
 
+    _check_threshold(args.threshold)
     models_dir, name = _split_model_path(args.model)
     bundle = load_bundle(name, models_dir)
     thr = bundle.default_threshold if args.threshold is None else args.threshold
@@ -218,8 +246,9 @@ SCORE_ENGINES["dask"] = _score_dask
 def cmd_score(args) -> int:
     from .bundle import load_bundle
 
-    if args.threshold is not None and not 0 <= args.threshold <= 1:
-        raise ChurnError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    _check_threshold(args.threshold)
+    if args.chunksize < 1:
+        raise ChurnError(f"--chunksize must be a positive number of rows, got {args.chunksize}")
     models_dir, name = _split_model_path(args.model)
     bundle = load_bundle(name, models_dir)
     counts = SCORE_ENGINES[args.engine](args, bundle)

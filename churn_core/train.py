@@ -109,10 +109,20 @@ def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
 
 
 def _validate(df, schema, source_name):
+    from .errors import TrainingDataError
     from .validate import check_trainable, validate
 
     result = validate(df, schema, require_target=True, source_name=source_name)
-    check_trainable(result.valid, result.y, schema)
+    try:
+        check_trainable(result.valid, result.y, schema)
+    except TrainingDataError as exc:
+        rep = result.report
+        if not rep.rows_rejected:
+            raise
+        kinds = ", ".join(f"{k} ({v})" for k, v in sorted(rep.rejected_reasons.items(), key=lambda kv: -kv[1])[:5])
+        first = str(result.rejected["reason"].iloc[0])
+        raise TrainingDataError(f"{exc} {rep.rows_rejected} of {rep.rows_in} rows of {rep.source} were "
+                                f"rejected: {kinds}; first: {first}") from None
     return result
 
 

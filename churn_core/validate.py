@@ -552,7 +552,7 @@ def check_trainable(valid: pd.DataFrame, y, schema: FeatureSchema) -> None:
     if not schema.features:
         problems.append("no feature columns are selected")
     for col in schema.features:
-        if col not in valid.columns:
+        if col not in valid.columns or not len(valid):  # no rows: nothing to say per column
             continue
         s = valid[col]
         if s.isna().all():

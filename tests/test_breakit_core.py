@@ -100,3 +100,81 @@ def test_decimal_comma_column_keeps_plain_period_cells():
     vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"))
     assert not bad.any() and not blank.any()
     np.testing.assert_array_equal(vals, [1234.56, 12.5, 7.25, 0.5, 1000.0])
+
+
+# --------------------------------------------------------------------------- command line options
+@pytest.mark.parametrize("opts, words", [
+    (["--hidden", "abc"], "--hidden 'abc'"),
+    (["--hidden", "0"], "must be positive"),
+    (["--max-epochs", "0"], "must be positive"),
+    (["--batch-size", "0"], "must be positive"),
+    (["--dropout", "1.5"], "dropout must be in [0, 1)"),
+    (["--learning-rate", "-1"], "--learning-rate must be a positive number"),
+])
+def test_cli_train_bad_options_are_one_line_errors(opts, words, tmp_path, capsys):
+    from churn_core.cli import main
+
+    assert main(["-q", "train", "--data", str(config.SAMPLE_CSV), "--out", str(tmp_path / "m"), *opts]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["score", "--model", "models/default", "--data", "IN", "--out", "OUT", "--chunksize", "0"], "--chunksize"),
+    (["score", "--model", "models/default", "--data", "IN", "--out", "OUT", "--chunksize", "-5"], "--chunksize"),
+    (["score", "--model", "models/default", "--data", "IN", "--out", "OUT", "--threshold", "nan"], "--threshold"),
+    (["evaluate", "--model", "models/default", "--threshold", "nan"], "--threshold"),
+    (["evaluate", "--model", "models/default", "--threshold", "2"], "--threshold"),
+])
+def test_cli_score_evaluate_bad_numbers_exit_2(argv, words, tmp_path, capsys):
+    """``--chunksize -5`` used to report '0 rows in' for a 10,000-row file; ``nan`` was accepted."""
+    from churn_core.cli import main
+
+    argv = [str(config.SAMPLE_CSV) if a == "IN" else str(tmp_path / "o.csv") if a == "OUT" else a for a in argv]
+    assert main(["-q", *argv]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+# --------------------------------------------------------------------------- damaged bundles
+@pytest.mark.parametrize("fname, content, words", [
+    ("card.json", "[1, 2]", "card.json is damaged"),
+    ("calibration.json", '{"method": "isotonic", "x": "a"}', "calibration.json is damaged"),
+    ("card.json", None, "invalid default_threshold"),
+    ("schema.json", "{not json", "schema.json is unreadable"),
+])
+def test_damaged_bundle_files_raise_bundle_error(fname, content, words, tmp_path):
+    import json
+    import shutil
+
+    from churn_core.bundle import load_bundle
+
+    folder = tmp_path / "broken"
+    shutil.copytree(config.MODELS_DIR / config.DEFAULT_MODEL_NAME, folder)
+    if content is None:  # a card whose default threshold is text
+        card = json.loads((folder / fname).read_text())
+        card["default_threshold"] = "abc"
+        content = json.dumps(card)
+    (folder / fname).write_text(content)
+    with pytest.raises(BundleError, match=words):
+        load_bundle("broken", tmp_path)
+
+
+# --------------------------------------------------------------------------- training refusals
+def test_training_refusal_names_the_rejected_rows():
+    """'only 194 valid rows' now says why 6 rows were rejected (blank targets, with the line)."""
+    from churn_core.errors import TrainingDataError
+    from churn_core.infer import infer_schema
+    from churn_core.io import read_table
+    from churn_core.train import train_bundle
+
+    df, _ = read_table(config.SAMPLE_CSV)
+    df = df.iloc[:200].copy()
+    df.iloc[3:9, df.columns.get_loc("Exited")] = np.nan
+    schema = infer_schema(df, target="Exited", positive_label="1")
+    with pytest.raises(TrainingDataError) as info:
+        train_bundle(df, schema)
+    msg = str(info.value)
+    assert "only 194 valid rows" in msg and "6 of 200 rows" in msg
+    assert "Exited: blank target (6)" in msg and "line 5" in msg
