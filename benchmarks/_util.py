@@ -181,7 +181,7 @@ def markdown_table(rows: list[Row]) -> str:
     lines = [head]
     for r in rows:
         v = "n/a" if r.value is None else (f"{r.value:,.0f}" if abs(r.value) >= 1000 else
-                                           f"{r.value:,.3g}" if abs(r.value) < 10 else f"{r.value:,.1f}")
+                                           f"{r.value:,.2f}" if abs(r.value) < 10 else f"{r.value:,.1f}")
         met = "" if r.met is None else ("yes" if r.met else "**no**")
         lines.append(f"| {r.section} | {r.measure} | {v} {r.unit} | {r.runs} | {r.goal} | {met} | {r.note} |")
     return "\n".join(lines)

@@ -105,6 +105,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rows", type=int, default=1_000_000,
                     help="rows of the scoring file; the chunked runs use 2x and 5x this")
     ap.add_argument("--repeat", type=int, default=3, help="repeats per figure (medians)")
+    ap.add_argument("--score-repeat", type=int, default=5,
+                    help="repeats of the score vs bare pairs (noisier than the rest on a shared machine)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"), help="Markdown file written (default RESULTS.md)")
     ap.add_argument("--timeout", type=float, default=3600, help="seconds per section script")
     args = ap.parse_args(argv)
@@ -121,7 +123,7 @@ def main(argv=None) -> int:
         if section == "train":
             rows += _own("bench_train.py", ["--repeat", str(args.repeat)], section, args.timeout, raw)
         elif section == "score":
-            rows += _own("bench_score.py", ["--rows", str(args.rows), "--repeat", str(args.repeat),
+            rows += _own("bench_score.py", ["--rows", str(args.rows), "--repeat", str(args.score_repeat),
                                             "--mem-rows", str(2 * args.rows), "--big-rows", str(5 * args.rows),
                                             "--predict-rows", "0"], section, args.timeout, raw)
         elif section == "predict":
