@@ -133,6 +133,7 @@ def cmd_train(args) -> int:
                           personal_columns=_csv_list(args.personal_columns),
                           numeric=_csv_list(args.numeric), categorical=_csv_list(args.categorical),
                           excluded=_csv_list(args.exclude), decimal=report.decimal)
+    _print_warnings(data.name, report.warnings)
     print(f"{data.name}: {len(df)} rows; target {schema.target!r} (churn = {schema.positive_label!r}); "
           f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
           f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
@@ -184,12 +185,16 @@ def cmd_evaluate(args) -> int:
         from .validate import validate
 
         data = _need_file(args.data)
-        df, _ = read_table(data)
+        df, read_rep = read_table(data)
+        _print_warnings(data.name, read_rep.warnings)
         if bundle.schema.target is None:
             raise ChurnError(f"model {name!r} has no target column to evaluate against")
         res = validate(df, bundle.schema, require_target=True, source_name=data.name)
         if len(res.valid) == 0:
-            raise ChurnError(f"{data.name}: no valid rows to evaluate")
+            why = f"; first: {res.rejected['reason'].iloc[0]}" if len(res.rejected) else ""
+            raise ChurnError(f"{data.name}: no valid rows to evaluate ({len(res.rejected)} of {len(df)} "
+                             f"rows rejected{why})")
+        _print_data_notes({"duplicate_ids": res.report.duplicate_ids})
         p = bundle.predict_proba(res.valid)
         rep = evaluate(res.y, p, thr).to_dict()
         print(f"{data.name}: {len(res.valid)} rows evaluated, {len(res.rejected)} rejected")
@@ -257,7 +262,28 @@ def cmd_score(args) -> int:
           f"{counts['threshold']:.3f}")
     print(f"scores: {counts['out']}")
     print(f"rejected rows: {counts['rejected_out']}")
+    _print_data_notes(counts)
     return 0
+
+
+def _print_data_notes(info: dict) -> None:
+    """Print what an analyst should check: unseen categories, imputed blanks, duplicate IDs."""
+    for col, values in sorted((info.get("unseen_categories") or {}).items()):
+        top = sorted(values.items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{v!r} ({n})" for v, n in top[:5]) + (f", ... {len(top) - 5} more" if len(top) > 5 else "")
+        print(f"note: column {col!r} has values not seen in training, scored as 'none of the known "
+              f"categories': {shown}")
+    blanks = {c: n for c, n in (info.get("imputed_cells") or {}).items() if n}
+    if blanks:
+        print("note: blank cells filled by the training rules: "
+              + ", ".join(f"{c} ({n})" for c, n in sorted(blanks.items())))
+    for col, n in sorted((info.get("duplicate_ids") or {}).items()):
+        print(f"warning: {n} rows share an ID value in column {col!r} (duplicate customers?)")
+
+
+def _print_warnings(source: str, warnings) -> None:
+    for w in warnings or []:
+        print(f"warning: {source}: {w}")
 
 
 def cmd_sample(args) -> int:

@@ -36,7 +36,7 @@ class ScoreResult:
         ``reason``.
     report : dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``threshold``,
-        ``predicted_churners``, ``unseen_categories``, ``imputed_cells``.
+        ``predicted_churners``, ``unseen_categories``, ``imputed_cells``, ``duplicate_ids``.
     """
 
     scored: pd.DataFrame
@@ -123,6 +123,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "predicted_churners": int(scored["predicted_churn"].sum()),
         "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
         "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
+        "duplicate_ids": dict(result.report.duplicate_ids),
     }
     return ScoreResult(scored, rejected, report)
 
@@ -310,7 +311,9 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     -------
     dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``out``,
-        ``rejected_out``, ``threshold``.
+        ``rejected_out``, ``threshold``; ``unseen_categories`` (``{column: {value: count}}``),
+        ``imputed_cells`` (``{column: count}``) and ``duplicate_ids`` (``{column: rows}``,
+        counted within each chunk) summed over the chunks.
 
     Raises
     ------
@@ -333,6 +336,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     kind = "parquet" if out.suffix.lower() in (".parquet", ".pq") else "csv"
     w_scored, w_rej = _TableWriter(tmp_out, kind), _TableWriter(tmp_rej, kind)
     totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
+    extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "duplicate_ids": {}}
     thr = bundle.default_threshold if threshold is None else float(threshold)
     header = None
     cutoffs = bundle.tier_cutoffs
@@ -358,6 +362,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             pending = pool.submit(write, res)
             for k in totals:
                 totals[k] += res.report[k]
+            for k in ("unseen_categories", "imputed_cells", "duplicate_ids"):
+                _merge_counts(extra[k], res.report.get(k, {}))
             if progress is not None:
                 progress(totals["rows_in"], None)
         if pending is not None:
@@ -385,4 +391,13 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         raise
     finally:
         pool.shutdown(wait=True)
-    return {**totals, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
+    return {**totals, **extra, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
+
+
+def _merge_counts(into: dict, add: dict) -> None:
+    """Add nested ``{key: count}`` / ``{col: {value: count}}`` counts of one chunk to ``into``."""
+    for k, v in add.items():
+        if isinstance(v, dict):
+            _merge_counts(into.setdefault(k, {}), v)
+        else:
+            into[k] = into.get(k, 0) + int(v)

@@ -178,3 +178,36 @@ def test_training_refusal_names_the_rejected_rows():
     msg = str(info.value)
     assert "only 194 valid rows" in msg and "6 of 200 rows" in msg
     assert "Exited: blank target (6)" in msg and "line 5" in msg
+
+
+# --------------------------------------------------------------------------- what the CLI tells the analyst
+def test_cli_score_reports_unseen_categories_blanks_and_duplicate_ids(tmp_path, capsys):
+    """A new country, blank balances and a repeated customer ID were scored without a word."""
+    from churn_core.cli import main
+
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str).iloc[:120].drop(columns="Exited")
+    df.loc[0:4, "Geography"] = "Italy"
+    df.loc[5:6, "Balance"] = ""
+    df.loc[7:9, "CustomerId"] = df.loc[10, "CustomerId"]
+    src = tmp_path / "in.csv"
+    df.to_csv(src, index=False)
+    assert main(["-q", "score", "--model", "models/default", "--data", str(src),
+                 "--out", str(tmp_path / "o.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "'Italy' (5)" in out and "'Geography'" in out
+    assert "Balance (2)" in out
+    assert "4 rows share an ID value in column 'CustomerId'" in out
+    scored = pd.read_csv(tmp_path / "o.csv")
+    assert len(scored) == 120 and scored["churn_probability"].notna().all()
+
+
+def test_cli_evaluate_without_valid_rows_says_why(tmp_path, capsys):
+    from churn_core.cli import main
+
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str).iloc[:50]
+    df["Exited"] = df["Exited"].map({"1": "yes", "0": "no"})
+    src = tmp_path / "yn.csv"
+    df.to_csv(src, index=False)
+    assert main(["-q", "evaluate", "--model", "models/default", "--data", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert "50 of 50 rows rejected" in err and "is neither the positive label '1'" in err
