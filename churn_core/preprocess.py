@@ -42,6 +42,20 @@ def _norm_key(value) -> str:
     return " ".join(_label(value).split()).casefold()
 
 
+#: Boolean spellings that mean the same flag: a Parquet/Excel ``True`` matches a trained ``1``.
+_BOOL_ALIASES = {"true": "1", "false": "0", "1": "true", "0": "false"}
+
+
+def _lookup_category(index: dict[str, int], key: str) -> int:
+    """Position of normalised ``key`` in ``index``; ``true``/``false`` and ``1``/``0`` stand
+    in for each other when only the other spelling was seen in training; ``-1`` if unseen."""
+    pos = index.get(key)
+    if pos is None:
+        alias = _BOOL_ALIASES.get(key)
+        pos = index.get(alias, -1) if alias is not None else -1
+    return pos
+
+
 def _as_float(series: pd.Series) -> np.ndarray:
     """Numeric column as float64 with NaN for blanks/unparseable cells."""
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
@@ -82,7 +96,7 @@ def _category_codes(series: pd.Series, index: dict[str, int], labels: list[str] 
             return fast
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     lookup = np.fromiter(
-        (index.get(_norm_key(u), -1) for u in uniques), dtype=np.int64, count=len(uniques)
+        (_lookup_category(index, _norm_key(u)) for u in uniques), dtype=np.int64, count=len(uniques)
     )
     lookup = np.append(lookup, -1)  # code -1 (missing) -> last entry -> -1
     return lookup[codes]

@@ -97,6 +97,14 @@ def _blank_mask(s: pd.Series) -> np.ndarray:
     return _blank_mask_arrow(pc.utf8_trim_whitespace(_arrow_text(s)))
 
 
+def _label_keys(label: str) -> set:
+    """Spellings matching a target label: itself (case-insensitive), and ``true``/``1`` or
+    ``false``/``0`` for each other (a Parquet boolean target against a 0/1-trained model)."""
+    key = str(label).casefold()
+    twins = {"true": "1", "1": "true", "false": "0", "0": "false"}
+    return {key, twins[key]} if key in twins else {key}
+
+
 def map_unique(series: pd.Series, func) -> pd.Series:
     """Apply ``func`` once per distinct value (``pandas.factorize``) and return ``str`` cells.
 
@@ -439,11 +447,11 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
             codes, uniques = pd.factorize(raw_t, use_na_sentinel=True)
             texts_u = [label_text(u) for u in uniques] + [None]
             codes = np.where(codes < 0, len(texts_u) - 1, codes)
-            pos = schema.positive_label.casefold()
-            neg = schema.negative_label.casefold() if schema.negative_label is not None else None
+            pos = _label_keys(schema.positive_label)
+            neg = _label_keys(schema.negative_label) if schema.negative_label is not None else None
             # class of each distinct value: 1 churned, 0 not, -1 blank, -2 unknown label
-            cls_u = np.array([-1 if t is None else 1 if t.casefold() == pos else
-                              0 if (neg is None or t.casefold() == neg) else -2 for t in texts_u])
+            cls_u = np.array([-1 if t is None else 1 if t.casefold() in pos else
+                              0 if (neg is None or t.casefold() in neg) else -2 for t in texts_u])
             cls = cls_u[codes]
             tcol = schema.target
             flag(cls == -1, f"{tcol}: blank target",

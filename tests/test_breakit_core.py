@@ -211,3 +211,28 @@ def test_cli_evaluate_without_valid_rows_says_why(tmp_path, capsys):
     assert main(["-q", "evaluate", "--model", "models/default", "--data", str(src)]) == 2
     err = capsys.readouterr().err
     assert "50 of 50 rows rejected" in err and "is neither the positive label '1'" in err
+
+
+# --------------------------------------------------------------------------- typed Parquet
+def test_parquet_booleans_score_and_validate_like_trained_zero_one(default_bundle, tmp_path):
+    """A warehouse Parquet with boolean HasCrCard/IsActiveMember/Exited was scored as
+    'unseen category' for every row and could not be evaluated against a 0/1 model."""
+    from churn_core.io import read_table
+    from churn_core.scoring import score_frame
+    from churn_core.validate import validate
+
+    ref, _ = read_table(config.SAMPLE_CSV)
+    ref = ref.iloc[:200]
+    typed = pd.read_csv(config.SAMPLE_CSV, nrows=200)
+    for col in ("HasCrCard", "IsActiveMember", "Exited"):
+        typed[col] = typed[col].astype(bool)
+    typed.to_parquet(tmp_path / "typed.parquet")
+    df, _ = read_table(tmp_path / "typed.parquet")
+    a = score_frame(default_bundle, ref)
+    b = score_frame(default_bundle, df)
+    assert b.report["unseen_categories"] == {}
+    np.testing.assert_allclose(b.scored["churn_probability"].to_numpy(),
+                               a.scored["churn_probability"].to_numpy(), rtol=0, atol=1e-12)
+    res = validate(df, default_bundle.schema, require_target=True)
+    assert len(res.rejected) == 0
+    np.testing.assert_array_equal(res.y, typed["Exited"].astype(int).to_numpy())
