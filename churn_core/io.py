@@ -427,11 +427,21 @@ def _read_xlsx(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     try:
         with pd.ExcelFile(_io.BytesIO(data), engine="openpyxl") as book:
             sheets = book.sheet_names
+            used = 0
             df = book.parse(0, dtype=str)
+            # a cover/notes sheet first (one column or no rows): use the first sheet that is a table
+            for i in range(1, len(sheets)):
+                if df.shape[1] >= 2 and len(df):
+                    break
+                nxt = book.parse(i, dtype=str)
+                if nxt.shape[1] >= 2 and len(nxt):
+                    df, used = nxt, i
+                    break
     except Exception as exc:  # openpyxl / zipfile raise many types for damaged files
         raise DataFileError(f"{name}: cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})") from None
     if len(sheets) > 1:
-        report.warnings.append(f"the workbook has {len(sheets)} sheets; read the first one, {sheets[0]!r}")
+        why = "" if used == 0 else " (the sheets before it hold no table)"
+        report.warnings.append(f"the workbook has {len(sheets)} sheets; read sheet {sheets[used]!r}{why}")
     df.columns = _clean_headers(list(df.columns), report)
     df = df.astype("str").where(df.notna(), np.nan) if len(df) else df.astype("str")
     return _finish(df.reset_index(drop=True), np.arange(2, len(df) + 2), report), report

@@ -236,3 +236,19 @@ def test_parquet_booleans_score_and_validate_like_trained_zero_one(default_bundl
     res = validate(df, default_bundle.schema, require_target=True)
     assert len(res.rejected) == 0
     np.testing.assert_array_equal(res.y, typed["Exited"].astype(int).to_numpy())
+
+
+# --------------------------------------------------------------------------- workbooks
+def test_xlsx_with_a_notes_sheet_first_reads_the_customer_sheet(tmp_path):
+    """A workbook whose first sheet is a one-cell 'Info' note was read as that note."""
+    from churn_core.io import read_table
+
+    customers = pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=30)
+    path = tmp_path / "two.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        pd.DataFrame({"note": ["exported from CRM"]}).to_excel(xw, sheet_name="Info", index=False)
+        customers.to_excel(xw, sheet_name="Customers", index=False)
+    df, rep = read_table(path)
+    assert list(df.columns) == list(customers.columns) and len(df) == 30
+    assert df["Surname"].tolist() == customers["Surname"].tolist()
+    assert any("'Customers'" in w for w in rep.warnings)
