@@ -309,21 +309,30 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="CSV, Parquet or XLSX file with a churn column")
     t.add_argument("--target", help="churn column (default: recognised by name)")
     t.add_argument("--positive-label", help="target value meaning 'churned' (e.g. Yes, 1)")
-    t.add_argument("--out", required=True, help="models/NAME (bundle folder)")
+    t.add_argument("--out", required=True, help="models/NAME (bundle folder; an existing bundle of that "
+                                                "name is replaced, any other folder is refused)")
     t.add_argument("--id-columns", help="comma-separated ID columns (kept, never features)")
     t.add_argument("--personal-columns", help="comma-separated personal columns (kept, never features)")
     t.add_argument("--numeric", help="comma-separated columns forced numeric")
     t.add_argument("--categorical", help="comma-separated columns forced categorical")
     t.add_argument("--exclude", help="comma-separated columns not used as features")
     t.add_argument("--hidden", default=",".join(map(str, d.hidden)), help="hidden layer widths, e.g. 64,32")
-    t.add_argument("--dropout", type=float, default=d.dropout)
-    t.add_argument("--l2", type=float, default=d.l2)
-    t.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--max-epochs", type=int, default=d.max_epochs)
-    t.add_argument("--patience", type=int, default=d.patience)
-    t.add_argument("--imbalance", choices=["class_weight", "smote", "none"], default=d.imbalance)
-    t.add_argument("--seed", type=int, default=config.SEED)
+    t.add_argument("--dropout", type=float, default=d.dropout,
+                   help=f"share of hidden units dropped while training, 0 to <1 (default {d.dropout})")
+    t.add_argument("--l2", type=float, default=d.l2, help=f"L2 weight penalty (default {d.l2})")
+    t.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                   help=f"Adam learning rate (default {d.learning_rate})")
+    t.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help=f"customers per training step (default {d.batch_size})")
+    t.add_argument("--max-epochs", type=int, default=d.max_epochs,
+                   help=f"most passes over the training split; early stopping usually ends sooner "
+                        f"(default {d.max_epochs})")
+    t.add_argument("--patience", type=int, default=d.patience,
+                   help=f"epochs without validation improvement before stopping (default {d.patience})")
+    t.add_argument("--imbalance", choices=["class_weight", "smote", "none"], default=d.imbalance,
+                   help=f"how the rarer churners are weighted (default {d.imbalance})")
+    t.add_argument("--seed", type=int, default=config.SEED,
+                   help=f"random seed: same data + seed = same model (default {config.SEED})")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="show a bundle's test metrics, or evaluate it on a labelled file")
