@@ -19,6 +19,9 @@ from .bundle import ModelBundle
 from .errors import DataFileError
 
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
+#: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
+#: (re-scoring a scored file must not give two ``churn_probability`` columns).
+OUTPUT_COLUMNS = ("source_line", *SCORE_COLUMNS, "risk_tier", "reason")
 OUTPUT_FORMATS = (".csv", ".parquet", ".pq")
 
 
@@ -36,7 +39,9 @@ class ScoreResult:
         ``reason``.
     report : dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``threshold``,
-        ``predicted_churners``, ``unseen_categories``, ``imputed_cells``, ``duplicate_ids``.
+        ``predicted_churners``, ``unseen_categories``, ``imputed_cells``, ``duplicate_ids``,
+        ``renamed_input_columns`` (input columns named like an output column, e.g. an old
+        ``churn_probability``, are kept as ``input_<name>``).
     """
 
     scored: pd.DataFrame
@@ -72,6 +77,24 @@ def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _rename_output_clashes(df: pd.DataFrame, schema) -> tuple[pd.DataFrame, dict]:
+    """Rename input columns named like an output column (not schema columns) to ``input_<name>``."""
+    used = set(schema.features) | set(schema.passthrough) | {schema.target}
+    clash = [c for c in df.columns if c in OUTPUT_COLUMNS and c not in used]
+    if not clash:
+        return df, {}
+    taken, mapping = set(map(str, df.columns)), {}
+    for c in clash:
+        new = f"input_{c}"
+        while new in taken:
+            new = f"input_{new}"
+        mapping[c] = new
+        taken.add(new)
+    out = df.rename(columns=mapping)
+    out.attrs.update(df.attrs)
+    return out, mapping
+
+
 def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None = None,
                 source_name: str | None = None) -> ScoreResult:
     """Score a customer table.
@@ -103,6 +126,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     if not 0.0 <= thr <= 1.0:
         raise ValueError(f"the decision threshold must be in [0, 1], got {thr}")
     source_name = source_name or df.attrs.get("source_name")
+    df, renamed = _rename_output_clashes(df, bundle.schema)
     bundle.check_columns(df, source_name)
     result = validate(df, bundle.schema, require_target=False, source_name=source_name)
     valid = result.valid
@@ -124,6 +148,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
         "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
         "duplicate_ids": dict(result.report.duplicate_ids),
+        "renamed_input_columns": renamed,
     }
     return ScoreResult(scored, rejected, report)
 
@@ -313,7 +338,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``out``,
         ``rejected_out``, ``threshold``; ``unseen_categories`` (``{column: {value: count}}``),
         ``imputed_cells`` (``{column: count}``) and ``duplicate_ids`` (``{column: rows}``,
-        counted within each chunk) summed over the chunks.
+        counted within each chunk) summed over the chunks; ``renamed_input_columns`` (see
+        :func:`score_frame`).
 
     Raises
     ------
@@ -336,7 +362,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     kind = "parquet" if out.suffix.lower() in (".parquet", ".pq") else "csv"
     w_scored, w_rej = _TableWriter(tmp_out, kind), _TableWriter(tmp_rej, kind)
     totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
-    extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "duplicate_ids": {}}
+    extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "duplicate_ids": {},
+                   "renamed_input_columns": {}}
     thr = bundle.default_threshold if threshold is None else float(threshold)
     header = None
     cutoffs = bundle.tier_cutoffs
@@ -356,7 +383,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             chunk.attrs.setdefault("source_name", path.name)
             res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
             add_risk_tier(res.scored, cutoffs)
-            header = header or [*chunk.columns]
+            header = header or [res.report["renamed_input_columns"].get(c, c) for c in chunk.columns]
             if pending is not None:
                 pending.result()
             pending = pool.submit(write, res)
@@ -364,6 +391,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
                 totals[k] += res.report[k]
             for k in ("unseen_categories", "imputed_cells", "duplicate_ids"):
                 _merge_counts(extra[k], res.report.get(k, {}))
+            extra["renamed_input_columns"].update(res.report["renamed_input_columns"])
             if progress is not None:
                 progress(totals["rows_in"], None)
         if pending is not None:

@@ -252,3 +252,27 @@ def test_xlsx_with_a_notes_sheet_first_reads_the_customer_sheet(tmp_path):
     assert list(df.columns) == list(customers.columns) and len(df) == 30
     assert df["Surname"].tolist() == customers["Surname"].tolist()
     assert any("'Customers'" in w for w in rep.warnings)
+
+
+# --------------------------------------------------------------------------- re-scoring an output
+@pytest.mark.parametrize("ext", [".csv", ".parquet"])
+def test_rescoring_a_scored_file_keeps_old_scores_as_input_columns(default_bundle, tmp_path, ext):
+    """Scoring last month's output again crashed: two ``source_line``/``churn_probability`` columns."""
+    from churn_core.scoring import score_file
+
+    src = tmp_path / "in.csv"
+    pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=150).assign(reason="called in May").to_csv(src, index=False)
+    first = score_file(default_bundle, src, tmp_path / f"first{ext}")
+    second = score_file(default_bundle, first["out"], tmp_path / f"second{ext}")
+    assert second["rows_in"] == second["rows_scored"] == 150
+    assert first["renamed_input_columns"] == {"reason": "input_reason"}
+    assert second["renamed_input_columns"] == {
+        "source_line": "input_source_line", "churn_probability": "input_churn_probability",
+        "predicted_churn": "input_predicted_churn", "risk_tier": "input_risk_tier"}
+    read = pd.read_parquet if ext == ".parquet" else pd.read_csv
+    a, b = read(first["out"]), read(second["out"])
+    assert list(b.columns).count("churn_probability") == 1
+    np.testing.assert_allclose(b["churn_probability"], a["churn_probability"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b["input_churn_probability"].astype(float), a["churn_probability"],
+                               rtol=0, atol=1e-9)
+    assert (b["input_reason"] == "called in May").all()
