@@ -538,15 +538,9 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
             yield _finish(df, np.arange(first, first + len(df)), ReadReport(path.name, "parquet")), first
             first += len(df)
         return
-    if fmt == "xlsx":
-        df, _ = read_table(path)
-        for start in range(0, max(len(df), 1), chunksize):
-            part = df.iloc[start:start + chunksize]
-            if len(part) or start == 0:
-                yield part, int(part.index[0]) if len(part) else 2
-        return
-    # Small CSV files: read whole (exact line numbers for blank lines and quoted newlines).
-    if path.stat().st_size <= WHOLE_READ_BYTES:
+    # XLSX, and small CSV files: read whole (exact line numbers for blank lines and quoted
+    # newlines).
+    if fmt == "xlsx" or path.stat().st_size <= WHOLE_READ_BYTES:
         df, _ = read_table(path)
         for start in range(0, max(len(df), 1), chunksize):
             part = df.iloc[start:start + chunksize]
