@@ -1,0 +1,196 @@
+"""One customer file as read, typed and validated (:class:`ActiveData`), keyed by the
+SHA-256 of its bytes."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from churn_core.errors import ChurnError, DataFileError
+from churn_core.schema import FeatureSchema
+
+
+def sha256_of(source: bytes | str | Path) -> str:
+    """Return the SHA-256 hex digest of a file's bytes.
+
+    Parameters
+    ----------
+    source : bytes or path-like
+        The uploaded bytes, or a path to read.
+
+    Returns
+    -------
+    str
+        64 hex characters; the cache key of everything computed from this file.
+    """
+    h = hashlib.sha256()
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        h.update(source)
+    else:
+        with open(source, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class ActiveData:
+    """One customer file as read, typed and validated.
+
+    Attributes
+    ----------
+    name : str
+        File name shown to the analyst.
+    sha256 : str
+        Digest of the file's bytes (cache key).
+    frame : DataFrame
+        Every cell as read (text), one row per data line.
+    read_report : object
+        ``io.ReadReport`` (format, encoding, delimiter, rows).
+    schema : FeatureSchema
+        Inferred schema with the analyst's overrides applied.
+    validation : object
+        ``validate.ValidationResult`` (``valid``, ``rejected``, ``y``, ``report``).
+    overrides : dict
+        The keyword overrides passed to ``infer_schema``.
+    """
+
+    name: str
+    sha256: str
+    frame: pd.DataFrame
+    read_report: Any
+    schema: FeatureSchema
+    validation: Any
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def rows_in(self) -> int:
+        """Number of data rows in the file."""
+        return int(len(self.frame))
+
+    @property
+    def has_labels(self) -> bool:
+        """True when the schema has a target and at least one valid row carries a label."""
+        y = self.labels
+        return y is not None and len(y) > 0 and np.isfinite(y).any()
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """ndarray of shape (n_valid,) with 1 = churned, 0 = stayed, NaN = blank or unknown
+        label; None without a target column."""
+        t = self.schema.target
+        valid = getattr(self.validation, "valid", None)
+        if t is None or valid is None or t not in valid.columns:
+            return None
+        return labels_from_text(valid[t], self.schema.positive_label,
+                                self.schema.negative_label)
+
+
+def labels_from_text(series: pd.Series, positive: str | None,
+                     negative: str | None = None) -> np.ndarray:
+    """Churn labels from target cells, with the rules of ``validate.label_text``.
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+        Target cells (text as read, or numbers).
+    positive : str
+        The value meaning *churned* (compared case-insensitively after canonicalising,
+        so ``"1.0"`` equals ``"1"``).
+    negative : str, optional
+        The value meaning *stayed*; when given, other values are unknown (NaN).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), float
+        1.0 churned, 0.0 stayed, NaN for blank (or unknown) labels.
+    """
+    from churn_core.validate import label_text
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    pos = None if positive is None else str(positive).casefold()
+    neg = None if negative is None else str(negative).casefold()
+
+    def cls(v):
+        text = label_text(v)
+        if text is None or pos is None:
+            return np.nan
+        if text.casefold() == pos:
+            return 1.0
+        return 0.0 if neg is None or text.casefold() == neg else np.nan
+
+    table = np.array([cls(u) for u in uniques] + [np.nan], dtype=float)
+    return table[np.where(codes < 0, len(uniques), codes)]
+
+
+def load_data(source: bytes | str | Path, name: str | None = None,
+              overrides: dict | None = None) -> ActiveData:
+    """Read, infer and validate one customer file.
+
+    Parameters
+    ----------
+    source : bytes or path-like
+        Uploaded bytes or a path (CSV, Parquet or XLSX).
+    name : str, optional
+        File name used in messages (defaults to the path's name).
+    overrides : dict, optional
+        Keyword arguments of ``infer.infer_schema`` (``target``, ``positive_label``,
+        ``id_columns``, ``excluded``, ``numeric``, ``categorical``...).
+
+    Returns
+    -------
+    ActiveData
+
+    Raises
+    ------
+    DataFileError, SchemaError
+        With a message naming the file, column and line (shown by the page as ``st.error``).
+    """
+    from churn_core import io as cio
+
+    if name is None:
+        name = Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload"
+    src = bytes(source) if isinstance(source, (bytes, bytearray)) else source
+    try:
+        frame, report = cio.read_table(src, name=name)
+    except ChurnError:
+        raise
+    except Exception as exc:  # a reader fault must still reach the analyst as a message
+        raise DataFileError(f"{name}: could not be read as a customer table ({exc})") from exc
+    return apply_schema(ActiveData(name, sha256_of(source), frame, report, None, None), overrides)
+
+
+def apply_schema(data: ActiveData, overrides: dict | None = None) -> ActiveData:
+    """Infer the schema with ``overrides`` and validate the already-read frame again.
+
+    Parameters
+    ----------
+    data : ActiveData
+        A file already read (its ``frame`` is reused; the file is not read again).
+    overrides : dict, optional
+        Keyword arguments of ``infer.infer_schema``; ``None`` values are dropped.
+
+    Returns
+    -------
+    ActiveData
+        A new object (the input is not modified).
+    """
+    from churn_core.infer import infer_schema
+    from churn_core.validate import validate
+
+    overrides = dict(overrides or {})
+    no_target = "target" in overrides and overrides["target"] is None
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    schema = infer_schema(data.frame, **clean)
+    if no_target:  # the analyst says: this file has no churn label (scoring only)
+        schema.target = None
+        schema.positive_label = None
+        schema.negative_label = None
+    result = validate(data.frame, schema, require_target=False, source_name=data.name)
+    return ActiveData(data.name, data.sha256, data.frame, data.read_report, schema, result,
+                      overrides)

@@ -1,0 +1,124 @@
+"""SHAP glue: the explainer of a bundle, explanations of scored customers, reason codes."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from churn_core import config
+from churn_core.workbench.data import ActiveData
+from churn_core.workbench.scores import Scores
+
+
+def make_explainer(bundle, data: ActiveData, training: ActiveData | None = None):
+    """Build the SHAP explainer of ``bundle`` with a background drawn from training rows.
+
+    The background is the bundle's own training split when ``training`` (or else ``data``)
+    is the file the bundle was trained on (same SHA-256); otherwise the valid rows of
+    ``data``. The choice is kept in the explainer's ``background_source`` attribute (shown
+    in the UI).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    data : ActiveData
+        The customers to explain.
+    training : ActiveData, optional
+        Another loaded file that may be the model's training file.
+
+    Returns
+    -------
+    explain.RawColumnExplainer
+    """
+    from churn_core.explain import RawColumnExplainer
+    from churn_core.validate import validate
+
+    card = getattr(bundle, "card", {}) or {}
+    if training is not None and card.get("data_sha256") == training.sha256:
+        data = training
+    valid = validate(data.frame, bundle.schema, require_target=False,
+                     source_name=data.name).valid
+    train_pos = ((getattr(bundle, "evaluation", {}) or {}).get("train") or {}).get("position")
+    source = f"valid rows of {data.name}"
+    background = valid
+    if card.get("data_sha256") == data.sha256 and train_pos:
+        try:
+            # train positions index the validated training frame (target required there)
+            full = validate(data.frame, bundle.schema, require_target=True,
+                            source_name=data.name).valid
+            background = full.iloc[np.asarray(train_pos, dtype=int)]
+            source = f"the model's training split of {data.name}"
+        except Exception:  # fall back to the file's rows
+            background = valid
+    explainer = RawColumnExplainer(bundle, background)
+    explainer.background_source = source
+    return explainer
+
+
+def explain_scores(explainer, scores: Scores, progress: Callable | None = None,
+                   max_rows: int = config.SHAP_MAX_ROWS):
+    """SHAP values of every scored customer (fast method; a stated random sample above
+    ``max_rows`` rows).
+
+    Parameters
+    ----------
+    explainer : explain.RawColumnExplainer
+    scores : Scores
+    progress : callable, optional
+        ``progress(done, total, message)``.
+    max_rows : int, default config.SHAP_MAX_ROWS
+        Larger files are explained on a random sample of this many rows (seeded).
+
+    Returns
+    -------
+    explain.Explanation
+        Index = positions of the explained rows in ``scores.scored``.
+    """
+    from churn_core.explain import explain_sample
+
+    valid = scores.valid if scores.valid is not None else scores.scored
+    return explain_sample(explainer, valid.reset_index(drop=True),
+                          max_rows=max_rows, method="fast", progress=progress)
+
+
+def explain_one(explainer, scores: Scores, position: int):
+    """Exact SHAP values of one scored customer (all coalitions).
+
+    Parameters
+    ----------
+    explainer : explain.RawColumnExplainer
+    scores : Scores
+    position : int
+        Row position in ``scores.scored``.
+
+    Returns
+    -------
+    explain.Explanation
+        One row; ``base_value + values.sum() == output`` (raw model probability).
+    """
+    valid = scores.valid if scores.valid is not None else scores.scored
+    return explainer.explain(valid.iloc[[position]], method="auto")
+
+
+def reasons_for(explanation, n_rows: int, exclude=()) -> pd.DataFrame:
+    """Top-3 reason codes aligned to ``n_rows`` scored rows (blank where not explained).
+
+    Parameters
+    ----------
+    explanation : explain.Explanation
+        From :func:`explain_scores` (index = scored positions).
+    n_rows : int
+        Rows of the scored table.
+    exclude : sequence of str
+        Columns never given as reasons (e.g. non-actionable ones).
+
+    Returns
+    -------
+    DataFrame of shape (n_rows, 3)
+        ``reason_1``, ``reason_2``, ``reason_3`` with a RangeIndex.
+    """
+    from churn_core.explain import reason_codes
+
+    codes = reason_codes(explanation, top=3, exclude=exclude)
+    return codes.reindex(pd.RangeIndex(n_rows)).fillna("")

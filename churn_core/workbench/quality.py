@@ -1,0 +1,88 @@
+"""Data-quality summary of one file: blanks per column, duplicate IDs, class balance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from churn_core.workbench.data import ActiveData
+
+
+@dataclass
+class QualityReport:
+    """Data-quality summary of one file.
+
+    Attributes
+    ----------
+    rows : int
+        Rows read.
+    missing : DataFrame
+        Columns ``column``, ``missing`` (count of blank cells), ``missing_pct`` in [0, 100].
+    duplicate_ids : int
+        Rows whose value in some ID column occurs on another row (blank IDs ignored; 0
+        when there is no ID column).
+    class_balance : DataFrame or None
+        Columns ``label``, ``customers``, ``share`` in [0, 1]; None without a target.
+    rows_valid, rows_rejected : int
+        Row accounting of validation (``rows == rows_valid + rows_rejected``).
+    """
+
+    rows: int
+    missing: pd.DataFrame
+    duplicate_ids: int
+    class_balance: pd.DataFrame | None
+    rows_valid: int
+    rows_rejected: int
+
+
+def _blank(frame: pd.DataFrame) -> pd.DataFrame:
+    """Boolean frame: True where a cell is missing or only whitespace."""
+    as_text = frame.astype("string")
+    return as_text.apply(lambda s: s.isna() | s.str.strip().eq("").fillna(True))
+
+
+def quality_report(data: ActiveData) -> QualityReport:
+    """Compute rows, blanks per column, duplicate IDs and class balance.
+
+    Parameters
+    ----------
+    data : ActiveData
+
+    Returns
+    -------
+    QualityReport
+    """
+    frame = data.frame
+    blank = _blank(frame)
+    n = max(len(frame), 1)
+    missing = pd.DataFrame({"column": frame.columns, "missing": blank.sum().to_numpy(),
+                            })
+    missing["missing_pct"] = 100.0 * missing["missing"] / n
+    dup = 0
+    ids = [c for c in data.schema.id_columns if c in frame.columns]
+    if ids:  # a row counts when any of its ID cells (non-blank) occurs on another row
+        mask = np.zeros(len(frame), dtype=bool)
+        for c in ids:
+            mask |= (frame[c].duplicated(keep=False) & ~blank[c]).to_numpy()
+        dup = int(mask.sum())
+    balance = None
+    y = data.labels
+    if y is not None:
+        s = pd.Series(np.where(np.isnan(y), "blank", np.where(y == 1, "churned", "stayed")))
+        counts = s.value_counts()
+        balance = pd.DataFrame({"label": counts.index, "customers": counts.to_numpy()})
+        balance["share"] = balance["customers"] / max(len(y), 1)
+    valid = getattr(data.validation, "valid", frame)
+    rejected = getattr(data.validation, "rejected", frame.iloc[:0])
+    return QualityReport(int(len(frame)), missing, dup, balance, int(len(valid)),
+                         int(len(rejected)))
+
+
+def churn_label_series(data: ActiveData) -> pd.Series | None:
+    """Return the label of every valid row as text ('churned' / 'stayed'), or None."""
+    y = data.labels
+    if y is None:
+        return None
+    return pd.Series(np.where(np.isnan(y), "blank", np.where(y == 1, "churned", "stayed")),
+                     index=data.validation.valid.index, name="outcome")

@@ -1,0 +1,98 @@
+"""Training from the dashboard: model-name slug, one-training-at-a-time guard, train and save."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Callable
+
+from churn_core.workbench.data import ActiveData
+
+
+def slug_model_name(text: str) -> str:
+    """Turn free text into a bundle folder name: runs of characters other than letters,
+    digits, ``.``, ``_`` and ``-`` become ``_``; at most 64 characters.
+
+    Parameters
+    ----------
+    text : str
+        What the analyst typed (e.g. ``"Bank model Nov 2026"``).
+
+    Returns
+    -------
+    str
+        E.g. ``"Bank_model_Nov_2026"``; checked again by ``bundle.sanitize_model_name``.
+    """
+    import re
+
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text).strip()).replace("..", "_")
+    return slug.strip("._-")[:64]
+
+
+class TrainingGuard:
+    """Process-wide guard: one training at a time for every session of the app.
+
+    ``acquire()`` returns False immediately (never waits) when another training runs.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.owner: str | None = None
+
+    def acquire(self, owner: str) -> bool:
+        """Try to start a training; True when the caller may train."""
+        if self._lock.acquire(blocking=False):
+            self.owner = owner
+            return True
+        return False
+
+    def release(self) -> None:
+        """Mark the training finished."""
+        self.owner = None
+        if self._lock.locked():
+            self._lock.release()
+
+    @property
+    def busy(self) -> bool:
+        """True while a training runs."""
+        return self._lock.locked()
+
+
+def train_model(data: ActiveData, cfg, name: str, progress: Callable | None = None,
+                models_dir: Path | None = None):
+    """Train on the valid rows of ``data``, save the bundle as ``name`` and return it.
+
+    Parameters
+    ----------
+    data : ActiveData
+        Must have a target column and positive label.
+    cfg : TrainConfig
+        Hyperparameters (``churn_core.model.TrainConfig``).
+    name : str
+        Bundle name; sanitised by ``bundle.sanitize_model_name``.
+    progress : callable, optional
+        Passed to ``train.train_bundle`` (called once per epoch).
+    models_dir : Path, optional
+        Defaults to ``config.MODELS_DIR``.
+
+    Returns
+    -------
+    (ModelBundle, str)
+        The trained bundle and the sanitised name it was saved under.
+
+    Raises
+    ------
+    SchemaError, TrainingDataError
+        When the data cannot train a model (no target, one class, too few rows...).
+    """
+    from churn_core.bundle import sanitize_model_name, save_bundle
+    from churn_core.errors import SchemaError
+    from churn_core.train import train_bundle
+
+    if not data.schema.target or data.schema.positive_label is None:
+        raise SchemaError(f"{data.name}: choose the target column and the value that means "
+                          "'churned' on the Data page before training")
+    safe = sanitize_model_name(slug_model_name(name))
+    bundle = train_bundle(data.frame, data.schema, cfg=cfg, name=safe, progress=progress,
+                          data_sha256=data.sha256, source_name=data.name)
+    save_bundle(bundle, safe, **({"models_dir": models_dir} if models_dir else {}))
+    return bundle, safe
