@@ -1,12 +1,10 @@
 """Data: upload a customer file (or keep the sample), check the column roles, check quality."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from churn_core import config, workbench as wb
+from churn_core import config, data_figures as DF, workbench as wb
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -203,27 +201,12 @@ if feat:
     frame = pd.DataFrame({col: valid[col].to_numpy()})
     if outcome is not None:
         frame["outcome"] = outcome.to_numpy()
+    fig = DF.distribution_figure(frame, col, numeric=col in schema.numeric)
     if col in schema.numeric:
-        fig = px.histogram(frame, x=col, color="outcome" if outcome is not None else None,
-                           barmode="group", histnorm="percent", nbins=30,
-                           color_discrete_map={"churned": "#C8102E", "stayed": "#4C78A8",
-                                               "blank": "#999999"})
-        fig.update_layout(yaxis_title="% of customers in the group")
         st.caption("Each colour sums to 100 %: where the red bars are taller, churners are "
                    "over-represented.")
-    else:
-        if outcome is not None:
-            g = frame.assign(churned=frame["outcome"].eq("churned").astype(float))
-            rate = g.groupby(col, dropna=False).agg(customers=("churned", "size"),
-                                                    churn_rate=("churned", "mean"))
-            rate = rate.reset_index().sort_values("customers", ascending=False).head(30)
-            fig = px.bar(rate, x=col, y="churn_rate", hover_data=["customers"],
-                         color_discrete_sequence=["#C8102E"])
-            fig.update_layout(yaxis_tickformat=".0%", yaxis_title="churn rate")
-            st.caption("Churn rate per value (hover for the number of customers).")
-        else:
-            fig = px.histogram(frame, x=col)
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10))
+    elif outcome is not None:
+        st.caption("Churn rate per value (hover for the number of customers).")
     st.plotly_chart(fig)
 else:
     st.info("No feature columns: set numeric or categorical columns above.")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from churn_core import workbench as wb
@@ -28,6 +27,7 @@ if len(scores.scored) == 0:
 
 try:
     from churn_core import explain as ex
+    from churn_core import explain_figures as figs
 except ImportError:  # pragma: no cover
     st.info("SHAP explanations need churn_core/explain.py (not available in this version).")
     st.stop()
@@ -47,12 +47,6 @@ st.info(f"**Method** (charts): {_ui.esc(expl.method_description)}. Background: "
                              f"for the exact method, limit {ex.EXACT_MAX_COLUMNS})."),
         icon=":material/info:")
 
-figs = None
-try:
-    from churn_core import explain_figures as figs  # engineer D's plotly builders
-except ImportError:
-    figs = None
-
 # ------------------------------------------------------------------ reason codes option
 only = _ui.synced(st.toggle, "Reason codes: only columns the bank can act on",
                  _ui.ACTIONABLE, "explain", default=False,
@@ -68,33 +62,11 @@ st.subheader("What drives churn overall")
 imp = ex.global_importance(expl)
 tab_imp, tab_swarm, tab_dep = st.tabs(["Importance", "Summary (beeswarm)", "Dependence"])
 with tab_imp:
-    if figs is not None and hasattr(figs, "importance_figure"):
-        st.plotly_chart(figs.importance_figure(expl), key="ex_importance")
-    else:
-        import plotly.express as px
-
-        frame = imp.rename("mean |SHAP|").reset_index().rename(columns={"index": "column"})
-        fig = px.bar(frame.iloc[::-1], x="mean |SHAP|", y="column", orientation="h",
-                     color_discrete_sequence=["#C8102E"])
-        fig.update_layout(height=max(260, 28 * len(frame)), margin=dict(l=10, r=10, t=30, b=10),
-                          xaxis_title="mean |SHAP value| (probability points)")
-        st.plotly_chart(fig, key="ex_importance")
+    st.plotly_chart(figs.importance_figure(expl), key="ex_importance")
     st.caption("Average size of each column's effect on the churn probability, over "
                f"{len(expl):,} customers. Bigger = the model relies on it more.")
 with tab_swarm:
-    if figs is not None and hasattr(figs, "beeswarm_figure"):
-        st.plotly_chart(figs.beeswarm_figure(expl), key="ex_swarm")
-    else:
-        import plotly.express as px
-
-        order = list(imp.index)
-        vals = expl.to_frame()
-        sample = vals.sample(min(len(vals), 2000), random_state=0)
-        long = sample.melt(var_name="column", value_name="SHAP value")
-        fig = px.strip(long, x="SHAP value", y="column", category_orders={"column": order})
-        fig.update_traces(marker=dict(size=3, opacity=0.4, color="#C8102E"))
-        fig.update_layout(height=max(300, 30 * len(order)), margin=dict(l=10, r=10, t=30, b=10))
-        st.plotly_chart(fig, key="ex_swarm")
+    st.plotly_chart(figs.beeswarm_figure(expl), key="ex_swarm")
     st.caption("One dot per customer and column: right of 0 raises that customer's risk, "
                "left lowers it.")
 with tab_dep:
@@ -103,19 +75,7 @@ with tab_dep:
     col = a.selectbox("Column", cols, key="ex_dep_col")
     others = [c for c in cols if c != col]
     color = b.selectbox("Colour by", others or [col], key="ex_dep_color")
-    if figs is not None and hasattr(figs, "dependence_figure"):
-        st.plotly_chart(figs.dependence_figure(expl, col, color), key="ex_dep")
-    else:
-        import plotly.express as px
-
-        j = expl.columns.index(col)
-        frame = pd.DataFrame({col: expl.data[col].to_numpy(), "SHAP value": expl.values[:, j],
-                              color: expl.data[color].astype(str).to_numpy()
-                              if color in expl.data else ""})
-        fig = px.scatter(frame.sample(min(len(frame), 3000), random_state=0), x=col,
-                         y="SHAP value", color=color, opacity=0.6)
-        fig.update_layout(height=380, margin=dict(l=10, r=10, t=30, b=10))
-        st.plotly_chart(fig, key="ex_dep")
+    st.plotly_chart(figs.dependence_figure(expl, col, color), key="ex_dep")
     st.caption(f"How the value of {_ui.esc(col)} moves the churn probability, coloured by "
                f"{_ui.esc(color)}.")
 
@@ -144,33 +104,15 @@ else:
 one = wb.explain_one(explainer, scores, position)
 a, b = st.columns([3, 2])
 with a:
-    if figs is not None and hasattr(figs, "waterfall_figure"):
-        st.plotly_chart(figs.waterfall_figure(one), key="ex_waterfall")
-    else:
-        import plotly.graph_objects as go
-
-        v = pd.Series(one.values[0], index=one.columns).sort_values(key=np.abs, ascending=False)
-        fig = go.Figure(go.Waterfall(
-            orientation="h", y=["base value", *v.index, "model output"],
-            x=[one.base_value, *v.to_numpy(), 0.0],
-            measure=["absolute", *["relative"] * len(v), "total"],
-            increasing=dict(marker_color="#C8102E"), decreasing=dict(marker_color="#4C78A8")))
-        fig.update_layout(height=max(300, 30 * len(v)), margin=dict(l=10, r=10, t=30, b=10),
-                          yaxis_autorange="reversed", xaxis_title="probability")
-        st.plotly_chart(fig, key="ex_waterfall")
+    st.plotly_chart(figs.waterfall_figure(one), key="ex_waterfall")
     st.caption(f"Starts at the base value {one.base_value:.3f} (average customer) and adds each "
                f"column's SHAP value to reach this customer's raw model probability "
                f"{float(one.output[0]):.3f}. Calibrated churn probability shown in the table: "
                f"{scores.p[position]:.3f}.")
 with b:
     st.markdown("**This customer's values**")
-    if figs is not None and hasattr(figs, "customer_table"):
-        vals = figs.customer_table(one, 0).set_index("column").rename(
-            columns={"shap_value": "SHAP value"})
-    else:
-        vals = pd.DataFrame({"value": one.data.iloc[0].astype(str),
-                             "SHAP value": one.values[0]}, index=one.columns)
-        vals = vals.sort_values("SHAP value", key=np.abs, ascending=False)
+    vals = figs.customer_table(one, 0).set_index("column").rename(
+        columns={"shap_value": "SHAP value"})
     st.dataframe(vals, column_config={
         "SHAP value": st.column_config.NumberColumn(format="%+.4f",
                                                     help="Change in churn probability.")})

@@ -5,10 +5,10 @@ import time
 from datetime import datetime
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from churn_core import config, workbench as wb
+from churn_core.data_figures import loss_figure
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -19,27 +19,6 @@ st.caption("A model is a saved *bundle*: the neural network, its preprocessing, 
 msg = st.session_state.pop("trained_message", None)
 if msg:
     st.success(msg, icon=":material/check_circle:")
-
-
-def loss_figure(history: dict, best_epoch: int | None = None) -> go.Figure:
-    """Training and validation loss per epoch (the kept epoch marked)."""
-    fig = go.Figure()
-    for key, name, color in (("loss", "training loss", "#4C78A8"),
-                             ("val_loss", "validation loss", "#C8102E")):
-        values = history.get(key) or []
-        fig.add_scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
-                        name=name, line=dict(color=color))
-    n = max((len(history.get(k) or []) for k in ("loss", "val_loss")), default=0)
-    if n <= 20:
-        fig.update_xaxes(dtick=1)
-    if best_epoch:
-        fig.add_vline(x=best_epoch, line=dict(color="#54A24B", dash="dash"),
-                      annotation_text=f"kept: epoch {best_epoch}")
-    fig.update_layout(title=dict(text="Loss per epoch (lower is better; validation loss "
-                                      "decides when training stops)", font=dict(size=15)),
-                      height=320, margin=dict(l=10, r=10, t=45, b=10), xaxis_title="epoch",
-                      yaxis_title="loss (binary cross-entropy)", legend=dict(orientation="h"))
-    return fig
 
 
 # ------------------------------------------------------------------ pick a saved model
