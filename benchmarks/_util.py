@@ -175,6 +175,11 @@ def timed(fn) -> float:
     return time.perf_counter() - t0
 
 
+def median_time(fn, repeat: int) -> float:
+    """Median wall seconds of ``repeat`` calls of ``fn``."""
+    return median(timed(fn) for _ in range(repeat))
+
+
 def markdown_table(rows: list[Row]) -> str:
     """The rows as a GitHub-flavoured Markdown table."""
     head = "| section | measure | median | runs | goal | met | note |\n|---|---|---:|---:|---|---|---|"

@@ -7,32 +7,15 @@ Prints medians over ``--repeat`` runs. Targets (issue 2 / 8): transform of 1M ro
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from _util import median_time as timed  # noqa: E402  (repo on sys.path, TF log level 2)
 
 from churn_core.bundle import load_bundle  # noqa: E402
 from churn_core.scoring import score_file, score_frame  # noqa: E402
 from churn_core.synthetic import make_bank_customers  # noqa: E402
 from churn_core.validate import validate  # noqa: E402
-
-
-def timed(fn, repeat):
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
 
 
 def main():

@@ -10,13 +10,10 @@ read_table+validate / baseline (the scoring benchmark's target is <= 2 for the w
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _util import median_time as timed  # noqa: E402  (puts the repo on sys.path)
 
 import pyarrow.csv as pacsv  # noqa: E402
 
@@ -24,15 +21,6 @@ import churn_core.io as cio  # noqa: E402
 from churn_core.infer import infer_schema  # noqa: E402
 from churn_core.synthetic import make_bank_customers  # noqa: E402
 from churn_core.validate import validate  # noqa: E402
-
-
-def timed(fn, repeat):
-    out = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
-    return statistics.median(out)
 
 
 def main():
