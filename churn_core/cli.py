@@ -157,6 +157,14 @@ def cmd_train(args) -> int:
     _print_report("test split", bundle.metrics["test"])
     print(f"default decision threshold (max F1 on validation): {bundle.default_threshold:.3f}")
     print(f"saved {folder}")
+    result = bundle.__dict__.get("validation")
+    if result is not None and len(result.rejected):
+        rej = folder.parent / f"{folder.name}_rejected_rows.csv"
+        result.rejected.to_csv(rej, index=False)
+        kinds = ", ".join(f"{k} ({v})" for k, v in sorted(card.get("rejected_reasons", {}).items(),
+                                                          key=lambda kv: -kv[1])[:5])
+        print(f"rejected rows (not used for training): {rej}  [{kinds}]")
+    _print_data_notes({"duplicate_ids": card.get("duplicate_ids")})
     return 0
 
 

@@ -215,6 +215,8 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "source": source_name,
         "data_sha256": data_sha256 or frame_sha256(df),
         "rows": {"input": int(len(df)), "valid": int(len(valid)), "rejected": int(len(result.rejected))},
+        "rejected_reasons": {str(k): int(v) for k, v in result.report.rejected_reasons.items()},
+        "duplicate_ids": {str(k): int(v) for k, v in result.report.duplicate_ids.items()},
         "churn_rate": float(y.mean()),
         "split_sizes": {"train": int(len(tr)), "validation": int(len(va)), "test": int(len(te))},
         "seed": int(cfg.seed),
@@ -234,4 +236,5 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "test_roc_auc": test_report.to_dict().get("roc_auc"),
         "test_pr_auc": test_report.to_dict().get("pr_auc"),
     }
+    bundle.__dict__["validation"] = result  # rejected rows for the caller (not saved with the bundle)
     return bundle

@@ -276,3 +276,27 @@ def test_rescoring_a_scored_file_keeps_old_scores_as_input_columns(default_bundl
     np.testing.assert_allclose(b["input_churn_probability"].astype(float), a["churn_probability"],
                                rtol=0, atol=1e-9)
     assert (b["input_reason"] == "called in May").all()
+
+
+# --------------------------------------------------------------------------- training rows accounted for
+def test_cli_train_writes_rejected_rows_and_warns_about_duplicate_ids(tmp_path, capsys):
+    """Training silently dropped blank-target rows: now they are written with reasons."""
+    from churn_core.cli import main
+
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=400)
+    df.loc[3:7, "Exited"] = None
+    df.loc[10, "Age"] = "forty"
+    df.loc[20:22, "CustomerId"] = df.loc[19, "CustomerId"]
+    src = tmp_path / "train.csv"
+    df.to_csv(src, index=False)
+    assert main(["-q", "train", "--data", str(src), "--out", str(tmp_path / "m"),
+                 "--max-epochs", "1", "--hidden", "4"]) == 0
+    out = capsys.readouterr().out
+    rej = pd.read_csv(tmp_path / "m_rejected_rows.csv")
+    assert sorted(rej["source_line"]) == [5, 6, 7, 8, 9, 12]
+    assert rej["reason"].str.contains("'forty' is not a number").sum() == 1
+    assert "Exited: blank target (5)" in out and "Age: not a number (1)" in out
+    assert "4 rows share an ID value in column 'CustomerId'" in out
+    import json
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["rows"] == {"input": 400, "valid": 394, "rejected": 6}
