@@ -392,9 +392,19 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     decimal = decimal or df.attrs.get("decimal")
     report = ValidationReport(source=source, rows_in=len(df))
     if require_target and (schema.target is None or schema.positive_label is None):
+        hint = ""
+        if schema.target is not None:
+            tcol = match_columns(df.columns, [schema.target]).get(schema.target)
+            if tcol is not None:
+                vals = sorted({t for t in map(label_text, df[tcol].unique()) if t is not None})
+                hint = ("; the file has no data rows" if not len(df) else
+                        f"; column {schema.target!r} is blank in all {len(df)} rows" if not vals else
+                        f"; column {schema.target!r} holds {', '.join(map(repr, vals[:10]))} in {len(df)} "
+                        f"row(s): say which value means churned (--positive-label), and the file needs "
+                        f"both churners and non-churners")
         raise SchemaError(
             f"{source}: training needs a target column and its positive (churned) label; "
-            f"target={schema.target!r}, positive label={schema.positive_label!r}"
+            f"target={schema.target!r}, positive label={schema.positive_label!r}{hint}"
         )
     required = list(schema.features) + ([schema.target] if require_target else [])
     optional = list(schema.passthrough) + ([] if require_target or schema.target is None else [schema.target])

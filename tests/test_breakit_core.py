@@ -300,3 +300,22 @@ def test_cli_train_writes_rejected_rows_and_warns_about_duplicate_ids(tmp_path, 
     import json
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert card["rows"] == {"input": 400, "valid": 394, "rejected": 6}
+
+
+@pytest.mark.parametrize("rows, words", [
+    ([], "the file has no data rows"),
+    ([["1", "0"]], "column 'Exited' holds '0' in 1 row(s)"),
+    ([["1", ""], ["2", " "]], "column 'Exited' is blank in all 2 rows"),
+])
+def test_training_without_a_usable_target_says_what_the_column_holds(rows, words):
+    """One-row, header-only and all-blank-target files said only 'positive label=None'."""
+    from churn_core.errors import SchemaError
+    from churn_core.infer import infer_schema
+    from churn_core.validate import validate
+
+    df = pd.DataFrame(rows, columns=["Age", "Exited"], dtype="str")
+    schema = infer_schema(df, target="Exited")
+    assert schema.positive_label is None
+    with pytest.raises(SchemaError) as info:
+        validate(df, schema, require_target=True, source_name="f.csv")
+    assert words in str(info.value)
