@@ -363,7 +363,7 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
 def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     data, encoding = _decode(data, name)
     report = ReadReport(source=name, format="csv", encoding=encoding)
-    if not data.strip():
+    if not data or data.isspace():  # same test as `not data.strip()` without copying the file
         raise DataFileError(f"{name}: the file is empty")
     head = data[:65536].decode("utf-8", "ignore")
     delimiter, agree = _sniff(head)
