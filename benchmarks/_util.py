@@ -180,13 +180,22 @@ def median_time(fn, repeat: int) -> float:
     return median(timed(fn) for _ in range(repeat))
 
 
+def _fmt(x: float) -> str:
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:,.1f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}"
+    return f"{x:.4f}"  # ROC-AUC, sub-second times
+
+
 def markdown_table(rows: list[Row]) -> str:
     """The rows as a GitHub-flavoured Markdown table."""
     head = "| section | measure | median | runs | goal | met | note |\n|---|---|---:|---:|---|---|---|"
     lines = [head]
     for r in rows:
-        v = "n/a" if r.value is None else (f"{r.value:,.0f}" if abs(r.value) >= 1000 else
-                                           f"{r.value:,.2f}" if abs(r.value) < 10 else f"{r.value:,.1f}")
+        v = "n/a" if r.value is None else _fmt(r.value)
         met = "" if r.met is None else ("yes" if r.met else "**no**")
         lines.append(f"| {r.section} | {r.measure} | {v} {r.unit} | {r.runs} | {r.goal} | {met} | {r.note} |")
     return "\n".join(lines)

@@ -23,7 +23,8 @@ and peak-memory figures belong to the measured run alone):
 
 Ratios are always between figures measured in the same run (interleaved repeats). The table
 is printed and written to ``--out`` (default ``benchmarks/RESULTS.md``) with the machine
-description and the raw output of the section scripts.
+description and the raw output of the section scripts; the rows also go to the ``.json``
+file beside it.
 """
 from __future__ import annotations
 
@@ -152,6 +153,9 @@ def main(argv=None) -> int:
     for name, out in raw.items():
         text += [f"### {name}\n", "```", out, "```\n"]
     Path(args.out).write_text("\n".join(text), encoding="utf-8")
+    Path(args.out).with_suffix(".json").write_text(
+        json.dumps({"command": cmd.strip(), "started": started, "machine": info,
+                    "rows": [r.to_dict() for r in rows]}, indent=1), encoding="utf-8")
     print(f"\nwritten to {args.out}", file=sys.stderr)
     return 0
 
