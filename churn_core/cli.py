@@ -134,6 +134,7 @@ def cmd_train(args) -> int:
                           numeric=_csv_list(args.numeric), categorical=_csv_list(args.categorical),
                           excluded=_csv_list(args.exclude), decimal=report.decimal)
     _print_warnings(data.name, report.warnings)
+    _print_other_labels(df, schema)
     print(f"{data.name}: {len(df)} rows; target {schema.target!r} (churn = {schema.positive_label!r}); "
           f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
           f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
@@ -287,6 +288,21 @@ def _print_data_notes(info: dict) -> None:
               + ", ".join(f"{c} ({n})" for c, n in sorted(blanks.items())))
     for col, n in sorted((info.get("duplicate_ids") or {}).items()):
         print(f"warning: {n} rows share an ID value in column {col!r} (duplicate customers?)")
+
+
+def _print_other_labels(df, schema) -> None:
+    """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
+    from .infer import target_values
+    from .validate import match_columns
+
+    col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
+    if col is None or schema.positive_label is None or schema.negative_label is not None:
+        return
+    pos = schema.positive_label.casefold()
+    others = [v for v in target_values(df[col]) if v.casefold() != pos]
+    if len(others) > 1:
+        print(f"warning: column {schema.target!r} has {len(others) + 1} labels; every value other than "
+              f"{schema.positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")
 
 
 def _print_warnings(source: str, warnings) -> None:

@@ -319,3 +319,17 @@ def test_training_without_a_usable_target_says_what_the_column_holds(rows, words
     with pytest.raises(SchemaError) as info:
         validate(df, schema, require_target=True, source_name="f.csv")
     assert words in str(info.value)
+
+
+def test_cli_train_warns_when_a_third_label_counts_as_not_churned(tmp_path, capsys):
+    """'Maybe' rows were silently counted as customers who stayed."""
+    from churn_core.cli import main
+
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=300)
+    df["Exited"] = np.where(np.arange(len(df)) % 10 == 0, "Maybe", np.where(df["Exited"] == "1", "Yes", "No"))
+    src = tmp_path / "three.csv"
+    df.to_csv(src, index=False)
+    assert main(["-q", "train", "--data", str(src), "--positive-label", "Yes", "--out", str(tmp_path / "m"),
+                 "--max-epochs", "1", "--hidden", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "has 3 labels; every value other than 'Yes' counts as not churned: 'No', 'Maybe'" in out
