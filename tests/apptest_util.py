@@ -48,6 +48,17 @@ def new_app():
     return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
 
 
+def open_page(page: str, check: bool = True):
+    """A fresh AppTest of app.py, run once, then switched to ``page`` (e.g.
+    ``"pages/data.py"``) and run; with ``check``, fails when a page raised."""
+    at = new_app()
+    at.run()
+    at.switch_page(page).run()
+    if check:
+        assert_no_exception(at)
+    return at
+
+
 def assert_no_exception(at) -> None:
     """Fail with the app's own traceback text when a page raised."""
     assert not at.exception, [e.value for e in at.exception]

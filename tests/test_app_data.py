@@ -5,7 +5,7 @@ import io
 
 import pandas as pd
 import pytest
-from apptest_util import app_models, assert_no_exception, metric, new_app, number  # noqa: F401
+from apptest_util import app_models, assert_no_exception, metric, number, open_page  # noqa: F401
 
 from churn_core import config
 
@@ -22,10 +22,7 @@ def _bank_bytes(n=400) -> tuple[bytes, pd.DataFrame]:
 
 @pytest.fixture()
 def data_app(app_models):  # noqa: F811
-    at = new_app()
-    at.run()
-    at.switch_page("pages/data.py").run()
-    assert_no_exception(at)
+    at = open_page("pages/data.py")
     return at
 
 

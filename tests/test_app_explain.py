@@ -5,7 +5,8 @@ import re
 
 import numpy as np
 import pytest
-from apptest_util import app_models, assert_no_exception, new_app, reference_scores  # noqa: F401
+from apptest_util import (app_models, assert_no_exception, open_page,  # noqa: F401
+                          reference_scores)
 
 from churn_core import config, workbench as wb
 
@@ -13,10 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_explain_page(app_models):  # noqa: F811
-    at = new_app()
-    at.run()
-    at.switch_page("pages/explain.py").run()
-    assert_no_exception(at)
+    at = open_page("pages/explain.py")
     info = " ".join(i.value for i in at.info)
     assert "background rows" in info and "exact method" in info
     # the customer picker starts at the highest-risk customer

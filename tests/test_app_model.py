@@ -5,7 +5,7 @@ import json
 import threading
 
 import pytest
-from apptest_util import app_models, assert_no_exception, metric, new_app, number  # noqa: F401
+from apptest_util import app_models, assert_no_exception, metric, number, open_page  # noqa: F401
 
 from churn_core import workbench as wb
 
@@ -13,10 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_model_card_shows_the_bundle(app_models):  # noqa: F811
-    at = new_app()
-    at.run()
-    at.switch_page("pages/model.py").run()
-    assert_no_exception(at)
+    at = open_page("pages/model.py")
     card = json.loads((app_models / "default" / "card.json").read_text())
     assert number(metric(at, "Test ROC-AUC")) == pytest.approx(card["test_roc_auc"], abs=5e-4)
     assert number(metric(at, "Default threshold")) == pytest.approx(card["default_threshold"],
@@ -24,9 +21,7 @@ def test_model_card_shows_the_bundle(app_models):  # noqa: F811
 
 
 def test_train_a_tiny_model_in_the_app(app_models):  # noqa: F811
-    at = new_app()
-    at.run()
-    at.switch_page("pages/model.py").run()
+    at = open_page("pages/model.py", check=False)
     form = at.get("form")[0]
     form.text_input[0].set_value("tiny app model!")      # sanitised to tiny_app_model
     form.text_input[1].set_value("8")
@@ -52,9 +47,7 @@ def test_train_a_tiny_model_in_the_app(app_models):  # noqa: F811
 
 
 def test_training_cannot_start_twice(app_models):  # noqa: F811
-    at = new_app()
-    at.run()
-    at.switch_page("pages/model.py").run()
+    at = open_page("pages/model.py", check=False)
     at.session_state["training_running"] = True
     at.run()
     assert at.form_submit_button[0].disabled

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_util import (app_models, assert_no_exception, eval_test_arrays,  # noqa: F401
-                          metric, new_app, number)
+from apptest_util import (app_models, assert_no_exception, eval_test_arrays, metric,  # noqa: F401
+                          number, open_page)
 from sklearn.metrics import (accuracy_score, average_precision_score, f1_score,
                              precision_recall_curve, precision_score, recall_score,
                              roc_auc_score)
@@ -16,10 +16,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def perf_app(app_models):  # noqa: F811
-    at = new_app()
-    at.run()
-    at.switch_page("pages/performance.py").run()
-    assert_no_exception(at)
+    at = open_page("pages/performance.py")
     return at
 
 

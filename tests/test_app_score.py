@@ -6,7 +6,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from apptest_util import (app_models, assert_no_exception, new_app,  # noqa: F401
+from apptest_util import (app_models, assert_no_exception, open_page,  # noqa: F401
                           reference_scores)
 
 from churn_core import config, workbench as wb
@@ -16,10 +16,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def score_app(app_models):  # noqa: F811
-    at = new_app()
-    at.run()
-    at.switch_page("pages/score_segment.py").run()
-    assert_no_exception(at)
+    at = open_page("pages/score_segment.py")
     return at
 
 
