@@ -1,4 +1,4 @@
-"""The dashboard's facade (churn_core/workbench.py): fast threshold metrics equal
+"""The dashboard's facade (churn_core/workbench/): fast threshold metrics equal
 scikit-learn's, tier counts, label parsing, names and data quality."""
 from __future__ import annotations
 
