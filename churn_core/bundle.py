@@ -204,7 +204,7 @@ class ModelBundle:
         found = match_columns(df.columns, self.features)
         missing = [c for c in self.features if c not in found]
         if missing:
-            raise MissingColumnsError(missing, source)
+            raise MissingColumnsError(missing, source, found=list(df.columns))
 
     def predict_encoded(self, X: np.ndarray) -> np.ndarray:
         """Raw (uncalibrated) probabilities of encoded rows, via a compiled forward pass.

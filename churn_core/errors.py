@@ -17,11 +17,18 @@ class SchemaError(ChurnError):
 class MissingColumnsError(SchemaError):
     """Required columns are absent; ``missing`` lists all of them."""
 
-    def __init__(self, missing: list[str], source: str | None = None):
+    def __init__(self, missing: list[str], source: str | None = None, found: list | None = None):
         self.missing = list(missing)
         where = f" in {source}" if source else ""
+        seen = ""
+        if found is not None:  # what the file does have: a title line read as the header shows here
+            names = [str(c) for c in found if str(c) not in ("source_line", "__parse_error__")]
+            seen = (f"; the file's {len(names)} column(s): {', '.join(repr(n) for n in names[:8])}"
+                    f"{', ...' if len(names) > 8 else ''}")
+            if len(names) <= 2:
+                seen += " (is the header on the first line, and is the delimiter right?)"
         super().__init__(
-            f"{len(self.missing)} required column(s) missing{where}: {', '.join(self.missing)}"
+            f"{len(self.missing)} required column(s) missing{where}: {', '.join(self.missing)}{seen}"
         )
 
 

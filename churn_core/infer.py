@@ -171,7 +171,7 @@ def _resolve(df_columns, names, what: str, source: str | None) -> list[str]:
     found = match_columns(df_columns, names)
     missing = [n for n in names if n not in found]
     if missing:
-        raise MissingColumnsError(missing, source)
+        raise MissingColumnsError(missing, source, found=list(df_columns))
     return [found[n] for n in names]
 
 

@@ -411,7 +411,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     found = match_columns(df.columns, required + optional)
     missing = [c for c in required if c not in found]
     if missing:
-        raise MissingColumnsError(missing, source)
+        raise MissingColumnsError(missing, source, found=list(df.columns))
     report.renamed_columns = {found[c]: c for c in found if found[c] != c}
     used = set(found.values()) | {PARSE_ERROR_COLUMN}
     extras = [c for c in df.columns if c not in used and c != LINE_INDEX]

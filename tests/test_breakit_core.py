@@ -333,3 +333,21 @@ def test_cli_train_warns_when_a_third_label_counts_as_not_churned(tmp_path, caps
                  "--max-epochs", "1", "--hidden", "4"]) == 0
     out = capsys.readouterr().out
     assert "has 3 labels; every value other than 'Yes' counts as not churned: 'No', 'Maybe'" in out
+
+
+def test_missing_columns_message_shows_what_the_file_has(default_bundle, tmp_path):
+    """A CRM export with a title line above the header said only '10 required column(s) missing'."""
+    from churn_core.errors import MissingColumnsError
+    from churn_core.io import read_table
+    from churn_core.scoring import score_frame
+
+    src = tmp_path / "titled.csv"
+    src.write_text("Customer export May 2024\n" + config.SAMPLE_CSV.read_text(encoding="utf-8")[:5000],
+                   encoding="utf-8")
+    df, _ = read_table(src)
+    with pytest.raises(MissingColumnsError) as info:
+        score_frame(default_bundle, df, source_name=src.name)
+    msg = str(info.value)
+    assert "10 required column(s) missing in titled.csv" in msg
+    assert "the file's 1 column(s): 'Customer export May 2024'" in msg and "header on the first line" in msg
+    assert len(info.value.missing) == 10
