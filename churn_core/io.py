@@ -411,13 +411,38 @@ def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
 
 
 # ----------------------------------------------------------------------------- binary formats
+def _nested_as_text(df: pd.DataFrame, report: ReadReport | None = None) -> pd.DataFrame:
+    """Turn list/struct/map cells (Parquet nested types) into JSON text, in place.
+
+    Such cells cannot be hashed, categorised or written to CSV; as text they pass through to
+    every output like any other extra column.
+    """
+    import json
+
+    def text(v):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        return json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=lambda o: o.tolist()
+                          if isinstance(o, np.ndarray) else str(o))
+
+    for col in df.columns:
+        if df[col].dtype != object:
+            continue
+        first = df[col].dropna().head(1)
+        if len(first) and isinstance(first.iloc[0], (list, tuple, dict, np.ndarray)):
+            df[col] = pd.array([text(v) for v in df[col]], dtype="str")
+            if report is not None:
+                report.warnings.append(f"column {col!r} holds lists or records; read as text")
+    return df
+
+
 def _read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     report = ReadReport(source=name, format="parquet")
     try:
         df = pd.read_parquet(_io.BytesIO(data))
     except Exception as exc:  # pyarrow raises many types for damaged files
         raise DataFileError(f"{name}: cannot be read as Parquet ({type(exc).__name__}: {exc})") from None
-    df = df.reset_index(drop=True)
+    df = _nested_as_text(df.reset_index(drop=True), report)
     df.columns = _clean_headers(list(df.columns), report)
     return _finish(df, np.arange(1, len(df) + 1), report), report
 
@@ -533,7 +558,7 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
         names = _clean_headers(pf.schema_arrow.names, report)
         first = 1
         for batch in pf.iter_batches(batch_size=chunksize):
-            df = batch.to_pandas()
+            df = _nested_as_text(batch.to_pandas())
             df.columns = names
             yield _finish(df, np.arange(first, first + len(df)), ReadReport(path.name, "parquet")), first
             first += len(df)

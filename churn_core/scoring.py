@@ -291,8 +291,13 @@ class _TableWriter:
             self._csv.write(frame.to_csv(index=False, header=False, lineterminator="\n"))
             return
         self._csv.flush()
-        pacsv.write_csv(table, self._csv.buffer,
-                        pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        try:
+            pacsv.write_csv(table, self._csv.buffer,
+                            pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            # a type Arrow's CSV writer refuses (checked before any row is written)
+            self._csv.write(frame.to_csv(index=False, header=False, lineterminator="\n"))
+            return
         self._csv.buffer.flush()
 
     def close(self, empty_columns) -> None:

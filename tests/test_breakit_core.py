@@ -351,3 +351,26 @@ def test_missing_columns_message_shows_what_the_file_has(default_bundle, tmp_pat
     assert "10 required column(s) missing in titled.csv" in msg
     assert "the file's 1 column(s): 'Customer export May 2024'" in msg and "header on the first line" in msg
     assert len(info.value.missing) == 10
+
+
+# --------------------------------------------------------------------------- typed Parquet, nested cells
+def test_parquet_with_list_and_struct_columns_scores_and_trains(default_bundle, tmp_path):
+    """Warehouse Parquet with list/struct columns: CSV writer and schema inference crashed."""
+    from churn_core.infer import infer_schema
+    from churn_core.io import iter_table_chunks, read_table
+    from churn_core.scoring import score_file
+
+    d = pd.read_csv(config.SAMPLE_CSV, nrows=120)
+    d["Tags"] = [[1, 2]] * len(d)
+    d["Meta"] = [{"a": 1}] * len(d)
+    d.to_parquet(tmp_path / "nested.parquet")
+    df, rep = read_table(tmp_path / "nested.parquet")
+    assert df["Tags"].iloc[0] == "[1, 2]" and df["Meta"].iloc[0] == '{"a": 1}'
+    assert any("'Tags'" in w for w in rep.warnings)
+    chunk, _ = next(iter_table_chunks(tmp_path / "nested.parquet", chunksize=50))
+    assert chunk["Tags"].iloc[0] == "[1, 2]"
+    schema = infer_schema(df, target="Exited", positive_label="1")
+    assert "Tags" not in schema.numeric and "Meta" not in schema.numeric
+    r = score_file(default_bundle, tmp_path / "nested.parquet", tmp_path / "o.csv", chunksize=50)
+    assert r["rows_in"] == r["rows_scored"] == 120
+    assert (pd.read_csv(tmp_path / "o.csv")["Meta"] == '{"a": 1}').all()
