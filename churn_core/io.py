@@ -581,6 +581,14 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
     names = _clean_headers(next(csv.reader(_io.StringIO(first_line, newline=""), delimiter=delimiter), []), report)
     arrow_enc = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252", "utf-16": "utf16"}[encoding]
     width = len(names)
+    # number style from the head, as read_table decides it for small files (same file, same numbers)
+    try:
+        rows = list(csv.reader(_io.StringIO(text_head, newline=""), delimiter=delimiter))[1:]
+        rows = rows[:-1] if len(rows) > 1 else rows  # the last line of the head may be cut
+        sample = pd.DataFrame([(r + [None] * width)[:width] for r in rows[:200]], columns=names, dtype="str")
+        decimal = _number_style(sample, delimiter)[0]
+    except (csv.Error, ValueError):
+        decimal = "."
     bad_rows: list = []
 
     def on_invalid(row) -> str:  # keep ragged rows for validation to reject (never drop them)
@@ -597,7 +605,7 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
             df = pd.concat([df, extra], ignore_index=True)
             lines = np.arange(line, line + len(df))
             bad_rows.clear()
-        return _finish(df, lines, ReadReport(path.name, "csv")), line
+        return _finish(df, lines, ReadReport(path.name, "csv", decimal=decimal)), line
 
     try:
         reader = pacsv.open_csv(

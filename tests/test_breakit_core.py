@@ -374,3 +374,23 @@ def test_parquet_with_list_and_struct_columns_scores_and_trains(default_bundle, 
     r = score_file(default_bundle, tmp_path / "nested.parquet", tmp_path / "o.csv", chunksize=50)
     assert r["rows_in"] == r["rows_scored"] == 120
     assert (pd.read_csv(tmp_path / "o.csv")["Meta"] == '{"a": 1}').all()
+
+
+# --------------------------------------------------------------------------- same file, same numbers at any size
+def test_streamed_big_csv_reads_ambiguous_numbers_like_a_small_one(default_bundle, tmp_path, monkeypatch):
+    """'1,000' in a ';' file was 1.0 when read whole and 1000 when streamed (files > 64 MB)."""
+    from churn_core import io as cio
+    from churn_core.scoring import score_file
+
+    d = pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=100)
+    d["Balance"] = [f"{i % 9 + 1},{(i * 37) % 1000:03d}" for i in range(len(d))]
+    src = tmp_path / "ambig.csv"
+    d.to_csv(src, sep=";", index=False)
+    whole = score_file(default_bundle, src, tmp_path / "whole.csv", chunksize=30)
+    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)  # force the streaming reader
+    chunks = list(cio.iter_table_chunks(src, chunksize=30))
+    assert all(c.attrs["decimal"] == "," for c, _ in chunks)
+    streamed = score_file(default_bundle, src, tmp_path / "streamed.csv", chunksize=30)
+    assert whole["rows_scored"] == streamed["rows_scored"] == 100
+    np.testing.assert_array_equal(pd.read_csv(tmp_path / "whole.csv")["churn_probability"],
+                                  pd.read_csv(tmp_path / "streamed.csv")["churn_probability"])
