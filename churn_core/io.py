@@ -463,6 +463,9 @@ def _read_xlsx(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
                     df, used = nxt, i
                     break
     except Exception as exc:  # openpyxl / zipfile raise many types for damaged files
+        if "[Content_Types].xml" in str(exc):
+            raise DataFileError(f"{name}: is a zip archive, not an Excel .xlsx workbook; unzip it and "
+                                f"upload the CSV/XLSX inside") from None
         raise DataFileError(f"{name}: cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})") from None
     if len(sheets) > 1:
         why = "" if used == 0 else " (the sheets before it hold no table)"

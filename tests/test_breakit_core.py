@@ -394,3 +394,18 @@ def test_streamed_big_csv_reads_ambiguous_numbers_like_a_small_one(default_bundl
     assert whole["rows_scored"] == streamed["rows_scored"] == 100
     np.testing.assert_array_equal(pd.read_csv(tmp_path / "whole.csv")["churn_probability"],
                                   pd.read_csv(tmp_path / "streamed.csv")["churn_probability"])
+
+
+def test_zip_archive_renamed_csv_says_it_is_a_zip(tmp_path):
+    import io
+    import zipfile
+
+    from churn_core.errors import DataFileError
+    from churn_core.io import read_table
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("customers.csv", "a,b\n1,2\n")
+    (tmp_path / "customers.csv").write_bytes(buf.getvalue())
+    with pytest.raises(DataFileError, match="customers.csv: is a zip archive, not an Excel .xlsx workbook"):
+        read_table(tmp_path / "customers.csv")
