@@ -136,8 +136,17 @@ def _plain_float(text: str) -> float:
 
 
 def _styled_float(text: str, decimal: str) -> float:
-    """Parse one number text with thousands separators in the given style; NaN if not a number."""
+    """Parse one number text with thousands separators in the given style; NaN if not a number.
+
+    Also accepts accounting negatives ``(1,234.50)`` (-1234.5) and percentages ``12,5%``
+    (0.125), as spreadsheets export them.
+    """
     t = _SPACES.sub("", _CURRENCY.sub("", text))
+    sign, scale = 1.0, 1.0
+    if len(t) > 2 and t[0] == "(" and t[-1] == ")":
+        sign, t = -1.0, _CURRENCY.sub("", t[1:-1])
+    if len(t) > 1 and t[-1] == "%":
+        scale, t = 0.01, t[:-1]
     if not any(ch.isdigit() for ch in t):
         return np.nan
     if decimal == ",":
@@ -148,7 +157,7 @@ def _styled_float(text: str, decimal: str) -> float:
         if not _PERIOD_STYLE.match(t):
             return np.nan
         t = t.replace(",", "")
-    return _plain_float(t)
+    return sign * scale * _plain_float(t)
 
 
 _COMMA_SURE = re.compile(r"\.\d{3},\d*$|,\d{1,2}$|,\d{4,}$")
@@ -165,7 +174,7 @@ def _column_decimal(bad_texts, hint: str | None) -> str:
     """
     n_comma = n_period = 0
     for t in bad_texts:
-        t = _SPACES.sub("", t)
+        t = _SPACES.sub("", t).strip("()%")
         n_comma += bool(_COMMA_SURE.search(t))
         n_period += bool(_PERIOD_SURE.search(t))
     if n_comma > n_period:

@@ -409,3 +409,16 @@ def test_zip_archive_renamed_csv_says_it_is_a_zip(tmp_path):
     (tmp_path / "customers.csv").write_bytes(buf.getvalue())
     with pytest.raises(DataFileError, match="customers.csv: is a zip archive, not an Excel .xlsx workbook"):
         read_table(tmp_path / "customers.csv")
+
+
+def test_accounting_negatives_and_percentages_parse():
+    """'(118236.59)' and '12%' from spreadsheet exports rejected every row of the file."""
+    from churn_core.validate import parse_numeric
+
+    vals, blank, bad = parse_numeric(pd.Series(["(118236.59)", "($1,234.50)", "12%", "7.5%", "100", "(x)"],
+                                               dtype="str"))
+    assert list(bad) == [False, False, False, False, False, True]
+    np.testing.assert_allclose(vals[:5], [-118236.59, -1234.5, 0.12, 0.075, 100.0], rtol=1e-12)
+    vals, _, bad = parse_numeric(pd.Series(["(1.234,56)", "12,5%", "3,25"], dtype="str"))
+    assert not bad.any()
+    np.testing.assert_allclose(vals, [-1234.56, 0.125, 3.25], rtol=1e-12)
