@@ -120,6 +120,10 @@ def map_unique(series: pd.Series, func) -> pd.Series:
     """
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = [func(u) for u in uniques] + [None]
+    if isinstance(series.dtype, pd.StringDtype) and all(
+            m is not None and m == u for m, u in zip(mapped[:-1], uniques)):
+        # every distinct text maps to itself: the cells are already the answer (no take)
+        return pd.Series(series.array, index=series.index).astype("str")
     arr = pd.array(mapped, dtype="str")
     codes = np.where(codes < 0, len(mapped) - 1, codes)
     return pd.Series(arr.take(codes), index=series.index)

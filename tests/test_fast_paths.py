@@ -140,3 +140,16 @@ def test_streamed_score_file_equals_score_frame(tiny_bundle, sample_df, tmp_path
     assert got["source_line"].tolist() == ref.scored["source_line"].tolist()
     np.testing.assert_allclose(got["churn_probability"], ref.scored["churn_probability"], rtol=0, atol=1e-12)
     assert rej["source_line"].tolist() == [12] and rej["reason"].tolist() == ref.rejected["reason"].tolist()
+
+
+@pytest.mark.parametrize("cells", [["France", "Spain", None, "France"], ["1", "0", "1"], ["a", " a", None],
+                                   ["1.0", "2"], ["NA", "x"], [None, None]])
+def test_map_unique_unchanged_path_equals_take_path(cells):
+    """A text column whose distinct values all map to themselves is returned as is; the
+    object-dtype column (always the take path) gives the same cells."""
+    from churn_core.validate import normalize_categories
+
+    idx = pd.Index(range(2, 2 + len(cells)), name="source_line")
+    fast = normalize_categories(pd.Series(cells, dtype="str", index=idx))
+    slow = normalize_categories(pd.Series(cells, dtype=object, index=idx))
+    pd.testing.assert_series_equal(fast, slow)
