@@ -8,8 +8,14 @@ row).
 Numeric columns: median imputation (optionally with a 0/1 missing indicator for columns that
 had blanks in training), then standard scaling ``(x - mean) / std`` with the population
 standard deviation, as scikit-learn's ``SimpleImputer(strategy="median")`` followed by
-``StandardScaler`` do. ``numeric_encoding`` leaves room for other encodings (e.g.
-piecewise-linear encoding, Gorishniy et al., 2022) without changing the API.
+``StandardScaler`` do. With ``numeric_encoding="ple"`` each numeric block also holds the
+piecewise-linear encoding (PLE; Gorishniy et al., 2022, "On Embeddings for Numerical
+Features in Tabular Deep Learning") of the imputed value on quantile bins of the observed
+training values, edges ``e_0 < ... < e_T`` (duplicates dropped, so a column with a spike,
+e.g. 36 % zero balances, gets fewer bins; columns with fewer than 3 distinct edges get
+none): component ``t`` is ``clip((x - e_{t-1}) / (e_t - e_{t-1}), 0, 1)``. The block of a
+raw column is ``[standardised, (missing indicator), ple_1..ple_T]``, so every block still
+depends on its own raw column only.
 
 Categorical columns: categories learned on the training rows (most frequent first, ties by
 label), matched case- and whitespace-insensitively; unseen or missing values encode as an
@@ -27,7 +33,9 @@ from .errors import MissingColumnsError, SchemaError
 from .schema import FeatureSchema
 
 PREPROCESSOR_VERSION = 1
-NUMERIC_ENCODINGS = ("standard",)
+NUMERIC_ENCODINGS = ("standard", "ple")
+#: Quantile bins per numeric column for ``numeric_encoding="ple"``.
+PLE_BINS = 8
 
 
 def _label(value) -> str:
@@ -116,6 +124,8 @@ class Preprocessor:
         column.
     missing_indicator : list of str
         Numeric columns that got an extra 0/1 "was missing" column.
+    edges : dict of str to list of float
+        PLE bin edges per numeric column (``numeric_encoding="ple"`` only).
     categories : dict of str to list of str
         Training categories per categorical column, most frequent first.
     blocks : list of tuple (str, int, int)
@@ -125,7 +135,7 @@ class Preprocessor:
     """
 
     def __init__(self, numeric, categorical, medians, means, scales, categories,
-                 missing_indicator=(), numeric_encoding="standard", options=None):
+                 missing_indicator=(), numeric_encoding="standard", options=None, edges=None):
         if numeric_encoding not in NUMERIC_ENCODINGS:
             raise SchemaError(
                 f"unknown numeric_encoding {numeric_encoding!r}; choose one of {NUMERIC_ENCODINGS}"
@@ -139,6 +149,8 @@ class Preprocessor:
         self.missing_indicator = [c for c in self.numeric if c in set(missing_indicator)]
         self.numeric_encoding = numeric_encoding
         self.options = dict(options or {})
+        self.edges = {k: [float(e) for e in v] for k, v in (edges or {}).items()
+                      if numeric_encoding == "ple" and len(v) >= 3}
         self._index = {
             col: {_norm_key(c): i for i, c in enumerate(cats)} for col, cats in self.categories.items()
         }
@@ -147,6 +159,8 @@ class Preprocessor:
         pos = 0
         for col in self.numeric:
             names = [col] + ([f"{col}__missing"] if col in self.missing_indicator else [])
+            e = self.edges.get(col, [])
+            names += [f"{col}__ple{i}" for i in range(1, len(e))]
             self.blocks.append((col, pos, pos + len(names)))
             self.feature_names_out += names
             pos += len(names)
@@ -172,12 +186,14 @@ class Preprocessor:
             features as text). Never pass validation or test rows.
         schema : FeatureSchema
             Supplies ``numeric`` and ``categorical`` feature lists.
-        numeric_encoding : {"standard"}, default "standard"
-            Encoding of numeric columns. Other encodings may be added later.
+        numeric_encoding : {"standard", "ple"}, default "standard"
+            Encoding of numeric columns: standardised value, plus (``"ple"``) the
+            piecewise-linear encoding on ``ple_bins`` quantile bins.
         missing_indicator : bool, default False
             Add a 0/1 column for each numeric column that had blanks in ``valid_df``.
         **options
-            Extra encoding options, stored as-is for future encodings.
+            Extra encoding options, stored as-is: ``ple_bins`` (int, default
+            :data:`PLE_BINS` = 8) for ``numeric_encoding="ple"``.
 
         Returns
         -------
@@ -191,7 +207,7 @@ class Preprocessor:
         missing = [c for c in schema.features if c not in valid_df.columns]
         if missing:
             raise MissingColumnsError(missing, "the training data")
-        medians, means, scales, with_na = {}, {}, {}, []
+        medians, means, scales, with_na, edges = {}, {}, {}, [], {}
         for col in schema.numeric:
             x = _as_float(valid_df[col])
             nan = np.isnan(x)
@@ -203,6 +219,11 @@ class Preprocessor:
             std = float(filled.std()) if len(filled) else 0.0
             medians[col], means[col] = med, mean
             scales[col] = std if std > 0 and np.isfinite(std) else 1.0
+            if numeric_encoding == "ple":
+                n_bins = int(options.get("ple_bins", PLE_BINS))
+                e = np.unique(np.quantile(x[~nan], np.linspace(0, 1, n_bins + 1))) if (~nan).any() else []
+                if len(e) >= 3:
+                    edges[col] = e.tolist()
         categories = {}
         for col in schema.categorical:
             s = valid_df[col].dropna().map(_label)
@@ -218,7 +239,7 @@ class Preprocessor:
             categories[col] = [str(spelled[k]) for k in order]
         return cls(schema.numeric, schema.categorical, medians, means, scales, categories,
                    missing_indicator=with_na if missing_indicator else (),
-                   numeric_encoding=numeric_encoding, options=options)
+                   numeric_encoding=numeric_encoding, options=options, edges=edges)
 
     # ------------------------------------------------------------------ transform
     @property
@@ -247,7 +268,8 @@ class Preprocessor:
         Returns
         -------
         ndarray of shape (n_samples, n_features_out), dtype float32
-            Numeric blocks: imputed and standardised values (+ missing indicator); categorical
+            Numeric blocks: imputed and standardised values (+ missing indicator, + PLE
+            components in [0, 1]); categorical
             blocks: one-hot, all zeros for missing or unseen categories. Never NaN.
 
         Raises
@@ -262,11 +284,16 @@ class Preprocessor:
             x = np.column_stack([_as_float(df[c]) for c in self.numeric]) if n else np.zeros((0, len(self.numeric)))
             nan = ~np.isfinite(x)
             x = np.where(nan, self._fill, x)
-            x = (x - self._center) / self._scale
+            z = (x - self._center) / self._scale
             for j, (col, start, stop) in enumerate(self.blocks[: len(self.numeric)]):
-                out[:, start] = x[:, j]
-                if stop - start == 2:
-                    out[:, start + 1] = nan[:, j]
+                out[:, start] = z[:, j]
+                k = start + 1
+                if col in self.missing_indicator:
+                    out[:, k] = nan[:, j]
+                    k += 1
+                if col in self.edges:
+                    e = np.asarray(self.edges[col])
+                    out[:, k:stop] = np.clip((x[:, j, None] - e[:-1]) / (e[1:] - e[:-1]), 0.0, 1.0)
         rows = np.arange(n)
         for col, start, stop in self.blocks[len(self.numeric):]:
             codes = _category_codes(df[col], self._index[col], self.categories[col])
@@ -336,6 +363,7 @@ class Preprocessor:
             "missing_indicator": self.missing_indicator,
             "categories": self.categories,
             "options": self.options,
+            "edges": self.edges,
         }
 
     @classmethod
@@ -354,7 +382,7 @@ class Preprocessor:
                        data["scales"], data["categories"],
                        missing_indicator=data.get("missing_indicator", ()),
                        numeric_encoding=data.get("numeric_encoding", "standard"),
-                       options=data.get("options"))
+                       options=data.get("options"), edges=data.get("edges"))
         except KeyError as exc:
             raise SchemaError(f"preprocessor.json lacks the key {exc}") from None
 

@@ -77,7 +77,7 @@ def split_positions(y: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, np.nda
 
 def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
                  schema: FeatureSchema, cfg: TrainConfig, progress: Callable | None = None):
-    """Fit the preprocessing on training rows, then the MLP with early stopping on validation rows.
+    """Fit the preprocessing on training rows, then the MLP with epoch selection on validation rows.
 
     The single place preprocessing and network are fitted together (used by
     :func:`train_bundle` and the benchmarks).
@@ -106,6 +106,14 @@ def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
     model, history = fit_mlp(pre.transform(train_df), np.asarray(y_train), pre.transform(val_df),
                              np.asarray(y_val), cfg, progress=progress)
     return pre, model, history
+
+
+def _best_epoch(history: dict, monitor: str) -> int | None:
+    """1-based epoch whose weights were kept (highest AUC-like score, lowest loss)."""
+    vals = history.get(monitor)
+    if not vals:
+        return None
+    return int(np.argmax(vals) if "auc" in monitor else np.argmin(vals)) + 1
 
 
 def _validate(df, schema, source_name):
@@ -222,7 +230,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "seed": int(cfg.seed),
         "hyperparameters": cfg.to_dict(),
         "epochs_trained": n_epochs,
-        "best_epoch": int(np.argmin(history[cfg.monitor])) + 1 if history.get(cfg.monitor) else None,
+        "best_epoch": _best_epoch(history, cfg.monitor),
         "history": history,
         "versions": library_versions(),
         "default_threshold": threshold,

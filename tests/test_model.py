@@ -22,7 +22,7 @@ TINY = dict(hidden=(8, 4), max_epochs=4, patience=2, batch_size=64, seed=3)
 def test_architecture_matches_the_promise():
     import keras
 
-    cfg = TrainConfig(hidden=(16, 8), dropout=0.2, l2=1e-3)
+    cfg = TrainConfig(hidden=(16, 8), dropout=0.2, l2=1e-3, members=1)  # the single MLP
     m = build_mlp(5, cfg)
     kinds = [type(layer).__name__ for layer in m.layers]
     assert kinds == ["InputLayer", "Dense", "Dropout", "Dense", "Dropout", "Dense"]
@@ -72,7 +72,8 @@ def test_same_seed_same_model_and_progress_called(toy):
 
 def test_early_stopping_restores_best_validation_epoch(toy):
     Xtr, ytr, Xva, yva = toy
-    cfg = TrainConfig(**{**TINY, "max_epochs": 30, "patience": 2, "learning_rate": 0.05})
+    cfg = TrainConfig(**{**TINY, "max_epochs": 30, "patience": 2, "learning_rate": 0.05,
+                         "members": 1, "monitor": "val_loss"})  # Keras EarlyStopping path
     m, h = fit_mlp(Xtr, ytr, Xva, yva, cfg)
     import keras
 
