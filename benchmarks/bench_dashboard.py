@@ -56,6 +56,16 @@ def _wait_health(port: int, proc, timeout: float) -> None:
     raise TimeoutError("streamlit did not answer /_stcore/health")
 
 
+def _die_with_parent() -> None:  # Linux: the server gets SIGTERM if this process is killed
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def one_run(browser=None, timeout: float = 120) -> dict:
     """Start the app once; return seconds to health and to the first rendered page."""
     port = _free_port()
@@ -63,7 +73,8 @@ def one_run(browser=None, timeout: float = 120) -> dict:
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
     try:
         _wait_health(port, proc, timeout)
         t_health = time.perf_counter() - t0
