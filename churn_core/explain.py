@@ -23,10 +23,9 @@ taken from the customer ``x``, ``v(S) = mean_{b in B} f(x_S, b_notS)`` and
   ``S -> f(x_S, b_notS)``; each background row gets its own random column orders (and their
   reverses), and each order walks from ``b`` to ``x`` one column at a time. Each walk
   telescopes (its steps sum to ``f(x) - f(b)``), so additivity is exact for the estimate too.
-  With the default 4 orders per background row (400 walks per customer), the values agree
-  with the exact method within about 0.01 in probability (correlation > 0.999) on the bank
-  file, at about 1.7 ms per customer on the shared 2-core machine (exact: ~28 ms;
-  shap.KernelExplainer: ~275 ms). See ``benchmarks/bench_explain.py``.
+  The default is 4 orders per background row, or 2 for models whose effective cost per
+  hybrid row exceeds :data:`LARGE_MODEL_PARAMS` (the default 16-member ensemble). Speed and
+  agreement with the exact method on the bank file: ``benchmarks/bench_explain.py``.
 
 shap's DeepExplainer/GradientExplainer were not used: they explain encoded columns, DeepLIFT
 is an approximation (correlation ~0.97 with exact values here, see REFERENCE.md), and they
@@ -39,7 +38,13 @@ hybrid row is ``b1 + sum_j W1[block_j]^T z[block_j]``, a sum of per-column vecto
 computed once per customer and once for the background. A coalition then costs one small
 matrix product, and the remaining layers run as large batched numpy matrix products (the
 weights are read from the Keras ``Dense``/``Dropout``/``BatchNormalization`` layers;
-Dropout is the identity at inference). A model with any other layer (e.g. a packed
+Dropout is the identity at inference). A packed ensemble served as a plain Dense chain
+(``churn_core.model.as_dense_chain``: member ``k`` owns the ``k``-th diagonal block of every
+kernel after the first, exact zeros elsewhere) is detected when the explainer is built; its
+block-diagonal layers then run per member on member-major arrays of shape
+``(members, rows, width)`` (one small matrix product per member, the first-layer
+pre-activations built directly in that layout), ~16x fewer multiply-adds than the dense
+block-diagonal product for 16 members. A model with any other layer (e.g. a packed
 ensemble with ``EinsumDense`` members) falls back to the bundle's own ``predict_encoded``
 (compiled forward pass) on hybrid encoded rows: same values, about 1.5x slower for the same
 model. Both paths are checked against each other and against the textbook formula evaluated
@@ -67,9 +72,13 @@ EXACT_MAX_COLUMNS = 16
 #: Default number of sampled column orders per customer and background row in the fast
 #: method (half of them are the reverses of the other half).
 DEFAULT_PERMUTATIONS = 4
-#: Models with more parameters than this (about the multiply-adds per row) get 2 orders per
-#: background row by default instead (measured: an 8-member 64-32 ensemble costs ~4x more per
-#: customer than the plain 64-32 MLP; 2 orders keep the 10,000-customer run near 30 s).
+#: Models whose effective cost per hybrid row (:attr:`RawColumnExplainer.effective_params`:
+#: ``M x h1`` for the first layer, which the fast method computes per column, plus the non-zero
+#: weights and biases of the later layers; zeros off a packed ensemble's diagonal blocks are
+#: not counted) exceeds this get 2 orders per background row by default instead of 4.
+#: Measured on the bank file (shared 2-core machine): the default 16-member 32-16 TabM-mini
+#: ensemble (~13.6k) takes ~1.4 ms per customer with 2 orders and ~2.8 ms with 4 (the
+#: 10,000-customer run would sit at the 30 s goal); a single 64-32 MLP (~2.7k) ~1.4 ms with 4.
 LARGE_MODEL_PARAMS = 10_000
 #: ``method="auto"`` uses the exact method for at most this many rows (``M <= 16``).
 AUTO_EXACT_ROWS = 4
@@ -259,6 +268,76 @@ def _dense_chain(model) -> list[tuple] | None:
     return stages
 
 
+def _block_count(w: np.ndarray, k: int) -> bool:
+    """Whether ``w`` of shape (k*a, k*b) has exact zeros outside its ``k`` diagonal blocks."""
+    n_in, n_out = w.shape
+    if k < 2 or n_in % k or n_out % k:
+        return False
+    a, b = n_in // k, n_out // k
+    w4 = w.reshape(k, a, k, b)
+    idx = np.arange(k)
+    return int(np.count_nonzero(w)) == int(np.count_nonzero(w4[idx, :, idx, :]))
+
+
+def _block_diagonal_stages(stages: list[tuple]) -> tuple[int, int]:
+    """Find a run of block-diagonal Dense kernels right after the first layer.
+
+    A packed ensemble served as a plain Dense chain (``churn_core.model.as_dense_chain``)
+    stores member ``k``'s weights in the ``k``-th diagonal block of every kernel after the
+    first, with exact zeros elsewhere. Such a layer equals ``members`` independent small
+    matrix products on the member-major view ``(rows, members, width)``.
+
+    Parameters
+    ----------
+    stages : list of tuple
+        As returned by :func:`_dense_chain`.
+
+    Returns
+    -------
+    (members, stop) : tuple of int
+        Stages ``1 .. stop-1`` are per-member (block-diagonal Dense kernels with ``members``
+        blocks, or element-wise stages); ``(1, 1)`` when there is no such structure.
+    """
+    dense_after = [i for i, st in enumerate(stages) if i > 0 and st[0] == "dense"]
+    if not dense_after:
+        return 1, 1
+    first = stages[dense_after[0]][1]
+    g = math.gcd(*first.shape)
+    best = (1, 1)
+    for k in sorted((d for d in range(2, g + 1) if g % d == 0), reverse=True):
+        if not _block_count(first, k):
+            continue
+        stop = 1
+        for i in range(1, len(stages)):
+            kind, w, _, _ = stages[i]
+            if kind == "dense" and not _block_count(w, k):
+                break
+            stop = i + 1
+        # the run must end on a Dense stage (element-wise stages after it stay dense)
+        while stop > 1 and stages[stop - 1][0] != "dense":
+            stop -= 1
+        if stop > best[1]:
+            best = (k, stop)
+    return best
+
+
+def effective_parameters(stages: list[tuple]) -> int:
+    """Number of non-zero weights and biases of a Dense chain (zeros outside the diagonal
+    blocks of a packed ensemble's kernels are not parameters).
+
+    Parameters
+    ----------
+    stages : list of tuple
+        As returned by :func:`_dense_chain`.
+
+    Returns
+    -------
+    int
+    """
+    return int(sum(np.count_nonzero(st[1]) + np.count_nonzero(st[2])
+                   for st in stages if st[0] == "dense"))
+
+
 class _Network:
     """Forward pass of the model split after the first Dense layer's pre-activation.
 
@@ -276,6 +355,11 @@ class _Network:
         self.path = "weights" if self.stages is not None else "forward"
         self._fn = None
         self._cast = {}
+        #: members of a packed ensemble found in the kernels (block-diagonal), 1 when none;
+        #: stages ``1 .. block_stop-1`` are then computed per member
+        self.members, self.block_stop = (_block_diagonal_stages(self.stages)
+                                         if self.stages is not None else (1, 1))
+        self.use_blocks = self.members > 1
 
     def forward_fn(self):
         """The bundle's own raw-probability function of encoded rows (``predict_encoded``),
@@ -308,14 +392,70 @@ class _Network:
             self._cast[key] = out
         return self._cast[key]
 
+    def _blocks(self, dtype):
+        """Stages ``1 .. block_stop-1`` in member-major form: kernels (k, a, b), biases and
+        scales (k, 1, b)."""
+        key = ("blocks", np.dtype(dtype).str)
+        if key not in self._cast:
+            k = self.members
+            out = []
+            for kind, a, b, act in self._rest(dtype)[1:self.block_stop]:
+                if kind == "dense":
+                    n_in, n_out = a.shape
+                    idx = np.arange(k)
+                    w = np.ascontiguousarray(
+                        a.reshape(k, n_in // k, k, n_out // k)[idx, :, idx, :])  # (k, a, b)
+                    out.append((kind, w, b.reshape(k, 1, -1), act))
+                elif a is not None:
+                    out.append((kind, a.reshape(k, 1, -1), b.reshape(k, 1, -1), act))
+                else:
+                    out.append((kind, None, None, act))
+            self._cast[key] = out
+        return self._cast[key]
+
     def from_preactivation(self, z: np.ndarray) -> np.ndarray:
         """Model output from first-layer pre-activations ``z`` of shape (n, h1) -> (n,).
 
-        ``z`` is overwritten.
+        ``z`` is overwritten. With a packed ensemble (:attr:`use_blocks`), the block-diagonal
+        layers run per member on the view ``(members, n, width)`` (one small matrix product
+        per member) instead of one mostly-zero dense product.
         """
+        if self.use_blocks:
+            n = z.shape[0]
+            # member k owns units k*width:(k+1)*width: a strided member-major view, no copy
+            return self.from_member_preactivation(z.reshape(n, self.members, -1).transpose(1, 0, 2))
         stages = self._rest(z.dtype)
         h = _ACTIVATIONS[stages[0][3]](z)
-        for kind, a, b, act in stages[1:]:
+        return self._tail(h, 1)
+
+    def from_member_preactivation(self, zk: np.ndarray) -> np.ndarray:
+        """Model output from member-major first-layer pre-activations of a packed ensemble.
+
+        Parameters
+        ----------
+        zk : ndarray of shape (members, n, h1 // members)
+            ``zk[k]`` holds units ``k*w:(k+1)*w`` of the first layer (member ``k``'s units).
+            Overwritten.
+
+        Returns
+        -------
+        ndarray of shape (n,)
+        """
+        stages = self._rest(zk.dtype)
+        hk = _ACTIVATIONS[stages[0][3]](zk)
+        for kind, a, b, act in self._blocks(zk.dtype):
+            if kind == "dense":
+                hk = np.matmul(hk, a)  # one (n, a) @ (a, b) product per member
+                hk += b
+            elif a is not None:
+                hk = hk * a + b
+            hk = _ACTIVATIONS[act](hk)
+        n = hk.shape[1]
+        return self._tail(hk.transpose(1, 0, 2).reshape(n, -1), self.block_stop)
+
+    def _tail(self, h: np.ndarray, start: int) -> np.ndarray:
+        stages = self._rest(h.dtype)
+        for kind, a, b, act in stages[start:]:
             if kind == "dense":
                 h = h @ a
                 h += b
@@ -452,10 +592,19 @@ class RawColumnExplainer:
             if not np.allclose(ours, theirs, atol=1e-5, rtol=0):
                 self.net = _Network(bundle, self.n_encoded, path="forward")
         self.path = self.net.path
-        try:
-            n_params = int(bundle.model.count_params())
-        except Exception:  # noqa: BLE001 - not a Keras model
-            n_params = 0
+        if self.net.path == "weights":
+            stages = self.net.stages
+            n_params = self.n_columns * int(stages[0][1].shape[1]) + int(np.count_nonzero(stages[0][2]))
+            n_params += effective_parameters(stages[1:])
+        else:
+            try:
+                n_params = int(bundle.model.count_params())
+            except Exception:  # noqa: BLE001 - not a Keras model
+                n_params = 0
+        #: effective parameters per hybrid row of the fast method (weights path: ``M x h1``
+        #: for the first layer plus the non-zero weights and biases of the others; forward
+        #: path: the model's parameter count)
+        self.effective_params = n_params
         #: orders per customer and background row used by the fast method by default
         self.default_permutations = 2 if n_params > LARGE_MODEL_PARAMS else DEFAULT_PERMUTATIONS
         self._fb = self.net.predict_encoded(self._Xb)
@@ -501,6 +650,19 @@ class RawColumnExplainer:
             self._bg_contrib[key] = (np.ascontiguousarray(a_b.transpose(1, 0, 2)), base)
         return self._bg_contrib[key]
 
+    def _background_members(self, dtype):
+        """Member-major background parts of a packed ensemble: per-column contributions
+        (k, nb, M, w) and base pre-activations (k, nb, w), ``w = h1 // members``."""
+        key = "members" + np.dtype(dtype).str
+        if key not in self._bg_contrib:
+            a_b, base = self._background_parts(dtype)  # (M, nb, h1), (nb, h1)
+            m, nb, h1 = a_b.shape
+            k = self.net.members
+            a_mm = np.ascontiguousarray(a_b.reshape(m, nb, k, h1 // k).transpose(2, 1, 0, 3))
+            base_mm = np.ascontiguousarray(base.reshape(nb, k, h1 // k).transpose(1, 0, 2))
+            self._bg_contrib[key] = (a_mm, base_mm)
+        return self._bg_contrib[key]
+
     def coalition_values(self, X: np.ndarray, masks: np.ndarray, dtype=np.float64) -> np.ndarray:
         """``v(S) = mean_b f(x_S, b_notS)`` for each customer and coalition.
 
@@ -529,6 +691,21 @@ class RawColumnExplainer:
             h1 = base.shape[1]
             a_x = self._contrib(X, dtype)  # (n, M, h1)
             step = max(1, _ROW_BUDGET // nb)
+            if self.net.use_blocks:
+                kk_m = self.net.members
+                w = h1 // kk_m
+                a_mm, base_mm = self._background_members(dtype)  # (k, nb, M, w), (k, nb, w)
+                a_b_km = np.ascontiguousarray(a_mm.transpose(0, 2, 1, 3))  # (k, M, nb, w)
+                for i in range(n):
+                    xi = a_x[i].reshape(m, kk_m, w).transpose(1, 0, 2)[:, :, None, :]
+                    d = (xi - a_b_km).reshape(kk_m, m, nb * w)  # (k, M, nb*w)
+                    for s in range(0, k, step):
+                        mk = masks[i, s:s + step].astype(dtype)  # (kk, M)
+                        z = np.matmul(mk, d).reshape(kk_m, -1, nb, w)  # (k, kk, nb, w)
+                        z += base_mm[:, None]
+                        f = self.net.from_member_preactivation(z.reshape(kk_m, -1, w))
+                        out[i, s:s + step] = f.reshape(-1, nb).mean(axis=1, dtype=np.float64)
+                return out
             for i in range(n):
                 d = (a_x[i][:, None, :] - a_b).reshape(m, nb * h1)  # (M, nb*h1)
                 for s in range(0, k, step):
@@ -606,6 +783,16 @@ class RawColumnExplainer:
             a_b, base = self._background_parts(np.float32)  # (M, nb, h1), (nb, h1)
             h1 = base.shape[1]
             a_x = self._contrib(x, np.float32)  # (c, M, h1)
+            if self.net.use_blocks:  # member-major: (k, c, nb, rows, w), no dense transposes
+                k = self.net.members
+                w = h1 // k
+                a_mm, base_mm = self._background_members(np.float32)  # (k, nb, M, w), (k, nb, w)
+                xk = a_x.reshape(c, m, k, w).transpose(2, 0, 1, 3)[:, :, None]  # (k, c, 1, M, w)
+                d = xk - a_mm[:, None]  # (k, c, nb, M, w)
+                z = np.matmul(take.reshape(c, nb, p * (m - 1), m).astype(np.float32), d)
+                z += base_mm[:, None, :, None, :]
+                f = self.net.from_member_preactivation(z.reshape(k, -1, w))
+                return f.reshape(c, nb, p, m - 1)
             d = a_x[:, None, :, :] - a_b.transpose(1, 0, 2)[None]  # (c, nb, M, h1)
             # first-layer pre-activation of every hybrid row: one batched matrix product
             z = np.matmul(take.reshape(c, nb, p * (m - 1), m).astype(np.float32), d)
@@ -651,6 +838,8 @@ class RawColumnExplainer:
         workers = self.n_threads if self.net.path == "weights" else 1
         if self.net.path == "weights":
             self._background_parts(np.float32)  # cached once, before the worker threads
+            if self.net.use_blocks:
+                self._background_members(np.float32)
         done = 0
         with _single_thread_blas():
             if workers <= 1 or len(starts) == 1:
@@ -694,8 +883,8 @@ class RawColumnExplainer:
         n_permutations : int, optional
             Column orders per customer and background row for the fast method (rounded up to
             an even number: orders come in antithetic pairs). Default
-            :attr:`default_permutations`: 4 (:data:`DEFAULT_PERMUTATIONS`), or 2 for models
-            with more than :data:`LARGE_MODEL_PARAMS` parameters.
+            :attr:`default_permutations`: 4 (:data:`DEFAULT_PERMUTATIONS`), or 2 when
+            :attr:`effective_params` exceeds :data:`LARGE_MODEL_PARAMS`.
         progress : callable, optional
             Called as ``progress(done, total, message)`` as customers are finished.
 

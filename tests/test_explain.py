@@ -458,13 +458,86 @@ def test_packed_ensemble_model_takes_the_bundles_forward_pass(trained_bundle, va
     np.testing.assert_allclose(f.base_value + f.values.sum(axis=1), _keras_output(bundle, rows), atol=1e-5)
 
 
-def test_default_orders_depend_on_model_size(explainer, customers):
+def _keras_dense_kernels(model):
+    """(kernel, bias) of every Dense layer of a Keras model, read with Keras' own API."""
+    return [tuple(np.asarray(w, np.float64) for w in layer.get_weights())
+            for layer in model.layers if type(layer).__name__ == "Dense"]
+
+
+def test_default_orders_depend_on_effective_model_size(explainer, customers):
     from churn_core.explain import DEFAULT_PERMUTATIONS, LARGE_MODEL_PARAMS
 
-    # the default recipe is a 16-member ensemble (large); a single small MLP is not
-    large = explainer.bundle.model.count_params() > LARGE_MODEL_PARAMS
-    expected = 2 if large else DEFAULT_PERMUTATIONS
+    # effective cost per hybrid row, counted here from the Keras weights: M x h1 for the first
+    # layer (computed per column) plus the non-zero weights and biases of the later layers
+    dense = _keras_dense_kernels(explainer.bundle.model)
+    (w1, b1), rest = dense[0], dense[1:]
+    effective = (explainer.n_columns * w1.shape[1] + np.count_nonzero(b1)
+                 + sum(np.count_nonzero(w) + np.count_nonzero(b) for w, b in rest))
+    assert explainer.effective_params == effective
+    # zeros off the members' diagonal blocks are not parameters
+    assert effective < explainer.bundle.model.count_params()
+    expected = 2 if effective > LARGE_MODEL_PARAMS else DEFAULT_PERMUTATIONS
     assert explainer.default_permutations == expected
     e = explainer.explain(customers.iloc[:3], method="fast")
     assert e.n_permutations == expected
     assert f"{expected} column orders" in e.method_description
+
+
+# ---------------------------------------------------------------------------- packed ensembles
+def test_block_diagonal_structure_found_on_the_packed_model(explainer, tiny_cfg):
+    """The default recipe's served model stores each member in its own diagonal block."""
+    assert tiny_cfg.members > 1 and explainer.path == "weights"
+    net = explainer.net
+    assert net.use_blocks and net.members == tiny_cfg.members
+    dense = _keras_dense_kernels(explainer.bundle.model)
+    k = tiny_cfg.members
+    widths = (tiny_cfg.hidden[0],) + tuple(tiny_cfg.hidden[1:]) + (1,)
+    # every kernel after the first is (k*h_in, k*h_out) with member blocks on the diagonal
+    for (w, _), h_in, h_out in zip(dense[1:-1], widths[:-1], widths[1:]):
+        assert w.shape == (k * h_in, k * h_out)
+        off = w.copy()
+        for j in range(k):
+            off[j * h_in:(j + 1) * h_in, j * h_out:(j + 1) * h_out] = 0
+        assert not off.any()
+    # the block stages are exactly those kernels; the members' mean layer stays dense
+    assert net.block_stop == len(dense) - 1
+
+
+def test_block_detection_needs_exact_zeros():
+    from churn_core.explain import _block_diagonal_stages
+
+    rng = np.random.default_rng(0)
+    k, a, b = 4, 3, 2
+    w2 = np.zeros((k * a, k * b))
+    for j in range(k):
+        w2[j * a:(j + 1) * a, j * b:(j + 1) * b] = rng.normal(size=(a, b))
+    stages = [("dense", rng.normal(size=(5, k * a)), np.zeros(k * a), "relu"),
+              ("dense", w2, np.zeros(k * b), "sigmoid"),
+              ("dense", np.full((k * b, 1), 1 / (k * b)), np.zeros(1), "linear")]
+    assert _block_diagonal_stages(stages) == (k, 2)
+    w2[0, -1] = 1e-9  # one tiny weight off the blocks: not block-diagonal any more
+    assert _block_diagonal_stages(stages) == (1, 1)
+
+
+def test_block_path_equals_dense_path_and_the_model(trained_bundle, valid_sample, customers):
+    """Per-member products give the same values as the dense block-diagonal products, and
+    add up to the model's own (Keras) output."""
+    blocks = RawColumnExplainer(trained_bundle, valid_sample, background_size=30, seed=7)
+    dense = RawColumnExplainer(trained_bundle, valid_sample, background_size=30, seed=7)
+    dense.net.use_blocks = False
+    assert blocks.net.use_blocks
+    rows = customers.iloc[:4]
+    X = trained_bundle.preprocessor.transform(rows).astype(np.float64)
+    keras_out = _keras_output(trained_bundle, rows)
+    for dtype in (np.float64, np.float32):
+        np.testing.assert_allclose(blocks.net.predict_encoded(X, dtype),
+                                   dense.net.predict_encoded(X, dtype), atol=1e-6)
+    np.testing.assert_allclose(blocks.net.predict_encoded(X), keras_out, atol=1e-5)
+    for method in ("exact", "fast"):
+        eb = blocks.explain(rows, method=method)
+        ed = dense.explain(rows, method=method)
+        np.testing.assert_allclose(eb.values, ed.values, atol=1e-6)
+        np.testing.assert_allclose(eb.base_value + eb.values.sum(axis=1), keras_out, atol=1e-5)
+    # the exact values also match the textbook formula scored by Keras itself
+    ref, base = _brute_force_reference(blocks, rows.iloc[:1])
+    np.testing.assert_allclose(blocks.explain(rows.iloc[:1], method="exact").values, ref, atol=1e-6)
