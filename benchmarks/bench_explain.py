@@ -105,6 +105,13 @@ def measure(model: str | None = None, permutations=None, repeat: int = 3,
         hidden = (getattr(bundle, "card", {}) or {}).get("hyperparameters", {}).get("hidden", "?")
         print(f"bank file: {len(valid):,} valid customers, M = {m} raw columns, background {nb} "
               f"rows, model {hidden}, path: {explainer.path}, training {train_s:.1f} s")
+        net = explainer.net
+        if getattr(net, "use_blocks", False):
+            print(f"packed ensemble: {net.members} members in block-diagonal kernels "
+                  f"(stages 1..{net.block_stop - 1} computed per member)")
+        print(f"effective parameters per hybrid row: {explainer.effective_params:,} "
+              f"(Keras count_params: {bundle.model.count_params():,}); default orders per "
+              f"background row: {explainer.default_permutations}")
 
     rng = np.random.default_rng(0)
     rows = valid.iloc[np.sort(rng.choice(len(valid), agree_rows, replace=False))]

@@ -788,9 +788,14 @@ class RawColumnExplainer:
                 w = h1 // k
                 a_mm, base_mm = self._background_members(np.float32)  # (k, nb, M, w), (k, nb, w)
                 xk = a_x.reshape(c, m, k, w).transpose(2, 0, 1, 3)[:, :, None]  # (k, c, 1, M, w)
-                d = xk - a_mm[:, None]  # (k, c, nb, M, w)
-                z = np.matmul(take.reshape(c, nb, p * (m - 1), m).astype(np.float32), d)
-                z += base_mm[:, None, :, None, :]
+                # the base pre-activation enters the product as one more, always-taken
+                # "column" (saves a pass over the large pre-activation array: ~8 % faster)
+                d = np.empty((k, c, nb, m + 1, w), dtype=np.float32)
+                np.subtract(xk, a_mm[:, None], out=d[:, :, :, :m])
+                d[:, :, :, m] = base_mm[:, None]
+                t1 = np.ones((c, nb, p * (m - 1), m + 1), dtype=np.float32)
+                t1[..., :m] = take.reshape(c, nb, p * (m - 1), m)
+                z = np.matmul(t1, d)  # (k, c, nb, rows, w)
                 f = self.net.from_member_preactivation(z.reshape(k, -1, w))
                 return f.reshape(c, nb, p, m - 1)
             d = a_x[:, None, :, :] - a_b.transpose(1, 0, 2)[None]  # (c, nb, M, h1)
