@@ -187,12 +187,45 @@ def threshold_slider(page: str, label: str = "Decision threshold") -> float:
     """
     wkey = f"threshold_slider_{page}"
     current = float(st.session_state.get(THRESHOLD, config.DEFAULT_THRESHOLD))
-    if st.session_state.get(wkey) != current:
-        st.session_state[wkey] = current
+    # assigned on every run, not only when it differs: after a run that stopped before the
+    # widget (e.g. Score & segment waiting for an upload) Streamlit still reports the old
+    # value but the browser redraws the widget at its minimum unless the value is sent again
+    st.session_state[wkey] = current
     st.slider(label, 0.0, 1.0, step=0.01, key=wkey, help=THRESHOLD_HELP,
               on_change=_copy_threshold, args=(wkey,))
     return float(st.session_state[THRESHOLD])
 
+
+
+def hold_reruns(fn, held: list):
+    """Call ``fn()`` and return its result; a click arriving meanwhile does not stop it.
+
+    A click (or a second press of a button) during a long run makes Streamlit raise its
+    rerun exception at the next ``st`` call, which would silently abandon e.g. a training
+    half-way. Here the rerun request is appended to ``held`` and ``fn`` is called again
+    (so ``fn`` must be safe to repeat: progress updates, session-state assignments); the
+    caller decides after the long run what to do with the held requests
+    (:func:`replay_held_rerun`). A Stop request still stops the run.
+    """
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+
+    while True:
+        try:
+            return fn()
+        except RerunException as exc:
+            held.append(exc)
+
+
+def replay_held_rerun(held: list) -> None:
+    """Rerun the page; when the last held click opened another page, go there instead."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if held and ctx is not None:
+        target = getattr(held[-1].rerun_data, "page_script_hash", "") or ""
+        if target and target != ctx.page_script_hash:
+            raise held[-1]
+    st.rerun()
 
 # ------------------------------------------------------------------ messages
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
@@ -402,8 +435,7 @@ def synced(widget, label: str, state_key: str, page: str, default=None, **kwargs
     if state_key not in st.session_state:
         st.session_state[state_key] = default
     wkey = f"{state_key}__{page}"
-    if st.session_state.get(wkey) != st.session_state[state_key]:
-        st.session_state[wkey] = st.session_state[state_key]
+    st.session_state[wkey] = st.session_state[state_key]  # every run: see threshold_slider
     widget(label, key=wkey, on_change=_copy_widget, args=(wkey, state_key), **kwargs)
     return st.session_state[state_key]
 
@@ -432,8 +464,7 @@ def cutoff_slider(page: str) -> dict:
     wkey = f"tier_cutoff_slider_{page}"
     cut = st.session_state[CUTOFFS]
     current = (float(cut["medium"]), float(cut["high"]))
-    if tuple(st.session_state.get(wkey, ())) != current:
-        st.session_state[wkey] = current
+    st.session_state[wkey] = current  # every run: see threshold_slider
     st.slider("Medium and High cutoffs (churn probability)", 0.0, 1.0, step=0.01, key=wkey,
               on_change=_copy_cutoffs, args=(wkey,),
               help="Medium from the left handle, High from the right handle: High = "

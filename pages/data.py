@@ -120,6 +120,11 @@ with st.form(f"schema_form_{k}"):
 
 if applied:
     new_target = None if target == none else target
+    if new_target is not None and new_target != schema.target:
+        # the new target cannot keep a feature/ID role: drop it from the lists for the analyst
+        ids, personal, excluded, numeric, categorical = (
+            [c for c in lst if c != new_target]
+            for lst in (ids, personal, excluded, numeric, categorical))
     overrides = {"target": new_target,
                  # the label list belongs to the target shown when the form was drawn: after
                  # a target change, let the engine suggest a label and ask again
@@ -137,6 +142,18 @@ if applied:
         st.rerun()
 
 if schema.target:
+    from churn_core.infer import target_values as _target_values
+
+    distinct = [str(v) for v in _target_values(data.frame[schema.target])]
+    if len(distinct) < 2:
+        st.warning(f"**{_ui.esc(schema.target)}** has "
+                   f"{'one value only (' + _ui.esc(distinct[0]) + ')' if distinct else 'no value'}"
+                   " in this file: training needs both churners and stayers, so this file "
+                   "cannot train a model. It can still be scored.")
+if schema.target and schema.positive_label is None:
+    st.warning(f"Choose the value of **{_ui.esc(schema.target)}** that means *churned* above "
+               "and press **Apply column roles**: it could not be recognised from the values.")
+elif schema.target:
     confirmed = st.session_state.get("label_confirmed") == (data.sha256, schema.target,
                                                             schema.positive_label)
     ok = st.checkbox(f"I confirm that **{_ui.esc(schema.target)} = {_ui.esc(schema.positive_label)}** means the "

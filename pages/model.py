@@ -92,6 +92,10 @@ sample = data.name == config.SAMPLE_CSV.name and st.session_state.get(_ui.DATA) 
 if not data.schema.target:
     st.info(f"{_ui.esc(data.name)} has no target column: set it on the **Data** page to train.")
     st.stop()
+if data.schema.positive_label is None:
+    st.warning(f"{_ui.esc(data.name)}: choose the value of {_ui.esc(data.schema.target)} that "
+               "means churned on the **Data** page to train.")
+    st.stop()
 st.caption(f"Data: **{_ui.esc(data.name)}**, target {_ui.esc(data.schema.target)} = "
            f"{_ui.esc(data.schema.positive_label)} means churned.")
 if not (confirmed or sample):
@@ -154,37 +158,46 @@ if start:
         st.warning("A training is already running: wait for it to finish.")
         st.stop()
     st.session_state[_ui.TRAINING] = True
-    bar = st.progress(0.0, text="Starting…")
+    bar = st.progress(0.0, text="Starting… (clicks made while the model trains wait until it "
+                                "has finished)")
     chart = st.empty()
     history: dict = {"loss": [], "val_loss": []}
     t0 = time.perf_counter()
+
+    held: list = []  # clicks made during training: kept, not allowed to abandon it
 
     def on_epoch(epoch: int, max_epochs: int, logs: dict | None = None) -> None:
         logs = logs or {}
         for key in history:
             if key in logs:
                 history[key].append(float(logs[key]))
+        _ui.hold_reruns(lambda: _draw_epoch(epoch, max_epochs, logs), held)
+
+    def _draw_epoch(epoch: int, max_epochs: int, logs: dict) -> None:
         bar.progress(min(epoch / max(max_epochs, 1), 1.0),
                      text=f"Epoch {epoch} of at most {max_epochs} · loss "
                           f"{logs.get('loss', float('nan')):.4f} · validation loss "
                           f"{logs.get('val_loss', float('nan')):.4f} · "
                           f"{time.perf_counter() - t0:.0f} s")
-        chart.plotly_chart(loss_figure(history), key=f"live_loss_{epoch}")
+        # the key counts held clicks: a retried draw must not reuse the key of the try
+        # that a click interrupted
+        chart.plotly_chart(loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
 
+    st.caption("Training… early stopping ends it when the validation loss stops improving.")
     try:
-        with st.spinner("Training… (early stopping ends it when validation loss stops "
-                        "improving)"):
-            bundle, saved = wb.train_model(data, cfg, safe, progress=on_epoch)
+        bundle, saved = wb.train_model(data, cfg, safe, progress=on_epoch)
     except Exception as exc:
         _ui.show_error(exc, "Training failed")
     else:
-        bar.progress(1.0, text=f"Done in {time.perf_counter() - t0:.0f} s")
-        _ui.set_active_model(saved)
-        st.session_state["trained_message"] = (
-            f"Model **{saved}** trained and saved in models/{saved}; it is now the active "
-            f"model (test ROC-AUC {bundle.card.get('test_roc_auc') or float('nan'):.3f}).")
+        def _finish() -> None:
+            _ui.set_active_model(saved)
+            st.session_state["trained_message"] = (
+                f"Model **{saved}** trained and saved in models/{saved}; it is now the active "
+                f"model (test ROC-AUC {bundle.card.get('test_roc_auc') or float('nan'):.3f}).")
+
+        _ui.hold_reruns(_finish, held)
     finally:
         guard.release()
-        st.session_state[_ui.TRAINING] = False
-    if "trained_message" in st.session_state:
-        st.rerun()
+        _ui.hold_reruns(lambda: st.session_state.__setitem__(_ui.TRAINING, False), held)
+    if "trained_message" in st.session_state or held:
+        _ui.replay_held_rerun(held)

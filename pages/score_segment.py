@@ -18,8 +18,9 @@ st.caption("Score a customer file (no churn column needed), split customers into
 bundle, active = _ui.need_model_and_data()
 
 # ------------------------------------------------------------------ what to score
-source = st.radio("Customers to score", ["The active data set", "Upload a file to score"],
-                  horizontal=True, key="score_source")
+source = _ui.synced(st.radio, "Customers to score", "score_source_choice", "score",
+                   default="The active data set",
+                   options=["The active data set", "Upload a file to score"], horizontal=True)
 data = active
 if source == "Upload a file to score":
     up = st.file_uploader("File to score", type=_ui.UPLOAD_TYPES, key="score_upload_widget",

@@ -81,7 +81,7 @@ def test_upload_a_file_to_score_without_target(score_app):
     frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300).drop(columns=["Exited"])
     frame.loc[frame.index[:2], "CreditScore"] = "abc"
     raw = frame.to_csv(index=False).encode()
-    at.radio(key="score_source").set_value("Upload a file to score").run()
+    at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
     at.file_uploader(key="score_upload_widget").set_value(("month.csv", raw, "text/csv")).run()
     assert_no_exception(at)
     text = " ".join(m.value for m in at.markdown)

@@ -149,7 +149,8 @@ def load_data(source: bytes | str | Path, name: str | None = None,
     Raises
     ------
     DataFileError, SchemaError
-        With a message naming the file, column and line (shown by the page as ``st.error``).
+        With a message naming the file, column and line (shown by the page as ``st.error``);
+        DataFileError also for a file with a header row but no data rows.
     """
     from churn_core import io as cio
 
@@ -162,6 +163,9 @@ def load_data(source: bytes | str | Path, name: str | None = None,
         raise
     except Exception as exc:  # a reader fault must still reach the analyst as a message
         raise DataFileError(f"{name}: could not be read as a customer table ({exc})") from exc
+    if len(frame) == 0:
+        raise DataFileError(f"{name}: has a header row ({len(frame.columns)} columns) but no "
+                            "customer rows: export the file again with its data lines")
     return apply_schema(ActiveData(name, sha256_of(source), frame, report, None, None), overrides)
 
 

@@ -56,8 +56,8 @@ def quality_report(data: ActiveData) -> QualityReport:
     frame = data.frame
     blank = _blank(frame)
     n = max(len(frame), 1)
-    missing = pd.DataFrame({"column": frame.columns, "missing": blank.sum().to_numpy(),
-                            })
+    missing = pd.DataFrame({"column": frame.columns,
+                            "missing": np.asarray(blank.sum(), dtype=np.int64)})
     missing["missing_pct"] = 100.0 * missing["missing"] / n
     dup = 0
     ids = [c for c in data.schema.id_columns if c in frame.columns]
@@ -68,7 +68,16 @@ def quality_report(data: ActiveData) -> QualityReport:
         dup = int(mask.sum())
     balance = None
     y = data.labels
-    if y is not None:
+    t = data.schema.target
+    if y is not None and data.schema.positive_label is None:
+        # no churn value chosen yet: count the target's own values, not 'blank' for all
+        cells = data.validation.valid[t].astype("string").str.strip()
+        counts = cells.mask(cells.eq("")).fillna("blank").value_counts()
+        balance = pd.DataFrame({"label": [f"{t} = {v}" if v != "blank" else v
+                                          for v in counts.index],
+                                "customers": counts.to_numpy()})
+        balance["share"] = balance["customers"] / max(len(y), 1)
+    elif y is not None:
         s = pd.Series(np.where(np.isnan(y), "blank", np.where(y == 1, "churned", "stayed")))
         counts = s.value_counts()
         balance = pd.DataFrame({"label": counts.index, "customers": counts.to_numpy()})
@@ -80,9 +89,10 @@ def quality_report(data: ActiveData) -> QualityReport:
 
 
 def churn_label_series(data: ActiveData) -> pd.Series | None:
-    """Return the label of every valid row as text ('churned' / 'stayed'), or None."""
+    """Return the label of every valid row as text ('churned' / 'stayed' / 'blank'), or None
+    (no target, or no value chosen as *churned* yet)."""
     y = data.labels
-    if y is None:
+    if y is None or data.schema.positive_label is None:
         return None
     return pd.Series(np.where(np.isnan(y), "blank", np.where(y == 1, "churned", "stayed")),
                      index=data.validation.valid.index, name="outcome")

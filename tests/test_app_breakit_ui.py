@@ -1,0 +1,131 @@
+"""AppTests for faults found by driving the dashboard as an analyst would (break-it pass).
+
+Each test names the fault it guards against: header-only files, sliders drawn at 0 after an
+upload wait, the scoring source lost on a page switch, one-class targets shown as 'blank',
+changing the target refused, and a second click abandoning a training.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from apptest_util import app_models, assert_no_exception, new_app  # noqa: F401
+
+from churn_core import config, workbench as wb
+from churn_core.errors import DataFileError
+
+pytestmark = pytest.mark.slow
+
+UPLOAD = "Upload a file to score"
+SOURCE_KEY = "score_source_choice__score"
+
+
+def _sample(n=300) -> pd.DataFrame:
+    return pd.read_csv(config.SAMPLE_CSV, dtype=str).head(n)
+
+
+@pytest.fixture()
+def app(app_models):  # noqa: F811
+    at = new_app()
+    at.run()
+    assert_no_exception(at)
+    return at
+
+
+def test_header_only_file_is_refused_with_a_message(app):
+    header = ",".join(_sample(1).columns) + "\n"
+    with pytest.raises(DataFileError, match="no customer rows"):
+        wb.load_data(header.encode(), name="header_only.csv")
+    at = app
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").set_value(
+        ("header_only.csv", header.encode(), "text/csv")).run()
+    assert_no_exception(at)  # was: TypeError in quality_report on 0 rows
+    assert any("header_only.csv" in e.value.replace("\\", "") and "no customer rows" in e.value
+               for e in at.error), [e.value for e in at.error]
+    assert any(config.SAMPLE_CSV.name in s.value.replace("\\", "") for s in at.success)
+
+
+def _score_upload(at, frame: pd.DataFrame, name="to_score.csv"):
+    at.switch_page("pages/score_segment.py").run()
+    at.radio(key=SOURCE_KEY).set_value(UPLOAD).run()  # the page stops: no file yet
+    assert_no_exception(at)
+    at.file_uploader(key="score_upload_widget").set_value(
+        (name, frame.to_csv(index=False).encode(), "text/csv")).run()
+    assert_no_exception(at)
+
+
+def test_sliders_are_sent_to_the_browser_after_waiting_for_an_upload(app):
+    """The browser drew the threshold at 0.00 and the cutoffs at 0.00-1.00 after the page had
+    stopped for the upload, while the numbers used 0.35 and 0.25/0.50."""
+    at = app
+    _score_upload(at, _sample().drop(columns=["Exited"]))
+    thr = at.session_state["decision_threshold"]
+    cut = at.session_state["tier_cutoffs"]
+    s = at.slider(key="threshold_slider_score")
+    assert s.proto.set_value and list(s.proto.value) == pytest.approx([thr])
+    c = at.slider(key="tier_cutoff_slider_score")
+    assert c.proto.set_value and list(c.proto.value) == pytest.approx([cut["medium"], cut["high"]])
+
+
+def test_score_source_survives_a_page_switch(app):
+    at = app
+    _score_upload(at, _sample().drop(columns=["Exited"]), name="march.csv")
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/score_segment.py").run()
+    assert_no_exception(at)
+    assert at.radio(key=SOURCE_KEY).value == UPLOAD
+    assert any("march.csv" in m.value.replace("\\", "") and "300 rows in" in m.value
+               for m in at.markdown)
+
+
+def test_one_class_target_is_explained_not_shown_as_blank(app):
+    frame = _sample()
+    frame["Exited"] = "0"
+    at = app
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").set_value(
+        ("one_class.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    assert_no_exception(at)
+    assert any("one value only (0)" in w.value and "cannot train" in w.value
+               for w in at.warning)
+    assert not any("= None" in c.label for c in at.checkbox)  # was "Exited = None"
+    balance = [d.value for d in at.dataframe if "label" in getattr(d.value, "columns", [])][0]
+    assert balance.set_index("label")["customers"].to_dict() == {"Exited = 0": len(frame)}
+    at.switch_page("pages/model.py").run()
+    assert_no_exception(at)
+    assert not any("None" in c.value for c in at.caption)
+
+
+def test_changing_the_target_drops_its_feature_role(app):
+    at = app
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").set_value(
+        ("bank.csv", _sample().to_csv(index=False).encode(), "text/csv")).run()
+    target = [s for s in at.selectbox if s.label.startswith("Target column")][0]
+    target.set_value("Gender")
+    [b for b in at.button if "Apply" in b.label][0].click().run()
+    assert_no_exception(at)
+    assert not at.error, [e.value for e in at.error]  # was: "cannot also be categorical"
+    data = at.session_state["active_data"]
+    assert data.schema.target == "Gender"
+    assert "Gender" not in data.schema.categorical + data.schema.numeric
+
+
+def test_a_click_during_training_is_held_not_abandoning_it():
+    """Unit test of the helper the Model page wraps its per-epoch drawing in: Streamlit's
+    rerun request (raised at the next st call after a click) is kept and the call retried."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
+
+    from pages import _ui
+
+    calls, held = [], []
+
+    def draw():
+        calls.append(1)
+        if len(calls) < 3:
+            raise RerunException(None)
+        return "drawn"
+
+    assert _ui.hold_reruns(draw, held) == "drawn"
+    assert len(calls) == 3 and len(held) == 2
+    assert all(isinstance(e, RerunException) for e in held)
