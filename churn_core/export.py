@@ -29,6 +29,7 @@ __all__ = [
     "REASON_COLUMNS",
     "build_target_list",
     "neutralise_formulas",
+    "neutralise_arrow_table",
     "coerce_numeric_text",
     "to_csv_bytes",
     "to_xlsx_bytes",
@@ -105,17 +106,54 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     -----
     OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection).
     """
-    def fix(v):
-        if isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.match(v):
-            return "'" + v
-        return v
-
+    fix = _neutralise_text
     out = df.copy()
     for c in out.columns:
         if _is_text_column(out[c]):
             out[c] = out[c].map(fix, na_action="ignore").astype(object)
     out.columns = [fix(str(c)) for c in out.columns]
     return out
+
+
+def neutralise_arrow_table(table):
+    """Arrow twin of :func:`neutralise_formulas`, for CSV files written in a stream.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+
+    Returns
+    -------
+    pyarrow.Table
+        The same table where every text cell (and column name) starting with ``=``, ``+``,
+        ``-``, ``@``, tab or carriage return, and not a plain number, gets a leading
+        apostrophe; other columns are untouched. Vectorised with ``pyarrow.compute``.
+
+    Notes
+    -----
+    OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = pc.and_(pc.match_substring_regex(col, r"^[=+\-@\t\r]"),
+                            pc.invert(pc.match_substring_regex(col, _NUMBER.pattern)))
+            if pc.any(risky).as_py():
+                quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
+                col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
+        columns.append(col)
+    names = [_neutralise_text(str(c)) for c in table.column_names]
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def _neutralise_text(v):
+    """``"'" + v`` when ``v`` is text a spreadsheet would run as a formula, else ``v``."""
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.match(v):
+        return "'" + v
+    return v
 
 
 def _aligned(frame_or_values, scored: pd.DataFrame, what: str):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .bundle import ModelBundle
 from .errors import DataFileError
+from .export import neutralise_arrow_table, neutralise_formulas
 
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
@@ -283,12 +284,14 @@ class _TableWriter:
         if self._csv is None:
             self._csv = open(self.path, "w" if self.rows == 0 else "a", newline="", encoding="utf-8")
             if self.rows == 0:
-                _csv.writer(self._csv, lineterminator="\n").writerow([str(c) for c in self.columns])
+                _csv.writer(self._csv, lineterminator="\n").writerow(
+                    list(neutralise_formulas(pd.DataFrame(columns=[str(c) for c in self.columns])).columns))
                 self._csv.flush()
+        # exports neutralise spreadsheet formulas (CSV injection); numbers stay numbers
         try:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = neutralise_arrow_table(pa.Table.from_pandas(frame, preserve_index=False))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            self._csv.write(frame.to_csv(index=False, header=False, lineterminator="\n"))
+            self._csv.write(neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n"))
             return
         self._csv.flush()
         try:
@@ -296,7 +299,7 @@ class _TableWriter:
                             pacsv.WriteOptions(include_header=False, quoting_style="needed"))
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             # a type Arrow's CSV writer refuses (checked before any row is written)
-            self._csv.write(frame.to_csv(index=False, header=False, lineterminator="\n"))
+            self._csv.write(neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n"))
             return
         self._csv.buffer.flush()
 

@@ -166,3 +166,23 @@ def test_export_filename_sanitised():
     assert export_filename("", 0.5, "2026-01-02").startswith("retention_targets_model_")
     with pytest.raises(ChurnError):
         export_filename("m", 0.5, ext="exe")
+
+
+def test_streamed_csv_output_neutralises_formulas_and_keeps_numbers(tmp_path):
+    """The CLI's streamed CSV writer applies the same neutralising as the dashboard export."""
+    import pyarrow as pa
+
+    from churn_core.export import neutralise_arrow_table, neutralise_formulas
+
+    frame = pd.DataFrame({
+        "Surname": ['=HYPERLINK("x")', "Smith", "-Jones", "@SUM(A1)", "\tx", None, "-12.5"],
+        "Balance": [-12.5, 3.0, 0.0, 1.0, 2.0, 4.0, 5.0],
+        "+odd": ["a", "b", "c", "d", "e", "f", "g"],
+    })
+    table = neutralise_arrow_table(pa.Table.from_pandas(frame, preserve_index=False))
+    expected = neutralise_formulas(frame)
+    assert table.column_names == list(expected.columns) == ["Surname", "Balance", "'+odd"]
+    got = table.column("Surname").to_pylist()
+    assert got == ["'=HYPERLINK(\"x\")", "Smith", "'-Jones", "'@SUM(A1)", "'\tx", None, "-12.5"]
+    assert got == [None if pd.isna(v) else v for v in expected["Surname"]]
+    assert table.column("Balance").to_pylist() == [-12.5, 3.0, 0.0, 1.0, 2.0, 4.0, 5.0]

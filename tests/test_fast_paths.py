@@ -13,6 +13,8 @@ import threading
 
 import numpy as np
 import pandas as pd
+
+from churn_core.export import neutralise_formulas
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,8 +51,10 @@ def test_csv_writer_round_trip_equals_pandas(tmp_path):
     w.write(df.iloc[:3])
     w.write(df.iloc[3:])
     w.close(list(df.columns))
-    df.to_csv(tmp_path / "b.csv", index=False)
+    # the streamed writer neutralises spreadsheet formulas like every export ("=1+2" -> "'=1+2")
+    neutralise_formulas(df).to_csv(tmp_path / "b.csv", index=False)
     got = pd.read_csv(tmp_path / "a.csv", dtype={"text": "str"}, keep_default_na=False, na_values=[""])
+    assert "'=1+2" in got["text"].tolist()
     ref = pd.read_csv(tmp_path / "b.csv", dtype={"text": "str"}, keep_default_na=False, na_values=[""])
     pd.testing.assert_frame_equal(got, ref)
 

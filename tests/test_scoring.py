@@ -83,3 +83,19 @@ def test_score_file_chunked_equals_score_frame(tiny_bundle, messy_csv, tmp_path,
 def test_score_file_refuses_bad_output(tiny_bundle, messy_csv, tmp_path):
     with pytest.raises(DataFileError):
         score_file(tiny_bundle, messy_csv, tmp_path / "scores.json")
+
+
+def test_score_file_csv_neutralises_formula_cells(tiny_bundle, sample_frame, tmp_path):
+    """A surname that a spreadsheet would run as a formula comes out inert; numbers stay numbers."""
+    df = sample_frame.drop(columns=["Exited"]).head(20).astype(str)
+    df.loc[0, "Surname"] = '=HYPERLINK("http://x")'
+    df.loc[1, "Surname"] = "@cmd"
+    src = tmp_path / "in.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "scored.csv"
+    score_file(tiny_bundle, src, out)
+    got = pd.read_csv(out, dtype={"Surname": str})
+    assert got.loc[got["source_line"] == 2, "Surname"].item() == '\'=HYPERLINK("http://x")'
+    assert got.loc[got["source_line"] == 3, "Surname"].item() == "'@cmd"
+    assert got["Surname"].iloc[2:].tolist() == df["Surname"].iloc[2:].tolist()
+    assert pd.api.types.is_float_dtype(got["churn_probability"])
