@@ -76,9 +76,10 @@ DEFAULT_PERMUTATIONS = 4
 #: ``M x h1`` for the first layer, which the fast method computes per column, plus the non-zero
 #: weights and biases of the later layers; zeros off a packed ensemble's diagonal blocks are
 #: not counted) exceeds this get 2 orders per background row by default instead of 4.
-#: Measured on the bank file (shared 2-core machine): the default 16-member 32-16 TabM-mini
-#: ensemble (~13.6k) takes ~1.4 ms per customer with 2 orders and ~2.8 ms with 4 (the
-#: 10,000-customer run would sit at the 30 s goal); a single 64-32 MLP (~2.7k) ~1.4 ms with 4.
+#: Measured on the bank file (shared 2-core machine, 2 worker threads): the default 16-member
+#: 32-16 TabM-mini ensemble (14.4k; Keras counts 165k with the zeros) takes 1.4-2.4 ms per
+#: customer with 2 orders and 2.8-5.5 ms with 4 (depending on the machine's load: 4 orders
+#: miss the 30 s goal for 10,000 customers); a single 64-32 MLP (~2.7k) ~1.4 ms with 4.
 LARGE_MODEL_PARAMS = 10_000
 #: ``method="auto"`` uses the exact method for at most this many rows (``M <= 16``).
 AUTO_EXACT_ROWS = 4
