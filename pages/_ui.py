@@ -285,14 +285,33 @@ def fmt_pct(x: float, digits: int = 1) -> str:
     return "—" if x is None or not np.isfinite(x) else f"{100 * x:.{digits}f} %"
 
 
+_SIDEBAR_SLOTS = "_sidebar_slots"
+
+
 def sidebar_status() -> None:
-    """Active model and data in the sidebar (drawn by app.py on every page)."""
-    data = get_data()
+    """Active model and data in the sidebar (drawn by app.py on every page).
+
+    The two names are drawn into placeholders kept for the run, so a page that changes the
+    active data during the run (an upload on Data) can redraw them with
+    :func:`refresh_sidebar` instead of showing the previous file until the next rerun.
+    """
     with st.sidebar:
         st.caption("**Active model**")
-        st.text(st.session_state.get(MODEL) or "none")
+        model_slot = st.empty()
         st.caption("**Active data**")
-        st.text(data.name if data is not None else "none")
+        data_slot = st.empty()
+    st.session_state[_SIDEBAR_SLOTS] = (model_slot, data_slot)
+    refresh_sidebar()
+
+
+def refresh_sidebar() -> None:
+    """Redraw the active model and data names in the sidebar placeholders of this run."""
+    slots = st.session_state.get(_SIDEBAR_SLOTS)
+    if not slots:
+        return
+    data = get_data()
+    slots[0].text(st.session_state.get(MODEL) or "none")
+    slots[1].text(data.name if data is not None else "none")
 
 
 def root() -> Path:

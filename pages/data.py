@@ -42,6 +42,7 @@ if upload is not None:
             st.session_state[_ui.DATA] = loaded
             st.session_state["data_upload_sha"] = sha
             st.session_state["data_upload_failed"] = False
+            _ui.refresh_sidebar()  # the sidebar was drawn before this upload was read
     elif st.session_state.get("data_upload_failed"):
         st.error(f"{upload.name} could not be used (see the message above after re-uploading). "
                  "The previous data set stays active.")
@@ -156,6 +157,9 @@ if schema.target and schema.positive_label is None:
 elif schema.target:
     confirmed = st.session_state.get("label_confirmed") == (data.sha256, schema.target,
                                                             schema.positive_label)
+    # the shipped sample documents its label (Exited = 1): no warning on first open
+    confirmed = confirmed or (st.session_state.get(_ui.DATA) is None and
+                              "label_confirmed" not in st.session_state)
     ok = st.checkbox(f"I confirm that **{_ui.esc(schema.target)} = {_ui.esc(schema.positive_label)}** means the "
                      "customer churned", value=confirmed, key=f"confirm_{k}",
                      help="Training is blocked until the churn label is confirmed: an "
@@ -195,7 +199,9 @@ if rejected is not None and len(rejected):
 qa, qb = st.columns(2)
 with qa:
     st.markdown("**Missing values per column**")
-    st.dataframe(q.missing, hide_index=True,
+    # most blanks first: a column with blanks must not hide below the table's fold
+    st.dataframe(q.missing.sort_values("missing", ascending=False, kind="stable"),
+                 hide_index=True,
                  column_config={"missing_pct": st.column_config.ProgressColumn(
                      "missing %", format="%.1f %%", min_value=0, max_value=100)})
 with qb:
@@ -207,6 +213,10 @@ with qb:
                      column_config={"share": st.column_config.NumberColumn(format="percent")})
         st.caption("Churn is usually the minority class; the model compensates during "
                    "training (see imbalance handling on the Model page).")
+        blank = q.class_balance.loc[q.class_balance["label"].eq("blank"), "customers"]
+        if len(blank) and int(blank.sum()):
+            st.caption(f"**{int(blank.sum()):,}** customers have a blank churn value: they "
+                       "are scored, but left out of training and of the performance figures.")
 
 # ------------------------------------------------------------------ distributions
 st.markdown("**Distribution of a column, split by churn**")

@@ -189,7 +189,10 @@ def segment_view() -> None:
                          selection_mode="single-row", column_config={
         "churn_probability": st.column_config.ProgressColumn(
             "churn probability", format="%.3f", min_value=0.0, max_value=1.0),
-        "rank": st.column_config.NumberColumn("rank", format="%d")})
+        "rank": st.column_config.NumberColumn("rank", format="%d"),
+        "risk_tier": st.column_config.TextColumn("risk tier"),
+        "expected_value": st.column_config.NumberColumn("expected value", format="%.0f"),
+        **{f"reason_{i}": st.column_config.TextColumn(f"reason {i}") for i in (1, 2, 3)}})
     caption = "Click a row to explain that customer."
     if n > len(shown):
         caption = (f"Showing the {len(shown):,} highest-risk of {n:,} customers; the download "

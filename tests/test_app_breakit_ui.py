@@ -129,3 +129,39 @@ def test_a_click_during_training_is_held_not_abandoning_it():
     assert _ui.hold_reruns(draw, held) == "drawn"
     assert len(calls) == 3 and len(held) == 2
     assert all(isinstance(e, RerunException) for e in held)
+
+
+def test_sidebar_names_the_file_just_uploaded(app):
+    """The sidebar showed the previous file after an upload (drawn before it was read)."""
+    at = app
+    at.switch_page("pages/data.py").run()
+    for name in ("first.csv", "second.csv"):
+        frame = _sample(50 if name == "first.csv" else 60)
+        at.file_uploader(key="data_upload").set_value(
+            (name, frame.to_csv(index=False).encode(), "text/csv")).run()
+        assert_no_exception(at)
+        shown = [t.value for t in at.sidebar.text]
+        assert name in shown, shown
+
+
+def test_sample_opens_without_a_label_warning(app):
+    at = app
+    at.switch_page("pages/data.py").run()
+    assert_no_exception(at)
+    assert not any("Please confirm" in w.value for w in at.warning)
+    assert [c.value for c in at.checkbox if "I confirm" in c.label] == [True]
+
+
+def test_blank_targets_are_explained_and_their_column_listed_first(app):
+    frame = _sample()
+    frame.loc[frame.index[::15], "Exited"] = ""
+    n_blank = len(frame.index[::15])
+    at = app
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").set_value(
+        ("blanks.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    assert_no_exception(at)
+    assert any(f"**{n_blank:,}** customers have a blank churn value" in c.value
+               for c in at.caption)
+    missing = [d.value for d in at.dataframe if "missing_pct" in getattr(d.value, "columns", [])][0]
+    assert missing.iloc[0]["column"] == "Exited" and missing.iloc[0]["missing"] == n_blank
