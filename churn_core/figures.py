@@ -98,7 +98,7 @@ def roc_figure(roc, challenger=None, name: str = "model",
            "false alarm rate %{x:.1%}<br>churners caught %{y:.1%}")
     return _layout(fig, f"ROC curve ({split} split): churners caught vs false alarms",
                    "false positive rate (share of stayers flagged)",
-                   "true positive rate (recall: share of churners caught)",
+                   "true positive rate (recall)",
                    xaxis_range=[0, 1], yaxis_range=[0, 1.02])
 
 
@@ -133,7 +133,7 @@ def pr_figure(pr, challenger=None, base_rate: float | None = None, name: str = "
            "churners caught %{x:.1%}<br>flagged who really churn %{y:.1%}")
     return _layout(fig, f"Precision-recall curve ({split} split)",
                    "recall (share of churners caught)",
-                   "precision (share of flagged customers who churn)",
+                   "precision (flagged who churn)",
                    xaxis_range=[0, 1], yaxis_range=[0, 1.02])
 
 
@@ -179,11 +179,22 @@ def metrics_vs_threshold_figure(table: pd.DataFrame, threshold: float,
     Returns
     -------
     plotly.graph_objects.Figure
-        One line per metric; the threshold is a layout shape (vertical line).
+        One line per metric; the threshold is a layout shape (vertical line). Precision is
+        drawn as a gap (NaN) at thresholds where no customer is flagged (undefined there).
     """
     fig = go.Figure()
+    if "flagged" in table:
+        flagged = table["flagged"].to_numpy()
+    elif {"tp", "fp"} <= set(table.columns):
+        flagged = (table["tp"] + table["fp"]).to_numpy()
+    else:
+        flagged = None
     for k in metrics:
-        fig.add_scatter(x=table["threshold"], y=table[k], mode="lines",
+        y = table[k].to_numpy(dtype=float)
+        if k == "precision" and flagged is not None:
+            # nobody flagged: precision is undefined, drawn as a gap rather than a fall to 0
+            y = np.where(flagged == 0, np.nan, y)
+        fig.add_scatter(x=table["threshold"], y=y, mode="lines",
                         name=_METRIC_LABELS.get(k, k),
                         line=dict(color=_METRIC_COLORS.get(k), width=2))
     fig.add_vline(x=float(threshold), line=dict(color=COLORS["point"], dash="dash"),

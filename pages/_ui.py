@@ -193,7 +193,11 @@ def threshold_slider(page: str, label: str = "Decision threshold") -> float:
     st.session_state[wkey] = current
     st.slider(label, 0.0, 1.0, step=0.01, key=wkey, help=THRESHOLD_HELP,
               on_change=_copy_threshold, args=(wkey,))
-    return float(st.session_state[THRESHOLD])
+    value = float(st.session_state[THRESHOLD])
+    if abs(value * 100 - round(value * 100)) > 1e-6:  # a strategy's threshold, off the grid
+        st.caption(f"Threshold in use: **{value:.4f}** (set by a threshold strategy; the "
+                   "slider shows it rounded to 2 decimals, moving it sets a rounded value).")
+    return value
 
 
 

@@ -53,6 +53,17 @@ with right, st.container(border=True):
                    "random loyal customer (0.5 = guessing, 1 = perfect), measured on customers "
                    "held out from training.")
 
+if data is not None and bundle is not None and data.has_labels:
+    # an inverted label makes the observed churn rate and the model disagree: say so
+    mt, mp = bundle.schema.target, bundle.schema.positive_label
+    dt, dp = data.schema.target, data.schema.positive_label
+    if (mt and dt and str(mt).casefold() == str(dt).casefold() and mp is not None and
+            dp is not None and str(mp).casefold() != str(dp).casefold()):
+        st.warning(f"The model was trained with **{_ui.esc(mt)} = {_ui.esc(mp)}** meaning "
+                   f"churned, but the active data says **{_ui.esc(dt)} = {_ui.esc(dp)}**: "
+                   "the observed churn rate counts the other group. Check the value that "
+                   "means churned on the **Data** page.")
+
 
 @st.fragment
 def headline() -> None:

@@ -165,3 +165,27 @@ def test_blank_targets_are_explained_and_their_column_listed_first(app):
                for c in at.caption)
     missing = [d.value for d in at.dataframe if "missing_pct" in getattr(d.value, "columns", [])][0]
     assert missing.iloc[0]["column"] == "Exited" and missing.iloc[0]["missing"] == n_blank
+
+
+def test_overview_warns_when_data_and_model_disagree_on_the_churn_label(app):
+    at = app
+    at.switch_page("pages/data.py").run()
+    at.file_uploader(key="data_upload").set_value(
+        ("inverted.csv", _sample().to_csv(index=False).encode(), "text/csv")).run()
+    [s for s in at.selectbox if s.label.startswith("Value that means")][0].set_value("0")
+    [b for b in at.button if "Apply" in b.label][0].click().run()
+    assert at.session_state["active_data"].schema.positive_label == "0"
+    at.switch_page("pages/overview.py").run()
+    assert_no_exception(at)
+    assert any("Exited = 1" in w.value and "Exited = 0" in w.value for w in at.warning), \
+        [w.value for w in at.warning]
+
+
+def test_a_strategy_threshold_off_the_slider_grid_is_shown_exactly(app):
+    at = app
+    at.switch_page("pages/overview.py").run()
+    assert not any("Threshold in use" in c.value for c in at.caption)
+    at.session_state["decision_threshold"] = 0.0016
+    at.run()
+    assert_no_exception(at)
+    assert any("Threshold in use: **0.0016**" in c.value for c in at.caption)
