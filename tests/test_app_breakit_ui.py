@@ -189,3 +189,28 @@ def test_a_strategy_threshold_off_the_slider_grid_is_shown_exactly(app):
     at.run()
     assert_no_exception(at)
     assert any("Threshold in use: **0.0016**" in c.value for c in at.caption)
+
+
+def test_target_list_without_reason_codes_keeps_blank_reason_columns(app_models):  # noqa: F811
+    """The page says the reason columns are empty until computed: they were missing."""
+    import io
+
+    from churn_core.bundle import load_bundle
+
+    frame = _sample().drop(columns=["Exited"])
+    frame.loc[frame.index[0], "Surname"] = '=HYPERLINK("http://x","y")'
+    frame.loc[frame.index[1], "Age"] = "abc"  # rejected: still counted
+    data = wb.load_data(frame.to_csv(index=False).encode(), name="march.csv")
+    bundle = load_bundle(config.DEFAULT_MODEL_NAME)
+    scores = wb.score_data(bundle, data)
+    view = wb.segment(scores, "probability cutoffs", {"high": 0.5, "medium": 0.25})
+    ctx = wb.ExportContext(bundle=bundle, scores=scores, tiers=view.tiers, reasons=None,
+                           chosen_tiers=["High", "Medium", "Low"], threshold=0.35,
+                           cutoffs={"high": 0.5, "medium": 0.25}, actions=wb.default_actions())
+    listed = pd.read_csv(io.BytesIO(wb.export_bytes(ctx, "csv")), dtype=str,
+                         keep_default_na=False)
+    for c in ("reason_1", "reason_2", "reason_3"):
+        assert c in listed.columns and (listed[c] == "").all()
+    assert len(listed) == len(frame) - 1  # every scored row listed, the 'abc' row excluded
+    surname = listed["Surname"][listed["Surname"].str.contains("HYPERLINK")]
+    assert len(surname) == 1 and not surname.iloc[0].startswith("=")

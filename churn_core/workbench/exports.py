@@ -69,7 +69,8 @@ def target_list(ctx: ExportContext) -> pd.DataFrame:
     -------
     DataFrame
         ID columns, personal columns, ``churn_probability``, ``risk_tier``, ``rank``,
-        ``reason_1..3``, ``expected_value`` (when a value is set), ``recommended_action``;
+        ``reason_1..3`` (blank when ``ctx.reasons`` is None), ``expected_value`` (when a
+        value is set), ``recommended_action``;
         ``attrs["rows_in"] == len(list) + sum(attrs["excluded"].values())``.
     """
     from churn_core.export import build_target_list
@@ -79,8 +80,11 @@ def target_list(ctx: ExportContext) -> pd.DataFrame:
     scored[TIER] = np.asarray(ctx.tiers, dtype=object)
     ids = [c for c in schema.id_columns if c in scored.columns]
     extra = [c for c in schema.personal_columns if c in scored.columns]
+    # reason columns are always in the file (blank until reason codes are computed), so
+    # the list has the same columns whether or not SHAP has run
+    reasons = ctx.reasons if ctx.reasons is not None else pd.DataFrame(index=scored.index)
     return build_target_list(scored, ids, ctx.chosen_tiers, actions=ctx.actions,
-                             reasons=ctx.reasons, value=ctx.value,
+                             reasons=reasons, value=ctx.value,
                              success_rate=ctx.success_rate,
                              cost_per_contact=ctx.cost_per_contact, extra_columns=extra,
                              rejected=ctx.scores.rejected)
