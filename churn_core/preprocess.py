@@ -37,6 +37,9 @@ NUMERIC_ENCODINGS = ("standard", "ple")
 #: Quantile bins per numeric column for ``numeric_encoding="ple"``.
 PLE_BINS = 8
 
+#: Standardised numeric values are clipped to this many standard deviations (float32-safe).
+Z_CLIP = 1e4
+
 
 def _label(value) -> str:
     """Category label as text; integral floats (``1.0``) read as integers (``"1"``)."""
@@ -268,7 +271,8 @@ class Preprocessor:
         Returns
         -------
         ndarray of shape (n_samples, n_features_out), dtype float32
-            Numeric blocks: imputed and standardised values (+ missing indicator, + PLE
+            Numeric blocks: imputed and standardised values, clipped to +-``Z_CLIP``
+            standard deviations (+ missing indicator, + PLE
             components in [0, 1]); categorical
             blocks: one-hot, all zeros for missing or unseen categories. Never NaN.
 
@@ -284,7 +288,8 @@ class Preprocessor:
             x = np.column_stack([_as_float(df[c]) for c in self.numeric]) if n else np.zeros((0, len(self.numeric)))
             nan = ~np.isfinite(x)
             x = np.where(nan, self._fill, x)
-            z = (x - self._center) / self._scale
+            # clip absurd values (e.g. 1e39) so the float32 cast never makes inf or NaN
+            z = np.clip((x - self._center) / self._scale, -Z_CLIP, Z_CLIP)
             for j, (col, start, stop) in enumerate(self.blocks[: len(self.numeric)]):
                 out[:, start] = z[:, j]
                 k = start + 1

@@ -101,3 +101,22 @@ def test_missing_columns_named():
     with pytest.raises(MissingColumnsError) as err:
         pre.transform(_frame().drop(columns=["b", "d"]))
     assert err.value.missing == ["b", "d"]
+
+
+def test_absurd_numbers_never_make_inf_or_nan(sample_frame, sample_schema):
+    """A value beyond float32's range (fuzz found 1e39 in Balance) is clipped, not inf/NaN."""
+    import warnings
+
+    from churn_core.preprocess import Z_CLIP, Preprocessor
+
+    train = sample_frame.head(500)
+    pre = Preprocessor.fit(train, sample_schema)
+    rows = train.head(3).copy()
+    rows["Balance"] = [1.0010525086698931e39, -1e300, 50_000.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = pre.transform(rows)
+    assert np.isfinite(out).all()
+    start = next(s for c, s, _ in pre.blocks if c == "Balance")
+    assert out[0, start] == Z_CLIP and out[1, start] == -Z_CLIP
+    assert abs(out[2, start]) < 10
