@@ -133,6 +133,8 @@ def _threshold_slider(page):
 def test_analyst_path_in_chromium(server):
     from playwright.sync_api import expect, sync_playwright
 
+    # assertions wait like actions do: a loaded CI machine reads a 10k-row upload slowly
+    expect.set_options(timeout=60_000)
     url, models = server
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
