@@ -38,7 +38,7 @@ NUMERIC_ENCODINGS = ("standard", "ple")
 PLE_BINS = 8
 
 #: Standardised numeric values are clipped to this many standard deviations (float32-safe).
-Z_CLIP = 1e4
+Z_CLIP = 1e6
 
 
 def _label(value) -> str:

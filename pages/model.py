@@ -107,10 +107,14 @@ try:
 except ImportError:  # pragma: no cover - engine missing
     IMBALANCE_MODES = ("class_weight",)
 defaults = TC() if TC else None
+DEFAULT_NAME_KEY = "train_default_model_name"
 
 with st.form("train_form"):
     a, b, c = st.columns(3)
-    name = a.text_input("Model name", value=f"model_{datetime.now():%Y%m%d_%H%M}",
+    # the suggested name is fixed once per session: a default that changed with the clock
+    # minute gave the widget a new identity and dropped the name the analyst had typed
+    st.session_state.setdefault(DEFAULT_NAME_KEY, f"model_{datetime.now():%Y%m%d_%H%M}")
+    name = a.text_input("Model name", value=st.session_state[DEFAULT_NAME_KEY],
                         help="Letters, digits, '.', '_' and '-'; other characters become '_'.")
     hidden = a.text_input("Hidden layers (units, comma separated)",
                           value=", ".join(str(h) for h in defaults.hidden) if defaults else "64, 32")
@@ -191,6 +195,7 @@ if start:
     else:
         def _finish() -> None:
             _ui.set_active_model(saved)
+            st.session_state.pop(DEFAULT_NAME_KEY, None)  # next training suggests a new name
             st.session_state["trained_message"] = (
                 f"Model **{saved}** trained and saved in models/{saved}; it is now the active "
                 f"model (test ROC-AUC {bundle.card.get('test_roc_auc') or float('nan'):.3f}).")

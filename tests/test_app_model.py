@@ -59,3 +59,17 @@ def test_training_cannot_start_twice(app_models):  # noqa: F811
     assert results == [False]
     guard.release()
     assert not guard.busy and guard.acquire("d")
+
+
+def test_suggested_model_name_is_fixed_for_the_session(app_models):  # noqa: F811
+    """The suggested name comes from session state, not the clock: a default that changed
+    when the minute turned gave the widget a new identity and dropped the typed name (seen
+    in the browser test: 'browser_bank' was saved as model_<date>_<minute>)."""
+    at = open_page("pages/model.py")
+    suggested = at.get("form")[0].text_input[0].value
+    assert suggested == at.session_state["train_default_model_name"]
+    at.session_state["train_default_model_name"] = "model_fixed"
+    at.run()
+    assert at.get("form")[0].text_input[0].value == "model_fixed"
+    at.run()
+    assert at.get("form")[0].text_input[0].value == "model_fixed"
