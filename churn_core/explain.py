@@ -24,7 +24,7 @@ taken from the customer ``x``, ``v(S) = mean_{b in B} f(x_S, b_notS)`` and
   reverses), and each order walks from ``b`` to ``x`` one column at a time. Each walk
   telescopes (its steps sum to ``f(x) - f(b)``), so additivity is exact for the estimate too.
   The default is 4 orders per background row, or 2 for models whose effective cost per
-  hybrid row exceeds :data:`LARGE_MODEL_PARAMS` (the default 16-member ensemble). Speed and
+  hybrid row exceeds :data:`LARGE_MODEL_PARAMS` (e.g. a 16-member ensemble). Speed and
   agreement with the exact method on the bank file: ``benchmarks/bench_explain.py``.
 
 shap's DeepExplainer/GradientExplainer were not used: they explain encoded columns, DeepLIFT
@@ -39,7 +39,7 @@ computed once per customer and once for the background. A coalition then costs o
 matrix product, and the remaining layers run as large batched numpy matrix products (the
 weights are read from the Keras ``Dense``/``Dropout``/``BatchNormalization`` layers;
 Dropout is the identity at inference). A packed ensemble served as a plain Dense chain
-(``churn_core.model.as_dense_chain``: member ``k`` owns the ``k``-th diagonal block of every
+(``churn_core.model.dense_chain``: member ``k`` owns the ``k``-th diagonal block of every
 kernel after the first, exact zeros elsewhere) is detected when the explainer is built; its
 block-diagonal layers then run per member on member-major arrays of shape
 ``(members, rows, width)`` (one small matrix product per member, the first-layer
@@ -76,7 +76,7 @@ DEFAULT_PERMUTATIONS = 4
 #: ``M x h1`` for the first layer, which the fast method computes per column, plus the non-zero
 #: weights and biases of the later layers; zeros off a packed ensemble's diagonal blocks are
 #: not counted) exceeds this get 2 orders per background row by default instead of 4.
-#: Measured on the bank file (shared 2-core machine, 2 worker threads): the default 16-member
+#: Measured on the bank file (shared 2-core machine, 2 worker threads): the previous default 16-member
 #: 32-16 TabM-mini ensemble (14.4k; Keras counts 165k with the zeros) takes 1.4-2.4 ms per
 #: customer with 2 orders and 2.8-5.5 ms with 4 (depending on the machine's load: 4 orders
 #: miss the 30 s goal for 10,000 customers); a single 64-32 MLP (~2.7k) ~1.4 ms with 4.
@@ -283,7 +283,7 @@ def _block_count(w: np.ndarray, k: int) -> bool:
 def _block_diagonal_stages(stages: list[tuple]) -> tuple[int, int]:
     """Find a run of block-diagonal Dense kernels right after the first layer.
 
-    A packed ensemble served as a plain Dense chain (``churn_core.model.as_dense_chain``)
+    A packed ensemble served as a plain Dense chain (``churn_core.model.dense_chain``)
     stores member ``k``'s weights in the ``k``-th diagonal block of every kernel after the
     first, with exact zeros elsewhere. Such a layer equals ``members`` independent small
     matrix products on the member-major view ``(rows, members, width)``.

@@ -139,8 +139,11 @@ def neutralise_arrow_table(table):
     columns = []
     for col in table.columns:
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            risky = pc.and_(pc.match_substring_regex(col, r"^[=+\-@\t\r]"),
-                            pc.invert(pc.match_substring_regex(col, _NUMBER.pattern)))
+            starts = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
+            if not pc.any(starts).as_py():  # the usual case: no cell to look at twice
+                columns.append(col)
+                continue
+            risky = pc.and_(starts, pc.invert(pc.match_substring_regex(col, _NUMBER.pattern)))
             if pc.any(risky).as_py():
                 quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
                 col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)

@@ -1,9 +1,9 @@
 """The Keras multilayer perceptron: configuration, construction, fitting and fast prediction.
 
 Architecture: ``Input -> [Dense(ReLU, L2) -> Dropout] * len(hidden) -> Dense(1, sigmoid)``,
-binary cross-entropy, Adam. Early stopping (``restore_best_weights=True``) and
-``ReduceLROnPlateau`` watch the validation split carved from the training data, never the
-test split. Class imbalance: class weights (``"balanced"``, scikit-learn's
+binary cross-entropy, Adam; by default a packed ensemble of such MLPs (TabM-mini, trained by
+``churn_core/ensemble_fit.py``) served as one chain of plain Dense layers. Epoch selection
+watches the validation split carved from the training data, never the test split. Class imbalance: class weights (``"balanced"``, scikit-learn's
 ``compute_class_weight``), SMOTE (imbalanced-learn, training rows only) or nothing.
 
 The model holds no Lambda layers so it loads with ``keras.saving.load_model(...,
@@ -33,8 +33,9 @@ class TrainConfig:
     """Hyperparameters of one training run (saved in the model card).
 
     The defaults are the recipe measured by ``benchmarks/quality.py`` (README, "Model
-    quality"): a TabM-mini ensemble of 16 small MLPs on piecewise-linear encoded numerics,
-    Adam 3e-2 at batch 1024, best epoch chosen on validation ROC-AUC. The reference
+    quality"): a TabM-mini ensemble of 8 small MLPs on piecewise-linear encoded numerics,
+    Adam 2e-2 at batch 1024 without dropout, best epoch chosen on validation ROC-AUC (the
+    experiments behind each choice: ``benchmarks/experiments/README.md``). The reference
     tutorial's recipe is ``hidden=(64, 32), members=1, learning_rate=0.01, batch_size=32,
     patience=5, monitor="val_loss", numeric_encoding="standard", imbalance="none",
     dropout=0, l2=0``.
@@ -43,18 +44,19 @@ class TrainConfig:
     ----------
     hidden : tuple of int, default (32, 16)
         Width of each hidden ReLU layer (of each member).
-    dropout : float in [0, 1), default 0.1
-        Dropout rate after each hidden layer.
+    dropout : float in [0, 1), default 0.0
+        Dropout rate after each hidden layer (0.1 cost a third of the training time for no
+        measured gain with the ensemble).
     l2 : float >= 0, default 0.0
         L2 penalty on hidden-layer kernels.
-    learning_rate : float, default 3e-2
+    learning_rate : float, default 2e-2
         Adam step size (large batches need a larger step).
     batch_size : int, default 1024
         Large batches make an epoch cheap (few optimizer steps; per-step overhead dominates
         on small tables).
-    max_epochs : int, default 30
+    max_epochs : int, default 60
         Upper bound on epochs (keeps training time bounded; the best epoch is kept).
-    patience : int, default 6
+    patience : int, default 8
         Epochs without validation improvement before early stopping (with
         ``monitor="val_loss"`` and one member, the learning rate is also halved after
         ``max(1, patience // 2)`` such epochs).
@@ -73,10 +75,10 @@ class TrainConfig:
         Passed to :class:`churn_core.preprocess.Preprocessor`: piecewise-linear encoding on
         quantile bins (Gorishniy et al., 2022) beside the standardised value, or only the
         standardised value.
-    members : int >= 1, default 16
+    members : int >= 1, default 8
         Number of MLPs packed into one Keras network whose churn probabilities are averaged.
         Each member has its own loss. The served model is a plain ``Dense`` chain (see
-        :func:`as_dense_chain`). ``1`` gives the single MLP.
+        :func:`dense_chain`). ``1`` gives the single MLP.
     ensemble : {"tabm-mini", "independent"}, default "tabm-mini"
         How members differ when ``members > 1``. ``"tabm-mini"`` (Gorishniy et al., 2024,
         "TabM: Advancing Tabular Deep Learning with Parameter-Efficient Ensembling"): every
@@ -91,12 +93,12 @@ class TrainConfig:
     """
 
     hidden: tuple[int, ...] = (32, 16)
-    dropout: float = 0.1
+    dropout: float = 0.0
     l2: float = 0.0
-    learning_rate: float = 3e-2
+    learning_rate: float = 2e-2
     batch_size: int = 1024
-    max_epochs: int = 30
-    patience: int = 6
+    max_epochs: int = 60
+    patience: int = 8
     imbalance: str = "none"
     val_size: float = 0.15
     test_size: float = 0.2
@@ -104,7 +106,7 @@ class TrainConfig:
     monitor: str = "val_auc"
     numeric_encoding: str = "ple"
     missing_indicator: bool = False
-    members: int = 16
+    members: int = 8
     ensemble: str = "tabm-mini"
     extra: dict = field(default_factory=dict)
 
@@ -138,114 +140,36 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def _build_networks(n_inputs: int, cfg: TrainConfig):
-    """Return ``(train_net, predict_net)`` sharing their layers.
-
-    ``train_net`` outputs every member's probability, shape (n_samples, members), so each
-    member gets its own loss; ``predict_net`` outputs their mean, shape (n_samples, 1).
-    For ``members == 1`` both are the same single MLP.
-    """
+def _single_mlp(n_inputs: int, cfg: TrainConfig):
+    """One Keras MLP ``Input -> [Dense(ReLU, L2) -> Dropout] * len(hidden) -> Dense(1, sigmoid)``."""
     import keras
     from keras import layers, regularizers
 
     inputs = keras.Input(shape=(n_inputs,), name="features")
-    m = cfg.members
-    if m == 1:
-        x = inputs
-        for i, width in enumerate(cfg.hidden):
-            x = layers.Dense(width, activation="relu", kernel_regularizer=regularizers.l2(cfg.l2),
-                             name=f"dense_{i}")(x)
-            if cfg.dropout > 0:
-                x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
-        outputs = layers.Dense(1, activation="sigmoid", name="churn_probability")(x)
-        net = keras.Model(inputs, outputs, name="churn_mlp")
-        return net, net
-    if cfg.ensemble == "tabm-mini":
-        x = _member_scale_layer()(m, cfg.seed, name="member_scale")(inputs)  # (n, m, d)
-        for i, w in enumerate(cfg.hidden):
-            x = layers.Dense(w, activation="relu", kernel_regularizer=regularizers.l2(cfg.l2),
-                             name=f"dense_{i}")(x)  # shared by all members (last axis)
-            if cfg.dropout > 0:
-                x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
-    else:
-        x = _independent_body(inputs, cfg)
-    per_member = layers.EinsumDense("bkh,kho->bko", output_shape=(m, 1), bias_axes="ko",
-                                    activation="sigmoid", name="member_probability")(x)
-    train_net = keras.Model(inputs, layers.Reshape((m,), name="member_flat")(per_member),
-                            name="churn_mlp_members")
-    mean = layers.GlobalAveragePooling1D(name="churn_probability")(per_member)
-    predict_net = keras.Model(inputs, mean, name="churn_mlp_ensemble")
-    return train_net, predict_net
-
-
-def _member_scale_layer():
-    """The TabM-mini adapter layer class (built lazily: importing this module needs no Keras)."""
-    import keras
-
-    @keras.saving.register_keras_serializable(package="churn_core")
-    class MemberScale(keras.layers.Layer):
-        """``x (n, d) -> x[:, None, :] * r (n, members, d)``; ``r`` starts as random signs.
-
-        Used only while training: the served model folds ``r`` into its first ``Dense``
-        kernel (:func:`as_dense_chain`), so saved models never contain this layer.
-        """
-
-        def __init__(self, members, seed, **kwargs):
-            super().__init__(**kwargs)
-            self.members, self.seed = int(members), int(seed)
-
-        def build(self, input_shape):
-            d = int(input_shape[-1])
-            signs = np.random.default_rng(self.seed).choice([-1.0, 1.0], size=(self.members, d))
-            self.r = self.add_weight(shape=(self.members, d), name="r",
-                                     initializer=keras.initializers.Constant(signs.astype("float32")))
-
-        def call(self, x):
-            return keras.ops.expand_dims(x, 1) * keras.ops.expand_dims(self.r, 0)
-
-        def get_config(self):
-            return {**super().get_config(), "members": self.members, "seed": self.seed}
-
-    return MemberScale
-
-
-def _independent_body(inputs, cfg: TrainConfig):
-    """Members sharing nothing: one plain Dense holds all first layers, EinsumDense the rest."""
-    from keras import layers, regularizers
-
-    m = cfg.members
-    width = cfg.hidden[0]
-    x = layers.Dense(m * width, activation="relu", kernel_regularizer=regularizers.l2(cfg.l2),
-                     name="dense_0")(inputs)
-    if cfg.dropout > 0:
-        x = layers.Dropout(cfg.dropout, name="dropout_0")(x)
-    x = layers.Reshape((m, width), name="members")(x)
-    for i, w in enumerate(cfg.hidden[1:], start=1):
-        x = layers.EinsumDense("bkh,khj->bkj", output_shape=(m, w), bias_axes="kj", activation="relu",
-                               kernel_regularizer=regularizers.l2(cfg.l2), name=f"dense_{i}")(x)
+    x = inputs
+    for i, width in enumerate(cfg.hidden):
+        x = layers.Dense(width, activation="relu", kernel_regularizer=regularizers.l2(cfg.l2),
+                         name=f"dense_{i}")(x)
         if cfg.dropout > 0:
             x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
-    return x
+    outputs = layers.Dense(1, activation="sigmoid", name="churn_probability")(x)
+    return keras.Model(inputs, outputs, name="churn_mlp")
 
 
-def as_dense_chain(packed, cfg: TrainConfig, compile: bool = False):
-    """Rewrite a trained packed ensemble as an equivalent chain of plain ``Dense`` layers.
+def dense_chain(weights):
+    """The served model of a packed ensemble: a chain of plain ``Dense`` layers.
 
-    Member ``k`` of layer ``i`` owns units ``k*h_i:(k+1)*h_i``; a per-member (or shared)
-    kernel of shape (members, h_{i-1}, h_i) becomes a block-diagonal ``Dense`` kernel of shape
-    (members*h_{i-1}, members*h_i). For TabM-mini the adapter is folded into the first
-    kernel: ``(x * r_k) @ W0 = x @ (diag(r_k) @ W0)``. The members' sigmoid outputs are averaged by a final
-    linear ``Dense(1)`` with fixed weights ``1/members``. The output equals the packed
-    network's (same arithmetic, zeros elsewhere), and the model is a plain Dense chain, so
-    explainers can use its first layer's linearity (``churn_core/explain.py``).
+    Member ``k`` of layer ``i`` owns units ``k*h_i:(k+1)*h_i``; a per-member kernel of shape
+    (members, h_{i-1}, h_i) becomes a block-diagonal ``Dense`` kernel of shape
+    (members*h_{i-1}, members*h_i). The members' sigmoid outputs are averaged by a final
+    linear ``Dense(1)`` with fixed weights ``1/members``; with one member the chain ends at
+    its sigmoid unit (a single MLP). The model holds only ``Dense`` layers, so it loads in
+    safe mode and explainers can use its first layer's linearity (``churn_core/explain.py``);
+    :func:`member_blocks` recovers the blocks for the compact forward pass.
 
     Parameters
     ----------
-    packed : keras.Model
-        ``predict_net`` from :func:`_build_networks` (``cfg.members > 1``).
-    cfg : TrainConfig
-    compile : bool, default False
-        Compile with Adam and binary cross-entropy (a served model needs no optimizer).
+    weights : churn_core.ensemble_fit.PackedWeights
 
     Returns
     -------
@@ -255,42 +179,30 @@ def as_dense_chain(packed, cfg: TrainConfig, compile: bool = False):
     import keras
     from keras import layers
 
-    m = cfg.members
-    n_inputs = int(packed.inputs[0].shape[-1])
-    inputs = keras.Input(shape=(n_inputs,), name="features")
-    w0, b0 = packed.get_layer("dense_0").get_weights()
-    if cfg.ensemble == "tabm-mini":  # member k's first kernel is diag(r_k) @ W0
-        (r,) = packed.get_layer("member_scale").get_weights()
-        w0 = np.concatenate([r[k][:, None] * w0 for k in range(m)], axis=1)
-        b0 = np.tile(b0, m)
-    first = layers.Dense(w0.shape[1], activation="relu", name="dense_0")
+    m = weights.members
+    inputs = keras.Input(shape=(weights.first_kernel.shape[0],), name="features")
+    first = layers.Dense(weights.first_kernel.shape[1], activation="relu", name="dense_0")
     x = first(inputs)
-    first.set_weights([w0, b0])
-    names = [f"dense_{i}" for i in range(1, len(cfg.hidden))] + ["member_probability"]
-    for name in names:
-        kern, bias = packed.get_layer(name).get_weights()  # (m, h_in, h_out), (m, h_out)
-        if kern.ndim == 2:  # a layer shared by all members
-            kern, bias = np.repeat(kern[None], m, axis=0), np.repeat(bias[None], m, axis=0)
+    first.set_weights([weights.first_kernel, weights.first_bias])
+    for i, (kern, bias, act) in enumerate(weights.blocks, start=1):
         _, h_in, h_out = kern.shape
-        block = np.zeros((m * h_in, m * h_out), dtype=kern.dtype)
+        block = np.zeros((m * h_in, m * h_out), dtype=np.float32)
         for k in range(m):
             block[k * h_in:(k + 1) * h_in, k * h_out:(k + 1) * h_out] = kern[k]
-        act = "sigmoid" if name == "member_probability" else "relu"
+        last = i == len(weights.blocks)
+        name = ("churn_probability" if m == 1 else "member_probability") if last else f"dense_{i}"
         layer = layers.Dense(m * h_out, activation=act, name=name)
         x = layer(x)
         layer.set_weights([block, bias.reshape(-1)])
-    mean = layers.Dense(1, activation="linear", name="churn_probability", trainable=False)
-    out = mean(x)
-    mean.set_weights([np.full((m, 1), 1.0 / m, dtype=np.float32), np.zeros(1, np.float32)])
-    model = keras.Model(inputs, out, name="churn_mlp_ensemble")
-    if compile:
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-                      loss="binary_crossentropy")
-    return model
+    if m > 1:
+        mean = layers.Dense(1, activation="linear", name="churn_probability", trainable=False)
+        x = mean(x)
+        mean.set_weights([np.full((m, 1), 1.0 / m, dtype=np.float32), np.zeros(1, np.float32)])
+    return keras.Model(inputs, x, name="churn_mlp_ensemble" if m > 1 else "churn_mlp")
 
 
 def build_mlp(n_inputs: int, cfg: TrainConfig):
-    """Build and compile the MLP (or the packed ensemble of ``cfg.members`` MLPs).
+    """Build and compile an untrained MLP (or packed ensemble of ``cfg.members`` MLPs).
 
     Parameters
     ----------
@@ -303,14 +215,17 @@ def build_mlp(n_inputs: int, cfg: TrainConfig):
     keras.Model
         Compiled with binary cross-entropy and Adam(``cfg.learning_rate``); output is the
         churn probability in [0, 1], shape (n_samples, 1). With ``members > 1``: the mean
-        of the members' probabilities, as a plain Dense chain (:func:`as_dense_chain`).
-        No Lambda or custom layers: loads in safe mode.
+        of the members' probabilities at their initial weights, as a plain Dense chain
+        (:func:`dense_chain`). No Lambda or custom layers: loads in safe mode.
     """
     import keras
 
-    _, model = _build_networks(n_inputs, cfg)
     if cfg.members > 1:
-        return as_dense_chain(model, cfg, compile=True)
+        from .ensemble_fit import init_params, packed_weights
+
+        model = dense_chain(packed_weights(init_params(n_inputs, cfg), cfg))
+    else:
+        model = _single_mlp(n_inputs, cfg)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
                   loss="binary_crossentropy")
     return model
@@ -360,11 +275,16 @@ def resample_smote(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray,
 def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = None):
     """Train the MLP (or packed ensemble) with epoch selection on the validation split.
 
-    With ``cfg.members > 1`` or ``cfg.monitor == "val_auc"``, every member is trained with
-    its own binary cross-entropy (one target column per member), and after every epoch the
-    served probability (members' mean) is scored on the validation rows; the best epoch's
-    weights are kept and training stops after ``cfg.patience`` epochs without improvement.
-    Class weights (``imbalance="class_weight"``) then enter as per-row sample weights.
+    Two paths:
+
+    * ``members > 1`` or ``monitor="val_auc"``: :func:`churn_core.ensemble_fit.fit_ensemble`
+      (every member with its own binary cross-entropy; after every epoch the members' mean
+      probability is scored on the validation rows, the best epoch by ``monitor`` is kept and
+      training stops after ``cfg.patience`` epochs without improvement). Class weights
+      (``imbalance="class_weight"``) enter as per-row loss weights.
+    * one member and a Keras log key as ``monitor`` (the reference tutorial's recipe:
+      ``"val_loss"``): ``keras.Model.fit`` with ``EarlyStopping(restore_best_weights=True)``
+      and ``ReduceLROnPlateau`` on that key.
 
     Parameters
     ----------
@@ -383,7 +303,7 @@ def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = No
     -------
     model : keras.Model
         Weights of the best validation epoch; with ``members > 1`` a plain Dense chain
-        (:func:`as_dense_chain`) returning the members' mean probability, shape (n, 1).
+        (:func:`dense_chain`) returning the members' mean probability, shape (n, 1).
     history : dict of str to list of float
         Per-epoch logs (``loss``, ``val_loss``, and ``val_auc`` when selecting on it).
     """
@@ -399,40 +319,22 @@ def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = No
         class_weight = balanced_class_weight(ytr)
     Xva = np.asarray(Xva, np.float32)
     yva = np.asarray(yva, np.float32)
-    if cfg.members == 1 and cfg.monitor != "val_auc":
-        model = build_mlp(Xtr.shape[1], cfg)
-        callbacks = [
-            keras.callbacks.EarlyStopping(monitor=cfg.monitor, patience=cfg.patience,
-                                          restore_best_weights=True, mode="auto"),
-            keras.callbacks.ReduceLROnPlateau(monitor=cfg.monitor, factor=0.5,
-                                              patience=max(1, cfg.patience // 2), min_lr=1e-5),
-        ]
-        fit_kw = dict(validation_data=(Xva, yva), class_weight=class_weight)
-        ytarget, fit_model, selector = ytr, model, None
-    else:
-        train_net, model = _build_networks(Xtr.shape[1], cfg)
-        train_net.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-                          loss="binary_crossentropy")
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=cfg.learning_rate),
-                      loss="binary_crossentropy")
-        # one target column per member (each member has its own loss); class weights as
-        # per-row sample weights (Keras' class_weight assumes one output column)
-        ytarget = np.repeat(ytr[:, None], cfg.members, axis=1) if cfg.members > 1 else ytr
+    if cfg.members > 1 or cfg.monitor == "val_auc":
+        from .ensemble_fit import fit_ensemble
+
         sample_weight = None
         if class_weight is not None:
             sample_weight = np.where(ytr > 0.5, class_weight[1], class_weight[0]).astype(np.float32)
-        selector = _BestEpoch(model, Xva, yva, cfg.monitor, cfg.patience)
-        callbacks = [selector]
-        fit_model = train_net
-        # a cached, seeded tf.data pipeline: Keras' per-epoch numpy adapter cost is a large
-        # share of an epoch at a few batches per epoch
-        import tensorflow as tf
-
-        parts = (Xtr, ytarget) if sample_weight is None else (Xtr, ytarget, sample_weight)
-        Xtr = (tf.data.Dataset.from_tensor_slices(parts).cache()
-               .shuffle(len(Xtr), seed=cfg.seed, reshuffle_each_iteration=True)
-               .batch(cfg.batch_size).prefetch(2))
-        ytarget, fit_kw = None, {}
+        weights, history = fit_ensemble(Xtr, ytr, Xva, yva, cfg, sample_weight=sample_weight,
+                                        progress=progress)
+        return dense_chain(weights), history
+    model = build_mlp(Xtr.shape[1], cfg)
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor=cfg.monitor, patience=cfg.patience,
+                                      restore_best_weights=True, mode="auto"),
+        keras.callbacks.ReduceLROnPlateau(monitor=cfg.monitor, factor=0.5,
+                                          patience=max(1, cfg.patience // 2), min_lr=1e-5),
+    ]
     if progress is not None:
         max_epochs = cfg.max_epochs
 
@@ -441,67 +343,9 @@ def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = No
                 progress(epoch + 1, max_epochs, {k: float(v) for k, v in (logs or {}).items()})
 
         callbacks.append(_Progress())
-    if ytarget is None:
-        hist = fit_model.fit(Xtr, epochs=cfg.max_epochs, callbacks=callbacks, verbose=0,
-                             shuffle=False)  # the dataset reshuffles every epoch
-    else:
-        hist = fit_model.fit(Xtr, ytarget, epochs=cfg.max_epochs, batch_size=cfg.batch_size,
-                             callbacks=callbacks, verbose=0, shuffle=True, **fit_kw)
-    if selector is not None:
-        selector.restore()
-        if cfg.members > 1:
-            model = as_dense_chain(model, cfg)
-    history = {k: [float(v) for v in vals] for k, vals in hist.history.items()}
-    return model, history
-
-
-def _best_epoch_callback():
-    import keras
-
-    class BestEpoch(keras.callbacks.Callback):
-        """Select the epoch with the best validation score of the served (mean) prediction.
-
-        After every epoch, computes ``val_loss`` (binary cross-entropy, scikit-learn
-        ``log_loss``) and ``val_auc`` (``roc_auc_score``) of ``predict_net`` on the
-        validation rows, writes both into the epoch logs, keeps the best epoch's weights
-        (highest ``val_auc`` or lowest ``val_loss``) and stops after ``patience`` epochs
-        without improvement (RealMLP-style best-epoch selection, Holzmüller et al., 2024).
-        """
-
-        def __init__(self, predict_net, Xva, yva, monitor, patience):
-            super().__init__()
-            self.net, self.Xva, self.yva = predict_net, Xva, yva
-            self.monitor, self.patience = monitor, patience
-            self.best, self.best_weights, self.wait = None, None, 0
-
-        def on_epoch_end(self, epoch, logs=None):
-            from sklearn.metrics import log_loss, roc_auc_score
-
-            p = np.asarray(self.net(self.Xva, training=False), dtype=np.float64).reshape(-1)
-            p = np.clip(p, 1e-7, 1 - 1e-7)
-            both = 0 < self.yva.sum() < len(self.yva)
-            scores = {"val_loss": float(log_loss(self.yva, p, labels=[0, 1])),
-                      "val_auc": float(roc_auc_score(self.yva, p)) if both else 0.5}
-            if logs is not None:
-                logs.update(scores)
-            score = scores.get(self.monitor, scores["val_auc"])
-            better = self.best is None or (score < self.best if self.monitor == "val_loss" else score > self.best)
-            if better:
-                self.best, self.best_weights, self.wait = score, self.net.get_weights(), 0
-            else:
-                self.wait += 1
-                if self.wait >= self.patience:
-                    self.model.stop_training = True
-
-        def restore(self):
-            if self.best_weights is not None:
-                self.net.set_weights(self.best_weights)
-
-    return BestEpoch
-
-
-def _BestEpoch(*args):  # noqa: N802 - built lazily so importing this module stays keras-free
-    return _best_epoch_callback()(*args)
+    hist = model.fit(Xtr, ytr, epochs=cfg.max_epochs, batch_size=cfg.batch_size, callbacks=callbacks,
+                     verbose=0, shuffle=True, validation_data=(Xva, yva), class_weight=class_weight)
+    return model, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
 
 def compiled_predict(model, batch_size: int = PREDICT_BATCH) -> Callable[[np.ndarray], np.ndarray]:
@@ -559,7 +403,7 @@ COMPACT_BATCH = 16_384  # rows per compact call: (members, 16k, width) float32 s
 
 
 def member_blocks(model) -> dict | None:
-    """Detect a packed ensemble saved as a Dense chain (:func:`as_dense_chain`) and unpack it.
+    """Detect a packed ensemble saved as a Dense chain (:func:`dense_chain`) and unpack it.
 
     The chain must be ``Input -> Dense_0 -> Dense_1 ... -> Dense_L -> Dense(1)`` (each layer
     fed by the previous one only), where the last layer's kernel has shape (members, 1) and
@@ -584,7 +428,7 @@ def member_blocks(model) -> dict | None:
         * ``blocks`` : list of ``(W, b, activation)``, W ndarray of shape (m, h_in, h_out)
           (member ``k``'s diagonal block) and b of shape (m, h_out);
         * ``head`` : ``(W, b, activation)``, W of shape (m, 1) and b of shape (1,): the final
-          member combination (the mean: ``W = 1/m``, ``b = 0`` for :func:`as_dense_chain`).
+          member combination (the mean: ``W = 1/m``, ``b = 0`` for :func:`dense_chain`).
 
         ``activation`` is one of ``"relu"``, ``"sigmoid"``, ``"linear"``. All arrays float32.
     """

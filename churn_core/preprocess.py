@@ -74,6 +74,19 @@ def _as_float(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
+def _count_blank(series: pd.Series) -> int:
+    """Missing or whitespace-only cells of a text column (pyarrow compute for Arrow text)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(series.array)
+        blank = pc.sum(pc.match_substring_regex(arr, r"^\s*$")).as_py() or 0
+        return int(arr.null_count + blank)
+    return int((series.isna() | (series.astype(str).str.strip() == "")).sum())
+
+
 def _exact_codes(series: pd.Series, labels: list[str]) -> np.ndarray | None:
     """Codes by exact match of Arrow text cells against the training ``labels`` (fast path).
 
@@ -290,6 +303,7 @@ class Preprocessor:
             x = np.where(nan, self._fill, x)
             # clip absurd values (e.g. 1e39) so the float32 cast never makes inf or NaN
             z = np.clip((x - self._center) / self._scale, -Z_CLIP, Z_CLIP)
+            buf = None  # one float64 scratch block reused by every PLE column (fewer allocations)
             for j, (col, start, stop) in enumerate(self.blocks[: len(self.numeric)]):
                 out[:, start] = z[:, j]
                 k = start + 1
@@ -298,7 +312,11 @@ class Preprocessor:
                     k += 1
                 if col in self.edges:
                     e = np.asarray(self.edges[col])
-                    out[:, k:stop] = np.clip((x[:, j, None] - e[:-1]) / (e[1:] - e[:-1]), 0.0, 1.0)
+                    if buf is None or buf.shape[1] != stop - k:
+                        buf = np.empty((n, stop - k))
+                    np.subtract(x[:, j, None], e[:-1], out=buf)
+                    np.divide(buf, e[1:] - e[:-1], out=buf)
+                    out[:, k:stop] = np.clip(buf, 0.0, 1.0, out=buf)
         rows = np.arange(n)
         for col, start, stop in self.blocks[len(self.numeric):]:
             codes = _category_codes(df[col], self._index[col], self.categories[col])
@@ -348,8 +366,7 @@ class Preprocessor:
             if k:
                 out[col] = k
         for col in self.categorical:
-            s = df[col]
-            k = int((s.isna() | (s.astype(str).str.strip() == "")).sum())
+            k = _count_blank(df[col])
             if k:
                 out[col] = k
         return out

@@ -8,6 +8,7 @@ A customer is a predicted churner when ``churn_probability >= threshold``.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -314,13 +315,14 @@ class _TableWriter:
             self._csv = None
 
 
-def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 200_000,
-               progress: Callable | None = None, threshold: float | None = None) -> dict:
+def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 100_000,
+               progress: Callable | None = None, threshold: float | None = None,
+               workers: int = 2) -> dict:
     """Score a (possibly huge) file chunk by chunk and write the results.
 
-    Memory stays bounded by ``chunksize`` rows (at most three chunks in flight: the next one
-    being read and the previous one being written in background threads while the current
-    one is scored). The output format follows ``out``'s extension (``.csv`` or
+    Memory stays bounded by ``chunksize`` rows: at most ``workers + 2`` chunks are in flight
+    (the next one being read and the previous one being written in background threads while
+    ``workers`` chunks are scored in parallel threads). The output format follows ``out``'s extension (``.csv`` or
     ``.parquet``); scored rows get ``churn_probability``, ``predicted_churn`` and
     ``risk_tier`` (the bundle's tier cutoffs); rejected rows go to
     ``<out stem>_rejected<ext>`` beside it (always written, possibly with a header only).
@@ -333,12 +335,14 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         :func:`churn_core.io.iter_table_chunks`).
     out : path-like
         Output file, ``.csv`` or ``.parquet``.
-    chunksize : int, default 200_000
+    chunksize : int, default 100_000
         Rows per chunk.
     progress : callable, optional
         ``progress(rows_done, None)`` after each chunk.
     threshold : float, optional
         Decision threshold (default: the bundle's).
+    workers : int, default 2
+        Chunks scored at the same time (threads); 1 scores one chunk at a time.
 
     Returns
     -------
@@ -383,25 +387,44 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if len(res.rejected):
             w_rej.write(res.rejected)
 
-    # pipeline: read chunk k+1 (thread) | score chunk k | write chunk k-1 (thread)
+    def score_chunk(chunk: pd.DataFrame):
+        chunk.attrs.setdefault("source_name", path.name)
+        res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
+        add_risk_tier(res.scored, cutoffs)
+        return list(chunk.columns), res
+
+    # pipeline: read chunk k+w (thread) | score chunks k..k+w-1 (w threads) | write chunk k-1
+    # (thread). NumPy, pyarrow and TensorFlow release the GIL in their kernels, so the
+    # stages share the cores; results are written in input order.
+    bundle.predict_encoded(np.zeros((1, bundle.preprocessor.n_features_out), np.float32))  # trace once
+    workers = max(1, int(workers))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-writer")
+    scorers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score-worker")
+    inflight: deque = deque()
     pending = None
+
+    def finish_one() -> None:
+        nonlocal header, pending
+        columns, res = inflight.popleft().result()
+        header = header or [res.report["renamed_input_columns"].get(c, c) for c in columns]
+        if pending is not None:
+            pending.result()
+        pending = pool.submit(write, res)
+        for k in totals:
+            totals[k] += res.report[k]
+        for k in ("unseen_categories", "imputed_cells", "duplicate_ids"):
+            _merge_counts(extra[k], res.report.get(k, {}))
+        extra["renamed_input_columns"].update(res.report["renamed_input_columns"])
+        if progress is not None:
+            progress(totals["rows_in"], None)
+
     try:
         for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize)):
-            chunk.attrs.setdefault("source_name", path.name)
-            res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
-            add_risk_tier(res.scored, cutoffs)
-            header = header or [res.report["renamed_input_columns"].get(c, c) for c in chunk.columns]
-            if pending is not None:
-                pending.result()
-            pending = pool.submit(write, res)
-            for k in totals:
-                totals[k] += res.report[k]
-            for k in ("unseen_categories", "imputed_cells", "duplicate_ids"):
-                _merge_counts(extra[k], res.report.get(k, {}))
-            extra["renamed_input_columns"].update(res.report["renamed_input_columns"])
-            if progress is not None:
-                progress(totals["rows_in"], None)
+            inflight.append(scorers.submit(score_chunk, chunk))
+            if len(inflight) >= workers:
+                finish_one()
+        while inflight:
+            finish_one()
         if pending is not None:
             pending.result()
             pending = None
@@ -411,6 +434,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         tmp_out.replace(out)
         tmp_rej.replace(rej_path)
     except BaseException:
+        for f in inflight:
+            f.cancel()
         if pending is not None:
             pending.cancel()
             try:
@@ -426,6 +451,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         tmp_rej.unlink(missing_ok=True)
         raise
     finally:
+        scorers.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True)
     return {**totals, **extra, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
 

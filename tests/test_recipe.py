@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from churn_core.model import TrainConfig, _build_networks, as_dense_chain, compiled_predict, fit_mlp
+from churn_core.ensemble_fit import init_params, packed_weights
+from churn_core.model import TrainConfig, compiled_predict, dense_chain, fit_mlp
 from churn_core.preprocess import Preprocessor
 from churn_core.schema import FeatureSchema
 
@@ -27,31 +28,55 @@ def _cfg(**kw):
     return TrainConfig(**{**base, **kw})
 
 
+def _member_probabilities(params: dict, X: np.ndarray) -> np.ndarray:
+    """Textbook forward pass of the packed ensemble, member by member, in numpy: (n, members)."""
+    m = len(params["bo"])
+    out = []
+    for k in range(m):
+        if "r" in params:  # TabM-mini: x * r_k, then the shared layers
+            h, layers = X * params["r"][k], [(params[f"W{i}"], params[f"b{i}"]) for i in range(2)]
+        else:
+            h, layers = X, [(params[f"W{i}"][k], params[f"b{i}"][k]) for i in range(2)]
+        for w, b in layers:
+            h = np.maximum(h @ w + b, 0.0)
+        z = h @ params["Wo"][k] + params["bo"][k]
+        out.append(1 / (1 + np.exp(-z)))
+    return np.stack(out, axis=1)
+
+
 @pytest.mark.parametrize("ensemble", ["tabm-mini", "independent"])
 def test_dense_chain_equals_the_packed_ensemble(toy, ensemble):
     import keras
 
     X = toy[0]
     cfg = _cfg(ensemble=ensemble)
-    train_net, packed = _build_networks(X.shape[1], cfg)
+    params = init_params(X.shape[1], cfg)
     # move the weights away from their initial values so every block matters
     rng = np.random.default_rng(0)
-    packed.set_weights([w + rng.normal(0, 0.3, w.shape).astype(w.dtype) for w in packed.get_weights()])
-    chain = as_dense_chain(packed, cfg)
+    params = {k: v + rng.normal(0, 0.3, v.shape).astype(np.float32) for k, v in params.items()}
+    chain = dense_chain(packed_weights(params, cfg))
     assert all(isinstance(layer, (keras.layers.Dense, keras.layers.InputLayer)) for layer in chain.layers)
     first = chain.layers[1]
     assert first.kernel.shape == (X.shape[1], cfg.members * cfg.hidden[0])
-    member_p = np.asarray(train_net(X, training=False))  # (n, members)
-    np.testing.assert_allclose(np.asarray(chain(X)).ravel(), member_p.mean(axis=1), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(packed(X)).ravel(), member_p.mean(axis=1), atol=1e-6)
+    member_p = _member_probabilities(params, X.astype(np.float64))
+    np.testing.assert_allclose(np.asarray(chain(X)).ravel(), member_p.mean(axis=1), atol=1e-5)
+    np.testing.assert_allclose(compiled_predict(chain)(X), member_p.mean(axis=1), atol=1e-5)
 
 
 def test_members_are_different_models(toy):
     X = toy[0]
-    train_net, _ = _build_networks(X.shape[1], _cfg())
-    p = np.asarray(train_net(X, training=False))
+    params = init_params(X.shape[1], _cfg())
+    assert set(np.unique(params["r"])) == {-1.0, 1.0}  # random-sign adapters
+    p = _member_probabilities(params, X.astype(np.float64))
     assert p.shape == (len(X), 4)
-    assert np.min(np.std(p, axis=1)) > 0  # random-sign adapters make members disagree
+    assert np.min(np.std(p, axis=1)) > 0  # ... make members disagree
+
+
+def test_single_member_is_a_plain_mlp(toy):
+    Xtr, ytr, Xva, yva = toy
+    model, hist = fit_mlp(Xtr, ytr, Xva, yva, _cfg(members=1, max_epochs=3))
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense", "Dense", "Dense"]
+    assert model.layers[-1].units == 1 and len(hist["val_auc"]) == 3
 
 
 def test_selection_keeps_the_best_validation_auc_epoch(toy):
