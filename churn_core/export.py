@@ -115,12 +115,15 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def neutralise_arrow_table(table):
+def neutralise_arrow_table(table, skip=()):
     """Arrow twin of :func:`neutralise_formulas`, for CSV files written in a stream.
 
     Parameters
     ----------
     table : pyarrow.Table
+    skip : collection of str, default ()
+        Columns known to hold only numbers or blanks (e.g. numeric features of validated,
+        scored rows): not scanned (a number is never neutralised).
 
     Returns
     -------
@@ -137,8 +140,8 @@ def neutralise_arrow_table(table):
     import pyarrow.compute as pc
 
     columns = []
-    for col in table.columns:
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+    for name, col in zip(table.column_names, table.columns):
+        if name not in skip and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             starts = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
             if not pc.any(starts).as_py():  # the usual case: no cell to look at twice
                 columns.append(col)

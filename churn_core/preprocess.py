@@ -82,8 +82,9 @@ def _count_blank(series: pd.Series) -> int:
         import pyarrow.compute as pc
 
         arr = pa.array(series.array)
-        blank = pc.sum(pc.match_substring_regex(arr, r"^\s*$")).as_py() or 0
-        return int(arr.null_count + blank)
+        spaces = pc.sum(pc.utf8_is_space(arr)).as_py() or 0  # non-empty, all whitespace
+        empty = pc.sum(pc.equal(pc.utf8_length(arr), 0)).as_py() or 0
+        return int(arr.null_count + spaces + empty)
     return int((series.isna() | (series.astype(str).str.strip() == "")).sum())
 
 

@@ -250,6 +250,8 @@ class _TableWriter:
         self._schema = None
         self._csv = None
         self.rows = 0
+        #: columns holding only validated numbers (no formula check needed)
+        self.number_columns: set = set()
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.columns is None:
@@ -290,7 +292,8 @@ class _TableWriter:
                 self._csv.flush()
         # exports neutralise spreadsheet formulas (CSV injection); numbers stay numbers
         try:
-            table = neutralise_arrow_table(pa.Table.from_pandas(frame, preserve_index=False))
+            table = neutralise_arrow_table(pa.Table.from_pandas(frame, preserve_index=False),
+                                           skip=self.number_columns)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             self._csv.write(neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n"))
             return
@@ -388,6 +391,10 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             w_rej.write(res.rejected)
 
     def score_chunk(chunk: pd.DataFrame):
+        from .validate import match_columns
+
+        if not w_scored.number_columns:  # scored rows' numeric features passed validation as numbers
+            w_scored.number_columns = set(match_columns(chunk.columns, bundle.schema.numeric).values())
         chunk.attrs.setdefault("source_name", path.name)
         res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
         add_risk_tier(res.scored, cutoffs)

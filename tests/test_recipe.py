@@ -170,3 +170,18 @@ def test_ple_state_is_json_and_round_trips(ple_frames):
     np.testing.assert_array_equal(back.transform(test), pre.transform(test))
     assert back.blocks == pre.blocks and back.feature_names_out == pre.feature_names_out
     assert pre.blocks[-1][2] == pre.n_features_out
+
+
+def test_dropout_and_l2_runs_are_seeded_and_change_the_model(toy):
+    Xtr, ytr, Xva, yva = toy
+    plain, _ = fit_mlp(Xtr, ytr, Xva, yva, _cfg(max_epochs=4, patience=4))
+    reg = _cfg(max_epochs=4, patience=4, dropout=0.3, l2=1e-2)
+    m1, h1 = fit_mlp(Xtr, ytr, Xva, yva, reg)
+    m2, h2 = fit_mlp(Xtr, ytr, Xva, yva, reg)
+    assert h1 == h2
+    for a, b in zip(m1.get_weights(), m2.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(m1.layers[1].get_weights()[0], plain.layers[1].get_weights()[0])
+    # the L2 term is in the training loss: larger than the plain run's at the first epoch
+    _, hp = fit_mlp(Xtr, ytr, Xva, yva, _cfg(max_epochs=1, patience=1))
+    assert h1["loss"][0] > hp["loss"][0]

@@ -99,3 +99,31 @@ def test_score_file_csv_neutralises_formula_cells(tiny_bundle, sample_frame, tmp
     assert got.loc[got["source_line"] == 3, "Surname"].item() == "'@cmd"
     assert got["Surname"].iloc[2:].tolist() == df["Surname"].iloc[2:].tolist()
     assert pd.api.types.is_float_dtype(got["churn_probability"])
+
+
+def test_parallel_workers_write_the_same_file_in_input_order(tiny_bundle, messy_csv, tmp_path):
+    """Chunks scored by two worker threads come out byte for byte as with one worker."""
+    one, two = tmp_path / "one.csv", tmp_path / "two.csv"
+    c1 = score_file(tiny_bundle, messy_csv, one, chunksize=16, workers=1)
+    c2 = score_file(tiny_bundle, messy_csv, two, chunksize=16, workers=2)
+    assert one.read_bytes() == two.read_bytes()
+    assert rejected_path(one).read_bytes() == rejected_path(two).read_bytes()
+    assert c1 == {**c2, "out": c1["out"], "rejected_out": c1["rejected_out"]}
+    lines = pd.read_csv(two)["source_line"].tolist()
+    assert lines == sorted(lines) and len(lines) == c2["rows_scored"]
+
+
+def test_formula_in_a_numeric_column_is_rejected_and_neutralised(tiny_bundle, sample_frame, tmp_path):
+    """Numeric columns of scored rows skip the formula scan: only numbers get there."""
+    df = sample_frame.drop(columns=["Exited"]).head(10).astype(str)
+    df.loc[0, "Age"] = "=1+1"
+    df.loc[1, "Balance"] = "-2500.5"
+    src = tmp_path / "in.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "scored.csv"
+    counts = score_file(tiny_bundle, src, out)
+    assert counts["rows_rejected"] == 1
+    rej = pd.read_csv(rejected_path(out), dtype=str)
+    assert rej["Age"].tolist() == ["'=1+1"]
+    got = pd.read_csv(out, dtype={"Balance": str})
+    assert got.loc[got["source_line"] == 3, "Balance"].item() == "-2500.5"
