@@ -371,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", required=True, help="CSV, Parquet or XLSX customer file")
     s.add_argument("--out", required=True, help="output .csv or .parquet (rejected rows go beside it)")
     s.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
-    s.add_argument("--chunksize", type=int, default=200_000, help="rows per chunk (bounded memory)")
+    s.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (bounded memory)")
     s.add_argument("--engine", choices=sorted(SCORE_ENGINES), default="local",
                    help="scoring engine (local: chunked single process; dask: a folder or glob "
                         "of CSV/Parquet parts on a Dask cluster, --out is a folder)")
