@@ -119,6 +119,8 @@ with st.form("train_form"):
     hidden = a.text_input("Hidden layers (units, comma separated)",
                           value=", ".join(str(h) for h in defaults.hidden) if defaults else "64, 32")
     imbalance = a.selectbox("Imbalance handling", IMBALANCE_MODES,
+                            index=(IMBALANCE_MODES.index(defaults.imbalance)
+                                   if defaults and defaults.imbalance in IMBALANCE_MODES else 0),
                             help="class_weight: churners weigh more in the loss; smote: "
                                  "synthetic churners are added to the training split only; "
                                  "none: as is.")
@@ -133,7 +135,7 @@ with st.form("train_form"):
     epochs = c.number_input("Max epochs", 1, 500, int(defaults.max_epochs) if defaults else 100)
     patience = c.number_input("Early-stopping patience (epochs)", 1, 50,
                               int(defaults.patience) if defaults else 8,
-                              help="Training stops when the validation loss has not improved "
+                              help="Training stops when the validation ROC-AUC has not improved "
                                    "for this many epochs; the best epoch is kept.")
     start = st.form_submit_button(
         "Train and save", type="primary",

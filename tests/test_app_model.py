@@ -73,3 +73,18 @@ def test_suggested_model_name_is_fixed_for_the_session(app_models):  # noqa: F81
     assert at.get("form")[0].text_input[0].value == "model_fixed"
     at.run()
     assert at.get("form")[0].text_input[0].value == "model_fixed"
+
+
+def test_form_defaults_are_the_measured_recipe(app_models):  # noqa: F811
+    """Submitting the form untouched trains TrainConfig() (the recipe benchmarks/quality.py measured)."""
+    from churn_core.model import TrainConfig
+
+    cfg = TrainConfig()
+    form = open_page("pages/model.py").get("form")[0]
+    assert form.selectbox[0].value == cfg.imbalance
+    assert form.slider[0].value == pytest.approx(cfg.dropout)
+    assert form.number_input[1].value == pytest.approx(cfg.learning_rate)
+    assert form.number_input[2].value == cfg.max_epochs
+    assert form.number_input[3].value == cfg.patience
+    assert form.select_slider[0].value == cfg.batch_size
+    assert form.text_input[1].value == ", ".join(map(str, cfg.hidden))
