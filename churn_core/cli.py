@@ -142,7 +142,8 @@ def cmd_train(args) -> int:
 
     def progress(epoch, total, logs):
         bar.update(epoch - bar.n)
-        bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val_loss=f"{logs.get('val_loss', 0):.4f}")
+        bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val_loss=f"{logs.get('val_loss', 0):.4f}",
+                        **({"val_auc": f"{logs['val_auc']:.4f}"} if "val_auc" in logs else {}))
 
     try:
         bundle = train_bundle(df, schema, cfg, name=name, progress=progress,
@@ -161,6 +162,8 @@ def cmd_train(args) -> int:
     result = bundle.__dict__.get("validation")
     if result is not None and len(result.rejected):
         rej = folder.parent / f"{folder.name}_rejected_rows.csv"
+        if rej.resolve() == data.resolve():  # never overwrite the training file itself
+            rej = folder / "rejected_rows.csv"
         result.rejected.to_csv(rej, index=False)
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(card.get("rejected_reasons", {}).items(),
                                                           key=lambda kv: -kv[1])[:5])

@@ -368,10 +368,12 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     path, out = Path(path), Path(out)
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise DataFileError(f"output {out.name}: use a .csv or .parquet file name")
-    if out.resolve() == path.resolve():
-        raise DataFileError(f"output {out.name} would overwrite the input file")
-    out.parent.mkdir(parents=True, exist_ok=True)
     rej_path = rejected_path(out)
+    if path.resolve() in (out.resolve(), rej_path.resolve()):
+        which = out.name if out.resolve() == path.resolve() else f"the rejected-rows file {rej_path.name}"
+        raise DataFileError(f"output {which} would overwrite the input file {path.name}: choose "
+                            "another --out name")
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = out.with_name(f".{out.name}.partial")
     tmp_rej = rej_path.with_name(f".{rej_path.name}.partial")
     kind = "parquet" if out.suffix.lower() in (".parquet", ".pq") else "csv"

@@ -184,12 +184,14 @@ if start:
                      text=f"Epoch {epoch} of at most {max_epochs} · loss "
                           f"{logs.get('loss', float('nan')):.4f} · validation loss "
                           f"{logs.get('val_loss', float('nan')):.4f} · "
-                          f"{time.perf_counter() - t0:.0f} s")
+                          + (f"validation ROC-AUC {logs['val_auc']:.4f} · " if "val_auc" in logs else "")
+                          + f"{time.perf_counter() - t0:.0f} s")
         # the key counts held clicks: a retried draw must not reuse the key of the try
         # that a click interrupted
         chart.plotly_chart(loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
 
-    st.caption("Training… early stopping ends it when the validation loss stops improving.")
+    st.caption("Training… the epoch with the best validation ROC-AUC is kept; training stops when "
+               "it has not improved for the patience you set.")
     try:
         bundle, saved = wb.train_model(data, cfg, safe, progress=on_epoch)
     except Exception as exc:

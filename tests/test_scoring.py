@@ -127,3 +127,14 @@ def test_formula_in_a_numeric_column_is_rejected_and_neutralised(tiny_bundle, sa
     assert rej["Age"].tolist() == ["'=1+1"]
     got = pd.read_csv(out, dtype={"Balance": str})
     assert got.loc[got["source_line"] == 3, "Balance"].item() == "-2500.5"
+
+
+def test_score_file_never_overwrites_its_input_with_the_rejected_file(tiny_bundle, messy_csv, tmp_path):
+    """Re-scoring a fixed ``scored_rejected.csv`` with ``--out scored.csv`` must not replace it
+    (found by a break-it pass: the input became the new rejected rows)."""
+    src = tmp_path / "scored_rejected.csv"
+    src.write_bytes(messy_csv.read_bytes())
+    before = src.read_bytes()
+    with pytest.raises(DataFileError, match="rejected-rows file scored_rejected.csv would overwrite"):
+        score_file(tiny_bundle, src, tmp_path / "scored.csv")
+    assert src.read_bytes() == before and not (tmp_path / "scored.csv").exists()
