@@ -155,7 +155,8 @@ def cmd_train(args) -> int:
     print(f"rows: {card['rows']['valid']} valid, {card['rows']['rejected']} rejected; "
           f"split train/validation/test = {card['split_sizes']['train']}/"
           f"{card['split_sizes']['validation']}/{card['split_sizes']['test']}; "
-          f"{card['epochs_trained']} epochs (best {card['best_epoch']})")
+          f"{card['epochs_trained']} epoch{'s' if card['epochs_trained'] != 1 else ''} "
+          f"(best {card['best_epoch']})")
     _print_report("test split", bundle.metrics["test"])
     print(f"default decision threshold (max F1 on validation): {bundle.default_threshold:.3f}")
     print(f"saved {folder}")

@@ -139,6 +139,9 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     rejected = _with_source_line(result.rejected.copy())
     if "reason" not in rejected.columns:
         rejected["reason"] = "rejected by validation"
+    # same layout as the scored rows (and as an empty rejected file): source_line first, reason last
+    rejected = rejected[["source_line", *(c for c in rejected.columns if c not in ("source_line", "reason")),
+                         "reason"]]
     pre = bundle.preprocessor
     report = {
         "source": source_name,

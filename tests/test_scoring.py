@@ -138,3 +138,15 @@ def test_score_file_never_overwrites_its_input_with_the_rejected_file(tiny_bundl
     with pytest.raises(DataFileError, match="rejected-rows file scored_rejected.csv would overwrite"):
         score_file(tiny_bundle, src, tmp_path / "scored.csv")
     assert src.read_bytes() == before and not (tmp_path / "scored.csv").exists()
+
+
+def test_rejected_rows_start_with_source_line_and_end_with_reason(tiny_bundle, messy_csv, tmp_path):
+    """Rejected files have one layout whether empty or not (break-it: source_line moved)."""
+    res = score_frame(tiny_bundle, read_table(messy_csv)[0])
+    assert len(res.rejected) >= 1
+    cols = list(res.rejected.columns)
+    assert cols[0] == "source_line" and cols[-1] == "reason"
+    assert cols[1:-1] == [c for c in read_table(messy_csv)[0].columns]
+    score_file(tiny_bundle, messy_csv, tmp_path / "s.csv")
+    header = rejected_path(tmp_path / "s.csv").read_text().splitlines()[0]
+    assert header.startswith("source_line,") and header.endswith(",reason")
