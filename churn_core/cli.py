@@ -280,7 +280,8 @@ def cmd_score(args) -> int:
 
 
 def _print_data_notes(info: dict) -> None:
-    """Print what an analyst should check: unseen categories, imputed blanks, duplicate IDs."""
+    """Print what an analyst should check: unseen categories, imputed blanks, values outside the
+    training range, duplicate IDs."""
     for col, values in sorted((info.get("unseen_categories") or {}).items()):
         top = sorted(values.items(), key=lambda kv: -kv[1])
         shown = ", ".join(f"{v!r} ({n})" for v, n in top[:5]) + (f", ... {len(top) - 5} more" if len(top) > 5 else "")
@@ -290,6 +291,10 @@ def _print_data_notes(info: dict) -> None:
     if blanks:
         print("note: blank cells filled by the training rules: "
               + ", ".join(f"{c} ({n})" for c, n in sorted(blanks.items())))
+    outside = {c: n for c, n in (info.get("outside_training_range") or {}).items() if n}
+    if outside:
+        print("note: values outside the range seen in training (the model extrapolates; check for "
+              "typing errors): " + ", ".join(f"{c} ({n})" for c, n in sorted(outside.items())))
     for col, n in sorted((info.get("duplicate_ids") or {}).items()):
         print(f"warning: {n} rows share an ID value in column {col!r} (duplicate customers?)")
 

@@ -352,6 +352,34 @@ class Preprocessor:
                 report[col] = {str(k): int(v) for k, v in vc.items()}
         return report
 
+    def outside_training_range(self, df: pd.DataFrame) -> dict[str, int]:
+        """Count numeric values outside the range seen in training (the model extrapolates).
+
+        The range of a column is its piecewise-linear encoding's outer bin edges: the
+        training minimum and maximum (``numeric_encoding="ple"`` only; columns without
+        edges are not checked).
+
+        Parameters
+        ----------
+        df : DataFrame
+            Rows to be transformed.
+
+        Returns
+        -------
+        dict of str to int
+            ``{column: count}`` for columns with at least one value below the training
+            minimum or above the training maximum; blanks are not counted.
+        """
+        self._check_columns(df)
+        out = {}
+        for col, e in self.edges.items():
+            x = _as_float(df[col])
+            with np.errstate(invalid="ignore"):
+                k = int(np.count_nonzero(x < e[0]) + np.count_nonzero(x > e[-1]))
+            if k:
+                out[col] = k
+        return out
+
     def missing_counts(self, df: pd.DataFrame) -> dict[str, int]:
         """Count blank cells per feature column (numeric ones are imputed with the median).
 

@@ -41,7 +41,9 @@ class ScoreResult:
         ``reason``.
     report : dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``threshold``,
-        ``predicted_churners``, ``unseen_categories``, ``imputed_cells``, ``duplicate_ids``,
+        ``predicted_churners``, ``unseen_categories``, ``imputed_cells``,
+        ``outside_training_range`` (``{column: count}`` of numeric values beyond the training
+        minimum or maximum: the model extrapolates), ``duplicate_ids``,
         ``renamed_input_columns`` (input columns named like an output column, e.g. an old
         ``churn_probability``, are kept as ``input_<name>``).
     """
@@ -152,6 +154,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "predicted_churners": int(scored["predicted_churn"].sum()),
         "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
         "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
+        "outside_training_range": pre.outside_training_range(valid) if len(valid) else {},
         "duplicate_ids": dict(result.report.duplicate_ids),
         "renamed_input_columns": renamed,
     }
@@ -355,7 +358,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``out``,
         ``rejected_out``, ``threshold``; ``unseen_categories`` (``{column: {value: count}}``),
-        ``imputed_cells`` (``{column: count}``) and ``duplicate_ids`` (``{column: rows}``,
+        ``imputed_cells`` and ``outside_training_range`` (``{column: count}``) and ``duplicate_ids`` (``{column: rows}``,
         counted within each chunk) summed over the chunks; ``renamed_input_columns`` (see
         :func:`score_frame`).
 
@@ -382,7 +385,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     kind = "parquet" if out.suffix.lower() in (".parquet", ".pq") else "csv"
     w_scored, w_rej = _TableWriter(tmp_out, kind), _TableWriter(tmp_rej, kind)
     totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
-    extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "duplicate_ids": {},
+    extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "outside_training_range": {},
+                   "duplicate_ids": {},
                    "renamed_input_columns": {}}
     thr = bundle.default_threshold if threshold is None else float(threshold)
     header = None
@@ -424,7 +428,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         pending = pool.submit(write, res)
         for k in totals:
             totals[k] += res.report[k]
-        for k in ("unseen_categories", "imputed_cells", "duplicate_ids"):
+        for k in ("unseen_categories", "imputed_cells", "outside_training_range", "duplicate_ids"):
             _merge_counts(extra[k], res.report.get(k, {}))
         extra["renamed_input_columns"].update(res.report["renamed_input_columns"])
         if progress is not None:

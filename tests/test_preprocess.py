@@ -120,3 +120,17 @@ def test_absurd_numbers_never_make_inf_or_nan(sample_frame, sample_schema):
     start = next(s for c, s, _ in pre.blocks if c == "Balance")
     assert out[0, start] == Z_CLIP and out[1, start] == -Z_CLIP
     assert abs(out[2, start]) < 10
+
+
+def test_values_outside_the_training_range_are_counted():
+    train, new = _frame(300, seed=0), _frame(50, seed=1)
+    new.loc[0, "a"], new.loc[1, "a"], new.loc[2, "b"] = 1e39, -50.0, 1000.0
+    pre = Preprocessor.fit(train, SCHEMA, numeric_encoding="ple")
+    got = pre.outside_training_range(new)
+    for col in ("a", "b"):  # independent count against the training min / max (blanks ignored)
+        lo, hi = np.nanmin(train[col]), np.nanmax(train[col])
+        x = new[col].to_numpy()
+        expect = int(np.sum(x < lo) + np.sum(x > hi))
+        assert got.get(col, 0) == expect
+    assert got["a"] >= 2 and got["b"] >= 1
+    assert Preprocessor.fit(train, SCHEMA).outside_training_range(new) == {}  # no edges: not checked

@@ -150,3 +150,19 @@ def test_rejected_rows_start_with_source_line_and_end_with_reason(tiny_bundle, m
     score_file(tiny_bundle, messy_csv, tmp_path / "s.csv")
     header = rejected_path(tmp_path / "s.csv").read_text().splitlines()[0]
     assert header.startswith("source_line,") and header.endswith(",reason")
+
+
+def test_score_file_reports_values_outside_the_training_range(tiny_bundle, sample_frame, tmp_path, capsys):
+    from churn_core.cli import _print_data_notes
+
+    df = sample_frame.drop(columns=["Exited"]).head(30).astype(str)
+    df.loc[3, "Age"] = "1e39"
+    df.loc[7, "Age"] = "-5"
+    src = tmp_path / "in.csv"
+    df.to_csv(src, index=False)
+    counts = score_file(tiny_bundle, src, tmp_path / "s.csv", chunksize=10)
+    assert "Age" in tiny_bundle.preprocessor.edges  # the default (PLE) encoding keeps the range
+    assert counts["outside_training_range"]["Age"] == 2
+    assert counts["rows_scored"] == 30
+    _print_data_notes(counts)
+    assert "outside the range seen in training" in capsys.readouterr().out
