@@ -80,12 +80,14 @@ def test_upload_a_file_to_score_without_target(score_app):
     at = score_app
     frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300).drop(columns=["Exited"])
     frame.loc[frame.index[:2], "CreditScore"] = "abc"
+    frame.loc[frame.index[5], "Age"] = "4100"  # a typing error: scored, but flagged
     raw = frame.to_csv(index=False).encode()
     at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
     at.file_uploader(key="score_upload_widget").set_value(("month.csv", raw, "text/csv")).run()
     assert_no_exception(at)
     text = " ".join(m.value for m in at.markdown)
     assert "300 rows in = **298 scored** + **2 rejected**" in text
+    assert any("outside the range seen in training" in w.value and "Age 1" in w.value for w in at.warning)
     summary = _summary(at)
     assert int(summary["customers"].sum()) == 298
     assert "observed_churn_rate" not in summary.columns
