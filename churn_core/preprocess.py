@@ -39,6 +39,11 @@ PLE_BINS = 8
 
 #: Standardised numeric values are clipped to this many standard deviations (float32-safe).
 Z_CLIP = 1e6
+#: A training value further than this many interquartile ranges outside the quartiles is a
+#: gross outlier (a sentinel like 9999999999, a typing error such as 1e39): it is left out of
+#: the mean, standard deviation and PLE bin edges, and every value is clipped to those fences
+#: before encoding (Tukey's fences, with 100 instead of 1.5 IQR; see :meth:`Preprocessor.fit`).
+FAR_FENCE = 100.0
 
 
 def _label(value) -> str:
@@ -143,6 +148,9 @@ class Preprocessor:
         Numeric columns that got an extra 0/1 "was missing" column.
     edges : dict of str to list of float
         PLE bin edges per numeric column (``numeric_encoding="ple"`` only).
+    bounds : dict of str to (float, float)
+        Values are clipped to ``[low, high]`` before encoding (fences beyond which a training
+        value counted as a gross outlier; absent for bundles saved before this existed).
     categories : dict of str to list of str
         Training categories per categorical column, most frequent first.
     blocks : list of tuple (str, int, int)
@@ -152,7 +160,8 @@ class Preprocessor:
     """
 
     def __init__(self, numeric, categorical, medians, means, scales, categories,
-                 missing_indicator=(), numeric_encoding="standard", options=None, edges=None):
+                 missing_indicator=(), numeric_encoding="standard", options=None, edges=None,
+                 bounds=None):
         if numeric_encoding not in NUMERIC_ENCODINGS:
             raise SchemaError(
                 f"unknown numeric_encoding {numeric_encoding!r}; choose one of {NUMERIC_ENCODINGS}"
@@ -189,6 +198,11 @@ class Preprocessor:
         self._center = np.array([self.means[c] for c in self.numeric], dtype="float64")
         self._scale = np.array([self.scales[c] for c in self.numeric], dtype="float64")
         self._fill = np.array([self.medians[c] for c in self.numeric], dtype="float64")
+        self.bounds = {k: (float(v[0]), float(v[1])) for k, v in (bounds or {}).items()}
+        self._low = np.array([self.bounds.get(c, (-np.inf, np.inf))[0] for c in self.numeric])
+        self._high = np.array([self.bounds.get(c, (-np.inf, np.inf))[1] for c in self.numeric])
+        #: gross outliers left out of the statistics at fit time, ``{column: count}`` (not saved)
+        self.fit_outliers: dict[str, int] = {}
 
     # ------------------------------------------------------------------ fitting
     @classmethod
@@ -215,30 +229,54 @@ class Preprocessor:
         Returns
         -------
         Preprocessor
+            ``fit_outliers`` holds ``{column: count}`` of gross outliers left out of the
+            statistics.
 
         Raises
         ------
         MissingColumnsError
             If a schema feature is not a column of ``valid_df``.
+
+        Notes
+        -----
+        Gross outliers (Tukey, 1977, "Exploratory Data Analysis": fences at the quartiles
+        plus or minus a multiple of the interquartile range): with ``q_lo, q_hi`` the
+        quartiles of a column and ``r = q_hi - q_lo`` (the 1-99 % range, or 1, when zero),
+        values outside ``[q_lo - FAR_FENCE * r, q_hi + FAR_FENCE * r]`` (``FAR_FENCE`` =
+        100) are left out of the median, mean, standard deviation and PLE edges, and
+        :meth:`transform` clips every value to those fences, so one absurd cell cannot squash
+        a whole feature into a constant. On ordinary data no value is excluded and the
+        statistics equal scikit-learn's.
         """
         missing = [c for c in schema.features if c not in valid_df.columns]
         if missing:
             raise MissingColumnsError(missing, "the training data")
-        medians, means, scales, with_na, edges = {}, {}, {}, [], {}
+        medians, means, scales, with_na, edges, bounds, far_counts = {}, {}, {}, [], {}, {}, {}
         for col in schema.numeric:
             x = _as_float(valid_df[col])
-            nan = np.isnan(x)
-            med = float(np.median(x[~nan])) if (~nan).any() else 0.0
-            if nan.any():
+            blank = ~np.isfinite(x)
+            far = np.zeros(len(x), dtype=bool)
+            if (~blank).any():
+                q01, q_lo, q_hi, q99 = np.quantile(x[~blank], [0.01, 0.25, 0.75, 0.99])
+                r = float(q_hi - q_lo) or float(q99 - q01) or max(abs(float(q_lo)), 1.0)
+                low, high = q_lo - FAR_FENCE * r, q_hi + FAR_FENCE * r
+                bounds[col] = (float(low), float(high))
+                with np.errstate(invalid="ignore"):
+                    far = ~blank & ((x < low) | (x > high))
+                if far.any():
+                    far_counts[col] = int(far.sum())
+            keep = ~blank & ~far
+            med = float(np.median(x[keep])) if keep.any() else 0.0
+            if blank.any():
                 with_na.append(col)
-            filled = np.where(nan, med, x)
+            filled = np.where(blank, med, x)[~far]  # blanks imputed, gross outliers left out
             mean = float(filled.mean()) if len(filled) else 0.0
             std = float(filled.std()) if len(filled) else 0.0
             medians[col], means[col] = med, mean
             scales[col] = std if std > 0 and np.isfinite(std) else 1.0
             if numeric_encoding == "ple":
                 n_bins = int(options.get("ple_bins", PLE_BINS))
-                e = np.unique(np.quantile(x[~nan], np.linspace(0, 1, n_bins + 1))) if (~nan).any() else []
+                e = np.unique(np.quantile(x[keep], np.linspace(0, 1, n_bins + 1))) if keep.any() else []
                 if len(e) >= 3:
                     edges[col] = e.tolist()
         categories = {}
@@ -254,9 +292,11 @@ class Preprocessor:
             )
             order = sorted(counts.index, key=lambda k: (-int(counts[k]), k))
             categories[col] = [str(spelled[k]) for k in order]
-        return cls(schema.numeric, schema.categorical, medians, means, scales, categories,
-                   missing_indicator=with_na if missing_indicator else (),
-                   numeric_encoding=numeric_encoding, options=options, edges=edges)
+        pre = cls(schema.numeric, schema.categorical, medians, means, scales, categories,
+                  missing_indicator=with_na if missing_indicator else (),
+                  numeric_encoding=numeric_encoding, options=options, edges=edges, bounds=bounds)
+        pre.fit_outliers = far_counts
+        return pre
 
     # ------------------------------------------------------------------ transform
     @property
@@ -285,7 +325,8 @@ class Preprocessor:
         Returns
         -------
         ndarray of shape (n_samples, n_features_out), dtype float32
-            Numeric blocks: imputed and standardised values, clipped to +-``Z_CLIP``
+            Numeric blocks: imputed, clipped to the fitted ``bounds``, standardised values,
+            clipped to +-``Z_CLIP``
             standard deviations (+ missing indicator, + PLE
             components in [0, 1]); categorical
             blocks: one-hot, all zeros for missing or unseen categories. Never NaN.
@@ -302,6 +343,8 @@ class Preprocessor:
             x = np.column_stack([_as_float(df[c]) for c in self.numeric]) if n else np.zeros((0, len(self.numeric)))
             nan = ~np.isfinite(x)
             x = np.where(nan, self._fill, x)
+            if self.bounds:  # gross outliers to the fences fitted on training data
+                x = np.clip(x, self._low, self._high)
             # clip absurd values (e.g. 1e39) so the float32 cast never makes inf or NaN
             z = np.clip((x - self._center) / self._scale, -Z_CLIP, Z_CLIP)
             buf = None  # one float64 scratch block reused by every PLE column (fewer allocations)
@@ -415,6 +458,7 @@ class Preprocessor:
             "categories": self.categories,
             "options": self.options,
             "edges": self.edges,
+            "bounds": {k: list(v) for k, v in self.bounds.items()},
         }
 
     @classmethod
@@ -433,7 +477,8 @@ class Preprocessor:
                        data["scales"], data["categories"],
                        missing_indicator=data.get("missing_indicator", ()),
                        numeric_encoding=data.get("numeric_encoding", "standard"),
-                       options=data.get("options"), edges=data.get("edges"))
+                       options=data.get("options"), edges=data.get("edges"),
+                       bounds=data.get("bounds"))
         except KeyError as exc:
             raise SchemaError(f"preprocessor.json lacks the key {exc}") from None
 

@@ -225,6 +225,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "rows": {"input": int(len(df)), "valid": int(len(valid)), "rejected": int(len(result.rejected))},
         "rejected_reasons": {str(k): int(v) for k, v in result.report.rejected_reasons.items()},
         "duplicate_ids": {str(k): int(v) for k, v in result.report.duplicate_ids.items()},
+        "scaling_outliers": dict(pre.fit_outliers),
         "churn_rate": float(y.mean()),
         "split_sizes": {"train": int(len(tr)), "validation": int(len(va)), "test": int(len(te))},
         "seed": int(cfg.seed),

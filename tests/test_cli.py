@@ -104,3 +104,24 @@ def test_cli_on_real_files(which, target, label, min_auc, bank_csv, telco_csv, t
     assert scores["churn_probability"].notna().all()
     if which == "telco":  # 11 blank TotalCharges cells are imputed, not rejected
         assert scores["TotalCharges"].isna().sum() + (scores["TotalCharges"].astype(str).str.strip() == "").sum() == 11
+
+
+def test_train_warns_about_a_gross_outlier_and_keeps_the_feature(sample_csv, tmp_path, capsys):
+    """Break-it: Age = 1e39 in one training row squashed Age for every customer."""
+    import json
+
+    import pandas as pd
+
+    df = pd.read_csv(sample_csv, dtype=str).head(3000)
+    df.loc[10, "Age"] = "1e39"
+    data = tmp_path / "with_outlier.csv"
+    df.to_csv(data, index=False)
+    assert main(["train", "--data", str(data), "--target", "Exited", "--out", str(tmp_path / "m"),
+                 *TINY, "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: 1 value(s) of 'Age' are so far from the others" in out
+    card = json.loads((tmp_path / "m" / "card.json").read_text())
+    assert card["scaling_outliers"] == {"Age": 1}
+    pre = load_bundle("m", tmp_path).preprocessor
+    ages = pd.to_numeric(df["Age"]).drop(index=10)
+    assert pre.scales["Age"] < 100 and abs(pre.means["Age"] - ages.mean()) < 1.0

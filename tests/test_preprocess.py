@@ -118,8 +118,16 @@ def test_absurd_numbers_never_make_inf_or_nan(sample_frame, sample_schema):
         out = pre.transform(rows)
     assert np.isfinite(out).all()
     start = next(s for c, s, _ in pre.blocks if c == "Balance")
-    assert out[0, start] == Z_CLIP and out[1, start] == -Z_CLIP
+    low, high = pre.bounds["Balance"]  # clipped to the fitted fences first, then standardised
+    z = [(v - pre.means["Balance"]) / pre.scales["Balance"] for v in (high, low)]
+    assert out[0, start] == pytest.approx(min(z[0], Z_CLIP)) and out[1, start] == pytest.approx(max(z[1], -Z_CLIP))
     assert abs(out[2, start]) < 10
+    # without fences (a bundle saved before them) the Z_CLIP guard still keeps it finite
+    old = Preprocessor.from_dict({k: v for k, v in pre.to_dict().items() if k != "bounds"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        raw = old.transform(rows)
+    assert raw[0, start] == Z_CLIP and raw[1, start] == -Z_CLIP
 
 
 def test_values_outside_the_training_range_are_counted():
@@ -134,3 +142,32 @@ def test_values_outside_the_training_range_are_counted():
         assert got.get(col, 0) == expect
     assert got["a"] >= 2 and got["b"] >= 1
     assert Preprocessor.fit(train, SCHEMA).outside_training_range(new) == {}  # no edges: not checked
+
+
+def test_a_gross_outlier_does_not_squash_a_feature():
+    """One absurd training value (break-it: Age 1e39) is left out of the statistics and clipped."""
+    train = _frame(400, seed=2)
+    bad = train.copy()
+    bad.loc[5, "a"], bad.loc[9, "b"] = 1e39, -1e12
+    pre_bad = Preprocessor.fit(bad, SCHEMA, numeric_encoding="ple")
+    assert pre_bad.fit_outliers == {"a": 1, "b": 1}
+    for col, row in (("a", 5), ("b", 9)):  # same statistics as without the outlier's row
+        pre_ref = Preprocessor.fit(train.drop(index=[row]), SCHEMA, numeric_encoding="ple")
+        assert pre_bad.medians[col] == pytest.approx(pre_ref.medians[col])
+        assert pre_bad.means[col] == pytest.approx(pre_ref.means[col])
+        assert pre_bad.scales[col] == pytest.approx(pre_ref.scales[col])
+        assert pre_bad.edges[col] == pytest.approx(pre_ref.edges[col])
+    # transform clips to the fitted fence: 1e39 encodes like the fence value itself
+    low, high = pre_bad.bounds["a"]
+    q_lo, q_hi = np.nanquantile(bad["a"].to_numpy(), [0.25, 0.75])
+    assert high == pytest.approx(q_hi + 100 * (q_hi - q_lo))
+    rows = bad.loc[[5, 5]].copy()
+    rows.iloc[1, rows.columns.get_loc("a")] = high
+    X = pre_bad.transform(rows)
+    np.testing.assert_array_equal(X[0], X[1])
+    # ordinary data: nothing excluded, the fences survive a JSON round trip, old dicts still load
+    assert Preprocessor.fit(train, SCHEMA).fit_outliers == {}
+    back = Preprocessor.from_dict(json.loads(json.dumps(pre_bad.to_dict())))
+    np.testing.assert_array_equal(back.transform(bad), pre_bad.transform(bad))
+    old = {k: v for k, v in pre_bad.to_dict().items() if k != "bounds"}
+    assert Preprocessor.from_dict(old).bounds == {}
