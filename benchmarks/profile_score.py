@@ -57,7 +57,8 @@ def profile(rows: int = 1_000_000, chunksize: int = 100_000) -> dict[str, tuple[
             res = timed("validate", validate, df, bundle.schema, require_target=False)
             X = timed("encode (preprocess)", pre.transform, res.valid)
             p = timed("forward pass", bundle.predict_encoded, X)
-            timed("unseen + blank counts", lambda v: (pre.unseen_categories(v), pre.missing_counts(v)), res.valid)
+            timed("unseen, blank, out-of-range counts", lambda v: (
+                pre.unseen_categories(v), pre.missing_counts(v), pre.outside_training_range(v)), res.valid)
             scored = timed("scored rows + tiers", lambda: S.add_risk_tier(
                 S._original_rows(df, res.valid).assign(churn_probability=bundle.calibrate(p),
                                                        predicted_churn=(p >= 0.5).astype(np.int8))))
