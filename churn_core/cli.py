@@ -165,14 +165,21 @@ def cmd_train(args) -> int:
         rej = folder.parent / f"{folder.name}_rejected_rows.csv"
         if rej.resolve() == data.resolve():  # never overwrite the training file itself
             rej = folder / "rejected_rows.csv"
-        result.rejected.to_csv(rej, index=False)
+        from .export import neutralise_formulas
+        from .scoring import _with_source_line
+
+        rows = _with_source_line(result.rejected.copy())  # same layout as score's rejected file
+        rows = rows[["source_line", *(c for c in rows.columns if c not in ("source_line", "reason")),
+                     *(["reason"] if "reason" in rows.columns else [])]]
+        neutralise_formulas(rows).to_csv(rej, index=False)
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(card.get("rejected_reasons", {}).items(),
                                                           key=lambda kv: -kv[1])[:5])
         print(f"rejected rows (not used for training): {rej}  [{kinds}]")
     _print_data_notes({"duplicate_ids": card.get("duplicate_ids")})
     for col, n in sorted((card.get("scaling_outliers") or {}).items()):
-        print(f"warning: {n} value(s) of {col!r} are so far from the others (a typing error or a "
-              "code such as 9999999999?) that they were left out of its scaling and clipped")
+        print(f"warning: {n} value(s) of {col!r} in the training split are so far from the others (a "
+              "typing error or a code such as 9999999999?) that they were left out of its scaling and "
+              "clipped")
     return 0
 
 

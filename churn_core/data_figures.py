@@ -83,8 +83,8 @@ def loss_figure(history: dict, best_epoch: int | None = None) -> go.Figure:
     if best_epoch:
         fig.add_vline(x=best_epoch, line=dict(color="#54A24B", dash="dash"),
                       annotation_text=f"kept: epoch {best_epoch}")
-    fig.update_layout(title=dict(text="Loss per epoch (lower is better; validation loss "
-                                      "decides when training stops)", font=dict(size=15)),
+    fig.update_layout(title=dict(text="Loss per epoch (lower is better; the kept epoch is the one "
+                                      "with the best validation ROC-AUC)", font=dict(size=15)),
                       height=320, margin=dict(l=10, r=10, t=45, b=10), xaxis_title="epoch",
                       yaxis_title="loss (binary cross-entropy)", legend=dict(orientation="h"))
     return fig

@@ -241,7 +241,8 @@ class Preprocessor:
         -----
         Gross outliers (Tukey, 1977, "Exploratory Data Analysis": fences at the quartiles
         plus or minus a multiple of the interquartile range): with ``q_lo, q_hi`` the
-        quartiles of a column and ``r = q_hi - q_lo`` (the 1-99 % range, or 1, when zero),
+        quartiles of a column and ``r = q_hi - q_lo`` (the 1-99 % range when zero; no fences
+        when that is zero too: a column that is almost always one value keeps its rare values),
         values outside ``[q_lo - FAR_FENCE * r, q_hi + FAR_FENCE * r]`` (``FAR_FENCE`` =
         100) are left out of the median, mean, standard deviation and PLE edges, and
         :meth:`transform` clips every value to those fences, so one absurd cell cannot squash
@@ -258,13 +259,14 @@ class Preprocessor:
             far = np.zeros(len(x), dtype=bool)
             if (~blank).any():
                 q01, q_lo, q_hi, q99 = np.quantile(x[~blank], [0.01, 0.25, 0.75, 0.99])
-                r = float(q_hi - q_lo) or float(q99 - q01) or max(abs(float(q_lo)), 1.0)
-                low, high = q_lo - FAR_FENCE * r, q_hi + FAR_FENCE * r
-                bounds[col] = (float(low), float(high))
-                with np.errstate(invalid="ignore"):
-                    far = ~blank & ((x < low) | (x > high))
-                if far.any():
-                    far_counts[col] = int(far.sum())
+                r = float(q_hi - q_lo) or float(q99 - q01)
+                if r > 0:  # no fences for a column that is (almost) one value: rare values are real
+                    low, high = q_lo - FAR_FENCE * r, q_hi + FAR_FENCE * r
+                    bounds[col] = (float(low), float(high))
+                    with np.errstate(invalid="ignore"):
+                        far = ~blank & ((x < low) | (x > high))
+                    if far.any():
+                        far_counts[col] = int(far.sum())
             keep = ~blank & ~far
             med = float(np.median(x[keep])) if keep.any() else 0.0
             if blank.any():
@@ -398,9 +400,10 @@ class Preprocessor:
     def outside_training_range(self, df: pd.DataFrame) -> dict[str, int]:
         """Count numeric values outside the range seen in training (the model extrapolates).
 
-        The range of a column is its piecewise-linear encoding's outer bin edges: the
-        training minimum and maximum (``numeric_encoding="ple"`` only; columns without
-        edges are not checked).
+        The range of a column is its piecewise-linear encoding's outer bin edges (the
+        training minimum and maximum); for a column without edges (few distinct values, or
+        ``numeric_encoding="standard"``), the gross-outlier fences (values beyond them are
+        clipped); columns with neither are not checked.
 
         Parameters
         ----------
@@ -415,10 +418,14 @@ class Preprocessor:
         """
         self._check_columns(df)
         out = {}
-        for col, e in self.edges.items():
+        for col in self.numeric:
+            lo, hi = ((self.edges[col][0], self.edges[col][-1]) if col in self.edges
+                      else self.bounds.get(col, (-np.inf, np.inf)))
+            if not (np.isfinite(lo) or np.isfinite(hi)):
+                continue
             x = _as_float(df[col])
             with np.errstate(invalid="ignore"):
-                k = int(np.count_nonzero(x < e[0]) + np.count_nonzero(x > e[-1]))
+                k = int(np.count_nonzero(x < lo) + np.count_nonzero(x > hi))
             if k:
                 out[col] = k
         return out

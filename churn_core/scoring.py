@@ -8,6 +8,7 @@ A customer is a predicted churner when ``churn_probability >= threshold``.
 """
 from __future__ import annotations
 
+import os
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,8 +376,12 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise DataFileError(f"output {out.name}: use a .csv or .parquet file name")
     rej_path = rejected_path(out)
-    if path.resolve() in (out.resolve(), rej_path.resolve()):
-        which = out.name if out.resolve() == path.resolve() else f"the rejected-rows file {rej_path.name}"
+
+    def same(p: Path) -> bool:  # same path, or the same file by another name (case, hard link)
+        return p.resolve() == path.resolve() or (p.exists() and path.exists() and os.path.samefile(p, path))
+
+    if same(out) or same(rej_path):
+        which = out.name if same(out) else f"the rejected-rows file {rej_path.name}"
         raise DataFileError(f"output {which} would overwrite the input file {path.name}: choose "
                             "another --out name")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -141,7 +141,10 @@ def test_values_outside_the_training_range_are_counted():
         expect = int(np.sum(x < lo) + np.sum(x > hi))
         assert got.get(col, 0) == expect
     assert got["a"] >= 2 and got["b"] >= 1
-    assert Preprocessor.fit(train, SCHEMA).outside_training_range(new) == {}  # no edges: not checked
+    # without edges (standard encoding) the gross-outlier fences are the range checked
+    std = Preprocessor.fit(train, SCHEMA)
+    expect = {c: int(np.sum((new[c] < std.bounds[c][0]) | (new[c] > std.bounds[c][1]))) for c in ("a", "b")}
+    assert std.outside_training_range(new) == {c: n for c, n in expect.items() if n} == {"a": 1}
 
 
 def test_a_gross_outlier_does_not_squash_a_feature():
@@ -171,3 +174,28 @@ def test_a_gross_outlier_does_not_squash_a_feature():
     np.testing.assert_array_equal(back.transform(bad), pre_bad.transform(bad))
     old = {k: v for k, v in pre_bad.to_dict().items() if k != "bounds"}
     assert Preprocessor.from_dict(old).bounds == {}
+
+
+def test_a_column_that_is_almost_always_one_value_keeps_its_rare_values():
+    """Break-it: 99.5 % zeros and a few real amounts must not be clipped as outliers."""
+    rng = np.random.default_rng(4)
+    train = _frame(1000, seed=4)
+    train["a"] = 0.0
+    train.loc[rng.choice(1000, 5, replace=False), "a"] = [1e3, 5e4, 2e5, 4.9e5, 7e3]
+    pre = Preprocessor.fit(train, SCHEMA, numeric_encoding="ple")
+    assert "a" not in pre.bounds and pre.fit_outliers == {}
+    X = pre.transform(train)
+    z = (train["a"].to_numpy() - train["a"].mean()) / train["a"].std(ddof=0)
+    np.testing.assert_allclose(X[:, 0], z, rtol=1e-5)  # nothing clipped
+    new = train.head(3).copy()
+    new["a"], new["b"] = [0.0, 1e9, -5.0], [1e9, 50.0, 50.0]
+    assert "a" not in pre.edges  # two distinct quantiles: no PLE bins, and no fences either
+    assert pre.outside_training_range(new) == {"b": 1}  # b: beyond the training maximum
+
+
+def test_range_check_uses_the_fences_for_columns_without_edges():
+    pre = Preprocessor.fit(_frame(300), SCHEMA)  # standard encoding: no edges
+    low, high = pre.bounds["b"]
+    new = _frame(4, seed=9)
+    new["b"] = [high + 1, low - 1, 50.0, np.nan]
+    assert pre.outside_training_range(new) == {"b": 2}
