@@ -341,8 +341,10 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
                     err = (f"line {start} has {len(row)} fields but the header has {width} "
                            f"(check the delimiter {delimiter!r} and quoting)")
                 row = row[:width]
-            elif len(row) < width:
+            elif len(row) < width:  # a cut-off line: rejected, never a customer with invented cells
                 short += 1
+                err = (f"line {start} has {len(row)} fields but the header has {width} (a cut-off "
+                       f"line? check the export)")
                 row = row + [""] * (width - len(row))
             rows.append(row)
             lines.append(start)
@@ -354,9 +356,11 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
     df = df.replace("", np.nan) if len(df) else df
     if any(errors):
         df[PARSE_ERROR_COLUMN] = pd.Series(errors, dtype="object").to_numpy()
-        report.warnings.append(f"{sum(e is not None for e in errors)} row(s) have more fields than the header")
+        if sum(e is not None for e in errors) > short:
+            report.warnings.append(f"{sum(e is not None for e in errors) - short} row(s) have more fields "
+                                   "than the header")
     if short:
-        report.warnings.append(f"{short} row(s) have fewer fields than the header; the missing cells are blank")
+        report.warnings.append(f"{short} row(s) have fewer fields than the header: rejected")
     return df, lines
 
 

@@ -97,10 +97,11 @@ def test_missing_file_and_wrong_extension(tmp_path):
 
 def test_ragged_rows_kept_with_line_numbers():
     df, rep = read_table(DATA / "ragged_rows.csv")
-    # lines: 2 ok, 3 one field too many, 4 one field short (padded), 5 blank (skipped), 6 ok
+    # lines: 2 ok, 3 one field too many, 4 one field short (cut off), 5 blank (skipped), 6 ok
     assert df.index.tolist() == [2, 3, 4, 6]
-    assert df[PARSE_ERROR_COLUMN].notna().tolist() == [False, True, False, False]
+    assert df[PARSE_ERROR_COLUMN].notna().tolist() == [False, True, True, False]
     assert "line 3 has 4 fields but the header has 3" in df[PARSE_ERROR_COLUMN].iloc[1]
+    assert "line 4 has 2 fields but the header has 3" in df[PARSE_ERROR_COLUMN].iloc[2]
     assert pd.isna(df["Exited"].loc[4])
     assert len(rep.warnings) == 2
 
@@ -113,8 +114,9 @@ def test_ragged_row_rejected_by_validation_not_dropped():
     schema = FeatureSchema(target="Exited", positive_label="1", negative_label="0", numeric=["Age"],
                            id_columns=["CustomerId"])
     res = validate(df, schema, require_target=True)
-    assert res.rejected["source_line"].tolist() == [3, 4]  # too many fields; blank target
+    assert res.rejected["source_line"].tolist() == [3, 4]  # too many fields; too few (cut off)
     assert "4 fields" in res.rejected["reason"].iloc[0]
+    assert "2 fields but the header has 3" in res.rejected["reason"].iloc[1]
     assert len(res.valid) + len(res.rejected) == len(df)
 
 
