@@ -176,10 +176,8 @@ def cmd_train(args) -> int:
                                                           key=lambda kv: -kv[1])[:5])
         print(f"rejected rows (not used for training): {rej}  [{kinds}]")
     _print_data_notes({"duplicate_ids": card.get("duplicate_ids")})
-    for col, n in sorted((card.get("scaling_outliers") or {}).items()):
-        print(f"warning: {n} value(s) of {col!r} in the training split are so far from the others (a "
-              "typing error or a code such as 9999999999?) that they were left out of its scaling and "
-              "clipped")
+    for text in card.get("warnings") or []:
+        print(f"warning: {text}")
     return 0
 
 

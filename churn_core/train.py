@@ -134,6 +134,45 @@ def _validate(df, schema, source_name):
     return result
 
 
+#: Fewer churners than this in the test split make its metrics too uncertain to trust.
+MIN_TEST_CHURNERS = 30
+#: A test ROC-AUC below this is close to guessing (0.5).
+WEAK_ROC_AUC = 0.6
+
+
+def quality_warnings(card: dict) -> list[str]:
+    """Plain-language warnings about a trained model an analyst should read before using it.
+
+    Parameters
+    ----------
+    card : dict
+        A model card as written by :func:`train_bundle` (``test_churners``,
+        ``test_roc_auc``, ``scaling_outliers``).
+
+    Returns
+    -------
+    list of str
+        One sentence per problem: fewer than :data:`MIN_TEST_CHURNERS` churners in the test
+        split (its metrics are uncertain; the standard error of an AUC grows as the smaller
+        class shrinks, Hanley & McNeil, 1982), a test ROC-AUC below :data:`WEAK_ROC_AUC`, and
+        gross outliers left out of a column's scaling. Empty when there is nothing to say.
+    """
+    out = []
+    k = card.get("test_churners")
+    if k is not None and k < MIN_TEST_CHURNERS:
+        out.append(f"The test split holds only {k} churners, so its ROC-AUC, PR-AUC, precision and "
+                   "recall are uncertain: train on more customers before trusting them.")
+    auc = card.get("test_roc_auc")
+    if auc is not None and np.isfinite(auc) and auc < WEAK_ROC_AUC:
+        out.append(f"Test ROC-AUC {auc:.3f} is close to guessing (0.5): the model barely ranks "
+                   "churners. Check the target column and its churn value, and the learning rate.")
+    for col, n in sorted((card.get("scaling_outliers") or {}).items()):
+        out.append(f"{n} value(s) of {col} in the training split are so far from the others (a typing "
+                   "error or a code such as 9999999999?) that they were left out of its scaling and "
+                   "clipped.")
+    return out
+
+
 def _default_threshold(y_val, p_val) -> tuple[float, dict]:
     from .thresholds import max_f1
 
@@ -244,6 +283,8 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "n_encoded_features": pre.n_features_out,
         "test_roc_auc": test_report.to_dict().get("roc_auc"),
         "test_pr_auc": test_report.to_dict().get("pr_auc"),
+        "test_churners": int(y[te].sum()),
     }
+    bundle.card["warnings"] = quality_warnings(bundle.card)
     bundle.__dict__["validation"] = result  # rejected rows for the caller (not saved with the bundle)
     return bundle

@@ -72,6 +72,8 @@ else:
                 f"{hp.get('batch_size')}, imbalance: {hp.get('imbalance')}; trained "
                 f"{card.get('epochs_trained', '?')} epochs (best {card.get('best_epoch', '?')})\n"
                 f"- **Calibration** {_ui.calibration_text(bundle)}")
+            for text in card.get("warnings") or []:
+                st.warning(text)
             if card.get("history"):
                 st.plotly_chart(loss_figure(card["history"], card.get("best_epoch")),
                                 key="card_loss")

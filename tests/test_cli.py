@@ -120,7 +120,7 @@ def test_train_warns_about_a_gross_outlier_and_keeps_the_feature(sample_csv, tmp
     assert main(["train", "--data", str(data), "--target", "Exited", "--out", str(tmp_path / "m"),
                  *TINY, "--seed", "5"]) == 0
     out = capsys.readouterr().out
-    assert "warning: 1 value(s) of 'Age' in the training split are so far from the others" in out
+    assert "warning: 1 value(s) of Age in the training split are so far from the others" in out
     rejected = pd.read_csv(tmp_path / "m_rejected_rows.csv", dtype=str)
     assert list(rejected.columns)[0] == "source_line" and list(rejected.columns)[-1] == "reason"
     assert rejected["CreditScore"].tolist() == ["'=1+1"] and rejected["source_line"].tolist() == ["22"]

@@ -68,6 +68,8 @@ def test_card_contents(trained_bundle, tiny_cfg):
     assert len(card["data_sha256"]) == 64
     assert card["hyperparameters"] == tiny_cfg.to_dict()
     assert card["versions"]["tensorflow"] != "absent"
+    assert card["test_churners"] == sum(trained_bundle.evaluation["test"]["y"]) > 30
+    assert card["warnings"] == []  # enough churners, a real model, no outliers
 
 
 @pytest.mark.slow
@@ -98,3 +100,13 @@ def test_split_positions_seeded(tiny_cfg):
     c = split_positions(y, dataclasses.replace(tiny_cfg, seed=1))
     assert all((x == z).all() for x, z in zip(a, b))
     assert not (a[2] == c[2]).all()
+
+
+def test_quality_warnings_name_what_an_analyst_must_check():
+    from churn_core.train import MIN_TEST_CHURNERS, quality_warnings
+
+    assert quality_warnings({"test_churners": MIN_TEST_CHURNERS, "test_roc_auc": 0.8}) == []
+    few = quality_warnings({"test_churners": 5, "test_roc_auc": 0.8})
+    assert len(few) == 1 and "only 5 churners" in few[0]
+    weak = quality_warnings({"test_churners": 400, "test_roc_auc": 0.5, "scaling_outliers": {"Age": 2}})
+    assert len(weak) == 2 and "0.500 is close to guessing" in weak[0] and "2 value(s) of Age" in weak[1]
