@@ -359,8 +359,9 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``out``,
         ``rejected_out``, ``threshold``; ``unseen_categories`` (``{column: {value: count}}``),
-        ``imputed_cells`` and ``outside_training_range`` (``{column: count}``) and ``duplicate_ids`` (``{column: rows}``,
-        counted within each chunk) summed over the chunks; ``renamed_input_columns`` (see
+        ``imputed_cells`` and ``outside_training_range`` (``{column: count}``) summed over the
+        chunks, and ``duplicate_ids`` (``{column: rows}``: scored rows whose ID appears more
+        than once in the whole file); ``renamed_input_columns`` (see
         :func:`score_frame`).
 
     Raises
@@ -404,15 +405,19 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if len(res.rejected):
             w_rej.write(res.rejected)
 
-    def score_chunk(chunk: pd.DataFrame):
-        from .validate import match_columns
+    from .validate import match_columns
 
+    id_seen: dict[str, list] = {}  # ID column -> id_keys of every chunk (duplicates across chunks)
+
+    def score_chunk(chunk: pd.DataFrame):
         if not w_scored.number_columns:  # scored rows' numeric features passed validation as numbers
             w_scored.number_columns = set(match_columns(chunk.columns, bundle.schema.numeric).values())
         chunk.attrs.setdefault("source_name", path.name)
         res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
         add_risk_tier(res.scored, cutoffs)
-        return list(chunk.columns), res
+        ids = {col: id_keys(res.scored[col])
+               for col in match_columns(res.scored.columns, bundle.schema.id_columns).values()}
+        return list(chunk.columns), res, ids
 
     # pipeline: read chunk k+w (thread) | score chunks k..k+w-1 (w threads) | write chunk k-1
     # (thread). NumPy, pyarrow and TensorFlow release the GIL in their kernels, so the
@@ -426,14 +431,16 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
 
     def finish_one() -> None:
         nonlocal header, pending
-        columns, res = inflight.popleft().result()
+        columns, res, ids = inflight.popleft().result()
+        for col, keys in ids.items():
+            id_seen.setdefault(col, []).append(keys)
         header = header or [res.report["renamed_input_columns"].get(c, c) for c in columns]
         if pending is not None:
             pending.result()
         pending = pool.submit(write, res)
         for k in totals:
             totals[k] += res.report[k]
-        for k in ("unseen_categories", "imputed_cells", "outside_training_range", "duplicate_ids"):
+        for k in ("unseen_categories", "imputed_cells", "outside_training_range"):
             _merge_counts(extra[k], res.report.get(k, {}))
         extra["renamed_input_columns"].update(res.report["renamed_input_columns"])
         if progress is not None:
@@ -449,6 +456,10 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if pending is not None:
             pending.result()
             pending = None
+        for col, keys in id_seen.items():  # over the whole file, not chunk by chunk
+            shared = count_shared_ids(keys)
+            if shared:
+                extra["duplicate_ids"][col] = shared
         header = header or []
         w_scored.close(["source_line", *header, *SCORE_COLUMNS, "risk_tier"])
         w_rej.close(["source_line", *header, "reason"])
@@ -475,6 +486,56 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         scorers.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True)
     return {**totals, **extra, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
+
+
+def id_keys(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Comparable keys of an ID column's non-missing cells, for counting duplicates across chunks.
+
+    Cells written as canonical integers (``"123"``, ``"-5"``; not ``"007"``) become int64
+    (a pyarrow cast, fast); other cells are hashed as text (``pandas.util.hash_array``). Two
+    cells get equal keys exactly when their texts are equal (up to 64-bit hash collisions
+    for non-integer IDs).
+
+    Parameters
+    ----------
+    series : Series of shape (n_samples,)
+
+    Returns
+    -------
+    ints : ndarray of int64
+    hashes : ndarray of uint64
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    s = series.dropna()
+    text = pa.array(s.astype("str").array) if len(s) else pa.array([], pa.string())
+    is_int = pc.fill_null(pc.match_substring_regex(text, r"^(0|-?[1-9][0-9]{0,17})$"), False)
+    ints = pc.cast(pc.filter(text, is_int), pa.int64()).to_numpy(zero_copy_only=False)
+    rest = pc.filter(text, pc.invert(is_int)).to_numpy(zero_copy_only=False)
+    hashes = pd.util.hash_array(rest.astype(object)) if len(rest) else np.zeros(0, np.uint64)
+    return np.asarray(ints, np.int64), np.asarray(hashes, np.uint64)
+
+
+def count_shared_ids(keys: list[tuple[np.ndarray, np.ndarray]]) -> int:
+    """Rows whose ID key appears more than once over all chunks (``keep=False`` counting).
+
+    Parameters
+    ----------
+    keys : list of (ints, hashes)
+        :func:`id_keys` of every chunk.
+
+    Returns
+    -------
+    int
+    """
+    total = 0
+    for part in (0, 1):
+        arr = np.concatenate([k[part] for k in keys]) if keys else np.zeros(0)
+        if len(arr):
+            _, counts = np.unique(arr, return_counts=True)
+            total += int(counts[counts > 1].sum())
+    return total
 
 
 def _merge_counts(into: dict, add: dict) -> None:

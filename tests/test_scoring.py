@@ -166,3 +166,23 @@ def test_score_file_reports_values_outside_the_training_range(tiny_bundle, sampl
     assert counts["rows_scored"] == 30
     _print_data_notes(counts)
     assert "outside the range seen in training" in capsys.readouterr().out
+
+
+def test_duplicate_ids_are_counted_over_the_whole_file_not_per_chunk(tiny_bundle, sample_frame, tmp_path):
+    """Break-it: IDs repeated 100 rows apart gave no warning with chunks of 50 rows."""
+    from churn_core.scoring import count_shared_ids, id_keys
+
+    df = sample_frame.drop(columns=["Exited"]).head(200).astype(str)
+    df["CustomerId"] = [str(10_000 + i % 100) for i in range(200)]  # every ID twice, 100 rows apart
+    df.loc[5, "CustomerId"], df.loc[6, "CustomerId"] = "007", "7"  # different texts: different IDs
+    df.loc[7, "CustomerId"], df.loc[150, "CustomerId"] = "A-1", "A-1"
+    src = tmp_path / "dups.csv"
+    df.to_csv(src, index=False)
+    counts = score_file(tiny_bundle, src, tmp_path / "s.csv", chunksize=50)
+    expect = int(df["CustomerId"].duplicated(keep=False).sum())
+    assert counts["rows_scored"] == 200
+    assert counts["duplicate_ids"] == {"CustomerId": expect}
+    # the key function alone: equal keys exactly for equal texts
+    keys = [id_keys(pd.Series(["1", "01", "x", None, "-3"], dtype="str")),
+            id_keys(pd.Series(["1", "x", "-3", "3"], dtype="str"))]
+    assert count_shared_ids(keys) == 6  # "1" x2, "x" x2, "-3" x2; "01" and "3" are unique
