@@ -456,8 +456,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if pending is not None:
             pending.result()
             pending = None
-        for col, keys in id_seen.items():  # over the whole file, not chunk by chunk
-            shared = count_shared_ids(keys)
+        for col in list(id_seen):  # over the whole file, not chunk by chunk
+            shared = count_shared_ids(id_seen.pop(col))
             if shared:
                 extra["duplicate_ids"][col] = shared
         header = header or []
@@ -530,11 +530,15 @@ def count_shared_ids(keys: list[tuple[np.ndarray, np.ndarray]]) -> int:
     int
     """
     total = 0
-    for part in (0, 1):
+    for part in (0, 1):  # sort in place and mark runs of equal keys (less memory than np.unique)
         arr = np.concatenate([k[part] for k in keys]) if keys else np.zeros(0)
-        if len(arr):
-            _, counts = np.unique(arr, return_counts=True)
-            total += int(counts[counts > 1].sum())
+        if len(arr) > 1:
+            arr.sort()
+            eq = arr[1:] == arr[:-1]
+            in_run = np.zeros(len(arr), dtype=bool)
+            in_run[1:] |= eq
+            in_run[:-1] |= eq
+            total += int(np.count_nonzero(in_run))
     return total
 
 
