@@ -166,12 +166,9 @@ def cmd_train(args) -> int:
         if rej.resolve() == data.resolve():  # never overwrite the training file itself
             rej = folder / "rejected_rows.csv"
         from .export import neutralise_formulas
-        from .scoring import _with_source_line
+        from .scoring import rejected_layout
 
-        rows = _with_source_line(result.rejected.copy())  # same layout as score's rejected file
-        rows = rows[["source_line", *(c for c in rows.columns if c not in ("source_line", "reason")),
-                     *(["reason"] if "reason" in rows.columns else [])]]
-        neutralise_formulas(rows).to_csv(rej, index=False)
+        neutralise_formulas(rejected_layout(result.rejected)).to_csv(rej, index=False)
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(card.get("rejected_reasons", {}).items(),
                                                           key=lambda kv: -kv[1])[:5])
         print(f"rejected rows (not used for training): {rej}  [{kinds}]")

@@ -65,6 +65,25 @@ def _with_source_line(frame: pd.DataFrame, first_line: int = 2) -> pd.DataFrame:
     return out
 
 
+def rejected_layout(rejected: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows as written to files: ``source_line`` first, the file's cells, ``reason`` last.
+
+    Parameters
+    ----------
+    rejected : DataFrame
+        ``ValidationResult.rejected`` (source line as index or column; ``reason`` column).
+
+    Returns
+    -------
+    DataFrame
+        A new frame, the same layout whether it has rows or not.
+    """
+    out = _with_source_line(rejected.copy())
+    if "reason" not in out.columns:
+        out["reason"] = "rejected by validation"
+    return out[["source_line", *(c for c in out.columns if c not in ("source_line", "reason")), "reason"]]
+
+
 def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
     """The original cells of the valid rows (matched by ``source_line``), plus ``source_line``."""
     from .io import LINE_INDEX, PARSE_ERROR_COLUMN
@@ -139,12 +158,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     scored = _original_rows(df, valid)
     scored["churn_probability"] = p
     scored["predicted_churn"] = (p >= thr).astype(np.int8)
-    rejected = _with_source_line(result.rejected.copy())
-    if "reason" not in rejected.columns:
-        rejected["reason"] = "rejected by validation"
-    # same layout as the scored rows (and as an empty rejected file): source_line first, reason last
-    rejected = rejected[["source_line", *(c for c in rejected.columns if c not in ("source_line", "reason")),
-                         "reason"]]
+    rejected = rejected_layout(result.rejected)
     pre = bundle.preprocessor
     report = {
         "source": source_name,
