@@ -32,7 +32,8 @@ PARSE_ERROR_COLUMN = "__parse_error__"
 #: Index name holding each row's position in the source file.
 LINE_INDEX = "source_line"
 DELIMITERS = (",", ";", "\t", "|")
-#: CSV files up to this size are read whole by :func:`iter_table_chunks`.
+#: CSV files up to this size are read into memory (and parsed piece by piece) by
+#: :func:`iter_table_chunks`; bigger ones stream.
 WHOLE_READ_BYTES = 64 * 1024 * 1024
 #: Block size of the streaming CSV reader. 1 MB blocks keep the reader's resident memory
 #: near 150 MB (16 MB blocks: about 560 MB, retained by Arrow's worker threads) and parse
@@ -173,6 +174,8 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str]:
             f"{name}: contains NUL bytes, so it is not a text table (CSV/TSV); "
             "upload a CSV, Parquet or .xlsx file"
         )
+    if data.isascii():  # ASCII is UTF-8 (a fast check, no decoded copy)
+        return data, encoding
     try:
         data.decode("utf-8")
         return data, encoding
@@ -293,12 +296,15 @@ def _finish(df: pd.DataFrame, lines, report: ReadReport) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- CSV
-def _read_csv_fast(data: bytes, delimiter: str, names: list[str]) -> pd.DataFrame | None:
-    """pyarrow read with string columns; ``None`` when the file needs the tolerant reader."""
+def _read_csv_fast(data: bytes, delimiter: str, names: list[str], skip_rows: int = 1) -> pd.DataFrame | None:
+    """pyarrow read with string columns; ``None`` when the file needs the tolerant reader.
+
+    ``skip_rows=1`` skips the header line; ``0`` reads headerless pieces of a file.
+    """
     try:
         table = pacsv.read_csv(
             _io.BytesIO(data),
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, use_threads=True),
+            read_options=pacsv.ReadOptions(skip_rows=skip_rows, column_names=names, use_threads=True),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -312,6 +318,48 @@ def _read_csv_fast(data: bytes, delimiter: str, names: list[str]) -> pd.DataFram
     return table.to_pandas()
 
 
+def _one_line_per_record(data: bytes, rows: int, start: int = 0, newlines: int | None = None,
+                         quotes: int | None = None) -> bool:
+    """True when ``rows`` parsed records are exactly the physical lines of ``data[start:]``
+    (no header), so record ``i`` is on line ``first + i``: as many lines as records and no
+    blank line (pyarrow skips those, and a quoted newline makes one record of two lines, so
+    they could cancel out). ``newlines`` and ``quotes`` are the counts of ``\\n`` and ``"``
+    in ``data[start:]`` when the caller has them; without quotes the blank-line scan is
+    not needed."""
+    if start >= len(data):
+        return rows == 0
+    if newlines is None:
+        newlines = data.count(b"\n", start)
+    if rows != newlines + (0 if data.endswith(b"\n") else 1):
+        return False
+    if quotes == 0:  # no quoted newline: as many records as lines means no blank line
+        return True
+    return not (data.startswith((b"\n", b"\r\n"), start) or data.find(b"\n\n", start) >= 0
+                or data.find(b"\n\r\n", start) >= 0)
+
+
+def _record_end(data: bytes, start: int, pos: int) -> tuple[int, int]:
+    """End of the record that runs through ``pos``: ``(offset, quotes)``.
+
+    ``offset`` is just past the first line end at or after ``pos`` where the quotes since
+    ``start`` (a record start, outside quotes) are balanced, so it is not inside a quoted
+    field (RFC 4180 doubles quotes inside fields), or ``len(data)``; ``quotes`` counts the
+    ``"`` in ``data[start:offset]``.
+    """
+    quotes = data.count(b'"', start, pos)
+    while True:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            return len(data), quotes + data.count(b'"', pos)
+        quotes += data.count(b'"', pos, nl)
+        if quotes % 2 == 0:
+            return nl + 1, quotes
+        nxt = data.find(b'"', nl)  # inside quotes: no record ends before the next quote
+        if nxt < 0:
+            return len(data), quotes
+        quotes, pos = quotes + 1, nxt + 1
+
+
 def _record_lines(text: str, delimiter: str) -> list[int]:
     """First line number of every non-blank data record (header is line 1)."""
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
@@ -323,15 +371,18 @@ def _record_lines(text: str, delimiter: str) -> list[int]:
     return starts
 
 
-def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: ReadReport):
-    """Standard-library reader that keeps every non-blank row and flags ragged ones."""
+def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: ReadReport, shift: int = 0):
+    """Standard-library reader that keeps every non-blank row and flags ragged ones.
+
+    ``shift`` is added to every line number (``text`` starts later in the file).
+    """
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
     width = len(names)
     rows, lines, errors = [], [], []
     prev_end, short = 0, 0
     try:
         for i, row in enumerate(reader):
-            start = prev_end + 1
+            start = prev_end + 1 + shift
             prev_end = reader.line_num
             if i == 0 or not row or not any(f.strip() for f in row):
                 continue
@@ -350,7 +401,7 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
             lines.append(start)
             errors.append(err)
     except csv.Error as exc:
-        raise DataFileError(f"{report.source}: line {reader.line_num}: cannot be parsed ({exc})") from None
+        raise DataFileError(f"{report.source}: line {reader.line_num + shift}: cannot be parsed ({exc})") from None
     df = pd.DataFrame(rows, columns=names, dtype="str") if rows else pd.DataFrame(
         {n: pd.Series([], dtype="str") for n in names})
     df = df.replace("", np.nan) if len(df) else df
@@ -364,7 +415,12 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
     return df, lines
 
 
-def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
+def _csv_layout(data: bytes, name: str) -> tuple[bytes, ReadReport, list[str]]:
+    """Decode a delimited text file, sniff its delimiter and clean its header.
+
+    Returns the UTF-8 bytes (header included), the report (encoding, delimiter) and the
+    column names; raises :class:`DataFileError` for empty files and delimiter trouble.
+    """
     data, encoding = _decode(data, name)
     report = ReadReport(source=name, format="csv", encoding=encoding)
     if not data or data.isspace():  # same test as `not data.strip()` without copying the file
@@ -393,25 +449,81 @@ def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     names = _clean_headers(header, report)
     if len(names) == 1 and any(d in names[0] for d in DELIMITERS):
         raise DataFileError(f"{name}: the file reads as one column whose header contains a delimiter; {_FIX_HINT}")
+    return data, report, names
+
+
+def _parse_csv(data: bytes, names: list[str], report: ReadReport, first_line: int = 2):
+    """Parse UTF-8 delimited text whose first line is the header: ``(frame, lines)``.
+
+    pyarrow first; the tolerant reader when pyarrow refuses the text or its records are
+    not one per line. ``lines`` numbers the records of the file these bytes start, where
+    the first data line is ``first_line`` (2 for a whole file).
+    """
+    shift = first_line - 2
+    delimiter = report.delimiter
     df = _read_csv_fast(data, delimiter, names)
-    text = None
-    if df is None:
-        text = data.decode("utf-8")
-        df, lines = _read_csv_tolerant(text, delimiter, names, report)
-    else:
-        n_newlines = data.count(b"\n") - (1 if data.endswith(b"\n") else 0)
-        if n_newlines == len(df):  # one physical line per record: line = position + 2
-            lines = np.arange(2, len(df) + 2)
-        else:
-            text = data.decode("utf-8")
-            try:
-                lines = _record_lines(text, delimiter)
-            except csv.Error:
-                lines = []
-            if len(lines) != len(df):
-                df, lines = _read_csv_tolerant(text, delimiter, names, report)
-    report.decimal, report.thousands = _number_style(df, delimiter)
+    if df is not None and _one_line_per_record(data, len(df), _record_end(data, 0, 0)[0]):
+        return df, np.arange(first_line, first_line + len(df))
+    text = data.decode("utf-8")
+    if df is not None:
+        try:
+            lines = _record_lines(text, delimiter)
+        except csv.Error:
+            lines = []
+        if len(lines) == len(df):
+            return df, np.asarray(lines, dtype=np.int64) + shift
+    df, lines = _read_csv_tolerant(text, delimiter, names, report, shift)
+    return df, np.asarray(lines, dtype=np.int64)
+
+
+def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
+    data, report, names = _csv_layout(data, name)
+    df, lines = _parse_csv(data, names, report)
+    report.decimal, report.thousands = _number_style(df, report.delimiter)
     return _finish(df, lines, report), report
+
+
+def _iter_csv_pieces(data: bytes, name: str, chunksize: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    """Chunks of a delimited text file held in memory, parsed piece by piece.
+
+    The file is cut at record ends into pieces of about ``chunksize`` rows, each parsed
+    when it is asked for, so scoring starts after the first piece instead of the whole
+    file. Line numbers are exact: a piece whose records are one per line numbers them by
+    position; from the first piece that is not (blank lines, quoted newlines, ragged rows),
+    the rest of the file is parsed as :func:`read_table` would parse it. The number style
+    comes from the first 200 rows, as for a whole read.
+    """
+    data, report, names = _csv_layout(data, name)
+    header_end = _record_end(data, 0, 0)[0]
+    head = data[header_end:header_end + 65536]
+    per_line = len(head) / max(head.count(b"\n"), 1)
+    step = max(int(chunksize * per_line * 0.95), int(256 * per_line), 1)  # first piece >= 200 rows
+    pos, line, yielded = header_end, 2, False
+    while pos < len(data):
+        cut, quotes = _record_end(data, pos, min(pos + step, len(data)))
+        piece = data[pos:cut]
+        newlines = piece.count(b"\n")
+        df = _read_csv_fast(piece, report.delimiter, names, skip_rows=0)
+        if df is not None and _one_line_per_record(piece, len(df), newlines=newlines, quotes=quotes):
+            lines = np.arange(line, line + len(df))
+            step = max(int(chunksize * len(piece) / max(len(df), 1) * 0.98), 1)  # measured size
+        else:  # the rest, as a whole read would see it
+            df, lines = _parse_csv(data[:header_end] + data[pos:], names, report, first_line=line)
+            cut, newlines = len(data), 0
+        if not yielded:
+            report.decimal, report.thousands = _number_style(df, report.delimiter)
+        df = _finish(df, lines, ReadReport(name, "csv", encoding=report.encoding,
+                                           delimiter=report.delimiter, decimal=report.decimal))
+        for start in range(0, len(df), chunksize):
+            part = df.iloc[start:start + chunksize]
+            yielded = True
+            yield part, int(part.index[0])
+        line += newlines
+        pos = cut
+    if not yielded:  # header only: one empty chunk with the columns
+        df, lines = _parse_csv(data, names, report)
+        report.decimal, report.thousands = _number_style(df, report.delimiter)
+        yield _finish(df, lines, report), 2
 
 
 # ----------------------------------------------------------------------------- binary formats
@@ -548,7 +660,8 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
 
     Notes
     -----
-    CSV files up to :data:`WHOLE_READ_BYTES` are read whole and sliced (exact line numbers).
+    CSV files up to :data:`WHOLE_READ_BYTES` are read into memory and parsed piece by piece
+    (cut at record ends; exact line numbers), so the first chunk is ready after one piece.
     Bigger CSV files stream through :func:`pyarrow.csv.open_csv` in bounded memory; their
     line numbers assume one physical line per record (blank lines or quoted newlines make
     later numbers approximate).
@@ -572,7 +685,10 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
         return
     # XLSX, and small CSV files: read whole (exact line numbers for blank lines and quoted
     # newlines).
-    if fmt == "xlsx" or path.stat().st_size <= WHOLE_READ_BYTES:
+    if fmt == "csv" and path.stat().st_size <= WHOLE_READ_BYTES:
+        yield from _iter_csv_pieces(path.read_bytes(), path.name, chunksize)
+        return
+    if fmt == "xlsx":
         df, _ = read_table(path)
         for start in range(0, max(len(df), 1), chunksize):
             part = df.iloc[start:start + chunksize]

@@ -214,3 +214,47 @@ def test_xlsx_with_several_sheets_reads_first_and_warns(frame, tmp_path):
         frame.head(3).to_excel(xw, sheet_name="Other", index=False)
     df, rep = read_table(path)
     assert len(df) == len(frame) and "'Customers'" in rep.warnings[0]
+
+
+def _awkward_csv(n: int, anomaly: str, at: int) -> bytes:
+    """``n`` clean rows with one awkward record at row ``at`` (0-based)."""
+    rows = [f"{i},{1000 + i},Name{i},{i % 7}.5" for i in range(n)]
+    rows[at] = {
+        "quoted_newline": f'{at},{1000 + at},"two\nlines",1.5',
+        "blank_line": f"\n{at},{1000 + at},Name{at},1.5",
+        "ragged": f"{at},{1000 + at},Name{at}",
+        "extra_field": f"{at},{1000 + at},Name{at},1.5,oops",
+        "quoted_comma": f'{at},{1000 + at},"Doe, Jane",1.5',
+        "crlf_blank": f"\r\n{at},{1000 + at},Name{at},1.5",
+    }[anomaly]
+    return ("id,cust,name,x\n" + "\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.parametrize("anomaly", ["quoted_newline", "blank_line", "ragged", "extra_field",
+                                     "quoted_comma", "crlf_blank"])
+@pytest.mark.parametrize("chunksize", [7, 64, 1000])
+def test_iter_table_chunks_pieces_equal_whole_read(tmp_path, anomaly, chunksize):
+    """Files read piece by piece give the whole read's cells and exact line numbers, also
+    when the awkward record sits in a later piece."""
+    path = tmp_path / "awkward.csv"
+    path.write_bytes(_awkward_csv(700, anomaly, at=550))
+    whole, _ = read_table(path)
+    chunks = list(iter_table_chunks(path, chunksize=chunksize))
+    assert all(0 < len(c) <= chunksize for c, _ in chunks)
+    assert [first for _, first in chunks] == [int(c.index[0]) for c, _ in chunks]
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+    # the record after the awkward one is on the line an editor shows
+    text = path.read_text()
+    line_of_551 = text.splitlines().index(f"551,1551,Name551,5.5") + 1
+    assert whole.loc[line_of_551, "id"] == "551"
+
+
+def test_iter_table_chunks_stray_quote_and_no_final_newline(tmp_path):
+    path = tmp_path / "stray.csv"
+    body = [f"{i},{i}" for i in range(500)]
+    body[300] = '300,5" screen'
+    path.write_bytes(("a,b\n" + "\n".join(body)).encode())
+    whole, _ = read_table(path)
+    chunks = list(iter_table_chunks(path, chunksize=50))
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+    assert whole.index[-1] == 501 and len(whole) == 500
