@@ -120,7 +120,7 @@ def _rename_output_clashes(df: pd.DataFrame, schema) -> tuple[pd.DataFrame, dict
 
 
 def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None = None,
-                source_name: str | None = None) -> ScoreResult:
+                source_name: str | None = None, count_duplicate_ids: bool = True) -> ScoreResult:
     """Score a customer table.
 
     Parameters
@@ -133,6 +133,9 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         Decision threshold; default the bundle's (max F1 on its validation split).
     source_name : str, optional
         File name used in messages.
+    count_duplicate_ids : bool, default True
+        Fill ``report["duplicate_ids"]``; :func:`score_file` passes ``False`` and counts
+        over the whole file instead of per chunk.
 
     Returns
     -------
@@ -152,7 +155,8 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     source_name = source_name or df.attrs.get("source_name")
     df, renamed = _rename_output_clashes(df, bundle.schema)
     bundle.check_columns(df, source_name)
-    result = validate(df, bundle.schema, require_target=False, source_name=source_name)
+    result = validate(df, bundle.schema, require_target=False, source_name=source_name,
+                      count_duplicate_ids=count_duplicate_ids)
     valid = result.valid
     p = bundle.predict_proba(valid) if len(valid) else np.zeros(0)
     scored = _original_rows(df, valid)
@@ -252,6 +256,27 @@ def _prefetch(iterator, depth: int = 1):
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def prefer_system_arrow_pool() -> str:
+    """Make Arrow allocate with the system allocator, unless the user chose a pool.
+
+    Arrow's default pool (mimalloc) hands freed pages back to the operating system and
+    faults them in again for the next chunk; scoring 1M rows in chunks took 10-15 % less
+    CPU with the system allocator on the benchmark machine (``benchmarks/experiments``).
+    A pool chosen with the ``ARROW_DEFAULT_MEMORY_POOL`` environment variable is kept.
+    Buffers remember the pool they came from, so switching is safe at any time.
+
+    Returns
+    -------
+    str
+        The backend now in use (``"system"``, or the user's choice).
+    """
+    import pyarrow as pa
+
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL") and pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+    return pa.default_memory_pool().backend_name
 
 
 def rejected_path(out: str | Path) -> Path:
@@ -387,6 +412,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     """
     from .io import iter_table_chunks
 
+    prefer_system_arrow_pool()
     path, out = Path(path), Path(out)
     if out.suffix.lower() not in OUTPUT_FORMATS:
         raise DataFileError(f"output {out.name}: use a .csv or .parquet file name")
@@ -427,7 +453,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if not w_scored.number_columns:  # scored rows' numeric features passed validation as numbers
             w_scored.number_columns = set(match_columns(chunk.columns, bundle.schema.numeric).values())
         chunk.attrs.setdefault("source_name", path.name)
-        res = score_frame(bundle, chunk, threshold=thr, source_name=path.name)
+        res = score_frame(bundle, chunk, threshold=thr, source_name=path.name, count_duplicate_ids=False)
         add_risk_tier(res.scored, cutoffs)
         ids = {col: id_keys(res.scored[col])
                for col in match_columns(res.scored.columns, bundle.schema.id_columns).values()}
@@ -505,10 +531,10 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
 def id_keys(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Comparable keys of an ID column's non-missing cells, for counting duplicates across chunks.
 
-    Cells written as canonical integers (``"123"``, ``"-5"``; not ``"007"``) become int64
-    (a pyarrow cast, fast); other cells are hashed as text (``pandas.util.hash_array``). Two
-    cells get equal keys exactly when their texts are equal (up to 64-bit hash collisions
-    for non-integer IDs).
+    Cells written as canonical integers of at most 18 digits (``"123"``, ``"-5"``; not
+    ``"007"``, ``"+5"``, ``"-0"``) become int64 (a pyarrow cast, fast); other cells are hashed
+    as text (``pandas.util.hash_array``). Two cells get equal keys exactly when their texts
+    are equal (up to 64-bit hash collisions for non-integer IDs).
 
     Parameters
     ----------
@@ -517,13 +543,50 @@ def id_keys(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     ints : ndarray of int64
+        The integer cells, in row order.
     hashes : ndarray of uint64
+        The hashes of the other cells, in row order.
+
+    Notes
+    -----
+    Usual case, every cell a canonical integer: the pattern ``0|-?[1-9][0-9]{0,17}`` is
+    checked for all cells at once on the Arrow buffers with NumPy, then the column is cast
+    whole (about 1.6 ms per 100,000 cells instead of 5 ms); any other column takes the
+    per-cell regex path. Both give the same arrays.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    def all_canonical_ints(chunk) -> bool:
+        """Every cell of a null-free, non-empty string / large_string chunk is a canonical
+        integer of at most 18 digits (the regex below, checked on the bytes)."""
+        n = len(chunk)
+        _, offsets_buf, data_buf = chunk.buffers()
+        if data_buf is None:
+            return False  # every cell empty
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(offsets_buf, dtype=width, count=chunk.offset + n + 1)[chunk.offset:]
+        data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]:offsets[-1]]  # this chunk's bytes
+        lens = np.diff(offsets)
+        if lens.min() < 1:
+            return False  # an empty cell
+        starts = offsets[:-1] - offsets[0]
+        neg = data[starts] == ord("-")
+        if np.count_nonzero(data < ord("0")) + np.count_nonzero(data > ord("9")) != np.count_nonzero(neg):
+            return False  # a byte other than a digit or a leading minus
+        digits = lens - neg
+        if digits.min() < 1 or digits.max() > 18:
+            return False  # "-", or more than 18 digits
+        lead = data[starts + neg]  # first digit
+        return not ((lead == ord("0")) & ((digits > 1) | neg)).any()  # "007", "-0"
+
     s = series.dropna()
     text = pa.array(s.astype("str").array) if len(s) else pa.array([], pa.string())
+    is_text = pa.types.is_string(text.type) or pa.types.is_large_string(text.type)
+    if is_text and len(text) and not text.null_count \
+            and all(all_canonical_ints(c) for c in getattr(text, "chunks", (text,)) if len(c)):
+        ints = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
+        return np.asarray(ints, np.int64), np.zeros(0, np.uint64)
     is_int = pc.fill_null(pc.match_substring_regex(text, r"^(0|-?[1-9][0-9]{0,17})$"), False)
     ints = pc.cast(pc.filter(text, is_int), pa.int64()).to_numpy(zero_copy_only=False)
     rest = pc.filter(text, pc.invert(is_int)).to_numpy(zero_copy_only=False)
@@ -542,17 +605,35 @@ def count_shared_ids(keys: list[tuple[np.ndarray, np.ndarray]]) -> int:
     Returns
     -------
     int
+
+    Notes
+    -----
+    Keys in increasing order (``RowNumber``) have no repeat; keys spanning a range of at most
+    twice their number (customer numbers) are counted with :func:`numpy.bincount`; other keys
+    (text hashes, sparse numbers) are sorted in place and runs of equal keys marked. Over
+    1,000,000 keys that takes about 1, 6 and 50 ms.
     """
     total = 0
-    for part in (0, 1):  # sort in place and mark runs of equal keys (less memory than np.unique)
+    for part in (0, 1):
         arr = np.concatenate([k[part] for k in keys]) if keys else np.zeros(0)
-        if len(arr) > 1:
-            arr.sort()
-            eq = arr[1:] == arr[:-1]
-            in_run = np.zeros(len(arr), dtype=bool)
-            in_run[1:] |= eq
-            in_run[:-1] |= eq
-            total += int(np.count_nonzero(in_run))
+        n = len(arr)
+        if n < 2:
+            continue
+        head = arr[:64]
+        if (head[1:] > head[:-1]).all() and (arr[1:] > arr[:-1]).all():
+            continue  # strictly increasing: every key once
+        lo, hi = arr.min(), arr.max()
+        if int(hi) - int(lo) < 2 * n:  # dense: one counter per possible key (<= 16 bytes a key)
+            arr -= lo  # in place (a concatenated copy), now in [0, 2n)
+            counts = np.bincount(arr.astype(np.intp, copy=False))
+            total += int(counts[counts > 1].sum())
+            continue
+        arr.sort()  # sort in place and mark runs of equal keys (less memory than np.unique)
+        eq = arr[1:] == arr[:-1]
+        in_run = np.zeros(n, dtype=bool)
+        in_run[1:] |= eq
+        in_run[:-1] |= eq
+        total += int(np.count_nonzero(in_run))
     return total
 
 

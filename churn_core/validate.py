@@ -362,7 +362,8 @@ def _source_lines(df: pd.DataFrame) -> np.ndarray:
 
 
 def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
-             source_name: str | None = None, decimal: str | None = None) -> ValidationResult:
+             source_name: str | None = None, decimal: str | None = None,
+             count_duplicate_ids: bool = True) -> ValidationResult:
     """Type the schema's columns and split rows into valid and rejected.
 
     Parameters
@@ -379,6 +380,9 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     decimal : {".", ","}, optional
         Tie-breaker for ambiguous numbers such as ``1,234``; default ``df.attrs["decimal"]``
         set by :func:`churn_core.io.read_table` (``ReadReport.decimal``).
+    count_duplicate_ids : bool, default True
+        Count valid rows sharing an ID value (``report.duplicate_ids``). A caller that
+        validates a file chunk by chunk passes ``False`` and counts over the whole file.
 
     Returns
     -------
@@ -505,7 +509,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         y = y[keep]
     report.rows_valid, report.rows_rejected = len(valid), len(rejected)
     report.rejected_reasons = dict(kinds)
-    for col in schema.id_columns:
+    for col in schema.id_columns if count_duplicate_ids else ():
         if col in valid.columns:
             ndup = count_duplicated(valid[col])
             if ndup:

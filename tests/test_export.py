@@ -186,3 +186,116 @@ def test_streamed_csv_output_neutralises_formulas_and_keeps_numbers(tmp_path):
     assert got == ["'=HYPERLINK(\"x\")", "Smith", "'-Jones", "'@SUM(A1)", "'\tx", None, "-12.5"]
     assert got == [None if pd.isna(v) else v for v in expected["Surname"]]
     assert table.column("Balance").to_pylist() == [-12.5, 3.0, 0.0, 1.0, 2.0, 4.0, 5.0]
+
+
+# ---------------------------------------------------------------- neutralise_arrow_table fast screen
+_FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
+_PY_NUMBER = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"  # ASCII inputs: same as RE2
+
+
+def _py_neutralised(values):
+    """Independent reference: a plain Python loop over the cells."""
+    import re
+
+    return [v if v is None or not v.startswith(_FORMULA_CHARS) or re.match(_PY_NUMBER, v)
+            else "'" + v for v in values]
+
+
+def _awkward_cells(rng, n, formula_share):
+    """Random cells: formulas, plain numbers (-5, +1e3), empty strings, nulls, non-ASCII starts."""
+    pool = ["", "é", "éa=", "😀", "😀-1", "Zoë", "a-b", " -5", "x", "12", "0", "007", "A-1",
+            "-5", "+1e3", "-12.5", " =x", "-.5", "+", "-", "=", "@", "\t", "\r", "-Jones",
+            "=SUM(A1)", "@x", "\tx", "\rx", "+x", "-1-2", "-5 ", "-5\n", "\n-5"]
+    risky = {v for v in pool if v.startswith(_FORMULA_CHARS)}
+    safe = [v for v in pool if v not in risky]
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.05:
+            out.append(None)
+        elif r < 0.05 + formula_share:
+            out.append(rng.choice(sorted(risky)))
+        elif r < 0.6:
+            out.append(rng.choice(safe))
+        else:  # random text over an alphabet with formula characters inside, not first
+            k = int(rng.integers(0, 6))
+            out.append("".join(rng.choice(list("ab1.é😀=+-@\t\r ")) for _ in range(k)))
+    return out
+
+
+@pytest.mark.parametrize("arrow_type", ["string", "large_string"])
+@pytest.mark.parametrize("formula_share", [0.0, 0.002, 0.3])
+def test_neutralise_arrow_table_screen_matches_python_loop(arrow_type, formula_share, monkeypatch):
+    """Chunked, sliced (nonzero offset), null, empty and non-ASCII cells: the buffer screen and
+    the whole function agree with a Python ``str.startswith`` loop, and with the exact
+    ``pyarrow.compute`` path alone (screen switched off)."""
+    import pyarrow as pa
+
+    import churn_core.export as export
+    from churn_core.export import _may_start_formula, neutralise_arrow_table
+
+    typ = getattr(pa, arrow_type)()
+    rng = np.random.default_rng(int(formula_share * 1000) + len(arrow_type))
+    for trial in range(40):
+        values = _awkward_cells(rng, int(rng.integers(0, 60)), formula_share)
+        if trial % 5 == 0:  # no formula anywhere (only safe cells and nulls), the usual case
+            values = [v if v is None or not v.startswith(_FORMULA_CHARS) else "ok" + v for v in values]
+        # a chunked column: slices of one bigger array (nonzero offsets) plus fresh chunks
+        pad = ["=pad", "", None, "-x"]
+        big = pa.array(pad + values + pad, typ)
+        cut = sorted(rng.integers(0, len(values) + 1, size=2))
+        pieces = [big.slice(len(pad), cut[0]),
+                  pa.array(values[cut[0]:cut[1]], typ),
+                  big.slice(len(pad) + cut[1], len(values) - cut[1])]
+        col = pa.chunked_array(pieces, typ)
+        expect_any = any(v is not None and v.startswith(_FORMULA_CHARS) for v in values)
+        assert _may_start_formula(col) == expect_any
+        for piece in pieces:
+            assert _may_start_formula(piece) == any(
+                v is not None and v.startswith(_FORMULA_CHARS) for v in piece.to_pylist())
+        table = pa.table({"text": col, "n": pa.array(np.arange(len(values)))})
+        got = neutralise_arrow_table(table)
+        assert got.column("text").to_pylist() == _py_neutralised(values)
+        with monkeypatch.context() as m:
+            m.setattr(export, "_may_start_formula", lambda col: True)
+            assert neutralise_arrow_table(table).equals(got)
+        assert got.column("text").type == typ
+        assert got.column("n").to_pylist() == list(range(len(values)))
+        assert neutralise_arrow_table(table, skip={"text"}).column("text").to_pylist() == values
+
+
+def test_neutralise_arrow_table_edge_columns():
+    """All-null, all-empty, empty and zero-chunk columns; dictionary, numeric and binary
+    columns are left alone (as before); formula names are still neutralised."""
+    import pyarrow as pa
+
+    from churn_core.export import _may_start_formula, neutralise_arrow_table
+
+    for typ in (pa.string(), pa.large_string()):
+        for values in ([], [None, None], ["", ""], ["", None, ""], ["", "", "=x"], ["=x", "", ""],
+                       ["é", "😀", ""], ["-5", "", None]):
+            col = pa.array(values, typ)
+            assert _may_start_formula(col) == any(v and v.startswith(_FORMULA_CHARS) for v in values)
+            got = neutralise_arrow_table(pa.table({"c": col})).column("c").to_pylist()
+            assert got == _py_neutralised(values)
+        assert _may_start_formula(pa.chunked_array([], typ)) is False
+        assert _may_start_formula(pa.nulls(3, typ)) is False
+        # a null cell whose (ignored) bytes start with "=": not a formula
+        src = pa.array(["=x", "a", "-y"], typ)
+        _, offsets, data = src.buffers()
+        masked = pa.Array.from_buffers(typ, 3, [pa.py_buffer(bytes([0b010])), offsets, data], null_count=2)
+        assert masked.to_pylist() == [None, "a", None]
+        assert _may_start_formula(masked) is False
+        assert _may_start_formula(masked.slice(1)) is False
+        got = neutralise_arrow_table(pa.table({"c": masked})).column("c")
+        assert got.to_pylist() == [None, "a", None]
+    table = pa.table({
+        "d": pa.array(["=x", "y", "=x"]).dictionary_encode(),
+        "b": pa.array([b"=x", b"y", b"-"]),
+        "f": pa.array([-1.5, 2.0, 3.0]),
+        "=name": pa.array(["a", "b", "c"]),
+    })
+    got = neutralise_arrow_table(table)
+    assert got.column_names == ["d", "b", "f", "'=name"]
+    for name, new_name in zip(table.column_names, got.column_names):
+        assert got.column(new_name).equals(table.column(name))

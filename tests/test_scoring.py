@@ -186,3 +186,125 @@ def test_duplicate_ids_are_counted_over_the_whole_file_not_per_chunk(tiny_bundle
     keys = [id_keys(pd.Series(["1", "01", "x", None, "-3"], dtype="str")),
             id_keys(pd.Series(["1", "x", "-3", "3"], dtype="str"))]
     assert count_shared_ids(keys) == 6  # "1" x2, "x" x2, "-3" x2; "01" and "3" are unique
+
+
+# ---------------------------------------------------------------- id_keys / count_shared_ids fast paths
+_CANONICAL_INT = r"0|-?[1-9][0-9]{0,17}"
+
+
+def _py_id_keys(values):
+    """Independent reference for :func:`id_keys`: a Python ``re.fullmatch`` loop."""
+    import re
+
+    cells = [v for v in values if v is not None]
+    ints = np.array([int(v) for v in cells if re.fullmatch(_CANONICAL_INT, v)], dtype=np.int64)
+    rest = [v for v in cells if not re.fullmatch(_CANONICAL_INT, v)]
+    hashes = pd.util.hash_array(np.array(rest, dtype=object)) if rest else np.zeros(0, np.uint64)
+    return ints, np.asarray(hashes, np.uint64)
+
+
+_AWKWARD_IDS = ["0", "-0", "00", "007", "+5", " 5", "5 ", "5.0", "1e3", "-", "", "0x10", "x",
+                "A-1", "5-", "--5", "-05", "١٢", "９", "1_0", "é", "😀", "123456789012345678",
+                "-123456789012345678", "1234567890123456789", "-1234567890123456789",
+                "999999999999999999", "1000000000000000000", "9223372036854775807",
+                "9223372036854775808", "-9223372036854775808", "12\n", "\n12"]
+
+
+def _random_ids(rng, n, awkward_share):
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.03:
+            out.append(None)
+        elif r < 0.03 + awkward_share:
+            out.append(str(rng.choice(_AWKWARD_IDS)))
+        elif r < 0.5:
+            out.append(str(int(rng.integers(15_565_701, 15_565_701 + 2 * n + 1))))
+        else:
+            out.append(str(int(rng.integers(-10 ** 18 + 1, 10 ** 18))))
+    return out
+
+
+@pytest.mark.parametrize("awkward_share", [0.0, 0.01, 0.3])
+def test_id_keys_match_regex_reference(awkward_share):
+    """All-integer columns (the cast fast path) and mixed ones: the same ints and hashes, in
+    the same order, as a Python regex loop; plain, sliced, multi-chunk and object Series."""
+    import pyarrow as pa
+
+    from churn_core.scoring import id_keys
+
+    rng = np.random.default_rng(int(awkward_share * 100))
+    for trial in range(30):
+        values = _random_ids(rng, int(rng.integers(0, 80)), awkward_share)
+        if trial % 3 == 0:
+            values = [v for v in values if v is not None]
+        k = int(rng.integers(0, len(values) + 1))
+        series = [
+            pd.Series(values, dtype="str"),
+            pd.Series(values, dtype=object),
+            pd.Series(["1", *values, "x"], dtype="str").iloc[1:-1],  # nonzero Arrow offset
+            pd.concat([pd.Series(values[:k], dtype="str"), pd.Series(values[k:], dtype="str")]),
+            pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+                [pa.array(values[:k], pa.large_string()), pa.array(values[k:], pa.large_string())],
+                pa.large_string()))),
+            pd.Series(pd.arrays.ArrowStringArray(pa.array(values, pa.string()))),
+        ]
+        want_ints, want_hashes = _py_id_keys(values)
+        for s in series:
+            ints, hashes = id_keys(s)
+            assert ints.dtype == np.int64 and hashes.dtype == np.uint64
+            np.testing.assert_array_equal(ints, want_ints)
+            np.testing.assert_array_equal(hashes, want_hashes)
+    for v in _AWKWARD_IDS:  # each awkward value alone and among canonical integers
+        for values in ([v], ["12", v, "-3"], [v, v], ["7", "12", v], [v, "12", "7"]):
+            for s in (pd.Series(values, dtype="str"), pd.Series(values, dtype="str").iloc[1:]):
+                ints, hashes = id_keys(s)  # .iloc[1:]: an Arrow array with offset 1
+                want_ints, want_hashes = _py_id_keys(list(s))
+                np.testing.assert_array_equal(ints, want_ints)
+                np.testing.assert_array_equal(hashes, want_hashes)
+    ints, hashes = id_keys(pd.Series([15565701, 7, -2]))  # int64 column: cast to text first
+    np.testing.assert_array_equal(ints, [15565701, 7, -2])
+    assert len(hashes) == 0
+
+
+@pytest.mark.parametrize("kind", ["increasing", "dense", "sparse", "text", "mixed", "tiny"])
+def test_count_shared_ids_matches_pandas_duplicated(kind):
+    """Strictly increasing, dense (bincount) and sparse (sort) integer keys, text hashes and
+    mixes, over several chunks: the same count as ``Series.duplicated(keep=False).sum()``;
+    the chunks' key arrays are left untouched."""
+    from churn_core.scoring import count_shared_ids, id_keys
+
+    rng = np.random.default_rng(len(kind))
+    for trial in range(12):
+        n = int(rng.integers(0, 3000)) if kind != "tiny" else int(rng.integers(0, 4))
+        if kind == "increasing":
+            ids = np.arange(n) * int(rng.integers(1, 3)) - 5
+            if trial % 2 and n > 1:
+                ids[int(rng.integers(1, n))] = ids[0]  # one repeat late in the run
+            values = [str(v) for v in ids]
+        elif kind == "dense":
+            values = [str(v) for v in 15_565_701 + rng.integers(0, max(1, 2 * n - 1), n)]
+            if trial % 3 == 0:
+                values = [str(v) for v in rng.integers(-n, n, n)]
+        elif kind == "sparse":
+            values = [str(v) for v in rng.integers(-10 ** 17, 10 ** 17, n)]
+            values[: n // 3] = values[n // 2: n // 2 + n // 3]  # some repeats
+        elif kind == "text":
+            values = [f"C{v}" for v in rng.integers(0, max(1, n), n)]
+            if trial % 4 == 0:
+                values = ["same"] * n  # equal hashes: a dense uint64 span of 0
+        else:
+            values = [str(rng.choice(_AWKWARD_IDS)) if rng.random() < 0.3 else str(v)
+                      for v in rng.integers(0, max(1, n), n)]
+        cuts = np.sort(rng.integers(0, len(values) + 1, size=int(rng.integers(0, 6))))
+        chunks = np.split(np.array(values, dtype=object), cuts)
+        keys = [id_keys(pd.Series(list(c), dtype="str")) for c in chunks]
+        before = [(a.copy(), b.copy()) for a, b in keys]
+        expect = int(pd.Series(values, dtype=object).duplicated(keep=False).sum())
+        assert count_shared_ids(keys) == expect
+        for (a, b), (a0, b0) in zip(keys, before):
+            np.testing.assert_array_equal(a, a0)
+            np.testing.assert_array_equal(b, b0)
+    assert count_shared_ids([]) == 0
+    extreme = [(np.array([-(10 ** 18) + 1, 10 ** 18 - 1, 10 ** 18 - 1], np.int64), np.zeros(0, np.uint64))]
+    assert count_shared_ids(extreme) == 2  # span near 2**61: the sort path, no overflow
