@@ -296,16 +296,21 @@ def _finish(df: pd.DataFrame, lines, report: ReadReport) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- CSV
-def _read_csv_fast(data: bytes, delimiter: str, names: list[str], skip_rows: int = 1) -> pd.DataFrame | None:
+def _read_csv_fast(data: bytes, delimiter: str, names: list[str], skip_rows: int = 1,
+                   quoted: bool = True) -> pd.DataFrame | None:
     """pyarrow read with string columns; ``None`` when the file needs the tolerant reader.
 
     ``skip_rows=1`` skips the header line; ``0`` reads headerless pieces of a file.
+    ``quoted=False`` (for text without any ``"``) uses pyarrow's faster parser without
+    quote handling.
     """
+    parse = (pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True) if quoted else
+             pacsv.ParseOptions(delimiter=delimiter, quote_char=False, newlines_in_values=False))
     try:
         table = pacsv.read_csv(
             _io.BytesIO(data),
             read_options=pacsv.ReadOptions(skip_rows=skip_rows, column_names=names, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            parse_options=parse,
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=True,
@@ -503,7 +508,7 @@ def _iter_csv_pieces(data: bytes, name: str, chunksize: int) -> Iterator[tuple[p
         cut, quotes = _record_end(data, pos, min(pos + step, len(data)))
         piece = data[pos:cut]
         newlines = piece.count(b"\n")
-        df = _read_csv_fast(piece, report.delimiter, names, skip_rows=0)
+        df = _read_csv_fast(piece, report.delimiter, names, skip_rows=0, quoted=quotes > 0)
         if df is not None and _one_line_per_record(piece, len(df), newlines=newlines, quotes=quotes):
             lines = np.arange(line, line + len(df))
             step = max(int(chunksize * len(piece) / max(len(df), 1) * 0.98), 1)  # measured size
