@@ -326,9 +326,9 @@ def _read_csv_fast(data: bytes, delimiter: str, names: list[str], skip_rows: int
 def _one_line_per_record(data: bytes, rows: int, start: int = 0, newlines: int | None = None,
                          quotes: int | None = None) -> bool:
     """True when ``rows`` parsed records are exactly the physical lines of ``data[start:]``
-    (no header), so record ``i`` is on line ``first + i``: as many lines as records and no
-    blank line (pyarrow skips those, and a quoted newline makes one record of two lines, so
-    they could cancel out). ``newlines`` and ``quotes`` are the counts of ``\\n`` and ``"``
+    (no header), so record ``i`` is on line ``first + i``: as many lines as records, no lone
+    CR line end and no blank line (pyarrow skips those, and a quoted newline makes one record
+    of two lines, so they could cancel out). ``newlines`` and ``quotes`` are the counts of ``\\n`` and ``"``
     in ``data[start:]`` when the caller has them; without quotes the blank-line scan is
     not needed."""
     if start >= len(data):
@@ -337,6 +337,8 @@ def _one_line_per_record(data: bytes, rows: int, start: int = 0, newlines: int |
         newlines = data.count(b"\n", start)
     if rows != newlines + (0 if data.endswith(b"\n") else 1):
         return False
+    if data.find(b"\r", start) >= 0 and data.count(b"\r", start) != data.count(b"\r\n", start):
+        return False  # a lone CR ends a line too (for pyarrow and for editors)
     if quotes == 0:  # no quoted newline: as many records as lines means no blank line
         return True
     return not (data.startswith((b"\n", b"\r\n"), start) or data.find(b"\n\n", start) >= 0
@@ -370,7 +372,7 @@ def _record_lines(text: str, delimiter: str) -> list[int]:
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
     starts, prev_end = [], 0
     for i, row in enumerate(reader):
-        if i > 0 and row and any(row):
+        if i > 0 and row and (len(row) > 1 or row[0].strip()):  # blank lines are not records
             starts.append(prev_end + 1)
         prev_end = reader.line_num
     return starts
@@ -389,8 +391,8 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
         for i, row in enumerate(reader):
             start = prev_end + 1 + shift
             prev_end = reader.line_num
-            if i == 0 or not row or not any(f.strip() for f in row):
-                continue
+            if i == 0 or not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line; a row of empty fields is kept (validation rejects it)
             err = None
             if len(row) > width:
                 if any(f.strip() for f in row[width:]):
@@ -502,10 +504,14 @@ def _iter_csv_pieces(data: bytes, name: str, chunksize: int) -> Iterator[tuple[p
     header_end = _record_end(data, 0, 0)[0]
     head = data[header_end:header_end + 65536]
     per_line = len(head) / max(head.count(b"\n"), 1)
-    step = max(int(chunksize * per_line * 0.95), int(256 * per_line), 1)  # first piece >= 200 rows
-    pos, line, yielded = header_end, 2, False
+    step = max(int(chunksize * per_line * 0.95), 1)
+    # a small first piece (>= 200 rows) so scoring starts early; the last two share the rest
+    first = max(int(chunksize * per_line / 4), int(256 * per_line), 1)
+    pos, line, yielded = header_end, data.count(b"\n", 0, header_end) + 1, False
     while pos < len(data):
-        cut, quotes = _record_end(data, pos, min(pos + step, len(data)))
+        left = len(data) - pos
+        size = first if not yielded else step if left > 2 * step else left if left <= step else (left + 1) // 2
+        cut, quotes = _record_end(data, pos, min(pos + max(size, 1), len(data)))
         piece = data[pos:cut]
         newlines = piece.count(b"\n")
         df = _read_csv_fast(piece, report.delimiter, names, skip_rows=0, quoted=quotes > 0)

@@ -399,7 +399,8 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     Notes
     -----
     Numeric cells that are blank become NaN (counted in ``report.blanks``); non-blank cells
-    that are not numbers reject the row with a reason naming column, line and value. A
+    that are not numbers reject the row with a reason naming column, line and value; so does
+    a row whose every cell is blank (``,,,,`` lines that spreadsheets export). A
     target cell is 1 when it equals the positive label (case-insensitive, ``1.0`` == ``1``),
     0 when it equals the negative label (or any other value when no negative label is
     known), and rejected when blank or, with a known negative label, anything else.
@@ -450,6 +451,10 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         perr = df[PARSE_ERROR_COLUMN].notna().to_numpy()
         errs = df[PARSE_ERROR_COLUMN].to_numpy()
         flag(perr, "wrong number of fields", lambda i: str(errs[i]))
+    cells = [c for c in df.columns if c not in (PARSE_ERROR_COLUMN, LINE_INDEX)]
+    if n and cells:  # a row of empty fields (",,,," exported from a spreadsheet) is no customer
+        empty = np.logical_and.reduce([df[c].isna().to_numpy() for c in cells])
+        flag(empty, "empty row", lambda i: f"{word} {lines[i]}: the row is empty (every cell is blank)")
 
     out: dict = {}
     for col in schema.passthrough:

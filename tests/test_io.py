@@ -147,7 +147,7 @@ def test_iter_table_chunks_equals_whole_read(frame, tmp_path, fmt):
     chunks = list(iter_table_chunks(path, chunksize=16))
     assert [len(c) for c, _ in chunks] == [16, 16, 16, 2]
     assert [first for _, first in chunks] == [int(c.index[0]) for c, _ in chunks]
-    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
 
 
 def test_iter_table_chunks_cp1252(tmp_path):
@@ -170,7 +170,7 @@ def test_iter_table_chunks_streams_big_files(frame, tmp_path, monkeypatch):
     monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)  # force the streaming reader
     chunks = list(iter_table_chunks(path, chunksize=16))
     assert [len(c) for c, _ in chunks] == [16, 16, 16, 2]
-    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
 
 
 def test_iter_table_chunks_streaming_keeps_ragged_rows(tmp_path, monkeypatch):
@@ -242,7 +242,7 @@ def test_iter_table_chunks_pieces_equal_whole_read(tmp_path, anomaly, chunksize)
     chunks = list(iter_table_chunks(path, chunksize=chunksize))
     assert all(0 < len(c) <= chunksize for c, _ in chunks)
     assert [first for _, first in chunks] == [int(c.index[0]) for c, _ in chunks]
-    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
     # the record after the awkward one is on the line an editor shows
     text = path.read_text()
     line_of_551 = text.splitlines().index(f"551,1551,Name551,5.5") + 1
@@ -256,5 +256,53 @@ def test_iter_table_chunks_stray_quote_and_no_final_newline(tmp_path):
     path.write_bytes(("a,b\n" + "\n".join(body)).encode())
     whole, _ = read_table(path)
     chunks = list(iter_table_chunks(path, chunksize=50))
-    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole)
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
     assert whole.index[-1] == 501 and len(whole) == 500
+
+
+def _chunks_equal_whole(path, chunksize):
+    whole, _ = read_table(path)
+    chunks = list(iter_table_chunks(path, chunksize=chunksize))
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
+    return whole
+
+
+@pytest.mark.parametrize("chunksize", [7, 1000])
+def test_header_with_quoted_newline_counts_its_lines(tmp_path, chunksize):
+    path = tmp_path / "hdr.csv"
+    rows = "".join(f"{i},{i * 2}\n" for i in range(600))
+    path.write_bytes(('a,"b\nnote"\n' + rows).encode())
+    whole = _chunks_equal_whole(path, chunksize)
+    assert whole.index[0] == 3 and whole.loc[3 + 500, "a"] == "500"
+
+
+@pytest.mark.parametrize("blank_line", [False, True])
+@pytest.mark.parametrize("chunksize", [7, 1000])
+def test_row_of_empty_fields_is_kept_for_validation(tmp_path, blank_line, chunksize):
+    """``,,,`` rows are read as rows (validation rejects them), with or without a blank line
+    elsewhere forcing the exact line count: the number of rows does not depend on it."""
+    rows = [f"{i},{i},x" for i in range(600)]
+    rows[100] = ",,"
+    if blank_line:
+        rows[400] = "\n" + rows[400]
+    path = tmp_path / "empty.csv"
+    path.write_bytes(("a,b,c\n" + "\n".join(rows) + "\n").encode())
+    whole = _chunks_equal_whole(path, chunksize)
+    assert len(whole) == 600 and whole.loc[102].isna().all()
+    assert whole.loc[403 if blank_line else 402, "a"] == "400"
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_lone_cr_does_not_cancel_a_blank_line(tmp_path, quoted):
+    """A lone CR ends a line (for pyarrow and editors); with a blank line (or a quoted newline)
+    in the same piece the record and line counts would agree while the lines are wrong."""
+    rows = [f"{i},{i}" for i in range(600)]
+    rows[300] = "300,300\r9300,9300"  # a lone CR: one more record and one more editor line
+    rows[350] = ('350,"a\nb"' if quoted else "\n350,350")
+    path = tmp_path / "cr.csv"
+    path.write_bytes(("a,b\n" + "\n".join(rows) + "\n").encode())
+    whole = _chunks_equal_whole(path, 1000)
+    lines = path.read_bytes().replace(b"\r", b"\n").split(b"\n")
+    for key in ("299", "9300", "400", "599"):
+        line = next(k + 1 for k, text in enumerate(lines) if text.startswith(f"{key},".encode()))
+        assert whole.loc[line, "a"] == key

@@ -308,3 +308,36 @@ def test_count_shared_ids_matches_pandas_duplicated(kind):
     assert count_shared_ids([]) == 0
     extreme = [(np.array([-(10 ** 18) + 1, 10 ** 18 - 1, 10 ** 18 - 1], np.int64), np.zeros(0, np.uint64))]
     assert count_shared_ids(extreme) == 2  # span near 2**61: the sort path, no overflow
+
+
+def test_prefer_system_arrow_pool_respects_the_users_choice(monkeypatch):
+    import pyarrow as pa
+
+    from churn_core.scoring import prefer_system_arrow_pool
+
+    before = pa.default_memory_pool()
+    try:
+        pa.set_memory_pool(pa.mimalloc_memory_pool())
+        monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "mimalloc")
+        assert prefer_system_arrow_pool() == "mimalloc"  # the user's pool is kept
+        monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL")
+        assert prefer_system_arrow_pool() == "system"
+        assert pa.default_memory_pool().backend_name == "system"
+    finally:
+        pa.set_memory_pool(before)
+
+
+def test_score_file_rejects_a_row_of_empty_fields(tiny_bundle, sample_frame, tmp_path):
+    """A ``,,,,`` row (an empty spreadsheet row) is rejected with its line, never scored as
+    an imputed customer, whether or not a blank line elsewhere changes how the file is read."""
+    frame = sample_frame.drop(columns=["Exited"]).head(300)
+    lines = frame.to_csv(index=False).splitlines()
+    lines.insert(51, "," * (frame.shape[1] - 1))  # after data row 50: file line 52
+    for blank in (False, True):
+        text = lines[:200] + ([""] if blank else []) + lines[200:]
+        src = tmp_path / f"empty_{blank}.csv"
+        src.write_text("\n".join(text) + "\n")
+        counts = score_file(tiny_bundle, src, tmp_path / f"out_{blank}.csv", chunksize=64)
+        assert counts["rows_in"] == 301 and counts["rows_scored"] == 300 and counts["rows_rejected"] == 1
+        rej = pd.read_csv(rejected_path(tmp_path / f"out_{blank}.csv"))
+        assert rej["source_line"].tolist() == [52] and "the row is empty" in rej["reason"][0]
