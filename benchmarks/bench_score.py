@@ -16,7 +16,10 @@ that run alone):
   any CSV-to-CSV job pays; repeats are interleaved with the score runs (bare, then score,
   back to back) and two ratios are given: median(score) / median(bare), and the median of
   the per-pair ratios; plus the ratio of CPU seconds (all threads), the work done, which
-  other processes' load disturbs least;
+  other processes' load disturbs least. Each timed child runs right after an untimed bare
+  child: on the benchmark VM the first process after a large one runs slower (a bare job
+  right after a scoring process: 0.69-0.75 s; after another bare job: 0.61-0.63 s), and
+  neither measurement should inherit the other's after-effects;
 * **big** and **mem**: ``--big-rows`` (5,000,000) and ``--mem-rows`` (2,000,000) files scored
   in chunks once each: wall time, rows/s and peak RSS (goal: the same 1.5 GB bound);
 * **predict**: the MLP forward pass alone on 1,000,000 encoded rows (``compiled_predict``,
@@ -103,8 +106,11 @@ def _score_rows(me, rows, repeat, models, name, out_dir, log) -> list[Row]:
     data = synthetic_file(rows)
     log(f"score: {rows:,} rows, {data.stat().st_size / 1e6:.0f} MB CSV, bundle {name}")
     score, bare = [], []
+    settle = [me, "--child", "bare", "--data", str(data), "--out", str(out_dir / "settle.csv")]
     for i in range(repeat):
+        run_child(settle)  # untimed: the timed bare job does not follow a scoring process
         bare.append(run_child([me, "--child", "bare", "--data", str(data), "--out", str(out_dir / "bare.csv")]))
+        run_child(settle)  # the same for the scoring process
         score.append(run_child([me, "--child", "score", "--data", str(data), "--models", models,
                                 "--name", name, "--out", str(out_dir / "scores.csv")]))
         log(f"  run {i + 1}: score {score[-1]['wall']:.2f} s ({score[-1]['cpu']:.2f} CPU-s), "
