@@ -154,6 +154,19 @@ def _locate(data: bytes, pos: int, delimiter: str | None) -> tuple[int, str]:
     return line, col
 
 
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow's validator (SIMD, zero-copy: 3-5 ms
+    for 67 MB where ``bytes.decode`` takes 35 ms). Agrees with Python's codec on overlong
+    forms, surrogates and code points past U+10FFFF (tests/test_io.py)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)])
+    try:
+        text.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _decode(data: bytes, name: str) -> tuple[bytes, str]:
     """Return UTF-8 bytes without a BOM and the detected encoding.
 
@@ -174,7 +187,7 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str]:
             f"{name}: contains NUL bytes, so it is not a text table (CSV/TSV); "
             "upload a CSV, Parquet or .xlsx file"
         )
-    if data.isascii():  # ASCII is UTF-8 (a fast check, no decoded copy)
+    if data.isascii() or _is_utf8(data):  # fast checks, no decoded copy
         return data, encoding
     try:
         data.decode("utf-8")

@@ -306,3 +306,23 @@ def test_lone_cr_does_not_cancel_a_blank_line(tmp_path, quoted):
     for key in ("299", "9300", "400", "599"):
         line = next(k + 1 for k, text in enumerate(lines) if text.startswith(f"{key},".encode()))
         assert whole.loc[line, "a"] == key
+
+
+def test_is_utf8_agrees_with_python_codec():
+    from churn_core.io import _is_utf8
+
+    rng = np.random.default_rng(0)
+    samples = [b"", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe0\x80\xaf", b"\xc3",
+               b"\x80", "Müller, Zoë 😀".encode(), "Müller".encode("cp1252")]
+    text = "Ünïcødé 😀 name,1\n".encode() * 20
+    for _ in range(400):  # valid text with one random byte changed, and random bytes
+        b = bytearray(text)
+        b[rng.integers(len(b))] = rng.integers(256)
+        samples += [bytes(b), rng.integers(0, 256, rng.integers(1, 40)).astype(np.uint8).tobytes()]
+    for b in samples:
+        try:
+            b.decode("utf-8")
+            expected = True
+        except UnicodeDecodeError:
+            expected = False
+        assert _is_utf8(b) == expected, b
