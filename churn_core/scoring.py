@@ -262,8 +262,9 @@ def prefer_system_arrow_pool() -> str:
     """Make Arrow allocate with the system allocator, unless the user chose a pool.
 
     Arrow's default pool (mimalloc) hands freed pages back to the operating system and
-    faults them in again for the next chunk; scoring 1M rows in chunks took 10-15 % less
-    CPU with the system allocator on the benchmark machine (``benchmarks/experiments``).
+    faults them in again for the next chunk; scoring 1M rows in chunks took about 8 % less
+    CPU with the system allocator on the benchmark machine (2.99 vs 3.25 CPU-s, medians of 5
+    alternating runs; ``benchmarks/experiments/README.md``).
     A pool chosen with the ``ARROW_DEFAULT_MEMORY_POOL`` environment variable is kept.
     Buffers remember the pool they came from, so switching is safe at any time.
 

@@ -451,7 +451,8 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         perr = df[PARSE_ERROR_COLUMN].notna().to_numpy()
         errs = df[PARSE_ERROR_COLUMN].to_numpy()
         flag(perr, "wrong number of fields", lambda i: str(errs[i]))
-    cells = [c for c in df.columns if c not in (PARSE_ERROR_COLUMN, LINE_INDEX)]
+    raw_cols = [c for c in df.columns if c != PARSE_ERROR_COLUMN]
+    cells = [c for c in raw_cols if c != LINE_INDEX]
     if n and cells:  # a row of empty fields (",,,," exported from a spreadsheet) is no customer
         empty = np.logical_and.reduce([df[c].isna().to_numpy() for c in cells])
         flag(empty, "empty row", lambda i: f"{word} {lines[i]}: the row is empty (every cell is blank)")
@@ -501,7 +502,6 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     full = pd.DataFrame(out)
 
     keep = ~problem
-    raw_cols = [c for c in df.columns if c != PARSE_ERROR_COLUMN]
     if problem.any():
         valid = full.loc[keep].reset_index(drop=True)
         rejected = df.loc[problem, raw_cols].reset_index(drop=True)
