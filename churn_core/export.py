@@ -183,20 +183,17 @@ def _may_start_formula(col) -> bool:
         True exactly when some non-null cell starts with one of them (as the regex check in
         :func:`neutralise_arrow_table` would find).
     """
-    import pyarrow as pa
-
     for chunk in getattr(col, "chunks", (col,)):
         n = len(chunk)
         if n == 0 or chunk.null_count == n:
             continue
-        _, offsets_buf, data_buf = chunk.buffers()[:3]
-        if offsets_buf is None or data_buf is None or data_buf.size == 0:
+        buffers = arrow_string_buffers(chunk)
+        if buffers is None:
             continue  # every cell empty (or null)
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(offsets_buf, dtype=width, count=chunk.offset + n + 1)[chunk.offset:]
+        offsets, data = buffers
         starts = offsets[:-1]
         # mode="clip": an empty cell at the very end may start at len(data); it is masked below
-        first = np.frombuffer(data_buf, dtype=np.uint8).take(starts, mode="clip")
+        first = data.take(starts, mode="clip")
         hit = first == _FORMULA_BYTES[0]  # six SIMD compares: faster than a lookup table
         for b in _FORMULA_BYTES[1:]:
             hit |= first == b
@@ -208,6 +205,33 @@ def _may_start_formula(col) -> bool:
         if hit.any():
             return True
     return False
+
+
+def arrow_string_buffers(chunk) -> tuple[np.ndarray, np.ndarray] | None:
+    """NumPy views of a string / large_string Arrow array's offsets and UTF-8 bytes.
+
+    Parameters
+    ----------
+    chunk : pyarrow.Array
+        One string or large_string array (a chunk of a ChunkedArray), possibly sliced.
+
+    Returns
+    -------
+    offsets : ndarray of shape (len(chunk) + 1,), int32 or int64
+        Cell ``i`` is ``data[offsets[i]:offsets[i + 1]]`` (the array's ``offset`` applied).
+    data : ndarray of uint8
+        The whole data buffer (zero-copy).
+    None
+        When the array holds no bytes (every cell empty or null).
+    """
+    import pyarrow as pa
+
+    _, offsets_buf, data_buf = chunk.buffers()[:3]
+    if offsets_buf is None or data_buf is None or data_buf.size == 0:
+        return None
+    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
+    return offsets, np.frombuffer(data_buf, dtype=np.uint8)
 
 
 def _neutralise_text(v):

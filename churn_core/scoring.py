@@ -19,7 +19,7 @@ import pandas as pd
 
 from .bundle import ModelBundle
 from .errors import DataFileError
-from .export import neutralise_arrow_table, neutralise_formulas
+from .export import arrow_string_buffers, neutralise_arrow_table, neutralise_formulas
 
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
@@ -561,13 +561,11 @@ def id_keys(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     def all_canonical_ints(chunk) -> bool:
         """Every cell of a null-free, non-empty string / large_string chunk is a canonical
         integer of at most 18 digits (the regex below, checked on the bytes)."""
-        n = len(chunk)
-        _, offsets_buf, data_buf = chunk.buffers()
-        if data_buf is None:
+        buffers = arrow_string_buffers(chunk)
+        if buffers is None:
             return False  # every cell empty
-        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(offsets_buf, dtype=width, count=chunk.offset + n + 1)[chunk.offset:]
-        data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0]:offsets[-1]]  # this chunk's bytes
+        offsets, data = buffers
+        data = data[offsets[0]:offsets[-1]]  # this chunk's bytes
         lens = np.diff(offsets)
         if lens.min() < 1:
             return False  # an empty cell
