@@ -18,7 +18,7 @@ import io as _io
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -32,13 +32,13 @@ PARSE_ERROR_COLUMN = "__parse_error__"
 #: Index name holding each row's position in the source file.
 LINE_INDEX = "source_line"
 DELIMITERS = (",", ";", "\t", "|")
-#: CSV files up to this size are read into memory (and parsed piece by piece) by
-#: :func:`iter_table_chunks`; bigger ones stream.
+#: CSV files up to this size are read into memory and decoded whole (as :func:`read_table`
+#: does), then parsed piece by piece by :func:`iter_table_chunks`; bigger ones are read,
+#: decoded and parsed block by block.
 WHOLE_READ_BYTES = 64 * 1024 * 1024
-#: Block size of the streaming CSV reader. 1 MB blocks keep the reader's resident memory
-#: near 150 MB (16 MB blocks: about 560 MB, retained by Arrow's worker threads) and parse
-#: a 5M-row file no slower (measured in benchmarks/bench_score.py).
-STREAM_BLOCK_BYTES = 1 << 20
+#: Bytes read at a time from a CSV file bigger than :data:`WHOLE_READ_BYTES`; the reader
+#: holds about four pieces (4 x 6.7 MB for 100,000 rows of the sample's layout) plus a block.
+STREAM_BLOCK_BYTES = 4 << 20
 _FIX_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload it again"
 _TEXT_EXT = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 _PARQUET_EXT = {".parquet", ".pq"}
@@ -142,11 +142,18 @@ def _detect_format(data: bytes, name: str) -> str:
     return "csv"
 
 
-def _locate(data: bytes, pos: int, delimiter: str | None) -> tuple[int, str]:
-    """Return (line number, column name) of byte offset ``pos`` in delimited bytes."""
-    line = data.count(b"\n", 0, pos) + 1
-    header_end = data.find(b"\n")
-    header = data[: header_end if header_end >= 0 else len(data)].decode("utf-8", "replace")
+def _locate(data: bytes, pos: int, delimiter: str | None, header: bytes | None = None,
+            line_offset: int = 0) -> tuple[int, str]:
+    """Return (line number, column name) of byte offset ``pos`` in delimited bytes.
+
+    ``data`` starts with the header line, or is a later block of the file: then ``header``
+    holds the header line and ``line_offset`` the lines before the block.
+    """
+    line = data.count(b"\n", 0, pos) + 1 + line_offset
+    if header is None:
+        header_end = data.find(b"\n")
+        header = data[: header_end if header_end >= 0 else len(data)]
+    header = header.decode("utf-8", "replace").rstrip("\r\n")
     names = [h.strip().strip('"') for h in header.split(delimiter or ",")]
     start = data.rfind(b"\n", 0, pos) + 1
     idx = data[start:pos].decode("latin-1").count(delimiter or ",")
@@ -197,20 +204,123 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str]:
     delim = _sniff_delimiter(data[:65536].decode("latin-1"))
     if encoding == "utf-8-sig" or _UTF8_MULTIBYTE.search(data[: utf8_err.start]) or \
             _UTF8_MULTIBYTE.search(data[utf8_err.end:utf8_err.end + 1_000_000]):
-        line, col = _locate(data, utf8_err.start, delim)
-        bad = data[utf8_err.start:utf8_err.end]
-        raise DataFileError(
-            f"{name}: line {line}, column {col!r}: byte(s) {bad!r} are not valid UTF-8 although "
-            f"the rest of the file is UTF-8 (mixed encodings); {_FIX_HINT}"
-        )
+        raise _mixed_encoding(data, utf8_err, name, delim)
     try:
         return data.decode("cp1252").encode("utf-8"), "cp1252"
     except UnicodeDecodeError as exc:
-        line, col = _locate(data, exc.start, delim)
-        raise DataFileError(
-            f"{name}: line {line}, column {col!r}: byte {data[exc.start:exc.end]!r} cannot be "
-            f"decoded as UTF-8 or Windows-1252; {_FIX_HINT}"
-        ) from None
+        raise _not_cp1252(data, exc, name, delim) from None
+
+
+def _mixed_encoding(data: bytes, exc: UnicodeDecodeError, name: str, delim: str | None,
+                    header: bytes | None = None, line_offset: int = 0) -> DataFileError:
+    line, col = _locate(data, exc.start, delim, header, line_offset)
+    return DataFileError(
+        f"{name}: line {line}, column {col!r}: byte(s) {data[exc.start:exc.end]!r} are not valid "
+        f"UTF-8 although the rest of the file is UTF-8 (mixed encodings); {_FIX_HINT}")
+
+
+def _not_cp1252(data: bytes, exc: UnicodeDecodeError, name: str, delim: str | None,
+                header: bytes | None = None, line_offset: int = 0) -> DataFileError:
+    line, col = _locate(data, exc.start, delim, header, line_offset)
+    return DataFileError(
+        f"{name}: line {line}, column {col!r}: byte {data[exc.start:exc.end]!r} cannot be "
+        f"decoded as UTF-8 or Windows-1252; {_FIX_HINT}")
+
+
+class _Utf8Blocks:
+    """The blocks of a big text file as UTF-8 bytes, decided as :func:`_decode` decides a
+    whole file: UTF-16 by its BOM; else UTF-8 (BOM dropped) until a block is not UTF-8,
+    which makes the file Windows-1252 when every earlier byte was ASCII (the two agree on
+    ASCII) and raises :class:`DataFileError` (mixed encodings, naming line and column)
+    otherwise. ASCII blocks pass as read; other UTF-8 blocks end after a line end, so no
+    character is split. ``encoding`` holds the decision so far (``"utf-8"`` while the file
+    is ASCII)."""
+
+    def __init__(self, fh, name: str, block: int):
+        self.fh, self.name, self.block = fh, name, max(int(block), 1)
+        self.encoding, self.header, self.delimiter = "utf-8", None, None
+        self.offset, self._multibyte = 0, False
+
+    def __iter__(self) -> Iterator[bytes]:
+        raw = self.fh.read(max(self.block, 65536))
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            yield from self._utf16(raw)
+            return
+        if raw[:3] == b"\xef\xbb\xbf":
+            raw, self.encoding, self.offset = raw[3:], "utf-8-sig", 3
+        self.header = raw[:raw.find(b"\n") + 1]
+        self.delimiter = _sniff_delimiter(raw[:65536].decode("latin-1"))
+        carry = b""
+        while raw:
+            more = self.fh.read(self.block)
+            ascii_ = raw.isascii()
+            if carry or not ascii_:  # a character may be split at the block's end
+                raw = carry + raw
+                end = max(raw.rfind(b"\n"), raw.rfind(b"\r")) + 1 if more else len(raw)
+                raw, carry = memoryview(raw)[:end], raw[end:]
+            if len(raw):
+                yield self._utf8(raw, ascii_)
+                self.offset += len(raw)
+            raw = more
+        if carry:
+            yield self._utf8(carry, carry.isascii())
+
+    def _where(self) -> tuple[int, bytes]:
+        """Lines before the current block, and the start of its first line when the block
+        starts inside a line (read again from the file's start: for error messages only)."""
+        pos = self.fh.tell()
+        self.fh.seek(0)
+        lines, left, tail = 0, self.offset, b""
+        while left > 0:
+            block = self.fh.read(min(left, 1 << 24))
+            if not block:
+                break
+            cut = block.rfind(b"\n") + 1
+            lines, left = lines + block.count(b"\n"), left - len(block)
+            tail = block[cut:] if cut else tail + block
+        self.fh.seek(pos)
+        return lines, tail
+
+    def _error(self, make, part: bytes, exc: UnicodeDecodeError) -> DataFileError:
+        lines, tail = self._where()
+        exc.start, exc.end = exc.start + len(tail), exc.end + len(tail)
+        return make(tail + bytes(part), exc, self.name, self.delimiter, self.header, lines)
+
+    def _utf8(self, part, ascii_: bool):
+        """``part`` (bytes or memoryview) as UTF-8; ``ascii_``: whether it is known ASCII."""
+        if self.encoding == "cp1252":
+            try:
+                return str(part, "cp1252").encode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise self._error(_not_cp1252, part, exc) from None
+        if ascii_:
+            return part
+        if _is_utf8(part):
+            self._multibyte = True
+            return part
+        try:
+            str(part, "utf-8")
+        except UnicodeDecodeError as exc:  # the rule of _decode, with what came before
+            if self._multibyte or self.encoding == "utf-8-sig" or _UTF8_MULTIBYTE.search(part[:exc.start]) \
+                    or _UTF8_MULTIBYTE.search(part[exc.end:exc.end + 1_000_000]):
+                raise self._error(_mixed_encoding, part, exc) from None
+        self.encoding = "cp1252"  # every earlier byte was ASCII: the same text in Windows-1252
+        return self._utf8(part, False)
+
+    def _utf16(self, raw: bytes) -> Iterator[bytes]:
+        import codecs
+
+        self.encoding, decoder, done = "utf-16", codecs.getincrementaldecoder("utf-16")(), 0
+        while raw:
+            more = self.fh.read(self.block)
+            try:
+                text = decoder.decode(raw, final=not more)
+            except UnicodeDecodeError as exc:
+                raise DataFileError(f"{self.name}: damaged UTF-16 text near byte {done + exc.start}; "
+                                    f"{_FIX_HINT}") from None
+            done += len(raw)
+            yield text.encode("utf-8")
+            raw = more
 
 
 def _sniff_delimiter(text: str) -> str | None:
@@ -321,7 +431,7 @@ def _read_csv_fast(data: bytes, delimiter: str, names: list[str], skip_rows: int
              pacsv.ParseOptions(delimiter=delimiter, quote_char=False, newlines_in_values=False))
     try:
         table = pacsv.read_csv(
-            _io.BytesIO(data),
+            pa.BufferReader(pa.py_buffer(data)),
             read_options=pacsv.ReadOptions(skip_rows=skip_rows, column_names=names, use_threads=True),
             parse_options=parse,
             convert_options=pacsv.ConvertOptions(
@@ -337,25 +447,26 @@ def _read_csv_fast(data: bytes, delimiter: str, names: list[str], skip_rows: int
 
 
 def _one_line_per_record(data: bytes, rows: int, start: int = 0, newlines: int | None = None,
-                         quotes: int | None = None) -> bool:
-    """True when ``rows`` parsed records are exactly the physical lines of ``data[start:]``
+                         quotes: int | None = None, end: int | None = None) -> bool:
+    """True when ``rows`` parsed records are exactly the physical lines of ``data[start:end]``
     (no header), so record ``i`` is on line ``first + i``: as many lines as records, no lone
     CR line end and no blank line (pyarrow skips those, and a quoted newline makes one record
-    of two lines, so they could cancel out). ``newlines`` and ``quotes`` are the counts of ``\\n`` and ``"``
-    in ``data[start:]`` when the caller has them; without quotes the blank-line scan is
-    not needed."""
-    if start >= len(data):
+    of two lines, so they could cancel out). ``newlines`` and ``quotes`` are the counts of
+    ``\\n`` and ``"`` in ``data[start:end]`` when the caller has them; without quotes the
+    blank-line scan is not needed."""
+    end = len(data) if end is None else end
+    if start >= end:
         return rows == 0
     if newlines is None:
-        newlines = data.count(b"\n", start)
-    if rows != newlines + (0 if data.endswith(b"\n") else 1):
+        newlines = data.count(b"\n", start, end)
+    if rows != newlines + (0 if data.endswith(b"\n", start, end) else 1):
         return False
-    if data.find(b"\r", start) >= 0 and data.count(b"\r", start) != data.count(b"\r\n", start):
+    if data.find(b"\r", start, end) >= 0 and data.count(b"\r", start, end) != data.count(b"\r\n", start, end):
         return False  # a lone CR ends a line too (for pyarrow and for editors)
     if quotes == 0:  # no quoted newline: as many records as lines means no blank line
         return True
-    return not (data.startswith((b"\n", b"\r\n"), start) or data.find(b"\n\n", start) >= 0
-                or data.find(b"\n\r\n", start) >= 0)
+    return not (data.startswith((b"\n", b"\r\n"), start, end) or data.find(b"\n\n", start, end) >= 0
+                or data.find(b"\n\r\n", start, end) >= 0)
 
 
 def _record_end(data: bytes, start: int, pos: int) -> tuple[int, int]:
@@ -366,7 +477,7 @@ def _record_end(data: bytes, start: int, pos: int) -> tuple[int, int]:
     field (RFC 4180 doubles quotes inside fields), or ``len(data)``; ``quotes`` counts the
     ``"`` in ``data[start:offset]``.
     """
-    quotes = data.count(b'"', start, pos)
+    quotes = data.count(b'"', start, pos) if data.find(b'"', start, pos) >= 0 else 0  # find: memchr
     while True:
         nl = data.find(b"\n", pos)
         if nl < 0:
@@ -472,18 +583,21 @@ def _csv_layout(data: bytes, name: str) -> tuple[bytes, ReadReport, list[str]]:
     return data, report, names
 
 
-def _parse_csv(data: bytes, names: list[str], report: ReadReport, first_line: int = 2):
-    """Parse UTF-8 delimited text whose first line is the header: ``(frame, lines)``.
+def _parse_csv(data: bytes, names: list[str], report: ReadReport, first_line: int | None = None):
+    """Parse UTF-8 delimited text whose first record is the header: ``(frame, lines)``.
 
     pyarrow first; the tolerant reader when pyarrow refuses the text or its records are
     not one per line. ``lines`` numbers the records of the file these bytes start, where
-    the first data line is ``first_line`` (2 for a whole file).
+    the first line after the header is ``first_line`` (default: the line after the header,
+    so a whole file is numbered as it is).
     """
-    shift = first_line - 2
+    header_end = _record_end(data, 0, 0)[0]
+    shift = 0 if first_line is None else first_line - (_physical_lines(data[:header_end]) + 1)
     delimiter = report.delimiter
     df = _read_csv_fast(data, delimiter, names)
-    if df is not None and _one_line_per_record(data, len(df), _record_end(data, 0, 0)[0]):
-        return df, np.arange(first_line, first_line + len(df))
+    if df is not None and _one_line_per_record(data, len(df), header_end):
+        first = _physical_lines(data[:header_end]) + 1 + shift
+        return df, np.arange(first, first + len(df))
     text = data.decode("utf-8")
     if df is not None:
         try:
@@ -503,41 +617,107 @@ def _read_csv(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     return _finish(df, lines, report), report
 
 
-def _iter_csv_pieces(data: bytes, name: str, chunksize: int) -> Iterator[tuple[pd.DataFrame, int]]:
-    """Chunks of a delimited text file held in memory, parsed piece by piece.
+def _physical_lines(data) -> int:
+    """Lines in ``data`` (bytes or memoryview) as editors and the :mod:`csv` module count
+    them (``\\n``, ``\\r\\n`` and a lone ``\\r`` each end one)."""
+    data = data if isinstance(data, bytes) else bytes(data)
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
 
-    The file is cut at record ends into pieces of about ``chunksize`` rows, each parsed
-    when it is asked for, so scoring starts after the first piece instead of the whole
-    file. Line numbers are exact: a piece whose records are one per line numbers them by
-    position; from the first piece that is not (blank lines, quoted newlines, ragged rows),
-    the rest of the file is parsed as :func:`read_table` would parse it. The number style
-    comes from the first 200 rows, as for a whole read.
+
+def _record_end_fields(data: bytes, start: int, pos: int, delimiter: str) -> int:
+    """End of the record that runs through ``pos``, walking the records from ``start`` field
+    by field with the parsers' rule: a quote opens a quoted field only at the start of a
+    field (``5'11"`` in an unquoted field is text). Slower than :func:`_record_end` (one
+    regex match per record); used where stray quotes break quote parity."""
+    d = re.escape(delimiter.encode())
+    fld = rb'(?:"(?:[^"]|"")*"[^' + d + rb'\r\n]*|[^' + d + rb'\r\n]*)'
+    record = re.compile(fld + rb"(?:" + d + fld + rb")*(?:\r\n|\n|\r|$)")
+    while start < len(data):
+        start = record.match(data, start).end() or len(data)
+        if start > pos:
+            return start
+    return len(data)
+
+
+def _open_at_end(df: pd.DataFrame) -> bool:
+    """Whether the last parsed record swallowed its piece's final line end: a quoted field
+    still open where the piece was cut (both parsers accept an unclosed quote at the end)."""
+    return bool(len(df)) and any(isinstance(v, str) and v.endswith(("\n", "\r")) for v in df.iloc[-1])
+
+
+def _csv_chunks(data: bytes, more: Iterator[bytes], report: ReadReport, names: list[str],
+                chunksize: int, encoding: Callable[[], str] | None = None) -> Iterator[tuple[pd.DataFrame, int]]:
+    """Chunks of delimited UTF-8 text, parsed piece by piece with exact line numbers.
+
+    ``data`` starts with the header; ``more`` yields the rest of the file (UTF-8 blocks cut
+    anywhere), pulled only when a piece needs them, so memory stays bounded by a few pieces.
+    Pieces are cut at record ends (a line end with balanced quotes; walked field by field
+    when a stray quote breaks the parity or a cut is found inside a quoted field). A piece
+    whose records are one per line numbers them by position; any other piece (blank lines,
+    quoted newlines, ragged rows) is parsed as :func:`read_table` would parse it, with its
+    lines counted from the piece's first line. The number style comes from the first piece.
     """
-    data, report, names = _csv_layout(data, name)
-    header_end = _record_end(data, 0, 0)[0]
-    head = data[header_end:header_end + 65536]
+    delim = report.delimiter
+    eof = False
+
+    def fill(room: int) -> None:
+        """Read blocks until ``room`` bytes are left after ``pos`` (or the file ends)."""
+        nonlocal data, pos, eof
+        blocks, have = [], len(data) - pos
+        while not eof and have < room:
+            block = next(more, None)
+            if block is None:
+                eof = True
+            else:
+                blocks.append(block)
+                have += len(block)
+        if blocks:
+            data, pos = b"".join([memoryview(data)[pos:], *blocks]), 0
+
+    pos = 0
+    while not eof and _record_end(data, 0, 0)[0] >= len(data):  # the whole header
+        fill(len(data) + 1)
+    pos = _record_end(data, 0, 0)[0]
+    header = data[:pos]
+    line = _physical_lines(header) + 1
+    head = data[pos:pos + 65536]
     per_line = len(head) / max(head.count(b"\n"), 1)
     step = max(int(chunksize * per_line * 0.95), 1)
     # a small first piece (>= 200 rows) so scoring starts early; the last two share the rest
     first = max(int(chunksize * per_line / 4), int(256 * per_line), 1)
-    pos, line, yielded = header_end, data.count(b"\n", 0, header_end) + 1, False
-    while pos < len(data):
+    yielded = False
+    while True:
+        size = first if not yielded else step
+        fill(2 * size + 65536)  # room for the piece and a long record
         left = len(data) - pos
-        size = first if not yielded else step if left > 2 * step else left if left <= step else (left + 1) // 2
-        cut, quotes = _record_end(data, pos, min(pos + max(size, 1), len(data)))
-        piece = data[pos:cut]
-        newlines = piece.count(b"\n")
-        df = _read_csv_fast(piece, report.delimiter, names, skip_rows=0, quoted=quotes > 0)
-        if df is not None and _one_line_per_record(piece, len(df), newlines=newlines, quotes=quotes):
-            lines = np.arange(line, line + len(df))
+        if left <= 0:
+            break
+        if yielded and eof:
+            size = step if left > 2 * step else left if left <= step else (left + 1) // 2
+        target = min(pos + max(size, 1), len(data))
+        cut, quotes = _record_end(data, pos, target)
+        if cut - pos > 2 * size + 65536 or (cut >= len(data) and not eof):
+            cut = _record_end_fields(data, pos, target, delim)  # stray quotes: parity cannot tell
+            quotes = data.count(b'"', pos, cut)
+        for recut in (False, True):
+            piece = memoryview(data)[pos:cut]
+            df = _read_csv_fast(piece, delim, names, skip_rows=0, quoted=quotes > 0)
+            newlines = data.count(b"\n", pos, cut)
+            fast = df is not None and _one_line_per_record(data, len(df), pos, newlines, quotes, end=cut)
+            if fast:
+                lines = np.arange(line, line + len(df))
+            else:  # blank lines, quoted newlines, ragged rows: as a whole read would see them
+                df, lines = _parse_csv(header + piece, names, report, first_line=line)
+                newlines = _physical_lines(piece)
+            if recut or not quotes or cut >= len(data) or not _open_at_end(df):
+                break
+            cut = _record_end_fields(data, pos, target, delim)  # the cut fell inside a quoted field
+        if fast:
             step = max(int(chunksize * len(piece) / max(len(df), 1) * 0.98), 1)  # measured size
-        else:  # the rest, as a whole read would see it
-            df, lines = _parse_csv(data[:header_end] + data[pos:], names, report, first_line=line)
-            cut, newlines = len(data), 0
         if not yielded:
-            report.decimal, report.thousands = _number_style(df, report.delimiter)
-        df = _finish(df, lines, ReadReport(name, "csv", encoding=report.encoding,
-                                           delimiter=report.delimiter, decimal=report.decimal))
+            report.decimal, report.thousands = _number_style(df, delim)
+        df = _finish(df, lines, ReadReport(report.source, "csv", encoding=encoding() if encoding else report.encoding,
+                                           delimiter=delim, decimal=report.decimal))
         for start in range(0, len(df), chunksize):
             part = df.iloc[start:start + chunksize]
             yielded = True
@@ -545,9 +725,15 @@ def _iter_csv_pieces(data: bytes, name: str, chunksize: int) -> Iterator[tuple[p
         line += newlines
         pos = cut
     if not yielded:  # header only: one empty chunk with the columns
-        df, lines = _parse_csv(data, names, report)
-        report.decimal, report.thousands = _number_style(df, report.delimiter)
+        df, lines = _parse_csv(header, names, report)
+        report.decimal, report.thousands = _number_style(df, delim)
         yield _finish(df, lines, report), 2
+
+
+def _iter_csv_pieces(data: bytes, name: str, chunksize: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    """Chunks of a delimited text file held in memory (:func:`_csv_chunks`)."""
+    data, report, names = _csv_layout(data, name)
+    yield from _csv_chunks(data, iter(()), report, names, chunksize)
 
 
 # ----------------------------------------------------------------------------- binary formats
@@ -684,11 +870,12 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
 
     Notes
     -----
-    CSV files up to :data:`WHOLE_READ_BYTES` are read into memory and parsed piece by piece
-    (cut at record ends; exact line numbers), so the first chunk is ready after one piece.
-    Bigger CSV files stream through :func:`pyarrow.csv.open_csv` in bounded memory; their
-    line numbers assume one physical line per record (blank lines or quoted newlines make
-    later numbers approximate).
+    CSV files are parsed piece by piece (cut at record ends), so the first chunk is ready
+    after one piece, and line numbers are exact at any size (blank lines, quoted newlines
+    and ragged rows included). Files up to :data:`WHOLE_READ_BYTES` are read and decoded
+    whole; bigger ones block by block (:data:`STREAM_BLOCK_BYTES`), in bounded memory. A
+    file whose only line ends are lone CRs (old Mac) has no record end the reader can cut
+    at, and is read whole.
     """
     path = Path(path)
     with open(path, "rb") as fh:
@@ -707,11 +894,6 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
             yield _finish(df, np.arange(first, first + len(df)), ReadReport(path.name, "parquet")), first
             first += len(df)
         return
-    # XLSX, and small CSV files: read whole (exact line numbers for blank lines and quoted
-    # newlines).
-    if fmt == "csv" and path.stat().st_size <= WHOLE_READ_BYTES:
-        yield from _iter_csv_pieces(path.read_bytes(), path.name, chunksize)
-        return
     if fmt == "xlsx":
         df, _ = read_table(path)
         for start in range(0, max(len(df), 1), chunksize):
@@ -719,62 +901,12 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
             if len(part) or start == 0:
                 yield part, int(part.index[0]) if len(part) else 2
         return
-    # Big CSV: sniff encoding and delimiter on the head, then stream.
-    probe, encoding = _decode(head if len(head) < 65536 else head[: head.rfind(b"\n") + 1] or head, path.name)
-    text_head = probe.decode("utf-8", "ignore")
-    delimiter = _sniff_delimiter(text_head) or ","
-    report = ReadReport(source=path.name, format="csv", encoding=encoding, delimiter=delimiter)
-    first_line = text_head.splitlines()[0] if text_head else ""
-    names = _clean_headers(next(csv.reader(_io.StringIO(first_line, newline=""), delimiter=delimiter), []), report)
-    arrow_enc = {"utf-8": "utf8", "utf-8-sig": "utf8", "cp1252": "cp1252", "utf-16": "utf16"}[encoding]
-    width = len(names)
-    # number style from the head, as read_table decides it for small files (same file, same numbers)
-    try:
-        rows = list(csv.reader(_io.StringIO(text_head, newline=""), delimiter=delimiter))[1:]
-        rows = rows[:-1] if len(rows) > 1 else rows  # the last line of the head may be cut
-        sample = pd.DataFrame([(r + [None] * width)[:width] for r in rows[:200]], columns=names, dtype="str")
-        decimal = _number_style(sample, delimiter)[0]
-    except (csv.Error, ValueError):
-        decimal = "."
-    bad_rows: list = []
-
-    def on_invalid(row) -> str:  # keep ragged rows for validation to reject (never drop them)
-        bad_rows.append(f"a row has {row.actual_columns} fields but the header has {width} "
-                        f"(line number approximate): {row.text[:80]!r}")
-        return "skip"
-
-    def frame(tbl: pa.Table, line: int):
-        df = tbl.to_pandas() if tbl.num_rows else pd.DataFrame({n: pd.Series([], dtype="str") for n in names})
-        lines = np.arange(line, line + len(df))
-        if bad_rows:
-            extra = pd.DataFrame({n: pd.Series([np.nan] * len(bad_rows), dtype="str") for n in names})
-            extra[PARSE_ERROR_COLUMN] = pd.Series(bad_rows, dtype="object").to_numpy()
-            df = pd.concat([df, extra], ignore_index=True)
-            lines = np.arange(line, line + len(df))
-            bad_rows.clear()
-        return _finish(df, lines, ReadReport(path.name, "csv", decimal=decimal)), line
-
-    try:
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, encoding=arrow_enc,
-                                           block_size=STREAM_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                             invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                null_values=[""]),
-        )
-        line = 2
-        pending = pa.Table.from_batches([], schema=reader.schema)
-        for batch in reader:
-            pending = pa.concat_tables([pending, pa.Table.from_batches([batch])])
-            while pending.num_rows >= chunksize:
-                out, pending = pending.slice(0, chunksize), pending.slice(chunksize)
-                df, first = frame(out, line)
-                line += len(df)
-                yield df, first
-        if pending.num_rows or bad_rows or line == 2:
-            yield frame(pending, line)
-    except pa.ArrowInvalid as exc:
-        raise DataFileError(f"{path.name}: cannot be parsed as delimited text ({exc}); {_FIX_HINT}") from None
+    if path.stat().st_size <= WHOLE_READ_BYTES:  # decoded whole, as read_table decodes it
+        yield from _iter_csv_pieces(path.read_bytes(), path.name, chunksize)
+        return
+    with open(path, "rb") as fh:  # big: decoded and parsed block by block
+        blocks = _Utf8Blocks(fh, path.name, STREAM_BLOCK_BYTES)
+        more = iter(blocks)
+        data, report, names = _csv_layout(bytes(next(more, b"")), path.name)
+        report.encoding = blocks.encoding
+        yield from _csv_chunks(data, more, report, names, chunksize, encoding=lambda: blocks.encoding)

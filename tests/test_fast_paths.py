@@ -146,6 +146,42 @@ def test_streamed_score_file_equals_score_frame(tiny_bundle, sample_df, tmp_path
     assert rej["source_line"].tolist() == [12] and rej["reason"].tolist() == ref.rejected["reason"].tolist()
 
 
+def test_streamed_awkward_file_rejects_at_the_lines_an_editor_shows(tiny_bundle, sample_df, tmp_path,
+                                                                   monkeypatch):
+    """A file read block by block (as files over 64 MB are) with blank lines, a quoted
+    newline, a cut-off line and a line with an extra field: the rejected rows carry the line
+    an editor shows, the same as the whole read, and no row is lost."""
+    import churn_core.io as cio
+    from churn_core.io import read_table
+    from churn_core.scoring import rejected_path, score_frame
+
+    df = sample_df.drop(columns=["Exited"]).head(1200).copy()
+    df["Surname"] = df["Surname"].astype(str)
+    df.iloc[300, df.columns.get_loc("Surname")] = "two\nlines"
+    lines = df.to_csv(index=False).splitlines(keepends=True)
+    lines[100] = "\n" + lines[100]  # a blank line before data row 100
+    lines[700] = ",".join(lines[700].rstrip("\n").split(",")[:4]) + "\n"  # cut off
+    lines[900] = lines[900].rstrip("\n") + ",oops\n"  # one field too many
+    lines[1100] = "\n\n" + lines[1100]
+    src = tmp_path / "awkward.csv"
+    src.write_text("".join(lines))
+    ref = score_frame(tiny_bundle, read_table(src)[0])
+    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
+    monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", 5000)
+    counts = score_file(tiny_bundle, src, tmp_path / "out.csv", chunksize=97)
+    got, rej = pd.read_csv(tmp_path / "out.csv"), pd.read_csv(rejected_path(tmp_path / "out.csv"))
+    editor = src.read_text().split("\n")
+    assert counts["rows_in"] == 1200 == counts["rows_scored"] + counts["rows_rejected"]
+    assert sorted(rej["source_line"]) == sorted(ref.rejected["source_line"]) and len(rej) == 2
+    for line in rej["source_line"]:  # the rejected line is the cut-off one or the one with "oops"
+        text = editor[line - 1]
+        assert text.count(",") < lines[1].count(",") or text.endswith(",oops")
+    assert got["source_line"].tolist() == ref.scored["source_line"].tolist()
+    for line, cid in zip(got["source_line"], got["CustomerId"]):  # spot checks against the text
+        if line % 97 == 0:
+            assert editor[line - 1].split(",")[1] == str(cid)
+
+
 @pytest.mark.parametrize("cells", [["France", "Spain", None, "France"], ["1", "0", "1"], ["a", " a", None],
                                    ["1.0", "2"], ["NA", "x"], [None, None]])
 def test_map_unique_unchanged_path_equals_take_path(cells):

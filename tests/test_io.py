@@ -216,6 +216,18 @@ def test_xlsx_with_several_sheets_reads_first_and_warns(frame, tmp_path):
     assert len(df) == len(frame) and "'Customers'" in rep.warnings[0]
 
 
+@pytest.fixture(params=["whole", "blocks"])
+def reader_mode(request, monkeypatch):
+    """``iter_table_chunks`` on a file decoded whole, or read block by block as files over
+    ``WHOLE_READ_BYTES`` are (forced here with tiny blocks)."""
+    import churn_core.io as cio
+
+    if request.param == "blocks":
+        monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
+        monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", 997)
+    return request.param
+
+
 def _awkward_csv(n: int, anomaly: str, at: int) -> bytes:
     """``n`` clean rows with one awkward record at row ``at`` (0-based)."""
     rows = [f"{i},{1000 + i},Name{i},{i % 7}.5" for i in range(n)]
@@ -233,7 +245,7 @@ def _awkward_csv(n: int, anomaly: str, at: int) -> bytes:
 @pytest.mark.parametrize("anomaly", ["quoted_newline", "blank_line", "ragged", "extra_field",
                                      "quoted_comma", "crlf_blank"])
 @pytest.mark.parametrize("chunksize", [7, 64, 1000])
-def test_iter_table_chunks_pieces_equal_whole_read(tmp_path, anomaly, chunksize):
+def test_iter_table_chunks_pieces_equal_whole_read(tmp_path, reader_mode, anomaly, chunksize):
     """Files read piece by piece give the whole read's cells and exact line numbers, also
     when the awkward record sits in a later piece."""
     path = tmp_path / "awkward.csv"
@@ -249,7 +261,7 @@ def test_iter_table_chunks_pieces_equal_whole_read(tmp_path, anomaly, chunksize)
     assert whole.loc[line_of_551, "id"] == "551"
 
 
-def test_iter_table_chunks_stray_quote_and_no_final_newline(tmp_path):
+def test_iter_table_chunks_stray_quote_and_no_final_newline(tmp_path, reader_mode):
     path = tmp_path / "stray.csv"
     body = [f"{i},{i}" for i in range(500)]
     body[300] = '300,5" screen'
@@ -268,7 +280,7 @@ def _chunks_equal_whole(path, chunksize):
 
 
 @pytest.mark.parametrize("chunksize", [7, 1000])
-def test_header_with_quoted_newline_counts_its_lines(tmp_path, chunksize):
+def test_header_with_quoted_newline_counts_its_lines(tmp_path, reader_mode, chunksize):
     path = tmp_path / "hdr.csv"
     rows = "".join(f"{i},{i * 2}\n" for i in range(600))
     path.write_bytes(('a,"b\nnote"\n' + rows).encode())
@@ -278,7 +290,7 @@ def test_header_with_quoted_newline_counts_its_lines(tmp_path, chunksize):
 
 @pytest.mark.parametrize("blank_line", [False, True])
 @pytest.mark.parametrize("chunksize", [7, 1000])
-def test_row_of_empty_fields_is_kept_for_validation(tmp_path, blank_line, chunksize):
+def test_row_of_empty_fields_is_kept_for_validation(tmp_path, reader_mode, blank_line, chunksize):
     """``,,,`` rows are read as rows (validation rejects them), with or without a blank line
     elsewhere forcing the exact line count: the number of rows does not depend on it."""
     rows = [f"{i},{i},x" for i in range(600)]
@@ -293,7 +305,7 @@ def test_row_of_empty_fields_is_kept_for_validation(tmp_path, blank_line, chunks
 
 
 @pytest.mark.parametrize("quoted", [False, True])
-def test_lone_cr_does_not_cancel_a_blank_line(tmp_path, quoted):
+def test_lone_cr_does_not_cancel_a_blank_line(tmp_path, reader_mode, quoted):
     """A lone CR ends a line (for pyarrow and editors); with a blank line (or a quoted newline)
     in the same piece the record and line counts would agree while the lines are wrong."""
     rows = [f"{i},{i}" for i in range(600)]
@@ -306,6 +318,100 @@ def test_lone_cr_does_not_cancel_a_blank_line(tmp_path, quoted):
     for key in ("299", "9300", "400", "599"):
         line = next(k + 1 for k, text in enumerate(lines) if text.startswith(f"{key},".encode()))
         assert whole.loc[line, "a"] == key
+
+
+def test_stray_quote_before_a_quoted_newline_is_not_a_cut(tmp_path, reader_mode):
+    """A stray quote (``5'11"``, text for both parsers) flips the quote parity, so a cut by
+    parity lands inside the next quoted multi-line field; such cuts are found and the records
+    walked field by field: same rows, cells and lines as the whole read."""
+    rows = [f"{i},{i},plain" for i in range(900)]
+    rows[100] = "100,100,5'11\" tall"
+    for k in range(101, 900, 9):
+        rows[k] = f'{k},{k},"note\nline two"'
+    path = tmp_path / "stray_multi.csv"
+    path.write_bytes(("a,b,c\n" + "\n".join(rows) + "\n").encode())
+    whole = _chunks_equal_whole(path, 40)
+    assert len(whole) == 900 and whole["c"].str.startswith("note\nline").sum() == len(range(101, 900, 9))
+    assert whole.loc[whole["a"] == "899"].index[0] == 900 + 1 + len(range(101, 900, 9))
+
+
+def test_random_awkward_files_read_in_blocks_equal_the_whole_read(tmp_path, monkeypatch):
+    """Seeded fuzz: files mixing blank lines, quoted newlines and commas, doubled quotes,
+    stray quotes, ragged rows, CRLF and empty rows, read block by block (block sizes from
+    61 bytes) in chunks of 3 to 500 rows, give the whole read's frame exactly."""
+    import churn_core.io as cio
+
+    rng = np.random.default_rng(11)
+    kinds = ["plain"] * 12 + ["blank", "qnl", "qcomma", "dq", "stray", "short", "long", "crlf", "empty"]
+    for trial in range(30):
+        rows = []
+        for i in range(int(rng.integers(1, 400))):
+            k = kinds[rng.integers(len(kinds))]
+            rows.append({"plain": f"{i},{i * 3},n{i}", "blank": f"\n{i},{i},b", "qnl": f'{i},{i},"x\ny"',
+                         "qcomma": f'{i},{i},"D, J"', "dq": f'{i},{i},"say ""hi"""', "stray": f"{i},{i},5'1\"",
+                         "short": f"{i},{i}", "long": f"{i},{i},a,b", "crlf": f"{i},{i},c\r",
+                         "empty": ",,"}[k])
+        path = tmp_path / f"fuzz{trial}.csv"
+        path.write_bytes(("a,b,c\n" + "\n".join(rows) + ("\n" if trial % 3 else "")).encode())
+        whole, _ = read_table(path)
+        for block, chunk in ((61, 3), (997, 17), (1 << 16, 500)):
+            monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
+            monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", block)
+            got = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=chunk)])
+            pd.testing.assert_frame_equal(got, whole, check_exact=True, obj=f"{path.name} block {block}")
+
+
+def test_big_file_encodings_decided_like_the_whole_read(tmp_path, monkeypatch):
+    """Block by block: a Windows-1252 byte after megabytes of ASCII makes the file cp1252
+    (as the whole read decides); UTF-16 and a UTF-8 BOM read as whole; UTF-8 text followed
+    by a cp1252 byte is refused naming that line and column."""
+    import churn_core.io as cio
+    from churn_core.io import DataFileError
+
+    rows = [f"{i},{i},name{i}" for i in range(3000)]
+    rows[2500] = "2500,2500,Müller"
+    text = "a,b,c\n" + "\n".join(rows) + "\n"
+    files = {"cp1252.csv": text.encode("cp1252"), "utf16.csv": text.encode("utf-16"),
+             "bom.csv": b"\xef\xbb\xbf" + text.encode()}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    wholes = {name: read_table(tmp_path / name)[0] for name in files}
+    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
+    monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", 4096)
+    for name in files:
+        chunks = list(iter_table_chunks(tmp_path / name, chunksize=700))
+        pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), wholes[name], check_exact=True)
+        assert wholes[name].loc[2502, "c"] == "Müller"
+    mixed = text.replace(",name10\n", ",Zoë\n").encode().replace("Müller".encode(), "Müller".encode("cp1252"))
+    (tmp_path / "mixed.csv").write_bytes(mixed)
+    with pytest.raises(DataFileError, match=r"mixed.csv: line 2502, column 'c'.*mixed encodings"):
+        list(iter_table_chunks(tmp_path / "mixed.csv", chunksize=700))
+
+
+@pytest.mark.parametrize("case", ["mixed", "undefined"])
+def test_big_file_encoding_error_names_line_and_column_across_blocks(tmp_path, monkeypatch, case):
+    """The bad byte's line starts in one block and ends in the next: the message still names
+    its line and column (';' file), as the whole read does."""
+    import churn_core.io as cio
+    from churn_core.io import DataFileError
+
+    rows = [f"{i};{i};name{i}" for i in range(6000)]
+    if case == "mixed":  # UTF-8 early, a Windows-1252 byte late
+        rows[10], rows[5000] = "10;10;Zoë", "5000;5000;M\udcfcller"
+    else:  # Windows-1252 early, a byte Windows-1252 leaves undefined late
+        rows[10], rows[5000] = "10;10;M\udcfcller", "5000;5000;x\udc81y"
+    data = ("a;b;c\n" + "\n".join(rows) + "\n").encode("utf-8", "surrogateescape")
+    path = tmp_path / "enc.csv"
+    path.write_bytes(data)
+    with pytest.raises(DataFileError) as whole:
+        read_table(path)
+    line_start = data.index(b"\n5000;") + 1
+    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
+    monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", line_start + 3 - 65536)  # 2nd block starts in "5000;"
+    with pytest.raises(DataFileError) as blocks:
+        list(iter_table_chunks(path, chunksize=700))
+    assert "line 5002, column 'c'" in str(whole.value)
+    assert str(blocks.value) == str(whole.value)
 
 
 def test_is_utf8_agrees_with_python_codec():
