@@ -1,8 +1,11 @@
 """``python -m churn_core``: see :mod:`churn_core.cli`."""
 import os
 
-# TensorFlow's C++ info/warning lines mean nothing to an analyst (set before TF is imported).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log lines mean nothing to an analyst (set before TF is imported). Level 3
+# also hides "E... cuda_platform.cc: failed call to cuInit" on machines without a GPU; the
+# lines TF writes before it reads this variable (oneDNN, CUDA drivers, absl's notice) are
+# filtered by tf_quiet.import_tensorflow_quietly. A value the user set is kept.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from .cli import main  # noqa: E402
 

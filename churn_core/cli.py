@@ -2,8 +2,9 @@
 
 Thin wrappers over the engine (io -> infer -> validate -> train/bundle/scoring). User errors
 (:class:`churn_core.errors.ChurnError`, missing files) print one line on stderr naming the
-file and column and exit with code 2; no traceback. Anything else is a bug and exits 1 with
-the traceback.
+file and column and exit with code 2; no traceback. Ctrl-C prints one ``interrupted: ...``
+line saying what was (not) written and exits with code 130. Anything else is a bug and exits
+1 with the traceback.
 
 Examples
 --------
@@ -26,14 +27,23 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
 from . import config
 from .errors import ChurnError
+from .tf_quiet import import_tensorflow_quietly
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
 SCORE_ENGINES: dict = {}
+
+#: Exit code after Ctrl-C (128 + SIGINT), as shells report it.
+EXIT_INTERRUPTED = 130
+
+
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with the text saying what is (not) on disk, e.g. ``"no model saved"``."""
 
 
 def _csv_list(text: str | None) -> list[str] | None:
@@ -117,6 +127,48 @@ def _check_threshold(thr) -> None:
 
 # --------------------------------------------------------------------------- commands
 def cmd_train(args) -> int:
+    """``train``: fit a bundle on a labelled file and save it to ``--out``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``train`` options.
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    ChurnError
+        For unusable files, options or data.
+    KeyboardInterrupt
+        On Ctrl-C, with a text saying whether a model was saved.
+    """
+    from .bundle import is_bundle_folder
+
+    models_dir, name = _split_model_path(args.out)
+    target = models_dir / name
+    existed = is_bundle_folder(target)
+    stage = {"saved": None, "unwritten": None}  # what is on disk, for the Ctrl-C message
+    try:
+        return _train(args, models_dir, name, stage)
+    except KeyboardInterrupt:
+        if stage["saved"] is not None:
+            raise _Interrupted(f"model saved to {stage['saved']}"
+                               + (f", but {stage['unwritten']}" if stage["unwritten"] else "")) from None
+        note = "no model saved"
+        if existed and is_bundle_folder(target):
+            note += f"; the existing model {target} is unchanged"
+        elif existed:
+            moved = sorted(models_dir.glob(f".tmp-old-{name}-*"))
+            note += (f"; the previous model {target} was being replaced: it is now in "
+                     f"{moved[0] if moved else 'a hidden .tmp-old-' + name + '-* folder'}")
+        raise _Interrupted(note) from None
+
+
+def _train(args, models_dir: Path, name: str, stage: dict) -> int:
     from tqdm.auto import tqdm
 
     from .bundle import save_bundle
@@ -125,7 +177,6 @@ def cmd_train(args) -> int:
     from .train import train_bundle
 
     data = _need_file(args.data)
-    models_dir, name = _split_model_path(args.out)
     cfg = _train_config(args)
     df, report = read_table(data)
     schema = infer_schema(df, target=args.target, positive_label=args.positive_label,
@@ -145,12 +196,16 @@ def cmd_train(args) -> int:
         bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val_loss=f"{logs.get('val_loss', 0):.4f}",
                         **({"val_auc": f"{logs['val_auc']:.4f}"} if "val_auc" in logs else {}))
 
+    import_tensorflow_quietly()
     try:
         bundle = train_bundle(df, schema, cfg, name=name, progress=progress,
                               data_sha256=_file_sha256(data), source_name=data.name)
     finally:
         bar.close()
-    folder = save_bundle(bundle, name, models_dir)
+    result = bundle.__dict__.get("validation")
+    if result is not None and len(result.rejected):
+        stage["unwritten"] = "its rejected-rows file was not written"
+    folder = stage["saved"] = save_bundle(bundle, name, models_dir)
     card = bundle.card
     print(f"rows: {card['rows']['valid']} valid, {card['rows']['rejected']} rejected; "
           f"split train/validation/test = {card['split_sizes']['train']}/"
@@ -160,7 +215,6 @@ def cmd_train(args) -> int:
     _print_report("test split", bundle.metrics["test"])
     print(f"default decision threshold (max F1 on validation): {bundle.default_threshold:.3f}")
     print(f"saved {folder}")
-    result = bundle.__dict__.get("validation")
     if result is not None and len(result.rejected):
         rej = folder.parent / f"{folder.name}_rejected_rows.csv"
         if rej.resolve() == data.resolve():  # never overwrite the training file itself
@@ -168,7 +222,13 @@ def cmd_train(args) -> int:
         from .export import neutralise_formulas
         from .scoring import rejected_layout
 
-        neutralise_formulas(rejected_layout(result.rejected)).to_csv(rej, index=False)
+        partial = rej.with_name(f".{rej.name}.partial")
+        try:
+            neutralise_formulas(rejected_layout(result.rejected)).to_csv(partial, index=False)
+            os.replace(partial, rej)
+        finally:
+            partial.unlink(missing_ok=True)
+        stage["unwritten"] = None
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(card.get("rejected_reasons", {}).items(),
                                                           key=lambda kv: -kv[1])[:5])
         print(f"rejected rows (not used for training): {rej}  [{kinds}]")
@@ -178,11 +238,60 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _with_positive_label(df, schema, label: str, source: str):
+    """A copy of ``schema`` whose churned value is ``label``, checked against the file's target.
+
+    The other value becomes the negative label when the column holds exactly two; with more,
+    every other value counts as not churned (as in ``train``).
+    """
+    import dataclasses
+
+    from .infer import target_values
+    from .validate import label_text, match_columns
+
+    col = match_columns(df.columns, [schema.target]).get(schema.target)
+    if col is None:  # validate() names the missing target column with the file's columns
+        return dataclasses.replace(schema, positive_label=label_text(label) or label, negative_label=None)
+    want = label_text(label)
+    values = target_values(df[col])
+    match = [v for v in values if want is not None and v.casefold() == want.casefold()]
+    if not match:
+        found = (f"values found: {', '.join(map(repr, values[:10]))}{', ...' if len(values) > 10 else ''}"
+                 if values else "the column is blank in every row")
+        raise ChurnError(f"{source}: --positive-label {label!r} is not a value of column "
+                         f"{schema.target!r} ({found})")
+    others = [v for v in values if v.casefold() != match[0].casefold()]
+    return dataclasses.replace(schema, positive_label=match[0],
+                               negative_label=others[0] if len(others) == 1 else None)
+
+
 def cmd_evaluate(args) -> int:
+    """``evaluate``: print a bundle's stored test metrics, or its metrics on a labelled file.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``evaluate`` options; ``--positive-label`` replaces the bundle's churned
+        value for the rows of ``--data``.
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    ChurnError
+        For a bad threshold, model or file, a file with no (valid) rows, or a positive label
+        that is not a value of the file's target column.
+    """
     from .bundle import load_bundle
 
     _check_threshold(args.threshold)
+    if args.positive_label is not None and args.data is None:
+        raise ChurnError("--positive-label applies to a labelled file: give it with --data")
     models_dir, name = _split_model_path(args.model)
+    import_tensorflow_quietly()
     bundle = load_bundle(name, models_dir)
     thr = bundle.default_threshold if args.threshold is None else args.threshold
     if args.data is None:
@@ -207,11 +316,23 @@ def cmd_evaluate(args) -> int:
         _print_warnings(data.name, read_rep.warnings)
         if bundle.schema.target is None:
             raise ChurnError(f"model {name!r} has no target column to evaluate against")
-        res = validate(df, bundle.schema, require_target=True, source_name=data.name)
+        if len(df) == 0:
+            raise ChurnError(f"{data.name}: the file has a header but no customer rows; metrics "
+                             f"need labelled customers")
+        schema = bundle.schema
+        if args.positive_label is not None:
+            schema = _with_positive_label(df, schema, args.positive_label, data.name)
+            print(f"{data.name}: churn = {schema.positive_label!r} in column {schema.target!r} "
+                  f"(the model was trained with churn = {bundle.schema.positive_label!r})")
+            _print_other_labels(df, schema)
+        res = validate(df, schema, require_target=True, source_name=data.name)
         if len(res.valid) == 0:
             why = f"; first: {res.rejected['reason'].iloc[0]}" if len(res.rejected) else ""
+            hint = ("; if another value means churned in this file, name it with --positive-label"
+                    if args.positive_label is None and any(k.endswith("unknown label")
+                                                           for k in res.report.rejected_reasons) else "")
             raise ChurnError(f"{data.name}: no valid rows to evaluate ({len(res.rejected)} of {len(df)} "
-                             f"rows rejected{why})")
+                             f"rows rejected{why}){hint}")
         _print_data_notes({"duplicate_ids": res.report.duplicate_ids})
         p = bundle.predict_proba(res.valid)
         rep = evaluate(res.y, p, thr).to_dict()
@@ -267,14 +388,36 @@ SCORE_ENGINES["dask"] = _score_dask
 
 
 def cmd_score(args) -> int:
+    """``score``: score a customer file with a bundle and write scores and rejected rows.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``score`` options.
+
+    Returns
+    -------
+    int
+        0, also for a file with a header and no customer rows: its outputs are written with
+        a header only, and a ``WARNING:`` line on stderr says nothing was scored.
+
+    Raises
+    ------
+    ChurnError
+        For a bad option, model or file (e.g. missing feature columns).
+    """
     from .bundle import load_bundle
 
     _check_threshold(args.threshold)
     if args.chunksize < 1:
         raise ChurnError(f"--chunksize must be a positive number of rows, got {args.chunksize}")
     models_dir, name = _split_model_path(args.model)
+    import_tensorflow_quietly()
     bundle = load_bundle(name, models_dir)
     counts = SCORE_ENGINES[args.engine](args, bundle)
+    if counts["rows_in"] == 0:
+        print(f"WARNING: {args.data}: the file has a header but no customer rows; nothing was scored",
+              file=sys.stderr)
     print(f"{counts['rows_in']} rows in = {counts['rows_scored']} scored + {counts['rows_rejected']} "
           f"rejected; {counts['predicted_churners']} predicted churners at threshold "
           f"{counts['threshold']:.3f}")
@@ -325,9 +468,27 @@ def _print_warnings(source: str, warnings) -> None:
 
 
 def cmd_sample(args) -> int:
-    from .synthetic import write_sample
+    """``sample``: write the synthetic sample to ``--out`` (replaced whole, or left as it was).
 
-    out = write_sample(args.out, n=args.rows, seed=args.seed)
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``sample`` options.
+
+    Returns
+    -------
+    int
+        0.
+    """
+    from . import synthetic
+
+    out = Path(args.out)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        synthetic.write_sample(partial, n=args.rows, seed=args.seed)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
     print(f"wrote {args.rows} synthetic customers to {out}")
     return 0
 
@@ -377,6 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="models/NAME")
     e.add_argument("--data", help="labelled file to evaluate on (default: the stored test split)")
     e.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
+    e.add_argument("--positive-label", help="target value of --data meaning 'churned' when the file "
+                                            "labels churn differently from the training file "
+                                            "(e.g. Churned; default: the model's)")
     e.add_argument("--json", action="store_true", help="also print the report as JSON")
     e.set_defaults(func=cmd_evaluate)
 
@@ -405,7 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 2 user error).
+    """Run the command line; return the exit code (0 ok, 2 user error, 130 Ctrl-C).
 
     Parameters
     ----------
@@ -415,10 +579,17 @@ def main(argv: list[str] | None = None) -> int:
     Returns
     -------
     int
+        0 on success; 2 after a user error, reported as one ``error: ...`` line on stderr;
+        130 after Ctrl-C, reported as one ``interrupted: ...`` line on stderr saying what was
+        (not) written. No traceback in either case.
     """
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
     except (ChurnError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        note = str(exc) if isinstance(exc, _Interrupted) and str(exc) else "no output written"
+        print(f"interrupted: {note}", file=sys.stderr)
+        return EXIT_INTERRUPTED

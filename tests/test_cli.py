@@ -129,3 +129,185 @@ def test_train_warns_about_a_gross_outlier_and_keeps_the_feature(sample_csv, tmp
     pre = load_bundle("m", tmp_path).preprocessor
     ages = pd.to_numeric(df["Age"]).drop(index=10)
     assert pre.scales["Age"] < 100 and abs(pre.means["Age"] - ages.mean()) < 1.0
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+def _interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
+def _assert_interrupted(code, err, note):
+    assert code == 130
+    assert err == f"interrupted: {note}\n"
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_while_scoring_exits_130_with_one_line(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
+    from churn_core import cli
+
+    monkeypatch.setitem(cli.SCORE_ENGINES, "local", _interrupt)
+    code = main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--out", str(tmp_path / "o.csv")])
+    _assert_interrupted(code, capsys.readouterr().err, "no output written")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_evaluating_exits_130(trained_cli, monkeypatch, capsys):
+    import churn_core.bundle
+
+    monkeypatch.setattr(churn_core.bundle, "load_bundle", _interrupt)
+    code = main(["evaluate", "--model", str(trained_cli / "cli")])
+    _assert_interrupted(code, capsys.readouterr().err, "no output written")
+
+
+def test_ctrl_c_while_training_keeps_the_existing_model(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import churn_core.train
+
+    models = tmp_path / "models"
+    shutil.copytree(trained_cli / "cli", models / "m")
+    before = {p.name: p.read_bytes() for p in (models / "m").iterdir()}
+    monkeypatch.setattr(churn_core.train, "train_bundle", _interrupt)
+    code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(models / "m")])
+    _assert_interrupted(code, capsys.readouterr().err,
+                        f"no model saved; the existing model {(models / 'm').resolve()} is unchanged")
+    assert {p.name: p.read_bytes() for p in (models / "m").iterdir()} == before
+    code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(models / "new")])
+    _assert_interrupted(code, capsys.readouterr().err, "no model saved")
+    assert sorted(p.name for p in models.iterdir()) == ["m"]
+
+
+def test_ctrl_c_while_saving_the_bundle_leaves_no_folder(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
+    import churn_core.bundle
+    import churn_core.train
+
+    monkeypatch.setattr(churn_core.train, "train_bundle", lambda *a, **k: load_bundle("cli", trained_cli))
+
+    def half_write(bundle, folder):
+        (folder / "schema.json").write_text("{")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(churn_core.bundle, "_write_files", half_write)
+    code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(tmp_path / "m")])
+    _assert_interrupted(code, capsys.readouterr().err, "no model saved")
+    assert list(tmp_path.iterdir()) == []  # no bundle, no hidden .tmp-m-* folder
+
+
+def test_ctrl_c_while_writing_the_sample_keeps_the_old_file(tmp_path, monkeypatch, capsys):
+    import churn_core.synthetic
+
+    out = tmp_path / "s.csv"
+    out.write_text("old\n")
+
+    def half_write(path, n, seed):
+        path.write_text("RowNumber,Cust")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(churn_core.synthetic, "write_sample", half_write)
+    code = main(["sample", "--out", str(out), "--rows", "10"])
+    _assert_interrupted(code, capsys.readouterr().err, "no output written")
+    assert out.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["s.csv"]
+
+
+# --------------------------------------------------------------------------- TensorFlow log lines
+TF_NOISE = ("absl::InitializeLog", "oneDNN custom operations", "cudart_stub", "Could not find cuda drivers",
+            "cuda_platform", "cuInit", "cpu_feature_guard")
+
+
+def test_python_m_score_prints_no_tensorflow_log_lines(models_dir, tiny_bundle, sample_csv, tmp_path):
+    small = tmp_path / "small.csv"
+    small.write_text("".join(sample_csv.read_text().splitlines(keepends=True)[:51]))
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # the CLI's own default
+    r = subprocess.run([sys.executable, "-m", "churn_core", "-q", "score", "--model", str(models_dir / "tiny"),
+                        "--data", str(small), "--out", str(tmp_path / "o.csv")],
+                       capture_output=True, text=True, cwd=config.ROOT, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert [line for line in r.stderr.splitlines() if any(n in line for n in TF_NOISE)] == []
+    assert "50 rows in = 50 scored + 0 rejected" in r.stdout
+    from churn_core.io import read_table
+    from churn_core.scoring import score_frame
+
+    df, _ = read_table(small)
+    expected = score_frame(tiny_bundle, df).scored["churn_probability"].to_numpy()
+    assert pd.read_csv(tmp_path / "o.csv")["churn_probability"].to_numpy() == pytest.approx(expected, abs=1e-6)
+
+
+def test_tensorflow_startup_lines_follow_the_log_level():
+    from churn_core.tf_quiet import drop_tf_startup_lines
+
+    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1.5    5590 port.cc:153] oneDNN custom operations are on.\n"
+            "W0000 00:00:1.6    5590 some.cc:1] a warning\n"
+            "E0000 00:00:1.7    5590 cuda_platform.cc:52] failed call to cuInit\n"
+            "a Python warning\n")
+    lines = text.splitlines(keepends=True)
+    assert drop_tf_startup_lines(text, None) == text
+    assert drop_tf_startup_lines(text, "0") == text
+    assert drop_tf_startup_lines(text, "1") == "".join(lines[2:])
+    assert drop_tf_startup_lines(text, "2") == "".join(lines[3:])
+    assert drop_tf_startup_lines(text, "3") == "a Python warning\n"
+
+
+# --------------------------------------------------------------------------- evaluate --positive-label
+def _report_json(out: str) -> dict:
+    return json.loads(out[out.index("{"):])
+
+
+def test_evaluate_positive_label_for_a_file_labelled_otherwise(trained_cli, sample_csv, tmp_path, capsys):
+    df = pd.read_csv(sample_csv)
+    df["Exited"] = df["Exited"].map({1: "Churned", 0: "Stayed"})
+    relabelled = tmp_path / "relabelled.csv"
+    df.to_csv(relabelled, index=False)
+    model = str(trained_cli / "cli")
+    assert main(["evaluate", "--model", model, "--data", str(sample_csv), "--json"]) == 0
+    expected = _report_json(capsys.readouterr().out)
+    for label in ("Churned", "churned"):
+        assert main(["evaluate", "--model", model, "--data", str(relabelled), "--positive-label", label,
+                     "--json"]) == 0
+        out = capsys.readouterr().out
+        assert _report_json(out) == expected
+        assert "relabelled.csv: churn = 'Churned' in column 'Exited'" in out
+        assert "3000 rows evaluated, 0 rejected" in out
+    assert 0.05 < expected["base_rate"] < 0.95 and expected["n"] == 3000
+
+
+def test_evaluate_positive_label_errors(trained_cli, sample_csv, tmp_path, capsys):
+    df = pd.read_csv(sample_csv)
+    df["Exited"] = df["Exited"].map({1: "Churned", 0: "Stayed"})
+    relabelled = tmp_path / "relabelled.csv"
+    df.to_csv(relabelled, index=False)
+    model = str(trained_cli / "cli")
+    assert main(["evaluate", "--model", model, "--data", str(relabelled), "--positive-label", "Yes"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["error: relabelled.csv: --positive-label 'Yes' is not a value of column "
+                                "'Exited' (values found: 'Stayed', 'Churned')"]
+    assert main(["evaluate", "--model", model, "--data", str(relabelled)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "3000 of 3000 rows rejected" in err and "--positive-label" in err
+    assert main(["evaluate", "--model", model, "--positive-label", "Churned"]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- header-only files
+def test_score_header_only_file_writes_empty_outputs_and_warns(trained_cli, sample_csv, tmp_path, capsys):
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text(sample_csv.read_text().splitlines(keepends=True)[0])
+    out = tmp_path / "scores.csv"
+    assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(header_only),
+                 "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"WARNING: {header_only}: the file has a header but no customer rows; "
+                                         f"nothing was scored"]
+    assert "0 rows in = 0 scored + 0 rejected" in captured.out
+    scores, rejected = pd.read_csv(out), pd.read_csv(tmp_path / "scores_rejected.csv")
+    assert len(scores) == 0 and {"CustomerId", "churn_probability", "risk_tier"} <= set(scores.columns)
+    assert len(rejected) == 0 and list(rejected.columns)[-1] == "reason"
+
+
+def test_evaluate_header_only_file_exits_2(trained_cli, sample_csv, tmp_path, capsys):
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text(sample_csv.read_text().splitlines(keepends=True)[0])
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(header_only)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: header_only.csv: the file has a header but no customer rows; metrics need labelled customers"]
