@@ -40,7 +40,8 @@ matrix product, and the remaining layers run as large batched numpy matrix produ
 weights are read from the Keras ``Dense``/``Dropout``/``BatchNormalization`` layers;
 Dropout is the identity at inference). A packed ensemble served as a plain Dense chain
 (``churn_core.model.dense_chain``: member ``k`` owns the ``k``-th diagonal block of every
-kernel after the first, exact zeros elsewhere) is detected when the explainer is built; its
+kernel after the first, exact zeros elsewhere) is detected when the explainer is built, by
+the same function as the compact scoring path (``churn_core.model.member_blocks``); its
 block-diagonal layers then run per member on member-major arrays of shape
 ``(members, rows, width)`` (one small matrix product per member, the first-layer
 pre-activations built directly in that layout), ~16x fewer multiply-adds than the dense
@@ -66,6 +67,7 @@ import pandas as pd
 
 from . import config
 from .errors import ChurnError, MissingColumnsError
+from .model import member_blocks
 
 #: Largest number of raw columns for the exact method (2**16 coalitions per customer).
 EXACT_MAX_COLUMNS = 16
@@ -269,59 +271,6 @@ def _dense_chain(model) -> list[tuple] | None:
     return stages
 
 
-def _block_count(w: np.ndarray, k: int) -> bool:
-    """Whether ``w`` of shape (k*a, k*b) has exact zeros outside its ``k`` diagonal blocks."""
-    n_in, n_out = w.shape
-    if k < 2 or n_in % k or n_out % k:
-        return False
-    a, b = n_in // k, n_out // k
-    w4 = w.reshape(k, a, k, b)
-    idx = np.arange(k)
-    return int(np.count_nonzero(w)) == int(np.count_nonzero(w4[idx, :, idx, :]))
-
-
-def _block_diagonal_stages(stages: list[tuple]) -> tuple[int, int]:
-    """Find a run of block-diagonal Dense kernels right after the first layer.
-
-    A packed ensemble served as a plain Dense chain (``churn_core.model.dense_chain``)
-    stores member ``k``'s weights in the ``k``-th diagonal block of every kernel after the
-    first, with exact zeros elsewhere. Such a layer equals ``members`` independent small
-    matrix products on the member-major view ``(rows, members, width)``.
-
-    Parameters
-    ----------
-    stages : list of tuple
-        As returned by :func:`_dense_chain`.
-
-    Returns
-    -------
-    (members, stop) : tuple of int
-        Stages ``1 .. stop-1`` are per-member (block-diagonal Dense kernels with ``members``
-        blocks, or element-wise stages); ``(1, 1)`` when there is no such structure.
-    """
-    dense_after = [i for i, st in enumerate(stages) if i > 0 and st[0] == "dense"]
-    if not dense_after:
-        return 1, 1
-    first = stages[dense_after[0]][1]
-    g = math.gcd(*first.shape)
-    best = (1, 1)
-    for k in sorted((d for d in range(2, g + 1) if g % d == 0), reverse=True):
-        if not _block_count(first, k):
-            continue
-        stop = 1
-        for i in range(1, len(stages)):
-            kind, w, _, _ = stages[i]
-            if kind == "dense" and not _block_count(w, k):
-                break
-            stop = i + 1
-        # the run must end on a Dense stage (element-wise stages after it stay dense)
-        while stop > 1 and stages[stop - 1][0] != "dense":
-            stop -= 1
-        if stop > best[1]:
-            best = (k, stop)
-    return best
-
-
 def effective_parameters(stages: list[tuple]) -> int:
     """Number of non-zero weights and biases of a Dense chain (zeros outside the diagonal
     blocks of a packed ensemble's kernels are not parameters).
@@ -356,10 +305,13 @@ class _Network:
         self.path = "weights" if self.stages is not None else "forward"
         self._fn = None
         self._cast = {}
-        #: members of a packed ensemble found in the kernels (block-diagonal), 1 when none;
-        #: stages ``1 .. block_stop-1`` are then computed per member
-        self.members, self.block_stop = (_block_diagonal_stages(self.stages)
-                                         if self.stages is not None else (1, 1))
+        # a packed ensemble served as a block-diagonal Dense chain, as scoring detects it
+        # (an Input + Dense-only chain: stages ``1 .. block_stop-1`` are its diagonal blocks)
+        self._parts = member_blocks(self.model) if self.stages is not None else None
+        #: members of the packed ensemble (1 when none); stages ``1 .. block_stop-1`` are
+        #: then computed per member
+        self.members = self._parts["members"] if self._parts else 1
+        self.block_stop = 1 + len(self._parts["blocks"]) if self._parts else 1
         self.use_blocks = self.members > 1
 
     def forward_fn(self):
@@ -394,24 +346,12 @@ class _Network:
         return self._cast[key]
 
     def _blocks(self, dtype):
-        """Stages ``1 .. block_stop-1`` in member-major form: kernels (k, a, b), biases and
-        scales (k, 1, b)."""
+        """The block-diagonal stages in member-major form (from :func:`member_blocks`):
+        kernels (k, a, b) and biases (k, 1, b)."""
         key = ("blocks", np.dtype(dtype).str)
         if key not in self._cast:
-            k = self.members
-            out = []
-            for kind, a, b, act in self._rest(dtype)[1:self.block_stop]:
-                if kind == "dense":
-                    n_in, n_out = a.shape
-                    idx = np.arange(k)
-                    w = np.ascontiguousarray(
-                        a.reshape(k, n_in // k, k, n_out // k)[idx, :, idx, :])  # (k, a, b)
-                    out.append((kind, w, b.reshape(k, 1, -1), act))
-                elif a is not None:
-                    out.append((kind, a.reshape(k, 1, -1), b.reshape(k, 1, -1), act))
-                else:
-                    out.append((kind, None, None, act))
-            self._cast[key] = out
+            self._cast[key] = [("dense", w.astype(dtype), b[:, None, :].astype(dtype), act)
+                               for w, b, act in self._parts["blocks"]]
         return self._cast[key]
 
     def from_preactivation(self, z: np.ndarray) -> np.ndarray:
@@ -444,12 +384,9 @@ class _Network:
         """
         stages = self._rest(zk.dtype)
         hk = _ACTIVATIONS[stages[0][3]](zk)
-        for kind, a, b, act in self._blocks(zk.dtype):
-            if kind == "dense":
-                hk = np.matmul(hk, a)  # one (n, a) @ (a, b) product per member
-                hk += b
-            elif a is not None:
-                hk = hk * a + b
+        for _, a, b, act in self._blocks(zk.dtype):
+            hk = np.matmul(hk, a)  # one (n, a) @ (a, b) product per member
+            hk += b
             hk = _ACTIVATIONS[act](hk)
         n = hk.shape[1]
         return self._tail(hk.transpose(1, 0, 2).reshape(n, -1), self.block_stop)

@@ -202,12 +202,10 @@ def add_risk_tier(scored: pd.DataFrame, cutoffs: dict | None = None) -> pd.DataF
     Same rule as :func:`churn_core.tiers.assign_tiers`: High when ``p >= high``, Medium when
     ``medium <= p < high``, else Low.
     """
-    from .tiers import check_cutoffs
+    from .tiers import TIERS, tier_codes
 
-    c = check_cutoffs(cutoffs)
-    p = scored["churn_probability"].to_numpy(dtype=np.float64)
-    codes = np.where(p >= c["high"], 0, np.where(p >= c["medium"], 1, 2)).astype(np.int8)
-    scored["risk_tier"] = pd.Categorical.from_codes(codes, categories=["High", "Medium", "Low"])
+    codes = tier_codes(scored["churn_probability"].to_numpy(dtype=np.float64), cutoffs)
+    scored["risk_tier"] = pd.Categorical.from_codes(codes, categories=list(TIERS))
     return scored
 
 

@@ -18,8 +18,8 @@ from churn_core.errors import ChurnError
 from churn_core.metrics import check_labels_scores, check_scores
 from churn_core.thresholds import rank_order
 
-__all__ = ["TIERS", "DEFAULT_ACTIONS", "check_cutoffs", "assign_tiers", "tiers_by_capacity",
-           "tier_summary"]
+__all__ = ["TIERS", "DEFAULT_ACTIONS", "check_cutoffs", "assign_tiers", "tier_codes", "tier_counts",
+           "tiers_by_capacity", "tier_summary"]
 
 #: Tier names, highest risk first.
 TIERS = ("High", "Medium", "Low")
@@ -80,10 +80,58 @@ def assign_tiers(p, cutoffs: dict | None = None) -> np.ndarray:
     ChurnError
         Missing probabilities or invalid cutoffs.
     """
+    return np.asarray(TIERS, dtype=object)[tier_codes(p, cutoffs)]
+
+
+def tier_counts(p, cutoffs: dict | None = None) -> dict[str, int]:
+    """Customers per risk tier from probability cutoffs (the counts of :func:`assign_tiers`).
+
+    Parameters
+    ----------
+    p : array-like of shape (n_samples,)
+        Churn probabilities in [0, 1]; NaN raises.
+    cutoffs : dict, optional
+        ``{"high": h, "medium": m}`` with ``0 <= m <= h <= 1``; default
+        ``config.DEFAULT_TIER_CUTOFFS``.
+
+    Returns
+    -------
+    dict
+        ``{"High": int, "Medium": int, "Low": int}`` summing to ``n_samples``: High when
+        ``p >= h``, Medium when ``m <= p < h``, else Low.
+
+    Raises
+    ------
+    ChurnError
+        Missing probabilities or invalid cutoffs.
+    """
+    counts = np.bincount(tier_codes(p, cutoffs), minlength=len(TIERS))
+    return {name: int(k) for name, k in zip(TIERS, counts)}
+
+
+def tier_codes(p, cutoffs: dict | None = None) -> np.ndarray:
+    """Position in :data:`TIERS` of every customer's tier: the one cutoff rule.
+
+    Parameters
+    ----------
+    p : array-like of shape (n_samples,)
+        Churn probabilities in [0, 1]; NaN raises.
+    cutoffs : dict, optional
+        ``{"high": h, "medium": m}``; default ``config.DEFAULT_TIER_CUTOFFS``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), dtype int8
+        0 (High) when ``p >= h``, 1 (Medium) when ``m <= p < h``, else 2 (Low).
+
+    Raises
+    ------
+    ChurnError
+        Missing probabilities or invalid cutoffs.
+    """
     p = check_scores(p)
     c = check_cutoffs(cutoffs)
-    return np.where(p >= c["high"], "High", np.where(p >= c["medium"], "Medium", "Low")
-                    ).astype(object)
+    return np.where(p >= c["high"], 0, np.where(p >= c["medium"], 1, 2)).astype(np.int8)
 
 
 def tiers_by_capacity(p, n_high: int, n_medium: int | None = None, tiebreak=None,

@@ -504,19 +504,33 @@ def test_block_diagonal_structure_found_on_the_packed_model(explainer, tiny_cfg)
 
 
 def test_block_detection_needs_exact_zeros():
-    from churn_core.explain import _block_diagonal_stages
+    """The explainer finds a packed ensemble as scoring does (``member_blocks``): exact zeros
+    off the diagonal blocks, else the plain dense products."""
+    import keras
+
+    from churn_core.explain import _Network
 
     rng = np.random.default_rng(0)
-    k, a, b = 4, 3, 2
-    w2 = np.zeros((k * a, k * b))
+    k, a, n_in = 4, 3, 5
+    w2 = np.zeros((k * a, k), np.float32)
     for j in range(k):
-        w2[j * a:(j + 1) * a, j * b:(j + 1) * b] = rng.normal(size=(a, b))
-    stages = [("dense", rng.normal(size=(5, k * a)), np.zeros(k * a), "relu"),
-              ("dense", w2, np.zeros(k * b), "sigmoid"),
-              ("dense", np.full((k * b, 1), 1 / (k * b)), np.zeros(1), "linear")]
-    assert _block_diagonal_stages(stages) == (k, 2)
-    w2[0, -1] = 1e-9  # one tiny weight off the blocks: not block-diagonal any more
-    assert _block_diagonal_stages(stages) == (1, 1)
+        w2[j * a:(j + 1) * a, j] = rng.normal(size=a)
+    inp = keras.Input(shape=(n_in,))
+    layers = [keras.layers.Dense(k * a, activation="relu"),
+              keras.layers.Dense(k, activation="sigmoid"), keras.layers.Dense(1)]
+    x = inp
+    for layer in layers:
+        x = layer(x)
+    model = keras.Model(inp, x)
+    layers[2].set_weights([np.full((k, 1), 1 / k, np.float32), np.zeros(1, np.float32)])
+    X = rng.normal(size=(6, n_in))
+    for off, expected in ((0.0, (k, 2, True)), (1e-9, (1, 1, False))):
+        w2[0, -1] = off  # one tiny weight off the blocks: not block-diagonal any more
+        layers[1].set_weights([w2, np.zeros(k, np.float32)])
+        net = _Network(types.SimpleNamespace(model=model), n_in)
+        assert (net.members, net.block_stop, net.use_blocks) == expected
+        keras_out = np.asarray(model(X.astype(np.float32))).reshape(-1)
+        np.testing.assert_allclose(net.predict_encoded(X), keras_out, atol=1e-6)
 
 
 def test_block_path_equals_dense_path_and_the_model(trained_bundle, valid_sample, customers):

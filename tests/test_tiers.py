@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from churn_core.errors import ChurnError
-from churn_core.tiers import DEFAULT_ACTIONS, assign_tiers, tier_summary, tiers_by_capacity
+from churn_core.tiers import (DEFAULT_ACTIONS, assign_tiers, tier_counts, tier_summary,
+                              tiers_by_capacity)
 
 P = np.array([0.9, 0.6, 0.5, 0.49, 0.3, 0.25, 0.1, 0.0])
 Y = np.array([1, 0, 1, 0, 1, 0, 0, 0])
@@ -15,6 +16,28 @@ V = np.array([100, 200, 300, 400, 500, 600, 700, 800], dtype=float)
 def test_assign_tiers_boundaries_inclusive():
     t = assign_tiers(P, {"high": 0.5, "medium": 0.25})
     assert t.tolist() == ["High", "High", "High", "Medium", "Medium", "Medium", "Low", "Low"]
+
+
+def test_tier_counts_match_assign_tiers_at_the_cutoffs():
+    from churn_core import workbench as wb
+
+    rng = np.random.default_rng(4)
+    cut = {"high": 0.6, "medium": 0.3}
+    # random probabilities plus values exactly at, just below and just above each cutoff
+    edges = [0.0, 1.0, 0.6, 0.3, np.nextafter(0.6, 0), np.nextafter(0.3, 0),
+             np.nextafter(0.6, 1), np.nextafter(0.3, 1)]
+    p = rng.permutation(np.concatenate([rng.random(500), np.repeat(edges, 3)]))
+    t = assign_tiers(p, cut)
+    expected = {name: int((t == name).sum()) for name in ("High", "Medium", "Low")}
+    assert tier_counts(p, cut) == expected
+    assert wb.tier_counts(p, cut) == expected
+    assert sum(expected.values()) == len(p)
+    # the edge values alone, by hand: at a cutoff the customer is in the higher tier
+    assert tier_counts(edges, cut) == {"High": 3, "Medium": 3, "Low": 2}
+    assert tier_counts(P, {"high": 0.5, "medium": 0.25}) == {"High": 3, "Medium": 3, "Low": 2}
+    assert tier_counts(P) == {n: int((assign_tiers(P) == n).sum()) for n in ("High", "Medium", "Low")}
+    with pytest.raises(ChurnError, match="missing"):
+        tier_counts([0.2, np.nan], cut)
 
 
 def test_default_cutoffs_come_from_config():

@@ -12,7 +12,7 @@ from churn_core.workbench.scores import Scores
 
 
 def tier_counts(p: np.ndarray, cutoffs: dict) -> dict[str, int]:
-    """Customers per risk tier for ``cutoffs`` (High: p >= high; Medium: p >= medium).
+    """Customers per risk tier for ``cutoffs``: :func:`churn_core.tiers.tier_counts`.
 
     Parameters
     ----------
@@ -26,10 +26,9 @@ def tier_counts(p: np.ndarray, cutoffs: dict) -> dict[str, int]:
     dict
         ``{"High": int, "Medium": int, "Low": int}`` summing to ``len(p)``.
     """
-    p = np.asarray(p, dtype=float)
-    high = int((p >= cutoffs["high"]).sum())
-    medium = int((p >= cutoffs["medium"]).sum()) - high
-    return {"High": high, "Medium": medium, "Low": int(len(p)) - high - medium}
+    from churn_core import tiers as T  # imported on first use (it loads scikit-learn)
+
+    return T.tier_counts(p, cutoffs)
 
 
 @dataclass
