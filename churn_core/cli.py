@@ -505,7 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model bundle on a labelled customer file")
-    t.add_argument("--data", required=True, help="CSV, Parquet or XLSX file with a churn column")
+    t.add_argument("--data", required=True,
+                   help="CSV (or .csv.gz), Parquet or XLSX file with a churn column")
     t.add_argument("--target", help="churn column (default: recognised by name)")
     t.add_argument("--positive-label", help="target value meaning 'churned' (e.g. Yes, 1)")
     t.add_argument("--out", required=True, help="models/NAME (bundle folder; an existing bundle of that "
@@ -546,7 +547,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("score", help="score a customer file (no churn column needed)")
     s.add_argument("--model", required=True, help="models/NAME")
-    s.add_argument("--data", required=True, help="CSV, Parquet or XLSX customer file")
+    s.add_argument("--data", required=True, help="CSV (or .csv.gz), Parquet or XLSX customer file")
     s.add_argument("--out", required=True, help="output .csv or .parquet (rejected rows go beside it)")
     s.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
     s.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (bounded memory)")

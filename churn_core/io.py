@@ -44,6 +44,10 @@ _TEXT_EXT = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 _PARQUET_EXT = {".parquet", ".pq"}
 _XLSX_EXT = {".xlsx", ".xlsm"}
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+_GZIP_MAGIC = b"\x1f\x8b"
+#: A gzip-compressed upload may expand to at most this many bytes (a zip bomb stops here);
+#: :func:`iter_table_chunks` streams compressed files of any size.
+MAX_GUNZIP_BYTES = 1 << 30
 
 
 @dataclass
@@ -801,6 +805,45 @@ def _read_xlsx(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     return _finish(df.reset_index(drop=True), np.arange(2, len(df) + 2), report), report
 
 
+def _gzip_errors() -> tuple:
+    import gzip
+    import zlib
+
+    return (EOFError, gzip.BadGzipFile, zlib.error)
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    """The decompressed bytes of a gzip file held in memory (at most :data:`MAX_GUNZIP_BYTES`)."""
+    import gzip
+
+    try:
+        with gzip.GzipFile(fileobj=_io.BytesIO(data)) as fh:
+            out = fh.read(MAX_GUNZIP_BYTES + 1)
+    except _gzip_errors() as exc:
+        raise DataFileError(f"{name}: damaged or cut-off gzip file ({exc}); compress it again") from None
+    if len(out) > MAX_GUNZIP_BYTES:
+        raise DataFileError(f"{name}: decompresses to more than {MAX_GUNZIP_BYTES >> 20} MB; score it "
+                            "with the command line (python -m churn_core score), which streams it")
+    return out
+
+
+def _slices(df: pd.DataFrame, chunksize: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    """A table read whole, in chunks (one empty chunk for a table without rows)."""
+    for start in range(0, max(len(df), 1), chunksize):
+        part = df.iloc[start:start + chunksize]
+        if len(part) or start == 0:
+            yield part, int(part.index[0]) if len(part) else 2
+
+
+def _csv_blocks(fh, name: str, chunksize: int) -> Iterator[tuple[pd.DataFrame, int]]:
+    """Chunks of a delimited text file read block by block from ``fh`` (bounded memory)."""
+    blocks = _Utf8Blocks(fh, name, STREAM_BLOCK_BYTES)
+    more = iter(blocks)
+    data, report, names = _csv_layout(bytes(next(more, b"")), name)
+    report.encoding = blocks.encoding
+    yield from _csv_chunks(data, more, report, names, chunksize, encoding=lambda: blocks.encoding)
+
+
 # ----------------------------------------------------------------------------- public API
 def read_table(source, name: str | None = None) -> tuple[pd.DataFrame, ReadReport]:
     """Read a customer table from a path, bytes or a file-like object.
@@ -831,11 +874,14 @@ def read_table(source, name: str | None = None) -> tuple[pd.DataFrame, ReadRepor
     Notes
     -----
     The format comes from magic bytes (``PAR1`` Parquet, ``PK`` zip = XLSX), else the file is
-    treated as delimited text. Encodings tried: UTF-16 (BOM), UTF-8 (BOM stripped), then
+    treated as delimited text; a gzip-compressed file (``.csv.gz``) is decompressed first, up
+    to :data:`MAX_GUNZIP_BYTES`. Encodings tried: UTF-16 (BOM), UTF-8 (BOM stripped), then
     Windows-1252. The delimiter is the one of ``, ; tab |`` that splits the first lines into
     the most consistent number of fields.
     """
     data, display = _source_bytes(source, name)
+    if data[:2] == _GZIP_MAGIC:
+        data = _gunzip(data, display)
     if not data:
         raise DataFileError(f"{display}: the file is empty")
     fmt = _detect_format(data, display)
@@ -852,7 +898,8 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
     Parameters
     ----------
     path : str or Path
-        CSV/TSV/TXT or Parquet file (XLSX is read whole, then sliced).
+        CSV/TSV/TXT or Parquet file, or a gzip-compressed one (``.csv.gz``, streamed); XLSX
+        is read whole, then sliced.
     chunksize : int, default 200_000
         Maximum rows per chunk.
 
@@ -880,6 +927,19 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
     path = Path(path)
     with open(path, "rb") as fh:
         head = fh.read(65536)
+    if head[:2] == _GZIP_MAGIC:
+        import gzip
+
+        try:
+            with gzip.open(path, "rb") as fh:
+                if _detect_format(fh.read(65536), path.name) != "csv":  # Parquet/XLSX inside
+                    yield from _slices(read_table(path)[0], chunksize)
+                    return
+                fh.seek(0)
+                yield from _csv_blocks(fh, path.name, chunksize)
+        except _gzip_errors() as exc:
+            raise DataFileError(f"{path.name}: damaged or cut-off gzip file ({exc}); compress it again") from None
+        return
     fmt = _detect_format(head, path.name)
     if fmt == "parquet":
         import pyarrow.parquet as pq
@@ -895,18 +955,10 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
             first += len(df)
         return
     if fmt == "xlsx":
-        df, _ = read_table(path)
-        for start in range(0, max(len(df), 1), chunksize):
-            part = df.iloc[start:start + chunksize]
-            if len(part) or start == 0:
-                yield part, int(part.index[0]) if len(part) else 2
+        yield from _slices(read_table(path)[0], chunksize)
         return
     if path.stat().st_size <= WHOLE_READ_BYTES:  # decoded whole, as read_table decodes it
         yield from _iter_csv_pieces(path.read_bytes(), path.name, chunksize)
         return
     with open(path, "rb") as fh:  # big: decoded and parsed block by block
-        blocks = _Utf8Blocks(fh, path.name, STREAM_BLOCK_BYTES)
-        more = iter(blocks)
-        data, report, names = _csv_layout(bytes(next(more, b"")), path.name)
-        report.encoding = blocks.encoding
-        yield from _csv_chunks(data, more, report, names, chunksize, encoding=lambda: blocks.encoding)
+        yield from _csv_blocks(fh, path.name, chunksize)

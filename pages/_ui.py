@@ -26,12 +26,13 @@ TRAINING = "training_running"         # session flag: a training runs in this se
 SCORE_UPLOAD = "score_upload"         # ActiveData of a file uploaded on Score & segment
 EXPLAIN_REQUEST = "explain_request"   # (data sha256, scored position) picked in a table
 
-UPLOAD_TYPES = ["csv", "parquet", "xlsx"]
+UPLOAD_TYPES = ["csv", "parquet", "xlsx", "gz"]
 
 
 def upload_help() -> str:
     """The sentence stated next to every uploader."""
-    return (f"CSV, Parquet or Excel (.xlsx), up to {config.max_upload_mb()} MB "
+    return (f"CSV (also gzip-compressed, .csv.gz), Parquet or Excel (.xlsx), up to "
+            f"{config.max_upload_mb()} MB "
             "(set by server.maxUploadSize in .streamlit/config.toml).")
 
 

@@ -103,6 +103,22 @@ def test_upload_a_file_to_score_without_target(score_app):
     assert first.map(lambda r: any(r.startswith(c) for c in bundle.schema.features)).all()
 
 
+def test_upload_a_gzip_compressed_file_to_score(score_app):
+    """A .csv.gz upload is scored like the plain file (row accounting, rejected line)."""
+    import gzip
+
+    at = score_app
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(200).drop(columns=["Exited"])
+    frame.loc[frame.index[7], "CreditScore"] = "abc"
+    raw = gzip.compress(frame.to_csv(index=False).encode())
+    at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(("month.csv.gz", raw, "application/gzip")).run()
+    assert_no_exception(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "200 rows in = **199 scored** + **1 rejected**" in text
+    assert int(_summary(at)["customers"].sum()) == 199
+
+
 def test_target_list_bytes_add_up(app_models):  # noqa: F811
     """The download is built by workbench.export_bytes: check it against the engine."""
     from churn_core.io import read_table

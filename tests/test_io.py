@@ -414,6 +414,48 @@ def test_big_file_encoding_error_names_line_and_column_across_blocks(tmp_path, m
     assert str(blocks.value) == str(whole.value)
 
 
+def test_gzip_csv_reads_like_the_plain_file(tmp_path):
+    """A .csv.gz (an awkward one: blank line, quoted newline, cut-off line) gives the plain
+    file's frame, read whole or streamed in chunks; the messages name the .gz file."""
+    import gzip
+
+    plain = _awkward_csv(3000, "quoted_newline", at=2000).replace(b"\n5,", b"\n\n5,").replace(
+        b"\n7,1007,Name7,0.5", b"\n7,1007")
+    (tmp_path / "c.csv").write_bytes(plain)
+    (tmp_path / "c.csv.gz").write_bytes(gzip.compress(plain))
+    whole, rep = read_table(tmp_path / "c.csv")
+    gz, gz_rep = read_table(tmp_path / "c.csv.gz")
+    pd.testing.assert_frame_equal(gz, whole, check_exact=True)
+    assert gz.attrs["source_name"] == "c.csv.gz" and gz_rep.warnings == rep.warnings
+    assert whole.index[5] == 8 and whole[PARSE_ERROR_COLUMN].notna().sum() == 1  # the awkward rows
+    chunks = list(iter_table_chunks(tmp_path / "c.csv.gz", chunksize=256))
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
+
+
+def test_gzip_parquet_and_damaged_gzip(frame, tmp_path, monkeypatch):
+    import gzip
+
+    import churn_core.io as cio
+    from churn_core.io import DataFileError
+
+    frame.to_parquet(tmp_path / "f.parquet")
+    (tmp_path / "f.parquet.gz").write_bytes(gzip.compress((tmp_path / "f.parquet").read_bytes()))
+    ref = read_table(tmp_path / "f.parquet")[0]
+    pd.testing.assert_frame_equal(read_table(tmp_path / "f.parquet.gz")[0], ref)
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in iter_table_chunks(tmp_path / "f.parquet.gz", 7)]), ref)
+    body = gzip.compress(b"a,b\n" + b"".join(b"%d,%d\n" % (i, i) for i in range(50_000)))
+    (tmp_path / "cut.csv.gz").write_bytes(body[: len(body) // 2])
+    with pytest.raises(DataFileError, match="cut.csv.gz: damaged or cut-off gzip file"):
+        read_table(tmp_path / "cut.csv.gz")
+    with pytest.raises(DataFileError, match="cut.csv.gz: damaged or cut-off gzip file"):
+        list(iter_table_chunks(tmp_path / "cut.csv.gz", chunksize=1000))
+    (tmp_path / "big.csv.gz").write_bytes(body)
+    monkeypatch.setattr(cio, "MAX_GUNZIP_BYTES", 100_000)  # a zip bomb stops at the cap
+    with pytest.raises(DataFileError, match="big.csv.gz: decompresses to more than"):
+        read_table(tmp_path / "big.csv.gz")
+    assert sum(len(c) for c, _ in iter_table_chunks(tmp_path / "big.csv.gz", 7000)) == 50_000  # streams
+
+
 def test_is_utf8_agrees_with_python_codec():
     from churn_core.io import _is_utf8
 

@@ -80,6 +80,19 @@ def test_score_file_chunked_equals_score_frame(tiny_bundle, messy_csv, tmp_path,
     assert not list(tmp_path.glob(".*partial"))
 
 
+def test_score_file_gzip_input_equals_plain(tiny_bundle, messy_csv, tmp_path):
+    import gzip
+
+    src = tmp_path / "messy.csv.gz"
+    src.write_bytes(gzip.compress(messy_csv.read_bytes()))
+    plain = score_file(tiny_bundle, messy_csv, tmp_path / "plain.csv", chunksize=64)
+    gz = score_file(tiny_bundle, src, tmp_path / "gz.csv", chunksize=64)
+    assert {k: gz[k] for k in ("rows_in", "rows_scored", "rows_rejected")} == \
+        {k: plain[k] for k in ("rows_in", "rows_scored", "rows_rejected")} and gz["rows_in"] == 200
+    assert (tmp_path / "gz.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
+    assert (tmp_path / "gz_rejected.csv").read_bytes() == (tmp_path / "plain_rejected.csv").read_bytes()
+
+
 def test_score_file_refuses_bad_output(tiny_bundle, messy_csv, tmp_path):
     with pytest.raises(DataFileError):
         score_file(tiny_bundle, messy_csv, tmp_path / "scores.json")
