@@ -45,6 +45,7 @@ _PARQUET_EXT = {".parquet", ".pq"}
 _XLSX_EXT = {".xlsx", ".xlsm"}
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 _GZIP_MAGIC = b"\x1f\x8b"
+_NUMBER = re.compile(r"^[+-]?(\d[\d.,]*|[.,]\d+)([eE][+-]?\d+)?$")
 #: A gzip-compressed upload may expand to at most this many bytes (a zip bomb stops here);
 #: :func:`iter_table_chunks` streams compressed files of any size.
 MAX_GUNZIP_BYTES = 1 << 30
@@ -75,6 +76,9 @@ class ReadReport:
         Column names after cleaning (stripped, blanks named, duplicates numbered).
     warnings : list of str
         Things the user should know (renamed headers, ragged rows...).
+    header_line : int
+        Line of the header in a text file: 1, or lower when lines above it (a report title,
+        a date) were skipped.
     """
 
     source: str
@@ -86,6 +90,7 @@ class ReadReport:
     rows_read: int = 0
     columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    header_line: int = 1
 
     @property
     def line_word(self) -> str:
@@ -550,16 +555,62 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
     return df, lines
 
 
+def _title_lines(data: bytes) -> int:
+    """Lines above the header (a report title, a date, blank lines): 0 for most files.
+
+    Up to 5 first lines are titles when the lines below them agree on a delimiter and a
+    field count (>= 2; 90 % of the first 30 lines, as :func:`_sniff` measures it) that the
+    first lines do not reach by half, while the file read from its first line does not
+    agree. Not titles: a header naming one column too few, a header written with another
+    delimiter than the data (``a;b;c`` over ``1,2,3``), or first lines above a line of
+    numbers (a data line is no header).
+    """
+    head = data[:65536].decode("utf-8", "ignore")
+    lines = head.splitlines()[:40]
+    if len(head) >= 65536:
+        lines = lines[:-1]  # the last line may be cut
+    if _sniff("\n".join(lines))[1] >= 0.9:
+        return 0
+    for k in range(1, min(6, len(lines))):
+        if not lines[k].strip():
+            continue
+        delimiter, agree = _sniff("\n".join(lines[k:]))
+        if delimiter is None or agree < 0.9:
+            continue
+        names = next(csv.reader([lines[k]], delimiter=delimiter))
+        width = len(names)
+        if sum(_NUMBER.match(n.strip()) is not None for n in names) * 2 > width:
+            return 0  # a data line, not a header
+        for t in lines[:k]:
+            if len(next(csv.reader([t], delimiter=delimiter), [])) > width // 2 or \
+                    any(len(t.split(d)) >= width for d in DELIMITERS):
+                return 0  # a header too (of another delimiter) or a short header, not a title
+        end = 0
+        for _ in range(k):
+            end = data.find(b"\n", end) + 1
+        return k if end and data[:end].decode("utf-8", "ignore").splitlines() == lines[:k] else 0
+    return 0
+
+
 def _csv_layout(data: bytes, name: str) -> tuple[bytes, ReadReport, list[str]]:
     """Decode a delimited text file, sniff its delimiter and clean its header.
 
-    Returns the UTF-8 bytes (header included), the report (encoding, delimiter) and the
+    Returns the UTF-8 bytes from the header on (title lines above it are dropped:
+    :func:`_title_lines`, ``report.header_line``), the report (encoding, delimiter) and the
     column names; raises :class:`DataFileError` for empty files and delimiter trouble.
     """
     data, encoding = _decode(data, name)
     report = ReadReport(source=name, format="csv", encoding=encoding)
     if not data or data.isspace():  # same test as `not data.strip()` without copying the file
         raise DataFileError(f"{name}: the file is empty")
+    titles = _title_lines(data)
+    if titles:
+        end = 0
+        for _ in range(titles):
+            end = data.find(b"\n", end) + 1
+        shown = "; ".join(t.strip() for t in data[:end].decode("utf-8", "replace").splitlines() if t.strip())
+        report.warnings.append(f"skipped {titles} line(s) above the header (a title?): {shown[:120]!r}")
+        report.header_line, data = titles + 1, data[end:]
     head = data[:65536].decode("utf-8", "ignore")
     delimiter, agree = _sniff(head)
     first_line = head.splitlines()[0] if head.splitlines() else ""
@@ -593,10 +644,11 @@ def _parse_csv(data: bytes, names: list[str], report: ReadReport, first_line: in
     pyarrow first; the tolerant reader when pyarrow refuses the text or its records are
     not one per line. ``lines`` numbers the records of the file these bytes start, where
     the first line after the header is ``first_line`` (default: the line after the header,
-    so a whole file is numbered as it is).
+    so a whole file is numbered as it is, from ``report.header_line``).
     """
     header_end = _record_end(data, 0, 0)[0]
-    shift = 0 if first_line is None else first_line - (_physical_lines(data[:header_end]) + 1)
+    shift = (report.header_line - 1 if first_line is None
+             else first_line - (_physical_lines(data[:header_end]) + 1))
     delimiter = report.delimiter
     df = _read_csv_fast(data, delimiter, names)
     if df is not None and _one_line_per_record(data, len(df), header_end):
@@ -683,7 +735,7 @@ def _csv_chunks(data: bytes, more: Iterator[bytes], report: ReadReport, names: l
         fill(len(data) + 1)
     pos = _record_end(data, 0, 0)[0]
     header = data[:pos]
-    line = _physical_lines(header) + 1
+    line = report.header_line + _physical_lines(header)
     head = data[pos:pos + 65536]
     per_line = len(head) / max(head.count(b"\n"), 1)
     step = max(int(chunksize * per_line * 0.95), 1)

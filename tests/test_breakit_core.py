@@ -336,20 +336,27 @@ def test_cli_train_warns_when_a_third_label_counts_as_not_churned(tmp_path, caps
 
 
 def test_missing_columns_message_shows_what_the_file_has(default_bundle, tmp_path):
-    """A CRM export with a title line above the header said only '10 required column(s) missing'."""
+    """A CRM export with a title line above the header said only '10 required column(s) missing';
+    the title line is now skipped (the file scores, at its true lines), and a file that really
+    lacks the columns names what it has."""
     from churn_core.errors import MissingColumnsError
     from churn_core.io import read_table
     from churn_core.scoring import score_frame
 
     src = tmp_path / "titled.csv"
-    src.write_text("Customer export May 2024\n" + config.SAMPLE_CSV.read_text(encoding="utf-8")[:5000],
-                   encoding="utf-8")
-    df, _ = read_table(src)
+    text = config.SAMPLE_CSV.read_text(encoding="utf-8")[:5000]
+    src.write_text("Customer export May 2024\n" + text[:text.rindex("\n") + 1], encoding="utf-8")
+    df, rep = read_table(src)
+    res = score_frame(default_bundle, df, source_name=src.name)
+    assert rep.header_line == 2 and len(res.scored) + len(res.rejected) == len(df) > 40
+    assert res.scored["source_line"].iloc[0] == 3
+    other = tmp_path / "notes.csv"
+    other.write_text("Customer notes\nfirst call went well\nsecond call\n", encoding="utf-8")
     with pytest.raises(MissingColumnsError) as info:
-        score_frame(default_bundle, df, source_name=src.name)
+        score_frame(default_bundle, read_table(other)[0], source_name=other.name)
     msg = str(info.value)
-    assert "10 required column(s) missing in titled.csv" in msg
-    assert "the file's 1 column(s): 'Customer export May 2024'" in msg and "header on the first line" in msg
+    assert "10 required column(s) missing in notes.csv" in msg
+    assert "the file's 1 column(s): 'Customer notes'" in msg and "header on the first line" in msg
     assert len(info.value.missing) == 10
 
 

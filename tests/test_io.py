@@ -456,6 +456,39 @@ def test_gzip_parquet_and_damaged_gzip(frame, tmp_path, monkeypatch):
     assert sum(len(c) for c, _ in iter_table_chunks(tmp_path / "big.csv.gz", 7000)) == 50_000  # streams
 
 
+@pytest.mark.parametrize("title", ["Customer export\n", "Churn report, November 2026\r\nRun: 2026-11-30\r\n\r\n",
+                                   "\n\nMonthly list\n"])
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_title_lines_above_the_header_are_skipped(tmp_path, reader_mode, title, sep):
+    """A report title (and a date, blank lines) above the header: skipped with a warning,
+    and every row keeps the line an editor shows."""
+    rows = [sep.join([str(i), f"C{i}", f"{i % 50}.5", "France", "1", "0"]) for i in range(3000)]
+    rows[1500] = "\n" + rows[1500]  # a blank line further down still counts
+    body = sep.join(["id", "cust", "x", "country", "active", "card"]) + "\n" + "\n".join(rows) + "\n"
+    path = tmp_path / "titled.csv"
+    path.write_bytes((title + body).encode())
+    df, rep = read_table(path)
+    skipped = title.count("\n")
+    assert list(df.columns) == ["id", "cust", "x", "country", "active", "card"] and len(df) == 3000
+    assert rep.header_line == skipped + 1 and "above the header" in rep.warnings[0]
+    editor = path.read_text().split("\n")
+    for i in (0, 1499, 1500, 2999):
+        assert editor[df.index[i] - 1].startswith(f"{i}{sep}C{i}{sep}")
+    chunks = list(iter_table_chunks(path, chunksize=700))
+    pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), df, check_exact=True)
+
+
+def test_a_header_short_of_one_name_is_not_a_title(tmp_path):
+    """Data lines with one field more than the header (an unnamed last column): the header
+    is not skipped as a title (the file is refused as before, naming the delimiter)."""
+    from churn_core.io import _title_lines
+
+    data = ("a,b,c,d,e\n" + "".join(f"{i},{i},{i},{i},{i},extra\n" for i in range(40))).encode()
+    assert _title_lines(data) == 0
+    with pytest.raises(DataFileError, match="the header splits on ','"):
+        read_table(data, "short_header.csv")
+
+
 def test_is_utf8_agrees_with_python_codec():
     from churn_core.io import _is_utf8
 
