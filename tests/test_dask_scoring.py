@@ -125,3 +125,22 @@ def test_user_errors(cluster, parts, models_dir, tmp_path):
     with pytest.raises(DataFileError, match="broken.parquet"):
         score_parts(models_dir / "tiny", bad, tmp_path / "o2", client=client)
     assert not (tmp_path / "o2").exists() and not list(tmp_path.glob(".o2.partial*"))
+
+
+def test_cli_dask_worker_processes_print_no_tensorflow_log_lines(parts, models_dir, tmp_path):
+    """Worker processes import TensorFlow themselves: its start-up lines (oneDNN, CUDA) are
+    filtered there too, so the analyst sees the summary and nothing else."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    run = subprocess.run([sys.executable, "-m", "churn_core", "-q", "score", "--engine", "dask",
+                          "--workers", "1", "--model", str(models_dir / "tiny"),
+                          "--data", str(parts / "*.csv"), "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "600 rows in = 599 scored + 1 rejected" in run.stdout
+    noise = [line for line in run.stderr.splitlines()
+             if any(k in line for k in ("oneDNN", "cuda", "absl::InitializeLog", "cuInit"))]
+    assert not noise, noise
