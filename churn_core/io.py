@@ -39,6 +39,9 @@ WHOLE_READ_BYTES = 64 * 1024 * 1024
 #: Bytes read at a time from a CSV file bigger than :data:`WHOLE_READ_BYTES`; the reader
 #: holds about four pieces (4 x 6.7 MB for 100,000 rows of the sample's layout) plus a block.
 STREAM_BLOCK_BYTES = 4 << 20
+#: How far the block reader reads on to find the end of one record (a long quoted field)
+#: before it walks the records field by field (a stray quote breaks quote parity).
+MAX_RECORD_BYTES = 64 << 20
 _FIX_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload it again"
 _TEXT_EXT = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 _PARQUET_EXT = {".parquet", ".pq"}
@@ -249,6 +252,8 @@ class _Utf8Blocks:
         self.fh, self.name, self.block = fh, name, max(int(block), 1)
         self.encoding, self.header, self.delimiter = "utf-8", None, None
         self.offset, self._multibyte = 0, False
+        #: the whole-file rule looks 1 MB past the first non-UTF-8 byte for UTF-8 text
+        self._mixed_until, self._mixed_error = 0, None
 
     def __iter__(self) -> Iterator[bytes]:
         raw = self.fh.read(max(self.block, 65536))
@@ -262,7 +267,7 @@ class _Utf8Blocks:
         carry = b""
         while raw:
             more = self.fh.read(self.block)
-            ascii_ = raw.isascii()
+            ascii_ = raw.isascii() and carry.isascii()
             if carry or not ascii_:  # a character may be split at the block's end
                 raw = carry + raw
                 end = max(raw.rfind(b"\n"), raw.rfind(b"\r")) + 1 if more else len(raw)
@@ -298,6 +303,9 @@ class _Utf8Blocks:
     def _utf8(self, part, ascii_: bool):
         """``part`` (bytes or memoryview) as UTF-8; ``ascii_``: whether it is known ASCII."""
         if self.encoding == "cp1252":
+            left = self._mixed_until - self.offset
+            if left > 0 and _UTF8_MULTIBYTE.search(part[:left]):
+                raise self._mixed_error
             try:
                 return str(part, "cp1252").encode("utf-8")
             except UnicodeDecodeError as exc:
@@ -305,7 +313,7 @@ class _Utf8Blocks:
         if ascii_:
             return part
         if _is_utf8(part):
-            self._multibyte = True
+            self._multibyte = self._multibyte or _UTF8_MULTIBYTE.search(part) is not None
             return part
         try:
             str(part, "utf-8")
@@ -313,8 +321,13 @@ class _Utf8Blocks:
             if self._multibyte or self.encoding == "utf-8-sig" or _UTF8_MULTIBYTE.search(part[:exc.start]) \
                     or _UTF8_MULTIBYTE.search(part[exc.end:exc.end + 1_000_000]):
                 raise self._error(_mixed_encoding, part, exc) from None
+            self._mixed_until = self.offset + exc.end + 1_000_000
+            self._mixed_error = self._error(_mixed_encoding, part, exc)
         self.encoding = "cp1252"  # every earlier byte was ASCII: the same text in Windows-1252
-        return self._utf8(part, False)
+        try:
+            return str(part, "cp1252").encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise self._error(_not_cp1252, part, exc) from None
 
     def _utf16(self, raw: bytes) -> Iterator[bytes]:
         import codecs
@@ -500,6 +513,18 @@ def _record_end(data: bytes, start: int, pos: int) -> tuple[int, int]:
         quotes, pos = quotes + 1, nxt + 1
 
 
+def _header_end(data: bytes) -> int:
+    """End of the header record: just past its first line end outside quotes (``\\n``,
+    ``\\r\\n`` or a lone ``\\r``, which ends a line for both parsers), or ``len(data)``."""
+    end = _record_end(data, 0, 0)[0]
+    cr = data.find(b"\r", 0, end)
+    while cr >= 0:
+        if cr + 1 < len(data) and data[cr + 1] != 10 and data.count(b'"', 0, cr) % 2 == 0:
+            return cr + 1
+        cr = data.find(b"\r", cr + 1, end)
+    return end
+
+
 def _record_lines(text: str, delimiter: str) -> list[int]:
     """First line number of every non-blank data record (header is line 1)."""
     reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
@@ -646,7 +671,7 @@ def _parse_csv(data: bytes, names: list[str], report: ReadReport, first_line: in
     the first line after the header is ``first_line`` (default: the line after the header,
     so a whole file is numbered as it is, from ``report.header_line``).
     """
-    header_end = _record_end(data, 0, 0)[0]
+    header_end = _header_end(data)
     shift = (report.header_line - 1 if first_line is None
              else first_line - (_physical_lines(data[:header_end]) + 1))
     delimiter = report.delimiter
@@ -733,7 +758,7 @@ def _csv_chunks(data: bytes, more: Iterator[bytes], report: ReadReport, names: l
     pos = 0
     while not eof and _record_end(data, 0, 0)[0] >= len(data):  # the whole header
         fill(len(data) + 1)
-    pos = _record_end(data, 0, 0)[0]
+    pos = _header_end(data)
     header = data[:pos]
     line = report.header_line + _physical_lines(header)
     head = data[pos:pos + 65536]
@@ -752,8 +777,12 @@ def _csv_chunks(data: bytes, more: Iterator[bytes], report: ReadReport, names: l
             size = step if left > 2 * step else left if left <= step else (left + 1) // 2
         target = min(pos + max(size, 1), len(data))
         cut, quotes = _record_end(data, pos, target)
-        if cut - pos > 2 * size + 65536 or (cut >= len(data) and not eof):
-            cut = _record_end_fields(data, pos, target, delim)  # stray quotes: parity cannot tell
+        while cut >= len(data) and not eof and len(data) - pos < MAX_RECORD_BYTES:
+            fill(2 * (len(data) - pos))  # a long record, or a stray quote: read on
+            target = min(pos + max(size, 1), len(data))
+            cut, quotes = _record_end(data, pos, target)
+        if cut >= len(data) and not eof:  # no end by quote parity in MAX_RECORD_BYTES: stray quotes
+            cut = _record_end_fields(data, pos, target, delim)
             quotes = data.count(b'"', pos, cut)
         for recut in (False, True):
             piece = memoryview(data)[pos:cut]

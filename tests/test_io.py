@@ -489,6 +489,74 @@ def test_a_header_short_of_one_name_is_not_a_title(tmp_path):
         read_table(data, "short_header.csv")
 
 
+def _rows_bytes(n: int, head: bytes = b"a,b,c\n") -> bytearray:
+    return bytearray(head + b"".join(b"%d,%d,name%d\n" % (i, i, i) for i in range(n)))
+
+
+def _cp1252_on_a_block_edge() -> bytes:
+    data = _rows_bytes(6000)
+    nl = data.rfind(b"\n", 0, 65536 - 4)
+    data[nl + 1:nl + 1] = b"Z\xe9"  # the first non-ASCII byte, on the line crossing byte 65536
+    return bytes(data)
+
+
+def _cp1252_then_utf8_within_1mb() -> bytes:
+    data = _rows_bytes(9000)
+    i = data.find(b"\n", 70_000) + 1
+    data[i:i] = b"1,1,Ren\xe9\n"
+    j = data.find(b"\n", 90_000) + 1
+    data[j:j] = "2,2,Zoë\n".encode()
+    return bytes(data)
+
+
+def _long_quoted_field() -> bytes:
+    rows = [f"{i},{i},x" for i in range(3000)]
+    rows[1000] = '1000,1000,"' + "y, " * 70_000 + '"'  # one 210 KB cell, longer than the look-ahead
+    return ("a,b,c\n" + "\n".join(rows) + "\n").encode()
+
+
+@pytest.mark.parametrize("case", ["header_lone_cr", "cp1252_on_block_edge", "cp1252_then_utf8",
+                                  "long_quoted_field", "stray_quote_beyond_max_record"])
+def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, case):
+    """Found by a break-it pass on the block reader: the first row after a header ended by a
+    lone CR was swallowed; a first Windows-1252 byte on a line crossing a block edge crashed
+    or was called mixed; UTF-8 text within 1 MB after a Windows-1252 byte was silently
+    mis-decoded (the whole read refuses it); a quoted field longer than the look-ahead was cut;
+    a stray quote with no record end in MAX_RECORD_BYTES is walked field by field."""
+    import churn_core.io as cio
+
+    block = 997
+    if case == "header_lone_cr":
+        data = b"a,b\r" + b"".join(b"%d,%d\n" % (i, i) for i in range(300))
+    elif case == "cp1252_on_block_edge":
+        data, block = _cp1252_on_a_block_edge(), 4096
+    elif case == "cp1252_then_utf8":
+        data, block = _cp1252_then_utf8_within_1mb(), 4096
+    elif case == "long_quoted_field":
+        data = _long_quoted_field()
+    else:
+        data = bytes(_rows_bytes(3000)).replace(b"\n5,5,name5\n", b'\n5,5,5\'11" tall\n')
+        monkeypatch.setattr(cio, "MAX_RECORD_BYTES", 5000)
+    path = tmp_path / f"{case}.csv"
+    path.write_bytes(data)
+    try:
+        whole, outcome = read_table(path)[0], None
+    except DataFileError as exc:
+        whole, outcome = None, str(exc)
+    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
+    monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", block)
+    if outcome is not None:
+        assert case == "cp1252_then_utf8" and "mixed encodings" in outcome
+        with pytest.raises(DataFileError) as exc:
+            list(iter_table_chunks(path, chunksize=40))
+        assert str(exc.value) == outcome
+        return
+    got = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=40)])
+    pd.testing.assert_frame_equal(got, whole, check_exact=True)
+    assert whole.index[0] == 2 and len(whole) == {"header_lone_cr": 300, "long_quoted_field": 3000}.get(
+        case, len(whole))
+
+
 def test_is_utf8_agrees_with_python_codec():
     from churn_core.io import _is_utf8
 
