@@ -469,16 +469,22 @@ def _read_csv_fast(data: bytes, delimiter: str, names: list[str], skip_rows: int
 
 
 def _one_line_per_record(data: bytes, rows: int, start: int = 0, newlines: int | None = None,
-                         quotes: int | None = None, end: int | None = None) -> bool:
+                         quotes: int | None = None, end: int | None = None, nl: bytes = b"\n") -> bool:
     """True when ``rows`` parsed records are exactly the physical lines of ``data[start:end]``
     (no header), so record ``i`` is on line ``first + i``: as many lines as records, no lone
     CR line end and no blank line (pyarrow skips those, and a quoted newline makes one record
     of two lines, so they could cancel out). ``newlines`` and ``quotes`` are the counts of
     ``\\n`` and ``"`` in ``data[start:end]`` when the caller has them; without quotes the
-    blank-line scan is not needed."""
+    blank-line scan is not needed. ``nl=b"\\r"``: a file whose only line ends are lone CRs."""
     end = len(data) if end is None else end
     if start >= end:
         return rows == 0
+    if nl == b"\r":
+        if data.find(b"\n", start, end) >= 0:
+            return False
+        newlines = data.count(b"\r", start, end) if newlines is None else newlines
+        return rows == newlines + (0 if data.endswith(b"\r", start, end) else 1) and (quotes == 0 or not (
+            data.startswith(b"\r", start, end) or data.find(b"\r\r", start, end) >= 0))
     if newlines is None:
         newlines = data.count(b"\n", start, end)
     if rows != newlines + (0 if data.endswith(b"\n", start, end) else 1):
@@ -491,23 +497,24 @@ def _one_line_per_record(data: bytes, rows: int, start: int = 0, newlines: int |
                 or data.find(b"\n\r\n", start, end) >= 0)
 
 
-def _record_end(data: bytes, start: int, pos: int) -> tuple[int, int]:
+def _record_end(data: bytes, start: int, pos: int, nl: bytes = b"\n") -> tuple[int, int]:
     """End of the record that runs through ``pos``: ``(offset, quotes)``.
 
-    ``offset`` is just past the first line end at or after ``pos`` where the quotes since
+    ``offset`` is just past the first line end (``nl``: ``b"\\r"`` in a file whose only line
+    ends are lone CRs) at or after ``pos`` where the quotes since
     ``start`` (a record start, outside quotes) are balanced, so it is not inside a quoted
     field (RFC 4180 doubles quotes inside fields), or ``len(data)``; ``quotes`` counts the
     ``"`` in ``data[start:offset]``.
     """
     quotes = data.count(b'"', start, pos) if data.find(b'"', start, pos) >= 0 else 0  # find: memchr
     while True:
-        nl = data.find(b"\n", pos)
-        if nl < 0:
+        end = data.find(nl, pos)
+        if end < 0:
             return len(data), quotes + data.count(b'"', pos)
-        quotes += data.count(b'"', pos, nl)
+        quotes += data.count(b'"', pos, end)
         if quotes % 2 == 0:
-            return nl + 1, quotes
-        nxt = data.find(b'"', nl)  # inside quotes: no record ends before the next quote
+            return end + 1, quotes
+        nxt = data.find(b'"', end)  # inside quotes: no record ends before the next quote
         if nxt < 0:
             return len(data), quotes
         quotes, pos = quotes + 1, nxt + 1
@@ -756,13 +763,15 @@ def _csv_chunks(data: bytes, more: Iterator[bytes], report: ReadReport, names: l
             data, pos = b"".join([memoryview(data)[pos:], *blocks]), 0
 
     pos = 0
-    while not eof and _record_end(data, 0, 0)[0] >= len(data):  # the whole header
+    while not eof and _header_end(data) >= len(data):  # the whole header
         fill(len(data) + 1)
     pos = _header_end(data)
     header = data[:pos]
     line = report.header_line + _physical_lines(header)
-    head = data[pos:pos + 65536]
-    per_line = len(head) / max(head.count(b"\n"), 1)
+    fill(65536)
+    head = bytes(data[pos:pos + 65536])
+    nl = b"\r" if header.endswith(b"\r") and b"\n" not in head else b"\n"  # old Mac: lone CRs
+    per_line = len(head) / max(head.count(nl), 1)
     step = max(int(chunksize * per_line * 0.95), 1)
     # a small first piece (>= 200 rows) so scoring starts early; the last two share the rest
     first = max(int(chunksize * per_line / 4), int(256 * per_line), 1)
@@ -776,19 +785,24 @@ def _csv_chunks(data: bytes, more: Iterator[bytes], report: ReadReport, names: l
         if yielded and eof:
             size = step if left > 2 * step else left if left <= step else (left + 1) // 2
         target = min(pos + max(size, 1), len(data))
-        cut, quotes = _record_end(data, pos, target)
+        cut, quotes = _record_end(data, pos, target, nl)
         while cut >= len(data) and not eof and len(data) - pos < MAX_RECORD_BYTES:
             fill(2 * (len(data) - pos))  # a long record, or a stray quote: read on
             target = min(pos + max(size, 1), len(data))
-            cut, quotes = _record_end(data, pos, target)
+            cut, quotes = _record_end(data, pos, target, nl)
         if cut >= len(data) and not eof:  # no end by quote parity in MAX_RECORD_BYTES: stray quotes
             cut = _record_end_fields(data, pos, target, delim)
             quotes = data.count(b'"', pos, cut)
         for recut in (False, True):
             piece = memoryview(data)[pos:cut]
             df = _read_csv_fast(piece, delim, names, skip_rows=0, quoted=quotes > 0)
-            newlines = data.count(b"\n", pos, cut)
-            fast = df is not None and _one_line_per_record(data, len(df), pos, newlines, quotes, end=cut)
+            newlines = data.count(nl, pos, cut)
+            fast = df is not None and _one_line_per_record(data, len(df), pos, newlines, quotes, cut, nl)
+            if not fast and quotes and not recut and cut < len(data):
+                walked = _record_end_fields(data, pos, target, delim)  # a ragged row hides an open quote
+                if walked != cut:
+                    cut = walked
+                    continue
             if fast:
                 lines = np.arange(line, line + len(df))
             else:  # blank lines, quoted newlines, ragged rows: as a whole read would see them
@@ -920,7 +934,14 @@ def _csv_blocks(fh, name: str, chunksize: int) -> Iterator[tuple[pd.DataFrame, i
     """Chunks of a delimited text file read block by block from ``fh`` (bounded memory)."""
     blocks = _Utf8Blocks(fh, name, STREAM_BLOCK_BYTES)
     more = iter(blocks)
-    data, report, names = _csv_layout(bytes(next(more, b"")), name)
+    first = bytes(next(more, b""))
+    while (b"\n" not in first and b"\r" not in first) or (len(first) < 131072 and first.count(b"\n") < 32):
+        # the whole header and the lines the delimiter is sniffed on (a wide UTF-16 header)
+        block = next(more, None)
+        if block is None:
+            break
+        first += bytes(block)
+    data, report, names = _csv_layout(first, name)
     report.encoding = blocks.encoding
     yield from _csv_chunks(data, more, report, names, chunksize, encoding=lambda: blocks.encoding)
 
@@ -1002,8 +1023,7 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
     after one piece, and line numbers are exact at any size (blank lines, quoted newlines
     and ragged rows included). Files up to :data:`WHOLE_READ_BYTES` are read and decoded
     whole; bigger ones block by block (:data:`STREAM_BLOCK_BYTES`), in bounded memory. A
-    file whose only line ends are lone CRs (old Mac) has no record end the reader can cut
-    at, and is read whole.
+    file whose only line ends are lone CRs (old Mac) is cut at its CRs.
     """
     path = Path(path)
     with open(path, "rb") as fh:

@@ -516,7 +516,8 @@ def _long_quoted_field() -> bytes:
 
 
 @pytest.mark.parametrize("case", ["header_lone_cr", "cp1252_on_block_edge", "cp1252_then_utf8",
-                                  "long_quoted_field", "stray_quote_beyond_max_record"])
+                                  "long_quoted_field", "stray_quote_beyond_max_record",
+                                  "stray_quote_then_ragged_quoted_field", "lone_cr_file", "utf16_wide_header"])
 def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, case):
     """Found by a break-it pass on the block reader: the first row after a header ended by a
     lone CR was swallowed; a first Windows-1252 byte on a line crossing a block edge crashed
@@ -534,6 +535,17 @@ def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, cas
         data, block = _cp1252_then_utf8_within_1mb(), 4096
     elif case == "long_quoted_field":
         data = _long_quoted_field()
+    elif case == "stray_quote_then_ragged_quoted_field":  # the extra field is not in the frame
+        rows = [f"{i},{i},x" for i in range(900)]
+        rows[5] = "5,5,5'11\""
+        for k in range(60, 900, 37):
+            rows[k] = f'{k},{k},x,"note\nline two"'
+        data = ("a,b,c\n" + "\n".join(rows) + "\n").encode()
+    elif case == "lone_cr_file":
+        data = b"a,b,c\r" + b"".join(b"%d,%d,x\r" % (i, i) for i in range(30_000))
+    elif case == "utf16_wide_header":
+        head = ",".join(f"column_{i}" for i in range(3000))
+        data = (head + "\n" + "".join(",".join(["1"] * 3000) + "\n" for _ in range(40))).encode("utf-16")
     else:
         data = bytes(_rows_bytes(3000)).replace(b"\n5,5,name5\n", b'\n5,5,5\'11" tall\n')
         monkeypatch.setattr(cio, "MAX_RECORD_BYTES", 5000)
@@ -551,10 +563,18 @@ def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, cas
             list(iter_table_chunks(path, chunksize=40))
         assert str(exc.value) == outcome
         return
-    got = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=40)])
-    pd.testing.assert_frame_equal(got, whole, check_exact=True)
-    assert whole.index[0] == 2 and len(whole) == {"header_lone_cr": 300, "long_quoted_field": 3000}.get(
-        case, len(whole))
+    chunks = [c for c, _ in iter_table_chunks(path, chunksize=40)]
+    pd.testing.assert_frame_equal(pd.concat(chunks), whole, check_exact=True)
+    assert max(len(c) for c in chunks) <= 40
+    if case == "lone_cr_file":  # cut at its CRs: the first chunk comes before the file is read
+        import io
+
+        fh = io.BytesIO(data)
+        next(cio._csv_blocks(fh, path.name, 40))
+        assert fh.tell() < len(data) / 2
+    assert whole.index[0] == 2 and len(whole) == {
+        "header_lone_cr": 300, "long_quoted_field": 3000, "stray_quote_then_ragged_quoted_field": 900,
+        "lone_cr_file": 30_000, "utf16_wide_header": 40}.get(case, len(whole))
 
 
 def test_is_utf8_agrees_with_python_codec():
