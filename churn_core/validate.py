@@ -24,6 +24,10 @@ from .schema import FeatureSchema
 #: Cell texts treated as missing (pandas' usual missing-value markers plus a few CRM ones).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "-", "?", "#n/a", "<na>", "nat"})
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
+#: Thousands separators other than ``.``/``,`` (``1 234``, ``1'234``), valid only between a
+#: digit and a group of exactly three digits: ``4 2`` or a line break inside a cell is no number.
+_GROUP_SEP = re.compile(r"[ \u00a0\u202f']")
+_GOOD_GROUP_SEP = re.compile(r"(?<=\d)[ \u00a0\u202f'](?=\d{3}(?!\d))")
 _CURRENCY = re.compile(r"^[€$£¥]|[€$£¥]$|^(eur|usd|gbp)\s*|\s*(eur|usd|gbp)$", re.I)
 _PERIOD_STYLE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d*)(\.\d+)?$")
 _COMMA_STYLE = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d*)(,\d+)?$")
@@ -145,7 +149,11 @@ def _styled_float(text: str, decimal: str) -> float:
     Also accepts accounting negatives ``(1,234.50)`` (-1234.5) and percentages ``12,5%``
     (0.125), as spreadsheets export them.
     """
-    t = _SPACES.sub("", _CURRENCY.sub("", text))
+    t = re.sub(r"\s+%$", "%", _CURRENCY.sub("", text).strip())  # "12,5 %"
+    if re.search(r"[^\S ]", t.replace("\u00a0", "").replace("\u202f", "")) or \
+            len(_GROUP_SEP.findall(t)) != len(_GOOD_GROUP_SEP.findall(t)):
+        return np.nan  # a tab or line break inside the cell, or spaces that are no thousands groups
+    t = _GROUP_SEP.sub("", t)
     sign, scale = 1.0, 1.0
     if len(t) > 2 and t[0] == "(" and t[-1] == ")":
         sign, t = -1.0, _CURRENCY.sub("", t[1:-1])

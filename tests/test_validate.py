@@ -156,3 +156,17 @@ def test_check_trainable_lists_every_problem():
     msg = str(exc.value)
     for words in ("only 10 valid rows", "one class only", "'a' has the same value", "'b' is blank"):
         assert words in msg
+
+
+def test_spaces_count_as_thousands_separators_only_between_digit_groups():
+    """'1 234' and '1 234,56 €' are numbers; '4 2' and a line break inside a cell ('4\\n2',
+    read from a quoted multi-line cell) were read as 42 and are now rejected."""
+    from churn_core.validate import parse_numeric
+
+    cells = ["1 234", "4 2", "4\n2", "42\t", " 42 ", "12 345 6", "1\u00a0234", "1 23"]
+    vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"), ".")
+    np.testing.assert_array_equal(bad, [False, True, True, False, False, True, False, True])
+    np.testing.assert_array_equal(vals[~bad], [1234.0, 42.0, 42.0, 1234.0])
+    vals, _, bad = parse_numeric(pd.Series(["1 234,56 €", "12,5 %", "4 2"], dtype="str"), ",")
+    np.testing.assert_allclose(vals[:2], [1234.56, 0.125])
+    assert bad.tolist() == [False, False, True]
