@@ -216,27 +216,22 @@ def _decode(data: bytes, name: str) -> tuple[bytes, str]:
     delim = _sniff_delimiter(data[:65536].decode("latin-1"))
     if encoding == "utf-8-sig" or _UTF8_MULTIBYTE.search(data[: utf8_err.start]) or \
             _UTF8_MULTIBYTE.search(data[utf8_err.end:utf8_err.end + 1_000_000]):
-        raise _mixed_encoding(data, utf8_err, name, delim)
+        raise _encoding_error(True, data, utf8_err, name, delim)
     try:
         return data.decode("cp1252").encode("utf-8"), "cp1252"
     except UnicodeDecodeError as exc:
-        raise _not_cp1252(data, exc, name, delim) from None
+        raise _encoding_error(False, data, exc, name, delim) from None
 
 
-def _mixed_encoding(data: bytes, exc: UnicodeDecodeError, name: str, delim: str | None,
+def _encoding_error(mixed: bool, data: bytes, exc: UnicodeDecodeError, name: str, delim: str | None,
                     header: bytes | None = None, line_offset: int = 0) -> DataFileError:
+    """The error for the bytes ``exc`` points at, naming line and column (:func:`_locate`):
+    UTF-8 text with a stray byte (``mixed``), or a byte Windows-1252 leaves undefined."""
     line, col = _locate(data, exc.start, delim, header, line_offset)
-    return DataFileError(
-        f"{name}: line {line}, column {col!r}: byte(s) {data[exc.start:exc.end]!r} are not valid "
-        f"UTF-8 although the rest of the file is UTF-8 (mixed encodings); {_FIX_HINT}")
-
-
-def _not_cp1252(data: bytes, exc: UnicodeDecodeError, name: str, delim: str | None,
-                header: bytes | None = None, line_offset: int = 0) -> DataFileError:
-    line, col = _locate(data, exc.start, delim, header, line_offset)
-    return DataFileError(
-        f"{name}: line {line}, column {col!r}: byte {data[exc.start:exc.end]!r} cannot be "
-        f"decoded as UTF-8 or Windows-1252; {_FIX_HINT}")
+    bad = data[exc.start:exc.end]
+    what = (f"byte(s) {bad!r} are not valid UTF-8 although the rest of the file is UTF-8 (mixed "
+            f"encodings)" if mixed else f"byte {bad!r} cannot be decoded as UTF-8 or Windows-1252")
+    return DataFileError(f"{name}: line {line}, column {col!r}: {what}; {_FIX_HINT}")
 
 
 class _Utf8Blocks:
@@ -295,10 +290,10 @@ class _Utf8Blocks:
         self.fh.seek(pos)
         return lines, tail
 
-    def _error(self, make, part: bytes, exc: UnicodeDecodeError) -> DataFileError:
+    def _error(self, mixed: bool, part: bytes, exc: UnicodeDecodeError) -> DataFileError:
         lines, tail = self._where()
         exc.start, exc.end = exc.start + len(tail), exc.end + len(tail)
-        return make(tail + bytes(part), exc, self.name, self.delimiter, self.header, lines)
+        return _encoding_error(mixed, tail + bytes(part), exc, self.name, self.delimiter, self.header, lines)
 
     def _utf8(self, part, ascii_: bool):
         """``part`` (bytes or memoryview) as UTF-8; ``ascii_``: whether it is known ASCII."""
@@ -309,7 +304,7 @@ class _Utf8Blocks:
             try:
                 return str(part, "cp1252").encode("utf-8")
             except UnicodeDecodeError as exc:
-                raise self._error(_not_cp1252, part, exc) from None
+                raise self._error(False, part, exc) from None
         if ascii_:
             return part
         if _is_utf8(part):
@@ -320,14 +315,14 @@ class _Utf8Blocks:
         except UnicodeDecodeError as exc:  # the rule of _decode, with what came before
             if self._multibyte or self.encoding == "utf-8-sig" or _UTF8_MULTIBYTE.search(part[:exc.start]) \
                     or _UTF8_MULTIBYTE.search(part[exc.end:exc.end + 1_000_000]):
-                raise self._error(_mixed_encoding, part, exc) from None
+                raise self._error(True, part, exc) from None
             self._mixed_until = self.offset + exc.end + 1_000_000
-            self._mixed_error = self._error(_mixed_encoding, part, exc)
+            self._mixed_error = self._error(True, part, exc)
         self.encoding = "cp1252"  # every earlier byte was ASCII: the same text in Windows-1252
         try:
             return str(part, "cp1252").encode("utf-8")
         except UnicodeDecodeError as exc:
-            raise self._error(_not_cp1252, part, exc) from None
+            raise self._error(False, part, exc) from None
 
     def _utf16(self, raw: bytes) -> Iterator[bytes]:
         import codecs
