@@ -582,6 +582,16 @@ def _read_csv_tolerant(text: str, delimiter: str, names: list[str], report: Read
     return df, lines
 
 
+def _after_lines(data: bytes, k: int) -> int:
+    """Offset just past the ``k``-th ``\\n`` of ``data`` (0 when it has fewer)."""
+    end = 0
+    for _ in range(k):
+        end = data.find(b"\n", end) + 1
+        if not end:
+            return 0
+    return end
+
+
 def _title_lines(data: bytes) -> int:
     """Lines above the header (a report title, a date, blank lines): 0 for most files.
 
@@ -612,9 +622,7 @@ def _title_lines(data: bytes) -> int:
             if len(next(csv.reader([t], delimiter=delimiter), [])) > width // 2 or \
                     any(len(t.split(d)) >= width for d in DELIMITERS):
                 return 0  # a header too (of another delimiter) or a short header, not a title
-        end = 0
-        for _ in range(k):
-            end = data.find(b"\n", end) + 1
+        end = _after_lines(data, k)
         return k if end and data[:end].decode("utf-8", "ignore").splitlines() == lines[:k] else 0
     return 0
 
@@ -632,9 +640,7 @@ def _csv_layout(data: bytes, name: str) -> tuple[bytes, ReadReport, list[str]]:
         raise DataFileError(f"{name}: the file is empty")
     titles = _title_lines(data)
     if titles:
-        end = 0
-        for _ in range(titles):
-            end = data.find(b"\n", end) + 1
+        end = _after_lines(data, titles)
         shown = "; ".join(t.strip() for t in data[:end].decode("utf-8", "replace").splitlines() if t.strip())
         report.warnings.append(f"skipped {titles} line(s) above the header (a title?): {shown[:120]!r}")
         report.header_line, data = titles + 1, data[end:]
