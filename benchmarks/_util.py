@@ -109,7 +109,7 @@ def peak_rss_mb() -> float:
 def synthetic_file(rows: int, fmt: str = "csv") -> Path:
     """A customer file of ``rows`` synthetic bank customers without the target (cached).
 
-    Made with :func:`churn_core.synthetic.make_bank_customers` in blocks of at most 1,000,000
+    Made with :func:`churn_core.data.synthetic.make_bank_customers` in blocks of at most 1,000,000
     rows (seed = block number) and written with pyarrow, so 5,000,000 rows never sit in
     memory at once.
     """
@@ -117,7 +117,7 @@ def synthetic_file(rows: int, fmt: str = "csv") -> Path:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from churn_core.synthetic import make_bank_customers
+    from churn_core.data.synthetic import make_bank_customers
 
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"customers_{rows}.{fmt}"
@@ -156,7 +156,7 @@ def bench_bundle() -> tuple[Path, str]:
     import hashlib
 
     from churn_core import config
-    from churn_core.model import TrainConfig
+    from churn_core.model.network import TrainConfig
 
     key = hashlib.sha256(json.dumps(TrainConfig().to_dict(), sort_keys=True).encode()).hexdigest()[:10]
     models = CACHE / "models"

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from _util import median_time as timed  # noqa: E402  (repo on sys.path, TF log level 2)
 
-from churn_core.bundle import load_bundle  # noqa: E402
-from churn_core.scoring import score_file, score_frame  # noqa: E402
-from churn_core.synthetic import make_bank_customers  # noqa: E402
-from churn_core.validate import validate  # noqa: E402
+from churn_core.model.bundle import load_bundle  # noqa: E402
+from churn_core.campaign.scoring import score_file, score_frame  # noqa: E402
+from churn_core.data.synthetic import make_bank_customers  # noqa: E402
+from churn_core.data.validate import validate  # noqa: E402
 
 
 def main():

@@ -16,7 +16,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import pandas as pd
 
-from churn_core import export, lift, metrics, thresholds, tiers
+from churn_core.campaign import export
+from churn_core.evaluate import lift
+from churn_core.evaluate import metrics
+from churn_core.evaluate import thresholds
+from churn_core.campaign import tiers
 
 
 def bench(fn, repeat=7):

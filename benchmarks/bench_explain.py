@@ -28,25 +28,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from churn_core import config  # noqa: E402
-from churn_core.explain import (  # noqa: E402
+from churn_core import config# noqa: E402
+from churn_core.explain.shap_values import (  # noqa: E402
     NON_ACTIONABLE_COLUMNS, RawColumnExplainer, reason_codes,
 )
 
 
 def _bundle_and_rows(model_name: str | None):
-    from churn_core.infer import infer_schema
-    from churn_core.io import read_table
-    from churn_core.validate import validate
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import read_table
+    from churn_core.data.validate import validate
 
     df, _ = read_table(config.BANK_CSV)
     if model_name:
-        from churn_core.bundle import load_bundle
+        from churn_core.model.bundle import load_bundle
 
         bundle = load_bundle(model_name)
         train_s = float("nan")
     else:
-        from churn_core.train import train_bundle
+        from churn_core.model.train import train_bundle
 
         schema = infer_schema(df, target="Exited", positive_label="1")
         t = time.perf_counter()

@@ -17,10 +17,10 @@ from _util import median_time as timed  # noqa: E402  (puts the repo on sys.path
 
 import pyarrow.csv as pacsv  # noqa: E402
 
-import churn_core.io as cio  # noqa: E402
-from churn_core.infer import infer_schema  # noqa: E402
-from churn_core.synthetic import make_bank_customers  # noqa: E402
-from churn_core.validate import validate  # noqa: E402
+import churn_core.io.reader as cio  # noqa: E402
+from churn_core.data.infer import infer_schema  # noqa: E402
+from churn_core.data.synthetic import make_bank_customers  # noqa: E402
+from churn_core.data.validate import validate  # noqa: E402
 
 
 def main():

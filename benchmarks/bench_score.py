@@ -8,7 +8,7 @@ Run::
 Measured, each in a fresh child process (so peak resident memory, ``ru_maxrss``, belongs to
 that run alone):
 
-* **score**: ``churn_core.scoring.score_file`` on a ``--rows`` synthetic customer CSV
+* **score**: ``churn_core.campaign.scoring.score_file`` on a ``--rows`` synthetic customer CSV
   (read, validate, preprocess, predict, risk tiers, write CSV + rejected file), default chunk
   size; wall time of the call (the bundle is loaded and warmed before the clock starts) and
   the process's peak RSS (TensorFlow and the bundle included);
@@ -47,8 +47,8 @@ RATIO_GOAL = 2.0
 def child_score(data: str, models: str, name: str, out: str) -> dict:
     import numpy as np
 
-    from churn_core.bundle import load_bundle
-    from churn_core.scoring import score_file
+    from churn_core.model.bundle import load_bundle
+    from churn_core.campaign.scoring import score_file
 
     bundle = load_bundle(name, models)
     bundle.predict_encoded(np.zeros((2, bundle.preprocessor.n_features_out), np.float32))
@@ -74,7 +74,7 @@ def child_bare(data: str, out: str) -> dict:
 def child_predict(models: str, name: str, rows: int, repeat: int) -> dict:
     import numpy as np
 
-    from churn_core.bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     bundle = load_bundle(name, models)
     rng = np.random.default_rng(0)

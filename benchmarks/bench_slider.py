@@ -33,18 +33,18 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from churn_core import config, workbench as wb  # noqa: E402
+from churn_core import config, workbench as wb# noqa: E402
 
 
 def _customers_csv(rows: int) -> bytes:
-    from churn_core.synthetic import make_bank_customers
+    from churn_core.data.synthetic import make_bank_customers
 
     return make_bank_customers(n=rows, seed=123).to_csv(index=False).encode("utf-8")
 
 
 def bench_compute(raw: bytes, repeats: int) -> tuple[float, int]:
     """Median seconds of the fragment compute path; returns (median, customers)."""
-    from churn_core.bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     bundle = load_bundle(config.DEFAULT_MODEL_NAME)
     data = wb.load_data(raw, name="bench.csv")

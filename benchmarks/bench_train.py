@@ -34,7 +34,7 @@ TIME_RATIO_GOAL = 0.5
 
 def recipes(seed: int) -> dict:
     """The two hyperparameter sets compared, for one seed."""
-    from churn_core.model import TrainConfig
+    from churn_core.model.network import TrainConfig
 
     default = TrainConfig(seed=seed)
     # from_dict ignores options this version of TrainConfig does not have (e.g. l2, members)
@@ -47,10 +47,10 @@ def recipes(seed: int) -> dict:
 def run(data: str | None = None, repeat: int = 3, log=print) -> list[Row]:
     """Train both recipes ``repeat`` times each; return the table rows."""
     from churn_core import config
-    from churn_core.infer import infer_schema
-    from churn_core.io import read_table
-    from churn_core.model import TrainConfig
-    from churn_core.train import train_bundle
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import read_table
+    from churn_core.model.network import TrainConfig
+    from churn_core.model.train import train_bundle
 
     path = Path(data) if data else config.BANK_CSV
     if not path.is_file():

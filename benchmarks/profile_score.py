@@ -4,7 +4,7 @@ Run::
 
     TF_CPP_MIN_LOG_LEVEL=2 /work/venv/bin/python benchmarks/profile_score.py [--rows 1000000]
 
-The stages are the ones ``churn_core.scoring.score_file`` runs per chunk (read as text,
+The stages are the ones ``churn_core.campaign.scoring.score_file`` runs per chunk (read as text,
 validate, encode, forward pass, unseen/blank counts, tiers, write CSV with the formula check),
 called here sequentially on 100,000-row chunks of the synthetic benchmark file with the
 benchmark bundle, so each gets its own wall and CPU time (all threads). The bare job of
@@ -29,10 +29,10 @@ def profile(rows: int = 1_000_000, chunksize: int = 100_000) -> dict[str, tuple[
     import numpy as np
     import pyarrow.csv as pacsv
 
-    from churn_core import scoring as S
-    from churn_core.bundle import load_bundle
-    from churn_core.io import iter_table_chunks
-    from churn_core.validate import validate
+    from churn_core.campaign import scoring as S
+    from churn_core.model.bundle import load_bundle
+    from churn_core.io.reader import iter_table_chunks
+    from churn_core.data.validate import validate
 
     data = synthetic_file(rows)
     models, name = bench_bundle()

@@ -39,12 +39,12 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from churn_core import metrics as M  # noqa: E402
-from churn_core.infer import infer_schema  # noqa: E402
-from churn_core.io import read_table  # noqa: E402
-from churn_core.model import TrainConfig  # noqa: E402
-from churn_core.preprocess import Preprocessor  # noqa: E402
-from churn_core.validate import validate  # noqa: E402
+from churn_core.evaluate import metrics as M# noqa: E402
+from churn_core.data.infer import infer_schema  # noqa: E402
+from churn_core.io.reader import read_table  # noqa: E402
+from churn_core.model.network import TrainConfig  # noqa: E402
+from churn_core.model.preprocess import Preprocessor  # noqa: E402
+from churn_core.data.validate import validate  # noqa: E402
 
 #: The reference tutorial's recipe: one 64-32 ReLU MLP, Adam 0.01, batch 32, early stopping
 #: (patience 5) on validation loss, standard scaling + one-hot, no class weights. (Through
@@ -62,20 +62,20 @@ def _mlp(cfg: TrainConfig):
 
     def run(tr, ytr, va, yva, te, schema):
         try:  # the product's one entry point for preprocessing + fitting, when present
-            from churn_core.train import fit_pipeline
+            from churn_core.model.train import fit_pipeline
         except ImportError:
             fit_pipeline = None
         t0 = time.perf_counter()
         if fit_pipeline is not None:
             pre, model, _ = fit_pipeline(tr, ytr, va, yva, schema, cfg)
         else:
-            from churn_core.model import fit_mlp
+            from churn_core.model.network import fit_mlp
 
             pre = Preprocessor.fit(tr, schema, numeric_encoding=cfg.numeric_encoding,
                                    missing_indicator=cfg.missing_indicator)
             model, _ = fit_mlp(pre.transform(tr), ytr, pre.transform(va), yva, cfg)
         seconds = time.perf_counter() - t0
-        from churn_core.model import compiled_predict
+        from churn_core.model.network import compiled_predict
 
         return compiled_predict(model)(pre.transform(te)), seconds
 
@@ -107,7 +107,7 @@ def _logistic(tr, ytr, va, yva, te, schema, seed):
 def _hgb(tr, ytr, va, yva, te, schema, seed):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from churn_core.challenger import CHALLENGER_PARAMS
+    from churn_core.evaluate.challenger import CHALLENGER_PARAMS
 
     t0 = time.perf_counter()
     Xtr, Xva, Xte = _tabular(schema, tr, va, te)
@@ -187,7 +187,7 @@ def run(path, target=None, folds=5, seed=42, models=ALL_MODELS, mlp_config=None,
         for m in models:
             p, sec = runners[m](tr_df, y[itr], va_df, y[iva], te_df, schema)
             rep = M.evaluate(y[te], p, 0.5)
-            from churn_core.thresholds import max_f1
+            from churn_core.evaluate.thresholds import max_f1
 
             per[m].append(dict(roc_auc=rep.roc_auc, pr_auc=rep.pr_auc, brier=rep.brier,
                                best_f1=max_f1(y[te], p).value, seconds=sec))

@@ -7,6 +7,6 @@ import os
 # filtered by tf_quiet.import_tensorflow_quietly. A value the user set is kept.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from .cli import main  # noqa: E402
+from churn_core.cli import main  # noqa: E402
 
 raise SystemExit(main())

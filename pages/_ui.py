@@ -48,7 +48,7 @@ def _model_stamp(name: str) -> float:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _load_bundle(name: str, stamp: float):
-    from churn_core.bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     return load_bundle(name)
 
@@ -65,7 +65,7 @@ def get_bundle(name: str | None = None):
 def list_models() -> list[str]:
     """Names of the bundles saved under models/ (the default first)."""
     try:
-        from churn_core.bundle import list_bundles
+        from churn_core.model.bundle import list_bundles
 
         names = [getattr(b, "name", b) if not isinstance(b, str) else b for b in list_bundles()]
     except Exception:  # bundle module not there yet, or an unreadable folder
@@ -338,7 +338,7 @@ def get_sweep():
 
 def render_lift(lf, ev) -> None:
     """Lift per decile, cumulative gains and top-decile lift on the test split."""
-    from churn_core import figures as F
+    from churn_core.figures import performance as F
 
     table = lf.lift_table(ev.y_test, ev.p_test, n_bins=10)
     share, caught, _ = lf.cumulative_gains(ev.y_test, ev.p_test)
@@ -466,7 +466,7 @@ def synced(widget, label: str, state_key: str, page: str, default=None, **kwargs
 
 @st.cache_resource(max_entries=8)
 def _reasons(key: tuple, only: bool, _expl, n_rows: int):
-    from churn_core.explain import non_actionable_present
+    from churn_core.explain.shap_values import non_actionable_present
 
     exclude = non_actionable_present(_expl.columns) if only else ()
     return wb.reasons_for(_expl, n_rows, exclude=exclude)

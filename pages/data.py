@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from churn_core import config, data_figures as DF, workbench as wb
+from churn_core import config, workbench as wb
+from churn_core.figures import data as DF
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -88,13 +89,13 @@ with st.form(f"schema_form_{k}"):
                           else 0, key=f"target_{k}")
     values: list[str] = []
     if target != none:
-        from churn_core.infer import target_values
+        from churn_core.data.infer import target_values
 
         values = [str(v) for v in target_values(data.frame[target])]
     pos_default = schema.positive_label if (schema.positive_label in values and
                                             target == schema.target) else None
     if pos_default is None and values:
-        from churn_core.infer import suggest_positive_label
+        from churn_core.data.infer import suggest_positive_label
 
         pos_default = suggest_positive_label(values)
     positive = c2.selectbox("Value that means *churned*", values or ["—"],
@@ -143,7 +144,7 @@ if applied:
         st.rerun()
 
 if schema.target:
-    from churn_core.infer import target_values as _target_values
+    from churn_core.data.infer import target_values as _target_values
 
     distinct = [str(v) for v in _target_values(data.frame[schema.target])]
     if len(distinct) < 2:

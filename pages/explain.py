@@ -26,8 +26,8 @@ if len(scores.scored) == 0:
     st.stop()
 
 try:
-    from churn_core import explain as ex
-    from churn_core import explain_figures as figs
+    from churn_core.explain import shap_values as ex
+    from churn_core.figures import explain as figs
 except ImportError:  # pragma: no cover
     st.info("SHAP explanations need churn_core/explain.py (not available in this version).")
     st.stop()

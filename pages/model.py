@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from churn_core import config, workbench as wb
-from churn_core.data_figures import loss_figure
+from churn_core.figures.data import loss_figure
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -105,7 +105,7 @@ if not (confirmed or sample):
 
 TC = None
 try:
-    from churn_core.model import IMBALANCE_MODES, TrainConfig as TC
+    from churn_core.model.network import IMBALANCE_MODES, TrainConfig as TC
 except ImportError:  # pragma: no cover - engine missing
     IMBALANCE_MODES = ("class_weight",)
 defaults = TC() if TC else None

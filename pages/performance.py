@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn_core import figures as F
+from churn_core.figures import performance as F
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -49,7 +49,7 @@ with st.expander("Compare with a gradient-boosting challenger", expanded=False):
                "training split and scored on the same test customers. If it beats the neural "
                "network clearly, the MLP has to earn its place.")
     try:
-        from churn_core import challenger as ch  # engineer F's module
+        from churn_core.evaluate import challenger as ch# engineer F's module
     except ImportError:
         ch = None
         st.info("The challenger module (churn_core/challenger.py) is not available in this "
@@ -67,7 +67,7 @@ with st.expander("Compare with a gradient-boosting challenger", expanded=False):
 
 # ------------------------------------------------------------------ threshold strategies
 with st.expander("Choose the threshold with a strategy", expanded=False):
-    from churn_core import thresholds as th
+    from churn_core.evaluate import thresholds as th
 
     st.caption("Strategies pick the threshold on the **validation split** and the result is "
                "reported on the **test split**, so the choice is not tuned to the numbers you "
@@ -187,7 +187,7 @@ st.caption("If the model says 30 % for a group of customers, about 30 % of them 
            "when it lowers the Brier score; expected churners and tiers use the calibrated "
            "probability.")
 try:
-    from churn_core import calibration as cal
+    from churn_core.evaluate import calibration as cal
 
     curves, rows = {}, []
     variants = [("calibrated" if bundle.calibrator is not None else "model", ev.p_test)]
@@ -216,7 +216,7 @@ st.subheader("Lift and cumulative gains")
 st.caption("Lift = how many times more churners you reach by calling the highest-risk "
            "customers first than by calling at random.")
 try:
-    from churn_core import lift as lf
+    from churn_core.evaluate import lift as lf
 except ImportError:
     lf = None
     st.info("Lift views need churn_core/lift.py (not available yet).")

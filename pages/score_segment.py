@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from churn_core import config, figures as F, workbench as wb
+from churn_core import config, workbench as wb
+from churn_core.figures import performance as F
 from pages import _ui
 
 _ui.bootstrap(__file__)

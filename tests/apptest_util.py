@@ -31,7 +31,7 @@ def app_models(request, tmp_path_factory):
     if (shipped / "card.json").is_file():
         shutil.copytree(shipped, folder / config.DEFAULT_MODEL_NAME)
     else:  # the repository has no shipped model yet: use the suite's tiny bundle
-        from churn_core.bundle import save_bundle
+        from churn_core.model.bundle import save_bundle
 
         save_bundle(request.getfixturevalue("trained_bundle"), config.DEFAULT_MODEL_NAME,
                     folder)
@@ -78,9 +78,9 @@ def number(text: str) -> float:
 
 def reference_scores(model: str = config.DEFAULT_MODEL_NAME, path=None):
     """(bundle, ScoreResult) computed straight from the engine, not through the app."""
-    from churn_core.bundle import load_bundle
-    from churn_core.io import read_table
-    from churn_core.scoring import score_frame
+    from churn_core.model.bundle import load_bundle
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import score_frame
 
     bundle = load_bundle(model)
     df, _ = read_table(path or config.SAMPLE_CSV)

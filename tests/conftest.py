@@ -5,9 +5,9 @@ Other test modules import nothing from here; they just name the fixtures:
 * ``bank_csv`` / ``telco_csv`` - paths of the real public files (skip when absent);
 * ``sample_frame`` - 3,000 synthetic bank customers as generated (typed columns);
 * ``sample_csv`` - the same rows written to a CSV in a temporary folder;
-* ``sample_df`` - that CSV read back with :func:`churn_core.io.read_table` (text cells,
+* ``sample_df`` - that CSV read back with :func:`churn_core.io.reader.read_table` (text cells,
   ``source_line`` index), i.e. exactly what the app and CLI work with;
-* ``sample_schema`` - :func:`churn_core.infer.infer_schema` of ``sample_df`` (target Exited);
+* ``sample_schema`` - :func:`churn_core.data.infer.infer_schema` of ``sample_df`` (target Exited);
 * ``tiny_cfg`` - the tiny :class:`TrainConfig` used for the shared bundle;
 * ``trained_bundle`` - the bundle as returned by ``train_bundle`` (in memory);
 * ``models_dir`` - a temporary models folder holding that bundle saved as ``tiny``;
@@ -53,7 +53,7 @@ def telco_csv():
 @pytest.fixture(scope="session")
 def sample_frame():
     """3,000 synthetic bank customers (``make_bank_customers``, fixed seed), typed columns."""
-    from churn_core.synthetic import make_bank_customers
+    from churn_core.data.synthetic import make_bank_customers
 
     return make_bank_customers(n=SAMPLE_ROWS, seed=SAMPLE_SEED)
 
@@ -69,7 +69,7 @@ def sample_csv(sample_frame, tmp_path_factory):
 @pytest.fixture(scope="session")
 def sample_df(sample_csv):
     """``sample_csv`` as read by ``read_table`` (text cells, ``source_line`` index)."""
-    from churn_core.io import read_table
+    from churn_core.io.reader import read_table
 
     df, _ = read_table(sample_csv)
     return df
@@ -78,7 +78,7 @@ def sample_df(sample_csv):
 @pytest.fixture(scope="session")
 def sample_schema(sample_df):
     """Inferred schema of the sample (target ``Exited``, positive label ``"1"``)."""
-    from churn_core.infer import infer_schema
+    from churn_core.data.infer import infer_schema
 
     return infer_schema(sample_df, target="Exited", positive_label="1")
 
@@ -86,7 +86,7 @@ def sample_schema(sample_df):
 @pytest.fixture(scope="session")
 def tiny_cfg():
     """Small, fast hyperparameters (a few seconds of training on 3,000 rows)."""
-    from churn_core.model import TrainConfig
+    from churn_core.model.network import TrainConfig
 
     return TrainConfig(hidden=(16, 8), max_epochs=15, patience=3, batch_size=128,
                        learning_rate=0.01, seed=0)
@@ -95,7 +95,7 @@ def tiny_cfg():
 @pytest.fixture(scope="session")
 def trained_bundle(sample_df, sample_schema, tiny_cfg):
     """The shared tiny bundle, as returned by ``train_bundle`` (not reloaded)."""
-    from churn_core.train import train_bundle
+    from churn_core.model.train import train_bundle
 
     return train_bundle(sample_df, sample_schema, tiny_cfg, name=TINY_BUNDLE_NAME,
                         source_name="sample_customers.csv")
@@ -104,7 +104,7 @@ def trained_bundle(sample_df, sample_schema, tiny_cfg):
 @pytest.fixture(scope="session")
 def models_dir(trained_bundle, tmp_path_factory):
     """A temporary models folder holding the tiny bundle saved as ``tiny``."""
-    from churn_core.bundle import save_bundle
+    from churn_core.model.bundle import save_bundle
 
     folder = tmp_path_factory.mktemp("models")
     save_bundle(trained_bundle, TINY_BUNDLE_NAME, folder)
@@ -114,6 +114,6 @@ def models_dir(trained_bundle, tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_bundle(models_dir):
     """The tiny bundle loaded with ``load_bundle("tiny", models_dir)``."""
-    from churn_core.bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     return load_bundle(TINY_BUNDLE_NAME, models_dir)

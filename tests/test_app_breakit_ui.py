@@ -195,7 +195,7 @@ def test_target_list_without_reason_codes_keeps_blank_reason_columns(app_models)
     """The page says the reason columns are empty until computed: they were missing."""
     import io
 
-    from churn_core.bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     frame = _sample().drop(columns=["Exited"])
     frame.loc[frame.index[0], "Surname"] = '=HYPERLINK("http://x","y")'

@@ -77,7 +77,7 @@ def test_suggested_model_name_is_fixed_for_the_session(app_models):  # noqa: F81
 
 def test_form_defaults_are_the_measured_recipe(app_models):  # noqa: F811
     """Submitting the form untouched trains TrainConfig() (the recipe benchmarks/quality.py measured)."""
-    from churn_core.model import TrainConfig
+    from churn_core.model.network import TrainConfig
 
     cfg = TrainConfig()
     form = open_page("pages/model.py").get("form")[0]

@@ -9,7 +9,7 @@ from sklearn.metrics import (accuracy_score, average_precision_score, f1_score,
                              precision_recall_curve, precision_score, recall_score,
                              roc_auc_score)
 
-from churn_core.bundle import load_bundle
+from churn_core.model.bundle import load_bundle
 
 pytestmark = pytest.mark.slow
 

@@ -121,7 +121,7 @@ def test_upload_a_gzip_compressed_file_to_score(score_app):
 
 def test_target_list_bytes_add_up(app_models):  # noqa: F811
     """The download is built by workbench.export_bytes: check it against the engine."""
-    from churn_core.io import read_table
+    from churn_core.io.reader import read_table
 
     bundle, ref = reference_scores()
     p = ref.scored["churn_probability"].to_numpy()

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score
 
-from churn_core import metrics, workbench as wb
+from churn_core import workbench as wb
+from churn_core.evaluate import metrics
 
 probs = st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.3, 0.5, 0.5, 0.7, 0.99, 1.0]) |
                  st.floats(0, 1), min_size=1, max_size=60)

@@ -13,13 +13,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from churn_core import config  # noqa: E402
+from churn_core import config# noqa: E402
 from churn_core.errors import BundleError  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def default_bundle():
-    from churn_core.bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     return load_bundle(config.DEFAULT_MODEL_NAME)
 
@@ -27,7 +27,7 @@ def default_bundle():
 # --------------------------------------------------------------------------- bundle folders
 def test_save_bundle_never_replaces_a_folder_that_is_not_a_bundle(default_bundle, tmp_path):
     """``train --out ../../etc`` once replaced /etc with a bundle: a non-bundle folder stays."""
-    from churn_core.bundle import save_bundle
+    from churn_core.model.bundle import save_bundle
 
     victim = tmp_path / "etc"
     victim.mkdir()
@@ -41,7 +41,7 @@ def test_save_bundle_never_replaces_a_folder_that_is_not_a_bundle(default_bundle
 
 
 def test_save_bundle_replaces_an_existing_bundle_and_fills_an_empty_folder(default_bundle, tmp_path):
-    from churn_core.bundle import load_bundle, save_bundle
+    from churn_core.model.bundle import load_bundle, save_bundle
 
     (tmp_path / "empty").mkdir()
     save_bundle(default_bundle, "empty", tmp_path)
@@ -65,8 +65,8 @@ def test_cli_refuses_parent_folder_in_model_paths(out, tmp_path, capsys):
 # --------------------------------------------------------------------------- columns
 def test_score_frame_matches_headers_by_name_ignoring_case_space_and_order(default_bundle):
     """A CRM export with ``tenure``/`` AGE `` headers in another order scores like the original."""
-    from churn_core.io import read_table
-    from churn_core.scoring import score_frame
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import score_frame
 
     ref, _ = read_table(config.SAMPLE_CSV)
     ref = ref.iloc[:300]
@@ -82,7 +82,7 @@ def test_score_frame_matches_headers_by_name_ignoring_case_space_and_order(defau
 # --------------------------------------------------------------------------- numbers
 def test_one_decimal_comma_cell_does_not_reject_a_column_of_period_numbers():
     """One hand-typed ``1 234,50`` among ``118236.59`` balances rejected 196 of 200 rows."""
-    from churn_core.validate import parse_numeric
+    from churn_core.data.validate import parse_numeric
 
     cells = ["118236.59", "0.0", "1 234,50", "97086.4", "N/A", "-", "?", "125510.82"]
     vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"))
@@ -94,7 +94,7 @@ def test_one_decimal_comma_cell_does_not_reject_a_column_of_period_numbers():
 
 def test_decimal_comma_column_keeps_plain_period_cells():
     """A genuine decimal-comma column still reads ``1.234,56``/``12,5``; a stray ``0.5`` is 0.5."""
-    from churn_core.validate import parse_numeric
+    from churn_core.data.validate import parse_numeric
 
     cells = ["1.234,56", "12,5", "7,25", "0.5", "1.000"]
     vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"))
@@ -148,7 +148,7 @@ def test_damaged_bundle_files_raise_bundle_error(fname, content, words, tmp_path
     import json
     import shutil
 
-    from churn_core.bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     folder = tmp_path / "broken"
     shutil.copytree(config.MODELS_DIR / config.DEFAULT_MODEL_NAME, folder)
@@ -165,9 +165,9 @@ def test_damaged_bundle_files_raise_bundle_error(fname, content, words, tmp_path
 def test_training_refusal_names_the_rejected_rows():
     """'only 194 valid rows' now says why 6 rows were rejected (blank targets, with the line)."""
     from churn_core.errors import TrainingDataError
-    from churn_core.infer import infer_schema
-    from churn_core.io import read_table
-    from churn_core.train import train_bundle
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import read_table
+    from churn_core.model.train import train_bundle
 
     df, _ = read_table(config.SAMPLE_CSV)
     df = df.iloc[:200].copy()
@@ -217,9 +217,9 @@ def test_cli_evaluate_without_valid_rows_says_why(tmp_path, capsys):
 def test_parquet_booleans_score_and_validate_like_trained_zero_one(default_bundle, tmp_path):
     """A warehouse Parquet with boolean HasCrCard/IsActiveMember/Exited was scored as
     'unseen category' for every row and could not be evaluated against a 0/1 model."""
-    from churn_core.io import read_table
-    from churn_core.scoring import score_frame
-    from churn_core.validate import validate
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import score_frame
+    from churn_core.data.validate import validate
 
     ref, _ = read_table(config.SAMPLE_CSV)
     ref = ref.iloc[:200]
@@ -241,7 +241,7 @@ def test_parquet_booleans_score_and_validate_like_trained_zero_one(default_bundl
 # --------------------------------------------------------------------------- workbooks
 def test_xlsx_with_a_notes_sheet_first_reads_the_customer_sheet(tmp_path):
     """A workbook whose first sheet is a one-cell 'Info' note was read as that note."""
-    from churn_core.io import read_table
+    from churn_core.io.reader import read_table
 
     customers = pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=30)
     path = tmp_path / "two.xlsx"
@@ -258,7 +258,7 @@ def test_xlsx_with_a_notes_sheet_first_reads_the_customer_sheet(tmp_path):
 @pytest.mark.parametrize("ext", [".csv", ".parquet"])
 def test_rescoring_a_scored_file_keeps_old_scores_as_input_columns(default_bundle, tmp_path, ext):
     """Scoring last month's output again crashed: two ``source_line``/``churn_probability`` columns."""
-    from churn_core.scoring import score_file
+    from churn_core.campaign.scoring import score_file
 
     src = tmp_path / "in.csv"
     pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=150).assign(reason="called in May").to_csv(src, index=False)
@@ -310,8 +310,8 @@ def test_cli_train_writes_rejected_rows_and_warns_about_duplicate_ids(tmp_path, 
 def test_training_without_a_usable_target_says_what_the_column_holds(rows, words):
     """One-row, header-only and all-blank-target files said only 'positive label=None'."""
     from churn_core.errors import SchemaError
-    from churn_core.infer import infer_schema
-    from churn_core.validate import validate
+    from churn_core.data.infer import infer_schema
+    from churn_core.data.validate import validate
 
     df = pd.DataFrame(rows, columns=["Age", "Exited"], dtype="str")
     schema = infer_schema(df, target="Exited")
@@ -340,8 +340,8 @@ def test_missing_columns_message_shows_what_the_file_has(default_bundle, tmp_pat
     the title line is now skipped (the file scores, at its true lines), and a file that really
     lacks the columns names what it has."""
     from churn_core.errors import MissingColumnsError
-    from churn_core.io import read_table
-    from churn_core.scoring import score_frame
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import score_frame
 
     src = tmp_path / "titled.csv"
     text = config.SAMPLE_CSV.read_text(encoding="utf-8")[:5000]
@@ -363,9 +363,9 @@ def test_missing_columns_message_shows_what_the_file_has(default_bundle, tmp_pat
 # --------------------------------------------------------------------------- typed Parquet, nested cells
 def test_parquet_with_list_and_struct_columns_scores_and_trains(default_bundle, tmp_path):
     """Warehouse Parquet with list/struct columns: CSV writer and schema inference crashed."""
-    from churn_core.infer import infer_schema
-    from churn_core.io import iter_table_chunks, read_table
-    from churn_core.scoring import score_file
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import iter_table_chunks, read_table
+    from churn_core.campaign.scoring import score_file
 
     d = pd.read_csv(config.SAMPLE_CSV, nrows=120)
     d["Tags"] = [[1, 2]] * len(d)
@@ -386,8 +386,8 @@ def test_parquet_with_list_and_struct_columns_scores_and_trains(default_bundle, 
 # --------------------------------------------------------------------------- same file, same numbers at any size
 def test_streamed_big_csv_reads_ambiguous_numbers_like_a_small_one(default_bundle, tmp_path, monkeypatch):
     """'1,000' in a ';' file was 1.0 when read whole and 1000 when streamed (files > 64 MB)."""
-    from churn_core import io as cio
-    from churn_core.scoring import score_file
+    from churn_core.io import reader as cio
+    from churn_core.campaign.scoring import score_file
 
     d = pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=100)
     d["Balance"] = [f"{i % 9 + 1},{(i * 37) % 1000:03d}" for i in range(len(d))]
@@ -408,7 +408,7 @@ def test_zip_archive_renamed_csv_says_it_is_a_zip(tmp_path):
     import zipfile
 
     from churn_core.errors import DataFileError
-    from churn_core.io import read_table
+    from churn_core.io.reader import read_table
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -420,7 +420,7 @@ def test_zip_archive_renamed_csv_says_it_is_a_zip(tmp_path):
 
 def test_accounting_negatives_and_percentages_parse():
     """'(118236.59)' and '12%' from spreadsheet exports rejected every row of the file."""
-    from churn_core.validate import parse_numeric
+    from churn_core.data.validate import parse_numeric
 
     vals, blank, bad = parse_numeric(pd.Series(["(118236.59)", "($1,234.50)", "12%", "7.5%", "100", "(x)"],
                                                dtype="str"))

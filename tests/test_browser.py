@@ -216,9 +216,9 @@ def test_analyst_path_in_chromium(server):
             browser.close()
 
     # the download equals the engine's High tier of the new model on the bank file
-    from churn_core.bundle import load_bundle
-    from churn_core.io import read_table
-    from churn_core.scoring import score_frame
+    from churn_core.model.bundle import load_bundle
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import score_frame
 
     bundle = load_bundle("browser_bank", models)
     df, _ = read_table(config.BANK_CSV)

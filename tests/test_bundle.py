@@ -7,10 +7,10 @@ import shutil
 import numpy as np
 import pytest
 
-from churn_core import bundle as B
-from churn_core.bundle import list_bundles, load_bundle, sanitize_model_name, save_bundle
+from churn_core.model import bundle as B
+from churn_core.model.bundle import list_bundles, load_bundle, sanitize_model_name, save_bundle
 from churn_core.errors import BundleError, MissingColumnsError
-from churn_core.validate import validate
+from churn_core.data.validate import validate
 
 
 @pytest.fixture()
@@ -149,7 +149,7 @@ def test_shipped_default_bundle_loads_and_matches_the_sample(sample_schema):
     import hashlib
 
     from churn_core import config
-    from churn_core.io import read_table
+    from churn_core.io.reader import read_table
 
     b = load_bundle(config.DEFAULT_MODEL_NAME)
     assert b.card["data_sha256"] == hashlib.sha256(config.SAMPLE_CSV.read_bytes()).hexdigest()

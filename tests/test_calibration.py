@@ -10,7 +10,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
 
-from churn_core.calibration import (
+from churn_core.evaluate.calibration import (
     Calibrator,
     expected_calibration_error,
     fit_calibrator,

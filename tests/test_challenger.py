@@ -9,13 +9,13 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss, f1_score, roc_auc_score
 
-from churn_core.challenger import CHALLENGER_PARAMS, split_from, train_challenger
+from churn_core.evaluate.challenger import CHALLENGER_PARAMS, split_from, train_challenger
 from churn_core.errors import SchemaError, TrainingDataError
 
 
 @pytest.fixture(scope="module")
 def validated(sample_df, trained_bundle):
-    from churn_core.validate import validate
+    from churn_core.data.validate import validate
 
     res = validate(sample_df, trained_bundle.schema, require_target=True)
     return res.valid, np.asarray(res.y, dtype=int)

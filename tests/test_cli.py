@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from churn_core import config
-from churn_core.bundle import load_bundle
+from churn_core.model.bundle import load_bundle
 from churn_core.cli import main
 
 TINY = ["--hidden", "16,8", "--max-epochs", "6", "--patience", "2", "--batch-size", "128",
@@ -153,9 +153,9 @@ def test_ctrl_c_while_scoring_exits_130_with_one_line(trained_cli, sample_csv, t
 
 
 def test_ctrl_c_while_evaluating_exits_130(trained_cli, monkeypatch, capsys):
-    import churn_core.bundle
+    import churn_core.model.bundle
 
-    monkeypatch.setattr(churn_core.bundle, "load_bundle", _interrupt)
+    monkeypatch.setattr(churn_core.model.bundle, "load_bundle", _interrupt)
     code = main(["evaluate", "--model", str(trained_cli / "cli")])
     _assert_interrupted(code, capsys.readouterr().err, "no output written")
 
@@ -163,12 +163,12 @@ def test_ctrl_c_while_evaluating_exits_130(trained_cli, monkeypatch, capsys):
 def test_ctrl_c_while_training_keeps_the_existing_model(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
     import shutil
 
-    import churn_core.train
+    import churn_core.model.train
 
     models = tmp_path / "models"
     shutil.copytree(trained_cli / "cli", models / "m")
     before = {p.name: p.read_bytes() for p in (models / "m").iterdir()}
-    monkeypatch.setattr(churn_core.train, "train_bundle", _interrupt)
+    monkeypatch.setattr(churn_core.model.train, "train_bundle", _interrupt)
     code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(models / "m")])
     _assert_interrupted(code, capsys.readouterr().err,
                         f"no model saved; the existing model {(models / 'm').resolve()} is unchanged")
@@ -179,23 +179,23 @@ def test_ctrl_c_while_training_keeps_the_existing_model(trained_cli, sample_csv,
 
 
 def test_ctrl_c_while_saving_the_bundle_leaves_no_folder(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
-    import churn_core.bundle
-    import churn_core.train
+    import churn_core.model.bundle
+    import churn_core.model.train
 
-    monkeypatch.setattr(churn_core.train, "train_bundle", lambda *a, **k: load_bundle("cli", trained_cli))
+    monkeypatch.setattr(churn_core.model.train, "train_bundle", lambda *a, **k: load_bundle("cli", trained_cli))
 
     def half_write(bundle, folder):
         (folder / "schema.json").write_text("{")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(churn_core.bundle, "_write_files", half_write)
+    monkeypatch.setattr(churn_core.model.bundle, "_write_files", half_write)
     code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(tmp_path / "m")])
     _assert_interrupted(code, capsys.readouterr().err, "no model saved")
     assert list(tmp_path.iterdir()) == []  # no bundle, no hidden .tmp-m-* folder
 
 
 def test_ctrl_c_while_writing_the_sample_keeps_the_old_file(tmp_path, monkeypatch, capsys):
-    import churn_core.synthetic
+    import churn_core.data.synthetic
 
     out = tmp_path / "s.csv"
     out.write_text("old\n")
@@ -204,7 +204,7 @@ def test_ctrl_c_while_writing_the_sample_keeps_the_old_file(tmp_path, monkeypatc
         path.write_text("RowNumber,Cust")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(churn_core.synthetic, "write_sample", half_write)
+    monkeypatch.setattr(churn_core.data.synthetic, "write_sample", half_write)
     code = main(["sample", "--out", str(out), "--rows", "10"])
     _assert_interrupted(code, capsys.readouterr().err, "no output written")
     assert out.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["s.csv"]
@@ -225,8 +225,8 @@ def test_python_m_score_prints_no_tensorflow_log_lines(models_dir, tiny_bundle, 
     assert r.returncode == 0, r.stderr
     assert [line for line in r.stderr.splitlines() if any(n in line for n in TF_NOISE)] == []
     assert "50 rows in = 50 scored + 0 rejected" in r.stdout
-    from churn_core.io import read_table
-    from churn_core.scoring import score_frame
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import score_frame
 
     df, _ = read_table(small)
     expected = score_frame(tiny_bundle, df).scored["churn_probability"].to_numpy()
@@ -234,7 +234,7 @@ def test_python_m_score_prints_no_tensorflow_log_lines(models_dir, tiny_bundle, 
 
 
 def test_tensorflow_startup_lines_follow_the_log_level():
-    from churn_core.tf_quiet import drop_tf_startup_lines
+    from churn_core.model.tf_quiet import drop_tf_startup_lines
 
     text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
             "I0000 00:00:1.5    5590 port.cc:153] oneDNN custom operations are on.\n"

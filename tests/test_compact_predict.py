@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from churn_core.model import TrainConfig, compiled_predict, fit_mlp, member_blocks
+from churn_core.model.network import TrainConfig, compiled_predict, fit_mlp, member_blocks
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core.dask_scoring import list_parts, score_parts
+from churn_core.campaign.dask_scoring import list_parts, score_parts
 from churn_core.errors import DataFileError
-from churn_core.io import read_table
-from churn_core.scoring import score_frame
-from churn_core.tiers import assign_tiers
+from churn_core.io.reader import read_table
+from churn_core.campaign.scoring import score_frame
+from churn_core.campaign.tiers import assign_tiers
 
 distributed = pytest.importorskip("distributed")
 

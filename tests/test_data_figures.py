@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from churn_core.data_figures import distribution_figure, loss_figure
+from churn_core.figures.data import distribution_figure, loss_figure
 
 
 def _frame(n=300, seed=0):

@@ -21,20 +21,20 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import MissingColumnsError
-from churn_core.explain import (
+from churn_core.explain.shap_values import (
     NON_ACTIONABLE_COLUMNS, Explanation, ExplainError, RawColumnExplainer, explain_sample,
     global_importance, group_encoded_values, non_actionable_present, reason_codes,
     shapley_coefficients,
 )
-from churn_core.preprocess import Preprocessor
-from churn_core.schema import FeatureSchema
+from churn_core.model.preprocess import Preprocessor
+from churn_core.data.schema import FeatureSchema
 
 
 # ---------------------------------------------------------------------------- fixtures
 @pytest.fixture(scope="session")
 def valid_sample(sample_df, sample_schema):
     """The synthetic sample's valid rows (typed as the app types them)."""
-    from churn_core.validate import validate
+    from churn_core.data.validate import validate
 
     return validate(sample_df, sample_schema, require_target=True).valid
 
@@ -64,7 +64,7 @@ def _keras_output(bundle, df):
 
 
 def _brute_force_reference(explainer, df):
-    """Interventional SHAP by the textbook formula, independent of ``churn_core.explain``.
+    """Interventional SHAP by the textbook formula, independent of ``churn_core.explain.shap_values``.
 
     Builds every hybrid *raw* row (customer values for the coalition's columns, background
     values for the others) as a DataFrame, scores them through the preprocessor and Keras,
@@ -242,11 +242,11 @@ def test_weights_path_and_forward_path_agree(trained_bundle, valid_sample, custo
 def synthetic_explanation():
     """A small model trained on 6,000 synthetic customers (the shared tiny bundle sees only
     3,000 rows and overfits one no-effect column a little), explained on 600 of them."""
-    from churn_core.infer import infer_schema
-    from churn_core.model import TrainConfig
-    from churn_core.synthetic import make_bank_customers
-    from churn_core.train import train_bundle
-    from churn_core.validate import validate
+    from churn_core.data.infer import infer_schema
+    from churn_core.model.network import TrainConfig
+    from churn_core.data.synthetic import make_bank_customers
+    from churn_core.model.train import train_bundle
+    from churn_core.data.validate import validate
 
     df = make_bank_customers(n=6_000, seed=7).astype(str)
     schema = infer_schema(df, target="Exited", positive_label="1")
@@ -259,7 +259,7 @@ def synthetic_explanation():
 
 
 def test_true_drivers_rank_highest_on_synthetic_sample(synthetic_explanation):
-    from churn_core.synthetic import NO_EFFECT_COLUMNS, TRUE_DRIVERS
+    from churn_core.data.synthetic import NO_EFFECT_COLUMNS, TRUE_DRIVERS
 
     expl = synthetic_explanation
     imp = global_importance(expl)
@@ -364,7 +364,7 @@ def test_exact_refuses_too_many_columns():
 
 # ---------------------------------------------------------------------------- figures
 def test_figures_show_the_explanation(exact12, explainer, customers):
-    from churn_core import explain_figures as figs
+    from churn_core.figures import explain as figs
 
     fast = explainer.explain(customers, method="fast")
     imp = np.abs(fast.values).mean(axis=0)
@@ -465,7 +465,7 @@ def _keras_dense_kernels(model):
 
 
 def test_default_orders_depend_on_effective_model_size(explainer, customers):
-    from churn_core.explain import DEFAULT_PERMUTATIONS, LARGE_MODEL_PARAMS
+    from churn_core.explain.shap_values import DEFAULT_PERMUTATIONS, LARGE_MODEL_PARAMS
 
     # effective cost per hybrid row, counted here from the Keras weights: M x h1 for the first
     # layer (computed per column) plus the non-zero weights and biases of the later layers
@@ -508,7 +508,7 @@ def test_block_detection_needs_exact_zeros():
     off the diagonal blocks, else the plain dense products."""
     import keras
 
-    from churn_core.explain import _Network
+    from churn_core.explain.shap_values import _Network
 
     rng = np.random.default_rng(0)
     k, a, n_in = 4, 3, 5

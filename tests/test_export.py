@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnError, MissingColumnsError
-from churn_core.export import (
+from churn_core.campaign.export import (
     build_target_list,
     decision_log,
     decision_log_json,
@@ -172,7 +172,7 @@ def test_streamed_csv_output_neutralises_formulas_and_keeps_numbers(tmp_path):
     """The CLI's streamed CSV writer applies the same neutralising as the dashboard export."""
     import pyarrow as pa
 
-    from churn_core.export import neutralise_arrow_table, neutralise_formulas
+    from churn_core.campaign.export import neutralise_arrow_table, neutralise_formulas
 
     frame = pd.DataFrame({
         "Surname": ['=HYPERLINK("x")', "Smith", "-Jones", "@SUM(A1)", "\tx", None, "-12.5"],
@@ -231,8 +231,8 @@ def test_neutralise_arrow_table_screen_matches_python_loop(arrow_type, formula_s
     ``pyarrow.compute`` path alone (screen switched off)."""
     import pyarrow as pa
 
-    import churn_core.export as export
-    from churn_core.export import _may_start_formula, neutralise_arrow_table
+    import churn_core.campaign.export as export
+    from churn_core.campaign.export import _may_start_formula, neutralise_arrow_table
 
     typ = getattr(pa, arrow_type)()
     rng = np.random.default_rng(int(formula_share * 1000) + len(arrow_type))
@@ -269,7 +269,7 @@ def test_neutralise_arrow_table_edge_columns():
     columns are left alone (as before); formula names are still neutralised."""
     import pyarrow as pa
 
-    from churn_core.export import _may_start_formula, neutralise_arrow_table
+    from churn_core.campaign.export import _may_start_formula, neutralise_arrow_table
 
     for typ in (pa.string(), pa.large_string()):
         for values in ([], [None, None], ["", ""], ["", None, ""], ["", "", "=x"], ["=x", "", ""],

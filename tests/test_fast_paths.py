@@ -14,15 +14,15 @@ import threading
 import numpy as np
 import pandas as pd
 
-from churn_core.export import neutralise_formulas
+from churn_core.campaign.export import neutralise_formulas
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churn_core.errors import MissingColumnsError
-from churn_core.scoring import _TableWriter, score_file
-from churn_core.tiers import assign_tiers
-from churn_core.validate import count_duplicated
+from churn_core.campaign.scoring import _TableWriter, score_file
+from churn_core.campaign.tiers import assign_tiers
+from churn_core.data.validate import count_duplicated
 
 _ID_TEXT = st.one_of(st.none(), st.sampled_from(["1", "01", "7", "007", "+7", "-0", "0", " 7", "x7", "",
                                                   "9223372036854775808", "12345678901"]),
@@ -82,7 +82,7 @@ def test_failing_chunk_leaves_no_partial_output_or_thread(tiny_bundle, sample_df
 
 @pytest.mark.parametrize("variant", ["exact", "case_space_unseen_blank"])
 def test_category_fast_path_equals_normalising_path(tiny_bundle, sample_df, variant):
-    from churn_core.validate import validate
+    from churn_core.data.validate import validate
 
     pre = tiny_bundle.preprocessor
     valid = validate(sample_df.head(400), tiny_bundle.schema, require_target=False).valid.copy()
@@ -113,7 +113,7 @@ _NUM_TEXT = st.one_of(st.none(), st.sampled_from(["1", " 2 ", "3.5", "1e3", "-0"
 def test_parse_numeric_fast_path_equals_trimming_path(values):
     """Plain-number columns take the direct Arrow cast; padding one cell with spaces forces the
     trimming path, which must give the same values, blanks and bad cells."""
-    from churn_core.validate import parse_numeric
+    from churn_core.data.validate import parse_numeric
 
     s = pd.Series(values, dtype="str")
     padded = pd.Series([None if v is None else f" {v} " for v in values], dtype="str")
@@ -126,9 +126,9 @@ def test_parse_numeric_fast_path_equals_trimming_path(values):
 def test_streamed_score_file_equals_score_frame(tiny_bundle, sample_df, tmp_path, monkeypatch):
     """The streaming reader (forced with tiny blocks) + pipelined scoring gives the in-memory
     scores, lines and rejections, row for row."""
-    import churn_core.io as cio
-    from churn_core.io import read_table
-    from churn_core.scoring import rejected_path, score_frame
+    import churn_core.io.reader as cio
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import rejected_path, score_frame
 
     df = sample_df.drop(columns=["Exited"]).head(1500).copy()
     df.iloc[10, df.columns.get_loc("Age")] = "old"
@@ -151,9 +151,9 @@ def test_streamed_awkward_file_rejects_at_the_lines_an_editor_shows(tiny_bundle,
     """A file read block by block (as files over 64 MB are) with blank lines, a quoted
     newline, a cut-off line and a line with an extra field: the rejected rows carry the line
     an editor shows, the same as the whole read, and no row is lost."""
-    import churn_core.io as cio
-    from churn_core.io import read_table
-    from churn_core.scoring import rejected_path, score_frame
+    import churn_core.io.reader as cio
+    from churn_core.io.reader import read_table
+    from churn_core.campaign.scoring import rejected_path, score_frame
 
     df = sample_df.drop(columns=["Exited"]).head(1200).copy()
     df["Surname"] = df["Surname"].astype(str)
@@ -187,7 +187,7 @@ def test_streamed_awkward_file_rejects_at_the_lines_an_editor_shows(tiny_bundle,
 def test_map_unique_unchanged_path_equals_take_path(cells):
     """A text column whose distinct values all map to themselves is returned as is; the
     object-dtype column (always the take path) gives the same cells."""
-    from churn_core.validate import normalize_categories
+    from churn_core.data.validate import normalize_categories
 
     idx = pd.Index(range(2, 2 + len(cells)), name="source_line")
     fast = normalize_categories(pd.Series(cells, dtype="str", index=idx))

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_score, recall_score
 
-from churn_core import figures as F
-from churn_core.calibration import reliability_curve
-from churn_core.lift import cumulative_gains, lift_table
-from churn_core.metrics import metrics_by_threshold, pr_points, roc_points, threshold_metrics
-from churn_core.thresholds import net_value_curve
-from churn_core.tiers import assign_tiers, tier_summary
+from churn_core.figures import performance as F
+from churn_core.evaluate.calibration import reliability_curve
+from churn_core.evaluate.lift import cumulative_gains, lift_table
+from churn_core.evaluate.metrics import metrics_by_threshold, pr_points, roc_points, threshold_metrics
+from churn_core.evaluate.thresholds import net_value_curve
+from churn_core.campaign.tiers import assign_tiers, tier_summary
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import precision_score
 
-from churn_core import figures as F
-from churn_core.metrics import metrics_by_threshold
+from churn_core.figures import performance as F
+from churn_core.evaluate.metrics import metrics_by_threshold
 
 
 def test_precision_is_a_gap_where_nobody_is_flagged():

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from churn_core.errors import ChurnError
-from churn_core.infer import infer_schema
-from churn_core.io import read_table
-from churn_core.validate import validate
+from churn_core.data.infer import infer_schema
+from churn_core.io.reader import read_table
+from churn_core.data.validate import validate
 
 FUZZ = settings(max_examples=60, derandomize=True, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -117,7 +117,7 @@ def sample_like_csv(draw):
 @FUZZ
 @given(data=sample_like_csv())
 def test_fuzz_through_scoring(tiny_bundle, data):
-    scoring = pytest.importorskip("churn_core.scoring")
+    scoring = pytest.importorskip("churn_core.campaign.scoring")
     try:
         df, _ = read_table(data, name="fuzz.csv")
         result = scoring.score_frame(tiny_bundle, df, source_name="fuzz.csv")

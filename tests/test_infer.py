@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import MissingColumnsError, SchemaError
-from churn_core.infer import infer_schema, looks_like_id, suggest_positive_label, target_values
-from churn_core.io import read_table
+from churn_core.data.infer import infer_schema, looks_like_id, suggest_positive_label, target_values
+from churn_core.io.reader import read_table
 
 
 @pytest.mark.realdata
@@ -153,7 +153,7 @@ def test_looks_like_id(name, values, expected):
 
 
 def test_big_table_inferred_from_sample():
-    from churn_core import infer
+    from churn_core.data import infer
 
     n = infer.INFER_SAMPLE_ROWS + 5_000
     rng = np.random.default_rng(1)

@@ -13,10 +13,10 @@ import pytest
 
 from churn_core import config
 from churn_core.errors import DataFileError, MissingColumnsError, TrainingDataError
-from churn_core.infer import infer_schema
-from churn_core.io import read_table
-from churn_core.schema import FeatureSchema
-from churn_core.validate import check_trainable, validate
+from churn_core.data.infer import infer_schema
+from churn_core.io.reader import read_table
+from churn_core.data.schema import FeatureSchema
+from churn_core.data.validate import check_trainable, validate
 
 DATA = Path(__file__).parent / "data"
 SURNAMES = ["Lefèvre", "Müller", "García"]

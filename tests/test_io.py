@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnError, DataFileError
-from churn_core.io import PARSE_ERROR_COLUMN, ReadReport, iter_table_chunks, read_table
+from churn_core.io.reader import PARSE_ERROR_COLUMN, ReadReport, iter_table_chunks, read_table
 
 DATA = Path(__file__).parent / "data"
 
@@ -107,8 +107,8 @@ def test_ragged_rows_kept_with_line_numbers():
 
 
 def test_ragged_row_rejected_by_validation_not_dropped():
-    from churn_core.schema import FeatureSchema
-    from churn_core.validate import validate
+    from churn_core.data.schema import FeatureSchema
+    from churn_core.data.validate import validate
 
     df, _ = read_table(DATA / "ragged_rows.csv")
     schema = FeatureSchema(target="Exited", positive_label="1", negative_label="0", numeric=["Age"],
@@ -162,7 +162,7 @@ def test_errors_are_churn_errors():
 
 
 def test_iter_table_chunks_streams_big_files(frame, tmp_path, monkeypatch):
-    import churn_core.io as cio
+    import churn_core.io.reader as cio
 
     path = tmp_path / "f.csv"
     frame.to_csv(path, index=False)
@@ -174,7 +174,7 @@ def test_iter_table_chunks_streams_big_files(frame, tmp_path, monkeypatch):
 
 
 def test_iter_table_chunks_streaming_keeps_ragged_rows(tmp_path, monkeypatch):
-    import churn_core.io as cio
+    import churn_core.io.reader as cio
 
     path = tmp_path / "r.csv"
     path.write_text("a,b\n1,2\n3,4,5\n6,7\n8\n9,10\n")
@@ -220,7 +220,7 @@ def test_xlsx_with_several_sheets_reads_first_and_warns(frame, tmp_path):
 def reader_mode(request, monkeypatch):
     """``iter_table_chunks`` on a file decoded whole, or read block by block as files over
     ``WHOLE_READ_BYTES`` are (forced here with tiny blocks)."""
-    import churn_core.io as cio
+    import churn_core.io.reader as cio
 
     if request.param == "blocks":
         monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
@@ -339,7 +339,7 @@ def test_random_awkward_files_read_in_blocks_equal_the_whole_read(tmp_path, monk
     """Seeded fuzz: files mixing blank lines, quoted newlines and commas, doubled quotes,
     stray quotes, ragged rows, CRLF and empty rows, read block by block (block sizes from
     61 bytes) in chunks of 3 to 500 rows, give the whole read's frame exactly."""
-    import churn_core.io as cio
+    import churn_core.io.reader as cio
 
     rng = np.random.default_rng(11)
     kinds = ["plain"] * 12 + ["blank", "qnl", "qcomma", "dq", "stray", "short", "long", "crlf", "empty"]
@@ -365,8 +365,8 @@ def test_big_file_encodings_decided_like_the_whole_read(tmp_path, monkeypatch):
     """Block by block: a Windows-1252 byte after megabytes of ASCII makes the file cp1252
     (as the whole read decides); UTF-16 and a UTF-8 BOM read as whole; UTF-8 text followed
     by a cp1252 byte is refused naming that line and column."""
-    import churn_core.io as cio
-    from churn_core.io import DataFileError
+    import churn_core.io.reader as cio
+    from churn_core.io.reader import DataFileError
 
     rows = [f"{i},{i},name{i}" for i in range(3000)]
     rows[2500] = "2500,2500,Müller"
@@ -392,8 +392,8 @@ def test_big_file_encodings_decided_like_the_whole_read(tmp_path, monkeypatch):
 def test_big_file_encoding_error_names_line_and_column_across_blocks(tmp_path, monkeypatch, case):
     """The bad byte's line starts in one block and ends in the next: the message still names
     its line and column (';' file), as the whole read does."""
-    import churn_core.io as cio
-    from churn_core.io import DataFileError
+    import churn_core.io.reader as cio
+    from churn_core.io.reader import DataFileError
 
     rows = [f"{i};{i};name{i}" for i in range(6000)]
     if case == "mixed":  # UTF-8 early, a Windows-1252 byte late
@@ -435,8 +435,8 @@ def test_gzip_csv_reads_like_the_plain_file(tmp_path):
 def test_gzip_parquet_and_damaged_gzip(frame, tmp_path, monkeypatch):
     import gzip
 
-    import churn_core.io as cio
-    from churn_core.io import DataFileError
+    import churn_core.io.reader as cio
+    from churn_core.io.reader import DataFileError
 
     frame.to_parquet(tmp_path / "f.parquet")
     (tmp_path / "f.parquet.gz").write_bytes(gzip.compress((tmp_path / "f.parquet").read_bytes()))
@@ -481,7 +481,7 @@ def test_title_lines_above_the_header_are_skipped(tmp_path, reader_mode, title, 
 def test_a_header_short_of_one_name_is_not_a_title(tmp_path):
     """Data lines with one field more than the header (an unnamed last column): the header
     is not skipped as a title (the file is refused as before, naming the delimiter)."""
-    from churn_core.io import _title_lines
+    from churn_core.io.reader import _title_lines
 
     data = ("a,b,c,d,e\n" + "".join(f"{i},{i},{i},{i},{i},extra\n" for i in range(40))).encode()
     assert _title_lines(data) == 0
@@ -524,7 +524,7 @@ def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, cas
     or was called mixed; UTF-8 text within 1 MB after a Windows-1252 byte was silently
     mis-decoded (the whole read refuses it); a quoted field longer than the look-ahead was cut;
     a stray quote with no record end in MAX_RECORD_BYTES is walked field by field."""
-    import churn_core.io as cio
+    import churn_core.io.reader as cio
 
     block = 997
     if case == "header_lone_cr":
@@ -578,7 +578,7 @@ def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, cas
 
 
 def test_is_utf8_agrees_with_python_codec():
-    from churn_core.io import _is_utf8
+    from churn_core.io.reader import _is_utf8
 
     rng = np.random.default_rng(0)
     samples = [b"", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe0\x80\xaf", b"\xc3",

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import ChurnError
-from churn_core.lift import cumulative_gains, lift_table, top_decile_lift
+from churn_core.evaluate.lift import cumulative_gains, lift_table, top_decile_lift
 
 # 20 customers, probabilities distinct, 6 churners (base rate 0.3)
 P = np.linspace(0.95, 0.0, 20)

@@ -20,7 +20,7 @@ from sklearn.metrics import (
 )
 
 from churn_core.errors import ChurnError
-from churn_core.metrics import (
+from churn_core.evaluate.metrics import (
     EvaluationReport,
     evaluate,
     metrics_by_threshold,

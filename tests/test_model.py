@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from churn_core.model import (TrainConfig, balanced_class_weight, build_mlp, compiled_predict,
+from churn_core.model.network import (TrainConfig, balanced_class_weight, build_mlp, compiled_predict,
                               fit_mlp, resample_smote)
 
 

@@ -10,8 +10,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from churn_core.errors import MissingColumnsError
-from churn_core.preprocess import Preprocessor
-from churn_core.schema import FeatureSchema
+from churn_core.model.preprocess import Preprocessor
+from churn_core.data.schema import FeatureSchema
 
 SCHEMA = FeatureSchema(target="y", positive_label="1", numeric=["a", "b"], categorical=["c", "d"])
 
@@ -107,7 +107,7 @@ def test_absurd_numbers_never_make_inf_or_nan(sample_frame, sample_schema):
     """A value beyond float32's range (fuzz found 1e39 in Balance) is clipped, not inf/NaN."""
     import warnings
 
-    from churn_core.preprocess import Z_CLIP, Preprocessor
+    from churn_core.model.preprocess import Z_CLIP, Preprocessor
 
     train = sample_frame.head(500)
     pre = Preprocessor.fit(train, sample_schema)
@@ -203,7 +203,7 @@ def test_range_check_uses_the_fences_for_columns_without_edges():
 
 def _column_by_column(pre, df):
     """Reference encoding, one raw column at a time (the definition in the module docstring)."""
-    from churn_core.preprocess import Z_CLIP, _as_float, _category_codes
+    from churn_core.model.preprocess import Z_CLIP, _as_float, _category_codes
 
     out = np.zeros((len(df), pre.n_features_out), dtype=np.float32)
     for col, start, stop in pre.blocks[: len(pre.numeric)]:
@@ -227,7 +227,7 @@ def _column_by_column(pre, df):
 @pytest.mark.parametrize("encoding", ["standard", "ple"])
 def test_transform_equals_column_by_column_encoding_bit_for_bit(monkeypatch, encoding):
     """The vectorised, row-blocked transform gives exactly the per-column float32 result."""
-    import churn_core.preprocess as preprocess
+    import churn_core.model.preprocess as preprocess
 
     train = _frame(400, seed=2)
     train.loc[5, "a"] = 1e39  # a gross outlier: fences are fitted

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 
-from churn_core.ensemble_fit import init_params, packed_weights
-from churn_core.model import TrainConfig, compiled_predict, dense_chain, fit_mlp
-from churn_core.preprocess import Preprocessor
-from churn_core.schema import FeatureSchema
+from churn_core.model.ensemble_fit import init_params, packed_weights
+from churn_core.model.network import TrainConfig, compiled_predict, dense_chain, fit_mlp
+from churn_core.model.preprocess import Preprocessor
+from churn_core.data.schema import FeatureSchema
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import DataFileError, MissingColumnsError
-from churn_core.io import read_table
-from churn_core.scoring import rejected_path, score_file, score_frame
-from churn_core.validate import validate
+from churn_core.io.reader import read_table
+from churn_core.campaign.scoring import rejected_path, score_file, score_frame
+from churn_core.data.validate import validate
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_score_file_reports_values_outside_the_training_range(tiny_bundle, sampl
 
 def test_duplicate_ids_are_counted_over_the_whole_file_not_per_chunk(tiny_bundle, sample_frame, tmp_path):
     """Break-it: IDs repeated 100 rows apart gave no warning with chunks of 50 rows."""
-    from churn_core.scoring import count_shared_ids, id_keys
+    from churn_core.campaign.scoring import count_shared_ids, id_keys
 
     df = sample_frame.drop(columns=["Exited"]).head(200).astype(str)
     df["CustomerId"] = [str(10_000 + i % 100) for i in range(200)]  # every ID twice, 100 rows apart
@@ -244,7 +244,7 @@ def test_id_keys_match_regex_reference(awkward_share):
     the same order, as a Python regex loop; plain, sliced, multi-chunk and object Series."""
     import pyarrow as pa
 
-    from churn_core.scoring import id_keys
+    from churn_core.campaign.scoring import id_keys
 
     rng = np.random.default_rng(int(awkward_share * 100))
     for trial in range(30):
@@ -285,7 +285,7 @@ def test_count_shared_ids_matches_pandas_duplicated(kind):
     """Strictly increasing, dense (bincount) and sparse (sort) integer keys, text hashes and
     mixes, over several chunks: the same count as ``Series.duplicated(keep=False).sum()``;
     the chunks' key arrays are left untouched."""
-    from churn_core.scoring import count_shared_ids, id_keys
+    from churn_core.campaign.scoring import count_shared_ids, id_keys
 
     rng = np.random.default_rng(len(kind))
     for trial in range(12):
@@ -326,7 +326,7 @@ def test_count_shared_ids_matches_pandas_duplicated(kind):
 def test_prefer_system_arrow_pool_respects_the_users_choice(monkeypatch):
     import pyarrow as pa
 
-    from churn_core.scoring import prefer_system_arrow_pool
+    from churn_core.campaign.scoring import prefer_system_arrow_pool
 
     before = pa.default_memory_pool()
     try:

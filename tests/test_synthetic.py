@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_core import config, synthetic
-from churn_core.io import read_table
+from churn_core import config
+from churn_core.data import synthetic
+from churn_core.io.reader import read_table
 
 TOL = 0.02  # +-2 percentage points
 

@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from churn_core.errors import ChurnError
-from churn_core.thresholds import (
+from churn_core.evaluate.thresholds import (
     choose_on_validation,
     manual,
     max_f1,

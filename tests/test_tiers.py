@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from churn_core.errors import ChurnError
-from churn_core.tiers import (DEFAULT_ACTIONS, assign_tiers, tier_counts, tier_summary,
+from churn_core.campaign.tiers import (DEFAULT_ACTIONS, assign_tiers, tier_counts, tier_summary,
                               tiers_by_capacity)
 
 P = np.array([0.9, 0.6, 0.5, 0.49, 0.3, 0.25, 0.1, 0.0])

@@ -8,8 +8,8 @@ import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
 from churn_core.errors import ChurnError
-from churn_core.train import split_positions, train_bundle
-from churn_core.validate import validate
+from churn_core.model.train import split_positions, train_bundle
+from churn_core.data.validate import validate
 
 
 def test_splits_partition_and_are_stratified(trained_bundle, sample_df, sample_schema, tiny_cfg):
@@ -103,7 +103,7 @@ def test_split_positions_seeded(tiny_cfg):
 
 
 def test_quality_warnings_name_what_an_analyst_must_check():
-    from churn_core.train import MIN_TEST_CHURNERS, quality_warnings
+    from churn_core.model.train import MIN_TEST_CHURNERS, quality_warnings
 
     assert quality_warnings({"test_churners": MIN_TEST_CHURNERS, "test_roc_auc": 0.8}) == []
     few = quality_warnings({"test_churners": 5, "test_roc_auc": 0.8})

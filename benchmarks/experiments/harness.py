@@ -24,7 +24,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from churn_core import config  # noqa: E402
+from churn_core import config# noqa: E402
 
 LOG = Path(__file__).with_name("log.jsonl")
 

@@ -49,10 +49,10 @@ def challenger_view(bundle, data: ActiveData) -> ChallengerView:
     TrainingDataError
         When ``data`` is not the model's training file, or a split lacks a class.
     """
-    from churn_core import metrics
-    from churn_core.challenger import train_challenger
+    from churn_core.evaluate import metrics
+    from churn_core.evaluate.challenger import train_challenger
     from churn_core.errors import TrainingDataError
-    from churn_core.validate import validate
+    from churn_core.data.validate import validate
 
     card = getattr(bundle, "card", {}) or {}
     if data is None or card.get("data_sha256") != data.sha256:

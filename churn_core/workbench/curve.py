@@ -46,7 +46,7 @@ class ThresholdCounts:
 
     def to_metrics(self):
         """The same numbers as ``metrics.ThresholdMetrics`` (for ``figures`` and tests)."""
-        from churn_core.metrics import ThresholdMetrics
+        from churn_core.evaluate.metrics import ThresholdMetrics
 
         n = self.tp + self.fp + self.tn + self.fn
         return ThresholdMetrics(self.threshold, self.tp, self.fp, self.tn, self.fn,

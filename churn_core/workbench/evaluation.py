@@ -106,7 +106,7 @@ def eval_arrays(bundle) -> EvalArrays:
     y_val = _pick(val, "y", "y_true", "labels")
     p_val = _pick(val, "p", "proba", "churn_probability", "p_calibrated", "probabilities")
     raw = _pick(test, "p_raw", "proba_raw", "raw")
-    from churn_core import metrics
+    from churn_core.evaluate import metrics
 
     y_test = np.asarray(y_test, dtype=float)
     p_test = np.asarray(p_test, dtype=float)

@@ -61,8 +61,8 @@ def score_data(bundle, data: ActiveData) -> Scores:
     Scores
         ``rows_in == len(scored) + len(rejected)``.
     """
-    from churn_core.scoring import score_frame
-    from churn_core.validate import validate
+    from churn_core.campaign.scoring import score_frame
+    from churn_core.data.validate import validate
 
     result = score_frame(bundle, data.frame, source_name=data.name)
     scored = result.scored

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from churn_core.schema import FeatureSchema
+from churn_core.data.schema import FeatureSchema
 from churn_core.workbench.columns import PROBA, TIER
 from churn_core.workbench.scores import Scores
 
 
 def tier_counts(p: np.ndarray, cutoffs: dict) -> dict[str, int]:
-    """Customers per risk tier for ``cutoffs``: :func:`churn_core.tiers.tier_counts`.
+    """Customers per risk tier for ``cutoffs``: :func:`churn_core.campaign.tiers.tier_counts`.
 
     Parameters
     ----------
@@ -26,7 +26,7 @@ def tier_counts(p: np.ndarray, cutoffs: dict) -> dict[str, int]:
     dict
         ``{"High": int, "Medium": int, "Low": int}`` summing to ``len(p)``.
     """
-    from churn_core import tiers as T  # imported on first use (it loads scikit-learn)
+    from churn_core.campaign import tiers as T# imported on first use (it loads scikit-learn)
 
     return T.tier_counts(p, cutoffs)
 
@@ -49,7 +49,7 @@ class SegmentView:
 
 def default_actions() -> dict:
     """Recommended action per tier (``tiers.DEFAULT_ACTIONS``), as an editable copy."""
-    from churn_core.tiers import DEFAULT_ACTIONS
+    from churn_core.campaign.tiers import DEFAULT_ACTIONS
 
     return dict(DEFAULT_ACTIONS)
 
@@ -64,7 +64,7 @@ def rank_positions(scores: Scores, schema: FeatureSchema | None = None) -> np.nd
     """
     cached = getattr(scores, "_rank", None)
     if cached is None:
-        from churn_core.thresholds import rank_order
+        from churn_core.evaluate.thresholds import rank_order
 
         cached = rank_order(scores.p)  # the export's rank: ties by row position
         scores._rank = cached
@@ -96,7 +96,7 @@ def segment(scores: Scores, mode: str, cutoffs: dict, n_high: int | None = None,
     -------
     SegmentView
     """
-    from churn_core import tiers as T
+    from churn_core.campaign import tiers as T
 
     p = scores.p
     if mode.startswith("capacity"):

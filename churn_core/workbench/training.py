@@ -66,7 +66,7 @@ def train_model(data: ActiveData, cfg, name: str, progress: Callable | None = No
     data : ActiveData
         Must have a target column and positive label.
     cfg : TrainConfig
-        Hyperparameters (``churn_core.model.TrainConfig``).
+        Hyperparameters (``churn_core.model.network.TrainConfig``).
     name : str
         Bundle name; sanitised by ``bundle.sanitize_model_name``.
     progress : callable, optional
@@ -84,9 +84,9 @@ def train_model(data: ActiveData, cfg, name: str, progress: Callable | None = No
     SchemaError, TrainingDataError
         When the data cannot train a model (no target, one class, too few rows...).
     """
-    from churn_core.bundle import sanitize_model_name, save_bundle
+    from churn_core.model.bundle import sanitize_model_name, save_bundle
     from churn_core.errors import SchemaError
-    from churn_core.train import train_bundle
+    from churn_core.model.train import train_bundle
 
     if not data.schema.target or data.schema.positive_label is None:
         raise SchemaError(f"{data.name}: choose the target column and the value that means "

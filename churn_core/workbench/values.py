@@ -57,7 +57,7 @@ def split_values(bundle, data: ActiveData, column: str, margin: float,
         When ``data`` is not the model's training file.
     """
     from churn_core.errors import TrainingDataError
-    from churn_core.validate import validate
+    from churn_core.data.validate import validate
 
     card = getattr(bundle, "card", {}) or {}
     pos = ((getattr(bundle, "evaluation", {}) or {}).get(split) or {}).get("position")

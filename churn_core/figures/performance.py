@@ -1,7 +1,7 @@
 """Plotly figures for analysts, built from precomputed arrays only (they never fit or predict).
 
-Inputs are the outputs of :mod:`churn_core.metrics`, :mod:`~churn_core.thresholds`,
-:mod:`~churn_core.calibration`, :mod:`~churn_core.lift` and :mod:`~churn_core.tiers`.
+Inputs are the outputs of :mod:`churn_core.evaluate.metrics`, :mod:`~churn_core.evaluate.thresholds`,
+:mod:`~churn_core.evaluate.calibration`, :mod:`~churn_core.evaluate.lift` and :mod:`~churn_core.campaign.tiers`.
 Titles and axis labels are in plain words; the current decision threshold is always marked.
 Trace names are stable (tests and pages look traces up by name).
 """
@@ -73,8 +73,8 @@ def roc_figure(roc, challenger=None, name: str = "model",
 
     Parameters
     ----------
-    roc : churn_core.metrics.CurvePoints
-        From :func:`churn_core.metrics.roc_points` (x = false positive rate, y = recall).
+    roc : churn_core.evaluate.metrics.CurvePoints
+        From :func:`churn_core.evaluate.metrics.roc_points` (x = false positive rate, y = recall).
     challenger : CurvePoints, optional
         A second model's ROC curve, drawn dotted.
     name, challenger_name : str
@@ -108,8 +108,8 @@ def pr_figure(pr, challenger=None, base_rate: float | None = None, name: str = "
 
     Parameters
     ----------
-    pr : churn_core.metrics.CurvePoints
-        From :func:`churn_core.metrics.pr_points` (x = recall, y = precision).
+    pr : churn_core.evaluate.metrics.CurvePoints
+        From :func:`churn_core.evaluate.metrics.pr_points` (x = recall, y = precision).
     challenger : CurvePoints, optional
         A second model's curve.
     base_rate : float, optional
@@ -142,7 +142,7 @@ def confusion_matrix_figure(m, split: str = "test") -> go.Figure:
 
     Parameters
     ----------
-    m : churn_core.metrics.ThresholdMetrics
+    m : churn_core.evaluate.metrics.ThresholdMetrics
     split : str, default "test"
 
     Returns
@@ -170,7 +170,7 @@ def metrics_vs_threshold_figure(table: pd.DataFrame, threshold: float,
     Parameters
     ----------
     table : DataFrame
-        From :func:`churn_core.metrics.metrics_by_threshold`.
+        From :func:`churn_core.evaluate.metrics.metrics_by_threshold`.
     threshold : float
         Current decision threshold.
     metrics : sequence of str, default ("precision", "recall", "f1")
@@ -246,7 +246,7 @@ def reliability_figure(curves: dict) -> go.Figure:
     ----------
     curves : dict of str to DataFrame
         Label (e.g. ``"raw"``, ``"calibrated (isotonic)"``) -> output of
-        :func:`churn_core.calibration.reliability_curve`.
+        :func:`churn_core.evaluate.calibration.reliability_curve`.
 
     Returns
     -------
@@ -274,7 +274,7 @@ def lift_figure(table: pd.DataFrame) -> go.Figure:
     Parameters
     ----------
     table : DataFrame
-        From :func:`churn_core.lift.lift_table`.
+        From :func:`churn_core.evaluate.lift.lift_table`.
 
     Returns
     -------
@@ -300,7 +300,7 @@ def cumulative_gains_figure(share_contacted, share_caught, overlay: dict | None 
     Parameters
     ----------
     share_contacted, share_caught : array-like of shape (n_points,)
-        From :func:`churn_core.lift.cumulative_gains`.
+        From :func:`churn_core.evaluate.lift.cumulative_gains`.
     overlay : dict, optional
         ``{"x": ..., "y": ..., "name": ...}`` for a second model.
 
@@ -327,7 +327,7 @@ def net_value_figure(curve, threshold: float | None = None, currency: str = "") 
 
     Parameters
     ----------
-    curve : churn_core.thresholds.NetValueCurve
+    curve : churn_core.evaluate.thresholds.NetValueCurve
     threshold : float, optional
         Current decision threshold (vertical dashed line).
     currency : str, default ""
@@ -369,7 +369,7 @@ def tier_summary_figure(summary: pd.DataFrame) -> go.Figure:
     Parameters
     ----------
     summary : DataFrame
-        From :func:`churn_core.tiers.tier_summary`.
+        From :func:`churn_core.campaign.tiers.tier_summary`.
 
     Returns
     -------

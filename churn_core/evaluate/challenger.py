@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .errors import SchemaError, TrainingDataError
-from .schema import FeatureSchema
+from churn_core.errors import SchemaError, TrainingDataError
+from churn_core.data.schema import FeatureSchema
 
 #: HistGradientBoosting bins categories into at most 255 bins; rarer categories beyond
 #: the most frequent ``MAX_CATEGORIES`` are treated as missing.
@@ -72,7 +72,7 @@ def _frame(valid_df: pd.DataFrame, schema: FeatureSchema, train_pos: np.ndarray)
     """Numeric columns as float64, categorical as pandas categories learned on training rows."""
     missing = [c for c in schema.features if c not in valid_df.columns]
     if missing:
-        from .errors import MissingColumnsError
+        from churn_core.errors import MissingColumnsError
 
         raise MissingColumnsError(missing, "the validated data")
     out = {}
@@ -113,7 +113,7 @@ def train_challenger(bundle_or_split_info, valid_df: pd.DataFrame, y, schema: Fe
     p_test : ndarray of shape (n_test,)
         Challenger churn probabilities in [0, 1] for the same rows.
     metrics : EvaluationReport
-        :func:`churn_core.metrics.evaluate` on the test rows at the challenger's own decision
+        :func:`churn_core.evaluate.metrics.evaluate` on the test rows at the challenger's own decision
         threshold (maximum F1 on the validation rows, the MLP bundle's rule).
 
     Raises
@@ -127,8 +127,8 @@ def train_challenger(bundle_or_split_info, valid_df: pd.DataFrame, y, schema: Fe
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from . import metrics as M
-    from .thresholds import max_f1
+    from churn_core.evaluate import metrics as M
+    from churn_core.evaluate.thresholds import max_f1
 
     split = split_from(bundle_or_split_info)
     schema = schema or getattr(bundle_or_split_info, "schema", None)

@@ -2,7 +2,7 @@
 
 By cutoffs: ``High`` when ``churn_probability >= cutoffs["high"]``, ``Medium`` when
 ``cutoffs["medium"] <= churn_probability < cutoffs["high"]``, else ``Low``.
-By capacity: the top ``n_high`` customers of :func:`churn_core.thresholds.rank_order`
+By capacity: the top ``n_high`` customers of :func:`churn_core.evaluate.thresholds.rank_order`
 (probability, then tie-break key / row position) are ``High``.
 
 Every customer lands in exactly one tier; a missing probability raises (it never silently
@@ -15,8 +15,8 @@ import pandas as pd
 
 from churn_core.config import DEFAULT_TIER_CUTOFFS
 from churn_core.errors import ChurnError
-from churn_core.metrics import check_labels_scores, check_scores
-from churn_core.thresholds import rank_order
+from churn_core.evaluate.metrics import check_labels_scores, check_scores
+from churn_core.evaluate.thresholds import rank_order
 
 __all__ = ["TIERS", "DEFAULT_ACTIONS", "check_cutoffs", "assign_tiers", "tier_codes", "tier_counts",
            "tiers_by_capacity", "tier_summary"]

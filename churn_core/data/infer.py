@@ -25,9 +25,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from .errors import MissingColumnsError, SchemaError
-from .schema import FeatureSchema
-from .validate import _blank_mask, label_text, map_unique, match_columns, normalize_categories, parse_numeric
+from churn_core.errors import MissingColumnsError, SchemaError
+from churn_core.data.schema import FeatureSchema
+from churn_core.data.validate import _blank_mask, label_text, map_unique, match_columns, normalize_categories, parse_numeric
 
 TARGET_NAMES = (
     "exited", "churn", "churned", "ischurn", "ischurned", "haschurned", "churnflag", "churnlabel",
@@ -214,7 +214,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
     Parameters
     ----------
     df : DataFrame of shape (n_rows, n_columns)
-        Table from :func:`churn_core.io.read_table`.
+        Table from :func:`churn_core.io.reader.read_table`.
     target : str, optional
         Target column (matched case- and whitespace-insensitively). Default: the first
         column named like :data:`TARGET_NAMES`; ``None`` found means a file to score.
@@ -229,7 +229,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
         every other column is excluded.
     decimal : {".", ","}, optional
         Decimal-mark hint for ambiguous numbers; default ``df.attrs["decimal"]`` set by
-        :func:`churn_core.io.read_table` (``ReadReport.decimal``).
+        :func:`churn_core.io.reader.read_table` (``ReadReport.decimal``).
 
     Returns
     -------

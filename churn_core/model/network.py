@@ -72,7 +72,7 @@ class TrainConfig:
         Holzmüller et al., 2024). With one member and another key, Keras' early stopping
         on that log key.
     numeric_encoding : {"ple", "standard"}, default "ple"
-        Passed to :class:`churn_core.preprocess.Preprocessor`: piecewise-linear encoding on
+        Passed to :class:`churn_core.model.preprocess.Preprocessor`: piecewise-linear encoding on
         quantile bins (Gorishniy et al., 2022) beside the standardised value, or only the
         standardised value.
     members : int >= 1, default 8
@@ -169,7 +169,7 @@ def dense_chain(weights):
 
     Parameters
     ----------
-    weights : churn_core.ensemble_fit.PackedWeights
+    weights : churn_core.model.ensemble_fit.PackedWeights
 
     Returns
     -------
@@ -221,7 +221,7 @@ def build_mlp(n_inputs: int, cfg: TrainConfig):
     import keras
 
     if cfg.members > 1:
-        from .ensemble_fit import init_params, packed_weights
+        from churn_core.model.ensemble_fit import init_params, packed_weights
 
         model = dense_chain(packed_weights(init_params(n_inputs, cfg), cfg))
     else:
@@ -277,7 +277,7 @@ def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = No
 
     Two paths:
 
-    * ``members > 1`` or ``monitor="val_auc"``: :func:`churn_core.ensemble_fit.fit_ensemble`
+    * ``members > 1`` or ``monitor="val_auc"``: :func:`churn_core.model.ensemble_fit.fit_ensemble`
       (every member with its own binary cross-entropy; after every epoch the members' mean
       probability is scored on the validation rows, the best epoch by ``monitor`` is kept and
       training stops after ``cfg.patience`` epochs without improvement). Class weights
@@ -320,7 +320,7 @@ def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = No
     Xva = np.asarray(Xva, np.float32)
     yva = np.asarray(yva, np.float32)
     if cfg.members > 1 or cfg.monitor == "val_auc":
-        from .ensemble_fit import fit_ensemble
+        from churn_core.model.ensemble_fit import fit_ensemble
 
         sample_weight = None
         if class_weight is not None:

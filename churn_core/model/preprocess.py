@@ -35,8 +35,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from .errors import MissingColumnsError, SchemaError
-from .schema import FeatureSchema
+from churn_core.errors import MissingColumnsError, SchemaError
+from churn_core.data.schema import FeatureSchema
 
 PREPROCESSOR_VERSION = 1
 NUMERIC_ENCODINGS = ("standard", "ple")

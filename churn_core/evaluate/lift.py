@@ -1,7 +1,7 @@
 """Lift and cumulative gains: how much better than random is contacting the top of the list.
 
 Customers are ranked by churn probability (highest first, ties by row position, the rule of
-:func:`churn_core.thresholds.rank_order`) and cut into ``n_bins`` groups of equal size
+:func:`churn_core.evaluate.thresholds.rank_order`) and cut into ``n_bins`` groups of equal size
 (deciles by default; with n not divisible by ``n_bins`` the first groups get one customer
 more, as ``numpy.array_split``).
 
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnError
-from churn_core.metrics import check_labels_scores, confusion_counts
-from churn_core.thresholds import rank_order
+from churn_core.evaluate.metrics import check_labels_scores, confusion_counts
+from churn_core.evaluate.thresholds import rank_order
 
 __all__ = ["lift_table", "cumulative_gains", "top_decile_lift"]
 

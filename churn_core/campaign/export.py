@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnError
-from churn_core.metrics import check_scores
-from churn_core.thresholds import rank_order
-from churn_core.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
+from churn_core.evaluate.metrics import check_scores
+from churn_core.evaluate.thresholds import rank_order
+from churn_core.campaign.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
 
 __all__ = [
     "REASON_COLUMNS",
@@ -274,9 +274,9 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
     tiers_to_include : sequence of str, default ("High", "Medium")
         Tiers on the list; customers of other tiers are excluded ("risk tier Low not selected").
     actions : dict, optional
-        Recommended action per tier (defaults: :data:`churn_core.tiers.DEFAULT_ACTIONS`).
+        Recommended action per tier (defaults: :data:`churn_core.campaign.tiers.DEFAULT_ACTIONS`).
     reasons : DataFrame, optional
-        ``reason_1..3`` per scored customer (from :func:`churn_core.explain.reason_codes`),
+        ``reason_1..3`` per scored customer (from :func:`churn_core.explain.shap_values.reason_codes`),
         aligned by index (or by position when the index differs but lengths match).
     value : float, str or array-like of shape (n_scored,), optional
         Value of keeping each customer: one amount, a column name of ``scored`` (e.g.
@@ -456,7 +456,7 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
     fingerprint : str or None
         Training-data SHA-256 from the model card.
     strategy : str
-        Threshold strategy name (see :data:`churn_core.thresholds.STRATEGIES`).
+        Threshold strategy name (see :data:`churn_core.evaluate.thresholds.STRATEGIES`).
     threshold : float
         Decision threshold.
     cost_assumptions : dict or None

@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .bundle import ModelBundle
-from .errors import DataFileError
-from .export import arrow_string_buffers, neutralise_arrow_table, neutralise_formulas
+from churn_core.model.bundle import ModelBundle
+from churn_core.errors import DataFileError
+from churn_core.campaign.export import arrow_string_buffers, neutralise_arrow_table, neutralise_formulas
 
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
@@ -86,7 +86,7 @@ def rejected_layout(rejected: pd.DataFrame) -> pd.DataFrame:
 
 def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
     """The original cells of the valid rows (matched by ``source_line``), plus ``source_line``."""
-    from .io import LINE_INDEX, PARSE_ERROR_COLUMN
+    from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN
 
     lines = valid[LINE_INDEX].to_numpy()
     if df.index.name == LINE_INDEX and df.index.is_unique:
@@ -127,7 +127,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     ----------
     bundle : ModelBundle
     df : DataFrame of shape (n_rows, n_columns)
-        As read by :func:`churn_core.io.read_table` (index = source line); a target column
+        As read by :func:`churn_core.io.reader.read_table` (index = source line); a target column
         is not needed.
     threshold : float in [0, 1], optional
         Decision threshold; default the bundle's (max F1 on its validation split).
@@ -147,7 +147,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     MissingColumnsError
         Naming every feature column absent from ``df``.
     """
-    from .validate import validate
+    from churn_core.data.validate import validate
 
     thr = bundle.default_threshold if threshold is None else float(threshold)
     if not 0.0 <= thr <= 1.0:
@@ -189,7 +189,7 @@ def add_risk_tier(scored: pd.DataFrame, cutoffs: dict | None = None) -> pd.DataF
         ``ScoreResult.scored`` (needs ``churn_probability``).
     cutoffs : dict, optional
         ``{"high": h, "medium": m}`` (default ``config.DEFAULT_TIER_CUTOFFS``); see
-        :func:`churn_core.tiers.assign_tiers`.
+        :func:`churn_core.campaign.tiers.assign_tiers`.
 
     Returns
     -------
@@ -199,10 +199,10 @@ def add_risk_tier(scored: pd.DataFrame, cutoffs: dict | None = None) -> pd.DataF
 
     Notes
     -----
-    Same rule as :func:`churn_core.tiers.assign_tiers`: High when ``p >= high``, Medium when
+    Same rule as :func:`churn_core.campaign.tiers.assign_tiers`: High when ``p >= high``, Medium when
     ``medium <= p < high``, else Low.
     """
-    from .tiers import TIERS, tier_codes
+    from churn_core.campaign.tiers import TIERS, tier_codes
 
     codes = tier_codes(scored["churn_probability"].to_numpy(dtype=np.float64), cutoffs)
     scored["risk_tier"] = pd.Categorical.from_codes(codes, categories=list(TIERS))
@@ -380,7 +380,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     bundle : ModelBundle
     path : path-like
         CSV, Parquet or XLSX customer file (read with
-        :func:`churn_core.io.iter_table_chunks`).
+        :func:`churn_core.io.reader.iter_table_chunks`).
     out : path-like
         Output file, ``.csv`` or ``.parquet``.
     chunksize : int, default 100_000
@@ -409,7 +409,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     MissingColumnsError
         When the file lacks feature columns.
     """
-    from .io import iter_table_chunks
+    from churn_core.io.reader import iter_table_chunks
 
     prefer_system_arrow_pool()
     path, out = Path(path), Path(out)
@@ -444,7 +444,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if len(res.rejected):
             w_rej.write(res.rejected)
 
-    from .validate import match_columns
+    from churn_core.data.validate import match_columns
 
     id_seen: dict[str, list] = {}  # ID column -> id_keys of every chunk (duplicates across chunks)
 

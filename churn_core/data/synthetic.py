@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config
+from churn_core import config
 
 COLUMNS = ["RowNumber", "CustomerId", "Surname", "CreditScore", "Geography", "Gender", "Age",
            "Tenure", "Balance", "NumOfProducts", "HasCrCard", "IsActiveMember",

@@ -39,9 +39,9 @@ computed once per customer and once for the background. A coalition then costs o
 matrix product, and the remaining layers run as large batched numpy matrix products (the
 weights are read from the Keras ``Dense``/``Dropout``/``BatchNormalization`` layers;
 Dropout is the identity at inference). A packed ensemble served as a plain Dense chain
-(``churn_core.model.dense_chain``: member ``k`` owns the ``k``-th diagonal block of every
+(``churn_core.model.network.dense_chain``: member ``k`` owns the ``k``-th diagonal block of every
 kernel after the first, exact zeros elsewhere) is detected when the explainer is built, by
-the same function as the compact scoring path (``churn_core.model.member_blocks``); its
+the same function as the compact scoring path (``churn_core.model.network.member_blocks``); its
 block-diagonal layers then run per member on member-major arrays of shape
 ``(members, rows, width)`` (one small matrix product per member, the first-layer
 pre-activations built directly in that layout), ~16x fewer multiply-adds than the dense
@@ -65,9 +65,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from . import config
-from .errors import ChurnError, MissingColumnsError
-from .model import member_blocks
+from churn_core import config
+from churn_core.errors import ChurnError, MissingColumnsError
+from churn_core.model.network import member_blocks
 
 #: Largest number of raw columns for the exact method (2**16 coalitions per customer).
 EXACT_MAX_COLUMNS = 16
@@ -321,7 +321,7 @@ class _Network:
         if self._fn is None:
             fn = getattr(self.bundle, "predict_encoded", None)
             if fn is None:
-                from .model import compiled_predict
+                from churn_core.model.network import compiled_predict
 
                 fn = compiled_predict(self.model)
             self._fn = fn

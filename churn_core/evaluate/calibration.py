@@ -28,7 +28,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from churn_core.config import SEED
 from churn_core.errors import ChurnError
-from churn_core.metrics import check_labels_scores, check_scores
+from churn_core.evaluate.metrics import check_labels_scores, check_scores
 
 __all__ = [
     "Calibrator",

@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config
-from .errors import BundleError, MissingColumnsError
-from .preprocess import Preprocessor
-from .schema import FeatureSchema
+from churn_core import config
+from churn_core.errors import BundleError, MissingColumnsError
+from churn_core.model.preprocess import Preprocessor
+from churn_core.data.schema import FeatureSchema
 
 REQUIRED_FILES = ("model.keras", "preprocessor.json", "schema.json", "card.json")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -140,7 +140,7 @@ def _calibrator_to_dict(calibrator):
 def _calibrator_from_dict(data):
     if not data:
         return None
-    from .calibration import Calibrator
+    from churn_core.evaluate.calibration import Calibrator
 
     return Calibrator.from_dict(data)
 
@@ -156,7 +156,7 @@ class ModelBundle:
     preprocessor : Preprocessor
     schema : FeatureSchema
     calibrator : object or None
-        From :func:`churn_core.calibration.fit_calibrator`; maps raw to calibrated
+        From :func:`churn_core.evaluate.calibration.fit_calibrator`; maps raw to calibrated
         probabilities.
     card : dict
         Model card (see module docstring).
@@ -195,11 +195,11 @@ class ModelBundle:
     def check_columns(self, df: pd.DataFrame, source: str | None = None) -> None:
         """Raise :class:`MissingColumnsError` naming every feature column absent from ``df``.
 
-        Columns match as in :func:`churn_core.validate.match_columns` (case and surrounding
+        Columns match as in :func:`churn_core.data.validate.match_columns` (case and surrounding
         whitespace ignored), so a file with ``tenure`` or `` AGE `` scores like one with
         ``Tenure`` and ``Age``.
         """
-        from .validate import match_columns
+        from churn_core.data.validate import match_columns
 
         found = match_columns(df.columns, self.features)
         missing = [c for c in self.features if c not in found]
@@ -219,7 +219,7 @@ class ModelBundle:
         """
         fn = self.__dict__.get("_predict_fn")
         if fn is None:
-            from .model import compiled_predict
+            from churn_core.model.network import compiled_predict
 
             fn = compiled_predict(self.model)
             self.__dict__["_predict_fn"] = fn

@@ -17,7 +17,7 @@ is the one with the best validation ROC-AUC (or log loss) of that mean (best-epo
 as in RealMLP, Holzmüller et al., 2024).
 
 The result is returned as plain arrays (:class:`PackedWeights`) that
-``churn_core.model.dense_chain`` turns into the served Keras model.
+``churn_core.model.network.dense_chain`` turns into the served Keras model.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def init_params(n_inputs: int, cfg) -> dict[str, np.ndarray]:
     Parameters
     ----------
     n_inputs : int
-    cfg : churn_core.model.TrainConfig
+    cfg : churn_core.model.network.TrainConfig
         ``hidden``, ``members``, ``ensemble`` and ``seed``.
 
     Returns
@@ -94,7 +94,7 @@ def packed_weights(params: dict[str, np.ndarray], cfg) -> PackedWeights:
     Parameters
     ----------
     params : dict of str to ndarray
-    cfg : churn_core.model.TrainConfig
+    cfg : churn_core.model.network.TrainConfig
 
     Returns
     -------
@@ -170,7 +170,7 @@ def fit_ensemble(Xtr, ytr, Xva, yva, cfg, sample_weight=None,
     ytr : ndarray of shape (n_train,) in {0, 1}
     Xva : ndarray of shape (n_val, n_inputs)
     yva : ndarray of shape (n_val,) in {0, 1}
-    cfg : churn_core.model.TrainConfig
+    cfg : churn_core.model.network.TrainConfig
         ``monitor`` is ``"val_auc"`` (highest wins) or ``"val_loss"`` (lowest wins).
     sample_weight : ndarray of shape (n_train,), optional
         Per-row loss weights (e.g. balanced class weights).

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from churn_core.errors import ChurnError
-from churn_core.metrics import (
+from churn_core.evaluate.metrics import (
     ThresholdMetrics,
     check_labels_scores,
     check_scores,

@@ -1,7 +1,7 @@
 """Read a customer table (CSV/TSV/TXT, Parquet, XLSX) from a path, bytes or an uploaded file.
 
 Text files are read with every cell as text (``str`` dtype, blank cells missing) so that
-:mod:`churn_core.validate` owns typing and can name the bad cell. The frame's index holds the
+:mod:`churn_core.data.validate` owns typing and can name the bad cell. The frame's index holds the
 source line of each row (named ``source_line``; the CSV header is line 1, XLSX rows are
 spreadsheet rows, Parquet rows are numbered from 1), and ``df.attrs`` records the source name and
 whether positions are "line"s or "row"s.
@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .errors import DataFileError
+from churn_core.errors import DataFileError
 
 #: Column added by the tolerant reader when a row cannot be split into the header's fields.
 PARSE_ERROR_COLUMN = "__parse_error__"

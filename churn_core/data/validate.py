@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import config
-from .errors import MissingColumnsError, SchemaError, TrainingDataError
-from .io import LINE_INDEX, PARSE_ERROR_COLUMN
-from .schema import FeatureSchema
+from churn_core import config
+from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError
+from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN
+from churn_core.data.schema import FeatureSchema
 
 #: Cell texts treated as missing (pandas' usual missing-value markers plus a few CRM ones).
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "-", "?", "#n/a", "<na>", "nat"})
@@ -377,7 +377,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     Parameters
     ----------
     df : DataFrame of shape (n_rows, n_columns)
-        A table from :func:`churn_core.io.read_table` (text cells; its ``source_line``
+        A table from :func:`churn_core.io.reader.read_table` (text cells; its ``source_line``
         index gives line numbers, otherwise row ``i`` is line ``i + 2``).
     schema : FeatureSchema
     require_target : bool
@@ -387,7 +387,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         File name for messages (defaults to ``df.attrs["source_name"]``).
     decimal : {".", ","}, optional
         Tie-breaker for ambiguous numbers such as ``1,234``; default ``df.attrs["decimal"]``
-        set by :func:`churn_core.io.read_table` (``ReadReport.decimal``).
+        set by :func:`churn_core.io.reader.read_table` (``ReadReport.decimal``).
     count_duplicate_ids : bool, default True
         Count valid rows sharing an ID value (``report.duplicate_ids``). A caller that
         validates a file chunk by chunk passes ``False`` and counts over the whole file.
@@ -579,7 +579,7 @@ def check_trainable(valid: pd.DataFrame, y, schema: FeatureSchema) -> None:
         ``config.MIN_TRAIN_ROWS``; fewer than ``config.MIN_ROWS_PER_CLASS`` rows of a class;
         a feature that is all missing or constant; an ID-like column used as a feature.
     """
-    from .infer import looks_like_id  # local import: infer imports this module
+    from churn_core.data.infer import looks_like_id  # local import: infer imports this module
 
     problems: list[str] = []
     y = np.asarray(y if y is not None else [], dtype=float)

@@ -1,7 +1,7 @@
 """Plotly figures of SHAP explanations, built from a precomputed :class:`Explanation` only.
 
 They never fit, predict or compute SHAP values. Values are in probability of the raw model
-output (see :mod:`churn_core.explain`); positive values raise churn risk. Trace names are
+output (see :mod:`churn_core.explain.shap_values`); positive values raise churn risk. Trace names are
 stable (tests and pages look traces up by name).
 
 * :func:`importance_figure` - global importance, mean |SHAP value| per raw column;
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .explain import Explanation, global_importance
+from churn_core.explain.shap_values import Explanation, global_importance
 
 __all__ = ["importance_figure", "beeswarm_figure", "dependence_figure", "waterfall_figure",
            "customer_table", "RAISES", "LOWERS"]

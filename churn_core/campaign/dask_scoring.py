@@ -2,10 +2,10 @@
 
 Each input file (CSV/TSV/TXT or Parquet part) becomes one partition of a
 :mod:`dask.dataframe` built with :func:`dask.dataframe.from_map`; every partition is read with
-:func:`churn_core.io.read_table` (so typing, encodings and line numbers are exactly those of
-the single-machine path) and scored with :func:`churn_core.scoring.score_frame` inside
+:func:`churn_core.io.reader.read_table` (so typing, encodings and line numbers are exactly those of
+the single-machine path) and scored with :func:`churn_core.campaign.scoring.score_frame` inside
 ``map_partitions``. Workers load the bundle once per process, from its folder, with
-:func:`churn_core.bundle.load_bundle` (Keras safe mode), so nothing is pickled from the
+:func:`churn_core.model.bundle.load_bundle` (Keras safe mode), so nothing is pickled from the
 client. Each partition writes its own part files::
 
     OUTDIR/scores/part-00000.parquet     scored rows (+ churn_probability, predicted_churn, risk_tier)
@@ -37,7 +37,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .errors import DataFileError
+from churn_core.errors import DataFileError
 
 #: File name suffixes picked up when ``data`` is a folder.
 PART_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
@@ -96,8 +96,8 @@ def worker_bundle(models_dir: str, name: str):
     -------
     ModelBundle
     """
-    from .bundle import load_bundle
-    from .tf_quiet import import_tensorflow_quietly
+    from churn_core.model.bundle import load_bundle
+    from churn_core.model.tf_quiet import import_tensorflow_quietly
 
     key = (str(Path(models_dir).resolve()), name)
     with _BUNDLES_LOCK:
@@ -110,7 +110,7 @@ def worker_bundle(models_dir: str, name: str):
 
 
 def read_part(path: str) -> pd.DataFrame:
-    """Read one input file with :func:`churn_core.io.read_table` and add ``source_file``.
+    """Read one input file with :func:`churn_core.io.reader.read_table` and add ``source_file``.
 
     Parameters
     ----------
@@ -121,7 +121,7 @@ def read_part(path: str) -> pd.DataFrame:
     DataFrame
         Index ``source_line`` as in :func:`read_table`; first column ``source_file``.
     """
-    from .io import read_table
+    from churn_core.io.reader import read_table
 
     df, _ = read_table(path)
     df.insert(0, SOURCE_FILE, pd.array([Path(path).name] * len(df), dtype="str"))
@@ -130,7 +130,7 @@ def read_part(path: str) -> pd.DataFrame:
 
 
 def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    from .scoring import _TableWriter
+    from churn_core.campaign.scoring import _TableWriter
 
     writer = _TableWriter(path, fmt)
     writer.write(frame)
@@ -160,7 +160,7 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     DataFrame of shape (1, 5)
         ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``.
     """
-    from .scoring import add_risk_tier, score_frame
+    from churn_core.campaign.scoring import add_risk_tier, score_frame
 
     number = int((partition_info or {}).get("number", 0))
     source = str(df[SOURCE_FILE].iloc[0]) if len(df) else f"part {number}"
@@ -235,7 +235,7 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     import dask.dataframe as dd
     from distributed import as_completed
 
-    from .bundle import load_bundle
+    from churn_core.model.bundle import load_bundle
 
     if fmt not in OUT_FORMATS:
         raise DataFileError(f"output format {fmt!r}: use one of {OUT_FORMATS}")

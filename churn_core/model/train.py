@@ -19,12 +19,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import config
-from .bundle import ModelBundle, library_versions
-from .errors import TrainingDataError
-from .model import TrainConfig, fit_mlp
-from .preprocess import Preprocessor
-from .schema import FeatureSchema
+from churn_core import config
+from churn_core.model.bundle import ModelBundle, library_versions
+from churn_core.errors import TrainingDataError
+from churn_core.model.network import TrainConfig, fit_mlp
+from churn_core.model.preprocess import Preprocessor
+from churn_core.data.schema import FeatureSchema
 
 
 def frame_sha256(df: pd.DataFrame) -> str:
@@ -117,8 +117,8 @@ def _best_epoch(history: dict, monitor: str) -> int | None:
 
 
 def _validate(df, schema, source_name):
-    from .errors import TrainingDataError
-    from .validate import check_trainable, validate
+    from churn_core.errors import TrainingDataError
+    from churn_core.data.validate import check_trainable, validate
 
     result = validate(df, schema, require_target=True, source_name=source_name)
     try:
@@ -174,7 +174,7 @@ def quality_warnings(card: dict) -> list[str]:
 
 
 def _default_threshold(y_val, p_val) -> tuple[float, dict]:
-    from .thresholds import max_f1
+    from churn_core.evaluate.thresholds import max_f1
 
     choice = max_f1(y_val, p_val)
     return float(choice.threshold), choice.to_dict()
@@ -188,7 +188,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
     Parameters
     ----------
     df : DataFrame of shape (n_rows, n_columns)
-        The table as read by :func:`churn_core.io.read_table` (text cells are fine).
+        The table as read by :func:`churn_core.io.reader.read_table` (text cells are fine).
     schema : FeatureSchema
         Must name the target and its positive label.
     cfg : TrainConfig, optional
@@ -205,7 +205,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
     Returns
     -------
     ModelBundle
-        ``metrics["test"]`` holds :func:`churn_core.metrics.evaluate` on the test split at
+        ``metrics["test"]`` holds :func:`churn_core.evaluate.metrics.evaluate` on the test split at
         the default threshold (max F1 on the validation split); ``evaluation`` holds the
         validation/test labels and probabilities and the split positions into the validated
         frame.
@@ -215,11 +215,11 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
     SchemaError, TrainingDataError
         When the target is missing, too few rows or too few rows of a class are valid.
     """
-    from . import metrics as M
+    from churn_core.evaluate import metrics as M
 
     cfg = cfg or TrainConfig()
     if schema.target is None:
-        from .errors import SchemaError
+        from churn_core.errors import SchemaError
 
         raise SchemaError("no target column: choose the column that says whether a customer churned")
     result = _validate(df, schema, source_name)
@@ -235,7 +235,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
     p_raw = bundle.predict_encoded(X)
     calibrator = None
     try:
-        from .calibration import fit_calibrator
+        from churn_core.evaluate.calibration import fit_calibrator
     except ImportError:  # pragma: no cover - calibration.py not present
         fit_calibrator = None
     if fit_calibrator is not None:

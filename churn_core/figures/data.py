@@ -2,8 +2,8 @@
 
 They never fit or predict. :func:`distribution_figure` shows one column split by churn
 outcome (Data page); :func:`loss_figure` shows the training and validation loss per epoch
-(Model page, also live during training). Performance figures are in :mod:`churn_core.figures`,
-SHAP figures in :mod:`churn_core.explain_figures`.
+(Model page, also live during training). Performance figures are in :mod:`churn_core.figures.performance`,
+SHAP figures in :mod:`churn_core.figures.explain`.
 """
 from __future__ import annotations
 
