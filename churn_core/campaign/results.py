@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from churn_core.campaign.tiers import TIERS
 from churn_core.data.flags import binary_codes
 from churn_core.data.validate import match_columns
 from churn_core.errors import ChurnError, SchemaError
@@ -146,7 +147,8 @@ def campaign_results(campaign: dict, outcomes: pd.DataFrame, *, id_column: str |
     if c_col is not None:
         c, c_bad = binary_codes(rows[c_col])
         contacted = pd.Series(c[matched], index=m.index)
-    strata = [s for s in dict.fromkeys(members["stratum"])]
+    seen = list(dict.fromkeys(members["stratum"]))  # risk tiers High, Medium, Low first
+    strata = [s for s in TIERS if s in seen] + [s for s in seen if s not in TIERS]
     table = [_row(str(s), m[m["stratum"] == s], contacted, value_per_customer, cost_per_contact)
              for s in strata]
     table.append(_row("All", m, contacted, value_per_customer, cost_per_contact))

@@ -37,7 +37,7 @@ from churn_core.data.infer import infer_schema
 from churn_core.data.validate import match_columns, validate
 from churn_core.io.reader import LINE_INDEX
 from churn_core.errors import BundleError, SchemaError, TrainingDataError
-from churn_core.evaluate.uplift import qini_coefficient, uplift_by_decile
+from churn_core.evaluate.uplift import qini_coefficient, qini_curve, uplift_by_decile
 from churn_core.model.bundle import ModelBundle, load_bundle, sanitize_model_name, save_bundle
 from churn_core.model.network import TrainConfig
 from churn_core.model.train import train_bundle
@@ -182,6 +182,14 @@ def _binary(series: pd.Series, column: str, source: str) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def _curve_points(y, t, score, points: int = 51) -> dict:
+    """The Qini curve at ``points`` evenly spaced shares (for the model card and its figure)."""
+    x, q = qini_curve(y, t, score)
+    at = np.linspace(0, 1, points)
+    return {"share_targeted": at.round(4).tolist(),
+            "customers_kept_per_100": (np.interp(at, x, q) / len(y) * 100).round(4).tolist()}
+
+
 def train_uplift(df: pd.DataFrame, treatment: str = "treatment", outcome: str = "churned",
                  name: str = "uplift", cfg: TrainConfig | None = None, holdout: float = 0.3,
                  seed: int = config.SEED, source_name: str | None = None,
@@ -273,6 +281,8 @@ def train_uplift(df: pd.DataFrame, treatment: str = "treatment", outcome: str = 
         "qini_risk_only": qini_coefficient(yh, th, risk),
         "qini_random": qini_coefficient(yh, th, rnd),
         "deciles": json.loads(deciles.to_json(orient="records")),
+        "qini_curves": {k: _curve_points(yh, th, s) for k, s in
+                        (("uplift model", u), ("risk only", risk), ("random", rnd))},
         "min_effect": DEFAULT_MIN_EFFECT,
         "features": schema.features,
     }
