@@ -52,7 +52,12 @@ if log_file is not None and out_file is not None:
             "churn_rate_called": "{:.1%}", "churn_rate_control": "{:.1%}", "uplift": "{:+.3f}",
             "ci_low": "{:+.3f}", "ci_high": "{:+.3f}", "customers_saved": "{:.1f}",
             "value_saved": "{:,.0f}", "cost": "{:,.0f}", "net_value": "{:,.0f}"}),
-            hide_index=True, key="campaign_results_table")
+            hide_index=True, key="campaign_results_table", column_config={
+                "risk_tier": "Risk tier", "called": "Called", "control": "Control (not called)",
+                "churn_rate_called": "Churn rate, called", "churn_rate_control": "Churn rate, control",
+                "uplift": "Uplift", "ci_low": "95 % low", "ci_high": "95 % high",
+                "customers_saved": "Customers saved", "value_saved": f"Value saved ({currency})",
+                "cost": f"Cost ({currency})", "net_value": f"Net value ({currency})"})
         st.plotly_chart(wb.campaign_figures.campaign_results_figure(table), key="campaign_results_fig")
         st.caption("**Uplift** = churn rate of the control group minus that of the called group: "
                    "churn the calls prevented, per called customer. The bars show the 95 % interval "
@@ -136,7 +141,10 @@ st.markdown(f"**{_ui.esc(data.name)}**: {len(ranking):,} customers ranked"
             + " · " + " · ".join(f"{k}: {v:,}" for k, v in seg.items()))
 st.dataframe(ranking.head(200).style.format({
     "p_churn_if_not_called": "{:.3f}", "p_churn_if_called": "{:.3f}", "uplift": "{:+.3f}",
-    "expected_saved_value": "{:,.0f}"}), hide_index=True, key="uplift_ranking_table")
+    "expected_saved_value": "{:,.0f}"}), hide_index=True, key="uplift_ranking_table", column_config={
+    "rank": "Rank", "p_churn_if_not_called": "Churn probability if not called",
+    "p_churn_if_called": "Churn probability if called", "uplift": "Uplift",
+    "uplift_segment": "Segment", "expected_saved_value": f"Expected saved value ({currency})"})
 st.caption(f"**Expected saved value** = uplift x value of keeping the customer ({value:,.0f} "
            f"{_ui.esc(currency)}) - cost of the call ({cost:,.0f}). These are the model's predictions "
            "from one past campaign, not guarantees: keep a control group in the next list to measure "
