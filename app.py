@@ -32,6 +32,7 @@ PAGES = [
     st.Page("pages/performance.py", title="Performance", icon=":material/monitoring:"),
     st.Page("pages/explain.py", title="Explain", icon=":material/lightbulb:"),
     st.Page("pages/score_segment.py", title="Score & segment", icon=":material/groups:"),
+    st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
 ]
 
 page = st.navigation(PAGES)

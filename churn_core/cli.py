@@ -343,6 +343,17 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _uplift_augment(args):
+    """``score --uplift-model``: a function adding ``uplift`` and ``uplift_segment`` to scored rows."""
+    if not getattr(args, "uplift_model", None):
+        return None
+    from churn_core.campaign.scoring import uplift_columns
+    from churn_core.model.uplift import load_uplift
+
+    models_dir, name = _split_model_path(args.uplift_model)
+    return uplift_columns(load_uplift(name, models_dir))
+
+
 def _score_local(args, bundle) -> dict:
     from tqdm.auto import tqdm
 
@@ -355,7 +366,8 @@ def _score_local(args, bundle) -> dict:
 
     try:
         return score_file(bundle, _need_file(args.data), args.out, chunksize=args.chunksize,
-                          progress=progress, threshold=args.threshold)
+                          progress=progress, threshold=args.threshold,
+                          augment=_uplift_augment(args))
     finally:
         bar.close()
 
@@ -414,6 +426,8 @@ def cmd_score(args) -> int:
     models_dir, name = _split_model_path(args.model)
     import_tensorflow_quietly()
     bundle = load_bundle(name, models_dir)
+    if getattr(args, "uplift_model", None) and args.engine != "local":
+        raise ChurnError("--uplift-model works with the local engine only")
     counts = SCORE_ENGINES[args.engine](args, bundle)
     if counts["rows_in"] == 0:
         print(f"WARNING: {args.data}: the file has a header but no customer rows; nothing was scored",
@@ -566,6 +580,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rows", type=int, default=10_000)
     g.add_argument("--seed", type=int, default=config.SEED)
     g.set_defaults(func=cmd_sample)
+
+    from churn_core.cli_campaign import add_commands
+
+    s.add_argument("--uplift-model", help="models/NAME of an uplift model (train-uplift): adds the "
+                                          "columns uplift and uplift_segment")
+    add_commands(sub)
     return ap
 
 

@@ -142,12 +142,12 @@ def test_analyst_path_in_chromium(server):
         page.set_default_timeout(120_000)
         try:
             # a direct page URL on a fresh server goes through app.py (session defaults,
-            # the six named pages), not through Streamlit's legacy pages/ discovery
+            # the named pages), not through Streamlit's legacy pages/ discovery
             page.goto(f"{url}/performance")
             _idle(page)
             expect(page.get_by_text("Decision threshold").first).to_be_visible(timeout=120_000)
             nav = page.locator('[data-testid="stSidebarNav"] a')
-            expect(nav).to_have_count(6, timeout=30_000)
+            expect(nav).to_have_count(7, timeout=30_000)
             expect(nav.filter(has_text="Score & segment")).to_have_count(1)
             _goto(page, "Overview")
             expect(page.get_by_text("Churn analyst's workbench").first).to_be_visible()

@@ -447,7 +447,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
                  cost_assumptions: dict | None, tier_cutoffs: dict | None, rows_in: int,
                  rows_listed: int, excluded: dict, *, tiers_included=None,
                  actions: dict | None = None, threshold_explanation: str | None = None,
-                 created_at: str | None = None, extra: dict | None = None) -> dict:
+                 created_at: str | None = None, extra: dict | None = None,
+                 campaign: dict | None = None) -> dict:
     """The record of how a target list was made (JSON-ready).
 
     Parameters
@@ -470,6 +471,9 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         Also recorded.
     created_at : str, optional
         ISO time; default now (UTC).
+    campaign : dict, optional
+        The control-group record of :func:`churn_core.campaign.control.assign_control_group`
+        (campaign ID, seed, members), read back by ``campaign-results``.
 
     Returns
     -------
@@ -504,6 +508,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
     }
     if extra:
         log["extra"] = dict(extra)
+    if campaign:
+        log["campaign"] = dict(campaign)
     json.dumps(log)  # fail here, not at download time, if something is not JSON-ready
     return log
 

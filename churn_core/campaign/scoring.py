@@ -365,7 +365,7 @@ class _TableWriter:
 
 def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 100_000,
                progress: Callable | None = None, threshold: float | None = None,
-               workers: int = 2) -> dict:
+               workers: int = 2, augment: Callable | None = None) -> dict:
     """Score a (possibly huge) file chunk by chunk and write the results.
 
     Memory stays bounded by ``chunksize`` rows: at most ``workers + 2`` chunks are in flight
@@ -391,6 +391,9 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         Decision threshold (default: the bundle's).
     workers : int, default 2
         Chunks scored at the same time (threads); 1 scores one chunk at a time.
+    augment : callable, optional
+        ``augment(scored) -> scored`` adds columns to each scored chunk (e.g.
+        :func:`uplift_columns`); its ``columns`` attribute names them for header-only files.
 
     Returns
     -------
@@ -454,6 +457,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         chunk.attrs.setdefault("source_name", path.name)
         res = score_frame(bundle, chunk, threshold=thr, source_name=path.name, count_duplicate_ids=False)
         add_risk_tier(res.scored, cutoffs)
+        if augment is not None:
+            res.scored = augment(res.scored)
         ids = {col: id_keys(res.scored[col])
                for col in match_columns(res.scored.columns, bundle.schema.id_columns).values()}
         return list(chunk.columns), res, ids
@@ -500,7 +505,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             if shared:
                 extra["duplicate_ids"][col] = shared
         header = header or []
-        w_scored.close(["source_line", *header, *SCORE_COLUMNS, "risk_tier"])
+        w_scored.close(["source_line", *header, *SCORE_COLUMNS, "risk_tier",
+                        *getattr(augment, "columns", ())])
         w_rej.close(["source_line", *header, "reason"])
         tmp_out.replace(out)
         tmp_rej.replace(rej_path)
@@ -525,6 +531,33 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         scorers.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True)
     return {**totals, **extra, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
+
+
+def uplift_columns(uplift_bundle) -> Callable:
+    """An ``augment`` for :func:`score_file`: adds ``uplift`` and ``uplift_segment``.
+
+    Parameters
+    ----------
+    uplift_bundle : churn_core.model.uplift.UpliftBundle
+
+    Returns
+    -------
+    callable
+        ``f(scored) -> scored`` with ``uplift`` (drop in churn probability a call brings, in
+        [-1, 1]; blank where the uplift model cannot use the row) and ``uplift_segment``.
+    """
+    from churn_core.io.reader import LINE_INDEX
+
+    def add(scored: pd.DataFrame) -> pd.DataFrame:
+        rows = scored.drop(columns=[LINE_INDEX]).set_axis(scored[LINE_INDEX].to_numpy())
+        rows.index.name = LINE_INDEX
+        pred = uplift_bundle.predict(rows)
+        scored["uplift"] = pred["uplift"].to_numpy()
+        scored["uplift_segment"] = pred["uplift_segment"].to_numpy()
+        return scored
+
+    add.columns = ("uplift", "uplift_segment")
+    return add
 
 
 def id_keys(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:

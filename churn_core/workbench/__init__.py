@@ -42,6 +42,11 @@ from churn_core.workbench.segments import (SegmentView, customer_table, default_
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
 from churn_core.workbench.values import column_value, split_values
+from churn_core.workbench.campaigns import (campaign_sample_csv, list_uplift_models,
+                                            load_uplift_model, measure_campaign,
+                                            read_decision_log, train_uplift_model,
+                                            uplift_ranking)
+from churn_core.figures import campaign as campaign_figures
 
 __all__ = [
     "PRED", "PROBA", "TIER", "TIERS",
@@ -58,4 +63,6 @@ __all__ = [
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
     "target_list",
     "column_value", "split_values",
+    "campaign_sample_csv", "list_uplift_models", "load_uplift_model", "measure_campaign",
+    "read_decision_log", "uplift_ranking", "campaign_figures", "train_uplift_model",
 ]

@@ -1,0 +1,196 @@
+"""Campaign results: did the calls keep customers? Called group vs control group, per risk tier.
+
+Input: the campaign record of a target list (``campaign`` in its decision log, see
+:func:`churn_core.campaign.control.assign_control_group`) and the outcomes file the team sends
+back (customer ID, churned yes/no after N days; optionally contacted yes/no and offer
+accepted). Every outcome row is accounted for: rows in = matched + unmatched + rejected.
+
+Analysis is *intent to treat*: a customer counts in the group the list assigned, whether or
+not the call got through (the ``contacted`` column is reported, not used to regroup), because
+regrouping by who answered compares different kinds of customers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from churn_core.campaign.tiers import TIERS
+from churn_core.data.flags import binary_codes
+from churn_core.data.validate import match_columns
+from churn_core.errors import ChurnError, SchemaError
+from churn_core.evaluate.uplift import rate_difference
+from churn_core.io.reader import LINE_INDEX
+
+OUTCOME_NAMES = ("churned", "churn", "exited", "left", "attrition", "outcome")
+CONTACTED_NAMES = ("contacted", "called", "reached")
+ACCEPTED_NAMES = ("offer_accepted", "accepted")
+METHOD = ("95 % interval of the difference of two churn rates: Newcombe's hybrid score "
+          "interval (method 10, Newcombe 1998), via statsmodels")
+
+
+@dataclass
+class CampaignResults:
+    """What a campaign achieved.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per risk tier and one ``All`` row: ``called``, ``control``,
+        ``churn_rate_called``, ``churn_rate_control``, ``uplift`` (control minus called rate:
+        churn prevented per called customer), ``ci_low``, ``ci_high`` (95 %),
+        ``customers_saved`` (uplift x called), ``value_saved``, ``cost``, ``net_value``.
+    report : dict
+        Row accounting (``rows_in``, ``matched``, ``unmatched``, ``rejected``,
+        ``rejected_reasons``), ``listed_without_outcome``, contact counts, method, assumptions.
+    unmatched, rejected : DataFrame
+        Outcome rows whose ID is on no list, and rows that could not be used (with ``reason``).
+    """
+
+    table: pd.DataFrame
+    report: dict
+    unmatched: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _find(columns, wanted, given, what) -> str | None:
+    if given:
+        found = match_columns(columns, [given])
+        if given not in found:
+            raise SchemaError(f"the outcomes file has no column {given!r} ({what}); it has "
+                              f"{', '.join(map(str, columns))}")
+        return found[given]
+    found = match_columns(columns, list(wanted))
+    return next((found[w] for w in wanted if w in found), None)
+
+
+def campaign_results(campaign: dict, outcomes: pd.DataFrame, *, id_column: str | None = None,
+                     outcome_column: str | None = None, contacted_column: str | None = None,
+                     value_per_customer: float = 0.0, cost_per_contact: float = 0.0,
+                     currency: str = "", source_name: str | None = None) -> CampaignResults:
+    """Measure a campaign against its control group.
+
+    Parameters
+    ----------
+    campaign : dict
+        The ``campaign`` record of the list's decision log (needs ``members`` with
+        ``id_column``, ``ids``, ``group`` and ``stratum``).
+    outcomes : DataFrame of shape (n_rows, n_columns)
+        As read by :func:`churn_core.io.reader.read_table`: an ID column, an outcome column
+        (churned yes/no, 1/0, true/false), optionally ``contacted``.
+    id_column, outcome_column, contacted_column : str, optional
+        Column names; default the campaign's ID column and the first of
+        :data:`OUTCOME_NAMES` / :data:`CONTACTED_NAMES` found.
+    value_per_customer : float, default 0.0
+        Value of keeping one customer, in ``currency``.
+    cost_per_contact : float, default 0.0
+        Cost of one call (counted for every called customer, or for those marked contacted
+        when the file says so).
+    currency : str, default ""
+    source_name : str, optional
+        File name for messages.
+
+    Returns
+    -------
+    CampaignResults
+
+    Raises
+    ------
+    ChurnError
+        The campaign record has no members (a list made without a control group).
+    SchemaError
+        When the ID or outcome column cannot be found.
+    """
+    members = (campaign or {}).get("members")
+    if not members or not members.get("ids"):
+        raise ChurnError("this decision log has no campaign record: build the list with a "
+                         "control group to measure it later")
+    source = source_name or "the outcomes file"
+    id_col = _find(outcomes.columns, [members["id_column"]], id_column, "customer ID")
+    if id_col is None:
+        raise SchemaError(f"{source}: no column {members['id_column']!r} (the list's customer ID); "
+                          f"columns are {', '.join(map(str, outcomes.columns))}")
+    y_col = _find(outcomes.columns, OUTCOME_NAMES, outcome_column, "churned yes/no")
+    if y_col is None:
+        raise SchemaError(f"{source}: no outcome column (one of {', '.join(OUTCOME_NAMES)}); "
+                          "name it with --outcome-column")
+    c_col = _find(outcomes.columns, CONTACTED_NAMES, contacted_column, "contacted yes/no")
+
+    listed = pd.DataFrame({"id": [str(v).strip() for v in members["ids"]],
+                           "group": members["group"], "stratum": members["stratum"]})
+    groups_per_id = listed.groupby("id")["group"].nunique()
+    both = set(groups_per_id.index[groups_per_id > 1])
+    listed = listed.drop_duplicates("id")
+
+    rows = outcomes.copy()
+    if LINE_INDEX not in rows.columns:
+        rows.insert(0, LINE_INDEX, rows.index if rows.index.name == LINE_INDEX
+                    else np.arange(2, len(rows) + 2))
+    ids = rows[id_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
+                           else str(v).strip())
+    y, y_bad = binary_codes(rows[y_col])
+    reason = pd.Series("", index=rows.index, dtype=object)
+    reason[ids == ""] = f"blank customer ID ({id_col})"
+    counts = ids[ids != ""].value_counts()
+    dup = ids.isin(counts.index[counts > 1]) & (reason == "")
+    reason[dup] = "customer ID appears more than once in the outcomes file"
+    reason[ids.isin(both) & (reason == "")] = "customer is in both the called and the control group"
+    reason[y_bad & (reason == "")] = f"outcome ({y_col}) is not yes/no, 1/0 or true/false"
+    on_list = ids.isin(set(listed["id"]))
+    is_rejected = (reason != "").to_numpy()
+    is_unmatched = (~is_rejected) & (~on_list.to_numpy())
+    matched = ~is_rejected & ~is_unmatched
+
+    m = pd.DataFrame({"id": ids[matched].to_numpy(), "y": y[matched]}).merge(listed, on="id", how="left")
+    contacted = None
+    if c_col is not None:
+        c, c_bad = binary_codes(rows[c_col])
+        contacted = pd.Series(c[matched], index=m.index)
+    seen = list(dict.fromkeys(members["stratum"]))  # risk tiers High, Medium, Low first
+    strata = [s for s in TIERS if s in seen] + [s for s in seen if s not in TIERS]
+    table = [_row(str(s), m[m["stratum"] == s], contacted, value_per_customer, cost_per_contact)
+             for s in strata]
+    table.append(_row("All", m, contacted, value_per_customer, cost_per_contact))
+    table = pd.DataFrame(table)
+
+    got = set(m["id"])
+    missing = listed[~listed["id"].isin(got)]
+    rej = rows[is_rejected].assign(reason=reason[is_rejected].to_numpy())
+    report = {
+        "campaign_id": campaign.get("campaign_id"), "source": source_name,
+        "rows_in": int(len(rows)), "matched": int(matched.sum()),
+        "unmatched": int(is_unmatched.sum()), "rejected": int(is_rejected.sum()),
+        "rejected_reasons": {str(k): int(v) for k, v in rej["reason"].value_counts().items()},
+        "listed_without_outcome": {g: int((missing["group"] == g).sum())
+                                   for g in ("treatment", "control")},
+        "customers_in_both_groups": len(both),
+        "analysis": "intent to treat: each customer counts in the group the list assigned",
+        "method": METHOD,
+        "assumptions": {"value_per_customer": float(value_per_customer),
+                        "cost_per_contact": float(cost_per_contact), "currency": currency},
+    }
+    if contacted is not None:
+        g = m["group"].to_numpy()
+        cv = contacted.to_numpy()
+        report["control_contacted"] = int(((g == "control") & (cv == 1)).sum())
+        report["called_not_reached"] = int(((g == "treatment") & (cv == 0)).sum())
+    assert report["rows_in"] == report["matched"] + report["unmatched"] + report["rejected"]
+    return CampaignResults(table, report, rows[is_unmatched], rej)
+
+
+def _row(label: str, m: pd.DataFrame, contacted, value: float, cost: float) -> dict:
+    t = m["group"] == "treatment"
+    c = m["group"] == "control"
+    d = rate_difference(int(m.loc[t, "y"].sum()), int(t.sum()), int(m.loc[c, "y"].sum()), int(c.sum()))
+    called = int(t.sum())
+    if contacted is not None:
+        n_cost = int(((contacted.loc[m.index] == 1) & t).sum())
+    else:
+        n_cost = called
+    saved = d.uplift * called if np.isfinite(d.uplift) else float("nan")
+    return {"risk_tier": label, "called": called, "control": int(c.sum()),
+            "churn_rate_called": d.rate_called, "churn_rate_control": d.rate_control,
+            "uplift": d.uplift, "ci_low": d.low, "ci_high": d.high,
+            "customers_saved": saved, "value_saved": saved * float(value),
+            "cost": n_cost * float(cost), "net_value": saved * float(value) - n_cost * float(cost)}

@@ -1,0 +1,76 @@
+"""Campaigns page (AppTest): measure a campaign from its decision log and outcomes file, and
+read an uplift model's Qini coefficients and ranking."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from apptest_util import app_models, assert_no_exception, metric, open_page  # noqa: F401
+from churn_core.campaign.results import campaign_results
+from churn_core.data.synthetic_campaign import make_campaign
+
+PAGE = "pages/campaigns.py"
+
+
+def _log_and_outcomes(n=600, seed=5):
+    camp = make_campaign(n, seed)
+    rec = {"campaign_id": "CMP-20261205-test", "members": {
+        "id_column": "CustomerId", "ids": camp["CustomerId"].astype(str).tolist(),
+        "group": np.where(camp["treatment"] == 1, "treatment", "control").tolist(),
+        "stratum": np.where(camp["Age"] >= 45, "High", "Medium").tolist()}}
+    outcomes = camp[["CustomerId"]].assign(churned=np.where(camp["churned"] == 1, "yes", "no"))
+    outcomes.loc[len(outcomes)] = [7, "no"]  # not on the list
+    return {"campaign": rec}, outcomes
+
+
+def _frame(at, column):
+    """The shown table that has ``column`` (AppTest keeps no key on a styled dataframe)."""
+    found = [d.value for d in at.dataframe if column in getattr(d.value, "columns", [])]
+    assert found, f"no table with a {column!r} column"
+    return found[0]
+
+
+def test_campaigns_page_measures_a_campaign(app_models):
+    at = open_page(PAGE)
+    assert any("No uplift model yet" in i.value for i in at.info)
+    log, outcomes = _log_and_outcomes()
+    at.file_uploader[0].set_value(("list_decision_log.json", json.dumps(log).encode(), "application/json"))
+    at.file_uploader[1].set_value(("outcomes.csv", outcomes.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    assert_no_exception(at)
+    shown = _frame(at, "ci_low")
+    ref = campaign_results(log["campaign"], outcomes.astype(str), value_per_customer=500,
+                           cost_per_contact=10).table
+    assert shown["risk_tier"].tolist() == ref["risk_tier"].tolist() == ["High", "Medium", "All"]
+    np.testing.assert_allclose(shown["uplift"], ref["uplift"])
+    np.testing.assert_allclose(shown["net_value"], ref["net_value"])
+    assert any("600 matched" in m.value and "1 not on the list" in m.value for m in at.markdown)
+
+
+def test_campaigns_page_refuses_a_log_without_a_control_group(app_models):
+    at = open_page(PAGE)
+    _, outcomes = _log_and_outcomes()
+    at.file_uploader[0].set_value(("log.json", b'{"rows_in": 3}', "application/json"))
+    at.file_uploader[1].set_value(("outcomes.csv", outcomes.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    assert_no_exception(at)
+    assert any("control group" in e.value for e in at.error)
+
+
+@pytest.mark.slow
+def test_campaigns_page_shows_an_uplift_model(app_models):
+    from churn_core.model.uplift import save_uplift, train_uplift
+
+    ub = train_uplift(make_campaign(4000, 8).astype(str), seed=8)
+    save_uplift(ub, "uplift_test", app_models)
+    at = open_page(PAGE)
+    assert metric(at, "Qini, uplift model") == f"{ub.card['qini_model']:.4f}"
+    assert metric(at, "Qini, ranking by churn risk") == f"{ub.card['qini_risk_only']:.4f}"
+    ranking = _frame(at, "expected_saved_value")
+    assert len(ranking) == 200 and ranking["rank"].tolist() == list(range(1, 201))
+    esv = ranking["expected_saved_value"].to_numpy()
+    assert (np.diff(esv) <= 1e-9).all()
+    np.testing.assert_allclose(esv, ranking["uplift"] * 500 - 10, atol=1e-6)

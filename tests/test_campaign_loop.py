@@ -1,0 +1,241 @@
+"""The campaign loop: control groups, campaign results, uplift metrics and the uplift model."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from churn_core.campaign.control import assign_control_group
+from churn_core.campaign.export import build_target_list, decision_log
+from churn_core.campaign.results import campaign_results
+from churn_core.data.synthetic_campaign import (make_campaign, simulate_outcomes, true_segment,
+                                                true_uplift)
+from churn_core.errors import ChurnError, SchemaError
+from churn_core.evaluate.uplift import qini_coefficient, qini_curve, rate_difference, uplift_by_decile
+from churn_core.model.uplift import load_uplift, save_uplift, train_uplift, uplift_segments
+
+
+# ----------------------------------------------------------------------------- metrics
+def test_qini_curve_by_hand():
+    # ranked by score: rows 0..5; t = called; y = churned
+    y = [0, 1, 1, 0, 0, 1]
+    t = [1, 0, 1, 0, 1, 0]
+    s = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4]
+    x, q = qini_curve(y, t, s)
+    # k=1: no control yet -> 0; k=2: C_c=1,N_t=1,N_c=1,C_t=0 -> 1; k=3: 1*2/1-1 = 1;
+    # k=4: 1*2/2-1 = 0; k=5: 1*3/2-1 = 0.5; k=6: 2*3/3-1 = 1
+    np.testing.assert_allclose(q, [0, 0, 1, 1, 0, 0.5, 1])
+    np.testing.assert_allclose(x, np.arange(7) / 6)
+    # coefficient: trapezoid of q/6 over x minus the random triangle (q(n)/6)/2
+    area = np.trapezoid(np.array([0, 0, 1, 1, 0, 0.5, 1]) / 6, np.arange(7) / 6)
+    assert qini_coefficient(y, t, s) == pytest.approx(area - (1 / 6) / 2)
+
+
+def test_qini_prefers_the_ranking_that_finds_the_persuadables():
+    rng = np.random.default_rng(0)
+    n = 4000
+    persuadable = rng.random(n) < 0.3
+    t = rng.random(n) < 0.5
+    p = np.where(persuadable & t, 0.1, 0.4)
+    y = (rng.random(n) < p).astype(int)
+    good = persuadable + rng.random(n) * 0.1
+    bad = rng.random(n)
+    # perfect ranking: about 0.045 * (1 - 0.15) - 0.045 / 2 = 0.016; random: about 0
+    assert qini_coefficient(y, t, good) > 0.01 > 0.004 > abs(qini_coefficient(y, t, bad))
+
+
+def test_metric_inputs_are_checked():
+    with pytest.raises(ChurnError, match="both groups"):
+        qini_coefficient([0, 1], [1, 1], [0.1, 0.2])
+    with pytest.raises(ChurnError, match="0 or 1"):
+        qini_coefficient([0, 2], [1, 0], [0.1, 0.2])
+
+
+def _wilson(k, n, z):
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_rate_difference_is_newcombes_hybrid_score_interval():
+    # Newcombe (1998) method 10 from two Wilson intervals, written out here independently
+    z = norm.ppf(0.975)
+    kc, nc, kt, nt = 45, 150, 30, 160
+    pc, pt = kc / nc, kt / nt
+    lc, uc = _wilson(kc, nc, z)
+    lt, ut = _wilson(kt, nt, z)
+    d = pc - pt
+    low = d - math.sqrt((pc - lc) ** 2 + (ut - pt) ** 2)
+    high = d + math.sqrt((uc - pc) ** 2 + (pt - lt) ** 2)
+    r = rate_difference(kt, nt, kc, nc)
+    assert r.uplift == pytest.approx(d)
+    assert (r.low, r.high) == (pytest.approx(low, abs=1e-9), pytest.approx(high, abs=1e-9))
+    assert (r.rate_called, r.rate_control) == (pytest.approx(pt), pytest.approx(pc))
+
+
+def test_uplift_by_decile_counts_every_customer():
+    rng = np.random.default_rng(1)
+    y, t, s = rng.integers(0, 2, 1000), rng.integers(0, 2, 1000), rng.random(1000)
+    tab = uplift_by_decile(y, t, s)
+    assert tab["customers"].sum() == 1000 and len(tab) == 10
+    assert (tab["called"] + tab["control"]).tolist() == tab["customers"].tolist()
+    top = np.argsort(-s, kind="stable")[:100]
+    assert tab.loc[0, "churn_rate_called"] == pytest.approx(y[top][t[top] == 1].mean())
+
+
+# ----------------------------------------------------------------------------- control group
+def _scored_campaign(n=6000, seed=7):
+    cust = make_campaign(n, seed)
+    p0, _ = np.asarray(true_uplift(cust)), None
+    scored = cust.drop(columns=["treatment", "churned"]).copy()
+    from churn_core.data.synthetic import churn_probability
+
+    scored["churn_probability"] = churn_probability(cust)
+    return cust, scored
+
+
+def test_control_group_is_seeded_and_stratified():
+    _, scored = _scored_campaign()
+    lst = build_target_list(scored, ["CustomerId"], tiers_to_include=("High", "Medium"))
+    a, rec = assign_control_group(lst, ["CustomerId"], share=0.1, seed=3, created="2026-12-05T10:00:00")
+    b, rec_b = assign_control_group(lst, ["CustomerId"], share=0.1, seed=3, created="2026-12-05T10:00:00")
+    assert a["group"].tolist() == b["group"].tolist() and rec["campaign_id"] == rec_b["campaign_id"]
+    c, _ = assign_control_group(lst, ["CustomerId"], share=0.1, seed=4)
+    assert c["group"].tolist() != a["group"].tolist()
+    for tier, part in a.groupby("risk_tier"):
+        assert (part["group"] == "control").sum() == round(0.1 * len(part)), tier
+    assert rec["control"] + rec["treatment"] == len(lst) == len(rec["members"]["ids"])
+    assert rec["campaign_id"].startswith("CMP-20261205-")
+    log = decision_log("m", None, "tiers", 0.5, None, None, lst.attrs["rows_in"], len(lst),
+                       lst.attrs["excluded"], campaign=rec)
+    assert json.loads(json.dumps(log))["campaign"]["seed"] == 3
+    with pytest.raises(ChurnError, match="share"):
+        assign_control_group(lst, ["CustomerId"], share=1.0)
+
+
+# ----------------------------------------------------------------------------- results
+def test_campaign_results_recover_the_true_uplift_and_count_every_row():
+    cust, scored = _scored_campaign(n=40_000, seed=11)
+    lst = build_target_list(scored, ["CustomerId"], tiers_to_include=("High", "Medium", "Low"),
+                            max_rows=20_000)
+    listed, rec = assign_control_group(lst, ["CustomerId"], share=0.5, seed=5)
+    feats = cust.set_index("CustomerId").loc[listed["CustomerId"]].reset_index()
+    outcomes = simulate_outcomes(feats, listed["group"].eq("treatment").to_numpy(), seed=9)
+    # the team's file also has 3 strangers, one duplicated customer and one bad cell
+    extra = pd.DataFrame({"CustomerId": [1, 2, 3], "churned": ["no"] * 3, "contacted": ["no"] * 3})
+    dup = outcomes.iloc[[10]]
+    outcomes = pd.concat([outcomes, extra, dup], ignore_index=True)
+    outcomes.loc[20, "churned"] = "maybe"
+    outcomes = outcomes.astype(str)
+    res = campaign_results(rec, outcomes, value_per_customer=1000, cost_per_contact=5, currency="EUR")
+    rep = res.report
+    assert rep["rows_in"] == len(outcomes) == rep["matched"] + rep["unmatched"] + rep["rejected"]
+    assert rep["unmatched"] == 3 and len(res.unmatched) == 3
+    assert rep["rejected_reasons"] == {
+        "customer ID appears more than once in the outcomes file": 2,
+        "outcome (churned) is not yes/no, 1/0 or true/false": 1}
+    assert rep["listed_without_outcome"]["treatment"] + rep["listed_without_outcome"]["control"] == 2
+    overall = res.table.set_index("risk_tier").loc["All"]
+    truth = true_uplift(feats).mean()
+    assert overall["ci_low"] <= truth <= overall["ci_high"]
+    assert overall["ci_low"] > 0  # the simulated campaign works on average
+    assert overall["customers_saved"] == pytest.approx(overall["uplift"] * overall["called"])
+    assert overall["net_value"] == pytest.approx(overall["customers_saved"] * 1000 - 5 * overall["called"])
+    assert set(res.table["risk_tier"]) == {"High", "Medium", "Low", "All"}
+
+
+def test_campaign_results_refuse_a_log_without_a_control_group():
+    with pytest.raises(ChurnError, match="control group"):
+        campaign_results({}, pd.DataFrame({"CustomerId": ["1"], "churned": ["no"]}))
+    rec = {"members": {"id_column": "CustomerId", "ids": ["1"], "group": ["control"], "stratum": ["High"]}}
+    with pytest.raises(SchemaError, match="outcome column"):
+        campaign_results(rec, pd.DataFrame({"CustomerId": ["1"], "status": ["no"]}))
+
+
+# ----------------------------------------------------------------------------- uplift model
+def test_uplift_segments_rule():
+    seg = uplift_segments([0.1, -0.1, 0.0, 0.0], [0.3, 0.3, 0.8, 0.1])
+    assert seg.tolist() == ["persuadable", "do not disturb", "lost cause", "sure thing"]
+
+
+@pytest.fixture(scope="session")
+def campaign_model(tmp_path_factory):
+    df = make_campaign(20_000, 42)
+    truth = true_uplift(df)
+    ub = train_uplift(df.astype(str), seed=42, truth=truth)
+    folder = save_uplift(ub, "campaign_uplift", tmp_path_factory.mktemp("uplift_models"))
+    return df, truth, ub, folder
+
+
+@pytest.mark.slow
+def test_uplift_model_beats_risk_only_and_finds_the_persuadables(campaign_model):
+    df, truth, ub, _ = campaign_model
+    c = ub.card
+    assert c["qini_model"] > c["qini_risk_only"]
+    assert c["qini_model"] > c["qini_random"]
+    top = c["deciles"][0]
+    assert top["true_uplift"] >= 2 * truth.mean()
+    # the highest-uplift held-out decile is mostly the generator's persuadables
+    ho = ub.holdout
+    top_pos = ho["position"][np.argsort(-ho["uplift"], kind="stable")[: len(ho["uplift"]) // 10]]
+    assert (true_segment(df.iloc[top_pos]) == "persuadable").mean() > 0.6
+
+
+@pytest.mark.slow
+def test_uplift_bundle_round_trip_and_cli(campaign_model, tmp_path, capsys):
+    from churn_core.cli import main
+
+    df, _, ub, folder = campaign_model
+    again = load_uplift(folder.name, folder.parent)
+    rows = df.head(300).drop(columns=["treatment", "churned"]).astype(str)
+    a, b = ub.predict(rows), again.predict(rows)
+    np.testing.assert_allclose(a["uplift"], b["uplift"], atol=1e-6)  # float32 networks
+    assert a["uplift_segment"].tolist() == b["uplift_segment"].tolist()
+    # score --uplift-model adds the two columns to every scored row
+    data = tmp_path / "month.csv"
+    rows.to_csv(data, index=False)
+    churn_model = tmp_path / "models" / "churn"
+    save = __import__("churn_core.model.bundle", fromlist=["save_bundle"]).save_bundle
+    save(ub.control, "churn", tmp_path / "models")
+    out = tmp_path / "scored.csv"
+    assert main(["-q", "score", "--model", str(churn_model), "--data", str(data), "--out", str(out),
+                 "--uplift-model", str(folder)]) == 0
+    scored = pd.read_csv(out)
+    assert len(scored) == 300 and scored["uplift"].notna().all()
+    np.testing.assert_allclose(scored["uplift"], a["uplift"], atol=1e-6)
+    assert set(scored["uplift_segment"]) <= {"persuadable", "sure thing", "lost cause", "do not disturb"}
+
+
+def test_campaign_sample_and_results_cli(tmp_path, capsys):
+    from churn_core.cli import main
+
+    out = tmp_path / "camp.csv"
+    assert main(["campaign-sample", "--out", str(out), "--rows", "500", "--seed", "3"]) == 0
+    camp = pd.read_csv(out)
+    assert len(camp) == 500 and set(camp["treatment"]) == {0, 1}
+    assert camp.equals(make_campaign(500, 3))
+    # a decision log with a campaign record, and an outcomes file for it
+    rec = {"campaign_id": "CMP-1", "members": {
+        "id_column": "CustomerId", "ids": camp["CustomerId"].astype(str).tolist(),
+        "group": np.where(camp["treatment"] == 1, "treatment", "control").tolist(),
+        "stratum": ["High"] * len(camp)}}
+    log = tmp_path / "list_decision_log.json"
+    log.write_text(json.dumps({"campaign": rec}))
+    outcomes = camp[["CustomerId", "churned"]].copy()
+    outcomes.loc[len(outcomes)] = [42, 0]  # a stranger
+    outcomes.to_csv(tmp_path / "outcomes.csv", index=False)
+    capsys.readouterr()
+    assert main(["campaign-results", "--log", str(log), "--outcomes", str(tmp_path / "outcomes.csv"),
+                 "--json", "--out", str(tmp_path / "results.csv")]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["report"]["rows_in"] == 501 and got["report"]["unmatched"] == 1
+    all_row = [r for r in got["table"] if r["risk_tier"] == "All"][0]
+    t = camp["treatment"] == 1
+    assert all_row["churn_rate_called"] == pytest.approx(camp.loc[t, "churned"].mean())
+    assert all_row["churn_rate_control"] == pytest.approx(camp.loc[~t, "churned"].mean())
+    assert (tmp_path / "results_unmatched.csv").exists()
