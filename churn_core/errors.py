@@ -22,7 +22,7 @@ class MissingColumnsError(SchemaError):
         where = f" in {source}" if source else ""
         seen = ""
         if found is not None:  # what the file does have: a title line read as the header shows here
-            names = [str(c) for c in found if str(c) not in ("source_line", "__parse_error__")]
+            names = [str(c) for c in found if str(c) not in ("source_row", "__parse_error__")]
             seen = (f"; the file's {len(names)} column(s): {', '.join(repr(n) for n in names[:8])}"
                     f"{', ...' if len(names) > 8 else ''}")
             if len(names) <= 2:

@@ -257,7 +257,7 @@ def test_xlsx_with_a_notes_sheet_first_reads_the_customer_sheet(tmp_path):
 # --------------------------------------------------------------------------- re-scoring an output
 @pytest.mark.parametrize("ext", [".csv", ".parquet"])
 def test_rescoring_a_scored_file_keeps_old_scores_as_input_columns(default_bundle, tmp_path, ext):
-    """Scoring last month's output again crashed: two ``source_line``/``churn_probability`` columns."""
+    """Scoring last month's output again crashed: two ``source_row``/``churn_probability`` columns."""
     from churn_core.campaign.scoring import score_file
 
     src = tmp_path / "in.csv"
@@ -267,7 +267,7 @@ def test_rescoring_a_scored_file_keeps_old_scores_as_input_columns(default_bundl
     assert second["rows_in"] == second["rows_scored"] == 150
     assert first["renamed_input_columns"] == {"reason": "input_reason"}
     assert second["renamed_input_columns"] == {
-        "source_line": "input_source_line", "churn_probability": "input_churn_probability",
+        "source_row": "input_source_row", "churn_probability": "input_churn_probability",
         "predicted_churn": "input_predicted_churn", "risk_tier": "input_risk_tier"}
     read = pd.read_parquet if ext == ".parquet" else pd.read_csv
     a, b = read(first["out"]), read(second["out"])
@@ -293,7 +293,7 @@ def test_cli_train_writes_rejected_rows_and_warns_about_duplicate_ids(tmp_path, 
                  "--max-epochs", "1", "--hidden", "4"]) == 0
     out = capsys.readouterr().out
     rej = pd.read_csv(tmp_path / "m_rejected_rows.csv")
-    assert sorted(rej["source_line"]) == [5, 6, 7, 8, 9, 12]
+    assert sorted(rej["source_row"]) == [5, 6, 7, 8, 9, 12]
     assert rej["reason"].str.contains("'forty' is not a number").sum() == 1
     assert "Exited: blank target (5)" in out and "Age: not a number (1)" in out
     assert "4 rows share an ID value in column 'CustomerId'" in out
@@ -349,7 +349,7 @@ def test_missing_columns_message_shows_what_the_file_has(default_bundle, tmp_pat
     df, rep = read_table(src)
     res = score_frame(default_bundle, df, source_name=src.name)
     assert rep.header_line == 2 and len(res.scored) + len(res.rejected) == len(df) > 40
-    assert res.scored["source_line"].iloc[0] == 3
+    assert res.scored["source_row"].iloc[0] == 3
     other = tmp_path / "notes.csv"
     other.write_text("Customer notes\nfirst call went well\nsecond call\n", encoding="utf-8")
     with pytest.raises(MissingColumnsError) as info:

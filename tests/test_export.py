@@ -33,7 +33,7 @@ def scored():
         "Surname": ["Smith", EVIL, "Okafor", "@SUM(A1)", "Lee", "-2+3", "Chen"],
         "Balance": ["100.0", "-12.5", "0", "2500", "300", "", "50"],
         "churn_probability": [0.30, 0.91, 0.55, 0.55, 0.10, 0.70, 0.26],
-    }, index=pd.Index([2, 3, 4, 5, 6, 7, 8], name="source_line"))
+    }, index=pd.Index([2, 3, 4, 5, 6, 7, 8], name="source_row"))
 
 
 @pytest.fixture()

@@ -141,9 +141,9 @@ def test_streamed_score_file_equals_score_frame(tiny_bundle, sample_df, tmp_path
     got, rej = pd.read_parquet(tmp_path / "out.parquet"), pd.read_parquet(rejected_path(tmp_path / "out.parquet"))
     ref = score_frame(tiny_bundle, read_table(src)[0])
     assert counts["rows_in"] == 1500 and counts["rows_rejected"] == 1 == len(ref.rejected)
-    assert got["source_line"].tolist() == ref.scored["source_line"].tolist()
+    assert got["source_row"].tolist() == ref.scored["source_row"].tolist()
     np.testing.assert_allclose(got["churn_probability"], ref.scored["churn_probability"], rtol=0, atol=1e-12)
-    assert rej["source_line"].tolist() == [12] and rej["reason"].tolist() == ref.rejected["reason"].tolist()
+    assert rej["source_row"].tolist() == [12] and rej["reason"].tolist() == ref.rejected["reason"].tolist()
 
 
 def test_streamed_awkward_file_rejects_at_the_lines_an_editor_shows(tiny_bundle, sample_df, tmp_path,
@@ -172,12 +172,12 @@ def test_streamed_awkward_file_rejects_at_the_lines_an_editor_shows(tiny_bundle,
     got, rej = pd.read_csv(tmp_path / "out.csv"), pd.read_csv(rejected_path(tmp_path / "out.csv"))
     editor = src.read_text().split("\n")
     assert counts["rows_in"] == 1200 == counts["rows_scored"] + counts["rows_rejected"]
-    assert sorted(rej["source_line"]) == sorted(ref.rejected["source_line"]) and len(rej) == 2
-    for line in rej["source_line"]:  # the rejected line is the cut-off one or the one with "oops"
+    assert sorted(rej["source_row"]) == sorted(ref.rejected["source_row"]) and len(rej) == 2
+    for line in rej["source_row"]:  # the rejected line is the cut-off one or the one with "oops"
         text = editor[line - 1]
         assert text.count(",") < lines[1].count(",") or text.endswith(",oops")
-    assert got["source_line"].tolist() == ref.scored["source_line"].tolist()
-    for line, cid in zip(got["source_line"], got["CustomerId"]):  # spot checks against the text
+    assert got["source_row"].tolist() == ref.scored["source_row"].tolist()
+    for line, cid in zip(got["source_row"], got["CustomerId"]):  # spot checks against the text
         if line % 97 == 0:
             assert editor[line - 1].split(",")[1] == str(cid)
 
@@ -189,7 +189,7 @@ def test_map_unique_unchanged_path_equals_take_path(cells):
     object-dtype column (always the take path) gives the same cells."""
     from churn_core.data.validate import normalize_categories
 
-    idx = pd.Index(range(2, 2 + len(cells)), name="source_line")
+    idx = pd.Index(range(2, 2 + len(cells)), name="source_row")
     fast = normalize_categories(pd.Series(cells, dtype="str", index=idx))
     slow = normalize_categories(pd.Series(cells, dtype=object, index=idx))
     pd.testing.assert_series_equal(fast, slow)

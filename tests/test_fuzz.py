@@ -75,7 +75,7 @@ def _through_validation(data: bytes):
         assert str(exc)  # a message for the user
         return None
     assert len(res.valid) + len(res.rejected) == len(df)
-    assert sorted(res.valid["source_line"].tolist() + res.rejected["source_line"].tolist()) == \
+    assert sorted(res.valid["source_row"].tolist() + res.rejected["source_row"].tolist()) == \
         sorted(df.index.tolist())
     assert res.rejected["reason"].map(bool).all()
     if need:

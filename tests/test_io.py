@@ -32,7 +32,7 @@ def test_csv_cells_are_text_with_line_index(frame, tmp_path):
     df, rep = read_table(path)
     assert isinstance(rep, ReadReport) and rep.format == "csv" and rep.rows_read == len(frame)
     assert all(pd.api.types.is_string_dtype(df[c]) for c in df.columns)
-    assert df.index.name == "source_line" and df.index.tolist() == list(range(2, len(frame) + 2))
+    assert df.index.name == "source_row" and df.index.tolist() == list(range(2, len(frame) + 2))
     expected = frame.astype(str)
     pd.testing.assert_frame_equal(df.reset_index(drop=True).astype(object), expected.astype(object))
     assert df.attrs["source_name"] == "f.csv" and df.attrs["line_word"] == "line"
@@ -114,7 +114,7 @@ def test_ragged_row_rejected_by_validation_not_dropped():
     schema = FeatureSchema(target="Exited", positive_label="1", negative_label="0", numeric=["Age"],
                            id_columns=["CustomerId"])
     res = validate(df, schema, require_target=True)
-    assert res.rejected["source_line"].tolist() == [3, 4]  # too many fields; too few (cut off)
+    assert res.rejected["source_row"].tolist() == [3, 4]  # too many fields; too few (cut off)
     assert "4 fields" in res.rejected["reason"].iloc[0]
     assert "2 fields but the header has 3" in res.rejected["reason"].iloc[1]
     assert len(res.valid) + len(res.rejected) == len(df)

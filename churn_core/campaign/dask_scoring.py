@@ -15,7 +15,7 @@ client. Each partition writes its own part files::
 and returns one row of counts. Everything is written to a hidden folder beside ``OUTDIR``
 first and renamed into place at the end, so a failed run leaves no half output.
 
-Every row carries ``source_file`` (the input file name) and ``source_line``.
+Every row carries ``source_file`` (the input file name) and ``source_row``.
 
 When to use it: files, or folders of parts, too big for one machine's time budget, or a
 Dask cluster already at hand (``scheduler="tcp://host:8786"``). On one machine the chunked
@@ -119,7 +119,7 @@ def read_part(path: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``source_line`` as in :func:`read_table`; first column ``source_file``.
+        Index ``source_row`` as in :func:`read_table`; first column ``source_file``.
     """
     from churn_core.io.reader import read_table
 

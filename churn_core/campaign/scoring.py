@@ -24,7 +24,7 @@ from churn_core.campaign.export import arrow_string_buffers, neutralise_arrow_ta
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
 #: (re-scoring a scored file must not give two ``churn_probability`` columns).
-OUTPUT_COLUMNS = ("source_line", *SCORE_COLUMNS, "risk_tier", "reason")
+OUTPUT_COLUMNS = ("source_row", *SCORE_COLUMNS, "risk_tier", "reason")
 OUTPUT_FORMATS = (".csv", ".parquet", ".pq")
 
 
@@ -36,9 +36,9 @@ class ScoreResult:
     ----------
     scored : DataFrame
         Every original column of the scored rows, plus ``churn_probability`` (float in
-        [0, 1]), ``predicted_churn`` (0/1 at the threshold) and ``source_line``.
+        [0, 1]), ``predicted_churn`` (0/1 at the threshold) and ``source_row``.
     rejected : DataFrame
-        Original cells of the rows that could not be scored, plus ``source_line`` and
+        Original cells of the rows that could not be scored, plus ``source_row`` and
         ``reason``.
     report : dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``threshold``,
@@ -54,50 +54,50 @@ class ScoreResult:
     report: dict = field(default_factory=dict)
 
 
-def _with_source_line(frame: pd.DataFrame, first_line: int = 2) -> pd.DataFrame:
-    """Make ``source_line`` a column (from the index when it holds it)."""
-    if "source_line" in frame.columns:
+def _with_source_row(frame: pd.DataFrame, first_line: int = 2) -> pd.DataFrame:
+    """Make ``source_row`` a column (from the index when it holds it)."""
+    if "source_row" in frame.columns:
         return frame.reset_index(drop=True)
-    if frame.index.name == "source_line":
+    if frame.index.name == "source_row":
         return frame.reset_index()
     out = frame.reset_index(drop=True)
-    out.insert(0, "source_line", np.arange(first_line, first_line + len(out)))
+    out.insert(0, "source_row", np.arange(first_line, first_line + len(out)))
     return out
 
 
 def rejected_layout(rejected: pd.DataFrame) -> pd.DataFrame:
-    """Rejected rows as written to files: ``source_line`` first, the file's cells, ``reason`` last.
+    """Rejected rows as written to files: ``source_row`` first, the file's cells, ``reason`` last.
 
     Parameters
     ----------
     rejected : DataFrame
-        ``ValidationResult.rejected`` (source line as index or column; ``reason`` column).
+        ``ValidationResult.rejected`` (source row as index or column; ``reason`` column).
 
     Returns
     -------
     DataFrame
         A new frame, the same layout whether it has rows or not.
     """
-    out = _with_source_line(rejected.copy())
+    out = _with_source_row(rejected.copy())
     if "reason" not in out.columns:
         out["reason"] = "rejected by validation"
-    return out[["source_line", *(c for c in out.columns if c not in ("source_line", "reason")), "reason"]]
+    return out[["source_row", *(c for c in out.columns if c not in ("source_row", "reason")), "reason"]]
 
 
 def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
-    """The original cells of the valid rows (matched by ``source_line``), plus ``source_line``."""
-    from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN
+    """The original cells of the valid rows (matched by ``source_row``), plus ``source_row``."""
+    from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
 
-    lines = valid[LINE_INDEX].to_numpy()
-    if df.index.name == LINE_INDEX and df.index.is_unique:
+    lines = valid[ROW_INDEX].to_numpy()
+    if df.index.name == ROW_INDEX and df.index.is_unique:
         pos = df.index.get_indexer(lines)
     else:
         pos = lines - 2
     if len(pos) and (pos.min() < 0 or pos.max() >= len(df)):
         raise RuntimeError("validated rows do not match the input rows")  # programming error
-    cols = [c for c in df.columns if c not in (PARSE_ERROR_COLUMN, LINE_INDEX)]
+    cols = [c for c in df.columns if c not in (PARSE_ERROR_COLUMN, ROW_INDEX)]
     out = df.iloc[pos][cols].reset_index(drop=True)
-    out.insert(0, LINE_INDEX, lines)
+    out.insert(0, ROW_INDEX, lines)
     return out
 
 
@@ -127,7 +127,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     ----------
     bundle : ModelBundle
     df : DataFrame of shape (n_rows, n_columns)
-        As read by :func:`churn_core.io.reader.read_table` (index = source line); a target column
+        As read by :func:`churn_core.io.reader.read_table` (index = source row); a target column
         is not needed.
     threshold : float in [0, 1], optional
         Decision threshold; default the bundle's (max F1 on its validation split).
@@ -500,8 +500,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             if shared:
                 extra["duplicate_ids"][col] = shared
         header = header or []
-        w_scored.close(["source_line", *header, *SCORE_COLUMNS, "risk_tier"])
-        w_rej.close(["source_line", *header, "reason"])
+        w_scored.close(["source_row", *header, *SCORE_COLUMNS, "risk_tier"])
+        w_rej.close(["source_row", *header, "reason"])
         tmp_out.replace(out)
         tmp_rej.replace(rej_path)
     except BaseException:

@@ -2,7 +2,7 @@
 
 Columns are matched to the schema by name (case and surrounding whitespace ignored), never by
 position. Every input row ends up either in ``valid`` or in ``rejected`` (with the original
-cells, its ``source_line`` and a ``reason`` naming the column, line and bad value), so
+cells, its ``source_row`` and a ``reason`` naming the column, line and bad value), so
 ``len(valid) + len(rejected) == len(df)`` always holds.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from churn_core import config
 from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError
-from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN
+from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
 from churn_core.data.schema import FeatureSchema
 
 #: Cell texts treated as missing (pandas' usual missing-value markers plus a few CRM ones).
@@ -335,9 +335,9 @@ class ValidationResult:
     ----------
     valid : DataFrame of shape (n_valid, n_columns)
         Passthrough columns (IDs, personal), features (numeric as float64, categorical as
-        stripped ``str``), the target as text when present, extra columns, and ``source_line``.
+        stripped ``str``), the target as text when present, extra columns, and ``source_row``.
     rejected : DataFrame of shape (n_rejected, n_columns_in + 2)
-        Original cells + ``source_line`` + ``reason``.
+        Original cells + ``source_row`` + ``reason``.
     y : ndarray of shape (n_valid,), int8, or None
         1 = churned (positive label), 0 = not; ``None`` when the target was not required.
     report : ValidationReport
@@ -363,8 +363,8 @@ def match_columns(columns, wanted) -> dict:
     return {w: lookup[normalize_name(w)] for w in wanted if normalize_name(w) in lookup}
 
 
-def _source_lines(df: pd.DataFrame) -> np.ndarray:
-    if df.index.name == LINE_INDEX:
+def _source_rows(df: pd.DataFrame) -> np.ndarray:
+    if df.index.name == ROW_INDEX:
         return np.asarray(df.index, dtype=np.int64)
     return np.arange(2, len(df) + 2, dtype=np.int64)
 
@@ -377,7 +377,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     Parameters
     ----------
     df : DataFrame of shape (n_rows, n_columns)
-        A table from :func:`churn_core.io.reader.read_table` (text cells; its ``source_line``
+        A table from :func:`churn_core.io.reader.read_table` (text cells; its ``source_row``
         index gives line numbers, otherwise row ``i`` is line ``i + 2``).
     schema : FeatureSchema
     require_target : bool
@@ -440,9 +440,9 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         raise MissingColumnsError(missing, source, found=list(df.columns))
     report.renamed_columns = {found[c]: c for c in found if found[c] != c}
     used = set(found.values()) | {PARSE_ERROR_COLUMN}
-    extras = [c for c in df.columns if c not in used and c != LINE_INDEX]
+    extras = [c for c in df.columns if c not in used and c != ROW_INDEX]
     report.extra_columns = [str(c) for c in extras]
-    lines = _source_lines(df)
+    lines = _source_rows(df)
     n = len(df)
     reasons: dict = defaultdict(list)
     kinds: Counter = Counter()
@@ -460,7 +460,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         errs = df[PARSE_ERROR_COLUMN].to_numpy()
         flag(perr, "wrong number of fields", lambda i: str(errs[i]))
     raw_cols = [c for c in df.columns if c != PARSE_ERROR_COLUMN]
-    cells = [c for c in raw_cols if c != LINE_INDEX]
+    cells = [c for c in raw_cols if c != ROW_INDEX]
     if n and cells:  # a row of empty fields (",,,," exported from a spreadsheet) is no customer
         empty = np.logical_and.reduce([df[c].isna().to_numpy() for c in cells])
         flag(empty, "empty row", lambda i: f"{word} {lines[i]}: the row is empty (every cell is blank)")
@@ -506,7 +506,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     for col in extras:
         if col not in out:
             out[col] = df[col].array
-    out[LINE_INDEX] = lines
+    out[ROW_INDEX] = lines
     full = pd.DataFrame(out)
 
     keep = ~problem
@@ -516,7 +516,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     else:
         valid = full
         rejected = df[raw_cols].iloc[:0].reset_index(drop=True)
-    rejected[LINE_INDEX] = lines[problem]
+    rejected[ROW_INDEX] = lines[problem]
     rejected["reason"] = ["; ".join(reasons[i]) for i in np.flatnonzero(problem)]
     if y is not None:
         y = y[keep]

@@ -2,7 +2,7 @@
 
 Text files are read with every cell as text (``str`` dtype, blank cells missing) so that
 :mod:`churn_core.data.validate` owns typing and can name the bad cell. The frame's index holds the
-source line of each row (named ``source_line``; the CSV header is line 1, XLSX rows are
+source line of each row (named ``source_row``; the CSV header is line 1, XLSX rows are
 spreadsheet rows, Parquet rows are numbered from 1), and ``df.attrs`` records the source name and
 whether positions are "line"s or "row"s.
 
@@ -30,7 +30,7 @@ from churn_core.errors import DataFileError
 #: Column added by the tolerant reader when a row cannot be split into the header's fields.
 PARSE_ERROR_COLUMN = "__parse_error__"
 #: Index name holding each row's position in the source file.
-LINE_INDEX = "source_line"
+ROW_INDEX = "source_row"
 DELIMITERS = (",", ";", "\t", "|")
 #: CSV files up to this size are read into memory and decoded whole (as :func:`read_table`
 #: does), then parsed piece by piece by :func:`iter_table_chunks`; bigger ones are read,
@@ -426,7 +426,7 @@ def _clean_headers(raw: list, report: ReadReport) -> list[str]:
 
 
 def _finish(df: pd.DataFrame, lines, report: ReadReport) -> pd.DataFrame:
-    df.index = pd.Index(np.asarray(lines, dtype=np.int64), name=LINE_INDEX)
+    df.index = pd.Index(np.asarray(lines, dtype=np.int64), name=ROW_INDEX)
     df.attrs["source_name"] = report.source
     df.attrs["line_word"] = report.line_word
     df.attrs["decimal"] = report.decimal
@@ -963,7 +963,7 @@ def read_table(source, name: str | None = None) -> tuple[pd.DataFrame, ReadRepor
     -------
     df : DataFrame of shape (n_rows, n_columns)
         CSV/XLSX cells as text (``str`` dtype, blank cells missing); Parquet keeps its column
-        types. The index (``source_line``) holds each row's line (CSV, header = line 1) or row
+        types. The index (``source_row``) holds each row's line (CSV, header = line 1) or row
         number (XLSX, Parquet). ``df.attrs`` holds ``source_name`` and ``line_word``.
     report : ReadReport
         Format, encoding, delimiter, number style, rows read, cleaned columns, warnings.
@@ -1009,7 +1009,7 @@ def iter_table_chunks(path, chunksize: int = 200_000) -> Iterator[tuple[pd.DataF
     Yields
     ------
     chunk : DataFrame
-        Same layout as :func:`read_table` (text cells for CSV, ``source_line`` index).
+        Same layout as :func:`read_table` (text cells for CSV, ``source_row`` index).
     first_line : int
         Source line (CSV) or row (Parquet/XLSX) of the chunk's first row.
 

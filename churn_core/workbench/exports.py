@@ -13,7 +13,7 @@ from churn_core.workbench.scores import Scores
 
 
 def rejected_csv_bytes(rejected: pd.DataFrame) -> bytes:
-    """Rejected rows (original cells, ``source_line``, ``reason``) as UTF-8 CSV bytes, with
+    """Rejected rows (original cells, ``source_row``, ``reason``) as UTF-8 CSV bytes, with
     spreadsheet formulas neutralised (``export.neutralise_formulas`` when available)."""
     frame = rejected
     try:
