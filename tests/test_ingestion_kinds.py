@@ -48,7 +48,7 @@ def test_kind1_undecodable_bytes_message(name, line, column, words):
     with pytest.raises(DataFileError) as exc:
         _read(name)
     msg = str(exc.value)
-    assert name in msg and f"line {line}" in msg and repr(column) in msg and words in msg
+    assert name in msg and f"row {line}" in msg and repr(column) in msg and words in msg
     assert "CSV UTF-8" in msg  # how to fix it
 
 
@@ -96,8 +96,8 @@ def test_kind2_unparseable_numeric_cell_names_column_line_value():
     res = validate(df, schema, require_target=True)
     assert res.rejected["source_row"].tolist() == [3, 4]
     assert res.rejected["reason"].tolist() == [
-        "column 'Balance', line 3: 'abc' is not a number",
-        "column 'Balance', line 4: '12x' is not a number",
+        "column 'Balance', row 3: 'abc' is not a number",
+        "column 'Balance', row 4: '12x' is not a number",
     ]
     assert res.rejected["Balance"].tolist() == ["abc", "12x"]  # original cells kept
     assert res.report.rejected_reasons == {"Balance: not a number": 2}
@@ -208,8 +208,8 @@ def test_kind6_blank_and_unknown_targets_rejected_not_churners():
     assert res.y.tolist() == [1, 0]
     assert res.rejected["source_row"].tolist() == [3, 5, 6]
     reasons = res.rejected["reason"].tolist()
-    assert "line 3" in reasons[0] and "blank" in reasons[0]
-    assert "'Maybe'" in reasons[1] and "line 5" in reasons[1]
+    assert "row 3" in reasons[0] and "blank" in reasons[0]
+    assert "'Maybe'" in reasons[1] and "row 5" in reasons[1]
     assert "blank" in reasons[2]
     assert res.report.rejected_reasons == {"Churn: blank target": 2, "Churn: unknown label": 1}
 

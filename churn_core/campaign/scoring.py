@@ -365,7 +365,7 @@ class _TableWriter:
 
 def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 100_000,
                progress: Callable | None = None, threshold: float | None = None,
-               workers: int = 2) -> dict:
+               workers: int = 2, sheet: str | int | None = None, block_size: int | None = None) -> dict:
     """Score a (possibly huge) file chunk by chunk and write the results.
 
     Memory stays bounded by ``chunksize`` rows: at most ``workers + 2`` chunks are in flight
@@ -391,6 +391,11 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         Decision threshold (default: the bundle's).
     workers : int, default 2
         Chunks scored at the same time (threads); 1 scores one chunk at a time.
+    sheet : str or int, optional
+        XLSX input: the sheet to score (see :func:`churn_core.io.reader.read_table`).
+    block_size : int, optional
+        Bytes of a text file parsed at a time (default
+        :data:`churn_core.io.csv.BLOCK_BYTES`).
 
     Returns
     -------
@@ -486,7 +491,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             progress(totals["rows_in"], None)
 
     try:
-        for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize)):
+        for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize, sheet=sheet,
+                                                              **({"block_size": block_size} if block_size else {}))):
             inflight.append(scorers.submit(score_chunk, chunk))
             if len(inflight) >= workers:
                 finish_one()
