@@ -38,3 +38,7 @@ class TrainingDataError(ChurnError):
 
 class BundleError(ChurnError):
     """A model bundle is missing, damaged, incompatible or outside ``models/``."""
+
+
+class WriteError(ChurnError):
+    """An output file cannot be written (disk full, no permission); nothing partial is left."""

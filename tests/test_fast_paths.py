@@ -14,13 +14,13 @@ import threading
 import numpy as np
 import pandas as pd
 
-from churn_core.campaign.export import neutralise_formulas
+from churn_core.io.writer import TableWriter, neutralise_formulas
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churn_core.errors import MissingColumnsError
-from churn_core.campaign.scoring import _TableWriter, score_file
+from churn_core.campaign.scoring import score_file
 from churn_core.campaign.tiers import assign_tiers
 from churn_core.data.validate import count_duplicated
 
@@ -47,7 +47,7 @@ def test_csv_writer_round_trip_equals_pandas(tmp_path):
         "p": [0.1, 1e-8, 0.5, 1.0, 0.0, 0.123456789012345, np.nan],
         "k": np.array([0, 1, 0, 1, 1, 0, 1], dtype=np.int8),
     })
-    w = _TableWriter(tmp_path / "a.csv", "csv")
+    w = TableWriter(tmp_path / "a.csv", "csv")
     w.write(df.iloc[:3])
     w.write(df.iloc[3:])
     w.close(list(df.columns))

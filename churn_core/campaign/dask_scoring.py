@@ -130,9 +130,9 @@ def read_part(path: str) -> pd.DataFrame:
 
 
 def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    from churn_core.campaign.scoring import _TableWriter
+    from churn_core.io.writer import TableWriter
 
-    writer = _TableWriter(path, fmt)
+    writer = TableWriter(path, fmt)
     writer.write(frame)
     writer.close(list(frame.columns))
 

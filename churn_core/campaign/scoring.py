@@ -19,7 +19,7 @@ import pandas as pd
 
 from churn_core.model.bundle import ModelBundle
 from churn_core.errors import DataFileError
-from churn_core.campaign.export import arrow_string_buffers, neutralise_arrow_table, neutralise_formulas
+from churn_core.io.writer import TableWriter, arrow_string_buffers, write_error
 
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
@@ -284,85 +284,6 @@ def rejected_path(out: str | Path) -> Path:
     return out.with_name(f"{out.stem}_rejected{out.suffix}")
 
 
-class _TableWriter:
-    """Append DataFrames to one CSV or Parquet file with a fixed column layout."""
-
-    def __init__(self, path: Path, kind: str):
-        self.path = path
-        self.kind = kind
-        self.columns = None
-        self._pq = None
-        self._schema = None
-        self._csv = None
-        self.rows = 0
-        #: columns holding only validated numbers (no formula check needed)
-        self.number_columns: set = set()
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.columns is None:
-            self.columns = list(frame.columns)
-        frame = frame.reindex(columns=self.columns)
-        if self.kind == "csv":
-            self._write_csv(frame)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            if self._pq is None:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                # all-null columns in the first chunk: store as text so later chunks fit
-                self._schema = pa.schema([
-                    pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                    for f in table.schema
-                ])
-                self._pq = pq.ParquetWriter(self.path, self._schema)
-            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False, safe=False)
-            self._pq.write_table(table)
-        self.rows += len(frame)
-
-    def _write_csv(self, frame: pd.DataFrame) -> None:
-        """Append ``frame`` as CSV rows with pyarrow's C++ writer (about 15x faster than
-        ``DataFrame.to_csv``); the header is written once by the :mod:`csv` module (quoted
-        only when needed), and chunks Arrow cannot convert fall back to pandas."""
-        import csv as _csv
-
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        if self._csv is None:
-            self._csv = open(self.path, "w" if self.rows == 0 else "a", newline="", encoding="utf-8")
-            if self.rows == 0:
-                _csv.writer(self._csv, lineterminator="\n").writerow(
-                    list(neutralise_formulas(pd.DataFrame(columns=[str(c) for c in self.columns])).columns))
-                self._csv.flush()
-        # exports neutralise spreadsheet formulas (CSV injection); numbers stay numbers
-        try:
-            table = neutralise_arrow_table(pa.Table.from_pandas(frame, preserve_index=False),
-                                           skip=self.number_columns)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            self._csv.write(neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n"))
-            return
-        self._csv.flush()
-        try:
-            pacsv.write_csv(table, self._csv.buffer,
-                            pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            # a type Arrow's CSV writer refuses (checked before any row is written)
-            self._csv.write(neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n"))
-            return
-        self._csv.buffer.flush()
-
-    def close(self, empty_columns) -> None:
-        if self.columns is None:  # nothing written: still leave a file with a header
-            self.columns = list(empty_columns)
-            self.write(pd.DataFrame(columns=self.columns))
-        if self._pq is not None:
-            self._pq.close()
-        if self._csv is not None:
-            self._csv.close()
-            self._csv = None
-
-
 def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 100_000,
                progress: Callable | None = None, threshold: float | None = None,
                workers: int = 2, sheet: str | int | None = None, block_size: int | None = None) -> dict:
@@ -433,7 +354,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     tmp_out = out.with_name(f".{out.name}.partial")
     tmp_rej = rej_path.with_name(f".{rej_path.name}.partial")
     kind = "parquet" if out.suffix.lower() in (".parquet", ".pq") else "csv"
-    w_scored, w_rej = _TableWriter(tmp_out, kind), _TableWriter(tmp_rej, kind)
+    w_scored, w_rej = TableWriter(tmp_out, kind), TableWriter(tmp_rej, kind)
     totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
     extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "outside_training_range": {},
                    "duplicate_ids": {},
@@ -491,25 +412,28 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             progress(totals["rows_in"], None)
 
     try:
-        for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize, sheet=sheet,
-                                                              **({"block_size": block_size} if block_size else {}))):
-            inflight.append(scorers.submit(score_chunk, chunk))
-            if len(inflight) >= workers:
+        try:
+            for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize, sheet=sheet,
+                                                                  **({"block_size": block_size} if block_size else {}))):
+                inflight.append(scorers.submit(score_chunk, chunk))
+                if len(inflight) >= workers:
+                    finish_one()
+            while inflight:
                 finish_one()
-        while inflight:
-            finish_one()
-        if pending is not None:
-            pending.result()
-            pending = None
-        for col in list(id_seen):  # over the whole file, not chunk by chunk
-            shared = count_shared_ids(id_seen.pop(col))
-            if shared:
-                extra["duplicate_ids"][col] = shared
-        header = header or []
-        w_scored.close(["source_row", *header, *SCORE_COLUMNS, "risk_tier"])
-        w_rej.close(["source_row", *header, "reason"])
-        tmp_out.replace(out)
-        tmp_rej.replace(rej_path)
+            if pending is not None:
+                pending.result()
+                pending = None
+            for col in list(id_seen):  # over the whole file, not chunk by chunk
+                shared = count_shared_ids(id_seen.pop(col))
+                if shared:
+                    extra["duplicate_ids"][col] = shared
+            header = header or []
+            w_scored.close(["source_row", *header, *SCORE_COLUMNS, "risk_tier"])
+            w_rej.close(["source_row", *header, "reason"])
+            tmp_out.replace(out)
+            tmp_rej.replace(rej_path)
+        except OSError as exc:  # disk full, no permission: one line, no partial file left
+            raise write_error(exc, out, f"the scored rows and the rejected rows ({rej_path.name})") from None
     except BaseException:
         for f in inflight:
             f.cancel()
@@ -520,10 +444,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             except BaseException:  # noqa: BLE001 - the first error is re-raised below
                 pass
         for w in (w_scored, w_rej):
-            if w._pq is not None:
-                w._pq.close()
-            if w._csv is not None:
-                w._csv.close()
+            w.abort()
         tmp_out.unlink(missing_ok=True)
         tmp_rej.unlink(missing_ok=True)
         raise

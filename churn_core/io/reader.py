@@ -194,6 +194,8 @@ def iter_table_chunks(path, chunksize: int = 200_000, sheet: str | int | None = 
             head = fh.read(65536)
     except FileNotFoundError:
         raise DataFileError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if head[:2] == _GZIP_MAGIC:
         try:
             with gzip.open(path, "rb") as fh:
