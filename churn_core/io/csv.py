@@ -22,15 +22,16 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from churn_core.errors import DataFileError
-from churn_core.io.encoding import BLANK_LINE, Utf8Stream
+from churn_core.io.encoding import Utf8Stream
 from churn_core.io.layout import csv_layout, number_style, text_layout
 from churn_core.io.report import PARSE_ERROR_COLUMN, ReadReport, column_letter, finish
 
 #: Bytes pyarrow parses at a time when a file is streamed (also the raw read size).
-BLOCK_BYTES = 16 << 20
+BLOCK_BYTES = 4 << 20
 # the csv module refuses cells over 128 kB by default; a long note is a cell like any other
 csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 _LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -72,9 +73,19 @@ def _flagging_handler(seen: list) -> Callable:
     return handler
 
 
-def _has_blank_line(data: bytes, start: bytes = b"\n") -> bool:
-    """Whether ``data`` (text after a line end, ``start``) holds a blank line."""
-    return data[:1] in (b"\n", b"\r") and start in (b"\n", b"\r") or any(p in data for p in BLANK_LINE)
+def _has_empty_rows(table) -> bool:
+    """Whether some row of an Arrow table or batch has every cell null: a blank line (pyarrow
+    reads one as such a row) or a row of empty fields. Only then must the :mod:`csv` module
+    tell the two apart; a column without nulls (an ID) answers "no" at once."""
+    if table.num_rows == 0:
+        return False
+    mask = None
+    for col in table.columns:
+        if col.null_count == 0:
+            return False
+        nulls = col.is_null()
+        mask = nulls if mask is None else pc.and_(mask, nulls)
+    return bool(pc.any(mask).as_py())
 
 
 def _check_merged(df: pd.DataFrame, rows: np.ndarray, names: list[str], delimiter: str, name: str,
@@ -183,14 +194,13 @@ def read_csv_bytes(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
         body = body.rstrip(b"\r\n") + b"\n"
     seen: list = []
     df = None
-    if not _has_blank_line(body):
-        try:
-            table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(body)),
-                                   **_options(names, report.delimiter, quoted=b'"' in body,
-                                              handler=_flagging_handler(seen)))
-            df = None if seen else table.to_pandas()
-        except (pa.ArrowInvalid, ValueError, OverflowError):
-            df = None
+    try:
+        table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(body)),
+                               **_options(names, report.delimiter, quoted=b'"' in body,
+                                          handler=_flagging_handler(seen)))
+        df = None if seen or _has_empty_rows(table) else table.to_pandas()
+    except (pa.ArrowInvalid, ValueError, OverflowError):
+        df = None
     if df is not None:
         rows = np.arange(report.header_line + 1, report.header_line + 1 + len(df))
     else:
@@ -245,7 +255,7 @@ def iter_csv_chunks(open_raw: Callable, name: str, chunksize: int,
             reader = pacsv.open_csv(stream, **_options(names, report.delimiter, block=max(block_size, 4096),
                                                        handler=_flagging_handler(seen)))
             for batch in reader:
-                if seen or stream.blank_line:
+                if seen or _has_empty_rows(batch):
                     raise _Trouble
                 pending.append(batch)
                 have = sum(b.num_rows for b in pending)
@@ -256,7 +266,7 @@ def iter_csv_chunks(open_raw: Callable, name: str, chunksize: int,
                     df = _finish_piece(part.to_pandas(), rows, report, first, stream.quotes)
                     first, done = False, done + full
                     yield from _slices(df, chunksize)
-            if seen or stream.blank_line:
+            if seen:
                 raise _Trouble
             if stream.error is not None:
                 raise stream.error

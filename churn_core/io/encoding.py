@@ -26,7 +26,6 @@ FIX_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload it ag
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
 #: how far past the first non-UTF-8 byte a UTF-8 character still marks the file as mixed
 _MIXED_LOOKAHEAD = 1_000_000
-BLANK_LINE = (b"\n\n", b"\n\r", b"\r\r")  # a line end followed by another: a blank line
 
 
 def is_utf8(data) -> bool:
@@ -156,11 +155,11 @@ class Utf8Stream(io.RawIOBase):
         self.fh, self.name, self.block = fh, name, max(int(block), 4)
         self.encoding, self.error = "utf-8", None
         self.offset = 0  # raw bytes consumed (after the BOM)
-        self._bom, self._buf, self._carry, self._eof = 0, b"", b"", False
+        self._bom, self._buf, self._pos, self._carry, self._eof = 0, bytearray(), 0, b"", False
         self._multibyte, self._mixed_until, self._mixed_error = False, 0, None
         self._utf16 = None
         self._delim = self._names = None
-        self._watch, self._prev, self.blank_line, self.quotes = False, b"\n", False, False
+        self._watch, self.quotes = False, False
         head = fh.read(max(self.block, 65536))
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             self.encoding, self._utf16 = "utf-16", codecs.getincrementaldecoder("utf-16")()
@@ -173,23 +172,34 @@ class Utf8Stream(io.RawIOBase):
 
     def push_back(self, data: bytes) -> None:
         """Put ``data`` (text after the header) back in front of what is still to be read, and
-        from there on watch for blank lines (``blank_line``) and drop trailing ones."""
-        self._buf, self._watch, self._prev = data + self._buf, True, b"\n"
+        from there on note whether a quote passes (``quotes``) and drop trailing blank lines."""
+        self._buf[:self._pos] = data
+        self._pos, self._watch = 0, True
 
     def read(self, n: int = -1) -> bytes:
         want = n if n >= 0 else 1 << 62
-        while not self._eof and len(self._buf) < want + 2:
+        buf = self._buf
+        while not self._eof and len(buf) - self._pos < want + 2:
             self._fill()
-        out, self._buf = self._buf[:want], self._buf[want:]
+        start = self._pos
+        end = min(start + want, len(buf))
+        tail = False
+        if self._watch and end > start:
+            k = end  # the run of line ends the text read ends with (no copy)
+            while k > start and buf[k - 1] in (10, 13):
+                k -= 1
+            if self._eof and end == len(buf):  # the end of the file: trailing blank lines are no rows
+                tail = k < end
+                end = k if tail else end
+            elif k > start:  # line ends may be followed by a blank line: hold them for the next read
+                end = k
+        out = bytes(buf[start:end]) + (b"\n" if tail else b"")  # one copy
+        self._pos = end + (len(buf) - end if tail else 0)
+        if self._pos > (1 << 22) and self._pos * 2 > len(buf):
+            del buf[:self._pos]
+            self._pos = 0
         if self._watch and out:
-            body = out.rstrip(b"\r\n")
-            if self._eof and not self._buf:  # the end of the file: trailing blank lines are no rows
-                out = body + b"\n" if body != out else out
-            elif body:  # line ends may be followed by a blank line: hold them for the next read
-                out, self._buf = body, out[len(body):] + self._buf
-            self.blank_line = self.blank_line or any(p in self._prev + out[:2] or p in out for p in BLANK_LINE)
             self.quotes = self.quotes or b'"' in out
-            self._prev = out[-1:]
         return out
 
     def readinto(self, b) -> int:
@@ -213,15 +223,18 @@ class Utf8Stream(io.RawIOBase):
         if not raw:
             self._eof = True
             part, self._carry = self._carry, b""
+            ascii_ = part.isascii()
         else:
-            part = self._carry + raw
-            if part.isascii():
+            part = self._carry + raw if self._carry else raw
+            ascii_ = part.isascii()
+            if ascii_:
                 self._carry = b""
             else:  # a character may be split at the block's end: keep the last line for later
                 end = max(part.rfind(b"\n"), part.rfind(b"\r")) + 1
                 part, self._carry = (part[:end], part[end:]) if end else (b"", part)
+                ascii_ = part.isascii()
         if part:
-            self._buf += self._utf8(part)
+            self._buf += self._utf8(part, ascii_)
             self.offset += len(part)
 
     def _fail(self, exc: DataFileError):
@@ -240,7 +253,7 @@ class Utf8Stream(io.RawIOBase):
             self._names = header_names(prefix, self._delim)
         return encoding_error(mixed, prefix, part[exc.start:exc.end], self.name, self._delim, self._names)
 
-    def _utf8(self, part: bytes) -> bytes:
+    def _utf8(self, part: bytes, ascii_: bool) -> bytes:
         if self.encoding == "cp1252":
             left = self._mixed_until - self.offset
             if left > 0 and _UTF8_MULTIBYTE.search(part[:left]):
@@ -249,7 +262,7 @@ class Utf8Stream(io.RawIOBase):
                 return part.decode("cp1252").encode("utf-8")
             except UnicodeDecodeError as exc:
                 self._fail(self._error(False, part, exc))
-        if part.isascii():
+        if ascii_:
             return part
         if is_utf8(part):
             self._multibyte = self._multibyte or _UTF8_MULTIBYTE.search(part) is not None
