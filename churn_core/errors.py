@@ -2,6 +2,18 @@
 from __future__ import annotations
 
 
+#: How much of a cell a message quotes (a 100 kB cell is not echoed whole).
+SHOWN_CHARS = 80
+
+
+def shown(value, limit: int = SHOWN_CHARS) -> str:
+    """``repr`` of a cell (or name) for a message, cut to ``limit`` characters with its length."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit - 1]}...' ({len(str(value)):,} characters)"
+
+
 class ChurnError(ValueError):
     """Base class for problems with the user's input that the app shows as a message."""
 
@@ -23,7 +35,7 @@ class MissingColumnsError(SchemaError):
         seen = ""
         if found is not None:  # what the file does have: a title line read as the header shows here
             names = [str(c) for c in found if str(c) not in ("source_row", "__parse_error__")]
-            seen = (f"; the file's {len(names)} column(s): {', '.join(repr(n) for n in names[:8])}"
+            seen = (f"; the file's {len(names)} column(s): {', '.join(shown(n) for n in names[:8])}"
                     f"{', ...' if len(names) > 8 else ''}")
             if len(names) <= 2:
                 seen += " (is the header on the first line, and is the delimiter right?)"

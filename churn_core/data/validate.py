@@ -17,11 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from churn_core import config
-from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError
+from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError, shown
 from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
 from churn_core.data.schema import FeatureSchema
 
 #: Cell texts treated as missing (pandas' usual missing-value markers plus a few CRM ones).
+#: One rule for every column (numeric, categorical, target): a cell is blank when its text,
+#: stripped and compared without case (``NaN``, ``nan``, ``NAN``, ``N/A``, ``NULL``), is one of these.
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "-", "?", "#n/a", "<na>", "nat"})
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 #: Thousands separators other than ``.``/``,`` (``1 234``, ``1'234``), valid only between a
@@ -70,10 +72,7 @@ def label_text(value) -> str | None:
 
 
 def _missing_token_set() -> pa.Array:
-    variants = set()
-    for t in MISSING_TOKENS:
-        variants |= {t, t.upper(), t.title(), t.capitalize()}
-    return pa.array(sorted(variants), type=pa.large_string())
+    return pa.array(sorted(MISSING_TOKENS), type=pa.large_string())  # compared with lower-cased cells
 
 
 _MISSING_ARROW = _missing_token_set()
@@ -90,7 +89,8 @@ def _arrow_text(s: pd.Series) -> pa.Array:
 
 
 def _blank_mask_arrow(trimmed: pa.Array) -> np.ndarray:
-    blank = pc.or_(pc.is_null(trimmed), pc.fill_null(pc.is_in(trimmed, value_set=_MISSING_ARROW), True))
+    lower = pc.utf8_lower(trimmed)  # case-insensitive, as label_text's casefold: "NaN" is "nan"
+    blank = pc.or_(pc.is_null(trimmed), pc.fill_null(pc.is_in(lower, value_set=_MISSING_ARROW), True))
     return blank.to_numpy(zero_copy_only=False).astype(bool)
 
 
@@ -425,7 +425,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
                 vals = sorted({t for t in map(label_text, df[tcol].unique()) if t is not None})
                 hint = ("; the file has no data rows" if not len(df) else
                         f"; column {schema.target!r} is blank in all {len(df)} rows" if not vals else
-                        f"; column {schema.target!r} holds {', '.join(map(repr, vals[:10]))} in {len(df)} "
+                        f"; column {schema.target!r} holds {', '.join(map(shown, vals[:10]))} in {len(df)} "
                         f"row(s): say which value means churned (--positive-label), and the file needs "
                         f"both churners and non-churners")
         raise SchemaError(
@@ -475,7 +475,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         report.blanks[col] = int(blank.sum())
         if bad.any():
             flag(bad, f"{col}: not a number",
-                 lambda i, col=col, raw=raw: f"column {col!r}, {word} {lines[i]}: {str(raw.iloc[i])!r} is not a number")
+                 lambda i, col=col, raw=raw: f"column {col!r}, {word} {lines[i]}: {shown(str(raw.iloc[i]))} is not a number")
         out[col] = vals
     for col in schema.categorical:
         cats = normalize_categories(df[found[col]])
@@ -499,7 +499,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
                  lambda i: f"column {tcol!r}, {word} {lines[i]}: the target is blank (a customer with no "
                            f"known outcome is not counted as a churner)")
             flag(cls == -2, f"{tcol}: unknown label",
-                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {texts_u[codes[i]]!r} is neither the positive "
+                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {shown(texts_u[codes[i]])} is neither the positive "
                            f"label {schema.positive_label!r} nor the negative label {schema.negative_label!r}")
             y = (cls == 1).astype(np.int8)
         out[schema.target] = raw_t.array
@@ -528,9 +528,31 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
             if ndup:
                 report.duplicate_ids[col] = ndup
                 report.warnings.append(f"{ndup} rows share an ID value in column {col!r} (duplicate customers?)")
+    if y is not None:
+        _note_blank_for_every_churner(valid, y, schema, report)
     if report.rows_rejected:
         report.warnings.append(f"{report.rows_rejected} of {n} rows rejected; download them with their reasons")
     return ValidationResult(valid=valid, rejected=rejected, y=y, report=report)
+
+
+def _note_blank_for_every_churner(valid: pd.DataFrame, y: np.ndarray, schema: FeatureSchema,
+                                  report: ValidationReport) -> None:
+    """A feature blank for every churner but filled for other customers is filled in for
+    training like any blank; say so (such a column is often recorded only after a customer
+    stays, so it may leak the outcome or mean nothing for new customers)."""
+    churn = np.asarray(y) == 1
+    if not churn.any() or churn.all():
+        return
+    for col in schema.features:
+        if col not in valid.columns:
+            continue
+        blank = pd.isna(valid[col]).to_numpy()
+        if blank[churn].all() and not blank[~churn].all():
+            report.warnings.append(
+                f"column {col!r} is blank for every churner ({int(churn.sum())} rows) but filled for "
+                f"{int((~blank[~churn]).sum())} other customers; its blanks are filled in for training. A "
+                f"column recorded only for customers who stayed can leak the outcome: check it or "
+                f"exclude it")
 
 
 def count_duplicated(series: pd.Series) -> int:
@@ -606,7 +628,7 @@ def check_trainable(valid: pd.DataFrame, y, schema: FeatureSchema) -> None:
         if s.isna().all():
             problems.append(f"feature {col!r} is blank in every row; exclude it")
         elif s.nunique(dropna=True) <= 1 and not s.isna().any():
-            problems.append(f"feature {col!r} has the same value ({s.dropna().iloc[0]!r}) in every row; exclude it")
+            problems.append(f"feature {col!r} has the same value ({shown(s.dropna().iloc[0])}) in every row; exclude it")
         elif looks_like_id(col, s):
             problems.append(f"feature {col!r} looks like a customer ID (unique per row or an ID name); "
                             f"use it as an ID column, not a feature")

@@ -7,22 +7,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+
 #: Column added by the readers when a row cannot be split into the header's fields.
 PARSE_ERROR_COLUMN = "__parse_error__"
 #: Index name holding each row's spreadsheet row (header = row 1).
 ROW_INDEX = "source_row"
-#: How much of a cell a message quotes (a 100 kB cell is not echoed whole).
-SHOWN_CHARS = 80
-
-
-def shown(value) -> str:
-    """``repr`` of a cell for a message, cut to :data:`SHOWN_CHARS` characters."""
-    text = repr(value)
-    if len(text) <= SHOWN_CHARS:
-        return text
-    return f"{text[:SHOWN_CHARS - 1]}...' ({len(str(value)):,} characters)"
-
-
 def column_letter(i: int) -> str:
     """Spreadsheet letter of the 1-based column ``i`` (1 -> A, 27 -> AA)."""
     out = ""
