@@ -165,6 +165,9 @@ class Utf8Stream(io.RawIOBase):
             self.encoding, self._utf16 = "utf-16", codecs.getincrementaldecoder("utf-16")()
         elif head[:3] == b"\xef\xbb\xbf":
             head, self.encoding, self._bom = head[3:], "utf-8-sig", 3
+        if self._utf16 is None and b"\x00" in head[:65536]:  # as decode() decides
+            self._fail(DataFileError(f"{name}: contains NUL bytes, so it is not a text table (CSV/TSV); "
+                                     "upload a CSV, Parquet or .xlsx file"))
         self._pending = head
 
     def readable(self) -> bool:
@@ -211,11 +214,12 @@ class Utf8Stream(io.RawIOBase):
         raw = self._pending if self._pending is not None else self.fh.read(self.block)
         self._pending = None
         if self._utf16 is not None:
+            held = len(self._utf16.getstate()[0])  # bytes of the last block not decoded yet
             try:
                 text = self._utf16.decode(raw, final=not raw)
-            except UnicodeDecodeError as exc:
+            except UnicodeDecodeError as exc:  # offsets from the file's start, as decode() gives them
                 self._fail(DataFileError(f"{self.name}: damaged UTF-16 text near byte "
-                                         f"{self.offset + exc.start}; {FIX_HINT}"))
+                                         f"{self.offset - held + exc.start}; {FIX_HINT}"))
             self.offset += len(raw)
             self._eof = not raw
             self._buf += text.encode("utf-8")
