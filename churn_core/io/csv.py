@@ -129,9 +129,13 @@ def _records_frame(records: list[list[str]], rows: list[int], names: list[str], 
             rec = rec + [""] * (width - len(rec))
         cells.append(rec)
         errors.append(err)
-    df = pd.DataFrame(cells, columns=names, dtype="str") if cells else pd.DataFrame(
-        {n: pd.Series([], dtype="str") for n in names})
-    df = df.replace("", np.nan) if len(df) else df
+    columns = list(zip(*cells)) if cells else [()] * width
+    arrays = []
+    for col in columns:  # column by column in Arrow: blank cells missing
+        arr = pa.array(col, pa.string())
+        arrays.append(pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr))
+    df = pa.Table.from_arrays(arrays, names=[f"c{i}" for i in range(width)]).to_pandas()
+    df.columns = names
     if any(errors):
         df[PARSE_ERROR_COLUMN] = pd.Series(errors, dtype="object").to_numpy()
     return df, errors, short
@@ -146,10 +150,12 @@ def _tolerant(lines: Iterable[str], names: list[str], report: ReadReport, chunks
     row = report.header_line + 1
     records, rows = [], []
     long = short = 0
+    mark = (0, row)  # physical lines and rows before the piece: more lines than rows = line breaks in cells
     try:
         for rec in reader:
             if skip:
                 skip, row = skip - 1, row + 1
+                mark = (reader.line_num, row)
                 continue
             if rec and not (len(rec) == 1 and not rec[0].strip() and len(names) > 1):
                 records.append(rec)
@@ -158,8 +164,8 @@ def _tolerant(lines: Iterable[str], names: list[str], report: ReadReport, chunks
             if len(records) >= chunksize:
                 df, errors, s = _records_frame(records, rows, names, report)
                 long, short = long + sum(e is not None for e in errors) - s, short + s
-                yield df, rows
-                records, rows = [], []
+                yield df, rows, reader.line_num - mark[0] != row - mark[1]
+                records, rows, mark = [], [], (reader.line_num, row)
     except csv.Error as exc:
         raise DataFileError(f"{report.source}: row {row}: cannot be parsed ({exc})") from None
     df, errors, s = _records_frame(records, rows, names, report)
@@ -168,7 +174,7 @@ def _tolerant(lines: Iterable[str], names: list[str], report: ReadReport, chunks
         report.warnings.append(f"{long} row(s) have more fields than the header")
     if short:
         report.warnings.append(f"{short} row(s) have fewer fields than the header: rejected")
-    yield df, rows
+    yield df, rows, reader.line_num - mark[0] != row - mark[1]
 
 
 def _finish_piece(df: pd.DataFrame, rows, report: ReadReport, first: bool, quoted: bool = True) -> pd.DataFrame:
@@ -193,7 +199,7 @@ def read_csv_bytes(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     if body.rstrip(b"\r\n") != body:  # trailing blank lines are no rows
         body = body.rstrip(b"\r\n") + b"\n"
     seen: list = []
-    df = None
+    df, multiline = None, True
     try:
         table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(body)),
                                **_options(names, report.delimiter, quoted=b'"' in body,
@@ -204,8 +210,8 @@ def read_csv_bytes(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     if df is not None:
         rows = np.arange(report.header_line + 1, report.header_line + 1 + len(df))
     else:
-        df, rows = next(_tolerant(io.StringIO(body.decode("utf-8"), newline=""), names, report, 1 << 62))
-    df = _finish_piece(df, rows, report, first=True, quoted=b'"' in body)
+        df, rows, multiline = next(_tolerant(io.StringIO(body.decode("utf-8"), newline=""), names, report, 1 << 62))
+    df = _finish_piece(df, rows, report, first=True, quoted=b'"' in body and multiline)
     report.rows_read, report.columns = len(df), [c for c in df.columns if c != PARSE_ERROR_COLUMN]
     return df, report
 
@@ -293,10 +299,10 @@ def iter_csv_chunks(open_raw: Callable, name: str, chunksize: int,
         for _ in range(report.header_line - 1):
             text.readline()
         pieces = _tolerant(_after_header(text, report.delimiter), names, report, max(chunksize, 50_000), skip=done)
-        for df, rows in pieces:
+        for df, rows, multiline in pieces:
             if not len(df) and not first:
                 continue
-            df = _finish_piece(df, rows, report, first)
+            df = _finish_piece(df, rows, report, first, quoted=multiline)
             if first and not len(df):
                 yield df, report.header_line + 1
             first = False

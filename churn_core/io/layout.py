@@ -10,6 +10,7 @@ import csv
 import io
 import re
 
+import numpy as np
 import pandas as pd
 
 from churn_core.errors import DataFileError
@@ -106,7 +107,8 @@ def number_style(df: pd.DataFrame, delimiter: str | None) -> tuple[str, str | No
     sample = df.head(200)
     cols = [sample[c] for c in sample.columns
             if c != PARSE_ERROR_COLUMN and pd.api.types.is_string_dtype(sample[c])]
-    s = pd.concat(cols, ignore_index=True).dropna().astype(str).str.strip() if cols else pd.Series([], dtype=str)
+    s = (pd.Series(np.concatenate([c.to_numpy(dtype=object) for c in cols])).dropna().astype(str).str.strip()
+         if cols else pd.Series([], dtype=str))
     dec_comma = int(s.str.match(_NUM_DEC_COMMA).sum())  # one pass over all columns: wide files
     thou_comma = int(s.str.match(_NUM_THOUSANDS_COMMA).sum())
     ambiguous = int(s.str.match(_NUM_AMBIGUOUS_COMMA).sum())
