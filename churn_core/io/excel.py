@@ -79,8 +79,7 @@ def read_xlsx(data: bytes, name: str, sheet: str | int | None = None) -> tuple[p
             sizes = ", ".join(f"{s!r} ({len(frames[s]):,} rows)" for s in similar)
             raise DataFileError(
                 f"{name}: {len(similar)} sheets hold customer tables with the same columns: {sizes}; "
-                f"choose one (the sheet box in the app, --sheet NAME in the command line) or put "
-                f"them in one sheet")
+                f"choose one (--sheet NAME in the command line) or put them in one sheet")
     if len(sheets) > 1:
         others = [s for s in sheets if s != used]
         report.warnings.append(f"the workbook has {len(sheets)} sheets; read sheet {used!r}; not read: "
