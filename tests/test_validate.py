@@ -116,11 +116,11 @@ def test_missing_passthrough_columns_are_optional(messy):
     assert "CustomerId" not in res.valid and len(res.valid) == 3
 
 
-def test_plain_frame_without_line_index():
+def test_plain_frame_without_row_index():
     df = pd.DataFrame({"Age": ["1", "oops"], "Exited": ["1", "0"]})
     res = validate(df, FeatureSchema(target="Exited", positive_label="1", numeric=["Age"]), True)
     assert res.rejected["source_row"].tolist() == [3]
-    assert res.rejected["reason"].iloc[0] == "column 'Age', line 3: 'oops' is not a number"
+    assert res.rejected["reason"].iloc[0] == "column 'Age', row 3: 'oops' is not a number"
 
 
 def test_typed_parquet_columns(tmp_path):

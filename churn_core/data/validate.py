@@ -378,7 +378,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     ----------
     df : DataFrame of shape (n_rows, n_columns)
         A table from :func:`churn_core.io.reader.read_table` (text cells; its ``source_row``
-        index gives line numbers, otherwise row ``i`` is line ``i + 2``).
+        index gives spreadsheet rows, otherwise row ``i`` is row ``i + 2``).
     schema : FeatureSchema
     require_target : bool
         Training/evaluation: the target column must exist, blank or unknown labels are
@@ -414,7 +414,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     known), and rejected when blank or, with a known negative label, anything else.
     """
     source = source_name or df.attrs.get("source_name") or "data"
-    word = df.attrs.get("line_word", "line")
+    word = df.attrs.get("line_word", "row")  # rows as a spreadsheet numbers them
     decimal = decimal or df.attrs.get("decimal")
     report = ValidationReport(source=source, rows_in=len(df))
     if require_target and (schema.target is None or schema.positive_label is None):
