@@ -31,7 +31,7 @@ from churn_core.io.layout import csv_layout, number_style, text_layout
 from churn_core.io.report import PARSE_ERROR_COLUMN, ReadReport, column_letter, finish
 
 #: Bytes pyarrow parses at a time when a file is streamed (also the raw read size).
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 1 << 20
 # the csv module refuses cells over 128 kB by default; a long note is a cell like any other
 csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
 _LINE_END = re.compile(rb"\r\n|\r|\n")
