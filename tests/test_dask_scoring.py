@@ -73,8 +73,10 @@ def test_dask_scores_equal_single_machine_row_for_row(cluster, parts, models_dir
     for name, r in ref.items():
         g = got[got["source_file"] == name].sort_values("source_row")
         assert g["source_row"].tolist() == r.scored["source_row"].tolist()
+        # a partition may be scored in other batch shapes than the whole file: float32 outputs
+        # agree to a few ulps (1e-6 on [0, 1]), not bit for bit; rows and labels are exact
         np.testing.assert_allclose(g["churn_probability"].to_numpy(),
-                                   r.scored["churn_probability"].to_numpy(), rtol=0, atol=1e-12)
+                                   r.scored["churn_probability"].to_numpy(), rtol=0, atol=1e-6)
         np.testing.assert_array_equal(g["predicted_churn"].to_numpy(), r.scored["predicted_churn"].to_numpy())
         assert g["CustomerId"].astype(str).tolist() == r.scored["CustomerId"].astype(str).tolist()
         assert g["risk_tier"].tolist() == list(assign_tiers(r.scored["churn_probability"].to_numpy(),

@@ -75,7 +75,9 @@ def test_score_file_chunked_equals_score_frame(tiny_bundle, messy_csv, tmp_path,
     rej = pd.read_csv(rejected_path(out)) if ext == ".csv" else pd.read_parquet(rejected_path(out))
     ref = score_frame(tiny_bundle, read_table(messy_csv)[0])
     assert len(got) == len(ref.scored) and len(rej) == len(ref.rejected) == 1
-    np.testing.assert_allclose(got["churn_probability"], ref.scored["churn_probability"], atol=1e-9)
+    # chunks of 64 rows vs one frame: float32 network outputs may differ in their last bits
+    # across batch shapes (other BLAS kernels); 1e-6 is a few float32 ulps on [0, 1]
+    np.testing.assert_allclose(got["churn_probability"], ref.scored["churn_probability"], rtol=0, atol=1e-6)
     assert got["source_row"].tolist() == ref.scored["source_row"].tolist()
     assert not list(tmp_path.glob(".*partial"))
 
