@@ -2,7 +2,7 @@
 
 Each input file (CSV/TSV/TXT or Parquet part) becomes one partition of a
 :mod:`dask.dataframe` built with :func:`dask.dataframe.from_map`; every partition is read with
-:func:`churn_core.io.reader.read_table` (so typing, encodings and line numbers are exactly those of
+:func:`churn_core.io.reader.read_table` (so typing, encodings and row numbers are exactly those of
 the single-machine path) and scored with :func:`churn_core.campaign.scoring.score_frame` inside
 ``map_partitions``. Workers load the bundle once per process, from its folder, with
 :func:`churn_core.model.bundle.load_bundle` (Keras safe mode), so nothing is pickled from the
