@@ -1,4 +1,5 @@
-"""Errors shown to users. Every message names the file, the column and the row (as a spreadsheet numbers it) when known."""
+"""Errors shown to users. Every message names the file, the column and the row (as a
+spreadsheet numbers it) when known."""
 from __future__ import annotations
 
 
