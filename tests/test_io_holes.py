@@ -244,3 +244,20 @@ def test_duplicated_and_blank_header_names_are_located(tmp_path):
     assert "column 3 (C) has no header" in rep.warnings[0]
     assert "columns 2 (B) and 4 (D)" in rep.warnings[1] and "renamed 'Age.1'" in rep.warnings[1]
     assert np.array_equal(df.index, [2])
+
+
+# ----------------------------------------------------------------------------- XLSX sheets in the CLI
+def test_cli_score_asks_for_a_sheet_and_reads_the_one_given(models_dir, sample_frame, tmp_path, capsys):
+    from churn_core.cli import main
+
+    book = tmp_path / "months.xlsx"
+    with pd.ExcelWriter(book) as xw:
+        sample_frame.head(30).to_excel(xw, sheet_name="October", index=False)
+        sample_frame.iloc[30:50].to_excel(xw, sheet_name="November", index=False)
+    args = ["-q", "score", "--model", str(models_dir / "tiny"), "--data", str(book), "--out", str(tmp_path / "s.csv")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "2 sheets hold customer tables" in err and "'October' (30 rows)" in err and "--sheet" in err
+    assert main([*args, "--sheet", "November"]) == 0
+    scored = pd.read_csv(tmp_path / "s.csv")
+    assert len(scored) == 20 and scored["source_row"].tolist() == list(range(2, 22))
