@@ -44,12 +44,7 @@ def main():
         rows.append(("read_table + validate (scoring)", both))
 
         def stream():
-            old = cio.WHOLE_READ_BYTES
-            cio.WHOLE_READ_BYTES = 0
-            try:
-                return sum(len(c) for c, _ in cio.iter_table_chunks(src, 200_000))
-            finally:
-                cio.WHOLE_READ_BYTES = old
+            return sum(len(c) for c, _ in cio.iter_table_chunks(src, 200_000))
 
         rows.append(("iter_table_chunks (streaming)", timed(stream, 1)))
     print(f"{'step':34s} {'rows':>10s} {'median s':>10s}")

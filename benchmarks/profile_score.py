@@ -50,8 +50,10 @@ def profile(rows: int = 1_000_000, chunksize: int = 100_000) -> dict[str, tuple[
         acc[1] += time.process_time() - c
         return res
 
+    from churn_core.io.writer import TableWriter
+
     with tempfile.TemporaryDirectory() as tmp:
-        writer = S._TableWriter(Path(tmp) / "scored.csv", "csv")
+        writer = TableWriter(Path(tmp) / "scored.csv", "csv")
         chunks = iter(iter_table_chunks(data, chunksize=chunksize))
         while (item := timed("read as text", next, chunks, None)) is not None:
             df, _ = S._rename_output_clashes(item[0], bundle.schema)

@@ -27,12 +27,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
 from churn_core import config
 from churn_core.errors import ChurnError
+from churn_core.io.writer import write_atomically
 from churn_core.model.tf_quiet import import_tensorflow_quietly
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
@@ -178,7 +178,7 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
 
     data = _need_file(args.data)
     cfg = _train_config(args)
-    df, report = read_table(data)
+    df, report = read_table(data, sheet=args.sheet)
     schema = infer_schema(df, target=args.target, positive_label=args.positive_label,
                           id_columns=_csv_list(args.id_columns),
                           personal_columns=_csv_list(args.personal_columns),
@@ -219,15 +219,11 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
         rej = folder.parent / f"{folder.name}_rejected_rows.csv"
         if rej.resolve() == data.resolve():  # never overwrite the training file itself
             rej = folder / "rejected_rows.csv"
-        from churn_core.campaign.export import neutralise_formulas
         from churn_core.campaign.scoring import rejected_layout
+        from churn_core.io.writer import csv_bytes, write_atomically
 
-        partial = rej.with_name(f".{rej.name}.partial")
-        try:
-            neutralise_formulas(rejected_layout(result.rejected)).to_csv(partial, index=False)
-            os.replace(partial, rej)
-        finally:
-            partial.unlink(missing_ok=True)
+        content = csv_bytes(rejected_layout(result.rejected), excel_bom=False)
+        write_atomically(rej, lambda p: p.write_bytes(content), "the rejected rows")
         stage["unwritten"] = None
         kinds = ", ".join(f"{k} ({v})" for k, v in sorted(card.get("rejected_reasons", {}).items(),
                                                           key=lambda kv: -kv[1])[:5])
@@ -312,7 +308,7 @@ def cmd_evaluate(args) -> int:
         from churn_core.data.validate import validate
 
         data = _need_file(args.data)
-        df, read_rep = read_table(data)
+        df, read_rep = read_table(data, sheet=args.sheet)
         _print_warnings(data.name, read_rep.warnings)
         if bundle.schema.target is None:
             raise ChurnError(f"model {name!r} has no target column to evaluate against")
@@ -365,7 +361,7 @@ def _score_local(args, bundle) -> dict:
         bar.update(done - bar.n)
 
     try:
-        return score_file(bundle, _need_file(args.data), args.out, chunksize=args.chunksize,
+        return score_file(bundle, _need_file(args.data), args.out, chunksize=args.chunksize, sheet=args.sheet,
                           progress=progress, threshold=args.threshold,
                           augment=_uplift_augment(args))
     finally:
@@ -497,12 +493,7 @@ def cmd_sample(args) -> int:
     from churn_core.data import synthetic
 
     out = Path(args.out)
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        synthetic.write_sample(partial, n=args.rows, seed=args.seed)
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
+    write_atomically(out, lambda p: synthetic.write_sample(p, n=args.rows, seed=args.seed), "the synthetic sample")
     print(f"wrote {args.rows} synthetic customers to {out}")
     return 0
 
@@ -521,6 +512,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model bundle on a labelled customer file")
     t.add_argument("--data", required=True,
                    help="CSV (or .csv.gz), Parquet or XLSX file with a churn column")
+    t.add_argument("--sheet", help="XLSX input: the sheet to read (name or 0-based position) when "
+                   "several sheets hold customer tables")
     t.add_argument("--target", help="churn column (default: recognised by name)")
     t.add_argument("--positive-label", help="target value meaning 'churned' (e.g. Yes, 1)")
     t.add_argument("--out", required=True, help="models/NAME (bundle folder; an existing bundle of that "
@@ -552,6 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="show a bundle's test metrics, or evaluate it on a labelled file")
     e.add_argument("--model", required=True, help="models/NAME")
     e.add_argument("--data", help="labelled file to evaluate on (default: the stored test split)")
+    e.add_argument("--sheet", help="XLSX input: the sheet to read (name or 0-based position) when "
+                   "several sheets hold customer tables")
     e.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
     e.add_argument("--positive-label", help="target value of --data meaning 'churned' when the file "
                                             "labels churn differently from the training file "
@@ -562,6 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="score a customer file (no churn column needed)")
     s.add_argument("--model", required=True, help="models/NAME")
     s.add_argument("--data", required=True, help="CSV (or .csv.gz), Parquet or XLSX customer file")
+    s.add_argument("--sheet", help="XLSX input: the sheet to read (name or 0-based position) when "
+                   "several sheets hold customer tables")
     s.add_argument("--out", required=True, help="output .csv or .parquet (rejected rows go beside it)")
     s.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
     s.add_argument("--chunksize", type=int, default=100_000, help="rows per chunk (bounded memory)")

@@ -70,7 +70,7 @@ with st.expander("How the file was read", expanded=False):
     for w in getattr(rep, "warnings", []) or []:
         st.warning(w)
     st.dataframe(data.frame.head(20), hide_index=False)
-    st.caption("First 20 rows as read; the index is the file's line number.")
+    st.caption("First 20 rows as read; the index is the row number Excel shows (header = row 1).")
 
 # ------------------------------------------------------------------ schema overrides
 st.subheader("Column roles")

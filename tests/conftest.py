@@ -6,7 +6,7 @@ Other test modules import nothing from here; they just name the fixtures:
 * ``sample_frame`` - 3,000 synthetic bank customers as generated (typed columns);
 * ``sample_csv`` - the same rows written to a CSV in a temporary folder;
 * ``sample_df`` - that CSV read back with :func:`churn_core.io.reader.read_table` (text cells,
-  ``source_line`` index), i.e. exactly what the app and CLI work with;
+  ``source_row`` index), i.e. exactly what the app and CLI work with;
 * ``sample_schema`` - :func:`churn_core.data.infer.infer_schema` of ``sample_df`` (target Exited);
 * ``tiny_cfg`` - the tiny :class:`TrainConfig` used for the shared bundle;
 * ``trained_bundle`` - the bundle as returned by ``train_bundle`` (in memory);
@@ -68,7 +68,7 @@ def sample_csv(sample_frame, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sample_df(sample_csv):
-    """``sample_csv`` as read by ``read_table`` (text cells, ``source_line`` index)."""
+    """``sample_csv`` as read by ``read_table`` (text cells, ``source_row`` index)."""
     from churn_core.io.reader import read_table
 
     df, _ = read_table(sample_csv)

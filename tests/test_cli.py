@@ -122,8 +122,8 @@ def test_train_warns_about_a_gross_outlier_and_keeps_the_feature(sample_csv, tmp
     out = capsys.readouterr().out
     assert "warning: 1 value(s) of Age in the training split are so far from the others" in out
     rejected = pd.read_csv(tmp_path / "m_rejected_rows.csv", dtype=str)
-    assert list(rejected.columns)[0] == "source_line" and list(rejected.columns)[-1] == "reason"
-    assert rejected["CreditScore"].tolist() == ["'=1+1"] and rejected["source_line"].tolist() == ["22"]
+    assert list(rejected.columns)[0] == "source_row" and list(rejected.columns)[-1] == "reason"
+    assert rejected["CreditScore"].tolist() == ["'=1+1"] and rejected["source_row"].tolist() == ["22"]
     card = json.loads((tmp_path / "m" / "card.json").read_text())
     assert card["scaling_outliers"] == {"Age": 1}
     pre = load_bundle("m", tmp_path).preprocessor

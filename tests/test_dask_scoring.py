@@ -71,20 +71,22 @@ def test_dask_scores_equal_single_machine_row_for_row(cluster, parts, models_dir
     rej = _read_parts(out / "rejected", fmt)
     assert set(got["source_file"]) == {"a.csv", "b.csv", "c.parquet"}
     for name, r in ref.items():
-        g = got[got["source_file"] == name].sort_values("source_line")
-        assert g["source_line"].tolist() == r.scored["source_line"].tolist()
+        g = got[got["source_file"] == name].sort_values("source_row")
+        assert g["source_row"].tolist() == r.scored["source_row"].tolist()
+        # a partition may be scored in other batch shapes than the whole file: float32 outputs
+        # agree to a few ulps (1e-6 on [0, 1]), not bit for bit; rows and labels are exact
         np.testing.assert_allclose(g["churn_probability"].to_numpy(),
-                                   r.scored["churn_probability"].to_numpy(), rtol=0, atol=1e-12)
+                                   r.scored["churn_probability"].to_numpy(), rtol=0, atol=1e-6)
         np.testing.assert_array_equal(g["predicted_churn"].to_numpy(), r.scored["predicted_churn"].to_numpy())
         assert g["CustomerId"].astype(str).tolist() == r.scored["CustomerId"].astype(str).tolist()
         assert g["risk_tier"].tolist() == list(assign_tiers(r.scored["churn_probability"].to_numpy(),
                                                             tiny_bundle.tier_cutoffs))
-        rj = rej[rej["source_file"] == name].sort_values("source_line")
-        assert rj["source_line"].tolist() == r.rejected["source_line"].tolist()
+        rj = rej[rej["source_file"] == name].sort_values("source_row")
+        assert rj["source_row"].tolist() == r.rejected["source_row"].tolist()
         assert rj["reason"].tolist() == r.rejected["reason"].tolist()
     # rows in = scored + rejected, per file and overall; the two bad rows are the rejected ones
     assert res["rows_in"] == 900 == len(got) + len(rej)
-    assert res["rows_rejected"] == 2 and sorted(rej["source_line"]) == [5, 101]
+    assert res["rows_rejected"] == 2 and sorted(rej["source_row"]) == [5, 101]
     assert res["predicted_churners"] == int(got["predicted_churn"].sum())
     summary = json.loads((out / "summary.json").read_text())
     assert {f["source_file"]: f["rows_in"] for f in summary["per_file"]} == \
@@ -127,6 +129,7 @@ def test_user_errors(cluster, parts, models_dir, tmp_path):
     assert not (tmp_path / "o2").exists() and not list(tmp_path.glob(".o2.partial*"))
 
 
+@pytest.mark.slow  # a Dask cluster of worker processes, each importing TensorFlow: 15-35 s on 2 cores
 def test_cli_dask_worker_processes_print_no_tensorflow_log_lines(parts, models_dir, tmp_path):
     """Worker processes import TensorFlow themselves: its start-up lines (oneDNN, CUDA) are
     filtered there too, so the analyst sees the summary and nothing else."""

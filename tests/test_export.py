@@ -17,10 +17,10 @@ from churn_core.campaign.export import (
     decision_log,
     decision_log_json,
     export_filename,
-    neutralise_formulas,
     to_csv_bytes,
     to_xlsx_bytes,
 )
+from churn_core.io.writer import neutralise_formulas
 
 EVIL = '=HYPERLINK("x")'
 
@@ -33,7 +33,7 @@ def scored():
         "Surname": ["Smith", EVIL, "Okafor", "@SUM(A1)", "Lee", "-2+3", "Chen"],
         "Balance": ["100.0", "-12.5", "0", "2500", "300", "", "50"],
         "churn_probability": [0.30, 0.91, 0.55, 0.55, 0.10, 0.70, 0.26],
-    }, index=pd.Index([2, 3, 4, 5, 6, 7, 8], name="source_line"))
+    }, index=pd.Index([2, 3, 4, 5, 6, 7, 8], name="source_row"))
 
 
 @pytest.fixture()
@@ -172,7 +172,7 @@ def test_streamed_csv_output_neutralises_formulas_and_keeps_numbers(tmp_path):
     """The CLI's streamed CSV writer applies the same neutralising as the dashboard export."""
     import pyarrow as pa
 
-    from churn_core.campaign.export import neutralise_arrow_table, neutralise_formulas
+    from churn_core.io.writer import neutralise_arrow_table, neutralise_formulas
 
     frame = pd.DataFrame({
         "Surname": ['=HYPERLINK("x")', "Smith", "-Jones", "@SUM(A1)", "\tx", None, "-12.5"],
@@ -189,7 +189,10 @@ def test_streamed_csv_output_neutralises_formulas_and_keeps_numbers(tmp_path):
 
 
 # ---------------------------------------------------------------- neutralise_arrow_table fast screen
-_FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r", "\n")
+_BLANKS = " \t\r\n\f\v"
+#: first characters the buffer screen looks for: formula characters and blanks (a formula may follow)
+_SCREEN_CHARS = _FORMULA_CHARS + (" ", "\f", "\v")
 _PY_NUMBER = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"  # ASCII inputs: same as RE2
 
 
@@ -197,8 +200,11 @@ def _py_neutralised(values):
     """Independent reference: a plain Python loop over the cells."""
     import re
 
-    return [v if v is None or not v.startswith(_FORMULA_CHARS) or re.match(_PY_NUMBER, v)
-            else "'" + v for v in values]
+    def risky(v):
+        body = v.lstrip(_BLANKS)
+        return v.startswith(_FORMULA_CHARS) or (body != v and body[:1] != "" and body[0] in "=+-@")
+
+    return [v if v is None or not risky(v) or re.match(_PY_NUMBER, v) else "'" + v for v in values]
 
 
 def _awkward_cells(rng, n, formula_share):
@@ -231,15 +237,15 @@ def test_neutralise_arrow_table_screen_matches_python_loop(arrow_type, formula_s
     ``pyarrow.compute`` path alone (screen switched off)."""
     import pyarrow as pa
 
-    import churn_core.campaign.export as export
-    from churn_core.campaign.export import _may_start_formula, neutralise_arrow_table
+    import churn_core.io.writer as writer
+    from churn_core.io.writer import _may_start_formula, neutralise_arrow_table
 
     typ = getattr(pa, arrow_type)()
     rng = np.random.default_rng(int(formula_share * 1000) + len(arrow_type))
     for trial in range(40):
         values = _awkward_cells(rng, int(rng.integers(0, 60)), formula_share)
         if trial % 5 == 0:  # no formula anywhere (only safe cells and nulls), the usual case
-            values = [v if v is None or not v.startswith(_FORMULA_CHARS) else "ok" + v for v in values]
+            values = [v if v is None or not v.startswith(_SCREEN_CHARS) else "ok" + v for v in values]
         # a chunked column: slices of one bigger array (nonzero offsets) plus fresh chunks
         pad = ["=pad", "", None, "-x"]
         big = pa.array(pad + values + pad, typ)
@@ -248,16 +254,16 @@ def test_neutralise_arrow_table_screen_matches_python_loop(arrow_type, formula_s
                   pa.array(values[cut[0]:cut[1]], typ),
                   big.slice(len(pad) + cut[1], len(values) - cut[1])]
         col = pa.chunked_array(pieces, typ)
-        expect_any = any(v is not None and v.startswith(_FORMULA_CHARS) for v in values)
+        expect_any = any(v is not None and v.startswith(_SCREEN_CHARS) for v in values)
         assert _may_start_formula(col) == expect_any
         for piece in pieces:
             assert _may_start_formula(piece) == any(
-                v is not None and v.startswith(_FORMULA_CHARS) for v in piece.to_pylist())
+                v is not None and v.startswith(_SCREEN_CHARS) for v in piece.to_pylist())
         table = pa.table({"text": col, "n": pa.array(np.arange(len(values)))})
         got = neutralise_arrow_table(table)
         assert got.column("text").to_pylist() == _py_neutralised(values)
         with monkeypatch.context() as m:
-            m.setattr(export, "_may_start_formula", lambda col: True)
+            m.setattr(writer, "_may_start_formula", lambda col: True)
             assert neutralise_arrow_table(table).equals(got)
         assert got.column("text").type == typ
         assert got.column("n").to_pylist() == list(range(len(values)))
@@ -269,7 +275,7 @@ def test_neutralise_arrow_table_edge_columns():
     columns are left alone (as before); formula names are still neutralised."""
     import pyarrow as pa
 
-    from churn_core.campaign.export import _may_start_formula, neutralise_arrow_table
+    from churn_core.io.writer import _may_start_formula, neutralise_arrow_table
 
     for typ in (pa.string(), pa.large_string()):
         for values in ([], [None, None], ["", ""], ["", None, ""], ["", "", "=x"], ["=x", "", ""],
@@ -299,3 +305,55 @@ def test_neutralise_arrow_table_edge_columns():
     assert got.column_names == ["d", "b", "f", "'=name"]
     for name, new_name in zip(table.column_names, got.column_names):
         assert got.column(new_name).equals(table.column(name))
+
+
+# ---------------------------------------------------------------- injection through line breaks and blanks
+_INJECTIONS = ["\r=cmd|' /C calc'!A0", "\n=cmd|' /C calc'!A0", "\t=1+1", "   =1+1", " @SUM(A1)",
+               "Smith\r=cmd|' /C calc'!A0", "Smith\n=2+2"]
+
+
+def _sheet_cells(data: bytes) -> list[list[str]]:
+    """Rows as a spreadsheet (or any CSV reader splitting records at CR, LF or CRLF) sees them."""
+    import csv
+
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+@pytest.mark.parametrize("evil", _INJECTIONS)
+def test_cr_lf_tab_and_blank_led_formulas_cannot_start_a_row_or_run(evil):
+    """The app's CSV download: a cell with a CR (or LF) stays one quoted cell of its row, so
+    two customers stay two rows, and no cell of the file (nor any line after a line break)
+    is a formula; blanks before '=' are screened too. The same in the XLSX download."""
+    import openpyxl
+
+    df = pd.DataFrame({"CustomerId": ["1", "2"], "Surname": [evil, "Jones"], "Balance": ["-12.5", "3"]})
+    data = to_csv_bytes(df)
+    rows = _sheet_cells(data)
+    assert len(rows) == 3 and rows[1][0] == "1" and rows[2][:2] == ["2", "Jones"]  # two customers, two rows
+    cell, risky = rows[1][1], not evil.startswith("Smith")
+    assert cell == ("'" + evil if risky else evil)  # the whole cell, line breaks included
+    assert cell.lstrip(" \t\r\n")[:1] not in ("=", "+", "-", "@")
+    ws = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(df))).active
+    xcell = ws.cell(row=2, column=2)
+    expect = ("'" + evil if risky else evil).replace("\r", "\n")  # XML text keeps a CR as LF
+    assert xcell.data_type == "s" and xcell.value.replace("\r", "\n") == expect
+    assert ws.max_row == 3 and ws.cell(row=2, column=3).value == -12.5  # numbers stay numbers
+
+
+def test_cli_score_file_quotes_cr_cells_and_neutralises(tiny_bundle, sample_frame, tmp_path):
+    """The command line's scored and rejected files: same screen, same quoting."""
+    from churn_core.campaign.scoring import rejected_path, score_file
+
+    df = sample_frame.head(6).astype(str)
+    df.iloc[0, df.columns.get_loc("Surname")] = "\r=cmd|' /C calc'!A0"
+    df.iloc[1, df.columns.get_loc("Surname")] = "  =1+1"
+    df.iloc[2, df.columns.get_loc("Age")] = "\n=2+2"  # a bad number: rejected, then written
+    src = tmp_path / "in.parquet"
+    df.to_parquet(src, index=False)
+    counts = score_file(tiny_bundle, src, tmp_path / "out.csv", chunksize=4)
+    scored = _sheet_cells((tmp_path / "out.csv").read_bytes())
+    rejected = _sheet_cells(rejected_path(tmp_path / "out.csv").read_bytes())
+    assert len(scored) - 1 == counts["rows_scored"] == 5 and len(rejected) - 1 == counts["rows_rejected"] == 1
+    surname = scored[0].index("Surname")
+    assert scored[1][surname] == "'\r=cmd|' /C calc'!A0" and scored[2][surname] == "'  =1+1"
+    assert rejected[1][rejected[0].index("Age")] == "'\n=2+2"

@@ -11,6 +11,7 @@ import csv
 import io
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -75,7 +76,7 @@ def _through_validation(data: bytes):
         assert str(exc)  # a message for the user
         return None
     assert len(res.valid) + len(res.rejected) == len(df)
-    assert sorted(res.valid["source_line"].tolist() + res.rejected["source_line"].tolist()) == \
+    assert sorted(res.valid["source_row"].tolist() + res.rejected["source_row"].tolist()) == \
         sorted(df.index.tolist())
     assert res.rejected["reason"].map(bool).all()
     if need:
@@ -127,3 +128,45 @@ def test_fuzz_through_scoring(tiny_bundle, data):
     assert len(result.scored) + len(result.rejected) == len(df)
     p = result.scored["churn_probability"].to_numpy(dtype=float)
     assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1))
+
+
+@st.composite
+def awkward_csv_bytes(draw):
+    """``csv_bytes`` with awkward records mixed in: blank lines, quoted line breaks, doubled
+    and stray quotes, an unclosed quote, lone CRs, CRLF, rows of empty fields, a title."""
+    data = draw(csv_bytes())
+    if draw(st.booleans()) or b"\x00" in data:
+        return data
+    text = data.decode("utf-8", "replace").replace("\x00", "")
+    lines = text.split("\n")
+    for _ in range(draw(st.integers(1, 6))):
+        i = draw(st.integers(1, max(1, len(lines))))
+        lines.insert(i, draw(st.sampled_from(["", "\r", '1,"two\nlines",3', '4,"say ""hi""",5',
+                                               "6,5'11\",7", ",,,", "8,9\r10,11", '12,"open,13'])))
+    if draw(st.integers(0, 5)) == 0:
+        lines.insert(0, "Customer export, November")
+    return "\n".join(lines).encode("utf-8")
+
+
+@FUZZ
+@given(data=awkward_csv_bytes(), block=st.sampled_from([16, 61, 997, 1 << 16]), chunk=st.integers(1, 40))
+def test_fuzz_streamed_read_equals_whole_read(tmp_path_factory, data, block, chunk):
+    """Seeded fuzz: a file streamed in blocks of 16 bytes to 64 kB, in chunks of 1 to 40 rows,
+    gives the whole read's frame row for row (cells, ``source_row``, parse errors), or the
+    same error message."""
+    from churn_core.io.reader import iter_table_chunks
+
+    path = tmp_path_factory.mktemp("fuzz") / "f.csv"
+    path.write_bytes(data)
+    try:
+        whole, _ = read_table(path)
+    except ChurnError as exc:
+        with pytest.raises(ChurnError) as streamed:
+            list(iter_table_chunks(path, chunksize=chunk, block_size=block))
+        assert str(streamed.value) == str(exc)
+        return
+    chunks = list(iter_table_chunks(path, chunksize=chunk, block_size=block))
+    assert all(len(c) <= chunk for c, _ in chunks)
+    assert [first for c, first in chunks if len(c)] == [int(c.index[0]) for c, _ in chunks if len(c)]
+    got = pd.concat([c for c, _ in chunks])
+    pd.testing.assert_frame_equal(got, whole, check_exact=True)

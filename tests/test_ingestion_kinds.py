@@ -48,7 +48,7 @@ def test_kind1_undecodable_bytes_message(name, line, column, words):
     with pytest.raises(DataFileError) as exc:
         _read(name)
     msg = str(exc.value)
-    assert name in msg and f"line {line}" in msg and repr(column) in msg and words in msg
+    assert name in msg and f"row {line}" in msg and repr(column) in msg and words in msg
     assert "CSV UTF-8" in msg  # how to fix it
 
 
@@ -94,10 +94,10 @@ def test_kind2_unparseable_numeric_cell_names_column_line_value():
     schema = FeatureSchema(target="Exited", positive_label="1", negative_label="0",
                            numeric=["Age", "Balance"], id_columns=["CustomerId"])
     res = validate(df, schema, require_target=True)
-    assert res.rejected["source_line"].tolist() == [3, 4]
+    assert res.rejected["source_row"].tolist() == [3, 4]
     assert res.rejected["reason"].tolist() == [
-        "column 'Balance', line 3: 'abc' is not a number",
-        "column 'Balance', line 4: '12x' is not a number",
+        "column 'Balance', row 3: 'abc' is not a number",
+        "column 'Balance', row 4: '12x' is not a number",
     ]
     assert res.rejected["Balance"].tolist() == ["abc", "12x"]  # original cells kept
     assert res.report.rejected_reasons == {"Balance: not a number": 2}
@@ -138,7 +138,7 @@ COLS_SCHEMA = FeatureSchema(target="Exited", positive_label="1", negative_label=
 def test_kind5_columns_matched_by_name(name):
     ref = validate(_read("cols_reference.csv")[0], COLS_SCHEMA, require_target=True)
     res = validate(_read(name)[0], COLS_SCHEMA, require_target=True)
-    cols = COLS_SCHEMA.passthrough + COLS_SCHEMA.features + ["source_line"]
+    cols = COLS_SCHEMA.passthrough + COLS_SCHEMA.features + ["source_row"]
     pd.testing.assert_frame_equal(res.valid[cols], ref.valid[cols])
     np.testing.assert_array_equal(res.y, ref.y)
 
@@ -206,10 +206,10 @@ def test_kind6_blank_and_unknown_targets_rejected_not_churners():
     schema.negative_label = "No"
     res = validate(df, schema, require_target=True)
     assert res.y.tolist() == [1, 0]
-    assert res.rejected["source_line"].tolist() == [3, 5, 6]
+    assert res.rejected["source_row"].tolist() == [3, 5, 6]
     reasons = res.rejected["reason"].tolist()
-    assert "line 3" in reasons[0] and "blank" in reasons[0]
-    assert "'Maybe'" in reasons[1] and "line 5" in reasons[1]
+    assert "row 3" in reasons[0] and "blank" in reasons[0]
+    assert "'Maybe'" in reasons[1] and "row 5" in reasons[1]
     assert "blank" in reasons[2]
     assert res.report.rejected_reasons == {"Churn: blank target": 2, "Churn: unknown label": 1}
 

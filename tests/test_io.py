@@ -26,16 +26,16 @@ def frame():
     })
 
 
-def test_csv_cells_are_text_with_line_index(frame, tmp_path):
+def test_csv_cells_are_text_with_row_index(frame, tmp_path):
     path = tmp_path / "f.csv"
     frame.to_csv(path, index=False)
     df, rep = read_table(path)
     assert isinstance(rep, ReadReport) and rep.format == "csv" and rep.rows_read == len(frame)
     assert all(pd.api.types.is_string_dtype(df[c]) for c in df.columns)
-    assert df.index.name == "source_line" and df.index.tolist() == list(range(2, len(frame) + 2))
+    assert df.index.name == "source_row" and df.index.tolist() == list(range(2, len(frame) + 2))
     expected = frame.astype(str)
     pd.testing.assert_frame_equal(df.reset_index(drop=True).astype(object), expected.astype(object))
-    assert df.attrs["source_name"] == "f.csv" and df.attrs["line_word"] == "line"
+    assert df.attrs["source_name"] == "f.csv" and df.attrs["line_word"] == "row"
 
 
 @pytest.mark.parametrize("kind", ["bytes", "bytesio", "uploaded"])
@@ -97,11 +97,11 @@ def test_missing_file_and_wrong_extension(tmp_path):
 
 def test_ragged_rows_kept_with_line_numbers():
     df, rep = read_table(DATA / "ragged_rows.csv")
-    # lines: 2 ok, 3 one field too many, 4 one field short (cut off), 5 blank (skipped), 6 ok
+    # rows: 2 ok, 3 one field too many, 4 one field short (cut off), 5 blank (skipped), 6 ok
     assert df.index.tolist() == [2, 3, 4, 6]
     assert df[PARSE_ERROR_COLUMN].notna().tolist() == [False, True, True, False]
-    assert "line 3 has 4 fields but the header has 3" in df[PARSE_ERROR_COLUMN].iloc[1]
-    assert "line 4 has 2 fields but the header has 3" in df[PARSE_ERROR_COLUMN].iloc[2]
+    assert "row 3 has 4 fields but the header has 3" in df[PARSE_ERROR_COLUMN].iloc[1]
+    assert "row 4 has 2 fields but the header has 3" in df[PARSE_ERROR_COLUMN].iloc[2]
     assert pd.isna(df["Exited"].loc[4])
     assert len(rep.warnings) == 2
 
@@ -114,19 +114,19 @@ def test_ragged_row_rejected_by_validation_not_dropped():
     schema = FeatureSchema(target="Exited", positive_label="1", negative_label="0", numeric=["Age"],
                            id_columns=["CustomerId"])
     res = validate(df, schema, require_target=True)
-    assert res.rejected["source_line"].tolist() == [3, 4]  # too many fields; too few (cut off)
+    assert res.rejected["source_row"].tolist() == [3, 4]  # too many fields; too few (cut off)
     assert "4 fields" in res.rejected["reason"].iloc[0]
     assert "2 fields but the header has 3" in res.rejected["reason"].iloc[1]
     assert len(res.valid) + len(res.rejected) == len(df)
 
 
-def test_quoted_newline_line_numbers():
+def test_quoted_newline_is_one_row():
     df, _ = read_table(DATA / "quoted_newline.csv")
     assert df["Note"].iloc[0] == "two\nlines"
-    assert df.index.tolist() == [2, 4]  # the second record starts on physical line 4
+    assert df.index.tolist() == [2, 3]  # a record with a line break in a quoted cell is one row (as in Excel)
 
 
-def test_blank_lines_do_not_shift_line_numbers():
+def test_blank_lines_are_rows_but_no_customers():
     df, _ = read_table(b"a,b\n1,2\n\n3,4\n", name="x.csv")
     assert df.index.tolist() == [2, 4] and df["a"].tolist() == ["1", "3"]
 
@@ -161,25 +161,19 @@ def test_errors_are_churn_errors():
     assert issubclass(DataFileError, ChurnError) and issubclass(ChurnError, ValueError)
 
 
-def test_iter_table_chunks_streams_big_files(frame, tmp_path, monkeypatch):
-    import churn_core.io.reader as cio
-
+def test_iter_table_chunks_streams_big_files(frame, tmp_path):
     path = tmp_path / "f.csv"
     frame.to_csv(path, index=False)
     whole, _ = read_table(path)
-    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)  # force the streaming reader
-    chunks = list(iter_table_chunks(path, chunksize=16))
+    chunks = list(iter_table_chunks(path, chunksize=16, block_size=256))  # many pyarrow blocks
     assert [len(c) for c, _ in chunks] == [16, 16, 16, 2]
     pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
 
 
-def test_iter_table_chunks_streaming_keeps_ragged_rows(tmp_path, monkeypatch):
-    import churn_core.io.reader as cio
-
+def test_iter_table_chunks_streaming_keeps_ragged_rows(tmp_path):
     path = tmp_path / "r.csv"
     path.write_text("a,b\n1,2\n3,4,5\n6,7\n8\n9,10\n")
-    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
-    df = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=2)])
+    df = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=2, block_size=8)])
     assert len(df) == 5  # 3 good rows + 2 ragged rows flagged, none dropped
     assert df[PARSE_ERROR_COLUMN].notna().sum() == 2
 
@@ -207,25 +201,47 @@ def test_pickle_upload_is_never_unpickled(tmp_path):
         assert not marker.exists()
 
 
-def test_xlsx_with_several_sheets_reads_first_and_warns(frame, tmp_path):
+def test_xlsx_with_several_sheets_of_customers_asks_which(frame, tmp_path):
+    """Two sheets with the same columns: reading one would silently leave the other's
+    customers out, so the analyst chooses (``sheet=``); a notes sheet beside one table is
+    named in a note, not read."""
     path = tmp_path / "two.xlsx"
     with pd.ExcelWriter(path) as xw:
         frame.to_excel(xw, sheet_name="Customers", index=False)
         frame.head(3).to_excel(xw, sheet_name="Other", index=False)
-    df, rep = read_table(path)
-    assert len(df) == len(frame) and "'Customers'" in rep.warnings[0]
+    with pytest.raises(DataFileError, match=r"two.xlsx: 2 sheets .*'Customers' \(50 rows\), 'Other' \(3 rows\)"):
+        read_table(path)
+    df, rep = read_table(path, sheet="other")  # names match case-insensitively
+    assert len(df) == 3 and rep.sheet == "Other" and "'Customers'" in rep.warnings[0]
+    assert df.index.tolist() == [2, 3, 4]
+    with pytest.raises(DataFileError, match="no sheet 'Nope'.*'Customers', 'Other'"):
+        read_table(path, sheet="Nope")
+    notes = tmp_path / "notes.xlsx"
+    with pd.ExcelWriter(notes) as xw:
+        pd.DataFrame({"About": ["exported 2026-11-30"]}).to_excel(xw, sheet_name="Read me", index=False)
+        frame.to_excel(xw, sheet_name="Customers", index=False)
+    df, rep = read_table(notes)
+    assert len(df) == len(frame) and rep.sheet == "Customers"
+    assert "read sheet 'Customers'; not read: 'Read me'" in rep.warnings[0]
+    chunks = list(iter_table_chunks(path, chunksize=2, sheet="Customers"))
+    assert sum(len(c) for c, _ in chunks) == len(frame)
 
 
-@pytest.fixture(params=["whole", "blocks"])
-def reader_mode(request, monkeypatch):
-    """``iter_table_chunks`` on a file decoded whole, or read block by block as files over
-    ``WHOLE_READ_BYTES`` are (forced here with tiny blocks)."""
-    import churn_core.io.reader as cio
+@pytest.fixture(params=["one block", "blocks"])
+def reader_mode(request):
+    """Keyword arguments of ``iter_table_chunks``: the default block size (these small files
+    are one pyarrow block), or tiny blocks (many blocks, records cut at block edges)."""
+    return {} if request.param == "one block" else {"block_size": 997}
 
-    if request.param == "blocks":
-        monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
-        monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", 997)
-    return request.param
+
+def _sheet_row(path, prefix: str) -> int:
+    """The spreadsheet row of the record starting with ``prefix``: records counted by the csv
+    module (a quoted line break stays in its row, a blank line is a row), header = row 1."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        records = list(csv.reader(fh))
+    return next(k + 1 for k, r in enumerate(records) if r and ",".join(r).startswith(prefix))
 
 
 def _awkward_csv(n: int, anomaly: str, at: int) -> bytes:
@@ -251,14 +267,14 @@ def test_iter_table_chunks_pieces_equal_whole_read(tmp_path, reader_mode, anomal
     path = tmp_path / "awkward.csv"
     path.write_bytes(_awkward_csv(700, anomaly, at=550))
     whole, _ = read_table(path)
-    chunks = list(iter_table_chunks(path, chunksize=chunksize))
+    chunks = list(iter_table_chunks(path, chunksize=chunksize, **reader_mode))
     assert all(0 < len(c) <= chunksize for c, _ in chunks)
     assert [first for _, first in chunks] == [int(c.index[0]) for c, _ in chunks]
     pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
-    # the record after the awkward one is on the line an editor shows
-    text = path.read_text()
-    line_of_551 = text.splitlines().index(f"551,1551,Name551,5.5") + 1
-    assert whole.loc[line_of_551, "id"] == "551"
+    # the record after the awkward one is on the row a spreadsheet shows
+    row_of_551 = _sheet_row(path, "551,1551,Name551,5.5")
+    assert row_of_551 == 553 + (anomaly in ("blank_line", "crlf_blank"))  # a blank line is a row
+    assert whole.loc[row_of_551, "id"] == "551"
 
 
 def test_iter_table_chunks_stray_quote_and_no_final_newline(tmp_path, reader_mode):
@@ -267,25 +283,25 @@ def test_iter_table_chunks_stray_quote_and_no_final_newline(tmp_path, reader_mod
     body[300] = '300,5" screen'
     path.write_bytes(("a,b\n" + "\n".join(body)).encode())
     whole, _ = read_table(path)
-    chunks = list(iter_table_chunks(path, chunksize=50))
+    chunks = list(iter_table_chunks(path, chunksize=50, **reader_mode))
     pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
     assert whole.index[-1] == 501 and len(whole) == 500
 
 
-def _chunks_equal_whole(path, chunksize):
+def _chunks_equal_whole(path, chunksize, **kwargs):
     whole, _ = read_table(path)
-    chunks = list(iter_table_chunks(path, chunksize=chunksize))
+    chunks = list(iter_table_chunks(path, chunksize=chunksize, **kwargs))
     pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), whole, check_exact=True)
     return whole
 
 
 @pytest.mark.parametrize("chunksize", [7, 1000])
-def test_header_with_quoted_newline_counts_its_lines(tmp_path, reader_mode, chunksize):
+def test_header_with_quoted_newline_is_one_row(tmp_path, reader_mode, chunksize):
     path = tmp_path / "hdr.csv"
     rows = "".join(f"{i},{i * 2}\n" for i in range(600))
     path.write_bytes(('a,"b\nnote"\n' + rows).encode())
-    whole = _chunks_equal_whole(path, chunksize)
-    assert whole.index[0] == 3 and whole.loc[3 + 500, "a"] == "500"
+    whole = _chunks_equal_whole(path, chunksize, **reader_mode)
+    assert whole.index[0] == 2 and whole.loc[2 + 500, "a"] == "500"
 
 
 @pytest.mark.parametrize("blank_line", [False, True])
@@ -299,25 +315,25 @@ def test_row_of_empty_fields_is_kept_for_validation(tmp_path, reader_mode, blank
         rows[400] = "\n" + rows[400]
     path = tmp_path / "empty.csv"
     path.write_bytes(("a,b,c\n" + "\n".join(rows) + "\n").encode())
-    whole = _chunks_equal_whole(path, chunksize)
+    whole = _chunks_equal_whole(path, chunksize, **reader_mode)
     assert len(whole) == 600 and whole.loc[102].isna().all()
     assert whole.loc[403 if blank_line else 402, "a"] == "400"
 
 
 @pytest.mark.parametrize("quoted", [False, True])
 def test_lone_cr_does_not_cancel_a_blank_line(tmp_path, reader_mode, quoted):
-    """A lone CR ends a line (for pyarrow and editors); with a blank line (or a quoted newline)
-    in the same piece the record and line counts would agree while the lines are wrong."""
+    """A lone CR ends a record (for pyarrow, the csv module and spreadsheets); with a blank
+    line (or a quoted newline) nearby every row is still the one a spreadsheet shows."""
     rows = [f"{i},{i}" for i in range(600)]
     rows[300] = "300,300\r9300,9300"  # a lone CR: one more record and one more editor line
     rows[350] = ('350,"a\nb"' if quoted else "\n350,350")
     path = tmp_path / "cr.csv"
     path.write_bytes(("a,b\n" + "\n".join(rows) + "\n").encode())
-    whole = _chunks_equal_whole(path, 1000)
-    lines = path.read_bytes().replace(b"\r", b"\n").split(b"\n")
+    whole = _chunks_equal_whole(path, 1000, **reader_mode)
     for key in ("299", "9300", "400", "599"):
-        line = next(k + 1 for k, text in enumerate(lines) if text.startswith(f"{key},".encode()))
-        assert whole.loc[line, "a"] == key
+        row = _sheet_row(path, f"{key},")
+        assert whole.loc[row, "a"] == key
+    assert _sheet_row(path, "599,") == 602 + (not quoted)  # header, 600 records, the CR's record, a blank
 
 
 def test_stray_quote_before_a_quoted_newline_is_not_a_cut(tmp_path, reader_mode):
@@ -330,17 +346,15 @@ def test_stray_quote_before_a_quoted_newline_is_not_a_cut(tmp_path, reader_mode)
         rows[k] = f'{k},{k},"note\nline two"'
     path = tmp_path / "stray_multi.csv"
     path.write_bytes(("a,b,c\n" + "\n".join(rows) + "\n").encode())
-    whole = _chunks_equal_whole(path, 40)
+    whole = _chunks_equal_whole(path, 40, **reader_mode)
     assert len(whole) == 900 and whole["c"].str.startswith("note\nline").sum() == len(range(101, 900, 9))
-    assert whole.loc[whole["a"] == "899"].index[0] == 900 + 1 + len(range(101, 900, 9))
+    assert whole.loc[whole["a"] == "899"].index[0] == 900 + 1  # records are rows, line breaks or not
 
 
-def test_random_awkward_files_read_in_blocks_equal_the_whole_read(tmp_path, monkeypatch):
+def test_random_awkward_files_read_in_blocks_equal_the_whole_read(tmp_path):
     """Seeded fuzz: files mixing blank lines, quoted newlines and commas, doubled quotes,
     stray quotes, ragged rows, CRLF and empty rows, read block by block (block sizes from
     61 bytes) in chunks of 3 to 500 rows, give the whole read's frame exactly."""
-    import churn_core.io.reader as cio
-
     rng = np.random.default_rng(11)
     kinds = ["plain"] * 12 + ["blank", "qnl", "qcomma", "dq", "stray", "short", "long", "crlf", "empty"]
     for trial in range(30):
@@ -355,18 +369,14 @@ def test_random_awkward_files_read_in_blocks_equal_the_whole_read(tmp_path, monk
         path.write_bytes(("a,b,c\n" + "\n".join(rows) + ("\n" if trial % 3 else "")).encode())
         whole, _ = read_table(path)
         for block, chunk in ((61, 3), (997, 17), (1 << 16, 500)):
-            monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
-            monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", block)
-            got = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=chunk)])
+            got = pd.concat([c for c, _ in iter_table_chunks(path, chunksize=chunk, block_size=block)])
             pd.testing.assert_frame_equal(got, whole, check_exact=True, obj=f"{path.name} block {block}")
 
 
-def test_big_file_encodings_decided_like_the_whole_read(tmp_path, monkeypatch):
+def test_big_file_encodings_decided_like_the_whole_read(tmp_path):
     """Block by block: a Windows-1252 byte after megabytes of ASCII makes the file cp1252
     (as the whole read decides); UTF-16 and a UTF-8 BOM read as whole; UTF-8 text followed
-    by a cp1252 byte is refused naming that line and column."""
-    import churn_core.io.reader as cio
-    from churn_core.io.reader import DataFileError
+    by a cp1252 byte is refused naming that row and column."""
 
     rows = [f"{i},{i},name{i}" for i in range(3000)]
     rows[2500] = "2500,2500,Müller"
@@ -376,24 +386,20 @@ def test_big_file_encodings_decided_like_the_whole_read(tmp_path, monkeypatch):
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
     wholes = {name: read_table(tmp_path / name)[0] for name in files}
-    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
-    monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", 4096)
     for name in files:
-        chunks = list(iter_table_chunks(tmp_path / name, chunksize=700))
+        chunks = list(iter_table_chunks(tmp_path / name, chunksize=700, block_size=4096))
         pd.testing.assert_frame_equal(pd.concat([c for c, _ in chunks]), wholes[name], check_exact=True)
         assert wholes[name].loc[2502, "c"] == "Müller"
     mixed = text.replace(",name10\n", ",Zoë\n").encode().replace("Müller".encode(), "Müller".encode("cp1252"))
     (tmp_path / "mixed.csv").write_bytes(mixed)
-    with pytest.raises(DataFileError, match=r"mixed.csv: line 2502, column 'c'.*mixed encodings"):
-        list(iter_table_chunks(tmp_path / "mixed.csv", chunksize=700))
+    with pytest.raises(DataFileError, match=r"mixed.csv: row 2502, column 'c'.*mixed encodings"):
+        list(iter_table_chunks(tmp_path / "mixed.csv", chunksize=700, block_size=4096))
 
 
 @pytest.mark.parametrize("case", ["mixed", "undefined"])
-def test_big_file_encoding_error_names_line_and_column_across_blocks(tmp_path, monkeypatch, case):
-    """The bad byte's line starts in one block and ends in the next: the message still names
-    its line and column (';' file), as the whole read does."""
-    import churn_core.io.reader as cio
-    from churn_core.io.reader import DataFileError
+def test_big_file_encoding_error_names_row_and_column_across_blocks(tmp_path, case):
+    """The bad byte's row starts in one block and ends in the next: the message still names
+    its row and column (';' file), as the whole read does."""
 
     rows = [f"{i};{i};name{i}" for i in range(6000)]
     if case == "mixed":  # UTF-8 early, a Windows-1252 byte late
@@ -406,11 +412,9 @@ def test_big_file_encoding_error_names_line_and_column_across_blocks(tmp_path, m
     with pytest.raises(DataFileError) as whole:
         read_table(path)
     line_start = data.index(b"\n5000;") + 1
-    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
-    monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", line_start + 3 - 65536)  # 2nd block starts in "5000;"
-    with pytest.raises(DataFileError) as blocks:
-        list(iter_table_chunks(path, chunksize=700))
-    assert "line 5002, column 'c'" in str(whole.value)
+    with pytest.raises(DataFileError) as blocks:  # the 2nd raw block starts in "5000;"
+        list(iter_table_chunks(path, chunksize=700, block_size=line_start + 3 - 65536))
+    assert "row 5002, column 'c'" in str(whole.value)
     assert str(blocks.value) == str(whole.value)
 
 
@@ -481,7 +485,7 @@ def test_title_lines_above_the_header_are_skipped(tmp_path, reader_mode, title, 
 def test_a_header_short_of_one_name_is_not_a_title(tmp_path):
     """Data lines with one field more than the header (an unnamed last column): the header
     is not skipped as a title (the file is refused as before, naming the delimiter)."""
-    from churn_core.io.reader import _title_lines
+    from churn_core.io.layout import title_lines as _title_lines
 
     data = ("a,b,c,d,e\n" + "".join(f"{i},{i},{i},{i},{i},extra\n" for i in range(40))).encode()
     assert _title_lines(data) == 0
@@ -518,13 +522,12 @@ def _long_quoted_field() -> bytes:
 @pytest.mark.parametrize("case", ["header_lone_cr", "cp1252_on_block_edge", "cp1252_then_utf8",
                                   "long_quoted_field", "stray_quote_beyond_max_record",
                                   "stray_quote_then_ragged_quoted_field", "lone_cr_file", "utf16_wide_header"])
-def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, case):
+def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, case):
     """Found by a break-it pass on the block reader: the first row after a header ended by a
     lone CR was swallowed; a first Windows-1252 byte on a line crossing a block edge crashed
     or was called mixed; UTF-8 text within 1 MB after a Windows-1252 byte was silently
     mis-decoded (the whole read refuses it); a quoted field longer than the look-ahead was cut;
-    a stray quote with no record end in MAX_RECORD_BYTES is walked field by field."""
-    import churn_core.io.reader as cio
+    a stray quote in an unquoted cell far from any record end is text."""
 
     block = 997
     if case == "header_lone_cr":
@@ -548,37 +551,38 @@ def test_block_reader_edge_cases_equal_the_whole_read(tmp_path, monkeypatch, cas
         data = (head + "\n" + "".join(",".join(["1"] * 3000) + "\n" for _ in range(40))).encode("utf-16")
     else:
         data = bytes(_rows_bytes(3000)).replace(b"\n5,5,name5\n", b'\n5,5,5\'11" tall\n')
-        monkeypatch.setattr(cio, "MAX_RECORD_BYTES", 5000)
     path = tmp_path / f"{case}.csv"
     path.write_bytes(data)
     try:
         whole, outcome = read_table(path)[0], None
     except DataFileError as exc:
         whole, outcome = None, str(exc)
-    monkeypatch.setattr(cio, "WHOLE_READ_BYTES", 0)
-    monkeypatch.setattr(cio, "STREAM_BLOCK_BYTES", block)
     if outcome is not None:
         assert case == "cp1252_then_utf8" and "mixed encodings" in outcome
         with pytest.raises(DataFileError) as exc:
-            list(iter_table_chunks(path, chunksize=40))
+            list(iter_table_chunks(path, chunksize=40, block_size=block))
         assert str(exc.value) == outcome
         return
-    chunks = [c for c, _ in iter_table_chunks(path, chunksize=40)]
+    chunks = [c for c, _ in iter_table_chunks(path, chunksize=40, block_size=block)]
     pd.testing.assert_frame_equal(pd.concat(chunks), whole, check_exact=True)
     assert max(len(c) for c in chunks) <= 40
     if case == "lone_cr_file":  # cut at its CRs: the first chunk comes before the file is read
         import io
 
+        from churn_core.io.csv import iter_csv_chunks
+
         fh = io.BytesIO(data)
-        next(cio._csv_blocks(fh, path.name, 40))
+        chunks = iter_csv_chunks(lambda: fh, path.name, 40, block_size=block)
+        next(chunks)
         assert fh.tell() < len(data) / 2
+        chunks.close()
     assert whole.index[0] == 2 and len(whole) == {
         "header_lone_cr": 300, "long_quoted_field": 3000, "stray_quote_then_ragged_quoted_field": 900,
         "lone_cr_file": 30_000, "utf16_wide_header": 40}.get(case, len(whole))
 
 
 def test_is_utf8_agrees_with_python_codec():
-    from churn_core.io.reader import _is_utf8
+    from churn_core.io.encoding import is_utf8 as _is_utf8
 
     rng = np.random.default_rng(0)
     samples = [b"", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe0\x80\xaf", b"\xc3",

@@ -61,7 +61,7 @@ def messy():
         "Exited": ["1", "0", "1", "", "0", "2"],
         "Note": ["n1", "n2", "n3", "n4", "n5", "n6"],
     })
-    df.index = pd.Index(range(10, 16), name="source_line")
+    df.index = pd.Index(range(10, 16), name="source_row")
     return df
 
 
@@ -72,13 +72,13 @@ SCHEMA = FeatureSchema(target="Exited", positive_label="1", negative_label="0", 
 def test_accounting_and_types(messy):
     res = validate(messy, SCHEMA, require_target=True, source_name="m.csv")
     assert len(res.valid) + len(res.rejected) == len(messy)
-    assert res.valid["source_line"].tolist() == [10, 12, 14]
-    assert res.rejected["source_line"].tolist() == [11, 13, 15]
+    assert res.valid["source_row"].tolist() == [10, 12, 14]
+    assert res.rejected["source_row"].tolist() == [11, 13, 15]
     assert res.valid["Age"].dtype == np.float64
     assert res.valid["Plan"].tolist()[0] == "gold" and res.valid["Plan"].tolist()[2] == "1"
     assert res.valid["Note"].tolist() == ["n1", "n3", "n5"]  # extra column passed through
     assert res.y.tolist() == [1, 1, 0] and len(res.y) == len(res.valid)
-    assert list(res.rejected.columns) == list(messy.columns) + ["source_line", "reason"]
+    assert list(res.rejected.columns) == list(messy.columns) + ["source_row", "reason"]
     assert res.rejected["Age"].tolist() == ["x", "51", "29"]  # original cells
     assert res.report.rows_in == 6 and res.report.rows_valid == 3 and res.report.rows_rejected == 3
     assert res.report.blanks == {"Age": 1, "Plan": 1}
@@ -88,7 +88,7 @@ def test_row_with_two_problems_lists_both(messy):
     df = messy.copy()
     df.loc[11, "Exited"] = ""
     res = validate(df, SCHEMA, require_target=True)
-    reason = res.rejected.set_index("source_line").loc[11, "reason"]
+    reason = res.rejected.set_index("source_row").loc[11, "reason"]
     assert "'x' is not a number" in reason and "blank" in reason
 
 
@@ -116,11 +116,11 @@ def test_missing_passthrough_columns_are_optional(messy):
     assert "CustomerId" not in res.valid and len(res.valid) == 3
 
 
-def test_plain_frame_without_line_index():
+def test_plain_frame_without_row_index():
     df = pd.DataFrame({"Age": ["1", "oops"], "Exited": ["1", "0"]})
     res = validate(df, FeatureSchema(target="Exited", positive_label="1", numeric=["Age"]), True)
-    assert res.rejected["source_line"].tolist() == [3]
-    assert res.rejected["reason"].iloc[0] == "column 'Age', line 3: 'oops' is not a number"
+    assert res.rejected["source_row"].tolist() == [3]
+    assert res.rejected["reason"].iloc[0] == "column 'Age', row 3: 'oops' is not a number"
 
 
 def test_typed_parquet_columns(tmp_path):
@@ -134,7 +134,7 @@ def test_typed_parquet_columns(tmp_path):
     assert res.y.tolist() == [1, 0, 0]
     np.testing.assert_allclose(res.valid["Age"], [30, 40.5, np.nan])
     assert res.report.rejected_reasons == {}
-    assert res.rejected.empty and res.rejected["source_line"].dtype.kind == "i"
+    assert res.rejected.empty and res.rejected["source_row"].dtype.kind == "i"
 
 
 @pytest.mark.realdata

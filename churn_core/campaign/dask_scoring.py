@@ -2,7 +2,7 @@
 
 Each input file (CSV/TSV/TXT or Parquet part) becomes one partition of a
 :mod:`dask.dataframe` built with :func:`dask.dataframe.from_map`; every partition is read with
-:func:`churn_core.io.reader.read_table` (so typing, encodings and line numbers are exactly those of
+:func:`churn_core.io.reader.read_table` (so typing, encodings and row numbers are exactly those of
 the single-machine path) and scored with :func:`churn_core.campaign.scoring.score_frame` inside
 ``map_partitions``. Workers load the bundle once per process, from its folder, with
 :func:`churn_core.model.bundle.load_bundle` (Keras safe mode), so nothing is pickled from the
@@ -15,7 +15,7 @@ client. Each partition writes its own part files::
 and returns one row of counts. Everything is written to a hidden folder beside ``OUTDIR``
 first and renamed into place at the end, so a failed run leaves no half output.
 
-Every row carries ``source_file`` (the input file name) and ``source_line``.
+Every row carries ``source_file`` (the input file name) and ``source_row``.
 
 When to use it: files, or folders of parts, too big for one machine's time budget, or a
 Dask cluster already at hand (``scheduler="tcp://host:8786"``). On one machine the chunked
@@ -119,7 +119,7 @@ def read_part(path: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``source_line`` as in :func:`read_table`; first column ``source_file``.
+        Index ``source_row`` as in :func:`read_table`; first column ``source_file``.
     """
     from churn_core.io.reader import read_table
 
@@ -130,9 +130,9 @@ def read_part(path: str) -> pd.DataFrame:
 
 
 def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
-    from churn_core.campaign.scoring import _TableWriter
+    from churn_core.io.writer import TableWriter
 
-    writer = _TableWriter(path, fmt)
+    writer = TableWriter(path, fmt)
     writer.write(frame)
     writer.close(list(frame.columns))
 

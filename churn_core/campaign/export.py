@@ -4,15 +4,13 @@ Accounting rule: ``rows_in = rows_listed + sum(excluded.values())``, where ``exc
 a plain-words reason (tier not selected, beyond the contact budget, could not be scored: ...)
 to a count. :func:`decision_log` refuses numbers that do not add up.
 
-Formula injection: text cells beginning with ``=``, ``+``, ``-``, ``@``, tab or carriage
-return get a leading apostrophe so spreadsheet programs show them as text (OWASP "CSV
-Injection" guidance). Cells that are plain numbers (``-12.5``) are not formulas and stay
-numbers; columns whose every filled cell is a plain number are written as numbers.
+Files are written by the shared writer :mod:`churn_core.io.writer` (formula injection
+screened, cells with line breaks quoted); columns whose every filled cell is a plain number
+are written as numbers (:func:`coerce_numeric_text`).
 """
 from __future__ import annotations
 
 import datetime as _dt
-import io
 import json
 import re
 from collections import Counter
@@ -21,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnError
+from churn_core.io.writer import NUMBER_BODY, csv_bytes, is_text_column, xlsx_bytes
 from churn_core.evaluate.metrics import check_scores
 from churn_core.evaluate.thresholds import rank_order
 from churn_core.campaign.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
@@ -28,8 +27,6 @@ from churn_core.campaign.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
 __all__ = [
     "REASON_COLUMNS",
     "build_target_list",
-    "neutralise_formulas",
-    "neutralise_arrow_table",
     "coerce_numeric_text",
     "to_csv_bytes",
     "to_xlsx_bytes",
@@ -39,13 +36,6 @@ __all__ = [
 ]
 
 REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER_BODY = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
-_NUMBER = re.compile(r"^\s*" + _NUMBER_BODY + r"\s*$")
-
-
-def _is_text_column(s: pd.Series) -> bool:
-    return s.dtype == object or pd.api.types.is_string_dtype(s.dtype)
 
 
 def coerce_numeric_text(df: pd.DataFrame, columns=None) -> pd.DataFrame:
@@ -70,7 +60,7 @@ def coerce_numeric_text(df: pd.DataFrame, columns=None) -> pd.DataFrame:
     out = df.copy()
     for c in (out.columns if columns is None else columns):
         s = out[c]
-        if not _is_text_column(s):
+        if not is_text_column(s):
             continue
         text = s.astype("str").str.strip().where(s.notna(), "")
         filled = text[text != ""]
@@ -79,166 +69,13 @@ def coerce_numeric_text(df: pd.DataFrame, columns=None) -> pd.DataFrame:
         nums = pd.to_numeric(filled, errors="coerce")
         if nums.isna().any() or not np.isfinite(nums.to_numpy(dtype=float)).all():
             continue  # some cell is not a number: a text column
-        if not filled.str.fullmatch(_NUMBER_BODY).all():
+        if not filled.str.fullmatch(NUMBER_BODY).all():
             continue  # e.g. "1_000" parsed by Python but not a plain number
         codes = filled.str.match(r"[+-]?0\d") | (filled.str.count(r"\d") > 15)
         if codes.any():
             continue  # "0123", long IDs: identifiers, keep as text
         out[c] = pd.to_numeric(text.where(text != ""), errors="coerce")
     return out
-
-
-def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with an apostrophe.
-
-    Parameters
-    ----------
-    df : DataFrame
-
-    Returns
-    -------
-    DataFrame
-        A copy where every text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage
-        return (and not a plain number such as ``-12.5``) becomes ``"'" + cell``; numeric
-        columns and all other cells are unchanged. Column names are treated the same way.
-
-    Notes
-    -----
-    OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection).
-    """
-    fix = _neutralise_text
-    out = df.copy()
-    for c in out.columns:
-        if _is_text_column(out[c]):
-            out[c] = out[c].map(fix, na_action="ignore").astype(object)
-    out.columns = [fix(str(c)) for c in out.columns]
-    return out
-
-
-def neutralise_arrow_table(table, skip=()):
-    """Arrow twin of :func:`neutralise_formulas`, for CSV files written in a stream.
-
-    Parameters
-    ----------
-    table : pyarrow.Table
-    skip : collection of str, default ()
-        Columns known to hold only numbers or blanks (e.g. numeric features of validated,
-        scored rows): not scanned (a number is never neutralised).
-
-    Returns
-    -------
-    pyarrow.Table
-        The same table where every text cell (and column name) starting with ``=``, ``+``,
-        ``-``, ``@``, tab or carriage return, and not a plain number, gets a leading
-        apostrophe; other columns (including dictionary-encoded ones) are untouched.
-
-    Notes
-    -----
-    OWASP, "CSV Injection" (https://owasp.org/www-community/attacks/CSV_Injection).
-
-    A text column is first screened by the first byte of each cell, read from the Arrow
-    buffers with NumPy (:func:`_may_start_formula`, about 0.1 ms per 100,000 cells); only a
-    column where some cell starts with one of those characters goes through the exact
-    ``pyarrow.compute`` regex checks (which spare plain numbers such as ``-12.5``).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    columns = []
-    for name, col in zip(table.column_names, table.columns):
-        if name not in skip and (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-            if not _may_start_formula(col):  # the usual case: no cell starts with = + - @ TAB CR
-                columns.append(col)
-                continue
-            starts = pc.match_substring_regex(col, r"^[=+\-@\t\r]")
-            if not pc.any(starts).as_py():  # (the screen above already said some cell does)
-                columns.append(col)
-                continue
-            risky = pc.and_(starts, pc.invert(pc.match_substring_regex(col, _NUMBER.pattern)))
-            if pc.any(risky).as_py():
-                quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
-                col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
-        columns.append(col)
-    names = [_neutralise_text(str(c)) for c in table.column_names]
-    return pa.Table.from_arrays(columns, names=names)
-
-
-#: ``_FORMULA_START`` as UTF-8 bytes (all ASCII).
-_FORMULA_BYTES = tuple(ord(c) for c in _FORMULA_START)
-
-
-def _may_start_formula(col) -> bool:
-    """Whether some non-null cell of a string / large_string Array or ChunkedArray starts
-    with ``=``, ``+``, ``-``, ``@``, tab or carriage return.
-
-    Reads the first byte of every non-empty cell straight from the Arrow buffers (offsets:
-    int32 for string, int64 for large_string, from the array's ``offset``; data: UTF-8
-    bytes). An ASCII byte never occurs inside a multi-byte UTF-8 character, so a cell starts
-    with one of those characters exactly when its first byte is that character. Null cells
-    are masked out with the validity bitmap (only when a candidate is found).
-
-    Returns
-    -------
-    bool
-        True exactly when some non-null cell starts with one of them (as the regex check in
-        :func:`neutralise_arrow_table` would find).
-    """
-    for chunk in getattr(col, "chunks", (col,)):
-        n = len(chunk)
-        if n == 0 or chunk.null_count == n:
-            continue
-        buffers = arrow_string_buffers(chunk)
-        if buffers is None:
-            continue  # every cell empty (or null)
-        offsets, data = buffers
-        starts = offsets[:-1]
-        # mode="clip": an empty cell at the very end may start at len(data); it is masked below
-        first = data.take(starts, mode="clip")
-        hit = first == _FORMULA_BYTES[0]  # six SIMD compares: faster than a lookup table
-        for b in _FORMULA_BYTES[1:]:
-            hit |= first == b
-        if not hit.any():
-            continue
-        hit &= offsets[1:] > starts  # empty cells have no first character
-        if chunk.null_count:
-            hit &= chunk.is_valid().to_numpy(zero_copy_only=False)
-        if hit.any():
-            return True
-    return False
-
-
-def arrow_string_buffers(chunk) -> tuple[np.ndarray, np.ndarray] | None:
-    """NumPy views of a string / large_string Arrow array's offsets and UTF-8 bytes.
-
-    Parameters
-    ----------
-    chunk : pyarrow.Array
-        One string or large_string array (a chunk of a ChunkedArray), possibly sliced.
-
-    Returns
-    -------
-    offsets : ndarray of shape (len(chunk) + 1,), int32 or int64
-        Cell ``i`` is ``data[offsets[i]:offsets[i + 1]]`` (the array's ``offset`` applied).
-    data : ndarray of uint8
-        The whole data buffer (zero-copy).
-    None
-        When the array holds no bytes (every cell empty or null).
-    """
-    import pyarrow as pa
-
-    _, offsets_buf, data_buf = chunk.buffers()[:3]
-    if offsets_buf is None or data_buf is None or data_buf.size == 0:
-        return None
-    width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(offsets_buf, dtype=width, count=chunk.offset + len(chunk) + 1)[chunk.offset:]
-    return offsets, np.frombuffer(data_buf, dtype=np.uint8)
-
-
-def _neutralise_text(v):
-    """``"'" + v`` when ``v`` is text a spreadsheet would run as a formula, else ``v``."""
-    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _NUMBER.match(v):
-        return "'" + v
-    return v
 
 
 def _aligned(frame_or_values, scored: pd.DataFrame, what: str):
@@ -385,7 +222,8 @@ def to_csv_bytes(df: pd.DataFrame, neutralise: bool = True, excel_bom: bool = Tr
     ----------
     df : DataFrame
     neutralise : bool, default True
-        Apply :func:`coerce_numeric_text` then :func:`neutralise_formulas`.
+        Apply :func:`coerce_numeric_text` then
+        :func:`churn_core.io.writer.neutralise_formulas`.
     excel_bom : bool, default True
         Start with a UTF-8 byte-order mark so Excel shows accents right (pandas and most
         readers ignore it).
@@ -394,9 +232,7 @@ def to_csv_bytes(df: pd.DataFrame, neutralise: bool = True, excel_bom: bool = Tr
     -------
     bytes
     """
-    out = neutralise_formulas(coerce_numeric_text(df)) if neutralise else df
-    text = out.to_csv(index=False, lineterminator="\n")
-    return text.encode("utf-8-sig" if excel_bom else "utf-8")
+    return csv_bytes(coerce_numeric_text(df) if neutralise else df, neutralise=neutralise, excel_bom=excel_bom)
 
 
 def _log_rows(log: dict) -> pd.DataFrame:
@@ -433,14 +269,10 @@ def to_xlsx_bytes(df: pd.DataFrame, decision_log: dict | None = None,
     bytes
         An .xlsx file (openpyxl). Text cells are neutralised; numbers are real numbers.
     """
-    buf = io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        neutralise_formulas(coerce_numeric_text(df)).to_excel(xw, sheet_name=sheet_name,
-                                                              index=False)
-        if decision_log is not None:
-            neutralise_formulas(_log_rows(decision_log)).to_excel(
-                xw, sheet_name="decision_log", index=False)
-    return buf.getvalue()
+    sheets = {sheet_name: coerce_numeric_text(df)}
+    if decision_log is not None:
+        sheets["decision_log"] = _log_rows(decision_log)
+    return xlsx_bytes(sheets)
 
 
 def decision_log(model_name: str, fingerprint: str | None, strategy: str, threshold: float,

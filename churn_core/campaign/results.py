@@ -21,7 +21,7 @@ from churn_core.data.flags import binary_codes
 from churn_core.data.validate import match_columns
 from churn_core.errors import ChurnError, SchemaError
 from churn_core.evaluate.uplift import rate_difference
-from churn_core.io.reader import LINE_INDEX
+from churn_core.io.reader import ROW_INDEX
 
 OUTCOME_NAMES = ("churned", "churn", "exited", "left", "attrition", "outcome")
 CONTACTED_NAMES = ("contacted", "called", "reached")
@@ -124,8 +124,8 @@ def campaign_results(campaign: dict, outcomes: pd.DataFrame, *, id_column: str |
     listed = listed.drop_duplicates("id")
 
     rows = outcomes.copy()
-    if LINE_INDEX not in rows.columns:
-        rows.insert(0, LINE_INDEX, rows.index if rows.index.name == LINE_INDEX
+    if ROW_INDEX not in rows.columns:
+        rows.insert(0, ROW_INDEX, rows.index if rows.index.name == ROW_INDEX
                     else np.arange(2, len(rows) + 2))
     ids = rows[id_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                            else str(v).strip())

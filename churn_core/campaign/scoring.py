@@ -19,12 +19,12 @@ import pandas as pd
 
 from churn_core.model.bundle import ModelBundle
 from churn_core.errors import DataFileError
-from churn_core.campaign.export import arrow_string_buffers, neutralise_arrow_table, neutralise_formulas
+from churn_core.io.writer import TableWriter, arrow_string_buffers, write_error
 
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
 #: (re-scoring a scored file must not give two ``churn_probability`` columns).
-OUTPUT_COLUMNS = ("source_line", *SCORE_COLUMNS, "risk_tier", "reason")
+OUTPUT_COLUMNS = ("source_row", *SCORE_COLUMNS, "risk_tier", "reason")
 OUTPUT_FORMATS = (".csv", ".parquet", ".pq")
 
 
@@ -36,9 +36,9 @@ class ScoreResult:
     ----------
     scored : DataFrame
         Every original column of the scored rows, plus ``churn_probability`` (float in
-        [0, 1]), ``predicted_churn`` (0/1 at the threshold) and ``source_line``.
+        [0, 1]), ``predicted_churn`` (0/1 at the threshold) and ``source_row``.
     rejected : DataFrame
-        Original cells of the rows that could not be scored, plus ``source_line`` and
+        Original cells of the rows that could not be scored, plus ``source_row`` and
         ``reason``.
     report : dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``threshold``,
@@ -54,50 +54,50 @@ class ScoreResult:
     report: dict = field(default_factory=dict)
 
 
-def _with_source_line(frame: pd.DataFrame, first_line: int = 2) -> pd.DataFrame:
-    """Make ``source_line`` a column (from the index when it holds it)."""
-    if "source_line" in frame.columns:
+def _with_source_row(frame: pd.DataFrame, first_line: int = 2) -> pd.DataFrame:
+    """Make ``source_row`` a column (from the index when it holds it)."""
+    if "source_row" in frame.columns:
         return frame.reset_index(drop=True)
-    if frame.index.name == "source_line":
+    if frame.index.name == "source_row":
         return frame.reset_index()
     out = frame.reset_index(drop=True)
-    out.insert(0, "source_line", np.arange(first_line, first_line + len(out)))
+    out.insert(0, "source_row", np.arange(first_line, first_line + len(out)))
     return out
 
 
 def rejected_layout(rejected: pd.DataFrame) -> pd.DataFrame:
-    """Rejected rows as written to files: ``source_line`` first, the file's cells, ``reason`` last.
+    """Rejected rows as written to files: ``source_row`` first, the file's cells, ``reason`` last.
 
     Parameters
     ----------
     rejected : DataFrame
-        ``ValidationResult.rejected`` (source line as index or column; ``reason`` column).
+        ``ValidationResult.rejected`` (source row as index or column; ``reason`` column).
 
     Returns
     -------
     DataFrame
         A new frame, the same layout whether it has rows or not.
     """
-    out = _with_source_line(rejected.copy())
+    out = _with_source_row(rejected.copy())
     if "reason" not in out.columns:
         out["reason"] = "rejected by validation"
-    return out[["source_line", *(c for c in out.columns if c not in ("source_line", "reason")), "reason"]]
+    return out[["source_row", *(c for c in out.columns if c not in ("source_row", "reason")), "reason"]]
 
 
 def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
-    """The original cells of the valid rows (matched by ``source_line``), plus ``source_line``."""
-    from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN
+    """The original cells of the valid rows (matched by ``source_row``), plus ``source_row``."""
+    from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
 
-    lines = valid[LINE_INDEX].to_numpy()
-    if df.index.name == LINE_INDEX and df.index.is_unique:
+    lines = valid[ROW_INDEX].to_numpy()
+    if df.index.name == ROW_INDEX and df.index.is_unique:
         pos = df.index.get_indexer(lines)
     else:
         pos = lines - 2
     if len(pos) and (pos.min() < 0 or pos.max() >= len(df)):
         raise RuntimeError("validated rows do not match the input rows")  # programming error
-    cols = [c for c in df.columns if c not in (PARSE_ERROR_COLUMN, LINE_INDEX)]
+    cols = [c for c in df.columns if c not in (PARSE_ERROR_COLUMN, ROW_INDEX)]
     out = df.iloc[pos][cols].reset_index(drop=True)
-    out.insert(0, LINE_INDEX, lines)
+    out.insert(0, ROW_INDEX, lines)
     return out
 
 
@@ -127,7 +127,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     ----------
     bundle : ModelBundle
     df : DataFrame of shape (n_rows, n_columns)
-        As read by :func:`churn_core.io.reader.read_table` (index = source line); a target column
+        As read by :func:`churn_core.io.reader.read_table` (index = source row); a target column
         is not needed.
     threshold : float in [0, 1], optional
         Decision threshold; default the bundle's (max F1 on its validation split).
@@ -284,88 +284,10 @@ def rejected_path(out: str | Path) -> Path:
     return out.with_name(f"{out.stem}_rejected{out.suffix}")
 
 
-class _TableWriter:
-    """Append DataFrames to one CSV or Parquet file with a fixed column layout."""
-
-    def __init__(self, path: Path, kind: str):
-        self.path = path
-        self.kind = kind
-        self.columns = None
-        self._pq = None
-        self._schema = None
-        self._csv = None
-        self.rows = 0
-        #: columns holding only validated numbers (no formula check needed)
-        self.number_columns: set = set()
-
-    def write(self, frame: pd.DataFrame) -> None:
-        if self.columns is None:
-            self.columns = list(frame.columns)
-        frame = frame.reindex(columns=self.columns)
-        if self.kind == "csv":
-            self._write_csv(frame)
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            if self._pq is None:
-                table = pa.Table.from_pandas(frame, preserve_index=False)
-                # all-null columns in the first chunk: store as text so later chunks fit
-                self._schema = pa.schema([
-                    pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
-                    for f in table.schema
-                ])
-                self._pq = pq.ParquetWriter(self.path, self._schema)
-            table = pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False, safe=False)
-            self._pq.write_table(table)
-        self.rows += len(frame)
-
-    def _write_csv(self, frame: pd.DataFrame) -> None:
-        """Append ``frame`` as CSV rows with pyarrow's C++ writer (about 15x faster than
-        ``DataFrame.to_csv``); the header is written once by the :mod:`csv` module (quoted
-        only when needed), and chunks Arrow cannot convert fall back to pandas."""
-        import csv as _csv
-
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        if self._csv is None:
-            self._csv = open(self.path, "w" if self.rows == 0 else "a", newline="", encoding="utf-8")
-            if self.rows == 0:
-                _csv.writer(self._csv, lineterminator="\n").writerow(
-                    list(neutralise_formulas(pd.DataFrame(columns=[str(c) for c in self.columns])).columns))
-                self._csv.flush()
-        # exports neutralise spreadsheet formulas (CSV injection); numbers stay numbers
-        try:
-            table = neutralise_arrow_table(pa.Table.from_pandas(frame, preserve_index=False),
-                                           skip=self.number_columns)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            self._csv.write(neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n"))
-            return
-        self._csv.flush()
-        try:
-            pacsv.write_csv(table, self._csv.buffer,
-                            pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-            # a type Arrow's CSV writer refuses (checked before any row is written)
-            self._csv.write(neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n"))
-            return
-        self._csv.buffer.flush()
-
-    def close(self, empty_columns) -> None:
-        if self.columns is None:  # nothing written: still leave a file with a header
-            self.columns = list(empty_columns)
-            self.write(pd.DataFrame(columns=self.columns))
-        if self._pq is not None:
-            self._pq.close()
-        if self._csv is not None:
-            self._csv.close()
-            self._csv = None
-
-
 def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 100_000,
                progress: Callable | None = None, threshold: float | None = None,
-               workers: int = 2, augment: Callable | None = None) -> dict:
+               workers: int = 2, sheet: str | int | None = None, block_size: int | None = None,
+               augment: Callable | None = None) -> dict:
     """Score a (possibly huge) file chunk by chunk and write the results.
 
     Memory stays bounded by ``chunksize`` rows: at most ``workers + 2`` chunks are in flight
@@ -391,6 +313,11 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         Decision threshold (default: the bundle's).
     workers : int, default 2
         Chunks scored at the same time (threads); 1 scores one chunk at a time.
+    sheet : str or int, optional
+        XLSX input: the sheet to score (see :func:`churn_core.io.reader.read_table`).
+    block_size : int, optional
+        Bytes of a text file parsed at a time (default
+        :data:`churn_core.io.csv.BLOCK_BYTES`).
     augment : callable, optional
         ``augment(scored) -> scored`` adds columns to each scored chunk (e.g.
         :func:`uplift_columns`); its ``columns`` attribute names them for header-only files.
@@ -431,7 +358,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     tmp_out = out.with_name(f".{out.name}.partial")
     tmp_rej = rej_path.with_name(f".{rej_path.name}.partial")
     kind = "parquet" if out.suffix.lower() in (".parquet", ".pq") else "csv"
-    w_scored, w_rej = _TableWriter(tmp_out, kind), _TableWriter(tmp_rej, kind)
+    w_scored, w_rej = TableWriter(tmp_out, kind), TableWriter(tmp_rej, kind)
     totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
     extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "outside_training_range": {},
                    "duplicate_ids": {},
@@ -491,25 +418,29 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             progress(totals["rows_in"], None)
 
     try:
-        for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize)):
-            inflight.append(scorers.submit(score_chunk, chunk))
-            if len(inflight) >= workers:
+        try:
+            for chunk, _first in _prefetch(iter_table_chunks(path, chunksize=chunksize, sheet=sheet,
+                                                                  **({"block_size": block_size} if block_size else {}))):
+                inflight.append(scorers.submit(score_chunk, chunk))
+                if len(inflight) >= workers:
+                    finish_one()
+            while inflight:
                 finish_one()
-        while inflight:
-            finish_one()
-        if pending is not None:
-            pending.result()
-            pending = None
-        for col in list(id_seen):  # over the whole file, not chunk by chunk
-            shared = count_shared_ids(id_seen.pop(col))
-            if shared:
-                extra["duplicate_ids"][col] = shared
-        header = header or []
-        w_scored.close(["source_line", *header, *SCORE_COLUMNS, "risk_tier",
-                        *getattr(augment, "columns", ())])
-        w_rej.close(["source_line", *header, "reason"])
-        tmp_out.replace(out)
-        tmp_rej.replace(rej_path)
+            if pending is not None:
+                pending.result()
+                pending = None
+            for col in list(id_seen):  # over the whole file, not chunk by chunk
+                shared = count_shared_ids(id_seen.pop(col))
+                if shared:
+                    extra["duplicate_ids"][col] = shared
+            header = header or []
+            w_scored.close(["source_row", *header, *SCORE_COLUMNS, "risk_tier",
+                            *getattr(augment, "columns", ())])
+            w_rej.close(["source_row", *header, "reason"])
+            tmp_out.replace(out)
+            tmp_rej.replace(rej_path)
+        except OSError as exc:  # disk full, no permission: one line, no partial file left
+            raise write_error(exc, out, f"the scored rows and the rejected rows ({rej_path.name})") from None
     except BaseException:
         for f in inflight:
             f.cancel()
@@ -520,10 +451,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             except BaseException:  # noqa: BLE001 - the first error is re-raised below
                 pass
         for w in (w_scored, w_rej):
-            if w._pq is not None:
-                w._pq.close()
-            if w._csv is not None:
-                w._csv.close()
+            w.abort()
         tmp_out.unlink(missing_ok=True)
         tmp_rej.unlink(missing_ok=True)
         raise
@@ -546,11 +474,11 @@ def uplift_columns(uplift_bundle) -> Callable:
         ``f(scored) -> scored`` with ``uplift`` (drop in churn probability a call brings, in
         [-1, 1]; blank where the uplift model cannot use the row) and ``uplift_segment``.
     """
-    from churn_core.io.reader import LINE_INDEX
+    from churn_core.io.reader import ROW_INDEX
 
     def add(scored: pd.DataFrame) -> pd.DataFrame:
-        rows = scored.drop(columns=[LINE_INDEX]).set_axis(scored[LINE_INDEX].to_numpy())
-        rows.index.name = LINE_INDEX
+        rows = scored.drop(columns=[ROW_INDEX]).set_axis(scored[ROW_INDEX].to_numpy())
+        rows.index.name = ROW_INDEX
         pred = uplift_bundle.predict(rows)
         scored["uplift"] = pred["uplift"].to_numpy()
         scored["uplift_segment"] = pred["uplift_segment"].to_numpy()

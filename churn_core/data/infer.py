@@ -164,6 +164,32 @@ def suggest_positive_label(values) -> str | None:
     return None
 
 
+#: labels below this share of the labelled rows are strays when two labels remain without them
+STRAY_LABEL_SHARE = 0.01
+
+
+def _without_stray_labels(series: pd.Series, values: list[str], columns) -> list[str]:
+    """The target labels without strays: a repeated header (a label equal to a column name)
+    and, when more than two labels remain, labels that together fill under
+    :data:`STRAY_LABEL_SHARE` of the labelled rows while two labels fill the rest (a units
+    row, a typo). Validation then rejects the stray rows naming their rows, as scoring does,
+    instead of training refusing the whole file."""
+    names = {str(c).strip().casefold() for c in columns}
+    kept = [v for v in values if v.strip().casefold() not in names]
+    folded = list({v.casefold(): v for v in reversed(kept)}.values())[::-1]
+    if len(folded) > 2:
+        counts = map_unique(series, label_text).value_counts(dropna=True)
+        by_label: dict = {}
+        for v, k in counts.items():
+            by_label[str(v).casefold()] = by_label.get(str(v).casefold(), 0) + int(k)
+        top = sorted(folded, key=lambda v: -by_label.get(v.casefold(), 0))
+        rest = sum(by_label.get(v.casefold(), 0) for v in top[2:])
+        if rest < STRAY_LABEL_SHARE * sum(by_label.values()):
+            keep = {v.casefold() for v in top[:2]}
+            kept = [v for v in kept if v.casefold() in keep]
+    return kept
+
+
 def _resolve(df_columns, names, what: str, source: str | None) -> list[str]:
     if names is None:
         return None
@@ -306,6 +332,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
                                   f"{target_col!r} (values: {shown})")
             pos = match[0] if match else want
         else:
+            values = _without_stray_labels(full[target_col], values, full.columns)
             pos = suggest_positive_label(values)
         if pos is not None:
             others = list({v.casefold(): v for v in reversed(values) if v.casefold() != pos.casefold()}.values())

@@ -2,7 +2,7 @@
 
 Columns are matched to the schema by name (case and surrounding whitespace ignored), never by
 position. Every input row ends up either in ``valid`` or in ``rejected`` (with the original
-cells, its ``source_line`` and a ``reason`` naming the column, line and bad value), so
+cells, its ``source_row`` and a ``reason`` naming the column, line and bad value), so
 ``len(valid) + len(rejected) == len(df)`` always holds.
 """
 from __future__ import annotations
@@ -17,11 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from churn_core import config
-from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError
-from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN
+from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError, shown
+from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
 from churn_core.data.schema import FeatureSchema
 
 #: Cell texts treated as missing (pandas' usual missing-value markers plus a few CRM ones).
+#: One rule for every column (numeric, categorical, target): a cell is blank when its text,
+#: stripped and compared without case (``NaN``, ``nan``, ``NAN``, ``N/A``, ``NULL``), is one of these.
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "nil", "-", "?", "#n/a", "<na>", "nat"})
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 #: Thousands separators other than ``.``/``,`` (``1 234``, ``1'234``), valid only between a
@@ -70,10 +72,7 @@ def label_text(value) -> str | None:
 
 
 def _missing_token_set() -> pa.Array:
-    variants = set()
-    for t in MISSING_TOKENS:
-        variants |= {t, t.upper(), t.title(), t.capitalize()}
-    return pa.array(sorted(variants), type=pa.large_string())
+    return pa.array(sorted(MISSING_TOKENS), type=pa.large_string())  # compared with lower-cased cells
 
 
 _MISSING_ARROW = _missing_token_set()
@@ -90,7 +89,8 @@ def _arrow_text(s: pd.Series) -> pa.Array:
 
 
 def _blank_mask_arrow(trimmed: pa.Array) -> np.ndarray:
-    blank = pc.or_(pc.is_null(trimmed), pc.fill_null(pc.is_in(trimmed, value_set=_MISSING_ARROW), True))
+    lower = pc.utf8_lower(trimmed)  # case-insensitive, as label_text's casefold: "NaN" is "nan"
+    blank = pc.or_(pc.is_null(trimmed), pc.fill_null(pc.is_in(lower, value_set=_MISSING_ARROW), True))
     return blank.to_numpy(zero_copy_only=False).astype(bool)
 
 
@@ -335,9 +335,9 @@ class ValidationResult:
     ----------
     valid : DataFrame of shape (n_valid, n_columns)
         Passthrough columns (IDs, personal), features (numeric as float64, categorical as
-        stripped ``str``), the target as text when present, extra columns, and ``source_line``.
+        stripped ``str``), the target as text when present, extra columns, and ``source_row``.
     rejected : DataFrame of shape (n_rejected, n_columns_in + 2)
-        Original cells + ``source_line`` + ``reason``.
+        Original cells + ``source_row`` + ``reason``.
     y : ndarray of shape (n_valid,), int8, or None
         1 = churned (positive label), 0 = not; ``None`` when the target was not required.
     report : ValidationReport
@@ -363,8 +363,8 @@ def match_columns(columns, wanted) -> dict:
     return {w: lookup[normalize_name(w)] for w in wanted if normalize_name(w) in lookup}
 
 
-def _source_lines(df: pd.DataFrame) -> np.ndarray:
-    if df.index.name == LINE_INDEX:
+def _source_rows(df: pd.DataFrame) -> np.ndarray:
+    if df.index.name == ROW_INDEX:
         return np.asarray(df.index, dtype=np.int64)
     return np.arange(2, len(df) + 2, dtype=np.int64)
 
@@ -377,8 +377,8 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     Parameters
     ----------
     df : DataFrame of shape (n_rows, n_columns)
-        A table from :func:`churn_core.io.reader.read_table` (text cells; its ``source_line``
-        index gives line numbers, otherwise row ``i`` is line ``i + 2``).
+        A table from :func:`churn_core.io.reader.read_table` (text cells; its ``source_row``
+        index gives spreadsheet rows, otherwise row ``i`` is row ``i + 2``).
     schema : FeatureSchema
     require_target : bool
         Training/evaluation: the target column must exist, blank or unknown labels are
@@ -414,7 +414,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     known), and rejected when blank or, with a known negative label, anything else.
     """
     source = source_name or df.attrs.get("source_name") or "data"
-    word = df.attrs.get("line_word", "line")
+    word = df.attrs.get("line_word", "row")  # rows as a spreadsheet numbers them
     decimal = decimal or df.attrs.get("decimal")
     report = ValidationReport(source=source, rows_in=len(df))
     if require_target and (schema.target is None or schema.positive_label is None):
@@ -425,7 +425,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
                 vals = sorted({t for t in map(label_text, df[tcol].unique()) if t is not None})
                 hint = ("; the file has no data rows" if not len(df) else
                         f"; column {schema.target!r} is blank in all {len(df)} rows" if not vals else
-                        f"; column {schema.target!r} holds {', '.join(map(repr, vals[:10]))} in {len(df)} "
+                        f"; column {schema.target!r} holds {', '.join(map(shown, vals[:10]))} in {len(df)} "
                         f"row(s): say which value means churned (--positive-label), and the file needs "
                         f"both churners and non-churners")
         raise SchemaError(
@@ -440,9 +440,9 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         raise MissingColumnsError(missing, source, found=list(df.columns))
     report.renamed_columns = {found[c]: c for c in found if found[c] != c}
     used = set(found.values()) | {PARSE_ERROR_COLUMN}
-    extras = [c for c in df.columns if c not in used and c != LINE_INDEX]
+    extras = [c for c in df.columns if c not in used and c != ROW_INDEX]
     report.extra_columns = [str(c) for c in extras]
-    lines = _source_lines(df)
+    lines = _source_rows(df)
     n = len(df)
     reasons: dict = defaultdict(list)
     kinds: Counter = Counter()
@@ -460,7 +460,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         errs = df[PARSE_ERROR_COLUMN].to_numpy()
         flag(perr, "wrong number of fields", lambda i: str(errs[i]))
     raw_cols = [c for c in df.columns if c != PARSE_ERROR_COLUMN]
-    cells = [c for c in raw_cols if c != LINE_INDEX]
+    cells = [c for c in raw_cols if c != ROW_INDEX]
     if n and cells:  # a row of empty fields (",,,," exported from a spreadsheet) is no customer
         empty = np.logical_and.reduce([df[c].isna().to_numpy() for c in cells])
         flag(empty, "empty row", lambda i: f"{word} {lines[i]}: the row is empty (every cell is blank)")
@@ -475,7 +475,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         report.blanks[col] = int(blank.sum())
         if bad.any():
             flag(bad, f"{col}: not a number",
-                 lambda i, col=col, raw=raw: f"column {col!r}, {word} {lines[i]}: {str(raw.iloc[i])!r} is not a number")
+                 lambda i, col=col, raw=raw: f"column {col!r}, {word} {lines[i]}: {shown(str(raw.iloc[i]))} is not a number")
         out[col] = vals
     for col in schema.categorical:
         cats = normalize_categories(df[found[col]])
@@ -499,14 +499,14 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
                  lambda i: f"column {tcol!r}, {word} {lines[i]}: the target is blank (a customer with no "
                            f"known outcome is not counted as a churner)")
             flag(cls == -2, f"{tcol}: unknown label",
-                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {texts_u[codes[i]]!r} is neither the positive "
+                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {shown(texts_u[codes[i]])} is neither the positive "
                            f"label {schema.positive_label!r} nor the negative label {schema.negative_label!r}")
             y = (cls == 1).astype(np.int8)
         out[schema.target] = raw_t.array
     for col in extras:
         if col not in out:
             out[col] = df[col].array
-    out[LINE_INDEX] = lines
+    out[ROW_INDEX] = lines
     full = pd.DataFrame(out)
 
     keep = ~problem
@@ -516,7 +516,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     else:
         valid = full
         rejected = df[raw_cols].iloc[:0].reset_index(drop=True)
-    rejected[LINE_INDEX] = lines[problem]
+    rejected[ROW_INDEX] = lines[problem]
     rejected["reason"] = ["; ".join(reasons[i]) for i in np.flatnonzero(problem)]
     if y is not None:
         y = y[keep]
@@ -528,9 +528,31 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
             if ndup:
                 report.duplicate_ids[col] = ndup
                 report.warnings.append(f"{ndup} rows share an ID value in column {col!r} (duplicate customers?)")
+    if y is not None:
+        _note_blank_for_every_churner(valid, y, schema, report)
     if report.rows_rejected:
         report.warnings.append(f"{report.rows_rejected} of {n} rows rejected; download them with their reasons")
     return ValidationResult(valid=valid, rejected=rejected, y=y, report=report)
+
+
+def _note_blank_for_every_churner(valid: pd.DataFrame, y: np.ndarray, schema: FeatureSchema,
+                                  report: ValidationReport) -> None:
+    """A feature blank for every churner but filled for other customers is filled in for
+    training like any blank; say so (such a column is often recorded only after a customer
+    stays, so it may leak the outcome or mean nothing for new customers)."""
+    churn = np.asarray(y) == 1
+    if not churn.any() or churn.all():
+        return
+    for col in schema.features:
+        if col not in valid.columns:
+            continue
+        blank = pd.isna(valid[col]).to_numpy()
+        if blank[churn].all() and not blank[~churn].all():
+            report.warnings.append(
+                f"column {col!r} is blank for every churner ({int(churn.sum())} rows) but filled for "
+                f"{int((~blank[~churn]).sum())} other customers; its blanks are filled in for training. A "
+                f"column recorded only for customers who stayed can leak the outcome: check it or "
+                f"exclude it")
 
 
 def count_duplicated(series: pd.Series) -> int:
@@ -606,7 +628,7 @@ def check_trainable(valid: pd.DataFrame, y, schema: FeatureSchema) -> None:
         if s.isna().all():
             problems.append(f"feature {col!r} is blank in every row; exclude it")
         elif s.nunique(dropna=True) <= 1 and not s.isna().any():
-            problems.append(f"feature {col!r} has the same value ({s.dropna().iloc[0]!r}) in every row; exclude it")
+            problems.append(f"feature {col!r} has the same value ({shown(s.dropna().iloc[0])}) in every row; exclude it")
         elif looks_like_id(col, s):
             problems.append(f"feature {col!r} looks like a customer ID (unique per row or an ID name); "
                             f"use it as an ID column, not a feature")

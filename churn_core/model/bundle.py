@@ -24,6 +24,7 @@ import re
 import shutil
 import uuid
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import pandas as pd
 
 from churn_core import config
 from churn_core.errors import BundleError, MissingColumnsError
+from churn_core.io.writer import write_error
 from churn_core.model.preprocess import Preprocessor
 from churn_core.data.schema import FeatureSchema
 
@@ -302,6 +304,9 @@ def save_bundle(bundle: ModelBundle, name: str | None = None, models_dir=None) -
     ------
     BundleError
         For an unsafe name.
+    WriteError
+        When a file cannot be written (disk full, no permission): one line naming the folder;
+        the temporary folder is removed and an existing bundle of that name is kept.
     """
     models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
     name = sanitize_model_name(bundle.name if name is None else name)
@@ -326,6 +331,9 @@ def save_bundle(bundle: ModelBundle, name: str | None = None, models_dir=None) -
         os.replace(tmp, final)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:  # disk full, no permission: one line, the old bundle untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise write_error(exc, final, "the model bundle") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -406,6 +414,10 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
                           f"preprocessing {pre.features}")
     import keras
 
+    if not zipfile.is_zipfile(folder / "model.keras"):  # Keras would call it "file not found"
+        size = (folder / "model.keras").stat().st_size
+        raise BundleError(f"model {name!r}: model.keras is damaged: it is not a Keras (zip) file "
+                          f"({size:,} bytes); train the model again or restore its folder from a backup")
     try:
         model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
     except Exception as exc:  # noqa: BLE001 - any Keras failure is a damaged bundle

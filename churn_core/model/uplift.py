@@ -35,7 +35,7 @@ from churn_core import config
 from churn_core.data.flags import binary_codes
 from churn_core.data.infer import infer_schema
 from churn_core.data.validate import match_columns, validate
-from churn_core.io.reader import LINE_INDEX
+from churn_core.io.reader import ROW_INDEX
 from churn_core.errors import BundleError, SchemaError, TrainingDataError
 from churn_core.evaluate.uplift import qini_coefficient, qini_curve, uplift_by_decile
 from churn_core.model.bundle import ModelBundle, load_bundle, sanitize_model_name, save_bundle
@@ -120,8 +120,8 @@ class UpliftBundle:
 
 def _positions(df: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
     """Positions in ``df`` of validated / rejected rows (matched by their source row)."""
-    lines = rows[LINE_INDEX].to_numpy()
-    if df.index.name == LINE_INDEX and df.index.is_unique:
+    lines = rows[ROW_INDEX].to_numpy()
+    if df.index.name == ROW_INDEX and df.index.is_unique:
         return df.index.get_indexer(lines)
     return lines - 2
 

@@ -64,7 +64,7 @@ def uplift_ranking(ub: UpliftBundle, data: ActiveData, id_columns=(), value: flo
     Returns
     -------
     DataFrame
-        ``rank``, ``source_line``-free ID columns, ``p_churn_if_not_called``,
+        ``rank``, the ID columns, ``p_churn_if_not_called``,
         ``p_churn_if_called``, ``uplift``, ``uplift_segment``, ``expected_saved_value``
         (uplift x value - cost), sorted by expected saved value then uplift; rows the model
         cannot use are left out and counted in ``attrs["rejected"]``.

@@ -129,7 +129,7 @@ def labels_from_text(series: pd.Series, positive: str | None,
 
 
 def load_data(source: bytes | str | Path, name: str | None = None,
-              overrides: dict | None = None) -> ActiveData:
+              overrides: dict | None = None, sheet: str | int | None = None) -> ActiveData:
     """Read, infer and validate one customer file.
 
     Parameters
@@ -141,6 +141,9 @@ def load_data(source: bytes | str | Path, name: str | None = None,
     overrides : dict, optional
         Keyword arguments of ``infer.infer_schema`` (``target``, ``positive_label``,
         ``id_columns``, ``excluded``, ``numeric``, ``categorical``...).
+    sheet : str or int, optional
+        XLSX: the sheet to read when several sheets hold customer tables with the same
+        columns (the error then lists them).
 
     Returns
     -------
@@ -149,7 +152,7 @@ def load_data(source: bytes | str | Path, name: str | None = None,
     Raises
     ------
     DataFileError, SchemaError
-        With a message naming the file, column and line (shown by the page as ``st.error``);
+        With a message naming the file, column and row (shown by the page as ``st.error``);
         DataFileError also for a file with a header row but no data rows.
     """
     from churn_core.io import reader as cio
@@ -158,7 +161,7 @@ def load_data(source: bytes | str | Path, name: str | None = None,
         name = Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload"
     src = bytes(source) if isinstance(source, (bytes, bytearray)) else source
     try:
-        frame, report = cio.read_table(src, name=name)
+        frame, report = cio.read_table(src, name=name, sheet=sheet)
     except ChurnError:
         raise
     except Exception as exc:  # a reader fault must still reach the analyst as a message

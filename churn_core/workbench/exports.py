@@ -8,21 +8,15 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnError
+from churn_core.io.writer import csv_bytes
 from churn_core.workbench.columns import TIER
 from churn_core.workbench.scores import Scores
 
 
 def rejected_csv_bytes(rejected: pd.DataFrame) -> bytes:
-    """Rejected rows (original cells, ``source_line``, ``reason``) as UTF-8 CSV bytes, with
-    spreadsheet formulas neutralised (``export.neutralise_formulas`` when available)."""
-    frame = rejected
-    try:
-        from churn_core.campaign.export import neutralise_formulas
-
-        frame = neutralise_formulas(rejected)
-    except ImportError:  # pragma: no cover - export module absent
-        pass
-    return frame.to_csv(index=False).encode("utf-8")
+    """Rejected rows (original cells, ``source_row``, ``reason``) as UTF-8 CSV bytes, through
+    the shared writer (spreadsheet formulas neutralised, cells with line breaks quoted)."""
+    return csv_bytes(rejected, excel_bom=False)
 
 
 @dataclass

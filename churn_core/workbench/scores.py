@@ -24,7 +24,7 @@ class Scores:
         One row per scored customer: passthrough columns, features, ``churn_probability``
         in [0, 1] (and ``predicted_churn`` at the bundle's default threshold).
     rejected : DataFrame
-        Rows that could not be scored: original cells, ``source_line``, ``reason``.
+        Rows that could not be scored: original cells, ``source_row``, ``reason``.
     rows_in : int
         Rows in the file (``rows_in == len(scored) + len(rejected)``).
     y : ndarray of shape (n_scored,) or None
