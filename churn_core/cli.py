@@ -247,7 +247,7 @@ def _with_positive_label(df, schema, label: str, source: str):
     import dataclasses
 
     from churn_core.data.infer import target_values
-    from churn_core.data.validate import label_text, match_columns
+    from churn_core.data.cells import label_text, match_columns
 
     col = match_columns(df.columns, [schema.target]).get(schema.target)
     if col is None:  # validate() names the missing target column with the file's columns
@@ -450,7 +450,7 @@ def _print_data_notes(info: dict) -> None:
 def _print_other_labels(df, schema) -> None:
     """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
     from churn_core.data.infer import target_values
-    from churn_core.data.validate import match_columns
+    from churn_core.data.cells import match_columns
 
     col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
     if col is None or schema.positive_label is None or schema.negative_label is not None:

@@ -444,7 +444,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if len(res.rejected):
             w_rej.write(res.rejected)
 
-    from churn_core.data.validate import match_columns
+    from churn_core.data.cells import match_columns
 
     id_seen: dict[str, list] = {}  # ID column -> id_keys of every chunk (duplicates across chunks)
 

@@ -199,7 +199,7 @@ class ModelBundle:
         whitespace ignored), so a file with ``tenure`` or `` AGE `` scores like one with
         ``Tenure`` and ``Age``.
         """
-        from churn_core.data.validate import match_columns
+        from churn_core.data.cells import match_columns
 
         found = match_columns(df.columns, self.features)
         missing = [c for c in self.features if c not in found]

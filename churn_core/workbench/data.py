@@ -110,7 +110,7 @@ def labels_from_text(series: pd.Series, positive: str | None,
     ndarray of shape (n_samples,), float
         1.0 churned, 0.0 stayed, NaN for blank (or unknown) labels.
     """
-    from churn_core.data.validate import label_text
+    from churn_core.data.cells import label_text
 
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     pos = None if positive is None else str(positive).casefold()
