@@ -19,11 +19,13 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from churn_core.errors import ChurnError
+from churn_core.campaign.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
+from churn_core.errors import ChurnError, MissingColumnsError
 from churn_core.evaluate.metrics import check_scores
 from churn_core.evaluate.thresholds import rank_order
-from churn_core.campaign.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
 
 __all__ = [
     "REASON_COLUMNS",
@@ -141,8 +143,6 @@ def neutralise_arrow_table(table, skip=()):
     column where some cell starts with one of those characters goes through the exact
     ``pyarrow.compute`` regex checks (which spare plain numbers such as ``-12.5``).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     columns = []
     for name, col in zip(table.column_names, table.columns):
@@ -224,7 +224,6 @@ def arrow_string_buffers(chunk) -> tuple[np.ndarray, np.ndarray] | None:
     None
         When the array holds no bytes (every cell empty or null).
     """
-    import pyarrow as pa
 
     _, offsets_buf, data_buf = chunk.buffers()[:3]
     if offsets_buf is None or data_buf is None or data_buf.size == 0:
@@ -312,7 +311,6 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
     ChurnError
         Unknown tier names, missing probabilities, misaligned reasons or values.
     """
-    from churn_core.errors import MissingColumnsError
 
     id_columns = list(id_columns or [])
     extra_columns = [c for c in (extra_columns or []) if c not in id_columns]

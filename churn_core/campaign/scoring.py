@@ -8,18 +8,31 @@ A customer is a predicted churner when ``churn_probability >= threshold``.
 """
 from __future__ import annotations
 
+import csv as _csv
 import os
+import queue
+import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
-from churn_core.model.bundle import ModelBundle
+from churn_core.campaign.export import (arrow_string_buffers, neutralise_arrow_table,
+                                        neutralise_formulas)
+from churn_core.campaign.tiers import TIERS, tier_codes
+from churn_core.data.cells import match_columns
+from churn_core.data.validate import validate
 from churn_core.errors import DataFileError
-from churn_core.campaign.export import arrow_string_buffers, neutralise_arrow_table, neutralise_formulas
+from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN, iter_table_chunks
+from churn_core.model.bundle import ModelBundle
 
 SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
@@ -86,7 +99,6 @@ def rejected_layout(rejected: pd.DataFrame) -> pd.DataFrame:
 
 def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
     """The original cells of the valid rows (matched by ``source_line``), plus ``source_line``."""
-    from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN
 
     lines = valid[LINE_INDEX].to_numpy()
     if df.index.name == LINE_INDEX and df.index.is_unique:
@@ -147,7 +159,6 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     MissingColumnsError
         Naming every feature column absent from ``df``.
     """
-    from churn_core.data.validate import validate
 
     thr = bundle.default_threshold if threshold is None else float(threshold)
     if not 0.0 <= thr <= 1.0:
@@ -202,7 +213,6 @@ def add_risk_tier(scored: pd.DataFrame, cutoffs: dict | None = None) -> pd.DataF
     Same rule as :func:`churn_core.campaign.tiers.assign_tiers`: High when ``p >= high``, Medium when
     ``medium <= p < high``, else Low.
     """
-    from churn_core.campaign.tiers import TIERS, tier_codes
 
     codes = tier_codes(scored["churn_probability"].to_numpy(dtype=np.float64), cutoffs)
     scored["risk_tier"] = pd.Categorical.from_codes(codes, categories=list(TIERS))
@@ -216,8 +226,6 @@ def _prefetch(iterator, depth: int = 1):
     current one; at most ``depth`` items wait in the queue, so memory stays bounded.
     Exceptions raised by the iterator are re-raised here.
     """
-    import queue
-    import threading
 
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -271,7 +279,6 @@ def prefer_system_arrow_pool() -> str:
     str
         The backend now in use (``"system"``, or the user's choice).
     """
-    import pyarrow as pa
 
     if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL") and pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
@@ -305,9 +312,6 @@ class _TableWriter:
         if self.kind == "csv":
             self._write_csv(frame)
         else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
             if self._pq is None:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 # all-null columns in the first chunk: store as text so later chunks fit
@@ -324,10 +328,7 @@ class _TableWriter:
         """Append ``frame`` as CSV rows with pyarrow's C++ writer (about 15x faster than
         ``DataFrame.to_csv``); the header is written once by the :mod:`csv` module (quoted
         only when needed), and chunks Arrow cannot convert fall back to pandas."""
-        import csv as _csv
 
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
 
         if self._csv is None:
             self._csv = open(self.path, "w" if self.rows == 0 else "a", newline="", encoding="utf-8")
@@ -409,7 +410,6 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     MissingColumnsError
         When the file lacks feature columns.
     """
-    from churn_core.io.reader import iter_table_chunks
 
     prefer_system_arrow_pool()
     path, out = Path(path), Path(out)
@@ -436,7 +436,6 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     thr = bundle.default_threshold if threshold is None else float(threshold)
     header = None
     cutoffs = bundle.tier_cutoffs
-    from concurrent.futures import ThreadPoolExecutor
 
     def write(res: ScoreResult) -> None:
         if len(res.scored):
@@ -444,7 +443,6 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if len(res.rejected):
             w_rej.write(res.rejected)
 
-    from churn_core.data.cells import match_columns
 
     id_seen: dict[str, list] = {}  # ID column -> id_keys of every chunk (duplicates across chunks)
 
@@ -553,8 +551,6 @@ def id_keys(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     whole (about 1.6 ms per 100,000 cells instead of 5 ms); any other column takes the
     per-cell regex path. Both give the same arrays.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
 
     def all_canonical_ints(chunk) -> bool:
         """Every cell of a null-free, non-empty string / large_string chunk is a canonical

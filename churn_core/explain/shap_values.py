@@ -58,16 +58,18 @@ per column; see ``churn_core/preprocess.py``).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor, as_completed
 import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from churn_core import config
 from churn_core.errors import ChurnError, MissingColumnsError
-from churn_core.model.network import member_blocks
+from churn_core.model.network import compiled_predict, member_blocks
 
 #: Largest number of raw columns for the exact method (2**16 coalitions per customer).
 EXACT_MAX_COLUMNS = 16
@@ -102,12 +104,7 @@ def _single_thread_blas():
     """Context with one BLAS thread: our matrix products are small and cache-sized, and
     parallelism comes from our own worker threads (a multi-threaded BLAS on a shared 2-core
     machine was measured 3-6x slower)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        from contextlib import nullcontext
 
-        return nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -321,7 +318,6 @@ class _Network:
         if self._fn is None:
             fn = getattr(self.bundle, "predict_encoded", None)
             if fn is None:
-                from churn_core.model.network import compiled_predict
 
                 fn = compiled_predict(self.model)
             self._fn = fn
@@ -793,8 +789,6 @@ class RawColumnExplainer:
                     done = min(starts[k] + chunk, n)
                     _report(progress, done, n, "SHAP (permutation sampling)")
             else:
-                from concurrent.futures import ThreadPoolExecutor, as_completed
-
                 with ThreadPoolExecutor(max_workers=workers) as pool:
                     futures = {pool.submit(run, k): k for k in range(len(starts))}
                     for fut in as_completed(futures):

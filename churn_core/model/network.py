@@ -8,6 +8,13 @@ watches the validation split carved from the training data, never the test split
 
 The model holds no Lambda layers so it loads with ``keras.saving.load_model(...,
 safe_mode=True)``.
+
+LAZY IMPORTS: ``keras`` / ``tensorflow`` (and ``imblearn`` for SMOTE)`` are imported inside the functions that use them, on purpose (the one
+exception to "imports at the top"): importing TensorFlow costs 4.6-5.3 CPU-s and about
+560 MB in a fresh process (measured, /work/shared/REFERENCE.md), and the app's first page,
+the workbench facade and ``import churn_core.workbench`` must not pay it before a model is
+actually loaded, trained or run. ``tests/test_imports.py`` checks that importing
+``churn_core.workbench`` does not import TensorFlow.
 """
 from __future__ import annotations
 
@@ -18,6 +25,9 @@ from typing import Callable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
+
+from churn_core.model.ensemble_fit import fit_ensemble, init_params, packed_weights
 
 IMBALANCE_MODES = ("class_weight", "smote", "none")
 ENSEMBLES = ("tabm-mini", "independent")
@@ -221,7 +231,6 @@ def build_mlp(n_inputs: int, cfg: TrainConfig):
     import keras
 
     if cfg.members > 1:
-        from churn_core.model.ensemble_fit import init_params, packed_weights
 
         model = dense_chain(packed_weights(init_params(n_inputs, cfg), cfg))
     else:
@@ -242,7 +251,6 @@ def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
     -------
     dict of int to float
     """
-    from sklearn.utils.class_weight import compute_class_weight
 
     classes = np.array([0, 1])
     w = compute_class_weight("balanced", classes=classes, y=np.asarray(y).astype(int))
@@ -320,7 +328,6 @@ def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = No
     Xva = np.asarray(Xva, np.float32)
     yva = np.asarray(yva, np.float32)
     if cfg.members > 1 or cfg.monitor == "val_auc":
-        from churn_core.model.ensemble_fit import fit_ensemble
 
         sample_weight = None
         if class_weight is not None:
@@ -432,10 +439,7 @@ def member_blocks(model) -> dict | None:
 
         ``activation`` is one of ``"relu"``, ``"sigmoid"``, ``"linear"``. All arrays float32.
     """
-    try:
-        import keras
-    except ImportError:  # pragma: no cover
-        return None
+    import keras
     layers = list(getattr(model, "layers", []))
     if not layers or not isinstance(layers[0], keras.layers.InputLayer):
         return None

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from churn_core.evaluate.metrics import ThresholdMetrics
+
 
 @dataclass(frozen=True)
 class ThresholdCounts:
@@ -46,7 +48,6 @@ class ThresholdCounts:
 
     def to_metrics(self):
         """The same numbers as ``metrics.ThresholdMetrics`` (for ``figures`` and tests)."""
-        from churn_core.evaluate.metrics import ThresholdMetrics
 
         n = self.tp + self.fp + self.tn + self.fn
         return ThresholdMetrics(self.threshold, self.tp, self.fp, self.tn, self.fn,

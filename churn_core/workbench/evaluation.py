@@ -2,12 +2,14 @@
 cutoffs."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from churn_core import config
+from churn_core.errors import BundleError
+from churn_core.evaluate import metrics
 from churn_core.workbench.curve import ThresholdCurve
 
 
@@ -56,14 +58,12 @@ class EvalArrays:
     def roc_at(self, threshold: float):
         """``metrics.CurvePoints`` of the ROC curve with the point moved to ``threshold``
         (the curve itself is not recomputed)."""
-        from dataclasses import replace
 
         x, y = self.roc_point(threshold)
         return replace(self.roc, threshold=float(threshold), point_x=x, point_y=y)
 
     def pr_at(self, threshold: float):
         """``metrics.CurvePoints`` of the PR curve with the point moved to ``threshold``."""
-        from dataclasses import replace
 
         x, y = self.pr_point(threshold)
         return replace(self.pr, threshold=float(threshold), point_x=x, point_y=y)
@@ -93,7 +93,6 @@ def eval_arrays(bundle) -> EvalArrays:
     BundleError
         When the bundle does not record test labels and probabilities.
     """
-    from churn_core.errors import BundleError
 
     ev = getattr(bundle, "evaluation", None) or {}
     val = ev.get("validation", ev.get("val", {})) if isinstance(ev, dict) else {}
@@ -106,7 +105,6 @@ def eval_arrays(bundle) -> EvalArrays:
     y_val = _pick(val, "y", "y_true", "labels")
     p_val = _pick(val, "p", "proba", "churn_probability", "p_calibrated", "probabilities")
     raw = _pick(test, "p_raw", "proba_raw", "raw")
-    from churn_core.evaluate import metrics
 
     y_test = np.asarray(y_test, dtype=float)
     p_test = np.asarray(p_test, dtype=float)
