@@ -159,7 +159,7 @@ def threshold_views() -> None:
                      "rare: flagging nobody already scores the stay rate).")
     m[4].metric("Specificity", f"{at.specificity:.3f}", border=True,
                 help="Of the customers who stayed, the share not flagged.")
-    m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.flagged / max(at.n, 1))}",
+    m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.predicted_positive_rate)}",
                 delta_color="off", delta_arrow="off", border=True,
                 help="Test customers at or above the threshold.")
     a, b = st.columns(2)
@@ -170,7 +170,7 @@ def threshold_views() -> None:
                                base_rate=rep.base_rate, name="MLP",
                                challenger_name="gradient boosting"), key="perf_pr")
     a, b = st.columns(2)
-    a.plotly_chart(F.confusion_matrix_figure(at.to_metrics()), key="perf_cm")
+    a.plotly_chart(F.confusion_matrix_figure(at), key="perf_cm")
     b.plotly_chart(F.metrics_vs_threshold_figure(_ui.get_sweep(), threshold), key="perf_sweep")
     st.plotly_chart(F.score_distribution_figure(ev.p_test, ev.y_test, threshold),
                     key="perf_dist")

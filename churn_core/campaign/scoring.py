@@ -28,16 +28,16 @@ import pyarrow.parquet as pq
 from churn_core.campaign.export import (arrow_string_buffers, neutralise_arrow_table,
                                         neutralise_formulas)
 from churn_core.campaign.tiers import TIERS, tier_codes
+from churn_core.columns import PRED, PROBA, REASON, SCORE_COLUMNS, TIER
 from churn_core.data.cells import match_columns
 from churn_core.data.validate import validate
 from churn_core.errors import DataFileError
 from churn_core.io.reader import LINE_INDEX, PARSE_ERROR_COLUMN, iter_table_chunks
 from churn_core.model.bundle import ModelBundle
 
-SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
 #: (re-scoring a scored file must not give two ``churn_probability`` columns).
-OUTPUT_COLUMNS = ("source_line", *SCORE_COLUMNS, "risk_tier", "reason")
+OUTPUT_COLUMNS = (LINE_INDEX, *SCORE_COLUMNS, TIER, REASON)
 OUTPUT_FORMATS = (".csv", ".parquet", ".pq")
 
 
@@ -171,8 +171,8 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     valid = result.valid
     p = bundle.predict_proba(valid) if len(valid) else np.zeros(0)
     scored = _original_rows(df, valid)
-    scored["churn_probability"] = p
-    scored["predicted_churn"] = (p >= thr).astype(np.int8)
+    scored[PROBA] = p
+    scored[PRED] = (p >= thr).astype(np.int8)
     rejected = rejected_layout(result.rejected)
     pre = bundle.preprocessor
     report = {
@@ -181,7 +181,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "rows_scored": int(len(scored)),
         "rows_rejected": int(len(rejected)),
         "threshold": thr,
-        "predicted_churners": int(scored["predicted_churn"].sum()),
+        "predicted_churners": int(scored[PRED].sum()),
         "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
         "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
         "outside_training_range": pre.outside_training_range(valid) if len(valid) else {},
@@ -214,8 +214,8 @@ def add_risk_tier(scored: pd.DataFrame, cutoffs: dict | None = None) -> pd.DataF
     ``medium <= p < high``, else Low.
     """
 
-    codes = tier_codes(scored["churn_probability"].to_numpy(dtype=np.float64), cutoffs)
-    scored["risk_tier"] = pd.Categorical.from_codes(codes, categories=list(TIERS))
+    codes = tier_codes(scored[PROBA].to_numpy(dtype=np.float64), cutoffs)
+    scored[TIER] = pd.Categorical.from_codes(codes, categories=list(TIERS))
     return scored
 
 
@@ -498,8 +498,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             if shared:
                 extra["duplicate_ids"][col] = shared
         header = header or []
-        w_scored.close(["source_line", *header, *SCORE_COLUMNS, "risk_tier"])
-        w_rej.close(["source_line", *header, "reason"])
+        w_scored.close([LINE_INDEX, *header, *SCORE_COLUMNS, TIER])
+        w_rej.close([LINE_INDEX, *header, REASON])
         tmp_out.replace(out)
         tmp_rej.replace(rej_path)
     except BaseException:

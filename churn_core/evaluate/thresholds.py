@@ -21,13 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from churn_core.errors import ChurnError
-from churn_core.evaluate.metrics import (
-    ThresholdMetrics,
-    check_labels_scores,
-    check_scores,
-    confusion_counts,
-    threshold_metrics,
-)
+from churn_core.evaluate.curve import ThresholdCurve
+from churn_core.evaluate.metrics import (ThresholdMetrics, check_labels_scores, check_scores,
+                                         confusion_counts, threshold_metrics)
 
 __all__ = [
     "ThresholdChoice",
@@ -403,7 +399,7 @@ def _net_by_threshold(p, net, budget):
     cum = np.concatenate(([0.0], np.cumsum(net[order])))
     t = _candidates(p)
     # customers with p >= t are the first `count` of the descending order
-    count = p.size - np.searchsorted(np.sort(p), t, side="left")
+    count = ThresholdCurve(p).counts(t)["flagged"]
     total = cum[count]
     if budget is not None:
         keep = count <= budget
@@ -541,12 +537,9 @@ def net_value_curve(y_score, value, cost_per_contact: float, success_rate: float
         thresholds, dtype=float)
     if best.n_selected > 0 and best.selected is None:
         grid = np.unique(np.concatenate([grid, [best.threshold]]))
-    p_sorted = np.sort(p)
-    net_sorted_cum = np.concatenate(([0.0], np.cumsum(net[np.argsort(p, kind="stable")])))
-    idx = np.searchsorted(p_sorted, grid, side="left")
-    count = p.size - idx
-    total = net_sorted_cum[-1] - net_sorted_cum[idx]
-    total = total.astype(float)
+    curve = ThresholdCurve(p)
+    count = curve.counts(grid)["flagged"]
+    total = curve.sum_at_or_above(net, grid)
     if budget is not None:
         total = np.where(count <= int(budget), total, np.nan)
     opt = max(best.value, float(np.nanmax(total)) if np.isfinite(total).any() else 0.0)

@@ -58,8 +58,8 @@ per column; see ``churn_core/preprocess.py``).
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor, as_completed
 import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -68,6 +68,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from churn_core import config
+from churn_core.columns import reason_column
 from churn_core.errors import ChurnError, MissingColumnsError
 from churn_core.model.network import compiled_predict, member_blocks
 
@@ -95,7 +96,6 @@ NON_ACTIONABLE_COLUMNS = (
     "Age", "Gender", "Geography", "SeniorCitizen", "Partner", "Dependents",
     "Customer_Age", "Marital_Status", "Education_Level",
 )
-REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 #: Hybrid rows per numpy batch (bounds memory: about rows x first-layer width x 4 bytes).
 _ROW_BUDGET = 25_000
 
@@ -972,7 +972,7 @@ def reason_codes(explanation: Explanation, top: int = 3, exclude: Sequence[str] 
     picked = np.where(ok, picked, "")
     out = pd.DataFrame(index=explanation.index)
     for i in range(top):
-        out[f"reason_{i + 1}"] = picked[:, i] if i < k else ""
+        out[reason_column(i + 1)] = picked[:, i] if i < k else ""
     return out
 
 

@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
+from churn_core.columns import PROBA
 from churn_core.model.ensemble_fit import fit_ensemble, init_params, packed_weights
 
 IMBALANCE_MODES = ("class_weight", "smote", "none")
@@ -162,7 +163,7 @@ def _single_mlp(n_inputs: int, cfg: TrainConfig):
                          name=f"dense_{i}")(x)
         if cfg.dropout > 0:
             x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="churn_probability")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name=PROBA)(x)
     return keras.Model(inputs, outputs, name="churn_mlp")
 
 
@@ -200,12 +201,12 @@ def dense_chain(weights):
         for k in range(m):
             block[k * h_in:(k + 1) * h_in, k * h_out:(k + 1) * h_out] = kern[k]
         last = i == len(weights.blocks)
-        name = ("churn_probability" if m == 1 else "member_probability") if last else f"dense_{i}"
+        name = (PROBA if m == 1 else "member_probability") if last else f"dense_{i}"
         layer = layers.Dense(m * h_out, activation=act, name=name)
         x = layer(x)
         layer.set_weights([block, bias.reshape(-1)])
     if m > 1:
-        mean = layers.Dense(1, activation="linear", name="churn_probability", trainable=False)
+        mean = layers.Dense(1, activation="linear", name=PROBA, trainable=False)
         x = mean(x)
         mean.set_weights([np.full((m, 1), 1.0 / m, dtype=np.float32), np.zeros(1, np.float32)])
     return keras.Model(inputs, x, name="churn_mlp_ensemble" if m > 1 else "churn_mlp")

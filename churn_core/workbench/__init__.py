@@ -8,8 +8,8 @@ re-prediction. One module per concept:
 
 * :mod:`.data` -- :class:`ActiveData`: one file read, typed and validated, keyed by the
   SHA-256 of its bytes; :mod:`.quality` -- its data-quality report.
-* :mod:`.curve` -- :class:`ThresholdCurve`: probabilities sorted once; confusion counts at
-  any threshold are then ``O(log n)`` (``numpy.searchsorted``) instead of ``O(n)``.
+* :class:`ThresholdCurve` (from :mod:`churn_core.evaluate.curve`): probabilities sorted
+  once; :class:`ThresholdMetrics` at any threshold is then ``O(log n)``.
 * :mod:`.evaluation` -- the validation/test arrays a bundle recorded;
   :mod:`.compare` -- the gradient-boosting challenger.
 * :mod:`.scores` -- :class:`Scores`: the scored rows of one (model, data) pair.
@@ -25,29 +25,30 @@ Convention used everywhere: a customer is a predicted churner when
 """
 from __future__ import annotations
 
-from churn_core.workbench.columns import PRED, PROBA, TIER, TIERS
+from churn_core.columns import (EXPECTED_VALUE, PRED, PROBA, RANK, REASON, REASON_COLUMNS,
+                                SCORE_COLUMNS, SOURCE_LINE, TIER, TIERS, reason_column)
+from churn_core.evaluate.curve import ThresholdCurve, ThresholdMetrics
+from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.data import (ActiveData, apply_schema, labels_from_text, load_data,
                                        sha256_of)
-from churn_core.workbench.quality import QualityReport, churn_label_series, quality_report
-from churn_core.workbench.curve import ThresholdCounts, ThresholdCurve
-from churn_core.workbench.evaluation import (EvalArrays, default_threshold,
-                                             default_tier_cutoffs, eval_arrays)
-from churn_core.workbench.scores import Scores, score_data
-from churn_core.workbench.compare import ChallengerView, challenger_view
-from churn_core.workbench.explain import (explain_one, explain_scores, make_explainer,
-                                          reasons_for)
-from churn_core.workbench.training import TrainingGuard, slug_model_name, train_model
-from churn_core.workbench.segments import (SegmentView, customer_table, default_actions,
-                                           rank_positions, segment, tier_counts)
+from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
+                                             eval_arrays)
+from churn_core.workbench.explain import explain_one, explain_scores, make_explainer, reasons_for
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
+from churn_core.workbench.quality import QualityReport, churn_label_series, quality_report
+from churn_core.workbench.scores import Scores, score_data
+from churn_core.workbench.segments import (SegmentView, customer_table, default_actions,
+                                           rank_positions, segment, tier_counts)
+from churn_core.workbench.training import TrainingGuard, slug_model_name, train_model
 from churn_core.workbench.values import column_value, split_values
 
 __all__ = [
-    "PRED", "PROBA", "TIER", "TIERS",
+    "EXPECTED_VALUE", "PRED", "PROBA", "RANK", "REASON", "REASON_COLUMNS", "SCORE_COLUMNS",
+    "SOURCE_LINE", "TIER", "TIERS", "reason_column",
     "ActiveData", "apply_schema", "labels_from_text", "load_data", "sha256_of",
     "QualityReport", "churn_label_series", "quality_report",
-    "ThresholdCounts", "ThresholdCurve",
+    "ThresholdCurve", "ThresholdMetrics",
     "EvalArrays", "default_threshold", "default_tier_cutoffs", "eval_arrays",
     "Scores", "score_data",
     "ChallengerView", "challenger_view",

@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from churn_core import config
+from churn_core.columns import PROBA
 from churn_core.errors import BundleError
 from churn_core.evaluate import metrics
-from churn_core.workbench.curve import ThresholdCurve
+from churn_core.evaluate.curve import ThresholdCurve
 
 
 @dataclass
@@ -47,8 +48,7 @@ class EvalArrays:
     def roc_point(self, threshold: float) -> tuple[float, float]:
         """(false positive rate, true positive rate) on the test split at ``threshold``."""
         c = self.curve.at(threshold)
-        fpr = c.fp / (c.fp + c.tn) if (c.fp + c.tn) else 0.0
-        return float(fpr), float(c.recall)
+        return c.false_positive_rate, float(c.recall)
 
     def pr_point(self, threshold: float) -> tuple[float, float]:
         """(recall, precision) on the test split at ``threshold``."""
@@ -98,12 +98,12 @@ def eval_arrays(bundle) -> EvalArrays:
     val = ev.get("validation", ev.get("val", {})) if isinstance(ev, dict) else {}
     test = ev.get("test", {}) if isinstance(ev, dict) else {}
     y_test = _pick(test, "y", "y_true", "labels")
-    p_test = _pick(test, "p", "proba", "churn_probability", "p_calibrated", "probabilities")
+    p_test = _pick(test, "p", "proba", PROBA, "p_calibrated", "probabilities")
     if y_test is None or p_test is None:
         raise BundleError(f"model {getattr(bundle, 'name', '?')!r} records no test-split "
                           "labels and probabilities (evaluation.json)")
     y_val = _pick(val, "y", "y_true", "labels")
-    p_val = _pick(val, "p", "proba", "churn_probability", "p_calibrated", "probabilities")
+    p_val = _pick(val, "p", "proba", PROBA, "p_calibrated", "probabilities")
     raw = _pick(test, "p_raw", "proba_raw", "raw")
 
     y_test = np.asarray(y_test, dtype=float)

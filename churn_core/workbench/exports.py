@@ -10,8 +10,8 @@ import pandas as pd
 from churn_core.campaign import export as E
 from churn_core.campaign.export import (build_target_list, decision_log, export_filename,
                                         neutralise_formulas)
+from churn_core.columns import TIER
 from churn_core.errors import ChurnError
-from churn_core.workbench.columns import TIER
 from churn_core.workbench.scores import Scores
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from churn_core.campaign.scoring import score_frame
+from churn_core.columns import PROBA
 from churn_core.data.validate import validate
-from churn_core.workbench.columns import PROBA
-from churn_core.workbench.curve import ThresholdCurve
+from churn_core.evaluate.curve import ThresholdCurve
 from churn_core.workbench.data import ActiveData, labels_from_text
 
 

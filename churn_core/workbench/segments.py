@@ -8,9 +8,9 @@ import pandas as pd
 
 from churn_core.campaign import tiers as T  # imported on first use (it loads scikit-learn)
 from churn_core.campaign.tiers import DEFAULT_ACTIONS
+from churn_core.columns import PROBA, RANK, TIER
 from churn_core.data.schema import FeatureSchema
 from churn_core.evaluate.thresholds import rank_order
-from churn_core.workbench.columns import PROBA, TIER
 from churn_core.workbench.scores import Scores
 
 
@@ -136,7 +136,7 @@ def customer_table(scores: Scores, tiers: np.ndarray, reasons: pd.DataFrame | No
     ids = [c for c in schema.passthrough if c in sc.columns]
     feats = [c for c in schema.features if c in sc.columns]
     sub = sc.iloc[take]  # take the rows first: converting 100k text cells is the slow part
-    out = pd.DataFrame({"rank": np.arange(1, len(take) + 1)})
+    out = pd.DataFrame({RANK: np.arange(1, len(take) + 1)})
     for c in ids:
         out[c] = sub[c].to_numpy()
     out[PROBA] = sub[PROBA].to_numpy()
