@@ -4,11 +4,10 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-import pandas as pd
 import streamlit as st
 
-from churn_core import config, workbench as wb
-from churn_core.figures.data import loss_figure
+from churn_core import workbench as wb
+from churn_core.workbench import config
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -75,7 +74,7 @@ else:
             for text in card.get("warnings") or []:
                 st.warning(text)
             if card.get("history"):
-                st.plotly_chart(loss_figure(card["history"], card.get("best_epoch")),
+                st.plotly_chart(wb.figures.loss_figure(card["history"], card.get("best_epoch")),
                                 key="card_loss")
             with st.expander("Everything the card records (JSON)"):
                 st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
@@ -103,12 +102,8 @@ st.caption(f"Data: **{_ui.esc(data.name)}**, target {_ui.esc(data.schema.target)
 if not (confirmed or sample):
     st.warning("Confirm the churn label on the **Data** page before training.")
 
-TC = None
-try:
-    from churn_core.model.network import IMBALANCE_MODES, TrainConfig as TC
-except ImportError:  # pragma: no cover - engine missing
-    IMBALANCE_MODES = ("class_weight",)
-defaults = TC() if TC else None
+TC, IMBALANCE_MODES = wb.TrainConfig, wb.IMBALANCE_MODES
+defaults = TC()
 DEFAULT_NAME_KEY = "train_default_model_name"
 
 with st.form("train_form"):
@@ -190,7 +185,7 @@ if start:
                           + f"{time.perf_counter() - t0:.0f} s")
         # the key counts held clicks: a retried draw must not reuse the key of the try
         # that a click interrupted
-        chart.plotly_chart(loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
+        chart.plotly_chart(wb.figures.loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
 
     st.caption("Training… the epoch with the best validation ROC-AUC is kept; training stops when "
                "it has not improved for the patience you set.")

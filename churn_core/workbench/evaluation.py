@@ -6,11 +6,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from churn_core import config
 from churn_core.columns import PROBA
 from churn_core.errors import BundleError
 from churn_core.evaluate import metrics
+from churn_core.evaluate.calibration import expected_calibration_error, reliability_curve
+from churn_core.evaluate.lift import cumulative_gains, lift_table, top_decile_lift
 from churn_core.evaluate.curve import ThresholdCurve
 
 
@@ -135,3 +138,66 @@ def default_tier_cutoffs(bundle) -> dict:
     if isinstance(cut, dict) and {"high", "medium"} <= set(cut):
         return {"high": float(cut["high"]), "medium": float(cut["medium"])}
     return dict(config.DEFAULT_TIER_CUTOFFS)
+
+
+def calibration_view(ev: EvalArrays, calibrated: bool) -> tuple[dict, pd.DataFrame]:
+    """Reliability curves and Brier / ECE on the test split, before and after calibration.
+
+    Parameters
+    ----------
+    ev : EvalArrays
+    calibrated : bool
+        Whether the bundle has a calibrator (the test probabilities are then calibrated).
+
+    Returns
+    -------
+    curves : dict of str to DataFrame
+        ``calibration.reliability_curve`` (10 bins) per variant, for
+        ``figures.reliability_figure``.
+    table : DataFrame
+        Columns ``probabilities``, ``Brier`` (mean squared error), ``ECE`` (expected
+        calibration error, ``calibration.expected_calibration_error``).
+    """
+    variants = [("calibrated" if calibrated else "model", ev.p_test)]
+    if ev.p_test_raw is not None and calibrated:
+        variants.insert(0, ("raw (before calibration)", ev.p_test_raw))
+    curves, rows = {}, []
+    for label, p in variants:
+        curves[label] = reliability_curve(ev.y_test, p, n_bins=10)
+        rows.append({"probabilities": label,
+                     "Brier": float(np.mean((p - ev.y_test) ** 2)),
+                     "ECE": expected_calibration_error(ev.y_test, p)})
+    return curves, pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class LiftView:
+    """Lift per decile and cumulative gains on the test split.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``lift.lift_table`` with 10 bins.
+    share, caught : ndarray
+        Cumulative gains: share of customers contacted, share of churners reached.
+    top_decile_lift : float
+        Churn rate among the 10 % highest-risk customers / overall churn rate.
+    """
+
+    table: pd.DataFrame
+    share: np.ndarray
+    caught: np.ndarray
+    top_decile_lift: float
+
+
+def lift_view(ev: EvalArrays) -> LiftView:
+    """Lift table, cumulative gains and top-decile lift of the test split.
+
+    Raises
+    ------
+    ChurnError
+        When the test split holds no churners (gains are undefined).
+    """
+    share, caught, _ = cumulative_gains(ev.y_test, ev.p_test)
+    return LiftView(lift_table(ev.y_test, ev.p_test, n_bins=10), share, caught,
+                    top_decile_lift(ev.y_test, ev.p_test))
