@@ -495,6 +495,7 @@ def bootstrap(page_file: str) -> None:
         # pages/ mode on every run): apply its frame in place instead of bouncing, so
         # widget state is kept.
         init_session()
+        sync_url(Path(page_file).stem)
         sidebar_status()
 
 
