@@ -329,7 +329,7 @@ def net_value_figure(curve, threshold: float | None = None, currency: str = "") 
 
     Parameters
     ----------
-    curve : churn_core.evaluate.thresholds.NetValueCurve
+    curve : churn_core.evaluate.net_value.NetValueCurve
     threshold : float, optional
         Current decision threshold (vertical dashed line).
     currency : str, default ""

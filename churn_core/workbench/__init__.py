@@ -39,7 +39,8 @@ from churn_core.columns import (EXPECTED_VALUE, PRED, PROBA, RANK, REASON, REASO
 from churn_core.data.infer import suggest_positive_label, target_values
 from churn_core.errors import ChurnError, MissingColumnsError
 from churn_core.evaluate.curve import ThresholdCurve, ThresholdMetrics
-from churn_core.evaluate.thresholds import STRATEGIES, choose_on_validation, net_value_curve
+from churn_core.evaluate.net_value import net_value_curve
+from churn_core.evaluate.strategies import STRATEGIES, choose_on_validation
 from churn_core.explain.shap_values import (EXACT_MAX_COLUMNS, global_importance,
                                             non_actionable_present, reason_codes)
 from churn_core.model.network import IMBALANCE_MODES, TrainConfig
