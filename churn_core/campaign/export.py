@@ -275,7 +275,7 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
     actions : dict, optional
         Recommended action per tier (defaults: :data:`churn_core.campaign.tiers.DEFAULT_ACTIONS`).
     reasons : DataFrame, optional
-        ``reason_1..3`` per scored customer (from :func:`churn_core.explain.shap_values.reason_codes`),
+        ``reason_1..3`` per scored customer (from :func:`churn_core.explain.reasons.reason_codes`),
         aligned by index (or by position when the index differs but lengths match).
     value : float, str or array-like of shape (n_scored,), optional
         Value of keeping each customer: one amount, a column name of ``scored`` (e.g.

@@ -19,7 +19,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from churn_core.explain.shap_values import Explanation, global_importance
+from churn_core.explain.explanation import Explanation
+from churn_core.explain.reasons import global_importance
 
 __all__ = ["importance_figure", "beeswarm_figure", "dependence_figure", "waterfall_figure",
            "customer_table", "RAISES", "LOWERS"]

@@ -41,16 +41,16 @@ from churn_core.errors import ChurnError, MissingColumnsError
 from churn_core.evaluate.curve import ThresholdCurve, ThresholdMetrics
 from churn_core.evaluate.net_value import net_value_curve
 from churn_core.evaluate.strategies import STRATEGIES, choose_on_validation
-from churn_core.explain.shap_values import (EXACT_MAX_COLUMNS, global_importance,
-                                            non_actionable_present, reason_codes)
+from churn_core.explain.reasons import global_importance, non_actionable_present, reason_codes
+from churn_core.explain.shap_values import EXACT_MAX_COLUMNS
 from churn_core.model.network import IMBALANCE_MODES, TrainConfig
 from churn_core.workbench import figures
 from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.data import (ActiveData, apply_schema, labels_from_text, load_data,
                                        sha256_of)
 from churn_core.workbench.evaluation import (EvalArrays, LiftView, calibration_view,
-                                             default_threshold, default_tier_cutoffs,
-                                             eval_arrays, lift_view)
+                                             default_threshold, default_tier_cutoffs, eval_arrays,
+                                             lift_view)
 from churn_core.workbench.explain import explain_one, explain_scores, make_explainer, reasons_for
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)

@@ -24,7 +24,7 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
 from churn_core import config
-from churn_core.explain.shap_values import non_actionable_present
+from churn_core.explain.reasons import non_actionable_present
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
 from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.data import ActiveData, apply_schema, load_data, sha256_of
