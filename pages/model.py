@@ -114,24 +114,24 @@ with st.form("train_form"):
     name = a.text_input("Model name", value=st.session_state[DEFAULT_NAME_KEY],
                         help="Letters, digits, '.', '_' and '-'; other characters become '_'.")
     hidden = a.text_input("Hidden layers (units, comma separated)",
-                          value=", ".join(str(h) for h in defaults.hidden) if defaults else "64, 32")
+                          value=", ".join(str(h) for h in defaults.hidden))
     imbalance = a.selectbox("Imbalance handling", IMBALANCE_MODES,
                             index=(IMBALANCE_MODES.index(defaults.imbalance)
-                                   if defaults and defaults.imbalance in IMBALANCE_MODES else 0),
+                                   if defaults.imbalance in IMBALANCE_MODES else 0),
                             help="class_weight: churners weigh more in the loss; smote: "
                                  "synthetic churners are added to the training split only; "
                                  "none: as is.")
-    dropout = b.slider("Dropout", 0.0, 0.6, float(defaults.dropout) if defaults else 0.1, 0.05)
-    l2 = b.number_input("L2 penalty", 0.0, 0.1, float(defaults.l2) if defaults else 1e-4,
+    dropout = b.slider("Dropout", 0.0, 0.6, float(defaults.dropout), 0.05)
+    l2 = b.number_input("L2 penalty", 0.0, 0.1, float(defaults.l2),
                         format="%.5f", step=1e-4)
     lr = b.number_input("Learning rate", 1e-5, 0.1,
-                        float(defaults.learning_rate) if defaults else 3e-3, format="%.4f",
+                        float(defaults.learning_rate), format="%.4f",
                         step=1e-3)
     batch = c.select_slider("Batch size", [32, 64, 128, 256, 512, 1024],
-                            value=int(defaults.batch_size) if defaults else 128)
-    epochs = c.number_input("Max epochs", 1, 500, int(defaults.max_epochs) if defaults else 100)
+                            value=int(defaults.batch_size))
+    epochs = c.number_input("Max epochs", 1, 500, int(defaults.max_epochs))
     patience = c.number_input("Early-stopping patience (epochs)", 1, 50,
-                              int(defaults.patience) if defaults else 8,
+                              int(defaults.patience),
                               help="Training stops when the validation ROC-AUC has not improved "
                                    "for this many epochs; the best epoch is kept.")
     start = st.form_submit_button(
