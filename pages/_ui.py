@@ -33,8 +33,8 @@ from churn_core import workbench as wb
 from churn_core.workbench import config
 
 # ------------------------------------------------------------------ session keys (one place)
-THRESHOLD = "decision_threshold"      # float in [0, 1], shared by every page
-CUTOFFS = "tier_cutoffs"              # {"high": float, "medium": float}
+THRESHOLD = wb.THRESHOLD_KEY          # "decision_threshold": float in [0, 1], every page
+CUTOFFS = wb.CUTOFFS_KEY              # "tier_cutoffs": {"high": float, "medium": float}
 MODEL = wb.MODEL_KEY                  # "active_model": bundle name under models/
 DATA = wb.DATA_KEY                    # "active_data": ActiveData of an upload, or None
 TRAINING = "training_running"         # session flag: a training runs in this session
@@ -173,105 +173,43 @@ def init_session() -> None:
 
 def reset_model_defaults() -> None:
     """Take the decision threshold and tier cutoffs from the active bundle's card."""
-    bundle = None
-    try:
-        bundle = get_bundle()
-    except Exception:  # shown by the page that needs the model
-        bundle = None
-    st.session_state[THRESHOLD] = round(wb.default_threshold(bundle), 2) if bundle else \
-        float(config.DEFAULT_THRESHOLD)
-    st.session_state[CUTOFFS] = wb.default_tier_cutoffs(bundle) if bundle else \
-        dict(config.DEFAULT_TIER_CUTOFFS)
+    workspace().reset_model_defaults()
 
 
 def set_active_model(name: str) -> None:
     """Make ``name`` the active model and take its default threshold and cutoffs."""
-    st.session_state[MODEL] = name
-    reset_model_defaults()
+    workspace().set_model(name)
     sync_url()
 
 
 # ------------------------------------------------------------------ state in the URL
 # F5 or a bookmark starts a new session: the page URL carries the active model, decision
 # threshold, tier cutoffs, page and the SHA-256 of the active upload (never the file or a
-# path); the bytes come back from the local upload folder (churn_core.workbench.uploads).
+# path); Workspace.restore / Workspace.url_params own the rules, these two only move them.
 RESTORED = "_url_state_restored"
 RESTORE_NOTES = "_url_restore_notes"
 PAGE_PARAM = "page"
 
 
-def _float_param(qp, name: str) -> float | None:
-    try:
-        v = float(qp[name])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return v if 0.0 <= v <= 1.0 else None
-
-
 def restore_from_url() -> None:
-    """Apply the query parameters of the page URL to a new session (once per session).
-
-    ``model`` (a saved model), ``threshold``, ``high`` / ``medium`` (tier cutoffs in [0, 1],
-    medium <= high) and ``data`` (SHA-256 of an upload kept in the upload folder). A value
-    that does not apply (unknown model, unknown or cleaned file, out of range) is ignored
-    with a note in the sidebar.
-    """
-    ss, qp = st.session_state, st.query_params
-    notes = []
-    name = qp.get("model")
-    if name:
-        if name in list_models():
-            if name != ss.get(MODEL):
-                ss[MODEL] = name
-                reset_model_defaults()
-        else:
-            notes.append(f"The model {esc(name)} of this link no longer exists; "
-                         f"showing {esc(ss.get(MODEL) or 'none')}.")
-    t = _float_param(qp, "threshold")
-    if t is not None:
-        ss[THRESHOLD] = t
-    hi, med = _float_param(qp, "high"), _float_param(qp, "medium")
-    if hi is not None and med is not None and med <= hi:
-        ss[CUTOFFS] = {"high": hi, "medium": med}
-    sha = qp.get("data")
-    if sha:
-        data = None
-        if wb.is_sha256(sha):
-            try:
-                data = workspace().restore_upload(sha)
-            except Exception:  # an unreadable kept file: same as unknown
-                data = None
-        if data is None:
-            notes.append("The data file of this link is not kept on this computer (unknown, "
-                         "or cleaned after a while): showing the shipped sample. Upload it "
-                         "again on the **Data** page.")
-        else:
-            ss[DATA] = data
-            ss["data_upload_sha"] = data.sha256
-    ss[RESTORE_NOTES] = notes
+    """Apply the page URL's parameters to a new session (once; notes go to the sidebar)."""
+    ws = workspace()
+    notes = ws.restore(st.query_params)
+    if ws.data_is_upload:
+        st.session_state["data_upload_sha"] = ws.data().sha256
+    st.session_state[RESTORE_NOTES] = notes
 
 
 def sync_url(page: str | None = None) -> None:
     """Write the session's model, threshold, cutoffs, upload SHA-256 (and ``page``) into the
     page URL, so that F5 or a bookmark brings them back."""
-    ss, qp = st.session_state, st.query_params
-    want = {}
-    if ss.get(MODEL):
-        want["model"] = str(ss[MODEL])
-    if THRESHOLD in ss:
-        want["threshold"] = repr(round(float(ss[THRESHOLD]), 6))
-    cut = ss.get(CUTOFFS)
-    if cut:
-        want["high"] = repr(round(float(cut["high"]), 6))
-        want["medium"] = repr(round(float(cut["medium"]), 6))
-    data = ss.get(DATA)
-    if data is not None:
-        want["data"] = data.sha256
+    qp = st.query_params
+    want = workspace().url_params()
     if page:
         want[PAGE_PARAM] = page
     elif qp.get(PAGE_PARAM):
         want[PAGE_PARAM] = qp[PAGE_PARAM]
-    for key in ("model", "threshold", "high", "medium", "data"):
+    for key in wb.URL_KEYS:
         if key not in want and key in qp:
             del qp[key]
     for key, value in want.items():
@@ -412,7 +350,7 @@ def sidebar_status() -> None:
         st.caption("**Active data**")
         data_slot = st.empty()
         for note in st.session_state.pop(RESTORE_NOTES, None) or ():
-            st.warning(note, icon=":material/link_off:")
+            st.warning(esc(note), icon=":material/link_off:")
     st.session_state[_SIDEBAR_SLOTS] = (model_slot, data_slot)
     refresh_sidebar()
 

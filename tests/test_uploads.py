@@ -51,3 +51,27 @@ def test_a_session_workspace_keeps_its_own_active_data(tmp_path, monkeypatch):
     assert a.data() is data and b.data().name == wb.config.SAMPLE_CSV.name
     assert b.restore_upload(data.sha256).sha256 == data.sha256  # only with the SHA-256
     assert b.restore_upload(data.sha256) is data  # read once, shared through the store
+
+
+def test_url_params_round_trip_through_a_new_session(tmp_path, monkeypatch, trained_bundle):
+    monkeypatch.setattr(wb.config, "UPLOADS_DIR", tmp_path / "uploads")
+    models = tmp_path / "models"
+    from churn_core.model.bundle import save_bundle
+
+    save_bundle(trained_bundle, "m1", models)
+    monkeypatch.setattr(wb.config, "MODELS_DIR", models)
+    store = wb.ResultStore()
+    raw = wb.config.SAMPLE_CSV.read_bytes()[:4000].rsplit(b"\n", 1)[0] + b"\n"
+    first = wb.Workspace({}, store)
+    first.set_model("m1")
+    first.set_data(first.read_upload("part.csv", raw))
+    first.state[wb.THRESHOLD_KEY] = 0.33
+    first.state[wb.CUTOFFS_KEY] = {"high": 0.7, "medium": 0.2}
+    url = first.url_params()
+    assert set(url) == set(wb.URL_KEYS) and url["threshold"] == "0.33"
+    again = wb.Workspace({}, wb.ResultStore())  # a reload: new session, even a new process
+    assert again.restore(url) == []
+    assert again.url_params() == url
+    assert again.data().name == "part.csv"
+    notes = wb.Workspace({}, store).restore({"model": "gone", "data": "f" * 64, "high": "2"})
+    assert len(notes) == 2 and "gone" in notes[0]

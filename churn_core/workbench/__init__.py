@@ -61,8 +61,9 @@ from churn_core.workbench.segments import (SegmentView, customer_table, default_
 from churn_core.workbench.training import TrainingGuard, slug_model_name, train_model
 from churn_core.workbench.uploads import UploadFolder, is_sha256
 from churn_core.workbench.values import column_value, split_values
-from churn_core.workbench.workspace import (DATA_KEY, MODEL_KEY, ResultStore, Workspace,
-                                            list_models, model_stamp)
+from churn_core.workbench.workspace import (CUTOFFS_KEY, DATA_KEY, MODEL_KEY, THRESHOLD_KEY,
+                                            URL_KEYS, ResultStore, Workspace, list_models,
+                                            model_stamp)
 
 __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
@@ -87,5 +88,5 @@ __all__ = [
     "target_list",
     "column_value", "split_values",
     "UploadFolder", "is_sha256",
-    "DATA_KEY", "MODEL_KEY", "ResultStore", "Workspace", "list_models", "model_stamp",
+    "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
 ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 
 from churn_core import config
@@ -28,15 +28,18 @@ from churn_core.explain.reasons import non_actionable_present
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
 from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.data import ActiveData, apply_schema, load_data, sha256_of
-from churn_core.workbench.evaluation import EvalArrays, eval_arrays
+from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
+                                             eval_arrays)
 from churn_core.workbench.explain import explain_scores, make_explainer, reasons_for
 from churn_core.workbench.scores import Scores, score_data
-from churn_core.workbench.uploads import UploadFolder
+from churn_core.workbench.uploads import UploadFolder, is_sha256
 from churn_core.workbench.values import split_values
 
 #: Session keys the workspace reads (the caller's mapping holds them).
 MODEL_KEY = "active_model"      # bundle name under models/
 DATA_KEY = "active_data"        # ActiveData of an upload, or None for the shipped sample
+THRESHOLD_KEY = "decision_threshold"  # float in [0, 1], shared by every page
+CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
 
 #: How many results of each kind the store keeps (least recently used dropped first).
 STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
@@ -320,3 +323,95 @@ class Workspace:
             return reasons_for(explanation, n_rows, exclude=exclude)
 
         return self.store.get("reasons", key, compute)
+
+    # ------------------------------------------------------------------ decisions and the URL
+    def reset_model_defaults(self) -> None:
+        """Take the decision threshold and tier cutoffs from the active bundle's card
+        (project defaults when no model loads; the page that needs it shows why)."""
+        try:
+            bundle = self.bundle()
+        except Exception:  # shown by the page that needs the model
+            bundle = None
+        self.state[THRESHOLD_KEY] = (round(default_threshold(bundle), 2) if bundle
+                                     else float(config.DEFAULT_THRESHOLD))
+        self.state[CUTOFFS_KEY] = (default_tier_cutoffs(bundle) if bundle
+                                   else dict(config.DEFAULT_TIER_CUTOFFS))
+
+    def set_model(self, name: str) -> None:
+        """Make ``name`` the active model and take its default threshold and cutoffs."""
+        self.state[MODEL_KEY] = name
+        self.reset_model_defaults()
+
+    def restore(self, params: Mapping) -> list[str]:
+        """Apply the parameters of a page URL (a reload or a bookmark) to this session.
+
+        Parameters
+        ----------
+        params : Mapping of str to str
+            ``model`` (a saved model), ``threshold``, ``high`` / ``medium`` (tier cutoffs in
+            [0, 1], medium <= high), ``data`` (SHA-256 of a kept upload).
+
+        Returns
+        -------
+        list of str
+            A note per value that could not be applied (unknown model, unknown or cleaned
+            file); out-of-range numbers are ignored silently.
+        """
+        notes = []
+        name = params.get("model")
+        if name:
+            if name in list_models():
+                if name != self.model_name:
+                    self.set_model(name)
+            else:
+                notes.append(f"The model {name!r} of this link no longer exists; showing "
+                             f"{self.model_name or 'none'}.")
+        t = _unit_float(params.get("threshold"))
+        if t is not None:
+            self.state[THRESHOLD_KEY] = t
+        hi, med = _unit_float(params.get("high")), _unit_float(params.get("medium"))
+        if hi is not None and med is not None and med <= hi:
+            self.state[CUTOFFS_KEY] = {"high": hi, "medium": med}
+        sha = params.get("data")
+        if sha:
+            try:
+                data = self.restore_upload(sha) if is_sha256(sha) else None
+            except Exception:  # an unreadable kept file: same as an unknown one
+                data = None
+            if data is None:
+                notes.append("The data file of this link is not kept on this computer "
+                             "(unknown, or cleaned after a while): showing the shipped "
+                             "sample. Upload it again on the Data page.")
+            else:
+                self.state[DATA_KEY] = data
+        return notes
+
+    def url_params(self) -> dict[str, str]:
+        """The session's state as page-URL parameters: ``model``, ``threshold``, ``high``,
+        ``medium`` and, for an upload, ``data`` (its SHA-256; never a name or a path)."""
+        out = {}
+        if self.model_name:
+            out["model"] = str(self.model_name)
+        if self.state.get(THRESHOLD_KEY) is not None:
+            out["threshold"] = repr(round(float(self.state[THRESHOLD_KEY]), 6))
+        cut = self.state.get(CUTOFFS_KEY)
+        if cut:
+            out["high"] = repr(round(float(cut["high"]), 6))
+            out["medium"] = repr(round(float(cut["medium"]), 6))
+        data = self.state.get(DATA_KEY)
+        if data is not None:
+            out["data"] = data.sha256
+        return out
+
+
+#: Every URL parameter :meth:`Workspace.url_params` may write.
+URL_KEYS = ("model", "threshold", "high", "medium", "data")
+
+
+def _unit_float(text) -> float | None:
+    """``text`` as a float in [0, 1], else None."""
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return v if 0.0 <= v <= 1.0 else None
