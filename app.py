@@ -39,5 +39,14 @@ page = st.navigation(PAGES)
 _target = st.session_state.pop(_ui.INTENDED_PAGE, None)
 if _target:  # a direct page URL arrived before st.navigation was set up (see _ui.bootstrap)
     st.switch_page(_target)
+# ?page=... of a bookmark or a reload (the URL path already names the page in a browser;
+# the parameter also brings it back where only the query string survives)
+_names = {p.url_path or "overview": p for p in PAGES}
+if not st.session_state.get("_url_page_restored"):
+    st.session_state["_url_page_restored"] = True
+    _wanted = _names.get(st.query_params.get(_ui.PAGE_PARAM, ""))
+    if _wanted is not None and (_wanted.url_path or "overview") != (page.url_path or "overview"):
+        st.switch_page(_wanted)
+_ui.sync_url(page.url_path or "overview")
 _ui.sidebar_status()
 page.run()

@@ -19,7 +19,7 @@ import pandas as pd
 from churn_core.campaign import export
 from churn_core.evaluate import lift
 from churn_core.evaluate import metrics
-from churn_core.evaluate import thresholds
+from churn_core.evaluate import net_value, thresholds
 from churn_core.campaign import tiers
 
 
@@ -46,8 +46,8 @@ def main(n: int = 100_000) -> None:
         "metrics_by_threshold (101 thresholds)": lambda: metrics.metrics_by_threshold(y, p),
         "evaluate (ROC-AUC, PR-AUC, Brier)": lambda: metrics.evaluate(y, p, 0.4),
         "max_f1": lambda: thresholds.max_f1(y, p),
-        "max_net_value (per-customer value)": lambda: thresholds.max_net_value(p, value, 20, .3),
-        "net_value_curve": lambda: thresholds.net_value_curve(p, value, 20, 0.3),
+        "max_net_value (per-customer value)": lambda: net_value.max_net_value(p, value, 20, .3),
+        "net_value_curve": lambda: net_value.net_value_curve(p, value, 20, 0.3),
         "lift_table (deciles)": lambda: lift.lift_table(y, p),
         "assign_tiers + tier_summary": lambda: tiers.tier_summary(
             p, tiers.assign_tiers(p), y, value),

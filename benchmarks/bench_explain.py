@@ -29,9 +29,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from churn_core import config# noqa: E402
-from churn_core.explain.shap_values import (  # noqa: E402
-    NON_ACTIONABLE_COLUMNS, RawColumnExplainer, reason_codes,
-)
+from churn_core.explain.reasons import NON_ACTIONABLE_COLUMNS, reason_codes  # noqa: E402
+from churn_core.explain.shap_values import RawColumnExplainer  # noqa: E402
 
 
 def _bundle_and_rows(model_name: str | None):

@@ -25,15 +25,31 @@ Real public files (kept outside the repo)::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
+import math
 import sys
 from pathlib import Path
 
+import numpy as np
+from tqdm.auto import tqdm
+
 from churn_core import config
-from churn_core.errors import ChurnError
-from churn_core.io.writer import write_atomically
+from churn_core.campaign.dask_scoring import score_parts
+from churn_core.campaign.scoring import rejected_layout, score_file
+from churn_core.data import synthetic
+from churn_core.data.cells import label_text, match_columns
+from churn_core.data.infer import infer_schema, target_values
+from churn_core.data.validate import validate
+from churn_core.errors import BundleError, ChurnError
+from churn_core.evaluate.metrics import evaluate
+from churn_core.io.reader import read_table
+from churn_core.io.writer import csv_bytes, write_atomically
+from churn_core.model.bundle import is_bundle_folder, load_bundle, sanitize_model_name, save_bundle
+from churn_core.model.network import TrainConfig
 from churn_core.model.tf_quiet import import_tensorflow_quietly
+from churn_core.model.train import train_bundle
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
 SCORE_ENGINES: dict = {}
@@ -52,11 +68,9 @@ def _csv_list(text: str | None) -> list[str] | None:
 
 def _split_model_path(text: str) -> tuple[Path, str]:
     """``models/NAME`` or ``/any/dir/NAME`` -> (models folder, bundle name)."""
-    from churn_core.model.bundle import sanitize_model_name
 
     path = Path(text)
     if ".." in path.parts:
-        from churn_core.errors import BundleError
 
         raise BundleError(f"model path {text!r}: '..' is not allowed; give models/NAME or an absolute folder")
     if path.parent == Path(".") or str(path.parent) == "models":
@@ -95,9 +109,7 @@ def _print_report(title: str, rep: dict) -> None:
 
 def _train_config(args):
     """The :class:`TrainConfig` of the ``train`` options; bad values -> :class:`ChurnError`."""
-    import math
 
-    from churn_core.model.network import TrainConfig
 
     try:
         hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
@@ -146,7 +158,6 @@ def cmd_train(args) -> int:
     KeyboardInterrupt
         On Ctrl-C, with a text saying whether a model was saved.
     """
-    from churn_core.model.bundle import is_bundle_folder
 
     models_dir, name = _split_model_path(args.out)
     target = models_dir / name
@@ -169,12 +180,7 @@ def cmd_train(args) -> int:
 
 
 def _train(args, models_dir: Path, name: str, stage: dict) -> int:
-    from tqdm.auto import tqdm
 
-    from churn_core.model.bundle import save_bundle
-    from churn_core.data.infer import infer_schema
-    from churn_core.io.reader import read_table
-    from churn_core.model.train import train_bundle
 
     data = _need_file(args.data)
     cfg = _train_config(args)
@@ -219,8 +225,6 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
         rej = folder.parent / f"{folder.name}_rejected_rows.csv"
         if rej.resolve() == data.resolve():  # never overwrite the training file itself
             rej = folder / "rejected_rows.csv"
-        from churn_core.campaign.scoring import rejected_layout
-        from churn_core.io.writer import csv_bytes, write_atomically
 
         content = csv_bytes(rejected_layout(result.rejected), excel_bom=False)
         write_atomically(rej, lambda p: p.write_bytes(content), "the rejected rows")
@@ -240,10 +244,7 @@ def _with_positive_label(df, schema, label: str, source: str):
     The other value becomes the negative label when the column holds exactly two; with more,
     every other value counts as not churned (as in ``train``).
     """
-    import dataclasses
 
-    from churn_core.data.infer import target_values
-    from churn_core.data.validate import label_text, match_columns
 
     col = match_columns(df.columns, [schema.target]).get(schema.target)
     if col is None:  # validate() names the missing target column with the file's columns
@@ -281,7 +282,6 @@ def cmd_evaluate(args) -> int:
         For a bad threshold, model or file, a file with no (valid) rows, or a positive label
         that is not a value of the file's target column.
     """
-    from churn_core.model.bundle import load_bundle
 
     _check_threshold(args.threshold)
     if args.positive_label is not None and args.data is None:
@@ -295,17 +295,12 @@ def cmd_evaluate(args) -> int:
         if not rep:
             raise ChurnError(f"model {name!r} has no stored test metrics; pass --data")
         if args.threshold is not None:
-            import numpy as np
 
-            from churn_core.evaluate.metrics import evaluate
 
             t = bundle.evaluation["test"]
             rep = evaluate(np.array(t["y"]), np.array(t["p"]), thr).to_dict()
         _print_report(f"{name} on its test split", rep)
     else:
-        from churn_core.io.reader import read_table
-        from churn_core.evaluate.metrics import evaluate
-        from churn_core.data.validate import validate
 
         data = _need_file(args.data)
         df, read_rep = read_table(data, sheet=args.sheet)
@@ -351,9 +346,7 @@ def _uplift_augment(args):
 
 
 def _score_local(args, bundle) -> dict:
-    from tqdm.auto import tqdm
 
-    from churn_core.campaign.scoring import score_file
 
     bar = tqdm(unit="rows", desc="scoring", disable=args.quiet, file=sys.stderr)
 
@@ -373,9 +366,7 @@ SCORE_ENGINES["local"] = _score_local
 
 def _score_dask(args, bundle) -> dict:
     """``--engine dask``: score a folder/glob of parts on a Dask cluster (see dask_scoring)."""
-    from tqdm.auto import tqdm
 
-    from churn_core.campaign.dask_scoring import score_parts
 
     models_dir, name = _split_model_path(args.model)
     bar = tqdm(unit="part", desc="scoring parts", disable=args.quiet, file=sys.stderr)
@@ -414,7 +405,6 @@ def cmd_score(args) -> int:
     ChurnError
         For a bad option, model or file (e.g. missing feature columns).
     """
-    from churn_core.model.bundle import load_bundle
 
     _check_threshold(args.threshold)
     if args.chunksize < 1:
@@ -459,8 +449,6 @@ def _print_data_notes(info: dict) -> None:
 
 def _print_other_labels(df, schema) -> None:
     """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
-    from churn_core.data.infer import target_values
-    from churn_core.data.validate import match_columns
 
     col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
     if col is None or schema.positive_label is None or schema.negative_label is not None:
@@ -490,7 +478,6 @@ def cmd_sample(args) -> int:
     int
         0.
     """
-    from churn_core.data import synthetic
 
     out = Path(args.out)
     write_atomically(out, lambda p: synthetic.write_sample(p, n=args.rows, seed=args.seed), "the synthetic sample")
@@ -501,7 +488,6 @@ def cmd_sample(args) -> int:
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m churn_core``."""
-    from churn_core.model.network import TrainConfig
 
     d = TrainConfig()
     ap = argparse.ArgumentParser(prog="python -m churn_core",

@@ -21,6 +21,16 @@ SHARED_DATA_DIR = Path(os.environ.get("CHURN_SHARED_DATA", ROOT.parent / "shared
 BANK_CSV = SHARED_DATA_DIR / "Churn_Modelling.csv"
 TELCO_CSV = SHARED_DATA_DIR / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
 
+#: The local workspace folder where the app keeps uploaded files (one file per SHA-256) so
+#: that a reload or a bookmark brings the active data back. Outside the repository by default
+#: (never under a tracked folder, never under ``static/``: Streamlit does not serve it);
+#: set ``CHURN_UPLOADS_DIR`` to move it.
+UPLOADS_DIR = Path(os.environ.get("CHURN_UPLOADS_DIR",
+                                  Path.home() / ".cache" / "churn-workbench" / "uploads")).resolve()
+#: Uploaded files not used for this many hours are deleted from :data:`UPLOADS_DIR`
+#: (``CHURN_UPLOAD_MAX_AGE_HOURS``; default one week).
+UPLOAD_MAX_AGE_HOURS = float(os.environ.get("CHURN_UPLOAD_MAX_AGE_HOURS", 24 * 7))
+
 SEED = 42
 #: Fewer valid training rows than this is refused with a clear message.
 MIN_TRAIN_ROWS = 200

@@ -1,9 +1,13 @@
-"""Shared Streamlit plumbing for every page: session keys, cached loaders, the shared
-decision-threshold slider and error display.
+"""Shared Streamlit widgets for every page: session keys, the shared decision-threshold and
+tier-cutoff sliders, the sidebar status and error display.
 
 Not a page itself (``st.navigation`` in ``app.py`` lists the pages explicitly). Pages import
-it as ``from pages._ui import ...``. No keras / sklearn / shap imports here either: all
-compute goes through :mod:`churn_core.workbench`.
+it as ``from pages import _ui``. Everything a page computes comes from the session's
+:class:`churn_core.workbench.Workspace` (:func:`workspace`): the model of the app, which
+computes each result once (keyed by model, data and schema hashes) and is kept for every
+session in one ``st.cache_resource``; the helpers here only draw. Like the pages, this module
+imports ``churn_core.workbench`` and no other ``churn_core`` module, and no keras / sklearn /
+shap.
 """
 from __future__ import annotations
 
@@ -13,15 +17,26 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+# Private Streamlit APIs, each used because no public one does the job (and guarded by
+# tests/test_streamlit_private.py, which fails when Streamlit moves or changes them):
+# * PagesManager.uses_pages_directory: the app keeps its pages in ``pages/`` (the promised
+#   layout) and routes them with ``st.navigation``; Streamlit 1.67 still runs a file of
+#   ``pages/`` alone (legacy discovery) on a direct URL until ``st.navigation`` has run once,
+#   and only this flag tells a page that it runs without app.py (see :func:`bootstrap`).
+# * RerunException / get_script_run_ctx: a click during a training must not abandon the
+#   training half-way (:func:`hold_reruns`, :func:`replay_held_rerun`).
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
-from churn_core import config, workbench as wb
-from churn_core.errors import ChurnError
+from churn_core import workbench as wb
+from churn_core.workbench import config
 
 # ------------------------------------------------------------------ session keys (one place)
-THRESHOLD = "decision_threshold"      # float in [0, 1], shared by every page
-CUTOFFS = "tier_cutoffs"              # {"high": float, "medium": float}
-MODEL = "active_model"                # bundle name under models/
-DATA = "active_data"                  # ActiveData of an upload, or None for the sample
+THRESHOLD = wb.THRESHOLD_KEY          # "decision_threshold": float in [0, 1], every page
+CUTOFFS = wb.CUTOFFS_KEY              # "tier_cutoffs": {"high": float, "medium": float}
+MODEL = wb.MODEL_KEY                  # "active_model": bundle name under models/
+DATA = wb.DATA_KEY                    # "active_data": ActiveData of an upload, or None
 TRAINING = "training_running"         # session flag: a training runs in this session
 SCORE_UPLOAD = "score_upload"         # ActiveData of a file uploaded on Score & segment
 EXPLAIN_REQUEST = "explain_request"   # (data sha256, scored position) picked in a table
@@ -36,96 +51,99 @@ def upload_help() -> str:
             "(set by server.maxUploadSize in .streamlit/config.toml).")
 
 
-# ------------------------------------------------------------------ cached loaders
-def _model_stamp(name: str) -> float:
-    """Modification time of a bundle folder's card (changes when a bundle is re-saved)."""
-    card = config.MODELS_DIR / name / "card.json"
-    try:
-        return card.stat().st_mtime
-    except OSError:
-        return 0.0
+# ------------------------------------------------------------------ the workspace
+@st.cache_resource
+def _store() -> wb.ResultStore:
+    """The one process-wide store of computed results, shared by every session."""
+    return wb.ResultStore()
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _load_bundle(name: str, stamp: float):
-    from churn_core.model.bundle import load_bundle
-
-    return load_bundle(name)
+def workspace() -> wb.Workspace:
+    """This session's workspace (active model and data over the shared result store)."""
+    return wb.Workspace(st.session_state, _store())
 
 
+# Thin accessors kept for the pages (each is one workspace call, with a spinner while a
+# result is computed for the first time).
 def get_bundle(name: str | None = None):
-    """Return the loaded bundle ``name`` (default: the active model), loaded once per
-    process and re-loaded only when its files change."""
-    name = name or st.session_state.get(MODEL)
-    if not name:
-        return None
-    return _load_bundle(name, _model_stamp(name))
+    """The loaded bundle ``name`` (default: the active model), loaded once per process."""
+    with st.spinner("Loading the model…"):
+        return workspace().bundle(name)
 
 
 def list_models() -> list[str]:
     """Names of the bundles saved under models/ (the default first)."""
-    try:
-        from churn_core.model.bundle import list_bundles
-
-        names = [getattr(b, "name", b) if not isinstance(b, str) else b for b in list_bundles()]
-    except Exception:  # bundle module not there yet, or an unreadable folder
-        names = sorted(p.name for p in config.MODELS_DIR.glob("*") if (p / "card.json").exists())
-    names = [str(n) for n in names]
-    if config.DEFAULT_MODEL_NAME in names:
-        names.remove(config.DEFAULT_MODEL_NAME)
-        names.insert(0, config.DEFAULT_MODEL_NAME)
-    return names
-
-
-@st.cache_resource(show_spinner="Reading the shipped sample…", max_entries=2)
-def _load_sample(sha: str):
-    return wb.load_data(config.SAMPLE_CSV, name=config.SAMPLE_CSV.name)
+    return wb.list_models()
 
 
 def get_data() -> wb.ActiveData | None:
     """The active data set: the analyst's upload, else the shipped sample."""
-    data = st.session_state.get(DATA)
-    if data is not None:
-        return data
-    if not config.SAMPLE_CSV.exists():
-        return None
-    return _load_sample(wb.sha256_of(config.SAMPLE_CSV))
-
-
-def _schema_key(data: wb.ActiveData) -> str:
-    import json
-
-    return json.dumps(data.schema.to_dict(), sort_keys=True, default=str)
-
-
-@st.cache_resource(show_spinner="Scoring customers…", max_entries=6)
-def _score(model: str, stamp: float, data_sha: str, schema_key: str, _bundle, _data):
-    return wb.score_data(_bundle, _data)
+    with st.spinner("Reading the shipped sample…"):
+        return workspace().data()
 
 
 def get_scores(data: wb.ActiveData | None = None, model: str | None = None) -> wb.Scores | None:
-    """Scores of ``data`` (default: active data) by ``model`` (default: active model),
-    computed once per (model files, file hash, schema) and kept for every session."""
-    data = data or get_data()
-    model = model or st.session_state.get(MODEL)
-    bundle = get_bundle(model)
-    if data is None or bundle is None:
-        return None
-    return _score(model, _model_stamp(model), data.sha256, _schema_key(data), bundle, data)
-
-
-@st.cache_resource(max_entries=4)
-def _eval(model: str, stamp: float, _bundle):
-    return wb.eval_arrays(_bundle)
+    """Scores of ``data`` (default: active data) by ``model`` (default: active model)."""
+    with st.spinner("Scoring customers…"):
+        return workspace().scores(data, model)
 
 
 def get_eval(model: str | None = None) -> wb.EvalArrays | None:
     """Validation/test arrays of the model (sorted once for fast threshold metrics)."""
-    model = model or st.session_state.get(MODEL)
-    bundle = get_bundle(model)
-    if bundle is None:
-        return None
-    return _eval(model, _model_stamp(model), bundle)
+    return workspace().evaluation(model)
+
+
+def get_sweep():
+    """Metrics at thresholds 0.00..1.00 on the test split of the active model."""
+    return workspace().sweep()
+
+
+def get_challenger():
+    """The challenger's test-split curves for the active model (trained once)."""
+    with st.spinner("Training the gradient-boosting challenger on the same split…"):
+        return workspace().challenger()
+
+
+def get_split_values(column: str, margin: float):
+    """Validation customers' value (column x margin) for the net-value strategy."""
+    return workspace().split_values(column, margin)
+
+
+def get_explainer(data: wb.ActiveData | None = None):
+    """RawColumnExplainer of the active model with its background sample (built once)."""
+    with st.spinner("Preparing the SHAP explainer…"):
+        return workspace().explainer(data)
+
+
+GLOBAL_VIEW_ROWS = 2000  # customers behind the Explain page's overall charts
+
+
+def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
+                    max_rows: int = config.SHAP_MAX_ROWS):
+    """SHAP explanation of the scored customers, with a progress bar while it is computed
+    (once per model, data and ``max_rows``); None when not yet computed and not ``compute``."""
+    bar = None
+
+    def progress(done: int, total: int, message: str = "") -> None:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text="Explaining customers with SHAP…")
+        bar.progress(min(done / max(total, 1), 1.0),
+                     text=f"Explaining customers with SHAP: {done:,} of {total:,}")
+
+    ws = workspace()
+    if compute:
+        ws.explainer(data)  # drawn with its own spinner the first time
+    expl = ws.explanation(data, compute=compute, max_rows=max_rows, progress=progress)
+    if bar is not None:
+        bar.empty()
+    return expl
+
+
+def get_reasons(data: wb.ActiveData, expl, only: bool):
+    """reason_1..3 for every scored row of ``data`` (blank where not explained), cached by
+    model, data and explanation: computed once, never again on a rerun or a reload."""
+    return workspace().reasons(data, expl, only)
 
 
 @st.cache_resource
@@ -146,26 +164,57 @@ def init_session() -> None:
     ss.setdefault(DATA, None)
     ss.setdefault(TRAINING, False)
     ss.setdefault(SCORE_UPLOAD, None)
+    if not ss.get(RESTORED):
+        ss[RESTORED] = True
+        restore_from_url()
     ss["_app_frame_seen"] = True
+    sync_url()
 
 
 def reset_model_defaults() -> None:
     """Take the decision threshold and tier cutoffs from the active bundle's card."""
-    bundle = None
-    try:
-        bundle = get_bundle()
-    except Exception:  # shown by the page that needs the model
-        bundle = None
-    st.session_state[THRESHOLD] = round(wb.default_threshold(bundle), 2) if bundle else \
-        float(config.DEFAULT_THRESHOLD)
-    st.session_state[CUTOFFS] = wb.default_tier_cutoffs(bundle) if bundle else \
-        dict(config.DEFAULT_TIER_CUTOFFS)
+    workspace().reset_model_defaults()
 
 
 def set_active_model(name: str) -> None:
     """Make ``name`` the active model and take its default threshold and cutoffs."""
-    st.session_state[MODEL] = name
-    reset_model_defaults()
+    workspace().set_model(name)
+    sync_url()
+
+
+# ------------------------------------------------------------------ state in the URL
+# F5 or a bookmark starts a new session: the page URL carries the active model, decision
+# threshold, tier cutoffs, page and the SHA-256 of the active upload (never the file or a
+# path); Workspace.restore / Workspace.url_params own the rules, these two only move them.
+RESTORED = "_url_state_restored"
+RESTORE_NOTES = "_url_restore_notes"
+PAGE_PARAM = "page"
+
+
+def restore_from_url() -> None:
+    """Apply the page URL's parameters to a new session (once; notes go to the sidebar)."""
+    ws = workspace()
+    notes = ws.restore(st.query_params)
+    if ws.data_is_upload:
+        st.session_state["data_upload_sha"] = ws.data().sha256
+    st.session_state[RESTORE_NOTES] = notes
+
+
+def sync_url(page: str | None = None) -> None:
+    """Write the session's model, threshold, cutoffs, upload SHA-256 (and ``page``) into the
+    page URL, so that F5 or a bookmark brings them back."""
+    qp = st.query_params
+    want = workspace().url_params()
+    if page:
+        want[PAGE_PARAM] = page
+    elif qp.get(PAGE_PARAM):
+        want[PAGE_PARAM] = qp[PAGE_PARAM]
+    for key in wb.URL_KEYS:
+        if key not in want and key in qp:
+            del qp[key]
+    for key, value in want.items():
+        if qp.get(key) != value:
+            qp[key] = value
 
 
 # ------------------------------------------------------------------ shared threshold slider
@@ -177,6 +226,7 @@ THRESHOLD_HELP = ("A customer is flagged as a predicted churner when the churn p
 
 def _copy_threshold(widget_key: str) -> None:
     st.session_state[THRESHOLD] = float(st.session_state[widget_key])
+    sync_url()
 
 
 def threshold_slider(page: str, label: str = "Decision threshold") -> float:
@@ -212,8 +262,6 @@ def hold_reruns(fn, held: list):
     caller decides after the long run what to do with the held requests
     (:func:`replay_held_rerun`). A Stop request still stops the run.
     """
-    from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
-
     while True:
         try:
             return fn()
@@ -223,8 +271,6 @@ def hold_reruns(fn, held: list):
 
 def replay_held_rerun(held: list) -> None:
     """Rerun the page; when the last held click opened another page, go there instead."""
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
     ctx = get_script_run_ctx()
     if held and ctx is not None:
         target = getattr(held[-1].rerun_data, "page_script_hash", "") or ""
@@ -253,12 +299,10 @@ def show_error(exc: BaseException, what: str = "") -> None:
 
     The message may quote the analyst's data, so it is escaped (rendered as text).
     """
-    from churn_core.errors import MissingColumnsError
-
     prefix = f"{esc(what)}: " if what else ""
-    if isinstance(exc, ChurnError):
+    if isinstance(exc, wb.ChurnError):
         st.error(prefix + esc(exc), icon=":material/error:")
-        if isinstance(exc, MissingColumnsError):
+        if isinstance(exc, wb.MissingColumnsError):
             st.info("The active model was trained on other columns. Pick a model trained on "
                     "this kind of file, or train one on the **Model** page.")
     else:
@@ -305,12 +349,15 @@ def sidebar_status() -> None:
         model_slot = st.empty()
         st.caption("**Active data**")
         data_slot = st.empty()
+        for note in st.session_state.pop(RESTORE_NOTES, None) or ():
+            st.warning(esc(note), icon=":material/link_off:")
     st.session_state[_SIDEBAR_SLOTS] = (model_slot, data_slot)
     refresh_sidebar()
 
 
 def refresh_sidebar() -> None:
     """Redraw the active model and data names in the sidebar placeholders of this run."""
+    sync_url()
     slots = st.session_state.get(_SIDEBAR_SLOTS)
     if not slots:
         return
@@ -322,124 +369,6 @@ def refresh_sidebar() -> None:
 def root() -> Path:
     """Repository root."""
     return config.ROOT
-
-
-# ------------------------------------------------------------------ cached derived views
-@st.cache_resource(max_entries=4)
-def _sweep(model: str, stamp: float, _ev):
-    return _ev.curve.sweep()
-
-
-def get_sweep():
-    """Metrics at thresholds 0.00..1.00 on the test split of the active model (computed once)."""
-    model = st.session_state.get(MODEL)
-    return _sweep(model, _model_stamp(model), get_eval(model))
-
-
-def render_lift(lf, ev) -> None:
-    """Lift per decile, cumulative gains and top-decile lift on the test split."""
-    from churn_core.figures import performance as F
-
-    table = lf.lift_table(ev.y_test, ev.p_test, n_bins=10)
-    share, caught, _ = lf.cumulative_gains(ev.y_test, ev.p_test)
-    tdl = lf.top_decile_lift(ev.y_test, ev.p_test)
-    st.metric("Top-decile lift", f"{tdl:.2f}×",
-              help="Churn rate among the 10 % highest-risk customers divided by the overall "
-                   "churn rate.")
-    a, b = st.columns(2)
-    a.plotly_chart(F.lift_figure(table), key="perf_lift")
-    b.plotly_chart(F.cumulative_gains_figure(share, caught), key="perf_gains")
-    with st.expander("Lift table"):
-        st.dataframe(table, hide_index=True)
-
-
-@st.cache_resource(show_spinner="Training the gradient-boosting challenger on the same split…",
-                   max_entries=2)
-def _challenger(model: str, stamp: float, data_sha: str, _bundle, _data):
-    return wb.challenger_view(_bundle, _data)
-
-
-def get_challenger():
-    """The challenger's test-split curves for the active model (trained once, cached)."""
-    model = st.session_state.get(MODEL)
-    bundle = get_bundle(model)
-    data = get_data()
-    return _challenger(model, _model_stamp(model), data.sha256 if data else "", bundle, data)
-
-
-def challenger_table(view) -> "object":
-    """Metrics of the MLP and the challenger side by side (one row per model)."""
-    return view.table
-
-
-# ------------------------------------------------------------------ explanations (SHAP)
-@st.cache_resource
-def _explanation_store() -> dict:
-    """Process-wide store of explanations keyed by (model, files, data, schema, options)."""
-    return {}
-
-
-def explanation_key(data: wb.ActiveData, model: str | None = None) -> tuple:
-    model = model or st.session_state.get(MODEL)
-    return (model, _model_stamp(model), data.sha256, _schema_key(data))
-
-
-GLOBAL_VIEW_ROWS = 2000  # customers behind the Explain page's overall charts
-
-
-def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
-                    max_rows: int = config.SHAP_MAX_ROWS):
-    """SHAP explanation of the scored customers (a stated random sample above ``max_rows``).
-
-    Computed once per (model, data, max_rows) with a progress bar, then kept for every
-    session. A full explanation already computed is reused for smaller requests. Returns
-    None when not yet computed and ``compute`` is False.
-    """
-    data = data or get_data()
-    store = _explanation_store()
-    key = explanation_key(data)
-    for k, expl in list(store.items()):
-        # a larger request, or one that explained every row, serves this one
-        if k[:-1] == key and (k[-1] >= max_rows or len(expl) >= len(get_scores(data).scored)):
-            return expl
-    key = key + (int(max_rows),)
-    if not compute:
-        return None
-    bundle = get_bundle()
-    scores = get_scores(data)
-    bar = st.progress(0.0, text="Explaining customers with SHAP…")
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        bar.progress(min(done / max(total, 1), 1.0),
-                     text=f"Explaining customers with SHAP: {done:,} of {total:,}")
-
-    explainer = get_explainer(data)
-    expl = wb.explain_scores(explainer, scores, progress=progress, max_rows=max_rows)
-    bar.empty()
-    if len(store) > 8:
-        store.pop(next(iter(store)))
-    store[key] = expl
-    return expl
-
-
-@st.cache_resource(show_spinner="Preparing the SHAP explainer…", max_entries=4)
-def _explainer(model: str, stamp: float, data_sha: str, schema_key: str, training_sha: str,
-               _bundle, _data, _training):
-    return wb.make_explainer(_bundle, _data, _training)
-
-
-def get_explainer(data: wb.ActiveData | None = None):
-    """RawColumnExplainer of the active model with its background sample (built once).
-
-    The background comes from the model's training split when the active data is the
-    training file, even when ``data`` is another file being scored.
-    """
-    active = get_data()
-    data = data or active
-    model = st.session_state.get(MODEL)
-    return _explainer(model, _model_stamp(model), data.sha256, _schema_key(data),
-                      active.sha256 if active is not None else "", get_bundle(model), data,
-                      active)
 
 
 ACTIONABLE = "reasons_actionable_only"
@@ -464,23 +393,10 @@ def synced(widget, label: str, state_key: str, page: str, default=None, **kwargs
     return st.session_state[state_key]
 
 
-@st.cache_resource(max_entries=8)
-def _reasons(key: tuple, only: bool, _expl, n_rows: int):
-    from churn_core.explain.shap_values import non_actionable_present
-
-    exclude = non_actionable_present(_expl.columns) if only else ()
-    return wb.reasons_for(_expl, n_rows, exclude=exclude)
-
-
-def get_reasons(data: wb.ActiveData, expl, only: bool):
-    """reason_1..3 for every scored row of ``data`` (blank where not explained), cached."""
-    scores = get_scores(data)
-    return _reasons(explanation_key(data), bool(only), expl, len(scores.scored))
-
-
 def _copy_cutoffs(widget_key: str) -> None:
     lo, hi = st.session_state[widget_key]
     st.session_state[CUTOFFS] = {"high": float(hi), "medium": float(lo)}
+    sync_url()
 
 
 def cutoff_slider(page: str) -> dict:
@@ -509,8 +425,6 @@ def bootstrap(page_file: str) -> None:
     alone, without the session defaults of ``app.py``. In that case remember the page, switch
     to ``app.py`` (which calls ``st.navigation``) and let it switch back.
     """
-    from streamlit.runtime.pages_manager import PagesManager  # no public equivalent
-
     if PagesManager.uses_pages_directory:
         if not st.session_state.get(FRAME_SEEN):
             st.session_state[INTENDED_PAGE] = f"pages/{Path(page_file).name}"
@@ -519,6 +433,7 @@ def bootstrap(page_file: str) -> None:
         # pages/ mode on every run): apply its frame in place instead of bouncing, so
         # widget state is kept.
         init_session()
+        sync_url(Path(page_file).stem)
         sidebar_status()
 
 
@@ -534,17 +449,3 @@ def calibration_text(bundle) -> str:
     extra = (f"; validation Brier score {before:.4f} → {after:.4f}"
              if before is not None and after is not None else "")
     return f"{words}, fitted on the validation split{extra}"
-
-
-@st.cache_resource(max_entries=8)
-def _split_values(model: str, stamp: float, data_sha: str, column: str, margin: float,
-                  _bundle, _data):
-    return wb.split_values(_bundle, _data, column, margin)
-
-
-def get_split_values(column: str, margin: float):
-    """Validation customers' value (column x margin) for the net-value strategy, cached."""
-    model = st.session_state.get(MODEL)
-    data = get_data()
-    return _split_values(model, _model_stamp(model), data.sha256 if data else "", column,
-                         float(margin), get_bundle(model), data)

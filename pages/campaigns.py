@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from churn_core import config, workbench as wb
+from churn_core import workbench as wb
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -107,7 +107,7 @@ def _uplift(name: str, stamp: float):
 
 name = st.selectbox("Uplift model", models, key="uplift_model_choice")
 try:
-    ub = _uplift(name, (config.MODELS_DIR / name / "uplift.json").stat().st_mtime)
+    ub = _uplift(name, (wb.config.MODELS_DIR / name / "uplift.json").stat().st_mtime)
 except Exception as exc:
     _ui.show_error(exc, f"The uplift model {name!r} cannot be loaded")
     st.stop()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from churn_core import config, workbench as wb
-from churn_core.figures import data as DF
+from churn_core import workbench as wb
+from churn_core.workbench import config
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -24,7 +24,7 @@ with sample_col:
     st.write("")
     if st.button("Use the shipped sample", help="Go back to data/sample_customers.csv",
                  disabled=st.session_state.get(_ui.DATA) is None):
-        st.session_state[_ui.DATA] = None
+        _ui.workspace().set_data(None)
         st.session_state.pop("data_upload_sha", None)
         st.rerun()
 
@@ -34,13 +34,13 @@ if upload is not None:
     if st.session_state.get("data_upload_sha") != sha:  # a new file: read it once
         try:
             with st.spinner(f"Reading {upload.name}…"):
-                loaded = wb.load_data(raw, name=upload.name)
+                loaded = _ui.workspace().read_upload(upload.name, raw)
         except Exception as exc:
             _ui.show_error(exc, "This file cannot be used")
             st.session_state["data_upload_sha"] = sha  # do not retry the same bad file
             st.session_state["data_upload_failed"] = True
         else:
-            st.session_state[_ui.DATA] = loaded
+            _ui.workspace().set_data(loaded)
             st.session_state["data_upload_sha"] = sha
             st.session_state["data_upload_failed"] = False
             _ui.refresh_sidebar()  # the sidebar was drawn before this upload was read
@@ -89,15 +89,11 @@ with st.form(f"schema_form_{k}"):
                           else 0, key=f"target_{k}")
     values: list[str] = []
     if target != none:
-        from churn_core.data.infer import target_values
-
-        values = [str(v) for v in target_values(data.frame[target])]
+        values = [str(v) for v in wb.target_values(data.frame[target])]
     pos_default = schema.positive_label if (schema.positive_label in values and
                                             target == schema.target) else None
     if pos_default is None and values:
-        from churn_core.data.infer import suggest_positive_label
-
-        pos_default = suggest_positive_label(values)
+        pos_default = wb.suggest_positive_label(values)
     positive = c2.selectbox("Value that means *churned*", values or ["—"],
                             index=values.index(pos_default) if pos_default in values else 0,
                             key=f"positive_{k}", disabled=not values,
@@ -139,14 +135,12 @@ if applied:
     except Exception as exc:
         _ui.show_error(exc, "These column roles cannot work")
     else:
-        st.session_state[_ui.DATA] = new
+        _ui.workspace().set_data(new)
         st.session_state.pop("label_confirmed", None)
         st.rerun()
 
 if schema.target:
-    from churn_core.data.infer import target_values as _target_values
-
-    distinct = [str(v) for v in _target_values(data.frame[schema.target])]
+    distinct = [str(v) for v in wb.target_values(data.frame[schema.target])]
     if len(distinct) < 2:
         st.warning(f"**{_ui.esc(schema.target)}** has "
                    f"{'one value only (' + _ui.esc(distinct[0]) + ')' if distinct else 'no value'}"
@@ -229,7 +223,7 @@ if feat:
     frame = pd.DataFrame({col: valid[col].to_numpy()})
     if outcome is not None:
         frame["outcome"] = outcome.to_numpy()
-    fig = DF.distribution_figure(frame, col, numeric=col in schema.numeric)
+    fig = wb.figures.distribution_figure(frame, col, numeric=col in schema.numeric)
     if col in schema.numeric:
         st.caption("Each colour sums to 100 %: where the red bars are taller, churners are "
                    "over-represented.")

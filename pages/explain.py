@@ -26,25 +26,18 @@ if len(scores.scored) == 0:
     st.stop()
 
 try:
-    from churn_core.explain import shap_values as ex
-    from churn_core.figures import explain as figs
-except ImportError:  # pragma: no cover
-    st.info("SHAP explanations need churn_core/explain.py (not available in this version).")
-    st.stop()
-
-try:
     explainer = _ui.get_explainer(data)
     expl = _ui.get_explanation(data, max_rows=_ui.GLOBAL_VIEW_ROWS)
 except Exception as exc:
     _ui.show_error(exc, "The explanations could not be computed")
     st.stop()
 
-exact_one = explainer.n_columns <= ex.EXACT_MAX_COLUMNS
+exact_one = explainer.n_columns <= wb.EXACT_MAX_COLUMNS
 st.info(f"**Method** (charts): {_ui.esc(expl.method_description)}. Background: "
         f"{_ui.esc(getattr(explainer, 'background_source', 'valid rows'))}. The one-customer "
         "view below uses " + ("the exact method (all column coalitions)." if exact_one else
                              f"permutation sampling ({explainer.n_columns} columns are too many "
-                             f"for the exact method, limit {ex.EXACT_MAX_COLUMNS})."),
+                             f"for the exact method, limit {wb.EXACT_MAX_COLUMNS})."),
         icon=":material/info:")
 
 # ------------------------------------------------------------------ reason codes option
@@ -54,19 +47,19 @@ only = _ui.synced(st.toggle, "Reason codes: only columns the bank can act on",
                       "codes in the customer table and the target list. The charts on this "
                       "page always keep every column.")
 if only:
-    excluded = ex.non_actionable_present(expl.columns)
+    excluded = wb.non_actionable_present(expl.columns)
     st.caption(f"Excluded from reason codes: {', '.join(excluded) or 'none of the columns'}.")
 
 # ------------------------------------------------------------------ global views
 st.subheader("What drives churn overall")
-imp = ex.global_importance(expl)
+imp = wb.global_importance(expl)
 tab_imp, tab_swarm, tab_dep = st.tabs(["Importance", "Summary (beeswarm)", "Dependence"])
 with tab_imp:
-    st.plotly_chart(figs.importance_figure(expl), key="ex_importance")
+    st.plotly_chart(wb.figures.importance_figure(expl), key="ex_importance")
     st.caption("Average size of each column's effect on the churn probability, over "
                f"{len(expl):,} customers. Bigger = the model relies on it more.")
 with tab_swarm:
-    st.plotly_chart(figs.beeswarm_figure(expl), key="ex_swarm")
+    st.plotly_chart(wb.figures.beeswarm_figure(expl), key="ex_swarm")
     st.caption("One dot per customer and column: right of 0 raises that customer's risk, "
                "left lowers it.")
 with tab_dep:
@@ -75,7 +68,7 @@ with tab_dep:
     col = a.selectbox("Column", cols, key="ex_dep_col")
     others = [c for c in cols if c != col]
     color = b.selectbox("Colour by", others or [col], key="ex_dep_color")
-    st.plotly_chart(figs.dependence_figure(expl, col, color), key="ex_dep")
+    st.plotly_chart(wb.figures.dependence_figure(expl, col, color), key="ex_dep")
     st.caption(f"How the value of {_ui.esc(col)} moves the churn probability, coloured by "
                f"{_ui.esc(color)}.")
 
@@ -104,20 +97,20 @@ else:
 one = wb.explain_one(explainer, scores, position)
 a, b = st.columns([3, 2])
 with a:
-    st.plotly_chart(figs.waterfall_figure(one), key="ex_waterfall")
+    st.plotly_chart(wb.figures.waterfall_figure(one), key="ex_waterfall")
     st.caption(f"Starts at the base value {one.base_value:.3f} (average customer) and adds each "
                f"column's SHAP value to reach this customer's raw model probability "
                f"{float(one.output[0]):.3f}. Calibrated churn probability shown in the table: "
                f"{scores.p[position]:.3f}.")
 with b:
     st.markdown("**This customer's values**")
-    vals = figs.customer_table(one, 0).set_index("column").rename(
+    vals = wb.figures.customer_table(one, 0).set_index("column").rename(
         columns={"shap_value": "SHAP value"})
     st.dataframe(vals, column_config={
         "SHAP value": st.column_config.NumberColumn(format="%+.4f",
                                                     help="Change in churn probability.")})
-    exclude = ex.non_actionable_present(one.columns) if only else ()
-    reasons = ex.reason_codes(one, top=3, exclude=exclude).iloc[0]
+    exclude = wb.non_actionable_present(one.columns) if only else ()
+    reasons = wb.reason_codes(one, top=3, exclude=exclude).iloc[0]
     st.markdown("**Reason codes**")
     for r in reasons:
         if r:

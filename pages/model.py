@@ -4,11 +4,10 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-import pandas as pd
 import streamlit as st
 
-from churn_core import config, workbench as wb
-from churn_core.figures.data import loss_figure
+from churn_core import workbench as wb
+from churn_core.workbench import config
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -75,7 +74,7 @@ else:
             for text in card.get("warnings") or []:
                 st.warning(text)
             if card.get("history"):
-                st.plotly_chart(loss_figure(card["history"], card.get("best_epoch")),
+                st.plotly_chart(wb.figures.loss_figure(card["history"], card.get("best_epoch")),
                                 key="card_loss")
             with st.expander("Everything the card records (JSON)"):
                 st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
@@ -103,12 +102,8 @@ st.caption(f"Data: **{_ui.esc(data.name)}**, target {_ui.esc(data.schema.target)
 if not (confirmed or sample):
     st.warning("Confirm the churn label on the **Data** page before training.")
 
-TC = None
-try:
-    from churn_core.model.network import IMBALANCE_MODES, TrainConfig as TC
-except ImportError:  # pragma: no cover - engine missing
-    IMBALANCE_MODES = ("class_weight",)
-defaults = TC() if TC else None
+TC, IMBALANCE_MODES = wb.TrainConfig, wb.IMBALANCE_MODES
+defaults = TC()
 DEFAULT_NAME_KEY = "train_default_model_name"
 
 with st.form("train_form"):
@@ -119,24 +114,24 @@ with st.form("train_form"):
     name = a.text_input("Model name", value=st.session_state[DEFAULT_NAME_KEY],
                         help="Letters, digits, '.', '_' and '-'; other characters become '_'.")
     hidden = a.text_input("Hidden layers (units, comma separated)",
-                          value=", ".join(str(h) for h in defaults.hidden) if defaults else "64, 32")
+                          value=", ".join(str(h) for h in defaults.hidden))
     imbalance = a.selectbox("Imbalance handling", IMBALANCE_MODES,
                             index=(IMBALANCE_MODES.index(defaults.imbalance)
-                                   if defaults and defaults.imbalance in IMBALANCE_MODES else 0),
+                                   if defaults.imbalance in IMBALANCE_MODES else 0),
                             help="class_weight: churners weigh more in the loss; smote: "
                                  "synthetic churners are added to the training split only; "
                                  "none: as is.")
-    dropout = b.slider("Dropout", 0.0, 0.6, float(defaults.dropout) if defaults else 0.1, 0.05)
-    l2 = b.number_input("L2 penalty", 0.0, 0.1, float(defaults.l2) if defaults else 1e-4,
+    dropout = b.slider("Dropout", 0.0, 0.6, float(defaults.dropout), 0.05)
+    l2 = b.number_input("L2 penalty", 0.0, 0.1, float(defaults.l2),
                         format="%.5f", step=1e-4)
     lr = b.number_input("Learning rate", 1e-5, 0.1,
-                        float(defaults.learning_rate) if defaults else 3e-3, format="%.4f",
+                        float(defaults.learning_rate), format="%.4f",
                         step=1e-3)
     batch = c.select_slider("Batch size", [32, 64, 128, 256, 512, 1024],
-                            value=int(defaults.batch_size) if defaults else 128)
-    epochs = c.number_input("Max epochs", 1, 500, int(defaults.max_epochs) if defaults else 100)
+                            value=int(defaults.batch_size))
+    epochs = c.number_input("Max epochs", 1, 500, int(defaults.max_epochs))
     patience = c.number_input("Early-stopping patience (epochs)", 1, 50,
-                              int(defaults.patience) if defaults else 8,
+                              int(defaults.patience),
                               help="Training stops when the validation ROC-AUC has not improved "
                                    "for this many epochs; the best epoch is kept.")
     start = st.form_submit_button(
@@ -190,7 +185,7 @@ if start:
                           + f"{time.perf_counter() - t0:.0f} s")
         # the key counts held clicks: a retried draw must not reuse the key of the try
         # that a click interrupted
-        chart.plotly_chart(loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
+        chart.plotly_chart(wb.figures.loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
 
     st.caption("Training… the epoch with the best validation ROC-AUC is kept; training stops when "
                "it has not improved for the patience you set.")

@@ -5,11 +5,9 @@ training); thresholds chosen by a strategy are chosen on the **validation split*
 """
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from churn_core.figures import performance as F
+from churn_core import workbench as wb
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -48,31 +46,21 @@ with st.expander("Compare with a gradient-boosting challenger", expanded=False):
     st.caption("A HistGradientBoosting model (scikit-learn) trained on exactly the same "
                "training split and scored on the same test customers. If it beats the neural "
                "network clearly, the MLP has to earn its place.")
-    try:
-        from churn_core.evaluate import challenger as ch# engineer F's module
-    except ImportError:
-        ch = None
-        st.info("The challenger module (churn_core/challenger.py) is not available in this "
-                "version.")
-    if ch is not None:
-        show = st.toggle("Overlay the challenger on the curves", key="perf_challenger")
-        if show:
-            try:
-                challenger = _ui.get_challenger()
-            except Exception as exc:
-                _ui.show_error(exc, "The challenger could not be trained")
-            if challenger is not None:
-                cmp = _ui.challenger_table(challenger)
-                st.dataframe(cmp, hide_index=True)
+    show = st.toggle("Overlay the challenger on the curves", key="perf_challenger")
+    if show:
+        try:
+            challenger = _ui.get_challenger()
+        except Exception as exc:
+            _ui.show_error(exc, "The challenger could not be trained")
+        if challenger is not None:
+            st.dataframe(challenger.table, hide_index=True)
 
 # ------------------------------------------------------------------ threshold strategies
 with st.expander("Choose the threshold with a strategy", expanded=False):
-    from churn_core.evaluate import thresholds as th
-
     st.caption("Strategies pick the threshold on the **validation split** and the result is "
                "reported on the **test split**, so the choice is not tuned to the numbers you "
                "judge it by.")
-    labels = {k: v for k, v in th.STRATEGIES.items() if k != "manual"}
+    labels = {k: v for k, v in wb.STRATEGIES.items() if k != "manual"}
     strategy = st.radio("Strategy", list(labels), format_func=labels.get, horizontal=True,
                         key="perf_strategy")
     params: dict = {}
@@ -114,7 +102,7 @@ with st.expander("Choose the threshold with a strategy", expanded=False):
                                 key="perf_budget")
         params["budget"] = int(budget) or None
     try:
-        chosen = th.choose_on_validation(strategy, ev.y_val, ev.p_val, ev.y_test, ev.p_test,
+        chosen = wb.choose_on_validation(strategy, ev.y_val, ev.p_val, ev.y_test, ev.p_test,
                                          **params)
     except Exception as exc:
         _ui.show_error(exc, "This strategy cannot be applied")
@@ -127,9 +115,9 @@ with st.expander("Choose the threshold with a strategy", expanded=False):
                    f"{t.precision:.3f}, recall {t.recall:.3f}, F1 {t.f1:.3f}, "
                    f"{t.predicted_positives:,} of {t.n:,} flagged.")
         if strategy == "max_net_value":
-            curve = th.net_value_curve(ev.p_val, params["value"], params["cost_per_contact"],
+            curve = wb.net_value_curve(ev.p_val, params["value"], params["cost_per_contact"],
                                        params["success_rate"], budget=params["budget"])
-            st.plotly_chart(F.net_value_figure(curve, st.session_state[_ui.THRESHOLD]),
+            st.plotly_chart(wb.figures.net_value_figure(curve, st.session_state[_ui.THRESHOLD]),
                             key="perf_net_value")
             st.caption("Expected net value = sum over contacted customers of (probability × "
                        "success rate × value − cost), on the validation split. The shaded "
@@ -159,20 +147,20 @@ def threshold_views() -> None:
                      "rare: flagging nobody already scores the stay rate).")
     m[4].metric("Specificity", f"{at.specificity:.3f}", border=True,
                 help="Of the customers who stayed, the share not flagged.")
-    m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.flagged / max(at.n, 1))}",
+    m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.predicted_positive_rate)}",
                 delta_color="off", delta_arrow="off", border=True,
                 help="Test customers at or above the threshold.")
     a, b = st.columns(2)
-    a.plotly_chart(F.roc_figure(ev.roc_at(threshold), challenger=getattr(challenger, "roc", None),
+    a.plotly_chart(wb.figures.roc_figure(ev.roc_at(threshold), challenger=getattr(challenger, "roc", None),
                                 name="MLP", challenger_name="gradient boosting"),
                    key="perf_roc")
-    b.plotly_chart(F.pr_figure(ev.pr_at(threshold), challenger=getattr(challenger, "pr", None),
+    b.plotly_chart(wb.figures.pr_figure(ev.pr_at(threshold), challenger=getattr(challenger, "pr", None),
                                base_rate=rep.base_rate, name="MLP",
                                challenger_name="gradient boosting"), key="perf_pr")
     a, b = st.columns(2)
-    a.plotly_chart(F.confusion_matrix_figure(at.to_metrics()), key="perf_cm")
-    b.plotly_chart(F.metrics_vs_threshold_figure(_ui.get_sweep(), threshold), key="perf_sweep")
-    st.plotly_chart(F.score_distribution_figure(ev.p_test, ev.y_test, threshold),
+    a.plotly_chart(wb.figures.confusion_matrix_figure(at), key="perf_cm")
+    b.plotly_chart(wb.figures.metrics_vs_threshold_figure(_ui.get_sweep(), threshold), key="perf_sweep")
+    st.plotly_chart(wb.figures.score_distribution_figure(ev.p_test, ev.y_test, threshold),
                     key="perf_dist")
     st.caption("Good separation: churners pile up on the right, loyal customers on the "
                "left. Customers right of the dashed line are flagged.")
@@ -186,42 +174,32 @@ st.caption("If the model says 30 % for a group of customers, about 30 % of them 
            "Calibration (Platt or isotonic, fitted on the validation split) corrects this "
            "when it lowers the Brier score; expected churners and tiers use the calibrated "
            "probability.")
-try:
-    from churn_core.evaluate import calibration as cal
-
-    curves, rows = {}, []
-    variants = [("calibrated" if bundle.calibrator is not None else "model", ev.p_test)]
-    if ev.p_test_raw is not None and bundle.calibrator is not None:
-        variants.insert(0, ("raw (before calibration)", ev.p_test_raw))
-    for label, p in variants:
-        curves[label] = cal.reliability_curve(ev.y_test, p, n_bins=10)
-        rows.append({"probabilities": label,
-                     "Brier": float(np.mean((p - ev.y_test) ** 2)),
-                     "ECE": cal.expected_calibration_error(ev.y_test, p)})
-    a, b = st.columns([3, 2])
-    a.plotly_chart(F.reliability_figure(curves), key="perf_reliability")
-    b.dataframe(pd.DataFrame(rows), hide_index=True, column_config={
-        "Brier": st.column_config.NumberColumn("Brier score", format="%.4f",
-                                               help="Mean squared error of the probability."),
-        "ECE": st.column_config.NumberColumn("ECE", format="%.4f",
-                                             help="Expected calibration error.")})
-    b.caption(f"Calibration: {_ui.calibration_text(bundle)}. Lower is better for both "
-              "numbers (test split); ECE (expected calibration error) is the average gap "
-              "between predicted and observed churn rate over 10 probability bins.")
-except ImportError:
-    st.info("Calibration views need churn_core/calibration.py (not available yet).")
+curves, table = wb.calibration_view(ev, bundle.calibrator is not None)
+a, b = st.columns([3, 2])
+a.plotly_chart(wb.figures.reliability_figure(curves), key="perf_reliability")
+b.dataframe(table, hide_index=True, column_config={
+    "Brier": st.column_config.NumberColumn("Brier score", format="%.4f",
+                                           help="Mean squared error of the probability."),
+    "ECE": st.column_config.NumberColumn("ECE", format="%.4f",
+                                         help="Expected calibration error.")})
+b.caption(f"Calibration: {_ui.calibration_text(bundle)}. Lower is better for both "
+          "numbers (test split); ECE (expected calibration error) is the average gap "
+          "between predicted and observed churn rate over 10 probability bins.")
 
 # ------------------------------------------------------------------ lift
 st.subheader("Lift and cumulative gains")
 st.caption("Lift = how many times more churners you reach by calling the highest-risk "
            "customers first than by calling at random.")
 try:
-    from churn_core.evaluate import lift as lf
-except ImportError:
-    lf = None
-    st.info("Lift views need churn_core/lift.py (not available yet).")
-if lf is not None:
-    try:
-        _ui.render_lift(lf, ev)
-    except Exception as exc:
-        _ui.show_error(exc, "Lift could not be computed")
+    lv = wb.lift_view(ev)
+except Exception as exc:
+    _ui.show_error(exc, "Lift could not be computed")
+else:
+    st.metric("Top-decile lift", f"{lv.top_decile_lift:.2f}×",
+              help="Churn rate among the 10 % highest-risk customers divided by the overall "
+                   "churn rate.")
+    a, b = st.columns(2)
+    a.plotly_chart(wb.figures.lift_figure(lv.table), key="perf_lift")
+    b.plotly_chart(wb.figures.cumulative_gains_figure(lv.share, lv.caught), key="perf_gains")
+    with st.expander("Lift table"):
+        st.dataframe(lv.table, hide_index=True)

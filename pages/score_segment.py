@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from churn_core import config, workbench as wb
-from churn_core.figures import performance as F
+from churn_core import workbench as wb
+from churn_core.workbench import config
 from pages import _ui
 
 _ui.bootstrap(__file__)
@@ -183,7 +182,7 @@ def segment_view() -> None:
     if scores.y is None:
         st.caption("No churn column in this file: observed churn is not shown.")
     left, right = st.columns([3, 2])
-    left.plotly_chart(F.tier_summary_figure(view.summary), key="score_tiers_fig")
+    left.plotly_chart(wb.figures.tier_summary_figure(view.summary), key="score_tiers_fig")
     right.caption("**Expected churners** = sum of the churn probabilities in the tier: how "
                   "many of these customers the model expects to leave without action. "
                   "**Observed churn rate** (files with a churn column) shows how the tiers "

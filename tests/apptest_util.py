@@ -25,7 +25,7 @@ TIMEOUT = 180
 @pytest.fixture(scope="module")
 def app_models(request, tmp_path_factory):
     """A temporary models folder holding ``default``; ``config.MODELS_DIR`` points at it
-    for the test module only (restored afterwards, so other modules see the real one)."""
+    (and ``config.UPLOADS_DIR`` at a temporary upload folder) for the test module only (restored afterwards, so other modules see the real one)."""
     folder = tmp_path_factory.mktemp("app_models")
     shipped = config.ROOT / "models" / config.DEFAULT_MODEL_NAME
     if (shipped / "card.json").is_file():
@@ -37,6 +37,8 @@ def app_models(request, tmp_path_factory):
                     folder)
     mp = pytest.MonkeyPatch()
     mp.setattr(config, "MODELS_DIR", folder)
+    # uploads kept for reloads go to a temporary folder, not the analyst's ~/.cache
+    mp.setattr(config, "UPLOADS_DIR", tmp_path_factory.mktemp("app_uploads"))
     yield folder
     mp.undo()
 

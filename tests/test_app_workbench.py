@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
-from sklearn.metrics import confusion_matrix, f1_score, precision_score, recall_score
+from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, precision_score,
+                             recall_score)
 
 from churn_core import workbench as wb
 from churn_core.evaluate import metrics
@@ -28,7 +29,10 @@ def test_threshold_curve_equals_scikit_learn(p, seed, t):
     assert got.precision == pytest.approx(precision_score(y, pred, zero_division=0))
     assert got.recall == pytest.approx(recall_score(y, pred, zero_division=0))
     assert got.f1 == pytest.approx(f1_score(y, pred, zero_division=0))
-    assert got.to_metrics() == metrics.threshold_metrics(y, p, t)
+    assert got.accuracy == pytest.approx(accuracy_score(y, pred))
+    assert got.specificity == pytest.approx(recall_score(y, pred, pos_label=0, zero_division=0))
+    assert got.predicted_positive_rate == pytest.approx(pred.mean())
+    assert got.customers == len(p)
 
 
 def test_threshold_curve_ignores_blank_labels_but_counts_them_as_flagged():
@@ -46,7 +50,7 @@ def test_sweep_matches_metrics_by_threshold():
     p, y = rng.random(500), rng.integers(0, 2, 500)
     ours = wb.ThresholdCurve(p, y).sweep()
     ref = metrics.metrics_by_threshold(y, p)
-    for col in ("precision", "recall", "f1"):
+    for col in ("precision", "recall", "f1", "accuracy", "specificity", "tp", "fn"):
         np.testing.assert_allclose(ours[col].to_numpy(), ref[col].to_numpy(), atol=1e-12)
 
 

@@ -82,7 +82,7 @@ def test_score_frame_matches_headers_by_name_ignoring_case_space_and_order(defau
 # --------------------------------------------------------------------------- numbers
 def test_one_decimal_comma_cell_does_not_reject_a_column_of_period_numbers():
     """One hand-typed ``1 234,50`` among ``118236.59`` balances rejected 196 of 200 rows."""
-    from churn_core.data.validate import parse_numeric
+    from churn_core.data.cells import parse_numeric
 
     cells = ["118236.59", "0.0", "1 234,50", "97086.4", "N/A", "-", "?", "125510.82"]
     vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"))
@@ -94,7 +94,7 @@ def test_one_decimal_comma_cell_does_not_reject_a_column_of_period_numbers():
 
 def test_decimal_comma_column_keeps_plain_period_cells():
     """A genuine decimal-comma column still reads ``1.234,56``/``12,5``; a stray ``0.5`` is 0.5."""
-    from churn_core.data.validate import parse_numeric
+    from churn_core.data.cells import parse_numeric
 
     cells = ["1.234,56", "12,5", "7,25", "0.5", "1.000"]
     vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"))
@@ -419,7 +419,7 @@ def test_zip_archive_renamed_csv_says_it_is_a_zip(tmp_path):
 
 def test_accounting_negatives_and_percentages_parse():
     """'(118236.59)' and '12%' from spreadsheet exports rejected every row of the file."""
-    from churn_core.data.validate import parse_numeric
+    from churn_core.data.cells import parse_numeric
 
     vals, blank, bad = parse_numeric(pd.Series(["(118236.59)", "($1,234.50)", "12%", "7.5%", "100", "(x)"],
                                                dtype="str"))

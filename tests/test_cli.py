@@ -153,9 +153,9 @@ def test_ctrl_c_while_scoring_exits_130_with_one_line(trained_cli, sample_csv, t
 
 
 def test_ctrl_c_while_evaluating_exits_130(trained_cli, monkeypatch, capsys):
-    import churn_core.model.bundle
+    from churn_core import cli
 
-    monkeypatch.setattr(churn_core.model.bundle, "load_bundle", _interrupt)
+    monkeypatch.setattr(cli, "load_bundle", _interrupt)  # the name the CLI calls
     code = main(["evaluate", "--model", str(trained_cli / "cli")])
     _assert_interrupted(code, capsys.readouterr().err, "no output written")
 
@@ -163,12 +163,12 @@ def test_ctrl_c_while_evaluating_exits_130(trained_cli, monkeypatch, capsys):
 def test_ctrl_c_while_training_keeps_the_existing_model(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
     import shutil
 
-    import churn_core.model.train
+    from churn_core import cli
 
     models = tmp_path / "models"
     shutil.copytree(trained_cli / "cli", models / "m")
     before = {p.name: p.read_bytes() for p in (models / "m").iterdir()}
-    monkeypatch.setattr(churn_core.model.train, "train_bundle", _interrupt)
+    monkeypatch.setattr(cli, "train_bundle", _interrupt)  # the name the CLI calls
     code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(models / "m")])
     _assert_interrupted(code, capsys.readouterr().err,
                         f"no model saved; the existing model {(models / 'm').resolve()} is unchanged")
@@ -180,9 +180,9 @@ def test_ctrl_c_while_training_keeps_the_existing_model(trained_cli, sample_csv,
 
 def test_ctrl_c_while_saving_the_bundle_leaves_no_folder(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
     import churn_core.model.bundle
-    import churn_core.model.train
+    from churn_core import cli
 
-    monkeypatch.setattr(churn_core.model.train, "train_bundle", lambda *a, **k: load_bundle("cli", trained_cli))
+    monkeypatch.setattr(cli, "train_bundle", lambda *a, **k: load_bundle("cli", trained_cli))
 
     def half_write(bundle, folder):
         (folder / "schema.json").write_text("{")

@@ -21,11 +21,11 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import MissingColumnsError
-from churn_core.explain.shap_values import (
-    NON_ACTIONABLE_COLUMNS, Explanation, ExplainError, RawColumnExplainer, explain_sample,
-    global_importance, group_encoded_values, non_actionable_present, reason_codes,
-    shapley_coefficients,
-)
+from churn_core.explain.explanation import ExplainError, Explanation
+from churn_core.explain.forward import group_encoded_values, shapley_coefficients
+from churn_core.explain.reasons import (NON_ACTIONABLE_COLUMNS, global_importance,
+                                        non_actionable_present, reason_codes)
+from churn_core.explain.shap_values import RawColumnExplainer, explain_sample
 from churn_core.model.preprocess import Preprocessor
 from churn_core.data.schema import FeatureSchema
 
@@ -508,7 +508,7 @@ def test_block_detection_needs_exact_zeros():
     off the diagonal blocks, else the plain dense products."""
     import keras
 
-    from churn_core.explain.shap_values import _Network
+    from churn_core.explain.forward import _Network
 
     rng = np.random.default_rng(0)
     k, a, n_in = 4, 3, 5

@@ -113,7 +113,7 @@ _NUM_TEXT = st.one_of(st.none(), st.sampled_from(["1", " 2 ", "3.5", "1e3", "-0"
 def test_parse_numeric_fast_path_equals_trimming_path(values):
     """Plain-number columns take the direct Arrow cast; padding one cell with spaces forces the
     trimming path, which must give the same values, blanks and bad cells."""
-    from churn_core.data.validate import parse_numeric
+    from churn_core.data.cells import parse_numeric
 
     s = pd.Series(values, dtype="str")
     padded = pd.Series([None if v is None else f" {v} " for v in values], dtype="str")
@@ -188,7 +188,7 @@ def test_streamed_awkward_file_rejects_at_the_rows_a_spreadsheet_shows(tiny_bund
 def test_map_unique_unchanged_path_equals_take_path(cells):
     """A text column whose distinct values all map to themselves is returned as is; the
     object-dtype column (always the take path) gives the same cells."""
-    from churn_core.data.validate import normalize_categories
+    from churn_core.data.cells import normalize_categories
 
     idx = pd.Index(range(2, 2 + len(cells)), name="source_row")
     fast = normalize_categories(pd.Series(cells, dtype="str", index=idx))

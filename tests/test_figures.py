@@ -9,7 +9,7 @@ from churn_core.figures import performance as F
 from churn_core.evaluate.calibration import reliability_curve
 from churn_core.evaluate.lift import cumulative_gains, lift_table
 from churn_core.evaluate.metrics import metrics_by_threshold, pr_points, roc_points, threshold_metrics
-from churn_core.evaluate.thresholds import net_value_curve
+from churn_core.evaluate.net_value import net_value_curve
 from churn_core.campaign.tiers import assign_tiers, tier_summary
 
 

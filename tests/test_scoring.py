@@ -185,7 +185,7 @@ def test_score_file_reports_values_outside_the_training_range(tiny_bundle, sampl
 
 def test_duplicate_ids_are_counted_over_the_whole_file_not_per_chunk(tiny_bundle, sample_frame, tmp_path):
     """Break-it: IDs repeated 100 rows apart gave no warning with chunks of 50 rows."""
-    from churn_core.campaign.scoring import count_shared_ids, id_keys
+    from churn_core.campaign.id_counts import count_shared_ids, id_keys
 
     df = sample_frame.drop(columns=["Exited"]).head(200).astype(str)
     df["CustomerId"] = [str(10_000 + i % 100) for i in range(200)]  # every ID twice, 100 rows apart
@@ -246,7 +246,7 @@ def test_id_keys_match_regex_reference(awkward_share):
     the same order, as a Python regex loop; plain, sliced, multi-chunk and object Series."""
     import pyarrow as pa
 
-    from churn_core.campaign.scoring import id_keys
+    from churn_core.campaign.id_counts import id_keys
 
     rng = np.random.default_rng(int(awkward_share * 100))
     for trial in range(30):
@@ -287,7 +287,7 @@ def test_count_shared_ids_matches_pandas_duplicated(kind):
     """Strictly increasing, dense (bincount) and sparse (sort) integer keys, text hashes and
     mixes, over several chunks: the same count as ``Series.duplicated(keep=False).sum()``;
     the chunks' key arrays are left untouched."""
-    from churn_core.campaign.scoring import count_shared_ids, id_keys
+    from churn_core.campaign.id_counts import count_shared_ids, id_keys
 
     rng = np.random.default_rng(len(kind))
     for trial in range(12):

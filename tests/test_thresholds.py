@@ -6,13 +6,11 @@ import pytest
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from churn_core.errors import ChurnError
+from churn_core.evaluate.net_value import max_net_value, net_value_curve, net_value_per_customer
+from churn_core.evaluate.strategies import choose_on_validation
 from churn_core.evaluate.thresholds import (
-    choose_on_validation,
     manual,
     max_f1,
-    max_net_value,
-    net_value_curve,
-    net_value_per_customer,
     rank_order,
     target_recall,
     top_fraction,

@@ -9,7 +9,8 @@ from churn_core.errors import SchemaError, TrainingDataError
 from churn_core.data.infer import infer_schema
 from churn_core.io.reader import read_table
 from churn_core.data.schema import FeatureSchema
-from churn_core.data.validate import check_trainable, label_text, parse_numeric, validate
+from churn_core.data.cells import label_text, parse_numeric
+from churn_core.data.validate import check_trainable, validate
 
 
 def test_numeric_equals_pandas_on_clean_text():
@@ -161,7 +162,7 @@ def test_check_trainable_lists_every_problem():
 def test_spaces_count_as_thousands_separators_only_between_digit_groups():
     """'1 234' and '1 234,56 €' are numbers; '4 2' and a line break inside a cell ('4\\n2',
     read from a quoted multi-line cell) were read as 42 and are now rejected."""
-    from churn_core.data.validate import parse_numeric
+    from churn_core.data.cells import parse_numeric
 
     cells = ["1 234", "4 2", "4\n2", "42\t", " 42 ", "12 345 6", "1\u00a0234", "1 23"]
     vals, blank, bad = parse_numeric(pd.Series(cells, dtype="str"), ".")

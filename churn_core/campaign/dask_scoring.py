@@ -22,6 +22,10 @@ Dask cluster already at hand (``scheduler="tcp://host:8786"``). On one machine t
 ``score_file`` is as fast and simpler. With a remote scheduler every worker must see the
 input files, the output folder and the bundle folder at the same paths (a shared file
 system).
+
+LAZY IMPORTS: ``dask`` and ``distributed`` are imported inside the two functions that use
+them: they are needed only by ``score --engine dask``, and importing them adds about 2 s (measured
+with pandas already loaded: 0.6 s -> 2.6 s wall) to every other command.
 """
 from __future__ import annotations
 
@@ -37,7 +41,11 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from churn_core.campaign.scoring import add_risk_tier, score_frame
 from churn_core.errors import DataFileError
+from churn_core.io.reader import read_table
+from churn_core.model.bundle import load_bundle
+from churn_core.model.tf_quiet import import_tensorflow_quietly
 
 #: File name suffixes picked up when ``data`` is a folder.
 PART_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
@@ -96,8 +104,6 @@ def worker_bundle(models_dir: str, name: str):
     -------
     ModelBundle
     """
-    from churn_core.model.bundle import load_bundle
-    from churn_core.model.tf_quiet import import_tensorflow_quietly
 
     key = (str(Path(models_dir).resolve()), name)
     with _BUNDLES_LOCK:
@@ -121,7 +127,6 @@ def read_part(path: str) -> pd.DataFrame:
     DataFrame
         Index ``source_row`` as in :func:`read_table`; first column ``source_file``.
     """
-    from churn_core.io.reader import read_table
 
     df, _ = read_table(path)
     df.insert(0, SOURCE_FILE, pd.array([Path(path).name] * len(df), dtype="str"))
@@ -160,7 +165,6 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     DataFrame of shape (1, 5)
         ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``.
     """
-    from churn_core.campaign.scoring import add_risk_tier, score_frame
 
     number = int((partition_info or {}).get("number", 0))
     source = str(df[SOURCE_FILE].iloc[0]) if len(df) else f"part {number}"
@@ -177,7 +181,7 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
 
 
 def _open_client(scheduler: str | None, n_workers: int, processes: bool):
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster  # lazy: see the module's LAZY IMPORTS note
 
     if scheduler:
         return Client(scheduler), None
@@ -232,10 +236,8 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     BundleError
         When the bundle cannot be loaded.
     """
-    import dask.dataframe as dd
+    import dask.dataframe as dd  # lazy: see the module's LAZY IMPORTS note
     from distributed import as_completed
-
-    from churn_core.model.bundle import load_bundle
 
     if fmt not in OUT_FORMATS:
         raise DataFileError(f"output format {fmt!r}: use one of {OUT_FORMATS}")

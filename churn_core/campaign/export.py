@@ -18,11 +18,12 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from churn_core.errors import ChurnError
+from churn_core.campaign.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
+from churn_core.columns import EXPECTED_VALUE, PROBA, RANK, REASON_COLUMNS, TIER
+from churn_core.errors import ChurnError, MissingColumnsError
 from churn_core.io.writer import NUMBER_BODY, csv_bytes, is_text_column, xlsx_bytes
 from churn_core.evaluate.metrics import check_scores
 from churn_core.evaluate.thresholds import rank_order
-from churn_core.campaign.tiers import DEFAULT_ACTIONS, TIERS, assign_tiers
 
 __all__ = [
     "REASON_COLUMNS",
@@ -35,7 +36,6 @@ __all__ = [
     "export_filename",
 ]
 
-REASON_COLUMNS = ("reason_1", "reason_2", "reason_3")
 
 
 def coerce_numeric_text(df: pd.DataFrame, columns=None) -> pd.DataFrame:
@@ -113,7 +113,7 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
     actions : dict, optional
         Recommended action per tier (defaults: :data:`churn_core.campaign.tiers.DEFAULT_ACTIONS`).
     reasons : DataFrame, optional
-        ``reason_1..3`` per scored customer (from :func:`churn_core.explain.shap_values.reason_codes`),
+        ``reason_1..3`` per scored customer (from :func:`churn_core.explain.reasons.reason_codes`),
         aligned by index (or by position when the index differs but lengths match).
     value : float, str or array-like of shape (n_scored,), optional
         Value of keeping each customer: one amount, a column name of ``scored`` (e.g.
@@ -149,11 +149,10 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
     ChurnError
         Unknown tier names, missing probabilities, misaligned reasons or values.
     """
-    from churn_core.errors import MissingColumnsError
 
     id_columns = list(id_columns or [])
     extra_columns = [c for c in (extra_columns or []) if c not in id_columns]
-    need = id_columns + extra_columns + ["churn_probability"]
+    need = id_columns + extra_columns + [PROBA]
     if isinstance(value, str):
         need.append(value)
     missing = [c for c in need if c not in scored.columns]
@@ -163,14 +162,14 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
     bad = [t for t in include if t not in TIERS]
     if bad:
         raise ChurnError(f"unknown risk tier(s) {bad}; use {', '.join(TIERS)}")
-    p = check_scores(scored["churn_probability"].to_numpy())
-    tiers = (scored["risk_tier"].to_numpy(dtype=object) if "risk_tier" in scored.columns
+    p = check_scores(scored[PROBA].to_numpy())
+    tiers = (scored[TIER].to_numpy(dtype=object) if TIER in scored.columns
              else assign_tiers(p, cutoffs))
     acts = {**DEFAULT_ACTIONS, **(actions or {})}
 
     out = scored[id_columns + extra_columns].copy()
-    out["churn_probability"] = p
-    out["risk_tier"] = tiers
+    out[PROBA] = p
+    out[TIER] = tiers
     if reasons is not None:
         r = _aligned(reasons, scored, "reasons")
         for c in REASON_COLUMNS:
@@ -188,14 +187,14 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
             first = int(np.flatnonzero(~np.isfinite(v))[0])
             raise ChurnError(f"customer value is missing or not a number for "
                              f"{int((~np.isfinite(v)).sum())} customer(s) (first at row {first})")
-        out["expected_value"] = p * float(success_rate) * v - float(cost_per_contact)
+        out[EXPECTED_VALUE] = p * float(success_rate) * v - float(cost_per_contact)
     out["recommended_action"] = [acts.get(t, "") for t in tiers]
 
     order = rank_order(p)
     out = out.iloc[order]
     excluded: Counter = Counter()
-    keep = out["risk_tier"].isin(include).to_numpy()
-    for t, n in Counter(out["risk_tier"][~keep]).items():
+    keep = out[TIER].isin(include).to_numpy()
+    for t, n in Counter(out[TIER][~keep]).items():
         excluded[f"risk tier {t} not selected"] += int(n)
     out = out[keep]
     if max_rows is not None and len(out) > int(max_rows):
@@ -208,7 +207,7 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
         for r, n in Counter(reasons_r).items():
             excluded[f"could not be scored: {r}"] += int(n)
         rows_in += len(rejected)
-    out.insert(out.columns.get_loc("risk_tier") + 1, "rank", np.arange(1, len(out) + 1))
+    out.insert(out.columns.get_loc(TIER) + 1, RANK, np.arange(1, len(out) + 1))
     out = out.reset_index(drop=True)
     out.attrs["rows_in"] = int(rows_in)
     out.attrs["excluded"] = dict(excluded)

@@ -9,22 +9,31 @@ A customer is a predicted churner when ``churn_probability >= threshold``.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from churn_core.model.bundle import ModelBundle
+from churn_core.campaign.id_counts import count_shared_ids, id_keys
+from churn_core.campaign.tiers import TIERS, tier_codes
+from churn_core.columns import PRED, PROBA, REASON, SCORE_COLUMNS, TIER
+from churn_core.data.cells import match_columns
+from churn_core.data.validate import validate
 from churn_core.errors import DataFileError
-from churn_core.io.writer import TableWriter, arrow_string_buffers, write_error
+from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN, iter_table_chunks
+from churn_core.io.writer import TableWriter, write_error
+from churn_core.model.bundle import ModelBundle
 
-SCORE_COLUMNS = ("churn_probability", "predicted_churn")
 #: Columns the scorer writes; input columns with these names are kept as ``input_<name>``
 #: (re-scoring a scored file must not give two ``churn_probability`` columns).
-OUTPUT_COLUMNS = ("source_row", *SCORE_COLUMNS, "risk_tier", "reason")
+OUTPUT_COLUMNS = (ROW_INDEX, *SCORE_COLUMNS, TIER, REASON)
 OUTPUT_FORMATS = (".csv", ".parquet", ".pq")
 
 
@@ -86,7 +95,6 @@ def rejected_layout(rejected: pd.DataFrame) -> pd.DataFrame:
 
 def _original_rows(df: pd.DataFrame, valid: pd.DataFrame) -> pd.DataFrame:
     """The original cells of the valid rows (matched by ``source_row``), plus ``source_row``."""
-    from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
 
     lines = valid[ROW_INDEX].to_numpy()
     if df.index.name == ROW_INDEX and df.index.is_unique:
@@ -147,7 +155,6 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     MissingColumnsError
         Naming every feature column absent from ``df``.
     """
-    from churn_core.data.validate import validate
 
     thr = bundle.default_threshold if threshold is None else float(threshold)
     if not 0.0 <= thr <= 1.0:
@@ -160,8 +167,8 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     valid = result.valid
     p = bundle.predict_proba(valid) if len(valid) else np.zeros(0)
     scored = _original_rows(df, valid)
-    scored["churn_probability"] = p
-    scored["predicted_churn"] = (p >= thr).astype(np.int8)
+    scored[PROBA] = p
+    scored[PRED] = (p >= thr).astype(np.int8)
     rejected = rejected_layout(result.rejected)
     pre = bundle.preprocessor
     report = {
@@ -170,7 +177,7 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "rows_scored": int(len(scored)),
         "rows_rejected": int(len(rejected)),
         "threshold": thr,
-        "predicted_churners": int(scored["predicted_churn"].sum()),
+        "predicted_churners": int(scored[PRED].sum()),
         "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
         "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
         "outside_training_range": pre.outside_training_range(valid) if len(valid) else {},
@@ -202,10 +209,9 @@ def add_risk_tier(scored: pd.DataFrame, cutoffs: dict | None = None) -> pd.DataF
     Same rule as :func:`churn_core.campaign.tiers.assign_tiers`: High when ``p >= high``, Medium when
     ``medium <= p < high``, else Low.
     """
-    from churn_core.campaign.tiers import TIERS, tier_codes
 
-    codes = tier_codes(scored["churn_probability"].to_numpy(dtype=np.float64), cutoffs)
-    scored["risk_tier"] = pd.Categorical.from_codes(codes, categories=list(TIERS))
+    codes = tier_codes(scored[PROBA].to_numpy(dtype=np.float64), cutoffs)
+    scored[TIER] = pd.Categorical.from_codes(codes, categories=list(TIERS))
     return scored
 
 
@@ -216,8 +222,6 @@ def _prefetch(iterator, depth: int = 1):
     current one; at most ``depth`` items wait in the queue, so memory stays bounded.
     Exceptions raised by the iterator are re-raised here.
     """
-    import queue
-    import threading
 
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -271,7 +275,6 @@ def prefer_system_arrow_pool() -> str:
     str
         The backend now in use (``"system"``, or the user's choice).
     """
-    import pyarrow as pa
 
     if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL") and pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
@@ -339,7 +342,6 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     MissingColumnsError
         When the file lacks feature columns.
     """
-    from churn_core.io.reader import iter_table_chunks
 
     prefer_system_arrow_pool()
     path, out = Path(path), Path(out)
@@ -366,7 +368,6 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     thr = bundle.default_threshold if threshold is None else float(threshold)
     header = None
     cutoffs = bundle.tier_cutoffs
-    from concurrent.futures import ThreadPoolExecutor
 
     def write(res: ScoreResult) -> None:
         if len(res.scored):
@@ -374,7 +375,6 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if len(res.rejected):
             w_rej.write(res.rejected)
 
-    from churn_core.data.validate import match_columns
 
     id_seen: dict[str, list] = {}  # ID column -> id_keys of every chunk (duplicates across chunks)
 
@@ -434,9 +434,9 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
                 if shared:
                     extra["duplicate_ids"][col] = shared
             header = header or []
-            w_scored.close(["source_row", *header, *SCORE_COLUMNS, "risk_tier",
+            w_scored.close([ROW_INDEX, *header, *SCORE_COLUMNS, TIER,
                             *getattr(augment, "columns", ())])
-            w_rej.close(["source_row", *header, "reason"])
+            w_rej.close([ROW_INDEX, *header, REASON])
             tmp_out.replace(out)
             tmp_rej.replace(rej_path)
         except OSError as exc:  # disk full, no permission: one line, no partial file left
@@ -486,113 +486,6 @@ def uplift_columns(uplift_bundle) -> Callable:
 
     add.columns = ("uplift", "uplift_segment")
     return add
-
-
-def id_keys(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Comparable keys of an ID column's non-missing cells, for counting duplicates across chunks.
-
-    Cells written as canonical integers of at most 18 digits (``"123"``, ``"-5"``; not
-    ``"007"``, ``"+5"``, ``"-0"``) become int64 (a pyarrow cast, fast); other cells are hashed
-    as text (``pandas.util.hash_array``). Two cells get equal keys exactly when their texts
-    are equal (up to 64-bit hash collisions for non-integer IDs).
-
-    Parameters
-    ----------
-    series : Series of shape (n_samples,)
-
-    Returns
-    -------
-    ints : ndarray of int64
-        The integer cells, in row order.
-    hashes : ndarray of uint64
-        The hashes of the other cells, in row order.
-
-    Notes
-    -----
-    Usual case, every cell a canonical integer: the pattern ``0|-?[1-9][0-9]{0,17}`` is
-    checked for all cells at once on the Arrow buffers with NumPy, then the column is cast
-    whole (about 1.6 ms per 100,000 cells instead of 5 ms); any other column takes the
-    per-cell regex path. Both give the same arrays.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    def all_canonical_ints(chunk) -> bool:
-        """Every cell of a null-free, non-empty string / large_string chunk is a canonical
-        integer of at most 18 digits (the regex below, checked on the bytes)."""
-        buffers = arrow_string_buffers(chunk)
-        if buffers is None:
-            return False  # every cell empty
-        offsets, data = buffers
-        data = data[offsets[0]:offsets[-1]]  # this chunk's bytes
-        lens = np.diff(offsets)
-        if lens.min() < 1:
-            return False  # an empty cell
-        starts = offsets[:-1] - offsets[0]
-        neg = data[starts] == ord("-")
-        if np.count_nonzero(data < ord("0")) + np.count_nonzero(data > ord("9")) != np.count_nonzero(neg):
-            return False  # a byte other than a digit or a leading minus
-        digits = lens - neg
-        if digits.min() < 1 or digits.max() > 18:
-            return False  # "-", or more than 18 digits
-        lead = data[starts + neg]  # first digit
-        return not ((lead == ord("0")) & ((digits > 1) | neg)).any()  # "007", "-0"
-
-    s = series.dropna()
-    text = pa.array(s.astype("str").array) if len(s) else pa.array([], pa.string())
-    is_text = pa.types.is_string(text.type) or pa.types.is_large_string(text.type)
-    if is_text and len(text) and not text.null_count \
-            and all(all_canonical_ints(c) for c in getattr(text, "chunks", (text,)) if len(c)):
-        ints = pc.cast(text, pa.int64()).to_numpy(zero_copy_only=False)
-        return np.asarray(ints, np.int64), np.zeros(0, np.uint64)
-    is_int = pc.fill_null(pc.match_substring_regex(text, r"^(0|-?[1-9][0-9]{0,17})$"), False)
-    ints = pc.cast(pc.filter(text, is_int), pa.int64()).to_numpy(zero_copy_only=False)
-    rest = pc.filter(text, pc.invert(is_int)).to_numpy(zero_copy_only=False)
-    hashes = pd.util.hash_array(rest.astype(object)) if len(rest) else np.zeros(0, np.uint64)
-    return np.asarray(ints, np.int64), np.asarray(hashes, np.uint64)
-
-
-def count_shared_ids(keys: list[tuple[np.ndarray, np.ndarray]]) -> int:
-    """Rows whose ID key appears more than once over all chunks (``keep=False`` counting).
-
-    Parameters
-    ----------
-    keys : list of (ints, hashes)
-        :func:`id_keys` of every chunk.
-
-    Returns
-    -------
-    int
-
-    Notes
-    -----
-    Keys in increasing order (``RowNumber``) have no repeat; keys spanning a range of at most
-    twice their number (customer numbers) are counted with :func:`numpy.bincount`; other keys
-    (text hashes, sparse numbers) are sorted in place and runs of equal keys marked. Over
-    1,000,000 keys that takes about 1, 6 and 50 ms.
-    """
-    total = 0
-    for part in (0, 1):
-        arr = np.concatenate([k[part] for k in keys]) if keys else np.zeros(0)
-        n = len(arr)
-        if n < 2:
-            continue
-        head = arr[:64]
-        if (head[1:] > head[:-1]).all() and (arr[1:] > arr[:-1]).all():
-            continue  # strictly increasing: every key once
-        lo, hi = arr.min(), arr.max()
-        if int(hi) - int(lo) < 2 * n:  # dense: one counter per possible key (<= 16 bytes a key)
-            arr -= lo  # in place (a concatenated copy), now in [0, 2n)
-            counts = np.bincount(arr.astype(np.intp, copy=False))
-            total += int(counts[counts > 1].sum())
-            continue
-        arr.sort()  # sort in place and mark runs of equal keys (less memory than np.unique)
-        eq = arr[1:] == arr[:-1]
-        in_run = np.zeros(n, dtype=bool)
-        in_run[1:] |= eq
-        in_run[:-1] |= eq
-        total += int(np.count_nonzero(in_run))
-    return total
 
 
 def _merge_counts(into: dict, add: dict) -> None:

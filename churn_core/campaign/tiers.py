@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churn_core.columns import TIER, TIERS
 from churn_core.config import DEFAULT_TIER_CUTOFFS
 from churn_core.errors import ChurnError
 from churn_core.evaluate.metrics import check_labels_scores, check_scores
@@ -22,7 +23,6 @@ __all__ = ["TIERS", "DEFAULT_ACTIONS", "check_cutoffs", "assign_tiers", "tier_co
            "tiers_by_capacity", "tier_summary"]
 
 #: Tier names, highest risk first.
-TIERS = ("High", "Medium", "Low")
 
 #: Default recommended action per tier (the dashboard lets the analyst edit them).
 DEFAULT_ACTIONS = {
@@ -223,7 +223,7 @@ def tier_summary(p, tiers, y=None, value=None, actions: dict | None = None) -> p
     for name in TIERS:
         m = t == name
         k = int(m.sum())
-        row = {"risk_tier": name, "customers": k, "share": k / p.size if p.size else 0.0,
+        row = {TIER: name, "customers": k, "share": k / p.size if p.size else 0.0,
                "expected_churners": float(p[m].sum()),
                "mean_probability": float(p[m].mean()) if k else float("nan")}
         if y is not None:

@@ -27,7 +27,8 @@ import pandas as pd
 
 from churn_core.errors import MissingColumnsError, SchemaError
 from churn_core.data.schema import FeatureSchema
-from churn_core.data.validate import _blank_mask, label_text, map_unique, match_columns, normalize_categories, parse_numeric
+from churn_core.data.cells import (blank_mask, label_text, map_unique, match_columns,
+                                    normalize_categories, parse_numeric)
 
 TARGET_NAMES = (
     "exited", "churn", "churned", "ischurn", "ischurned", "haschurned", "churnflag", "churnlabel",
@@ -210,7 +211,7 @@ def _infer_type(series: pd.Series, decimal: str | None) -> tuple[str, str | None
             return "excluded", "every cell is blank"
         return ("excluded", f"constant: every value is {nonblank.iloc[0]!r}") if nonblank.nunique() == 1 \
             else ("categorical", None)
-    blank = _blank_mask(series)
+    blank = blank_mask(series)
     if blank.all():
         return "excluded", "every cell is blank"
     vals, _, bad = parse_numeric(series, decimal)

@@ -17,9 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
 
-from churn_core.errors import SchemaError, TrainingDataError
 from churn_core.data.schema import FeatureSchema
+from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError
+from churn_core.evaluate import metrics as M
+from churn_core.evaluate.thresholds import max_f1
 
 #: HistGradientBoosting bins categories into at most 255 bins; rarer categories beyond
 #: the most frequent ``MAX_CATEGORIES`` are treated as missing.
@@ -72,7 +76,6 @@ def _frame(valid_df: pd.DataFrame, schema: FeatureSchema, train_pos: np.ndarray)
     """Numeric columns as float64, categorical as pandas categories learned on training rows."""
     missing = [c for c in schema.features if c not in valid_df.columns]
     if missing:
-        from churn_core.errors import MissingColumnsError
 
         raise MissingColumnsError(missing, "the validated data")
     out = {}
@@ -125,10 +128,7 @@ def train_challenger(bundle_or_split_info, valid_df: pd.DataFrame, y, schema: Fe
     MissingColumnsError
         When ``valid_df`` lacks feature columns.
     """
-    from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from churn_core.evaluate import metrics as M
-    from churn_core.evaluate.thresholds import max_f1
 
     split = split_from(bundle_or_split_info)
     schema = schema or getattr(bundle_or_split_info, "schema", None)
@@ -154,7 +154,6 @@ def train_challenger(bundle_or_split_info, valid_df: pd.DataFrame, y, schema: Fe
     Xtr, Xva, Xte = (X.iloc[p] for p in (split.train, split.validation, split.test))
     clf = HistGradientBoostingClassifier(random_state=seed, early_stopping=True,
                                          categorical_features="from_dtype", **CHALLENGER_PARAMS)
-    from threadpoolctl import threadpool_limits
 
     # one OpenMP thread: small data, and spin-waiting threads stall a shared machine
     with threadpool_limits(limits=1, user_api="openmp"):

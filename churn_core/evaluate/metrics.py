@@ -13,19 +13,16 @@ Every value equals scikit-learn's on the same arrays (see ``tests/test_metrics.p
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    precision_recall_curve,
-    roc_auc_score,
-    roc_curve,
-)
+from sklearn.metrics import (average_precision_score, brier_score_loss, precision_recall_curve,
+                             roc_auc_score, roc_curve)
 
+from churn_core.columns import PROBA
 from churn_core.errors import ChurnError
+from churn_core.evaluate.curve import DEFAULT_THRESHOLD_GRID, ThresholdCurve, ThresholdMetrics
 
 __all__ = [
     "ThresholdMetrics",
@@ -42,11 +39,9 @@ __all__ = [
     "DEFAULT_THRESHOLD_GRID",
 ]
 
-#: Thresholds 0.00, 0.01, ..., 1.00 used by :func:`metrics_by_threshold` by default.
-DEFAULT_THRESHOLD_GRID = np.round(np.linspace(0.0, 1.0, 101), 2)
 
 
-def check_scores(y_score, name: str = "churn_probability") -> np.ndarray:
+def check_scores(y_score, name: str = PROBA) -> np.ndarray:
     """Return churn scores as a float ndarray after checking they are usable.
 
     Parameters
@@ -123,60 +118,6 @@ def check_labels_scores(y_true, y_score) -> tuple[np.ndarray, np.ndarray]:
     return y_float.astype(np.int64), p
 
 
-def _ratio(num, den):
-    """Element-wise num/den with 0 where den == 0 (scikit-learn's ``zero_division=0``)."""
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
-    out = np.zeros(np.broadcast(num, den).shape, dtype=float)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-@dataclass(frozen=True)
-class ThresholdMetrics:
-    """Confusion matrix and the usual ratios at one decision threshold.
-
-    A customer counts as a predicted churner when ``churn_probability >= threshold``.
-    Precision, recall, F1 and specificity are 0 when their denominator is 0.
-    """
-
-    threshold: float
-    tp: int
-    fp: int
-    tn: int
-    fn: int
-    precision: float
-    recall: float
-    f1: float
-    accuracy: float
-    specificity: float
-    predicted_positive_rate: float
-
-    @property
-    def n(self) -> int:
-        """Number of customers."""
-        return self.tp + self.fp + self.tn + self.fn
-
-    @property
-    def predicted_positives(self) -> int:
-        """Customers at or above the threshold (the size of a contact list)."""
-        return self.tp + self.fp
-
-    def confusion_matrix(self) -> np.ndarray:
-        """Return the matrix in scikit-learn's layout.
-
-        Returns
-        -------
-        ndarray of shape (2, 2)
-            ``[[tn, fp], [fn, tp]]``: rows are actual (stayed, churned), columns predicted.
-        """
-        return np.array([[self.tn, self.fp], [self.fn, self.tp]], dtype=np.int64)
-
-    def to_dict(self) -> dict:
-        """Return a JSON-ready dict of every field."""
-        return {k: (float(v) if isinstance(v, float) else int(v)) for k, v in asdict(self).items()}
-
-
 def threshold_metrics(y_true, y_score, threshold: float = 0.5) -> ThresholdMetrics:
     """Compute the confusion matrix and ratios at one decision threshold.
 
@@ -202,26 +143,7 @@ def threshold_metrics(y_true, y_score, threshold: float = 0.5) -> ThresholdMetri
         See :func:`check_labels_scores`.
     """
     y, p = check_labels_scores(y_true, y_score)
-    pred = p >= threshold
-    pos = y == 1
-    tp = int(np.sum(pred & pos))
-    fp = int(np.sum(pred & ~pos))
-    fn = int(np.sum(~pred & pos))
-    tn = int(np.sum(~pred & ~pos))
-    n = y.size
-    return ThresholdMetrics(
-        threshold=float(threshold),
-        tp=tp,
-        fp=fp,
-        tn=tn,
-        fn=fn,
-        precision=float(_ratio(tp, tp + fp)),
-        recall=float(_ratio(tp, tp + fn)),
-        f1=float(_ratio(2 * tp, 2 * tp + fp + fn)),
-        accuracy=float((tp + tn) / n),
-        specificity=float(_ratio(tn, tn + fp)),
-        predicted_positive_rate=float((tp + fp) / n),
-    )
+    return ThresholdCurve(p, y).at(threshold)
 
 
 @dataclass(frozen=True)
@@ -436,25 +358,12 @@ def confusion_counts(y_true, y_score, thresholds) -> dict[str, np.ndarray]:
 
     Notes
     -----
-    With scores sorted ascending, the customers at or above ``t`` are those from index
-    ``searchsorted(sorted, t, side="left")`` on; the churners among them come from a cumulative
-    sum of the sorted labels. Cost: O(n log n + m log n) for n customers and m thresholds.
+    :meth:`churn_core.evaluate.curve.ThresholdCurve.counts` (scores sorted once):
+    O(n log n + m log n) for n customers and m thresholds.
     """
     y, p = check_labels_scores(y_true, y_score)
-    t = np.asarray(thresholds, dtype=float).reshape(-1)
-    order = np.argsort(p)  # order within ties is irrelevant: searchsorted cuts at tie starts
-    p_sorted = p[order]
-    cum_pos = np.concatenate(([0], np.cumsum(y[order])))
-    idx = np.searchsorted(p_sorted, t, side="left")
-    n = y.size
-    total_pos = int(cum_pos[-1])
-    pred_pos = n - idx
-    tp = total_pos - cum_pos[idx]
-    fp = pred_pos - tp
-    fn = total_pos - tp
-    tn = (n - total_pos) - fp
-    return {"tp": tp.astype(np.int64), "fp": fp.astype(np.int64), "tn": tn.astype(np.int64),
-            "fn": fn.astype(np.int64)}
+    c = ThresholdCurve(p, y).counts(thresholds)
+    return {k: c[k] for k in ("tp", "fp", "tn", "fn")}
 
 
 def metrics_by_threshold(y_true, y_score, thresholds=None) -> pd.DataFrame:
@@ -477,25 +386,8 @@ def metrics_by_threshold(y_true, y_score, thresholds=None) -> pd.DataFrame:
 
     Notes
     -----
-    Scores are sorted once (see :func:`confusion_counts`), so 100,000 customers and 101
-    thresholds take a few milliseconds.
+    :meth:`churn_core.evaluate.curve.ThresholdCurve.sweep` (scores sorted once), so 100,000
+    customers and 101 thresholds take a few milliseconds.
     """
-    t = DEFAULT_THRESHOLD_GRID if thresholds is None else np.asarray(thresholds, dtype=float)
-    c = confusion_counts(y_true, y_score, t)
-    tp, fp, tn, fn = c["tp"], c["fp"], c["tn"], c["fn"]
-    n = tp + fp + tn + fn
-    return pd.DataFrame(
-        {
-            "threshold": t.astype(float),
-            "tp": tp,
-            "fp": fp,
-            "tn": tn,
-            "fn": fn,
-            "precision": _ratio(tp, tp + fp),
-            "recall": _ratio(tp, tp + fn),
-            "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-            "accuracy": _ratio(tp + tn, n),
-            "specificity": _ratio(tn, tn + fp),
-            "predicted_positive_rate": _ratio(tp + fp, n),
-        }
-    )
+    y, p = check_labels_scores(y_true, y_score)
+    return ThresholdCurve(p, y).sweep(thresholds).drop(columns="flagged")

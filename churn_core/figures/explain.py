@@ -17,8 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from churn_core.explain.shap_values import Explanation, global_importance
+from churn_core.explain.explanation import Explanation
+from churn_core.explain.reasons import global_importance
 
 __all__ = ["importance_figure", "beeswarm_figure", "dependence_figure", "waterfall_figure",
            "customer_table", "RAISES", "LOWERS"]
@@ -308,7 +310,6 @@ def waterfall_figure(expl: Explanation, row: int = 0, max_display: int = 10,
         fig.update_yaxes(autorange="reversed")
         fig.update_xaxes(range=x_range)
         return _layout(fig, title, "churn probability (raw model output)", "", height)
-    from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.03,
                         specs=[[{"type": "xy"}, {"type": "table"}]])

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from churn_core.columns import TIER
+
 __all__ = [
     "COLORS",
     "TIER_COLORS",
@@ -327,7 +329,7 @@ def net_value_figure(curve, threshold: float | None = None, currency: str = "") 
 
     Parameters
     ----------
-    curve : churn_core.evaluate.thresholds.NetValueCurve
+    curve : churn_core.evaluate.net_value.NetValueCurve
     threshold : float, optional
         Current decision threshold (vertical dashed line).
     currency : str, default ""
@@ -377,11 +379,11 @@ def tier_summary_figure(summary: pd.DataFrame) -> go.Figure:
         Two bar traces ("customers", "expected churners"), tiers High, Medium, Low.
     """
     s = summary
-    colors = [TIER_COLORS.get(t, COLORS["baseline"]) for t in s["risk_tier"]]
+    colors = [TIER_COLORS.get(t, COLORS["baseline"]) for t in s[TIER]]
     fig = go.Figure()
-    fig.add_bar(x=s["risk_tier"], y=s["customers"], name="customers", marker_color=colors,
+    fig.add_bar(x=s[TIER], y=s["customers"], name="customers", marker_color=colors,
                 opacity=0.45, text=s["customers"].map("{:,}".format), textposition="outside")
-    fig.add_bar(x=s["risk_tier"], y=s["expected_churners"], name="expected churners",
+    fig.add_bar(x=s[TIER], y=s["expected_churners"], name="expected churners",
                 marker_color=colors, text=s["expected_churners"].map("{:,.0f}".format),
                 textposition="outside")
     return _layout(fig, "Customers and expected churners per risk tier", "risk tier",

@@ -15,11 +15,20 @@ Folder contents::
 Saving is atomic: everything is written to a hidden temporary folder inside ``models_dir``
 which is then renamed into place, so an interrupted or concurrent save never leaves half a
 bundle under the final name.
+
+LAZY IMPORTS: ``keras`` is imported inside the functions that use it, on purpose (the one
+exception to "imports at the top"): importing TensorFlow costs 4.6-5.3 CPU-s and about
+560 MB in a fresh process (measured, /work/shared/REFERENCE.md), and the app's first page,
+the workbench facade and ``import churn_core.workbench`` must not pay it before a model is
+actually loaded, trained or run. ``tests/test_imports.py`` checks that importing
+``churn_core.workbench`` does not import TensorFlow.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import platform
 import re
 import shutil
 import uuid
@@ -32,10 +41,13 @@ import numpy as np
 import pandas as pd
 
 from churn_core import config
-from churn_core.errors import BundleError, MissingColumnsError
+from churn_core.data.cells import match_columns
 from churn_core.io.writer import write_error
-from churn_core.model.preprocess import Preprocessor
 from churn_core.data.schema import FeatureSchema
+from churn_core.errors import BundleError, MissingColumnsError
+from churn_core.evaluate.calibration import Calibrator
+from churn_core.model.network import compiled_predict
+from churn_core.model.preprocess import Preprocessor
 
 REQUIRED_FILES = ("model.keras", "preprocessor.json", "schema.json", "card.json")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -50,8 +62,6 @@ def library_versions() -> dict[str, str]:
     -------
     dict of str to str
     """
-    import importlib
-    import platform
 
     out = {"python": platform.python_version()}
     for lib in VERSIONED_LIBRARIES:
@@ -142,7 +152,6 @@ def _calibrator_to_dict(calibrator):
 def _calibrator_from_dict(data):
     if not data:
         return None
-    from churn_core.evaluate.calibration import Calibrator
 
     return Calibrator.from_dict(data)
 
@@ -201,7 +210,6 @@ class ModelBundle:
         whitespace ignored), so a file with ``tenure`` or `` AGE `` scores like one with
         ``Tenure`` and ``Age``.
         """
-        from churn_core.data.validate import match_columns
 
         found = match_columns(df.columns, self.features)
         missing = [c for c in self.features if c not in found]
@@ -221,7 +229,6 @@ class ModelBundle:
         """
         fn = self.__dict__.get("_predict_fn")
         if fn is None:
-            from churn_core.model.network import compiled_predict
 
             fn = compiled_predict(self.model)
             self.__dict__["_predict_fn"] = fn

@@ -18,6 +18,13 @@ as in RealMLP, Holzmüller et al., 2024).
 
 The result is returned as plain arrays (:class:`PackedWeights`) that
 ``churn_core.model.network.dense_chain`` turns into the served Keras model.
+
+LAZY IMPORTS: ``keras`` / ``tensorflow`` are imported inside the functions that use them, on purpose (the one
+exception to "imports at the top"): importing TensorFlow costs 4.6-5.3 CPU-s and about
+560 MB in a fresh process (measured, /work/shared/REFERENCE.md), and the app's first page,
+the workbench facade and ``import churn_core.workbench`` must not pay it before a model is
+actually loaded, trained or run. ``tests/test_imports.py`` checks that importing
+``churn_core.workbench`` does not import TensorFlow.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from sklearn.metrics import log_loss, roc_auc_score
 
 
 @dataclass
@@ -186,7 +194,6 @@ def fit_ensemble(Xtr, ytr, Xva, yva, cfg, sample_weight=None,
     """
     import keras
     import tensorflow as tf
-    from sklearn.metrics import log_loss, roc_auc_score
 
     keras.utils.set_random_seed(cfg.seed)
     Xtr = np.asarray(Xtr, np.float32)

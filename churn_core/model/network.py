@@ -8,6 +8,13 @@ watches the validation split carved from the training data, never the test split
 
 The model holds no Lambda layers so it loads with ``keras.saving.load_model(...,
 safe_mode=True)``.
+
+LAZY IMPORTS: ``keras`` / ``tensorflow`` (and ``imblearn`` for SMOTE)`` are imported inside the functions that use them, on purpose (the one
+exception to "imports at the top"): importing TensorFlow costs 4.6-5.3 CPU-s and about
+560 MB in a fresh process (measured, /work/shared/REFERENCE.md), and the app's first page,
+the workbench facade and ``import churn_core.workbench`` must not pay it before a model is
+actually loaded, trained or run. ``tests/test_imports.py`` checks that importing
+``churn_core.workbench`` does not import TensorFlow.
 """
 from __future__ import annotations
 
@@ -18,6 +25,10 @@ from typing import Callable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+from sklearn.utils.class_weight import compute_class_weight
+
+from churn_core.columns import PROBA
+from churn_core.model.ensemble_fit import fit_ensemble, init_params, packed_weights
 
 IMBALANCE_MODES = ("class_weight", "smote", "none")
 ENSEMBLES = ("tabm-mini", "independent")
@@ -152,7 +163,7 @@ def _single_mlp(n_inputs: int, cfg: TrainConfig):
                          name=f"dense_{i}")(x)
         if cfg.dropout > 0:
             x = layers.Dropout(cfg.dropout, name=f"dropout_{i}")(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="churn_probability")(x)
+    outputs = layers.Dense(1, activation="sigmoid", name=PROBA)(x)
     return keras.Model(inputs, outputs, name="churn_mlp")
 
 
@@ -190,12 +201,12 @@ def dense_chain(weights):
         for k in range(m):
             block[k * h_in:(k + 1) * h_in, k * h_out:(k + 1) * h_out] = kern[k]
         last = i == len(weights.blocks)
-        name = ("churn_probability" if m == 1 else "member_probability") if last else f"dense_{i}"
+        name = (PROBA if m == 1 else "member_probability") if last else f"dense_{i}"
         layer = layers.Dense(m * h_out, activation=act, name=name)
         x = layer(x)
         layer.set_weights([block, bias.reshape(-1)])
     if m > 1:
-        mean = layers.Dense(1, activation="linear", name="churn_probability", trainable=False)
+        mean = layers.Dense(1, activation="linear", name=PROBA, trainable=False)
         x = mean(x)
         mean.set_weights([np.full((m, 1), 1.0 / m, dtype=np.float32), np.zeros(1, np.float32)])
     return keras.Model(inputs, x, name="churn_mlp_ensemble" if m > 1 else "churn_mlp")
@@ -221,7 +232,6 @@ def build_mlp(n_inputs: int, cfg: TrainConfig):
     import keras
 
     if cfg.members > 1:
-        from churn_core.model.ensemble_fit import init_params, packed_weights
 
         model = dense_chain(packed_weights(init_params(n_inputs, cfg), cfg))
     else:
@@ -242,7 +252,6 @@ def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
     -------
     dict of int to float
     """
-    from sklearn.utils.class_weight import compute_class_weight
 
     classes = np.array([0, 1])
     w = compute_class_weight("balanced", classes=classes, y=np.asarray(y).astype(int))
@@ -320,7 +329,6 @@ def fit_mlp(Xtr, ytr, Xva, yva, cfg: TrainConfig, progress: Callable | None = No
     Xva = np.asarray(Xva, np.float32)
     yva = np.asarray(yva, np.float32)
     if cfg.members > 1 or cfg.monitor == "val_auc":
-        from churn_core.model.ensemble_fit import fit_ensemble
 
         sample_weight = None
         if class_weight is not None:
@@ -432,10 +440,7 @@ def member_blocks(model) -> dict | None:
 
         ``activation`` is one of ``"relu"``, ``"sigmoid"``, ``"linear"``. All arrays float32.
     """
-    try:
-        import keras
-    except ImportError:  # pragma: no cover
-        return None
+    import keras
     layers = list(getattr(model, "layers", []))
     if not layers or not isinstance(layers[0], keras.layers.InputLayer):
         return None

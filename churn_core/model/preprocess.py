@@ -34,7 +34,10 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from churn_core.data.cells import BOOL_TWINS, category_key, category_text, count_empty, is_arrow_text
 from churn_core.errors import MissingColumnsError, SchemaError
 from churn_core.data.schema import FeatureSchema
 
@@ -55,28 +58,12 @@ FAR_FENCE = 100.0
 _ROW_BLOCK = 4096
 
 
-def _label(value) -> str:
-    """Category label as text; integral floats (``1.0``) read as integers (``"1"``)."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _norm_key(value) -> str:
-    """Case- and whitespace-insensitive matching key of one category label."""
-    return " ".join(_label(value).split()).casefold()
-
-
-#: Boolean spellings that mean the same flag: a Parquet/Excel ``True`` matches a trained ``1``.
-_BOOL_ALIASES = {"true": "1", "false": "0", "1": "true", "0": "false"}
-
-
 def _lookup_category(index: dict[str, int], key: str) -> int:
     """Position of normalised ``key`` in ``index``; ``true``/``false`` and ``1``/``0`` stand
     in for each other when only the other spelling was seen in training; ``-1`` if unseen."""
     pos = index.get(key)
     if pos is None:
-        alias = _BOOL_ALIASES.get(key)
+        alias = BOOL_TWINS.get(key)
         pos = index.get(alias, -1) if alias is not None else -1
     return pos
 
@@ -86,25 +73,6 @@ def _as_float(series: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return series.to_numpy(dtype="float64", na_value=np.nan)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _is_arrow_text(series: pd.Series) -> bool:
-    """Whether ``series`` holds pyarrow-backed text (so pyarrow compute kernels apply)."""
-    dtype = series.dtype
-    return isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-
-
-def _count_blank(series: pd.Series) -> int:
-    """Missing or whitespace-only cells of a text column (pyarrow compute for Arrow text)."""
-    if _is_arrow_text(series):
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        arr = pa.array(series.array)
-        spaces = pc.sum(pc.utf8_is_space(arr)).as_py() or 0  # non-empty, all whitespace
-        empty = pc.sum(pc.equal(pc.binary_length(arr), 0)).as_py() or 0  # 0 bytes = 0 characters
-        return int(arr.null_count + spaces + empty)
-    return int((series.isna() | (series.astype(str).str.strip() == "")).sum())
 
 
 def _exact_positions(series: pd.Series, labels: list[str]):
@@ -120,11 +88,8 @@ def _exact_positions(series: pd.Series, labels: list[str]):
         normalising path) unless the column is Arrow-backed text and every non-missing cell
         is exactly one of ``labels``.
     """
-    if not labels or not _is_arrow_text(series):
+    if not labels or not is_arrow_text(series):
         return None
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = pa.array(series.array)
     pos = pc.index_in(arr, value_set=pa.array(labels, type=arr.type))
     return pos if pos.null_count == arr.null_count else None  # else some cell is not exact
@@ -135,8 +100,6 @@ def _exact_codes(series: pd.Series, labels: list[str]) -> np.ndarray | None:
     pos = _exact_positions(series, labels)
     if pos is None:
         return None
-    import pyarrow.compute as pc
-
     return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
@@ -153,7 +116,7 @@ def _category_codes(series: pd.Series, index: dict[str, int], labels: list[str] 
             return fast
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     lookup = np.fromiter(
-        (_lookup_category(index, _norm_key(u)) for u in uniques), dtype=np.int64, count=len(uniques)
+        (_lookup_category(index, category_key(u)) for u in uniques), dtype=np.int64, count=len(uniques)
     )
     lookup = np.append(lookup, -1)  # code -1 (missing) -> last entry -> -1
     return lookup[codes]
@@ -226,7 +189,7 @@ class Preprocessor:
         self.edges = {k: [float(e) for e in v] for k, v in (edges or {}).items()
                       if numeric_encoding == "ple" and len(v) >= 3}
         self._index = {
-            col: {_norm_key(c): i for i, c in enumerate(cats)} for col, cats in self.categories.items()
+            col: {category_key(c): i for i, c in enumerate(cats)} for col, cats in self.categories.items()
         }
         self.blocks: list[tuple[str, int, int]] = []
         self.feature_names_out: list[str] = []
@@ -326,9 +289,9 @@ class Preprocessor:
                     edges[col] = e.tolist()
         categories = {}
         for col in schema.categorical:
-            s = valid_df[col].dropna().map(_label)
+            s = valid_df[col].dropna().map(category_text)
             s = s[s != ""]
-            keys = s.map(_norm_key)
+            keys = s.map(category_key)
             counts = keys.value_counts()
             # label shown for a key: its most common spelling in training (stripped)
             spelled = (
@@ -561,7 +524,7 @@ class Preprocessor:
             if k:
                 out[col] = k
         for col in self.categorical:
-            k = _count_blank(df[col])
+            k = count_empty(df[col])
             if k:
                 out[col] = k
         return out

@@ -2,6 +2,13 @@
 
 TensorFlow 2.21 writes some lines while it is imported, before it applies
 ``TF_CPP_MIN_LOG_LEVEL``; :func:`import_tensorflow_quietly` applies the level to them.
+
+LAZY IMPORTS: ``tensorflow`` is imported inside the functions that use it, on purpose (the one
+exception to "imports at the top"): importing TensorFlow costs 4.6-5.3 CPU-s and about
+560 MB in a fresh process (measured, /work/shared/REFERENCE.md), and the app's first page,
+the workbench facade and ``import churn_core.workbench`` must not pay it before a model is
+actually loaded, trained or run. ``tests/test_imports.py`` checks that importing
+``churn_core.workbench`` does not import TensorFlow.
 """
 from __future__ import annotations
 

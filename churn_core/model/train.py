@@ -18,13 +18,18 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from churn_core import config
+from churn_core.data.schema import FeatureSchema
+from churn_core.data.validate import check_trainable, validate
+from churn_core.errors import SchemaError, TrainingDataError
+from churn_core.evaluate import metrics as M
+from churn_core.evaluate.calibration import fit_calibrator
+from churn_core.evaluate.thresholds import max_f1
 from churn_core.model.bundle import ModelBundle, library_versions
-from churn_core.errors import TrainingDataError
 from churn_core.model.network import TrainConfig, fit_mlp
 from churn_core.model.preprocess import Preprocessor
-from churn_core.data.schema import FeatureSchema
 
 
 def frame_sha256(df: pd.DataFrame) -> str:
@@ -63,7 +68,6 @@ def split_positions(y: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, np.nda
     TrainingDataError
         When a split would hold too few rows of a class to stratify.
     """
-    from sklearn.model_selection import train_test_split
 
     pos = np.arange(len(y))
     try:
@@ -117,8 +121,6 @@ def _best_epoch(history: dict, monitor: str) -> int | None:
 
 
 def _validate(df, schema, source_name):
-    from churn_core.errors import TrainingDataError
-    from churn_core.data.validate import check_trainable, validate
 
     result = validate(df, schema, require_target=True, source_name=source_name)
     try:
@@ -174,7 +176,6 @@ def quality_warnings(card: dict) -> list[str]:
 
 
 def _default_threshold(y_val, p_val) -> tuple[float, dict]:
-    from churn_core.evaluate.thresholds import max_f1
 
     choice = max_f1(y_val, p_val)
     return float(choice.threshold), choice.to_dict()
@@ -215,11 +216,9 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
     SchemaError, TrainingDataError
         When the target is missing, too few rows or too few rows of a class are valid.
     """
-    from churn_core.evaluate import metrics as M
 
     cfg = cfg or TrainConfig()
     if schema.target is None:
-        from churn_core.errors import SchemaError
 
         raise SchemaError("no target column: choose the column that says whether a customer churned")
     result = _validate(df, schema, source_name)
@@ -233,13 +232,8 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
 
     bundle = ModelBundle(name=name, model=model, preprocessor=pre, schema=schema)
     p_raw = bundle.predict_encoded(X)
-    calibrator = None
-    try:
-        from churn_core.evaluate.calibration import fit_calibrator
-    except ImportError:  # pragma: no cover - calibration.py not present
-        fit_calibrator = None
-    if fit_calibrator is not None:
-        calibrator = fit_calibrator(y[va], p_raw[va], method="auto", seed=cfg.seed)
+
+    calibrator = fit_calibrator(y[va], p_raw[va], method="auto", seed=cfg.seed)
     bundle.calibrator = calibrator
     p = bundle.calibrate(p_raw)
     threshold, choice = _default_threshold(y[va], p[va])

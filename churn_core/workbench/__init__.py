@@ -8,8 +8,8 @@ re-prediction. One module per concept:
 
 * :mod:`.data` -- :class:`ActiveData`: one file read, typed and validated, keyed by the
   SHA-256 of its bytes; :mod:`.quality` -- its data-quality report.
-* :mod:`.curve` -- :class:`ThresholdCurve`: probabilities sorted once; confusion counts at
-  any threshold are then ``O(log n)`` (``numpy.searchsorted``) instead of ``O(n)``.
+* :class:`ThresholdCurve` (from :mod:`churn_core.evaluate.curve`): probabilities sorted
+  once; :class:`ThresholdMetrics` at any threshold is then ``O(log n)``.
 * :mod:`.evaluation` -- the validation/test arrays a bundle recorded;
   :mod:`.compare` -- the gradient-boosting challenger.
 * :mod:`.scores` -- :class:`Scores`: the scored rows of one (model, data) pair.
@@ -17,43 +17,72 @@ re-prediction. One module per concept:
 * :mod:`.explain` -- SHAP glue; :mod:`.training` -- training guard and train-and-save;
   :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value.
 
-``from churn_core import workbench; workbench.X`` and ``from churn_core.workbench import X``
-both work for every public name below.
+* :mod:`.workspace` -- :class:`Workspace` (one session's active model and data) over a
+  process-wide :class:`ResultStore` (every result above, computed once, keyed by hashes);
+  :mod:`.uploads` -- the local folder that keeps uploads for reloads.
+* :mod:`.figures` -- every figure builder, ``wb.figures.roc_figure(...)``.
+
+The front door of the pages: ``app.py`` and ``pages/*.py`` import ``churn_core.workbench``
+and no other ``churn_core`` module (``tests/test_imports.py``), so the few engine names a
+page needs (``config``, errors, threshold strategies, training options, label helpers) are
+re-exported here too. ``from churn_core import workbench; workbench.X`` and
+``from churn_core.workbench import X`` both work for every public name below.
 
 Convention used everywhere: a customer is a predicted churner when
 ``churn_probability >= decision_threshold``.
 """
 from __future__ import annotations
 
-from churn_core.workbench.columns import PRED, PROBA, TIER, TIERS
+from churn_core import config
+from churn_core.columns import (EXPECTED_VALUE, PRED, PROBA, RANK, REASON, REASON_COLUMNS,
+                                SCORE_COLUMNS, SOURCE_LINE, TIER, TIERS, reason_column)
+from churn_core.data.infer import suggest_positive_label, target_values
+from churn_core.errors import ChurnError, MissingColumnsError
+from churn_core.evaluate.curve import ThresholdCurve, ThresholdMetrics
+from churn_core.evaluate.net_value import net_value_curve
+from churn_core.evaluate.strategies import STRATEGIES, choose_on_validation
+from churn_core.explain.reasons import global_importance, non_actionable_present, reason_codes
+from churn_core.explain.shap_values import EXACT_MAX_COLUMNS
+from churn_core.model.network import IMBALANCE_MODES, TrainConfig
+from churn_core.workbench import figures
+from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.data import (ActiveData, apply_schema, labels_from_text, load_data,
                                        sha256_of)
-from churn_core.workbench.quality import QualityReport, churn_label_series, quality_report
-from churn_core.workbench.curve import ThresholdCounts, ThresholdCurve
-from churn_core.workbench.evaluation import (EvalArrays, default_threshold,
-                                             default_tier_cutoffs, eval_arrays)
-from churn_core.workbench.scores import Scores, score_data
-from churn_core.workbench.compare import ChallengerView, challenger_view
-from churn_core.workbench.explain import (explain_one, explain_scores, make_explainer,
-                                          reasons_for)
-from churn_core.workbench.training import TrainingGuard, slug_model_name, train_model
-from churn_core.workbench.segments import (SegmentView, customer_table, default_actions,
-                                           rank_positions, segment, tier_counts)
+from churn_core.workbench.evaluation import (EvalArrays, LiftView, calibration_view,
+                                             default_threshold, default_tier_cutoffs, eval_arrays,
+                                             lift_view)
+from churn_core.workbench.explain import explain_one, explain_scores, make_explainer, reasons_for
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
+from churn_core.workbench.quality import QualityReport, churn_label_series, quality_report
+from churn_core.workbench.scores import Scores, score_data
+from churn_core.workbench.segments import (SegmentView, customer_table, default_actions,
+                                           rank_positions, segment, tier_counts)
+from churn_core.workbench.training import TrainingGuard, slug_model_name, train_model
+from churn_core.workbench.uploads import UploadFolder, is_sha256
 from churn_core.workbench.values import column_value, split_values
 from churn_core.workbench.campaigns import (campaign_sample_csv, list_uplift_models,
                                             load_uplift_model, measure_campaign,
                                             read_decision_log, train_uplift_model,
                                             uplift_ranking)
 from churn_core.figures import campaign as campaign_figures
+from churn_core.workbench.workspace import (CUTOFFS_KEY, DATA_KEY, MODEL_KEY, THRESHOLD_KEY,
+                                            URL_KEYS, ResultStore, Workspace, list_models,
+                                            model_stamp)
 
 __all__ = [
-    "PRED", "PROBA", "TIER", "TIERS",
+    "config", "figures", "ChurnError", "MissingColumnsError",
+    "EXPECTED_VALUE", "PRED", "PROBA", "RANK", "REASON", "REASON_COLUMNS", "SCORE_COLUMNS",
+    "SOURCE_LINE", "TIER", "TIERS", "reason_column",
+    "suggest_positive_label", "target_values",
+    "ThresholdCurve", "ThresholdMetrics",
+    "STRATEGIES", "choose_on_validation", "net_value_curve",
+    "EXACT_MAX_COLUMNS", "global_importance", "non_actionable_present", "reason_codes",
+    "IMBALANCE_MODES", "TrainConfig",
     "ActiveData", "apply_schema", "labels_from_text", "load_data", "sha256_of",
     "QualityReport", "churn_label_series", "quality_report",
-    "ThresholdCounts", "ThresholdCurve",
-    "EvalArrays", "default_threshold", "default_tier_cutoffs", "eval_arrays",
+    "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",
+    "eval_arrays", "lift_view",
     "Scores", "score_data",
     "ChallengerView", "challenger_view",
     "explain_one", "explain_scores", "make_explainer", "reasons_for",
@@ -65,4 +94,6 @@ __all__ = [
     "column_value", "split_values",
     "campaign_sample_csv", "list_uplift_models", "load_uplift_model", "measure_campaign",
     "read_decision_log", "uplift_ranking", "campaign_figures", "train_uplift_model",
+    "UploadFolder", "is_sha256",
+    "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
 ]

@@ -6,6 +6,10 @@ from typing import Any
 
 import pandas as pd
 
+from churn_core.data.validate import validate
+from churn_core.errors import TrainingDataError
+from churn_core.evaluate import metrics
+from churn_core.evaluate.challenger import train_challenger
 from churn_core.workbench.data import ActiveData
 from churn_core.workbench.evaluation import eval_arrays
 
@@ -49,10 +53,6 @@ def challenger_view(bundle, data: ActiveData) -> ChallengerView:
     TrainingDataError
         When ``data`` is not the model's training file, or a split lacks a class.
     """
-    from churn_core.evaluate import metrics
-    from churn_core.evaluate.challenger import train_challenger
-    from churn_core.errors import TrainingDataError
-    from churn_core.data.validate import validate
 
     card = getattr(bundle, "card", {}) or {}
     if data is None or card.get("data_sha256") != data.sha256:

@@ -10,8 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_core.errors import ChurnError, DataFileError
+from churn_core.data.cells import label_text
+from churn_core.data.infer import infer_schema
 from churn_core.data.schema import FeatureSchema
+from churn_core.data.validate import validate
+from churn_core.errors import ChurnError, DataFileError
+from churn_core.io import reader as cio
 
 
 def sha256_of(source: bytes | str | Path) -> str:
@@ -110,7 +114,6 @@ def labels_from_text(series: pd.Series, positive: str | None,
     ndarray of shape (n_samples,), float
         1.0 churned, 0.0 stayed, NaN for blank (or unknown) labels.
     """
-    from churn_core.data.validate import label_text
 
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     pos = None if positive is None else str(positive).casefold()
@@ -155,7 +158,6 @@ def load_data(source: bytes | str | Path, name: str | None = None,
         With a message naming the file, column and row (shown by the page as ``st.error``);
         DataFileError also for a file with a header row but no data rows.
     """
-    from churn_core.io import reader as cio
 
     if name is None:
         name = Path(source).name if not isinstance(source, (bytes, bytearray)) else "upload"
@@ -187,8 +189,6 @@ def apply_schema(data: ActiveData, overrides: dict | None = None) -> ActiveData:
     ActiveData
         A new object (the input is not modified).
     """
-    from churn_core.data.infer import infer_schema
-    from churn_core.data.validate import validate
 
     overrides = dict(overrides or {})
     no_target = "target" in overrides and overrides["target"] is None

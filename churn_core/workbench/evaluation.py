@@ -2,13 +2,19 @@
 cutoffs."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from churn_core import config
-from churn_core.workbench.curve import ThresholdCurve
+from churn_core.columns import PROBA
+from churn_core.errors import BundleError
+from churn_core.evaluate import metrics
+from churn_core.evaluate.calibration import expected_calibration_error, reliability_curve
+from churn_core.evaluate.lift import cumulative_gains, lift_table, top_decile_lift
+from churn_core.evaluate.curve import ThresholdCurve
 
 
 @dataclass
@@ -45,8 +51,7 @@ class EvalArrays:
     def roc_point(self, threshold: float) -> tuple[float, float]:
         """(false positive rate, true positive rate) on the test split at ``threshold``."""
         c = self.curve.at(threshold)
-        fpr = c.fp / (c.fp + c.tn) if (c.fp + c.tn) else 0.0
-        return float(fpr), float(c.recall)
+        return c.false_positive_rate, float(c.recall)
 
     def pr_point(self, threshold: float) -> tuple[float, float]:
         """(recall, precision) on the test split at ``threshold``."""
@@ -56,14 +61,12 @@ class EvalArrays:
     def roc_at(self, threshold: float):
         """``metrics.CurvePoints`` of the ROC curve with the point moved to ``threshold``
         (the curve itself is not recomputed)."""
-        from dataclasses import replace
 
         x, y = self.roc_point(threshold)
         return replace(self.roc, threshold=float(threshold), point_x=x, point_y=y)
 
     def pr_at(self, threshold: float):
         """``metrics.CurvePoints`` of the PR curve with the point moved to ``threshold``."""
-        from dataclasses import replace
 
         x, y = self.pr_point(threshold)
         return replace(self.pr, threshold=float(threshold), point_x=x, point_y=y)
@@ -93,20 +96,18 @@ def eval_arrays(bundle) -> EvalArrays:
     BundleError
         When the bundle does not record test labels and probabilities.
     """
-    from churn_core.errors import BundleError
 
     ev = getattr(bundle, "evaluation", None) or {}
     val = ev.get("validation", ev.get("val", {})) if isinstance(ev, dict) else {}
     test = ev.get("test", {}) if isinstance(ev, dict) else {}
     y_test = _pick(test, "y", "y_true", "labels")
-    p_test = _pick(test, "p", "proba", "churn_probability", "p_calibrated", "probabilities")
+    p_test = _pick(test, "p", "proba", PROBA, "p_calibrated", "probabilities")
     if y_test is None or p_test is None:
         raise BundleError(f"model {getattr(bundle, 'name', '?')!r} records no test-split "
                           "labels and probabilities (evaluation.json)")
     y_val = _pick(val, "y", "y_true", "labels")
-    p_val = _pick(val, "p", "proba", "churn_probability", "p_calibrated", "probabilities")
+    p_val = _pick(val, "p", "proba", PROBA, "p_calibrated", "probabilities")
     raw = _pick(test, "p_raw", "proba_raw", "raw")
-    from churn_core.evaluate import metrics
 
     y_test = np.asarray(y_test, dtype=float)
     p_test = np.asarray(p_test, dtype=float)
@@ -137,3 +138,66 @@ def default_tier_cutoffs(bundle) -> dict:
     if isinstance(cut, dict) and {"high", "medium"} <= set(cut):
         return {"high": float(cut["high"]), "medium": float(cut["medium"])}
     return dict(config.DEFAULT_TIER_CUTOFFS)
+
+
+def calibration_view(ev: EvalArrays, calibrated: bool) -> tuple[dict, pd.DataFrame]:
+    """Reliability curves and Brier / ECE on the test split, before and after calibration.
+
+    Parameters
+    ----------
+    ev : EvalArrays
+    calibrated : bool
+        Whether the bundle has a calibrator (the test probabilities are then calibrated).
+
+    Returns
+    -------
+    curves : dict of str to DataFrame
+        ``calibration.reliability_curve`` (10 bins) per variant, for
+        ``figures.reliability_figure``.
+    table : DataFrame
+        Columns ``probabilities``, ``Brier`` (mean squared error), ``ECE`` (expected
+        calibration error, ``calibration.expected_calibration_error``).
+    """
+    variants = [("calibrated" if calibrated else "model", ev.p_test)]
+    if ev.p_test_raw is not None and calibrated:
+        variants.insert(0, ("raw (before calibration)", ev.p_test_raw))
+    curves, rows = {}, []
+    for label, p in variants:
+        curves[label] = reliability_curve(ev.y_test, p, n_bins=10)
+        rows.append({"probabilities": label,
+                     "Brier": float(np.mean((p - ev.y_test) ** 2)),
+                     "ECE": expected_calibration_error(ev.y_test, p)})
+    return curves, pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class LiftView:
+    """Lift per decile and cumulative gains on the test split.
+
+    Attributes
+    ----------
+    table : DataFrame
+        ``lift.lift_table`` with 10 bins.
+    share, caught : ndarray
+        Cumulative gains: share of customers contacted, share of churners reached.
+    top_decile_lift : float
+        Churn rate among the 10 % highest-risk customers / overall churn rate.
+    """
+
+    table: pd.DataFrame
+    share: np.ndarray
+    caught: np.ndarray
+    top_decile_lift: float
+
+
+def lift_view(ev: EvalArrays) -> LiftView:
+    """Lift table, cumulative gains and top-decile lift of the test split.
+
+    Raises
+    ------
+    ChurnError
+        When the test split holds no churners (gains are undefined).
+    """
+    share, caught, _ = cumulative_gains(ev.y_test, ev.p_test)
+    return LiftView(lift_table(ev.y_test, ev.p_test, n_bins=10), share, caught,
+                    top_decile_lift(ev.y_test, ev.p_test))

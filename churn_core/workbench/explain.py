@@ -7,6 +7,9 @@ import numpy as np
 import pandas as pd
 
 from churn_core import config
+from churn_core.data.validate import validate
+from churn_core.explain.reasons import reason_codes
+from churn_core.explain.shap_values import RawColumnExplainer, explain_sample
 from churn_core.workbench.data import ActiveData
 from churn_core.workbench.scores import Scores
 
@@ -31,8 +34,6 @@ def make_explainer(bundle, data: ActiveData, training: ActiveData | None = None)
     -------
     explain.RawColumnExplainer
     """
-    from churn_core.explain.shap_values import RawColumnExplainer
-    from churn_core.data.validate import validate
 
     card = getattr(bundle, "card", {}) or {}
     if training is not None and card.get("data_sha256") == training.sha256:
@@ -75,7 +76,6 @@ def explain_scores(explainer, scores: Scores, progress: Callable | None = None,
     explain.Explanation
         Index = positions of the explained rows in ``scores.scored``.
     """
-    from churn_core.explain.shap_values import explain_sample
 
     valid = scores.valid if scores.valid is not None else scores.scored
     return explain_sample(explainer, valid.reset_index(drop=True),
@@ -118,7 +118,6 @@ def reasons_for(explanation, n_rows: int, exclude=()) -> pd.DataFrame:
     DataFrame of shape (n_rows, 3)
         ``reason_1``, ``reason_2``, ``reason_3`` with a RangeIndex.
     """
-    from churn_core.explain.shap_values import reason_codes
 
     codes = reason_codes(explanation, top=3, exclude=exclude)
     return codes.reindex(pd.RangeIndex(n_rows)).fillna("")

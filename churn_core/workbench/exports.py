@@ -7,9 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from churn_core.campaign import export as E
+from churn_core.campaign.export import (build_target_list, decision_log, export_filename)
+from churn_core.columns import TIER
 from churn_core.errors import ChurnError
 from churn_core.io.writer import csv_bytes
-from churn_core.workbench.columns import TIER
 from churn_core.workbench.scores import Scores
 
 
@@ -67,7 +69,6 @@ def target_list(ctx: ExportContext) -> pd.DataFrame:
         value is set), ``recommended_action``;
         ``attrs["rows_in"] == len(list) + sum(attrs["excluded"].values())``.
     """
-    from churn_core.campaign.export import build_target_list
 
     schema = ctx.bundle.schema
     scored = ctx.scores.scored.copy()
@@ -95,7 +96,6 @@ def _strategy(ctx: ExportContext) -> tuple[str, str | None, dict]:
 
 def export_log(ctx: ExportContext, listed: pd.DataFrame) -> dict:
     """Decision log of one target list (``export.decision_log``)."""
-    from churn_core.campaign.export import decision_log
 
     name, why, costs = _strategy(ctx)
     if ctx.value is not None:
@@ -124,7 +124,6 @@ def export_bytes(ctx: ExportContext, kind: str) -> bytes:
     ChurnError
         Unknown ``kind`` or an accounting mismatch (``export.decision_log``).
     """
-    from churn_core.campaign import export as E
 
     listed = target_list(ctx)
     if kind == "csv":
@@ -140,7 +139,6 @@ def export_bytes(ctx: ExportContext, kind: str) -> bytes:
 def export_name(ctx: ExportContext, kind: str) -> str:
     """File name carrying model name, date and threshold (``export.export_filename``);
     the decision log gets ``decision_log`` in front."""
-    from churn_core.campaign.export import export_filename
 
     name = export_filename(ctx.bundle.name, ctx.threshold, ext=kind)
     return name.replace("retention_targets_", "decision_log_") if kind == "json" else name

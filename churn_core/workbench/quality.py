@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from churn_core.data.cells import blank_mask
 from churn_core.workbench.data import ActiveData
 
 
@@ -37,9 +38,9 @@ class QualityReport:
 
 
 def _blank(frame: pd.DataFrame) -> pd.DataFrame:
-    """Boolean frame: True where a cell is missing or only whitespace."""
-    as_text = frame.astype("string")
-    return as_text.apply(lambda s: s.isna() | s.str.strip().eq("").fillna(True))
+    """Boolean frame: True where a cell is missing (:func:`churn_core.data.cells.blank_mask`:
+    null, whitespace or a missing marker such as ``NA``), as validation counts blanks."""
+    return pd.DataFrame({c: blank_mask(frame[c]) for c in frame.columns}, index=frame.index)
 
 
 def quality_report(data: ActiveData) -> QualityReport:

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from churn_core.workbench.columns import PROBA
-from churn_core.workbench.curve import ThresholdCurve
+from churn_core.campaign.scoring import score_frame
+from churn_core.columns import PROBA
+from churn_core.data.validate import validate
+from churn_core.evaluate.curve import ThresholdCurve
 from churn_core.workbench.data import ActiveData, labels_from_text
 
 
@@ -61,8 +63,6 @@ def score_data(bundle, data: ActiveData) -> Scores:
     Scores
         ``rows_in == len(scored) + len(rejected)``.
     """
-    from churn_core.campaign.scoring import score_frame
-    from churn_core.data.validate import validate
 
     result = score_frame(bundle, data.frame, source_name=data.name)
     scored = result.scored

@@ -6,8 +6,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from churn_core.campaign import tiers as T  # imported on first use (it loads scikit-learn)
+from churn_core.campaign.tiers import DEFAULT_ACTIONS
+from churn_core.columns import PROBA, RANK, TIER
 from churn_core.data.schema import FeatureSchema
-from churn_core.workbench.columns import PROBA, TIER
+from churn_core.evaluate.thresholds import rank_order
 from churn_core.workbench.scores import Scores
 
 
@@ -26,7 +29,6 @@ def tier_counts(p: np.ndarray, cutoffs: dict) -> dict[str, int]:
     dict
         ``{"High": int, "Medium": int, "Low": int}`` summing to ``len(p)``.
     """
-    from churn_core.campaign import tiers as T# imported on first use (it loads scikit-learn)
 
     return T.tier_counts(p, cutoffs)
 
@@ -49,7 +51,6 @@ class SegmentView:
 
 def default_actions() -> dict:
     """Recommended action per tier (``tiers.DEFAULT_ACTIONS``), as an editable copy."""
-    from churn_core.campaign.tiers import DEFAULT_ACTIONS
 
     return dict(DEFAULT_ACTIONS)
 
@@ -64,7 +65,6 @@ def rank_positions(scores: Scores, schema: FeatureSchema | None = None) -> np.nd
     """
     cached = getattr(scores, "_rank", None)
     if cached is None:
-        from churn_core.evaluate.thresholds import rank_order
 
         cached = rank_order(scores.p)  # the export's rank: ties by row position
         scores._rank = cached
@@ -96,7 +96,6 @@ def segment(scores: Scores, mode: str, cutoffs: dict, n_high: int | None = None,
     -------
     SegmentView
     """
-    from churn_core.campaign import tiers as T
 
     p = scores.p
     if mode.startswith("capacity"):
@@ -137,7 +136,7 @@ def customer_table(scores: Scores, tiers: np.ndarray, reasons: pd.DataFrame | No
     ids = [c for c in schema.passthrough if c in sc.columns]
     feats = [c for c in schema.features if c in sc.columns]
     sub = sc.iloc[take]  # take the rows first: converting 100k text cells is the slow part
-    out = pd.DataFrame({"rank": np.arange(1, len(take) + 1)})
+    out = pd.DataFrame({RANK: np.arange(1, len(take) + 1)})
     for c in ids:
         out[c] = sub[c].to_numpy()
     out[PROBA] = sub[PROBA].to_numpy()

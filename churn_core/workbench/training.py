@@ -1,10 +1,14 @@
 """Training from the dashboard: model-name slug, one-training-at-a-time guard, train and save."""
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 from typing import Callable
 
+from churn_core.errors import SchemaError
+from churn_core.model.bundle import sanitize_model_name, save_bundle
+from churn_core.model.train import train_bundle
 from churn_core.workbench.data import ActiveData
 
 
@@ -22,7 +26,6 @@ def slug_model_name(text: str) -> str:
     str
         E.g. ``"Bank_model_Nov_2026"``; checked again by ``bundle.sanitize_model_name``.
     """
-    import re
 
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", str(text).strip()).replace("..", "_")
     return slug.strip("._-")[:64]
@@ -84,9 +87,6 @@ def train_model(data: ActiveData, cfg, name: str, progress: Callable | None = No
     SchemaError, TrainingDataError
         When the data cannot train a model (no target, one class, too few rows...).
     """
-    from churn_core.model.bundle import sanitize_model_name, save_bundle
-    from churn_core.errors import SchemaError
-    from churn_core.model.train import train_bundle
 
     if not data.schema.target or data.schema.positive_label is None:
         raise SchemaError(f"{data.name}: choose the target column and the value that means "

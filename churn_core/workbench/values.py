@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from churn_core.data.validate import validate
+from churn_core.errors import TrainingDataError
 from churn_core.workbench.data import ActiveData
 from churn_core.workbench.scores import Scores
 
@@ -56,8 +58,6 @@ def split_values(bundle, data: ActiveData, column: str, margin: float,
     TrainingDataError
         When ``data`` is not the model's training file.
     """
-    from churn_core.errors import TrainingDataError
-    from churn_core.data.validate import validate
 
     card = getattr(bundle, "card", {}) or {}
     pos = ((getattr(bundle, "evaluation", {}) or {}).get(split) or {}).get("position")

@@ -1,0 +1,417 @@
+"""The analyst's workspace: what one session works on, and every result computed for it.
+
+Like explainerdashboard's explainer object, the workspace is the model of the app: it
+computes a result once, and the pages only read it. Two objects:
+
+* :class:`ResultStore` -- one per process (the app keeps it with ``st.cache_resource``):
+  loaded bundles, read files, scores, evaluation arrays, sweeps, challengers, SHAP
+  explainers, explanations and reason codes, each kept under a key made of the hashes it
+  depends on (model name + the modification time of its card, data SHA-256, schema). Two
+  sessions on the same model and file share the results; nothing is recomputed on a rerun,
+  a page switch or a reload.
+* :class:`Workspace` -- one session's view: the *active model* and *active data* (held in a
+  mapping the caller owns, e.g. ``st.session_state``, under :data:`MODEL_KEY` /
+  :data:`DATA_KEY`) and accessors that fetch their results from the store.
+
+This module never imports streamlit. Results are not copied: callers must not modify them.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, MutableMapping
+from pathlib import Path
+
+from churn_core import config
+from churn_core.explain.reasons import non_actionable_present
+from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
+from churn_core.workbench.compare import ChallengerView, challenger_view
+from churn_core.workbench.data import ActiveData, apply_schema, load_data, sha256_of
+from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
+                                             eval_arrays)
+from churn_core.workbench.explain import explain_scores, make_explainer, reasons_for
+from churn_core.workbench.scores import Scores, score_data
+from churn_core.workbench.uploads import UploadFolder, is_sha256
+from churn_core.workbench.values import split_values
+
+#: Session keys the workspace reads (the caller's mapping holds them).
+MODEL_KEY = "active_model"      # bundle name under models/
+DATA_KEY = "active_data"        # ActiveData of an upload, or None for the shipped sample
+THRESHOLD_KEY = "decision_threshold"  # float in [0, 1], shared by every page
+CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
+
+#: How many results of each kind the store keeps (least recently used dropped first).
+STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
+                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8}
+
+
+def model_stamp(name: str | None) -> float:
+    """Modification time of a bundle's ``card.json`` (changes when the bundle is re-saved);
+    0.0 when there is no such bundle."""
+    if not name:
+        return 0.0
+    try:
+        return (Path(config.MODELS_DIR) / name / "card.json").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def schema_key(data: ActiveData) -> str:
+    """Text key of the schema applied to ``data`` (changes when the analyst edits roles)."""
+    return json.dumps(data.schema.to_dict(), sort_keys=True, default=str)
+
+
+def list_models() -> list[str]:
+    """Names of the bundles saved under ``config.MODELS_DIR``, the default first."""
+    names = [str(n) for n in list_bundles()]
+    if config.DEFAULT_MODEL_NAME in names:
+        names.remove(config.DEFAULT_MODEL_NAME)
+        names.insert(0, config.DEFAULT_MODEL_NAME)
+    return names
+
+
+class ResultStore:
+    """Process-wide results keyed by the hashes they depend on (thread-safe).
+
+    Streamlit runs each session's script in its own thread; a result being computed for one
+    session is waited for, not computed again, by another session asking for the same key.
+    """
+
+    def __init__(self, limits: dict | None = None):
+        self._limits = dict(STORE_LIMITS, **(limits or {}))
+        self._lock = threading.Lock()
+        self._kinds: dict[str, OrderedDict] = {}
+        self._key_locks: dict[tuple, threading.Lock] = {}
+
+    def peek(self, kind: str, key: tuple):
+        """The stored result, or None (never computes)."""
+        with self._lock:
+            cache = self._kinds.get(kind)
+            if cache is None or key not in cache:
+                return None
+            cache.move_to_end(key)
+            return cache[key]
+
+    def items(self, kind: str) -> list:
+        """``(key, result)`` pairs of one kind (a snapshot)."""
+        with self._lock:
+            return list(self._kinds.get(kind, {}).items())
+
+    def get(self, kind: str, key: tuple, compute: Callable[[], object]):
+        """Return the result stored under ``(kind, key)``, computing it once if absent."""
+        found = self.peek(kind, key)
+        if found is not None:
+            return found
+        with self._lock:
+            key_lock = self._key_locks.setdefault((kind, key), threading.Lock())
+        with key_lock:
+            found = self.peek(kind, key)
+            if found is not None:
+                return found
+            value = compute()
+            self.put(kind, key, value)
+        with self._lock:
+            self._key_locks.pop((kind, key), None)
+        return value
+
+    def put(self, kind: str, key: tuple, value) -> None:
+        """Store ``value`` (dropping the least recently used result of that kind)."""
+        with self._lock:
+            cache = self._kinds.setdefault(kind, OrderedDict())
+            cache[key] = value
+            cache.move_to_end(key)
+            while len(cache) > self._limits.get(kind, 4):
+                cache.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every result (e.g. after a model folder was deleted)."""
+        with self._lock:
+            self._kinds.clear()
+
+
+class Workspace:
+    """One session's active model and data, with their results from a shared store.
+
+    Parameters
+    ----------
+    state : MutableMapping
+        The session's own values (``st.session_state`` in the app, a dict in tests); the
+        workspace reads and writes :data:`MODEL_KEY` and :data:`DATA_KEY` there.
+    store : ResultStore
+        The process-wide store.
+    uploads : UploadFolder, optional
+        Where uploaded files are kept for reloads (default: ``config.UPLOADS_DIR``).
+    """
+
+    def __init__(self, state: MutableMapping, store: ResultStore,
+                 uploads: UploadFolder | None = None):
+        self.state = state
+        self.store = store
+        self.uploads = uploads or UploadFolder()
+
+    # ------------------------------------------------------------------ active model
+    @property
+    def model_name(self) -> str | None:
+        """Name of the active bundle (None when no model exists)."""
+        return self.state.get(MODEL_KEY)
+
+    def bundle(self, name: str | None = None) -> ModelBundle | None:
+        """The loaded bundle ``name`` (default: the active model); loaded once per process
+        and loaded again only when its files change.
+
+        Raises
+        ------
+        BundleError
+            When the bundle folder cannot be loaded.
+        """
+        name = name or self.model_name
+        if not name:
+            return None
+        return self.store.get("bundle", (name, model_stamp(name)), lambda: load_bundle(name))
+
+    # ------------------------------------------------------------------ active data
+    def sample(self) -> ActiveData | None:
+        """The shipped sample file, read once (None when it is missing)."""
+        if not config.SAMPLE_CSV.exists():
+            return None
+        sha = sha256_of(config.SAMPLE_CSV)
+        return self.store.get("data", (sha, "{}"),
+                              lambda: load_data(config.SAMPLE_CSV, name=config.SAMPLE_CSV.name))
+
+    def data(self) -> ActiveData | None:
+        """The active data: the analyst's upload, else the shipped sample."""
+        data = self.state.get(DATA_KEY)
+        return data if data is not None else self.sample()
+
+    @property
+    def data_is_upload(self) -> bool:
+        """True when the active data is an upload (not the shipped sample)."""
+        return self.state.get(DATA_KEY) is not None
+
+    def read_upload(self, name: str, raw: bytes) -> ActiveData:
+        """Read, infer and validate an uploaded file (once per distinct bytes) and keep its
+        bytes in the upload folder so a reload can bring it back.
+
+        Raises
+        ------
+        DataFileError, SchemaError
+            When the file cannot be read as a customer table.
+        """
+        sha = sha256_of(raw)
+        data = self.store.get("data", (sha, "{}"), lambda: load_data(raw, name=name))
+        try:
+            self.uploads.save(sha, name, raw)
+        except OSError:  # a full or read-only disk: the session still has the data
+            pass
+        return data
+
+    def set_data(self, data: ActiveData | None) -> None:
+        """Make ``data`` the active data (None: back to the shipped sample) and remember its
+        column-role overrides for a reload."""
+        self.state[DATA_KEY] = data
+        if data is not None:
+            try:
+                self.uploads.remember(data.sha256, data.name, data.overrides)
+            except (OSError, ValueError):
+                pass
+
+    def restore_upload(self, sha: str) -> ActiveData | None:
+        """The kept upload with this SHA-256, read again with its last column roles, or None
+        when the folder does not hold it (unknown, cleaned or malformed key)."""
+        sample = self.sample()
+        if sample is not None and sample.sha256 == sha:  # the shipped sample, with roles edited
+            return sample
+        kept = self.uploads.load(sha)
+        if kept is None:
+            return None
+        name, raw, overrides = kept
+        data = self.store.get("data", (sha, "{}"), lambda: load_data(raw, name=name))
+        if overrides:
+            key = (sha, json.dumps(overrides, sort_keys=True, default=str))
+            data = self.store.get("data", key, lambda: apply_schema(data, overrides))
+        return data
+
+    # ------------------------------------------------------------------ results
+    def _model_key(self, model: str | None) -> tuple:
+        model = model or self.model_name
+        return (model, model_stamp(model))
+
+    def scores(self, data: ActiveData | None = None, model: str | None = None) -> Scores | None:
+        """Scores of ``data`` (default: active data) by ``model`` (default: active model)."""
+        data = data or self.data()
+        bundle = self.bundle(model)
+        if data is None or bundle is None:
+            return None
+        key = self._model_key(model) + (data.sha256, schema_key(data))
+        return self.store.get("scores", key, lambda: score_data(bundle, data))
+
+    def evaluation(self, model: str | None = None) -> EvalArrays | None:
+        """Validation/test arrays the model recorded (sorted once for threshold metrics)."""
+        bundle = self.bundle(model)
+        if bundle is None:
+            return None
+        return self.store.get("eval", self._model_key(model), lambda: eval_arrays(bundle))
+
+    def sweep(self, model: str | None = None):
+        """Metrics at thresholds 0.00..1.00 on the model's test split (computed once)."""
+        ev = self.evaluation(model)
+        if ev is None:
+            return None
+        return self.store.get("sweep", self._model_key(model), lambda: ev.curve.sweep())
+
+    def challenger(self) -> ChallengerView | None:
+        """The gradient-boosting challenger on the active model's split (trained once)."""
+        bundle, data = self.bundle(), self.data()
+        if bundle is None or data is None:
+            return None
+        key = self._model_key(None) + (data.sha256,)
+        return self.store.get("challenger", key, lambda: challenger_view(bundle, data))
+
+    def split_values(self, column: str, margin: float):
+        """Validation customers' value (column x margin) for the net-value strategy."""
+        bundle, data = self.bundle(), self.data()
+        key = self._model_key(None) + (data.sha256 if data else "", column, float(margin))
+        return self.store.get("values", key,
+                              lambda: split_values(bundle, data, column, float(margin)))
+
+    def explainer(self, data: ActiveData | None = None):
+        """SHAP explainer of the active model with its background sample (built once).
+
+        The background comes from the model's training split when the active data is the
+        training file, even when ``data`` is another file being scored.
+        """
+        active = self.data()
+        data = data or active
+        key = self._model_key(None) + (data.sha256, schema_key(data),
+                                       active.sha256 if active is not None else "")
+        bundle = self.bundle()
+        return self.store.get("explainer", key, lambda: make_explainer(bundle, data, active))
+
+    def explanation_key(self, data: ActiveData) -> tuple:
+        """Key of the explanations of ``data`` by the active model."""
+        return self._model_key(None) + (data.sha256, schema_key(data))
+
+    def explanation(self, data: ActiveData | None = None, compute: bool = True,
+                    max_rows: int = config.SHAP_MAX_ROWS, progress: Callable | None = None):
+        """SHAP explanation of the scored customers (a stated random sample above
+        ``max_rows``), computed once per (model, data, max_rows).
+
+        A larger explanation already computed, or one of every row, serves a smaller
+        request. Returns None when not yet computed and ``compute`` is False.
+        """
+        data = data or self.data()
+        key = self.explanation_key(data)
+        scores = self.scores(data)
+        for k, expl in self.store.items("explanation"):
+            if k[:-1] == key and (k[-1] >= max_rows or len(expl) >= len(scores.scored)):
+                return expl
+        if not compute:
+            return None
+        explainer = self.explainer(data)
+        return self.store.get("explanation", key + (int(max_rows),),
+                              lambda: explain_scores(explainer, scores, progress=progress,
+                                                     max_rows=max_rows))
+
+    def reasons(self, data: ActiveData, explanation, actionable_only: bool):
+        """reason_1..3 for every scored row of ``data`` (blank where not explained)."""
+        n_rows = len(self.scores(data).scored)
+        key = self.explanation_key(data) + (len(explanation), bool(actionable_only))
+
+        def compute():
+            exclude = non_actionable_present(explanation.columns) if actionable_only else ()
+            return reasons_for(explanation, n_rows, exclude=exclude)
+
+        return self.store.get("reasons", key, compute)
+
+    # ------------------------------------------------------------------ decisions and the URL
+    def reset_model_defaults(self) -> None:
+        """Take the decision threshold and tier cutoffs from the active bundle's card
+        (project defaults when no model loads; the page that needs it shows why)."""
+        try:
+            bundle = self.bundle()
+        except Exception:  # shown by the page that needs the model
+            bundle = None
+        self.state[THRESHOLD_KEY] = (round(default_threshold(bundle), 2) if bundle
+                                     else float(config.DEFAULT_THRESHOLD))
+        self.state[CUTOFFS_KEY] = (default_tier_cutoffs(bundle) if bundle
+                                   else dict(config.DEFAULT_TIER_CUTOFFS))
+
+    def set_model(self, name: str) -> None:
+        """Make ``name`` the active model and take its default threshold and cutoffs."""
+        self.state[MODEL_KEY] = name
+        self.reset_model_defaults()
+
+    def restore(self, params: Mapping) -> list[str]:
+        """Apply the parameters of a page URL (a reload or a bookmark) to this session.
+
+        Parameters
+        ----------
+        params : Mapping of str to str
+            ``model`` (a saved model), ``threshold``, ``high`` / ``medium`` (tier cutoffs in
+            [0, 1], medium <= high), ``data`` (SHA-256 of a kept upload).
+
+        Returns
+        -------
+        list of str
+            A note per value that could not be applied (unknown model, unknown or cleaned
+            file); out-of-range numbers are ignored silently.
+        """
+        notes = []
+        name = params.get("model")
+        if name:
+            if name in list_models():
+                if name != self.model_name:
+                    self.set_model(name)
+            else:
+                notes.append(f"The model {name!r} of this link no longer exists; showing "
+                             f"{self.model_name or 'none'}.")
+        t = _unit_float(params.get("threshold"))
+        if t is not None:
+            self.state[THRESHOLD_KEY] = t
+        hi, med = _unit_float(params.get("high")), _unit_float(params.get("medium"))
+        if hi is not None and med is not None and med <= hi:
+            self.state[CUTOFFS_KEY] = {"high": hi, "medium": med}
+        sha = params.get("data")
+        if sha:
+            try:
+                data = self.restore_upload(sha) if is_sha256(sha) else None
+            except Exception:  # an unreadable kept file: same as an unknown one
+                data = None
+            if data is None:
+                notes.append("The data file of this link is not kept on this computer "
+                             "(unknown, or cleaned after a while): showing the shipped "
+                             "sample. Upload it again on the Data page.")
+            else:
+                self.state[DATA_KEY] = data
+        return notes
+
+    def url_params(self) -> dict[str, str]:
+        """The session's state as page-URL parameters: ``model``, ``threshold``, ``high``,
+        ``medium`` and, for an upload, ``data`` (its SHA-256; never a name or a path)."""
+        out = {}
+        if self.model_name:
+            out["model"] = str(self.model_name)
+        if self.state.get(THRESHOLD_KEY) is not None:
+            out["threshold"] = repr(round(float(self.state[THRESHOLD_KEY]), 6))
+        cut = self.state.get(CUTOFFS_KEY)
+        if cut:
+            out["high"] = repr(round(float(cut["high"]), 6))
+            out["medium"] = repr(round(float(cut["medium"]), 6))
+        data = self.state.get(DATA_KEY)
+        if data is not None:
+            out["data"] = data.sha256
+        return out
+
+
+#: Every URL parameter :meth:`Workspace.url_params` may write.
+URL_KEYS = ("model", "threshold", "high", "medium", "data")
+
+
+def _unit_float(text) -> float | None:
+    """``text`` as a float in [0, 1], else None."""
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return v if 0.0 <= v <= 1.0 else None

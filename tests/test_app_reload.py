@@ -1,0 +1,84 @@
+"""AppTest: the session's state survives a reload (issue 14, item 4).
+
+A reload (F5) or a bookmark is a NEW session with the same URL: a new ``AppTest`` is given
+the query parameters the first one left in its URL, and must come back with the same model,
+decision threshold, tier cutoffs, page and active uploaded data. An unknown data SHA-256 is
+ignored with a note; the upload folder is a temporary one (``apptest_util.app_models``).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+from apptest_util import app_models, assert_no_exception, new_app, open_page  # noqa: F401
+
+from churn_core import config
+from churn_core.workbench.uploads import UploadFolder
+
+pytestmark = pytest.mark.slow
+
+
+def _upload_bytes(n=300) -> bytes:
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(n)
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_threshold_cutoffs_page_and_upload_come_back_after_a_reload(app_models):  # noqa: F811
+    raw = _upload_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    at = open_page("pages/data.py")
+    at.file_uploader(key="data_upload").set_value(("my_customers.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    assert at.session_state["active_data"].sha256 == sha
+    at.session_state["decision_threshold"] = 0.37
+    at.session_state["tier_cutoffs"] = {"high": 0.61, "medium": 0.22}
+    at.switch_page("pages/performance.py").run()
+    assert_no_exception(at)
+    url = dict(at.query_params)
+    assert url["data"] == sha and url["threshold"] == "0.37"
+    assert (url["high"], url["medium"]) == ("0.61", "0.22")
+    assert url["model"] == at.session_state["active_model"]
+    assert url["page"] == "performance"
+    # only the SHA-256 travels in the URL; the bytes are in the upload folder
+    assert "my_customers" not in "".join(url.values())
+    assert UploadFolder().load(sha)[0] == "my_customers.csv"
+
+    again = new_app()  # F5: a new session with the same query string
+    for key, value in url.items():
+        again.query_params[key] = value
+    again.run()
+    assert_no_exception(again)
+    ss = again.session_state
+    assert ss["decision_threshold"] == pytest.approx(0.37)
+    assert ss["tier_cutoffs"] == {"high": pytest.approx(0.61), "medium": pytest.approx(0.22)}
+    assert ss["active_model"] == url["model"]
+    assert ss["active_data"] is not None and ss["active_data"].sha256 == sha
+    assert ss["active_data"].name == "my_customers.csv"
+    assert len(ss["active_data"].frame) == 300
+    assert again.title[0].value == "Performance"  # the page came back too
+    assert [s.value for s in again.sidebar.text][1] == "my_customers.csv"
+
+
+def test_an_unknown_data_sha_is_ignored_with_a_note(app_models):  # noqa: F811
+    at = new_app()
+    at.query_params["data"] = "0" * 64
+    at.query_params["threshold"] = "0.42"
+    at.run()
+    assert_no_exception(at)
+    assert at.session_state["active_data"] is None  # the shipped sample stays active
+    assert at.session_state["decision_threshold"] == pytest.approx(0.42)
+    assert any("not kept on this computer" in w.value for w in at.sidebar.warning)
+    assert "data" not in at.query_params  # the dead link is not written back
+
+
+def test_another_session_does_not_see_an_upload_without_its_sha(app_models):  # noqa: F811
+    raw = _upload_bytes(120)
+    at = open_page("pages/data.py")
+    at.file_uploader(key="data_upload").set_value(("private.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    other = new_app()
+    other.run()
+    assert_no_exception(other)
+    assert other.session_state["active_data"] is None
+    assert "data" not in other.query_params
