@@ -97,13 +97,11 @@ def worker_bundle(models_dir: str, name: str):
     ModelBundle
     """
     from churn_core.model.bundle import load_bundle
-    from churn_core.model.tf_quiet import import_tensorflow_quietly
 
     key = (str(Path(models_dir).resolve()), name)
     with _BUNDLES_LOCK:
         bundle = _BUNDLES.get(key)
         if bundle is None:
-            import_tensorflow_quietly()  # a worker process: no start-up log lines
             bundle = load_bundle(name, models_dir)
             _BUNDLES[key] = bundle
     return bundle
