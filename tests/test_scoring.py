@@ -75,7 +75,7 @@ def test_score_file_chunked_equals_score_frame(tiny_bundle, messy_csv, tmp_path,
     rej = pd.read_csv(rejected_path(out)) if ext == ".csv" else pd.read_parquet(rejected_path(out))
     ref = score_frame(tiny_bundle, read_table(messy_csv)[0])
     assert len(got) == len(ref.scored) and len(rej) == len(ref.rejected) == 1
-    np.testing.assert_allclose(got["churn_probability"], ref.scored["churn_probability"], atol=1e-9)
+    np.testing.assert_allclose(got["churn_probability"], ref.scored["churn_probability"], atol=1e-6)  # float32 model: chunks of 64 vs 200 rows
     assert got["source_line"].tolist() == ref.scored["source_line"].tolist()
     assert not list(tmp_path.glob(".*partial"))
 
