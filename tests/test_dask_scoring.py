@@ -144,3 +144,46 @@ def test_cli_dask_worker_processes_print_no_tensorflow_log_lines(parts, models_d
     noise = [line for line in run.stderr.splitlines()
              if any(k in line for k in ("oneDNN", "cuda", "absl::InitializeLog", "cuInit"))]
     assert not noise, noise
+
+
+@pytest.fixture(scope="module")
+def big_files(sample_frame, tmp_path_factory):
+    """One CSV (a title line, a quoted surname holding a line break, a bad row) and one
+    Parquet file (row groups of 100 rows, a bad row), 1,200 customers each."""
+    df = sample_frame.drop(columns=["Exited"]).head(1200).astype(str).reset_index(drop=True)
+    df.loc[10, "Surname"] = 'Smith\n"Jr"'   # quoted, with a line break: never cut there
+    df.loc[700, "Age"] = "old"              # rejected
+    folder = tmp_path_factory.mktemp("big")
+    csv = folder / "big.csv"
+    csv.write_text("Customer extract 2026-12-05\n" + df.to_csv(index=False), encoding="utf-8")
+    pq_path = folder / "big.parquet"
+    df.to_parquet(pq_path, index=False, row_group_size=100)
+    return csv, pq_path
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["csv-byte-ranges", "parquet-row-groups"])
+def test_one_big_file_is_split_and_scores_equal_single_machine(cluster, big_files, models_dir,
+                                                              tiny_bundle, tmp_path, which):
+    from churn_core.campaign.dask_scoring import plan_partitions
+
+    _, client = cluster
+    path = big_files[which]
+    blocksize = 8_000 if which == 0 else 1  # CSV: ~60 rows per range; Parquet: one row group each
+    specs = plan_partitions([path], blocksize)
+    assert len(specs) >= 10 and {s["kind"] for s in specs} == {"csv" if which == 0 else "parquet"}
+    out = tmp_path / "scored"
+    res = score_parts(models_dir / "tiny", path, out, client=client, blocksize=blocksize)
+    assert res["partitions"] == len(specs) and res["parts"] == 1
+    ref = score_frame(tiny_bundle, read_table(path)[0])
+    got = _read_parts(out / "scores", "parquet").sort_values("source_line")
+    rej = _read_parts(out / "rejected", "parquet")
+    assert got["source_line"].tolist() == ref.scored["source_line"].tolist()
+    np.testing.assert_allclose(got["churn_probability"].to_numpy(), ref.scored["churn_probability"].to_numpy(),
+                               rtol=0, atol=1e-6)  # float32 model, other batch shapes
+    assert got["Surname"].astype(str).tolist() == ref.scored["Surname"].astype(str).tolist()
+    assert rej["source_line"].tolist() == ref.rejected["source_line"].tolist() == \
+        ([704] if which == 0 else [701])  # title line + header + a quoted line break; Parquet row 701
+    assert res["rows_in"] == 1200 == len(got) + len(rej)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["per_file"] == [{"source_file": path.name, "rows_in": 1200, "rows_scored": 1199,
+                                    "rows_rejected": 1, "predicted_churners": res["predicted_churners"]}]
