@@ -187,3 +187,53 @@ def test_one_big_file_is_split_and_scores_equal_single_machine(cluster, big_file
     summary = json.loads((out / "summary.json").read_text())
     assert summary["per_file"] == [{"source_file": path.name, "rows_in": 1200, "rows_scored": 1199,
                                     "rows_rejected": 1, "predicted_churners": res["predicted_churners"]}]
+
+
+@pytest.mark.slow
+def test_readme_remote_scheduler_and_worker_on_localhost(parts, models_dir, tmp_path):
+    """The README's two-terminal example on 127.0.0.1: the project installed with
+    ``pip install -e .`` into a fresh virtual environment (no PYTHONPATH), a ``dask scheduler``
+    and a ``dask worker`` started from another folder, and the ``churn`` command."""
+    import os
+    import site
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    py = venv / "bin" / "python"
+    inner = subprocess.run([str(py), "-c", "import site; print(site.getsitepackages()[0])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    # the libraries of the running environment, not the project
+    Path(inner, "_base.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL")}
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(root)],
+                   check=True, env=env, cwd=tmp_path, timeout=300, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([str(py), "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        time.sleep(2)
+        procs.append(subprocess.Popen([str(py), "-m", "distributed.cli.dask_worker", address, "--nworkers", "1",
+                                       "--nthreads", "1", "--no-dashboard"], cwd=tmp_path, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        run = subprocess.run([str(venv / "bin" / "churn"), "-q", "score", "--engine", "dask", "--scheduler",
+                              address, "--model", str(models_dir / "tiny"), "--data", str(parts),
+                              "--out", str(tmp_path / "scored")], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "900 rows in = 898 scored + 2 rejected" in run.stdout
+    summary = json.loads((tmp_path / "scored" / "summary.json").read_text())
+    assert summary["rows_in"] == 900 and summary["parts"] == 3
