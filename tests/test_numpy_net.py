@@ -213,3 +213,27 @@ print("TF" if "tensorflow" in sys.modules or "keras" in sys.modules else "NO-TF"
     assert res.returncode == 0, res.stderr[-2000:]
     assert res.stdout.strip().splitlines()[-1] == "NO-TF"
     assert "rows in =" in res.stdout and out.is_file()
+
+
+@pytest.mark.slow
+def test_app_pages_other_than_training_never_import_tensorflow(tmp_path):
+    """A fresh process renders the first page and every analysis page (AppTest) on the
+    shipped model and sample: TensorFlow, Keras and scikit-learn's fitting stay unimported."""
+    code = f"""
+import shutil, sys
+from pathlib import Path
+from churn_core import config
+shutil.copytree(config.MODELS_DIR / config.DEFAULT_MODEL_NAME, Path({str(tmp_path)!r}) / config.DEFAULT_MODEL_NAME)
+config.MODELS_DIR = Path({str(tmp_path)!r})
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({str(ROOT / "app.py")!r}, default_timeout=240).run()
+assert not at.exception, at.exception
+pages = ["pages/overview.py", "pages/performance.py", "pages/score_segment.py", "pages/data.py", "pages/explain.py"]
+for page in pages:
+    at.switch_page(page).run()
+    assert not at.exception, (page, at.exception)
+print("TF" if {{"tensorflow", "keras"}} & set(sys.modules) else "NO-TF")
+"""
+    res = _fresh(code)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip().splitlines()[-1] == "NO-TF"
