@@ -31,7 +31,7 @@ from churn_core.workbench.data import (ActiveData, apply_schema, labels_from_tex
 from churn_core.workbench.quality import QualityReport, churn_label_series, quality_report
 from churn_core.workbench.curve import ThresholdCounts, ThresholdCurve
 from churn_core.workbench.evaluation import (EvalArrays, default_threshold,
-                                             default_tier_cutoffs, eval_arrays)
+                                             default_tier_cutoffs, eval_arrays, test_roc_auc)
 from churn_core.workbench.scores import Scores, score_data
 from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.explain import (explain_one, explain_scores, make_explainer,
@@ -48,7 +48,7 @@ __all__ = [
     "ActiveData", "apply_schema", "labels_from_text", "load_data", "sha256_of",
     "QualityReport", "churn_label_series", "quality_report",
     "ThresholdCounts", "ThresholdCurve",
-    "EvalArrays", "default_threshold", "default_tier_cutoffs", "eval_arrays",
+    "EvalArrays", "default_threshold", "default_tier_cutoffs", "eval_arrays", "test_roc_auc",
     "Scores", "score_data",
     "ChallengerView", "challenger_view",
     "explain_one", "explain_scores", "make_explainer", "reasons_for",
