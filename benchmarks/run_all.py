@@ -15,11 +15,18 @@ and peak-memory figures belong to the measured run alone):
   file end to end vs a bare pyarrow read + write of the same file (goal ratio <= 2.0), peak
   RSS (goal <= 1.5 GB), and 2x / 5x ``--rows`` files (2,000,000 and 5,000,000 rows) scored
   in chunks within the same memory bound;
+* ``process``   - ``bench_process.py``: the whole ``python -m churn_core score`` process
+  (interpreter, imports, bundle load included) on ``--rows`` vs a bare pyarrow read + write
+  process, CPU seconds from ``os.wait4`` (goal ratio <= 3.0), peak RSS at ``--rows`` (<= 700
+  MB) and 5x ``--rows`` (<= 1.0 GB);
 * ``predict``   - the MLP forward pass alone (rows/s) vs ``model.predict``;
 * ``dashboard`` - ``bench_slider.py`` (threshold-slider rerun with 100,000 scored customers,
   goal <= 300 ms) when present, and ``bench_dashboard.py`` (``streamlit run`` to the first
   rendered page in Chromium, goal <= 10 s);
-* ``explain``   - ``bench_explain.py`` (the SHAP issue's figures) when present.
+* ``explain``   - ``bench_explain.py`` (the SHAP issue's figures) when present;
+* ``dask``      - ``bench_dask.py``: one file of 5x ``--rows`` scored by the local engine and by
+  the Dask engine on a 2-worker ``LocalCluster`` (goal: Dask wall <= local, every process
+  <= 1.5 GB).
 
 Ratios are always between figures measured in the same run (interleaved repeats). The table
 is printed and written to ``--out`` (default ``benchmarks/RESULTS.md``) with the machine
@@ -43,7 +50,7 @@ sys.path.insert(0, str(HERE))
 
 from _util import ROOT, Row, machine, markdown_table  # noqa: E402
 
-SECTIONS = ("train", "score", "predict", "dashboard", "explain")
+SECTIONS = ("train", "score", "process", "predict", "dashboard", "explain", "dask")
 
 
 def _run(args: list[str], timeout: float) -> tuple[int, str, str]:
@@ -60,7 +67,7 @@ def _own(script: str, extra: list[str], section: str, timeout: float, raw: dict)
     """Run one of our --json benchmark scripts; rows from its last stdout line."""
     code, out, err = _run([str(HERE / script), "--json", *extra], timeout)
     log_lines = [ln for ln in err.splitlines() if ln.startswith("  ") or ln.split(":")[0] in SECTIONS
-                 or ln.startswith(("score:", "mem:", "big:", "predict:", "train:"))]
+                 or ln.startswith(("score:", "mem:", "big:", "predict:", "train:", "process:", "dask:"))]
     raw[f"{script} {' '.join(extra)}".strip()] = "\n".join(log_lines)
     if code != 0:
         return [Row(section, f"{script} failed (exit {code})", None, "", 0, note=err.strip()[-300:].replace("\n", " "))]
@@ -127,6 +134,12 @@ def main(argv=None) -> int:
             rows += _own("bench_score.py", ["--rows", str(args.rows), "--repeat", str(args.score_repeat),
                                             "--mem-rows", str(2 * args.rows), "--big-rows", str(5 * args.rows),
                                             "--predict-rows", "0"], section, args.timeout, raw)
+        elif section == "process":
+            rows += _own("bench_process.py", ["--rows", str(args.rows), "--big-rows", str(5 * args.rows),
+                                              "--repeat", str(args.repeat)], section, args.timeout, raw)
+        elif section == "dask":
+            rows += _own("bench_dask.py", ["--rows", str(5 * args.rows), "--repeat", "1"], section,
+                         args.timeout, raw)
         elif section == "predict":
             rows += _own("bench_score.py", ["--rows", "0", "--mem-rows", "0", "--big-rows", "0",
                                             "--predict-rows", str(args.rows), "--repeat", str(args.repeat)],

@@ -66,6 +66,15 @@ def _csv_list(text: str | None) -> list[str] | None:
     return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
 
+def _load_for_scoring(name: str, models_dir):
+    """``load_bundle`` for ``evaluate``/``score``: the NumPy network, no TensorFlow import
+    (unless the model is not the plain Dense chain; its note is printed on stderr)."""
+    bundle = load_bundle(name, models_dir)
+    for note in bundle.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return bundle
+
+
 def _split_model_path(text: str) -> tuple[Path, str]:
     """``models/NAME`` or ``/any/dir/NAME`` -> (models folder, bundle name)."""
 
@@ -287,8 +296,7 @@ def cmd_evaluate(args) -> int:
     if args.positive_label is not None and args.data is None:
         raise ChurnError("--positive-label applies to a labelled file: give it with --data")
     models_dir, name = _split_model_path(args.model)
-    import_tensorflow_quietly()
-    bundle = load_bundle(name, models_dir)
+    bundle = _load_for_scoring(name, models_dir)
     thr = bundle.default_threshold if args.threshold is None else args.threshold
     if args.data is None:
         rep = bundle.metrics.get("test")
@@ -410,8 +418,7 @@ def cmd_score(args) -> int:
     if args.chunksize < 1:
         raise ChurnError(f"--chunksize must be a positive number of rows, got {args.chunksize}")
     models_dir, name = _split_model_path(args.model)
-    import_tensorflow_quietly()
-    bundle = load_bundle(name, models_dir)
+    bundle = _load_for_scoring(name, models_dir)
     if getattr(args, "uplift_model", None) and args.engine != "local":
         raise ChurnError("--uplift-model works with the local engine only")
     counts = SCORE_ENGINES[args.engine](args, bundle)

@@ -29,7 +29,7 @@ EXPECTED_VALUE = "expected_value"
 RANK = "rank"
 #: Why a row was rejected (rejected-rows files).
 REASON = "reason"
-#: The row of the input file a customer came from (named by the reader, ``io.reader.LINE_INDEX``).
-SOURCE_LINE = "source_line"
+#: The spreadsheet row of the input file a customer came from (``io.reader.ROW_INDEX``).
+SOURCE_ROW = "source_row"
 #: The columns scoring adds to every scored row.
 SCORE_COLUMNS = (PROBA, PRED)

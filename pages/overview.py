@@ -40,13 +40,12 @@ with right, st.container(border=True):
     else:
         card = bundle.card or {}
         st.text(bundle.name)
-        ev = None
+        auc = float("nan")
         try:
-            ev = _ui.get_eval()
+            auc = wb.test_roc_auc(bundle)  # recorded at training: no evaluation recomputed here
         except Exception as exc:
             _ui.show_error(exc, "The model's evaluation could not be read")
         created = str(card.get("created") or card.get("created_at") or "unknown")[:19]
-        auc = ev.report.roc_auc if ev is not None else float("nan")
         st.caption(f"Trained {created.replace('T', ' ')} · test ROC-AUC "
                    f"{auc:.3f} · default decision threshold {wb.default_threshold(bundle):.2f}")
         st.caption("ROC-AUC is the chance that the model ranks a random churner above a "

@@ -158,3 +158,16 @@ def test_shipped_default_bundle_loads_and_matches_the_sample(sample_schema):
     te = b.evaluation["test"]
     np.testing.assert_allclose(b.predict_proba(valid.iloc[te["position"]]), te["p"], atol=1e-6)
     assert b.metrics["test"]["roc_auc"] > 0.8
+
+
+def test_recorded_test_roc_auc_equals_the_recomputed_one(tiny_bundle):
+    """The first page shows metrics.json's test ROC-AUC instead of re-evaluating the model."""
+    import copy
+
+    from churn_core import workbench as wb
+
+    recomputed = wb.eval_arrays(tiny_bundle).report.roc_auc
+    assert wb.test_roc_auc(tiny_bundle) == pytest.approx(recomputed, abs=1e-9)
+    bare = copy.copy(tiny_bundle)
+    bare.metrics = {}
+    assert wb.test_roc_auc(bare) == pytest.approx(recomputed, abs=1e-12)  # recomputed when absent

@@ -147,3 +147,96 @@ def test_cli_dask_worker_processes_print_no_tensorflow_log_lines(parts, models_d
     noise = [line for line in run.stderr.splitlines()
              if any(k in line for k in ("oneDNN", "cuda", "absl::InitializeLog", "cuInit"))]
     assert not noise, noise
+
+
+@pytest.fixture(scope="module")
+def big_files(sample_frame, tmp_path_factory):
+    """One CSV (a title line, a quoted surname holding a line break, a bad row) and one
+    Parquet file (row groups of 100 rows, a bad row), 1,200 customers each."""
+    df = sample_frame.drop(columns=["Exited"]).head(1200).astype(str).reset_index(drop=True)
+    df.loc[10, "Surname"] = 'Smith\n"Jr"'   # quoted, with a line break: never cut there
+    df.loc[700, "Age"] = "old"              # rejected
+    folder = tmp_path_factory.mktemp("big")
+    csv = folder / "big.csv"
+    csv.write_text("Customer extract 2026-12-05\n" + df.to_csv(index=False), encoding="utf-8")
+    pq_path = folder / "big.parquet"
+    df.to_parquet(pq_path, index=False, row_group_size=100)
+    return csv, pq_path
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["csv-byte-ranges", "parquet-row-groups"])
+def test_one_big_file_is_split_and_scores_equal_single_machine(cluster, big_files, models_dir,
+                                                              tiny_bundle, tmp_path, which):
+    from churn_core.campaign.dask_scoring import plan_partitions
+
+    _, client = cluster
+    path = big_files[which]
+    blocksize = 8_000 if which == 0 else 1  # CSV: ~60 rows per range; Parquet: one row group each
+    specs = plan_partitions([path], blocksize)
+    assert len(specs) >= 10 and {s["kind"] for s in specs} == {"csv" if which == 0 else "parquet"}
+    out = tmp_path / "scored"
+    res = score_parts(models_dir / "tiny", path, out, client=client, blocksize=blocksize)
+    assert res["partitions"] == len(specs) and res["parts"] == 1
+    ref = score_frame(tiny_bundle, read_table(path)[0])
+    got = _read_parts(out / "scores", "parquet").sort_values("source_row")
+    rej = _read_parts(out / "rejected", "parquet")
+    assert got["source_row"].tolist() == ref.scored["source_row"].tolist()
+    np.testing.assert_allclose(got["churn_probability"].to_numpy(), ref.scored["churn_probability"].to_numpy(),
+                               rtol=0, atol=1e-6)  # float32 model, other batch shapes
+    assert got["Surname"].astype(str).tolist() == ref.scored["Surname"].astype(str).tolist()
+    assert rej["source_row"].tolist() == ref.rejected["source_row"].tolist() == \
+        ([704] if which == 0 else [701])  # title line + header + a quoted line break; Parquet row 701
+    assert res["rows_in"] == 1200 == len(got) + len(rej)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["per_file"] == [{"source_file": path.name, "rows_in": 1200, "rows_scored": 1199,
+                                    "rows_rejected": 1, "predicted_churners": res["predicted_churners"]}]
+
+
+@pytest.mark.slow
+def test_readme_remote_scheduler_and_worker_on_localhost(parts, models_dir, tmp_path):
+    """The README's two-terminal example on 127.0.0.1: the project installed with
+    ``pip install -e .`` into a fresh virtual environment (no PYTHONPATH), a ``dask scheduler``
+    and a ``dask worker`` started from another folder, and the ``churn`` command."""
+    import os
+    import site
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    py = venv / "bin" / "python"
+    inner = subprocess.run([str(py), "-c", "import site; print(site.getsitepackages()[0])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    # the libraries of the running environment, not the project
+    Path(inner, "_base.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TF_CPP_MIN_LOG_LEVEL")}
+    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "-e", str(root)],
+                   check=True, env=env, cwd=tmp_path, timeout=300, capture_output=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [subprocess.Popen([str(py), "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                               "--port", str(port), "--no-dashboard"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        time.sleep(2)
+        procs.append(subprocess.Popen([str(py), "-m", "distributed.cli.dask_worker", address, "--nworkers", "1",
+                                       "--nthreads", "1", "--no-dashboard"], cwd=tmp_path, env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        run = subprocess.run([str(venv / "bin" / "churn"), "-q", "score", "--engine", "dask", "--scheduler",
+                              address, "--model", str(models_dir / "tiny"), "--data", str(parts),
+                              "--out", str(tmp_path / "scored")], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "900 rows in = 898 scored + 2 rejected" in run.stdout
+    summary = json.loads((tmp_path / "scored" / "summary.json").read_text())
+    assert summary["rows_in"] == 900 and summary["parts"] == 3

@@ -1,12 +1,21 @@
-"""Score a folder (or glob) of customer files past one machine with Dask.
+"""Score a big customer file, or a folder (or glob) of them, past one machine with Dask.
 
-Each input file (CSV/TSV/TXT or Parquet part) becomes one partition of a
-:mod:`dask.dataframe` built with :func:`dask.dataframe.from_map`; every partition is read with
-:func:`churn_core.io.reader.read_table` (so typing, encodings and row numbers are exactly those of
-the single-machine path) and scored with :func:`churn_core.campaign.scoring.score_frame` inside
-``map_partitions``. Workers load the bundle once per process, from its folder, with
-:func:`churn_core.model.bundle.load_bundle` (Keras safe mode), so nothing is pickled from the
-client. Each partition writes its own part files::
+Partitions (:func:`plan_partitions`): a CSV file larger than ``blocksize`` (32 MB) is cut
+into byte ranges that end at a record end, and a Parquet file into groups of its row groups,
+so one big file keeps every worker busy in bounded memory; other files (small ones, gzip,
+XLSX) are one partition each. Every partition is read by the worker with
+:func:`churn_core.io.reader.read_table` (so typing, encodings, rejected rows and line numbers
+are exactly those of the single-machine path: a CSV range is read as the file's header lines
+followed by the range, and its line numbers are shifted by the lines before it; a Parquet
+range is re-encoded as a small Parquet file and its row numbers shifted), inside a
+:mod:`dask.dataframe` built with :func:`dask.dataframe.from_map`, and scored with
+:func:`churn_core.campaign.scoring.score_frame` inside ``map_partitions``. A CSV range ends at
+a line end preceded by an even number of ``"`` characters, so a quoted field holding line
+breaks is never cut (with backslash-escaped quotes this count can be wrong: such files are
+split where the reader's own quote check re-cuts them). Workers load the bundle once per
+process, from its folder, with :func:`churn_core.model.bundle.load_bundle` (the NumPy network,
+no TensorFlow), so nothing is pickled from the client. Each partition writes its own part
+files::
 
     OUTDIR/scores/part-00000.parquet     scored rows (+ churn_probability, predicted_churn, risk_tier)
     OUTDIR/rejected/part-00000.parquet   rejected rows (+ reason)
@@ -18,14 +27,10 @@ first and renamed into place at the end, so a failed run leaves no half output.
 Every row carries ``source_file`` (the input file name) and ``source_row``.
 
 When to use it: files, or folders of parts, too big for one machine's time budget, or a
-Dask cluster already at hand (``scheduler="tcp://host:8786"``). On one machine the chunked
-``score_file`` is as fast and simpler. With a remote scheduler every worker must see the
-input files, the output folder and the bundle folder at the same paths (a shared file
-system).
-
-LAZY IMPORTS: ``dask`` and ``distributed`` are imported inside the two functions that use
-them: they are needed only by ``score --engine dask``, and importing them adds about 2 s (measured
-with pandas already loaded: 0.6 s -> 2.6 s wall) to every other command.
+Dask cluster already at hand (``scheduler="tcp://host:8786"``). With a remote scheduler every
+worker must have this project installed (``pip install -e .``) and see the input files, the
+output folder and the bundle folder at the same paths (a shared file system); the README
+shows the two-terminal example. Measured (``benchmarks/bench_dask.py``): see the README.
 """
 from __future__ import annotations
 
@@ -41,11 +46,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from churn_core.campaign.scoring import add_risk_tier, score_frame
 from churn_core.errors import DataFileError
-from churn_core.io.reader import read_table
-from churn_core.model.bundle import load_bundle
-from churn_core.model.tf_quiet import import_tensorflow_quietly
 
 #: File name suffixes picked up when ``data`` is a folder.
 PART_SUFFIXES = (".csv", ".tsv", ".txt", ".parquet", ".pq")
@@ -53,6 +54,12 @@ OUT_FORMATS = ("parquet", "csv")
 SOURCE_FILE = "source_file"
 _COUNT_COLUMNS = {"source_file": "str", "rows_in": "int64", "rows_scored": "int64",
                   "rows_rejected": "int64", "predicted_churners": "int64"}
+
+#: Byte size of the CSV ranges a big file is cut into (~470k bank rows): each worker holds one
+#: range as text cells plus its scores, well under 1.5 GB.
+BLOCKSIZE = 32 * 2 ** 20
+#: Bytes read from the top of a CSV file to find its header lines.
+_HEAD_BYTES = 1 << 20
 
 _BUNDLES: dict = {}
 _BUNDLES_LOCK = threading.Lock()
@@ -104,19 +111,190 @@ def worker_bundle(models_dir: str, name: str):
     -------
     ModelBundle
     """
+    from churn_core.model.bundle import load_bundle
 
     key = (str(Path(models_dir).resolve()), name)
     with _BUNDLES_LOCK:
         bundle = _BUNDLES.get(key)
         if bundle is None:
-            import_tensorflow_quietly()  # a worker process: no start-up log lines
             bundle = load_bundle(name, models_dir)
             _BUNDLES[key] = bundle
     return bundle
 
 
+def _csv_head(path: Path) -> dict | None:
+    """Header region of a plain (uncompressed, newline-ended) CSV file, or ``None``.
+
+    Returns ``{"header_end": byte after the header line, "header_lines": lines up to and
+    including the header, "delimiter", "columns"}`` from :func:`read_table` of the file's top
+    lines (title lines above the header included, as the reader skips them).
+    """
+    from churn_core.io.reader import read_table
+
+    with open(path, "rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head[:4096] or head[:2] == b"\x1f\x8b":
+        return None  # UTF-16 or gzip: byte ranges are not line ranges
+    cut = head.rfind(b"\n")
+    if cut < 0:
+        return None  # lone-CR line ends, or one enormous line
+    try:
+        df, report = read_table(head[:cut + 1], name=path.name)
+    except DataFileError:
+        return None  # let the whole-file read name the problem
+    if report.format != "csv":
+        return None
+    lines = int(report.header_line)
+    end = -1
+    for _ in range(lines):
+        end = head.find(b"\n", end + 1)
+        if end < 0:
+            return None
+    return {"header_end": end + 1, "header_lines": lines, "delimiter": report.delimiter,
+            "columns": list(df.columns)}
+
+
+def _csv_ranges(path: Path, blocksize: int) -> list[dict] | None:
+    """Byte ranges of a big CSV file, each ending at a record end (even quote count before it)."""
+    import mmap
+
+    size = path.stat().st_size
+    head = _csv_head(path)
+    if head is None:
+        return None
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start = head["header_end"]
+        lines_before = head["header_lines"]
+        quotes_odd = mm[:start].count(b'"') % 2 == 1
+        if quotes_odd:
+            return None  # a quote left open in the header lines
+        out = []
+        while start < size:
+            stop = min(size, start + blocksize)
+            if stop < size:
+                odd = mm[start:stop].count(b'"') % 2 == 1
+                while True:  # the next line end with an even number of quotes before it
+                    nl = mm.find(b"\n", stop)
+                    if nl < 0:
+                        stop = size
+                        break
+                    odd ^= mm[stop:nl].count(b'"') % 2 == 1
+                    stop = nl + 1
+                    if not odd:
+                        break
+            out.append({**head, "kind": "csv", "path": str(path), "start": start, "stop": stop,
+                        "line_shift": lines_before - head["header_lines"]})
+            lines_before += mm[start:stop].count(b"\n")
+            start = stop
+    return out
+
+
+def _parquet_ranges(path: Path, blocksize: int) -> list[dict] | None:
+    """Groups of consecutive row groups of about ``blocksize`` bytes (uncompressed)."""
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.ParquetFile(path).metadata
+    except Exception:  # noqa: BLE001 - the whole-file read names the problem
+        return None
+    out, group, size, row = [], [], 0, 0
+    first = 0
+    for i in range(meta.num_row_groups):
+        rg = meta.row_group(i)
+        group.append(i)
+        size += rg.total_byte_size
+        row += rg.num_rows
+        if size >= blocksize or i == meta.num_row_groups - 1:
+            out.append({"kind": "parquet", "path": str(path), "row_groups": group, "row_shift": first})
+            group, size, first = [], 0, row
+    return out if len(out) > 1 else None
+
+
+def plan_partitions(files: list[Path], blocksize: int = BLOCKSIZE) -> list[dict]:
+    """The partitions of the input files: byte ranges of big CSV files, row-group ranges of
+    big Parquet files, whole files otherwise.
+
+    Parameters
+    ----------
+    files : list of Path
+    blocksize : int, default :data:`BLOCKSIZE`
+        Target bytes per partition (a CSV range ends at the first record end after it;
+        Parquet row groups are never split).
+
+    Returns
+    -------
+    list of dict
+        Plain JSON-able partition specs, read by :func:`read_partition`, in file order.
+    """
+    from churn_core.io.reader import read_table  # noqa: F401 - fail early when io is broken
+
+    out: list[dict] = []
+    for f in files:
+        ranges = None
+        if f.stat().st_size > blocksize:
+            with open(f, "rb") as fh:
+                magic = fh.read(4)
+            ranges = (_parquet_ranges(f, blocksize) if magic == b"PAR1"
+                      else None if magic[:2] in (b"PK", b"\x1f\x8b") else _csv_ranges(f, blocksize))
+        out += ranges or [{"kind": "file", "path": str(f)}]
+    return out
+
+
+def read_partition(spec: dict) -> pd.DataFrame:
+    """Read one partition (:func:`plan_partitions`) with :func:`read_table`; add ``source_file``.
+
+    Parameters
+    ----------
+    spec : dict
+
+    Returns
+    -------
+    DataFrame
+        Layout and index (line of a CSV row, header = line 1; row of a Parquet row) exactly as
+        :func:`churn_core.io.reader.read_table` gives for the whole file; first column
+        ``source_file``.
+
+    Raises
+    ------
+    DataFileError
+        As :func:`read_table`, and when a CSV range reads with another delimiter or other
+        columns than the file's header lines.
+    """
+    from churn_core.io.reader import read_table
+
+    path = Path(spec["path"])
+    if spec["kind"] == "csv":
+        with open(path, "rb") as fh:
+            header = fh.read(spec["header_end"])
+            fh.seek(spec["start"])
+            body = fh.read(spec["stop"] - spec["start"])
+        df, report = read_table(header + body, name=path.name)
+        del body
+        if report.delimiter != spec["delimiter"] or list(df.columns) != spec["columns"]:
+            raise DataFileError(f"{path.name}: the rows from byte {spec['start']:,} read with other "
+                                f"columns than the header (delimiter {report.delimiter!r}); score the "
+                                f"file with the local engine")
+        df.index = df.index + spec["line_shift"]
+    elif spec["kind"] == "parquet":
+        import io
+
+        import pyarrow.parquet as pq
+
+        table = pq.ParquetFile(path).read_row_groups(spec["row_groups"])
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        del table
+        df, _ = read_table(buf.getvalue(), name=path.name)
+        df.index = df.index + spec["row_shift"]
+    else:
+        df, _ = read_table(path)
+    df.insert(0, SOURCE_FILE, pd.array([path.name] * len(df), dtype="str"))
+    df.attrs["source_name"] = path.name
+    return df
+
+
 def read_part(path: str) -> pd.DataFrame:
-    """Read one input file with :func:`churn_core.io.reader.read_table` and add ``source_file``.
+    """Read one whole input file (:func:`read_partition` of ``{"kind": "file"}``).
 
     Parameters
     ----------
@@ -125,13 +303,9 @@ def read_part(path: str) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Index ``source_row`` as in :func:`read_table`; first column ``source_file``.
+        Index as in :func:`read_table`; first column ``source_file``.
     """
-
-    df, _ = read_table(path)
-    df.insert(0, SOURCE_FILE, pd.array([Path(path).name] * len(df), dtype="str"))
-    df.attrs["source_name"] = Path(path).name
-    return df
+    return read_partition({"kind": "file", "path": str(path)})
 
 
 def _write(frame: pd.DataFrame, path: Path, fmt: str) -> None:
@@ -165,9 +339,10 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     DataFrame of shape (1, 5)
         ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``.
     """
+    from churn_core.campaign.scoring import add_risk_tier, score_frame
 
     number = int((partition_info or {}).get("number", 0))
-    source = str(df[SOURCE_FILE].iloc[0]) if len(df) else f"part {number}"
+    source = str(df[SOURCE_FILE].iloc[0]) if len(df) else df.attrs.get("source_name", f"part {number}")
     bundle = worker_bundle(models_dir, name)
     res = score_frame(bundle, df, threshold=threshold, source_name=source)
     add_risk_tier(res.scored, bundle.tier_cutoffs)
@@ -181,7 +356,7 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
 
 
 def _open_client(scheduler: str | None, n_workers: int, processes: bool):
-    from distributed import Client, LocalCluster  # lazy: see the module's LAZY IMPORTS note
+    from distributed import Client, LocalCluster
 
     if scheduler:
         return Client(scheduler), None
@@ -193,7 +368,7 @@ def _open_client(scheduler: str | None, n_workers: int, processes: bool):
 def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
                 scheduler: str | None = None, threshold: float | None = None, fmt: str = "parquet",
                 n_workers: int = 2, processes: bool = True, client=None,
-                progress: Callable | None = None, bundle=None) -> dict:
+                progress: Callable | None = None, bundle=None, blocksize: int = BLOCKSIZE) -> dict:
     """Score a folder or glob of customer files on a Dask cluster.
 
     Parameters
@@ -221,12 +396,15 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     bundle : ModelBundle, optional
         The bundle already loaded from ``model_dir`` (saves loading it again on the client;
         in-process workers reuse it).
+    blocksize : int, default :data:`BLOCKSIZE`
+        Bytes per partition of a big CSV or Parquet file (:func:`plan_partitions`).
 
     Returns
     -------
     dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``threshold``,
-        ``parts``, ``per_file`` (list of dicts), ``out``, ``rejected_out``.
+        ``parts`` (input files), ``partitions``, ``per_file`` (list of dicts, one per file),
+        ``out``, ``rejected_out``.
 
     Raises
     ------
@@ -236,8 +414,10 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     BundleError
         When the bundle cannot be loaded.
     """
-    import dask.dataframe as dd  # lazy: see the module's LAZY IMPORTS note
+    import dask.dataframe as dd
     from distributed import as_completed
+
+    from churn_core.model.bundle import load_bundle
 
     if fmt not in OUT_FORMATS:
         raise DataFileError(f"output format {fmt!r}: use one of {OUT_FORMATS}")
@@ -262,8 +442,9 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
             own_client, cluster = _open_client(scheduler, n_workers, processes)
             client = own_client
         meta_in = pd.DataFrame({SOURCE_FILE: pd.Series([], dtype="str")})
-        ddf = dd.from_map(read_part, [str(f) for f in files], meta=meta_in, enforce_metadata=False,
-                          label="read-part")
+        specs = plan_partitions(files, blocksize)
+        ddf = dd.from_map(read_partition, specs, meta=meta_in, enforce_metadata=False,
+                          label="read-partition")
         counts = ddf.map_partitions(score_partition, str(model_dir.parent), model_dir.name, thr,
                                     str(tmp), fmt, meta=pd.DataFrame(
                                         {k: pd.Series([], dtype=v) for k, v in _COUNT_COLUMNS.items()}),
@@ -274,7 +455,10 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
             done += 1
             if progress is not None:
                 progress(done, len(futures))
-        per_file = pd.concat(client.gather(futures), ignore_index=True)
+        per_part = pd.concat(client.gather(futures), ignore_index=True)
+        run = (per_part[SOURCE_FILE] != per_part[SOURCE_FILE].shift()).cumsum()  # a file's partitions are consecutive
+        per_file = per_part.groupby(run, sort=False).agg(
+            {SOURCE_FILE: "first", **{k: "sum" for k in _COUNT_COLUMNS if k != SOURCE_FILE}}).reset_index(drop=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -285,7 +469,7 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
             cluster.close()
     totals = {k: int(per_file[k].sum()) for k in ("rows_in", "rows_scored", "rows_rejected",
                                                    "predicted_churners")}
-    summary = {**totals, "threshold": thr, "parts": len(files), "format": fmt,
+    summary = {**totals, "threshold": thr, "parts": len(files), "partitions": len(per_part), "format": fmt,
                "model": str(model_dir), "per_file": per_file.to_dict("records")}
     (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_int), encoding="utf-8")
     if out.exists():

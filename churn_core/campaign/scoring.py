@@ -391,9 +391,14 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         return list(chunk.columns), res, ids
 
     # pipeline: read chunk k+w (thread) | score chunks k..k+w-1 (w threads) | write chunk k-1
-    # (thread). NumPy, pyarrow and TensorFlow release the GIL in their kernels, so the
-    # stages share the cores; results are written in input order.
-    bundle.predict_encoded(np.zeros((1, bundle.preprocessor.n_features_out), np.float32))  # trace once
+    # (thread). NumPy and pyarrow release the GIL in their kernels, so the stages share the
+    # cores; results are written in input order. BLAS stays on one thread meanwhile: these
+    # threads are the parallelism (a multi-threaded OpenBLAS doubled the CPU-s of a 1M-row
+    # `score` process on 2 cores, benchmarks/bench_process.py).
+    from churn_core.model.numpy_net import single_thread_blas
+
+    one_blas = single_thread_blas()
+    one_blas.__enter__()
     workers = max(1, int(workers))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="score-writer")
     scorers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score-worker")
@@ -458,6 +463,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     finally:
         scorers.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True)
+        one_blas.__exit__(None, None, None)
     return {**totals, **extra, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
 
 

@@ -20,15 +20,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import calibration_curve
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss
-from sklearn.model_selection import StratifiedKFold
-
 from churn_core.config import SEED
 from churn_core.errors import ChurnError
-from churn_core.evaluate.metrics import check_labels_scores, check_scores
+from churn_core.evaluate.metrics import brier_score_loss, check_labels_scores, check_scores
+
+# scikit-learn is imported inside the fitting functions: applying a saved calibrator (every
+# `score` run) needs only NumPy.
 
 __all__ = [
     "Calibrator",
@@ -127,11 +124,15 @@ class Calibrator:
 
 def _fit_one(method: str, y: np.ndarray, p: np.ndarray) -> Calibrator:
     if method == "platt":
+        from sklearn.linear_model import LogisticRegression
+
         lr = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000)
         lr.fit(_logit(p).reshape(-1, 1), y)
         return Calibrator("platt", {"a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])},
                           n_fit=int(y.size))
     if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
         return Calibrator("isotonic", {"x": iso.X_thresholds_.astype(float).tolist(),
                                        "y": iso.y_thresholds_.astype(float).tolist()},
@@ -178,6 +179,8 @@ def fit_calibrator(y_val, p_val, method: str = "auto", cv: int = 5, seed: int = 
         return _fit_one(method, y, p)
     if n_min < max(2, cv):
         return None
+    from sklearn.model_selection import StratifiedKFold
+
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
     oof = {m: np.empty_like(p) for m in METHODS}
     for tr, te in folds.split(p.reshape(-1, 1), y):
@@ -226,6 +229,8 @@ def reliability_curve(y_true, y_score, n_bins: int = 10, strategy: str = "unifor
         scikit-learn's ``calibration_curve`` ``prob_pred`` / ``prob_true``) and ``customers``.
     """
     y, p = check_labels_scores(y_true, y_score)
+    from sklearn.calibration import calibration_curve
+
     prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins, strategy=strategy)
     counts = np.bincount(_bin_ids(p, n_bins, strategy), minlength=n_bins)
     counts = counts[counts > 0]

@@ -10,7 +10,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from churn_core.explain.explanation import ExplainError
-from churn_core.model.network import compiled_predict, member_blocks
+from churn_core.model.network import compiled_predict
+from churn_core.model.numpy_net import DenseNetwork
 
 _ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "linear": lambda z: z,
@@ -107,6 +108,13 @@ def effective_parameters(stages: list[tuple]) -> int:
                    for st in stages if st[0] == "dense"))
 
 
+def _light_network(bundle) -> DenseNetwork | None:
+    """The bundle's NumPy network (``ModelBundle.light_network``), or one read from the
+    weights of ``bundle.model`` for other objects; ``None`` outside the plain Dense chain."""
+    fn = getattr(bundle, "light_network", None)
+    return fn() if callable(fn) else DenseNetwork.from_keras(getattr(bundle, "model", None))
+
+
 class _Network:
     """Forward pass of the model split after the first Dense layer's pre-activation.
 
@@ -116,17 +124,25 @@ class _Network:
 
     def __init__(self, bundle, n_inputs: int, path: str = "auto"):
         self.bundle = bundle
-        self.model = bundle.model
         self.n_inputs = n_inputs
-        self.stages = _dense_chain(self.model) if path in ("auto", "weights") else None
+        self.stages = self._parts = None
+        if path in ("auto", "weights"):
+            # the bundle's NumPy network (read from model.keras without TensorFlow); Keras
+            # layers only for a model outside the plain Dense chain (e.g. BatchNormalization)
+            net = _light_network(bundle)
+            if net is not None:
+                self.stages = [("dense", w.astype(np.float64), b.astype(np.float64), a)
+                               for w, b, a in net.layers]
+                # a packed ensemble served as a block-diagonal Dense chain, as scoring detects
+                # it (stages ``1 .. block_stop-1`` are its diagonal blocks)
+                self._parts = net.parts
+            else:
+                self.stages = _dense_chain(bundle.model)
         if path == "weights" and self.stages is None:
             raise ExplainError("the model is not a plain Dense/Dropout chain; use path='forward'")
         self.path = "weights" if self.stages is not None else "forward"
         self._fn = None
         self._cast = {}
-        # a packed ensemble served as a block-diagonal Dense chain, as scoring detects it
-        # (an Input + Dense-only chain: stages ``1 .. block_stop-1`` are its diagonal blocks)
-        self._parts = member_blocks(self.model) if self.stages is not None else None
         #: members of the packed ensemble (1 when none); stages ``1 .. block_stop-1`` are
         #: then computed per member
         self.members = self._parts["members"] if self._parts else 1
@@ -141,7 +157,7 @@ class _Network:
             fn = getattr(self.bundle, "predict_encoded", None)
             if fn is None:
 
-                fn = compiled_predict(self.model)
+                fn = compiled_predict(self.bundle.model)
             self._fn = fn
         return self._fn
 

@@ -63,13 +63,13 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from churn_core import config
 from churn_core.errors import MissingColumnsError
 from churn_core.explain.explanation import ExplainError, Explanation
 from churn_core.explain.forward import (_Network, coalition_masks, effective_parameters,
                                         shapley_coefficients)
+from churn_core.model.numpy_net import single_thread_blas
 
 #: Largest number of raw columns for the exact method (2**16 coalitions per customer).
 EXACT_MAX_COLUMNS = 16
@@ -93,12 +93,7 @@ AUTO_FEW_ROWS_PERMUTATIONS = 32
 _ROW_BUDGET = 25_000
 
 
-def _single_thread_blas():
-    """Context with one BLAS thread: our matrix products are small and cache-sized, and
-    parallelism comes from our own worker threads (a multi-threaded BLAS on a shared 2-core
-    machine was measured 3-6x slower)."""
-
-    return threadpool_limits(limits=1, user_api="blas")
+_single_thread_blas = single_thread_blas  # one BLAS thread (see churn_core.model.numpy_net)
 
 
 

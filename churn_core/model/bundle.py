@@ -2,7 +2,10 @@
 
 Folder contents::
 
-    model.keras         the Keras MLP (loaded with safe_mode=True; no Lambda layers)
+    model.keras         the Keras MLP. Read as data (``churn_core.model.numpy_net``: zip + JSON
+                        + HDF5 arrays, no code run) into a NumPy forward pass when it is the
+                        plain Dense chain the product saves; any other architecture is
+                        loaded with Keras, safe_mode=True (no Lambda layers), with a note
     preprocessor.json   fitted preprocessing (plain JSON, never pickle)
     schema.json         the FeatureSchema
     calibration.json    the probability calibrator fitted on the validation split, or null
@@ -16,16 +19,12 @@ Saving is atomic: everything is written to a hidden temporary folder inside ``mo
 which is then renamed into place, so an interrupted or concurrent save never leaves half a
 bundle under the final name.
 
-LAZY IMPORTS: ``keras`` is imported inside the functions that use it, on purpose (the one
-exception to "imports at the top"): importing TensorFlow costs 4.6-5.3 CPU-s and about
-560 MB in a fresh process (measured, /work/shared/REFERENCE.md), and the app's first page,
-the workbench facade and ``import churn_core.workbench`` must not pay it before a model is
-actually loaded, trained or run. ``tests/test_imports.py`` checks that importing
-``churn_core.workbench`` does not import TensorFlow.
+Scoring and explaining never need TensorFlow: :attr:`ModelBundle.network` (NumPy) computes
+the probabilities. :attr:`ModelBundle.model`, the Keras model, is loaded from the saved bytes
+(Keras safe mode) only when some code asks for it (training, the fallback above).
 """
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import platform
@@ -34,6 +33,7 @@ import shutil
 import uuid
 import warnings
 import zipfile
+from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,33 +42,40 @@ import pandas as pd
 
 from churn_core import config
 from churn_core.data.cells import match_columns
-from churn_core.io.writer import write_error
-from churn_core.data.schema import FeatureSchema
 from churn_core.errors import BundleError, MissingColumnsError
+from churn_core.io.writer import write_error
+from churn_core.model.numpy_net import DenseNetwork, UnsupportedModel, read_keras_file
+from churn_core.model.preprocess import Preprocessor
+from churn_core.data.schema import FeatureSchema
 from churn_core.evaluate.calibration import Calibrator
 from churn_core.model.network import compiled_predict
-from churn_core.model.preprocess import Preprocessor
 
 REQUIRED_FILES = ("model.keras", "preprocessor.json", "schema.json", "card.json")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 #: Libraries whose versions are recorded in the card and compared on load.
 VERSIONED_LIBRARIES = ("tensorflow", "keras", "numpy", "pandas", "sklearn", "shap")
+#: Their installed distributions (read from package metadata: importing TensorFlow to learn
+#: its version cost 5 CPU-s and 560 MB).
+_DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu"), "sklearn": ("scikit-learn",)}
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries a bundle depends on.
+    """Versions of Python and the libraries a bundle depends on (nothing is imported).
 
     Returns
     -------
     dict of str to str
+        ``"absent"`` for a library that is not installed.
     """
-
     out = {"python": platform.python_version()}
     for lib in VERSIONED_LIBRARIES:
-        try:
-            out[lib] = str(importlib.import_module(lib).__version__)
-        except Exception:  # noqa: BLE001 - optional library
-            out[lib] = "absent"
+        out[lib] = "absent"
+        for dist in _DISTRIBUTIONS.get(lib, (lib,)):
+            try:
+                out[lib] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     return out
 
 
@@ -156,14 +163,54 @@ def _calibrator_from_dict(data):
     return Calibrator.from_dict(data)
 
 
-@dataclass
+class _KerasModel:
+    """The ``model`` field of :class:`ModelBundle`: the Keras model, loaded on first use.
+
+    A bundle read by :func:`load_bundle` keeps the ``model.keras`` bytes and its NumPy
+    network; TensorFlow is imported only when ``bundle.model`` is read (a dataclass
+    descriptor-typed field, Python docs "dataclasses - Descriptor-typed fields").
+    """
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            raise AttributeError("model")  # no default: the field stays required
+        model = obj.__dict__.get("_model")
+        if model is None and obj.__dict__.get("_keras_bytes") is not None:
+            model = obj.__dict__["_model"] = _load_keras(obj.__dict__["_keras_bytes"], obj.name)
+        return model
+
+    def __set__(self, obj, value):
+        obj.__dict__["_model"] = value
+
+
+def _load_keras(data: bytes, name: str):
+    """A Keras model from ``.keras`` bytes, safe mode (TensorFlow is imported here)."""
+    import tempfile
+
+    from churn_core.model.tf_quiet import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
+    import keras
+
+    with tempfile.TemporaryDirectory(prefix="churn-model-") as tmp:
+        path = Path(tmp) / "model.keras"
+        path.write_bytes(data)
+        try:
+            return keras.saving.load_model(path, safe_mode=True, compile=False)
+        except Exception as exc:  # noqa: BLE001 - any Keras failure is a damaged bundle
+            raise BundleError(f"model {name!r}: model.keras cannot be loaded safely ({exc})") from None
+
+
+@dataclass(eq=False)
 class ModelBundle:
     """A trained model with everything needed to score and explain it.
 
     Parameters
     ----------
     name : str
-    model : keras.Model
+    model : keras.Model or None
+        The Keras model. For a bundle from :func:`load_bundle` it is loaded (safe mode,
+        TensorFlow imported) on first access; scoring and explaining use :attr:`network`.
     preprocessor : Preprocessor
     schema : FeatureSchema
     calibrator : object or None
@@ -177,16 +224,26 @@ class ModelBundle:
         ``{"validation": {"position", "y", "p", "p_raw"}, "test": {...}, "train":
         {"position"}}``; positions index rows of the validated frame the bundle was trained
         on (``ValidationResult.valid``).
+    network : DenseNetwork or None
+        The NumPy forward pass (:mod:`churn_core.model.numpy_net`); derived from ``model``'s
+        weights on first use when not given; ``None`` when the model is not a plain Dense chain.
+    notes : list of str
+        Plain-words notes from loading (e.g. why Keras had to be loaded).
     """
 
     name: str
-    model: object
+    model: object = _KerasModel()
     preprocessor: Preprocessor
     schema: FeatureSchema
     calibrator: object = None
     card: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
+    network: DenseNetwork | None = field(default=None, repr=False)
+    notes: list = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        return f"ModelBundle(name={self.name!r}, features={self.schema.features!r})"
 
     @property
     def default_threshold(self) -> float:
@@ -216,8 +273,20 @@ class ModelBundle:
         if missing:
             raise MissingColumnsError(missing, source, found=list(df.columns))
 
+    def light_network(self) -> DenseNetwork | None:
+        """The NumPy forward pass (:attr:`network`, derived from the Keras weights when the
+        bundle was built in memory), or ``None`` when the model is not a plain Dense chain."""
+        if self.network is None and not self.__dict__.get("_not_light"):
+            self.network = DenseNetwork.from_keras(self.model)
+            self.__dict__["_not_light"] = self.network is None
+        return self.network
+
     def predict_encoded(self, X: np.ndarray) -> np.ndarray:
-        """Raw (uncalibrated) probabilities of encoded rows, via a compiled forward pass.
+        """Raw (uncalibrated) probabilities of encoded rows.
+
+        The NumPy forward pass (:attr:`network`, float32, no TensorFlow) when the model is a
+        plain Dense chain; otherwise Keras' compiled forward pass
+        (``churn_core.model.network.compiled_predict``).
 
         Parameters
         ----------
@@ -227,6 +296,9 @@ class ModelBundle:
         -------
         ndarray of shape (n_samples,), probabilities in [0, 1]
         """
+        net = self.light_network()
+        if net is not None:
+            return net.predict(X)
         fn = self.__dict__.get("_predict_fn")
         if fn is None:
 
@@ -279,7 +351,10 @@ def _write_json(path: Path, data, indent: int | None = 1) -> None:
 
 def _write_files(bundle: ModelBundle, folder: Path) -> None:
     """Write every bundle file into ``folder`` (split out so tests can make it fail)."""
-    bundle.model.save(folder / "model.keras")
+    if bundle.__dict__.get("_model") is None and bundle.__dict__.get("_keras_bytes") is not None:
+        (folder / "model.keras").write_bytes(bundle.__dict__["_keras_bytes"])  # Keras never loaded
+    else:
+        bundle.model.save(folder / "model.keras")
     bundle.preprocessor.save(folder / "preprocessor.json")
     bundle.schema.save(folder / "schema.json")
     _write_json(folder / "calibration.json", _calibrator_to_dict(bundle.calibrator))
@@ -419,17 +494,24 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
     if pre.features != schema.features:
         raise BundleError(f"model {name!r}: schema features {schema.features} do not match the "
                           f"preprocessing {pre.features}")
-    import keras
-
     if not zipfile.is_zipfile(folder / "model.keras"):  # Keras would call it "file not found"
         size = (folder / "model.keras").stat().st_size
         raise BundleError(f"model {name!r}: model.keras is damaged: it is not a Keras (zip) file "
                           f"({size:,} bytes); train the model again or restore its folder from a backup")
+    keras_bytes = (folder / "model.keras").read_bytes()
+    notes, model = [], None
     try:
-        model = keras.saving.load_model(folder / "model.keras", safe_mode=True, compile=False)
-    except Exception as exc:  # noqa: BLE001 - any Keras failure is a damaged bundle
-        raise BundleError(f"model {name!r}: model.keras cannot be loaded safely ({exc})") from None
-    width = int(model.inputs[0].shape[-1])
+        network = read_keras_file(keras_bytes)
+    except UnsupportedModel as exc:
+        network = None
+        model = _load_keras(keras_bytes, name)
+        network = DenseNetwork.from_keras(model)
+        if network is None:
+            notes.append(f"model {name!r} is not the plain Dense chain this product saves ({exc}); "
+                         "it was loaded with Keras (TensorFlow), which makes scoring slower")
+    except ValueError as exc:
+        raise BundleError(f"model {name!r}: model.keras is damaged ({exc})") from None
+    width = network.n_inputs if network is not None else int(model.inputs[0].shape[-1])
     if width != pre.n_features_out:
         raise BundleError(f"model {name!r}: the network expects {width} inputs but the "
                           f"preprocessing produces {pre.n_features_out}")
@@ -439,9 +521,12 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
     except Exception as exc:  # noqa: BLE001 - any failure here is a damaged calibration.json
         raise BundleError(f"model {name!r}: calibration.json is damaged "
                           f"({type(exc).__name__}: {exc})") from None
-    return ModelBundle(name=name, model=model, preprocessor=pre, schema=schema,
-                       calibrator=calibrator, card=card, metrics=read("metrics.json", {}),
-                       evaluation=read("evaluation.json", {}))
+    bundle = ModelBundle(name=name, model=model, preprocessor=pre, schema=schema,
+                         calibrator=calibrator, card=card, metrics=read("metrics.json", {}),
+                         evaluation=read("evaluation.json", {}), network=network, notes=notes)
+    bundle.__dict__["_keras_bytes"] = keras_bytes
+    bundle.__dict__["_not_light"] = network is None
+    return bundle
 
 
 def list_bundles(models_dir=None) -> list[str]:

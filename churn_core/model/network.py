@@ -447,47 +447,10 @@ def member_blocks(model) -> dict | None:
     dense = layers[1:]
     if len(dense) < 3 or not all(type(d) is keras.layers.Dense for d in dense):
         return None
-    if len(model.inputs) != 1 or len(model.outputs) != 1 or model.outputs[0] is not dense[-1].output:
-        return None
-    prev = model.inputs[0]
-    for d in dense:  # a straight chain: every layer called once, on the previous output
-        if len(d._inbound_nodes) != 1 or d.input is not prev:
-            return None
-        prev = d.output
-    acts = []
-    for d in dense:
-        name = getattr(d.activation, "__name__", "")
-        if name not in ("relu", "sigmoid", "linear"):
-            return None
-        acts.append(name)
+    from churn_core.model.numpy_net import DenseNetwork
 
-    def weights(d):
-        w = np.asarray(d.kernel.numpy(), dtype=np.float32)
-        b = np.asarray(d.bias.numpy(), dtype=np.float32) if d.use_bias else np.zeros(w.shape[1], np.float32)
-        return w, b
-
-    w_head, b_head = weights(dense[-1])
-    m = w_head.shape[0]
-    if m < 2 or w_head.shape[1] != 1:
-        return None
-    w0, b0 = weights(dense[0])
-    if w0.shape[1] % m:
-        return None
-    blocks = []
-    for d, act in zip(dense[1:-1], acts[1:-1]):
-        w, b = weights(d)
-        rows, cols = w.shape
-        if rows % m or cols % m:
-            return None
-        h_in, h_out = rows // m, cols // m
-        grid = w.reshape(m, h_in, m, h_out)  # grid[j, :, k, :] = block (row member j, column member k)
-        diag = grid[np.arange(m), :, np.arange(m), :]  # (m, h_in, h_out)
-        off = grid.copy()
-        off[np.arange(m), :, np.arange(m), :] = 0.0
-        if np.any(off != 0.0):
-            return None
-        blocks.append((np.ascontiguousarray(diag), b.reshape(m, h_out), act))
-    return {"members": m, "first": (w0, b0, acts[0]), "blocks": blocks, "head": (w_head, b_head, acts[-1])}
+    net = DenseNetwork.from_keras(model)
+    return None if net is None else net.parts
 
 
 def _compact_forward(parts: dict):

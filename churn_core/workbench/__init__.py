@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from churn_core import config
 from churn_core.columns import (EXPECTED_VALUE, PRED, PROBA, RANK, REASON, REASON_COLUMNS,
-                                SCORE_COLUMNS, SOURCE_LINE, TIER, TIERS, reason_column)
+                                SCORE_COLUMNS, SOURCE_ROW, TIER, TIERS, reason_column)
 from churn_core.data.infer import suggest_positive_label, target_values
 from churn_core.errors import ChurnError, MissingColumnsError
 from churn_core.evaluate.curve import ThresholdCurve, ThresholdMetrics
@@ -50,7 +50,7 @@ from churn_core.workbench.data import (ActiveData, apply_schema, labels_from_tex
                                        sha256_of)
 from churn_core.workbench.evaluation import (EvalArrays, LiftView, calibration_view,
                                              default_threshold, default_tier_cutoffs, eval_arrays,
-                                             lift_view)
+                                             lift_view, test_roc_auc)
 from churn_core.workbench.explain import explain_one, explain_scores, make_explainer, reasons_for
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
@@ -73,7 +73,7 @@ from churn_core.workbench.workspace import (CUTOFFS_KEY, DATA_KEY, MODEL_KEY, TH
 __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
     "EXPECTED_VALUE", "PRED", "PROBA", "RANK", "REASON", "REASON_COLUMNS", "SCORE_COLUMNS",
-    "SOURCE_LINE", "TIER", "TIERS", "reason_column",
+    "SOURCE_ROW", "TIER", "TIERS", "reason_column",
     "suggest_positive_label", "target_values",
     "ThresholdCurve", "ThresholdMetrics",
     "STRATEGIES", "choose_on_validation", "net_value_curve",
@@ -82,7 +82,7 @@ __all__ = [
     "ActiveData", "apply_schema", "labels_from_text", "load_data", "sha256_of",
     "QualityReport", "churn_label_series", "quality_report",
     "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",
-    "eval_arrays", "lift_view",
+    "eval_arrays", "lift_view", "test_roc_auc",
     "Scores", "score_data",
     "ChallengerView", "challenger_view",
     "explain_one", "explain_scores", "make_explainer", "reasons_for",

@@ -120,6 +120,26 @@ def eval_arrays(bundle) -> EvalArrays:
         metrics.roc_points(y_test, p_test, t), metrics.pr_points(y_test, p_test, t))
 
 
+def test_roc_auc(bundle) -> float:
+    """The model's test-split ROC-AUC as recorded at training (``metrics.json``), without
+    recomputing the evaluation (the first page shows only this number).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+
+    Returns
+    -------
+    float
+        ROC-AUC in [0, 1]; computed from the recorded test arrays (:func:`eval_arrays`) when
+        ``metrics.json`` lacks it.
+    """
+    value = ((getattr(bundle, "metrics", None) or {}).get("test") or {}).get("roc_auc")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
+        return float(value)
+    return float(eval_arrays(bundle).report.roc_auc)
+
+
 def default_threshold(bundle) -> float:
     """The decision threshold recorded in the bundle card (``config.DEFAULT_THRESHOLD``
     when absent)."""
