@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import json
 import math
 import sys
@@ -42,13 +41,14 @@ from churn_core.data import synthetic
 from churn_core.data.cells import label_text, match_columns
 from churn_core.data.infer import infer_schema, target_values
 from churn_core.data.validate import validate
-from churn_core.errors import BundleError, ChurnError
+from churn_core.errors import ChurnError
 from churn_core.evaluate.metrics import evaluate
 from churn_core.io.reader import read_table
 from churn_core.io.writer import csv_bytes, write_atomically
-from churn_core.model.bundle import is_bundle_folder, load_bundle, sanitize_model_name, save_bundle
+from churn_core.model.bundle import is_bundle_folder, load_bundle, save_bundle
 from churn_core.model.network import TrainConfig
 from churn_core.model.tf_quiet import import_tensorflow_quietly
+from churn_core.cli_util import _file_sha256, _need_file, _split_model_path
 from churn_core.model.train import train_bundle
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
@@ -73,33 +73,6 @@ def _load_for_scoring(name: str, models_dir):
     for note in bundle.notes:
         print(f"note: {note}", file=sys.stderr)
     return bundle
-
-
-def _split_model_path(text: str) -> tuple[Path, str]:
-    """``models/NAME`` or ``/any/dir/NAME`` -> (models folder, bundle name)."""
-
-    path = Path(text)
-    if ".." in path.parts:
-
-        raise BundleError(f"model path {text!r}: '..' is not allowed; give models/NAME or an absolute folder")
-    if path.parent == Path(".") or str(path.parent) == "models":
-        return config.MODELS_DIR, sanitize_model_name(path.name)
-    return path.parent.resolve(), sanitize_model_name(path.name)
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _need_file(path: str) -> Path:
-    p = Path(path)
-    if not p.is_file():
-        raise ChurnError(f"{path}: file not found")
-    return p
 
 
 def _fmt(x) -> str:

@@ -38,7 +38,7 @@ def cmd_campaign_sample(args) -> int:
 
 def cmd_train_uplift(args) -> int:
     """``train-uplift``: train the T-learner on campaign data and print its held-out Qini."""
-    from churn_core.cli import _need_file, _split_model_path
+    from churn_core.cli_util import _need_file, _split_model_path
     from churn_core.io.reader import read_table
     from churn_core.model.tf_quiet import import_tensorflow_quietly
     from churn_core.model.uplift import save_uplift, train_uplift
@@ -69,7 +69,7 @@ def cmd_train_uplift(args) -> int:
 def cmd_campaign_results(args) -> int:
     """``campaign-results``: called vs control churn per risk tier, with 95 % intervals."""
     from churn_core.campaign.results import campaign_results
-    from churn_core.cli import _need_file
+    from churn_core.cli_util import _need_file
     from churn_core.io.reader import read_table
 
     log_path = _need_file(args.log)

@@ -193,7 +193,8 @@ def test_missing_markers_are_blank_in_every_column(token):
     """One rule: a cell that is, stripped and without case, one of ``MISSING_TOKENS`` is blank,
     in numeric, categorical and target columns alike (``NaN`` used to be 'not a number')."""
     from churn_core.data.infer import infer_schema
-    from churn_core.data.validate import MISSING_TOKENS, validate
+    from churn_core.data.cells import MISSING_TOKENS
+    from churn_core.data.validate import validate
 
     assert token.strip().casefold() in MISSING_TOKENS
     rows = ["id,Age,Geo,Exited"] + [f"{i},{20 + i % 40},{['France', 'Spain'][i % 2]},{i % 2}" for i in range(60)]

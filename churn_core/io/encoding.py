@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from churn_core.errors import DataFileError
+from churn_core.io.sniff import sniff
 
 FIX_HINT = "save it from Excel as 'CSV UTF-8 (Comma delimited)' and upload it again"
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
@@ -71,8 +72,6 @@ def encoding_error(mixed: bool, raw_prefix: bytes, bad: bytes, name: str, delimi
 
 def sniff_delimiter(data: bytes) -> str | None:
     """The delimiter the first 64 kB suggest (for locating a bad byte only)."""
-    from churn_core.io.layout import sniff
-
     return sniff(data[:65536].decode("latin-1"))[0]
 
 

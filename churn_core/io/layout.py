@@ -15,41 +15,13 @@ import pandas as pd
 
 from churn_core.errors import DataFileError
 from churn_core.io.encoding import FIX_HINT, decode
+from churn_core.io.sniff import DELIMITERS, sniff
 from churn_core.io.report import PARSE_ERROR_COLUMN, ReadReport, clean_headers, column_letter
 
-DELIMITERS = (",", ";", "\t", "|")
 _NUMBER = re.compile(r"^[+-]?(\d[\d.,]*|[.,]\d+)([eE][+-]?\d+)?$")
 _NUM_DEC_COMMA = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+,\d*$|^[+-]?\d+,\d{1,2}$|^[+-]?\d+,\d{4,}$")
 _NUM_THOUSANDS_COMMA = re.compile(r"^[+-]?\d{1,3}(,\d{3})+\.\d*$|^[+-]?\d{1,3}(,\d{3}){2,}$")
 _NUM_AMBIGUOUS_COMMA = re.compile(r"^[+-]?\d{1,3},\d{3}$")
-
-
-def sniff(text: str) -> tuple[str | None, float]:
-    """Pick the delimiter among ``, ; tab |`` that splits the first lines most consistently.
-
-    Each candidate parses the first (up to 30) lines with :mod:`csv`; the best candidate gives
-    the same field count (> 1) on most lines, ties broken by the larger count. Returns
-    ``(None, 0.0)`` when no candidate splits the header, else the delimiter and the share of
-    sampled lines whose field count equals the header's.
-    """
-    lines = text.splitlines()[:31]
-    if len(text) >= 65536 and len(lines) > 1:
-        lines = lines[:-1]  # the last line may be cut
-    sample = "\n".join(lines)
-    best, best_key = None, None
-    for d in DELIMITERS:
-        try:
-            rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=d) if r]
-        except csv.Error:
-            continue
-        if not rows or len(rows[0]) < 2:
-            continue
-        width = len(rows[0])
-        agree = sum(len(r) == width for r in rows[1:]) / (len(rows) - 1) if len(rows) > 1 else 1.0
-        key = (agree >= 0.9, agree, width)
-        if best_key is None or key > best_key:
-            best, best_key = d, key
-    return best, (best_key[1] if best_key else 0.0)
 
 
 def after_lines(data: bytes, k: int) -> int:
