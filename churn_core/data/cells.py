@@ -93,7 +93,8 @@ def arrow_text(s: pd.Series) -> pa.Array:
 
 def blank_mask_arrow(trimmed: pa.Array) -> np.ndarray:
     """:func:`blank_mask` of an already trimmed Arrow text array."""
-    blank = pc.or_(pc.is_null(trimmed), pc.fill_null(pc.is_in(trimmed, value_set=_MISSING_ARROW), True))
+    lower = pc.utf8_lower(trimmed)  # case-insensitive, as label_text's casefold: "NaN" is "nan"
+    blank = pc.or_(pc.is_null(trimmed), pc.fill_null(pc.is_in(lower, value_set=_MISSING_ARROW), True))
     return blank.to_numpy(zero_copy_only=False).astype(bool)
 
 
