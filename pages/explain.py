@@ -16,6 +16,7 @@ st.caption("A **SHAP value** is how much one column moves one customer's churn p
            "values equals the model's probability for that customer.")
 
 bundle, data = _ui.need_model_and_data()
+_ui.model_file_notice("explain")
 try:
     scores = _ui.get_scores(data)
 except Exception as exc:

@@ -39,7 +39,7 @@ with right, st.container(border=True):
         st.warning("No model yet: train one on the **Model** page.")
     else:
         card = bundle.card or {}
-        st.text(bundle.name)
+        st.text(wb.model_label(bundle))
         ev = None
         try:
             ev = _ui.get_eval()
@@ -47,11 +47,15 @@ with right, st.container(border=True):
             _ui.show_error(exc, "The model's evaluation could not be read")
         created = str(card.get("created") or card.get("created_at") or "unknown")[:19]
         auc = ev.report.roc_auc if ev is not None else float("nan")
-        st.caption(f"Trained {created.replace('T', ' ')} · test ROC-AUC "
+        st.caption(f"Trained {created.replace('T', ' ')} on "
+                   f"{_ui.esc(wb.trained_on_text(card))} · test ROC-AUC "
                    f"{auc:.3f} · default decision threshold {wb.default_threshold(bundle):.2f}")
         st.caption("ROC-AUC is the chance that the model ranks a random churner above a "
                    "random loyal customer (0.5 = guessing, 1 = perfect), measured on customers "
                    "held out from training.")
+
+if data is not None and bundle is not None:
+    _ui.render_model_on_file("overview")
 
 if data is not None and bundle is not None and data.has_labels:
     # an inverted label makes the observed churn rate and the model disagree: say so

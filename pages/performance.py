@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from churn_core import workbench as wb
 from churn_core.figures import performance as F
 from pages import _ui
 
@@ -27,6 +28,9 @@ except Exception as exc:
 if bundle is None or ev is None:
     st.warning("No model yet: train one on the **Model** page.")
     st.stop()
+if _ui.get_data() is not None:
+    _ui.render_model_on_file("performance")
+    st.markdown(f"**Below: model {_ui.esc(wb.model_label(bundle))} on its own test split**")
 
 rep = ev.report
 c = st.columns(4)

@@ -17,6 +17,7 @@ st.caption("Score a customer file (no churn column needed), split customers into
            "order, and why.")
 
 bundle, active = _ui.need_model_and_data()
+_ui.model_file_notice("score")
 
 # ------------------------------------------------------------------ what to score
 source = _ui.synced(st.radio, "Customers to score", "score_source_choice", "score",

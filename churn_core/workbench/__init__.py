@@ -16,6 +16,8 @@ re-prediction. One module per concept:
 * :mod:`.segments` -- risk tiers and the on-screen customer table.
 * :mod:`.explain` -- SHAP glue; :mod:`.training` -- training guard and train-and-save;
   :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value.
+* :mod:`.file_quality` -- the active model measured on the active file, "trained on other
+  data"; :mod:`.registry` -- every saved model in one table, champion, deletion.
 
 ``from churn_core import workbench; workbench.X`` and ``from churn_core.workbench import X``
 both work for every public name below.
@@ -42,6 +44,12 @@ from churn_core.workbench.segments import (SegmentView, customer_table, default_
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
 from churn_core.workbench.values import column_value, split_values
+from churn_core.workbench.file_quality import (ModelOnFile, model_label, model_on_file,
+                                               trained_on_text)
+from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
+                                           champion_is_synthetic,
+                                           default_model_name, delete_model, is_synthetic,
+                                           label_of, registry_table, set_champion)
 
 __all__ = [
     "PRED", "PROBA", "TIER", "TIERS",
@@ -58,4 +66,7 @@ __all__ = [
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
     "target_list",
     "column_value", "split_values",
+    "ModelOnFile", "model_label", "model_on_file", "trained_on_text",
+    "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
+    "label_of", "registry_table", "set_champion",
 ]
