@@ -485,14 +485,14 @@ def _print_data_notes(info: dict) -> None:
 
 def _print_other_labels(df, schema) -> None:
     """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
-    from churn_core.data.infer import target_values
+    from churn_core.data.infer import column_labels
     from churn_core.data.validate import match_columns
 
     col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
     if col is None or schema.positive_label is None or schema.negative_label is not None:
         return
     pos = schema.positive_label.casefold()
-    others = [v for v in target_values(df[col]) if v.casefold() != pos]
+    others = [v for v in column_labels(df, col) if v.casefold() != pos]
     if len(others) > 1:
         print(f"warning: column {schema.target!r} has {len(others) + 1} labels; every value other than "
               f"{schema.positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")

@@ -53,7 +53,7 @@ except Exception as exc:
 # ------------------------------------------------------------------ row accounting
 n_in, n_ok, n_bad = scores.rows_in, len(scores.scored), len(scores.rejected)
 st.markdown(f"**{_ui.esc(data.name)}**: {n_in:,} rows in = **{n_ok:,} scored** + **{n_bad:,} "
-            f"rejected** · model **{bundle.name}**")
+            f"rejected** · model **{_ui.esc(wb.model_label(bundle))}**")
 rep = scores.report or {}
 unseen = {k: v for k, v in (rep.get("unseen_categories") or {}).items() if v}
 imputed = {k: v for k, v in (rep.get("imputed_cells") or {}).items() if v}

@@ -164,6 +164,32 @@ def suggest_positive_label(values) -> str | None:
     return None
 
 
+def column_labels(df: pd.DataFrame, column) -> list[str]:
+    """:func:`target_values` of ``df[column]`` over customer rows only (summary rows such as
+    ``Total`` lines left out, see :mod:`churn_core.data.summary_rows`).
+
+    Parameters
+    ----------
+    df : DataFrame
+    column : str
+        A column of ``df``.
+
+    Returns
+    -------
+    list of str
+    """
+    return target_values(_customer_rows(df)[column])
+
+
+def _customer_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its summary rows (``Total``/``Average`` lines: their sums are no labels)."""
+    from churn_core.data.summary_rows import summary_row_mask
+
+    cells = [c for c in df.columns if not str(c).startswith("__")]
+    mask = summary_row_mask(df, cells, _blank_mask, parse_numeric)
+    return df.loc[~mask] if mask.any() else df
+
+
 def _resolve(df_columns, names, what: str, source: str | None) -> list[str]:
     if names is None:
         return None
@@ -296,7 +322,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
                 reasons[c] = why
     pos = neg = None
     if target_col is not None:
-        values = target_values(full[target_col])
+        values = column_labels(full, target_col)
         if positive_label is not None:
             want = label_text(positive_label)
             match = [v for v in values if want is not None and v.casefold() == want.casefold()]

@@ -91,14 +91,14 @@ def with_positive_label(df: pd.DataFrame, schema, label: str, source: str):
     ChurnError
         When ``label`` is not a value of the file's target column.
     """
-    from churn_core.data.infer import target_values
+    from churn_core.data.infer import column_labels
     from churn_core.data.validate import label_text, match_columns
 
     col = match_columns(df.columns, [schema.target]).get(schema.target)
     if col is None:  # validate() names the missing target column with the file's columns
         return dataclasses.replace(schema, positive_label=label_text(label) or label, negative_label=None)
     want = label_text(label)
-    values = target_values(df[col])
+    values = column_labels(df, col)
     match = [v for v in values if want is not None and v.casefold() == want.casefold()]
     if not match:
         found = (f"values found: {', '.join(map(repr, values[:10]))}{', ...' if len(values) > 10 else ''}"
