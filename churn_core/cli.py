@@ -474,8 +474,9 @@ def _print_data_notes(info: dict) -> None:
     if detail:
         from churn_core.model.ranges import describe
 
-        print("note: values outside the range of the training file (the model extrapolates; check "
-              "for typing errors): " + "; ".join(describe(detail)))
+        print("note: values outside the range seen in training (smallest to largest value of the "
+              "training file; the model extrapolates; check for typing errors): "
+              + "; ".join(describe(detail)))
     elif outside:
         print("note: values outside the range seen in training (the model extrapolates; check for "
               "typing errors): " + ", ".join(f"{c} ({n})" for c, n in sorted(outside.items())))

@@ -65,11 +65,11 @@ if unseen:
 if imputed:
     st.caption("Blank cells filled by the training rules (median / most frequent): " +
                ", ".join(f"{_ui.esc(c)} {n:,}" for c, n in imputed.items()))
-outside = {k: v for k, v in (rep.get("outside_training_range") or {}).items() if v}
+outside = wb.outside_range_notes(rep)
 if outside:
-    st.warning("Values outside the range seen in training (the model extrapolates: check them for "
-               "typing errors such as a missing decimal point): " +
-               ", ".join(f"{_ui.esc(c)} {n:,}" for c, n in outside.items()))
+    st.warning("Values outside the range seen in training (smallest to largest value of the "
+               "model's training file; the model extrapolates: check them for typing errors "
+               "such as a missing decimal point): " + "; ".join(_ui.esc(t) for t in outside))
 if n_bad:
     with st.expander(f"{n_bad:,} rejected rows (not scored): see why", expanded=False):
         st.dataframe(scores.rejected.head(500), hide_index=True)

@@ -87,7 +87,11 @@ def test_upload_a_file_to_score_without_target(score_app):
     assert_no_exception(at)
     text = " ".join(m.value for m in at.markdown)
     assert "300 rows in = **298 scored** + **2 rejected**" in text
-    assert any("outside the range seen in training" in w.value and "Age 1" in w.value for w in at.warning)
+    # the warning names the customer and the range (the default model's training file: 18 to 92)
+    who = frame.loc[frame.index[5], "CustomerId"]
+    assert any("outside the range seen in training" in w.value and
+               f"Age: 1 customer outside the training range 18 to 92 (CustomerId {who})"
+               in w.value.replace("\\", "") for w in at.warning)
     summary = _summary(at)
     assert int(summary["customers"].sum()) == 298
     assert "observed_churn_rate" not in summary.columns

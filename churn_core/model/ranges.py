@@ -42,6 +42,13 @@ def data_ranges(valid: pd.DataFrame, numeric) -> dict[str, list[float]]:
     return out
 
 
+def _row_number_like(name) -> bool:
+    import re
+
+    return re.sub(r"[^a-z0-9]", "", str(name).lower()) in {"rownumber", "rownum", "rowid", "row",
+                                                           "index", "unnamed0"}
+
+
 def _range_of(bundle, col: str):
     card_ranges = (getattr(bundle, "card", None) or {}).get("data_ranges") or {}
     if col in card_ranges:
@@ -64,7 +71,8 @@ def outside_training_range(bundle, valid: pd.DataFrame, id_columns=None,
     valid : DataFrame of shape (n_samples, >= n_numeric)
         Validated rows about to be scored.
     id_columns : list of str, optional
-        Columns identifying a customer (default: the bundle schema's ID columns).
+        Columns identifying a customer (default: the bundle schema's ID columns); the first
+        one not named like a row number (``RowNumber``, ``index``) is listed.
     line_column : str, default "source_line"
         Column holding each row's line in the source file.
 
@@ -78,8 +86,8 @@ def outside_training_range(bundle, valid: pd.DataFrame, id_columns=None,
     """
     if not len(valid):
         return {}
-    ids = [c for c in (bundle.schema.id_columns if id_columns is None else id_columns)
-           if c in valid.columns]
+    ids = sorted((c for c in (bundle.schema.id_columns if id_columns is None else id_columns)
+                  if c in valid.columns), key=_row_number_like)  # a customer ID before a row number
     out = {}
     for col in bundle.preprocessor.numeric:
         lo, hi = _range_of(bundle, col)
@@ -95,7 +103,8 @@ def outside_training_range(bundle, valid: pd.DataFrame, id_columns=None,
                  else (first + 2).tolist())
         out[col] = {"count": int(len(bad)), "low": float(lo), "high": float(hi),
                     "lines": [int(v) for v in lines],
-                    "ids": [str(v) for v in valid[ids[0]].to_numpy()[first]] if ids else []}
+                    "ids": [str(v) for v in valid[ids[0]].to_numpy()[first]] if ids else [],
+                    "id_column": ids[0] if ids else None}
     return out
 
 
@@ -103,7 +112,7 @@ def merge_details(total: dict, part: dict) -> dict:
     """Add the details of one chunk (:func:`outside_training_range`) to ``total``, in place."""
     for col, d in part.items():
         t = total.setdefault(col, {"count": 0, "low": d["low"], "high": d["high"],
-                                   "lines": [], "ids": []})
+                                   "lines": [], "ids": [], "id_column": d.get("id_column")})
         t["count"] += d["count"]
         t["lines"] = (t["lines"] + d["lines"])[:MAX_LISTED]
         t["ids"] = (t["ids"] + d["ids"])[:MAX_LISTED]
@@ -128,7 +137,7 @@ def describe(details: dict, limit: int = 5) -> list[str]:
     """
     out = []
     for col, d in sorted(details.items()):
-        who = (f"ID {', '.join(d['ids'][:limit])}" if d.get("ids")
+        who = (f"{d.get('id_column') or 'ID'} {', '.join(d['ids'][:limit])}" if d.get("ids")
                else f"line {', '.join(str(v) for v in d['lines'][:limit])}")
         more = f", ... {d['count'] - limit} more" if d["count"] > limit else ""
         out.append(f"{col}: {d['count']} customer{'s' if d['count'] != 1 else ''} outside the "

@@ -45,7 +45,7 @@ from churn_core.workbench.exports import (ExportContext, export_bytes, export_lo
                                           rejected_csv_bytes, target_list)
 from churn_core.workbench.values import column_value, split_values
 from churn_core.workbench.file_quality import (ModelOnFile, model_label, model_on_file,
-                                               trained_on_text)
+                                               outside_range_notes, trained_on_text)
 from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
                                            champion_is_synthetic,
                                            default_model_name, delete_model, is_synthetic,
@@ -66,7 +66,7 @@ __all__ = [
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
     "target_list",
     "column_value", "split_values",
-    "ModelOnFile", "model_label", "model_on_file", "trained_on_text",
+    "ModelOnFile", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
     "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
     "label_of", "registry_table", "set_champion",
 ]

@@ -179,4 +179,27 @@ def _frame_for_model(bundle, data: ActiveData):
     return frame, (None if same or dp is None else dp)
 
 
-__all__ = ["ModelOnFile", "model_label", "model_on_file", "trained_on_text"]
+def outside_range_notes(report: dict) -> list[str]:
+    """One sentence per column with values outside the training file's range: how many
+    customers, which (IDs, else lines) and what the range was.
+
+    Parameters
+    ----------
+    report : dict
+        A scoring report (``ScoreResult.report`` / ``Scores.report``).
+
+    Returns
+    -------
+    list of str
+        Empty when every value lies within the range (e.g. the model's own training file).
+    """
+    from churn_core.model.ranges import describe
+
+    detail = (report or {}).get("outside_training_range_detail")
+    if detail:
+        return describe(detail)
+    counts = {c: n for c, n in ((report or {}).get("outside_training_range") or {}).items() if n}
+    return [f"{c}: {n} customers outside the training range" for c, n in sorted(counts.items())]
+
+
+__all__ = ["ModelOnFile", "outside_range_notes", "model_label", "model_on_file", "trained_on_text"]
