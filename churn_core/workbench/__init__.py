@@ -17,7 +17,8 @@ re-prediction. One module per concept:
 * :mod:`.explain` -- SHAP glue; :mod:`.training` -- training guard and train-and-save;
   :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value.
 * :mod:`.file_quality` -- the active model measured on the active file, "trained on other
-  data"; :mod:`.registry` -- every saved model in one table, champion, deletion.
+  data"; :mod:`.registry` -- every saved model in one table, champion, deletion;
+  :mod:`.roles` -- the column-role form without traps.
 
 ``from churn_core import workbench; workbench.X`` and ``from churn_core.workbench import X``
 both work for every public name below.
@@ -46,6 +47,8 @@ from churn_core.workbench.exports import (ExportContext, export_bytes, export_lo
 from churn_core.workbench.values import column_value, split_values
 from churn_core.workbench.file_quality import (ModelOnFile, model_label, model_on_file,
                                                outside_range_notes, trained_on_text)
+from churn_core.workbench.roles import (apply_roles, resolve_roles, suggested_label,
+                                        target_labels, without_target)
 from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
                                            champion_is_synthetic,
                                            default_model_name, delete_model, is_synthetic,
@@ -67,6 +70,7 @@ __all__ = [
     "target_list",
     "column_value", "split_values",
     "ModelOnFile", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
+    "apply_roles", "resolve_roles", "suggested_label", "target_labels", "without_target",
     "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
     "label_of", "registry_table", "set_champion",
 ]
