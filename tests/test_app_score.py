@@ -150,6 +150,8 @@ def test_target_list_bytes_add_up(app_models):  # noqa: F811
     assert log["rows_in"] == len(read_table(config.SAMPLE_CSV)[0])
     assert log["rows_listed"] == len(listed)
     assert log["rows_in"] == log["rows_listed"] + sum(log["excluded"].values())
+    # the decision log says the list was made by the synthetic model (issue 14, item 2)
+    assert log["model_synthetic"] is True and log["training_data_name"] == "sample_customers.csv"
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(wb.export_bytes(ctx, "xlsx")), read_only=True)

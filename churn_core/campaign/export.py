@@ -447,7 +447,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
                  cost_assumptions: dict | None, tier_cutoffs: dict | None, rows_in: int,
                  rows_listed: int, excluded: dict, *, tiers_included=None,
                  actions: dict | None = None, threshold_explanation: str | None = None,
-                 created_at: str | None = None, extra: dict | None = None) -> dict:
+                 created_at: str | None = None, extra: dict | None = None,
+                 synthetic: bool | None = None, training_data_name: str | None = None) -> dict:
     """The record of how a target list was made (JSON-ready).
 
     Parameters
@@ -470,6 +471,11 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         Also recorded.
     created_at : str, optional
         ISO time; default now (UTC).
+    synthetic : bool, optional
+        Whether the model was trained on the shipped synthetic sample (recorded as
+        ``model_synthetic``; a list made by a synthetic model must say so).
+    training_data_name : str, optional
+        The model's training file name (from its card).
 
     Returns
     -------
@@ -489,6 +495,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         "created_at": created_at or _dt.datetime.now(_dt.timezone.utc).isoformat(
             timespec="seconds"),
         "model_name": str(model_name),
+        "model_synthetic": None if synthetic is None else bool(synthetic),
+        "training_data_name": training_data_name,
         "training_data_sha256": fingerprint,
         "threshold_strategy": str(strategy),
         "decision_threshold": float(threshold),
