@@ -313,7 +313,7 @@ def test_evaluate_header_only_file_exits_2(trained_cli, sample_csv, tmp_path, ca
         "error: header_only.csv: the file has a header but no customer rows; metrics need labelled customers"]
 
 
-def test_models_lists_the_registry_as_json(trained_cli, capsys, monkeypatch):
+def test_models_lists_the_registry_as_json(trained_cli, sample_csv, capsys, monkeypatch):
     """``models --json`` (issue 14, item 3): every saved model with its card facts; the
     shipped default is synthetic; --champion and --delete act on models/ (never default)."""
     import shutil
@@ -348,6 +348,16 @@ def test_models_lists_the_registry_as_json(trained_cli, capsys, monkeypatch):
     shutil.copytree(trained_cli / "cli", trained_cli / "spare")
     assert main(["models", "--delete", "spare"]) == 0
     assert not (trained_cli / "spare").exists()
+    assert "deleted model 'spare'" in capsys.readouterr().out
+    # --data: each model measured on a labelled file, the figures of evaluate --data
+    assert main(["models", "--json", "--data", str(sample_csv)]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--json"]) == 0
+    out = capsys.readouterr().out
+    rep = json.loads(out[out.index("\n{") + 1:])
+    assert rows["cli"]["file_roc_auc"] == rep["roc_auc"] and rows["cli"]["file_pr_auc"] == rep["pr_auc"]
+    assert 0.5 < rows["default"]["file_roc_auc"] <= 1
     # a plain table names the synthetic model
     capsys.readouterr()
     assert main(["models"]) == 0
