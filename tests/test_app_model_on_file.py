@@ -74,3 +74,30 @@ def test_the_training_file_itself_is_flagged_optimistic_not_other_data(app_model
     assert not [t for t in _texts(at.warning) if "trained on other data" in t]
     assert not [b for b in at.button if b.label == "Train a model on this file"]
     assert any("optimistic" in t for t in _texts(at.warning))
+
+
+def test_the_notice_button_trains_a_champion_on_this_file(app_models):  # noqa: F811
+    """Upload a labelled file, confirm its label, press "Train a model on this file": a model
+    named after the file is trained on it, becomes active and champion, and the notice goes."""
+    import pandas as pd
+
+    from churn_core.model import registry
+
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).sample(600, random_state=3)
+    at = open_page("pages/data.py")
+    at.file_uploader(key="data_upload").set_value(
+        ("branch_export.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    [c for c in at.checkbox if "I confirm" in c.label][0].check().run()
+    at.switch_page("pages/overview.py").run()
+    [b for b in at.button if b.label == "Train a model on this file"][0].click().run()
+    assert_no_exception(at)
+    name = at.session_state["active_model"]
+    assert name.startswith("branch_export_")
+    card = json.loads((app_models / name / "card.json").read_text())
+    assert card["source"] == "branch_export.csv" and card["synthetic"] is False
+    assert registry.champion(app_models) == name
+    at.switch_page("pages/overview.py").run()
+    assert_no_exception(at)
+    assert not [t for t in _texts(at.warning) if "trained on other data" in t]
+    assert any("optimistic" in t for t in _texts(at.warning))  # its own training file
+    registry.delete_model(name, app_models)
