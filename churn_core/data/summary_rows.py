@@ -35,15 +35,25 @@ SUMMARY_CELL = r"^\s*(grand[\s_-]*totals?|sub[\s_-]*totals?|totals?|sum|average|
 _SUMMARY_RE = re.compile(SUMMARY_CELL, re.I)
 
 
-#: Lower-cased first two bytes a summary cell can start with (after no leading blank).
-_STARTS = np.array([ord(a) * 256 + ord(b) for a, b in ("to", "su", "gr", "av", "me")])
-_SPACE_BYTES = np.array([0x20, 0x09, 0xC2])  # space, tab, first byte of a UTF-8 NBSP
+def _start_table() -> np.ndarray:
+    """``table[b0, b1]``: True when a cell starting with bytes b0, b1 may be a summary word
+    (``to``, ``su``, ``gr``, ``av``, ``me`` in any case, or a leading space, tab or NBSP)."""
+    table = np.zeros((256, 256), dtype=bool)
+    for a, b in ("to", "su", "gr", "av", "me"):
+        for x in (ord(a), ord(a.upper())):
+            for y in (ord(b), ord(b.upper())):
+                table[x, y] = True
+    table[[0x20, 0x09, 0xC2], :] = True  # leading blank (0xC2: first byte of a UTF-8 NBSP)
+    return table
+
+
+_STARTS = _start_table()
 
 
 def _candidates(chunk: pa.Array) -> np.ndarray:
-    """Positions in one Arrow string chunk that may hold a summary word: a cheap filter on
-    the first two bytes of each cell (numbers, IDs and most words fail it), read straight
-    from the Arrow buffers (no per-cell Python)."""
+    """Positions in one Arrow string chunk that may hold a summary word: a lookup of the
+    first two bytes of each cell (numbers, IDs and most words fail it), read straight from
+    the Arrow buffers (no per-cell Python)."""
     n = len(chunk)
     bufs = chunk.buffers()
     if n == 0 or bufs[2] is None:
@@ -54,10 +64,8 @@ def _candidates(chunk: pa.Array) -> np.ndarray:
     if not len(data):
         return np.zeros(0, dtype=np.int64)
     start = offsets[:-1]
-    b0 = data[np.minimum(start, len(data) - 1)] | 0x20
-    b1 = data[np.minimum(start + 1, len(data) - 1)] | 0x20
-    hit = np.isin(b0.astype(np.int64) * 256 + b1, _STARTS) | np.isin(data[np.minimum(
-        start, len(data) - 1)], _SPACE_BYTES)
+    last = len(data) - 1
+    hit = _STARTS[data[np.minimum(start, last)], data[np.minimum(start + 1, last)]]
     return np.flatnonzero(hit & (offsets[1:] - start >= 3))
 
 
