@@ -8,7 +8,7 @@ import streamlit as st
 
 from churn_core import config, workbench as wb
 from churn_core.figures.data import loss_figure
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -86,7 +86,7 @@ else:
                 st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
 
 # ------------------------------------------------------------------ registry
-_ui.render_registry()
+_mv.render_registry()
 
 # ------------------------------------------------------------------ train a new model
 st.subheader("Train a new model on the active data")
@@ -159,7 +159,7 @@ with st.form("train_form"):
 if guard.busy and not st.session_state.get(_ui.TRAINING):
     st.info("Another training is running on this server; wait for it to finish.")
 
-requested = st.session_state.pop(_ui.TRAIN_REQUEST, False)  # "Train a model on this file"
+requested = st.session_state.pop(_mv.TRAIN_REQUEST, False)  # "Train a model on this file"
 if requested and not start:
     if guard.busy or st.session_state.get(_ui.TRAINING) or TC is None:
         st.info("A training is already running: wait for it to finish.")

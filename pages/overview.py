@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -55,7 +55,7 @@ with right, st.container(border=True):
                    "held out from training.")
 
 if data is not None and bundle is not None:
-    _ui.render_model_on_file("overview")
+    _mv.render_model_on_file("overview")
 
 if data is not None and bundle is not None and data.has_labels:
     # an inverted label makes the observed churn rate and the model disagree: say so

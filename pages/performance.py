@@ -11,7 +11,7 @@ import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.figures import performance as F
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -29,7 +29,7 @@ if bundle is None or ev is None:
     st.warning("No model yet: train one on the **Model** page.")
     st.stop()
 if _ui.get_data() is not None:
-    _ui.render_model_on_file("performance")
+    _mv.render_model_on_file("performance")
     st.markdown(f"**Below: model {_ui.esc(wb.model_label(bundle))} on its own test split**")
 
 rep = ev.report

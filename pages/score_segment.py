@@ -7,7 +7,7 @@ import streamlit as st
 
 from churn_core import config, workbench as wb
 from churn_core.figures import performance as F
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -17,7 +17,7 @@ st.caption("Score a customer file (no churn column needed), split customers into
            "order, and why.")
 
 bundle, active = _ui.need_model_and_data()
-_ui.model_file_notice("score")
+_mv.model_file_notice("score")
 
 # ------------------------------------------------------------------ what to score
 source = _ui.synced(st.radio, "Customers to score", "score_source_choice", "score",
