@@ -1,4 +1,4 @@
-"""Command line: ``python -m churn_core {train,evaluate,score,sample}``.
+"""Command line: ``python -m churn_core {train,evaluate,models,score,sample}``.
 
 Thin wrappers over the engine (io -> infer -> validate -> train/bundle/scoring). User errors
 (:class:`churn_core.errors.ChurnError`, missing files) print one line on stderr naming the
@@ -19,13 +19,13 @@ Real public files (kept outside the repo)::
     python -m churn_core train --data ../shared/data/WA_Fn-UseC_-Telco-Customer-Churn.csv \\
         --target Churn --positive-label Yes --out models/telco
     python -m churn_core evaluate --model models/bank --data ../shared/data/Churn_Modelling.csv
+    python -m churn_core models --json
     python -m churn_core score --model models/bank --data customers.csv --out scores.parquet
     python -m churn_core score --engine dask --model models/bank --data "parts/*.csv" --out scored/
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import sys
@@ -38,9 +38,8 @@ from churn_core import config
 from churn_core.campaign.dask_scoring import score_parts
 from churn_core.campaign.scoring import rejected_layout, score_file
 from churn_core.data import synthetic
-from churn_core.data.cells import label_text, match_columns
-from churn_core.data.infer import infer_schema, target_values
-from churn_core.data.validate import validate
+from churn_core.data.cells import match_columns
+from churn_core.data.infer import infer_schema
 from churn_core.errors import ChurnError
 from churn_core.evaluate.metrics import evaluate
 from churn_core.io.reader import read_table
@@ -220,28 +219,12 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
     return 0
 
 
-def _with_positive_label(df, schema, label: str, source: str):
-    """A copy of ``schema`` whose churned value is ``label``, checked against the file's target.
+def _model_label(bundle) -> str:
+    """``name`` or ``name (synthetic: trained on the shipped synthetic sample)``."""
+    from churn_core.model.registry import is_synthetic
 
-    The other value becomes the negative label when the column holds exactly two; with more,
-    every other value counts as not churned (as in ``train``).
-    """
-
-
-    col = match_columns(df.columns, [schema.target]).get(schema.target)
-    if col is None:  # validate() names the missing target column with the file's columns
-        return dataclasses.replace(schema, positive_label=label_text(label) or label, negative_label=None)
-    want = label_text(label)
-    values = target_values(df[col])
-    match = [v for v in values if want is not None and v.casefold() == want.casefold()]
-    if not match:
-        found = (f"values found: {', '.join(map(repr, values[:10]))}{', ...' if len(values) > 10 else ''}"
-                 if values else "the column is blank in every row")
-        raise ChurnError(f"{source}: --positive-label {label!r} is not a value of column "
-                         f"{schema.target!r} ({found})")
-    others = [v for v in values if v.casefold() != match[0].casefold()]
-    return dataclasses.replace(schema, positive_label=match[0],
-                               negative_label=others[0] if len(others) == 1 else None)
+    return (f"{bundle.name} (synthetic: trained on the shipped synthetic sample)"
+            if is_synthetic(bundle.card) else bundle.name)
 
 
 def cmd_evaluate(args) -> int:
@@ -280,36 +263,33 @@ def cmd_evaluate(args) -> int:
 
             t = bundle.evaluation["test"]
             rep = evaluate(np.array(t["y"]), np.array(t["p"]), thr).to_dict()
-        _print_report(f"{name} on its test split", rep)
+        _print_report(f"{_model_label(bundle)} on its test split", rep)
     else:
+        from churn_core.io.reader import read_table
+        from churn_core.model.measure import measure_frame
 
         data = _need_file(args.data)
         df, read_rep = read_table(data, sheet=args.sheet)
         _print_warnings(data.name, read_rep.warnings)
-        if bundle.schema.target is None:
-            raise ChurnError(f"model {name!r} has no target column to evaluate against")
-        if len(df) == 0:
-            raise ChurnError(f"{data.name}: the file has a header but no customer rows; metrics "
-                             f"need labelled customers")
-        schema = bundle.schema
-        if args.positive_label is not None:
-            schema = _with_positive_label(df, schema, args.positive_label, data.name)
+        if args.positive_label is not None and bundle.schema.target is not None and len(df):
+            from churn_core.model.measure import with_positive_label
+
+            schema = with_positive_label(df, bundle.schema, args.positive_label, data.name)
             print(f"{data.name}: churn = {schema.positive_label!r} in column {schema.target!r} "
                   f"(the model was trained with churn = {bundle.schema.positive_label!r})")
             _print_other_labels(df, schema)
-        res = validate(df, schema, require_target=True, source_name=data.name)
-        if len(res.valid) == 0:
-            why = f"; first: {res.rejected['reason'].iloc[0]}" if len(res.rejected) else ""
-            hint = ("; if another value means churned in this file, name it with --positive-label"
-                    if args.positive_label is None and any(k.endswith("unknown label")
-                                                           for k in res.report.rejected_reasons) else "")
-            raise ChurnError(f"{data.name}: no valid rows to evaluate ({len(res.rejected)} of {len(df)} "
-                             f"rows rejected{why}){hint}")
-        _print_data_notes({"duplicate_ids": res.report.duplicate_ids})
-        p = bundle.predict_proba(res.valid)
-        rep = evaluate(res.y, p, thr).to_dict()
-        print(f"{data.name}: {len(res.valid)} rows evaluated, {len(res.rejected)} rejected")
-        _print_report(f"{name} on {data.name}", rep)
+        m = measure_frame(bundle, df, data.name, threshold=thr, positive_label=args.positive_label,
+                          data_sha256=_file_sha256(data))
+        _print_data_notes({"duplicate_ids": m.duplicate_ids})
+        rep = m.report
+        print(f"{data.name}: {m.n_evaluated} rows evaluated, {m.n_rejected} rejected")
+        if m.same_file:
+            print(f"warning: {data.name} is the file model {name!r} was trained on: these figures "
+                  f"include its training customers and are optimistic")
+        elif m.shared_ids:
+            print(f"warning: {m.shared_ids} customers of {data.name} ({m.id_column}) were in the "
+                  f"training data of model {name!r}: these figures are optimistic")
+        _print_report(f"{_model_label(bundle)} on {data.name}", rep)
     if args.json:
         print(json.dumps(rep, indent=1))
     return 0
@@ -326,7 +306,81 @@ def _uplift_augment(args):
     return uplift_columns(load_uplift(name, models_dir))
 
 
+def cmd_models(args) -> int:
+    """``models``: list every saved model (the registry), as a table or as JSON.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        ``--json`` prints a JSON list of registry rows
+        (:func:`churn_core.model.registry.list_models`); ``--champion NAME`` marks a model
+        as the champion first; ``--delete NAME`` deletes one (never ``default``); ``--data F``
+        adds ``file_roc_auc`` / ``file_pr_auc``: each model measured on the labelled file F
+        (:func:`churn_core.model.measure.measure_frame`, as ``evaluate --data``).
+
+    Returns
+    -------
+    int
+        0.
+
+    Raises
+    ------
+    ChurnError
+        For an unknown model, or deleting the shipped default.
+    """
+    from churn_core.model import registry
+
+    if args.delete:
+        registry.delete_model(args.delete)
+        print(f"deleted model {args.delete!r}", file=sys.stderr if args.json else sys.stdout)
+    if args.champion:
+        registry.set_champion(args.champion)
+        print(f"champion: {args.champion}", file=sys.stderr if args.json else sys.stdout)
+    rows = registry.list_models()
+    if args.data:  # every model measured on one labelled file (as ``evaluate --data``)
+        from churn_core.io.reader import read_table
+        from churn_core.model.bundle import load_bundle
+        from churn_core.model.measure import measure_frame
+
+        data = _need_file(args.data)
+        df, _ = read_table(data)
+        sha = _file_sha256(data)
+        import_tensorflow_quietly()
+        for r in rows:
+            try:
+                m = measure_frame(load_bundle(r["name"]), df, data.name, data_sha256=sha)
+            except ChurnError:  # a model that cannot read this file: no figure
+                r["file_roc_auc"] = r["file_pr_auc"] = None
+            else:
+                r["file_roc_auc"], r["file_pr_auc"] = m.report.get("roc_auc"), m.report.get("pr_auc")
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    if not rows:
+        print(f"no saved model in {config.MODELS_DIR}")
+        return 0
+
+    def cell(r, k):
+        v = r[k]
+        if k in ("test_roc_auc", "test_pr_auc", "churn_rate", "file_roc_auc", "file_pr_auc"):
+            return "n/a" if v is None else f"{v:.3f}"
+        if k in ("synthetic", "champion"):
+            return "yes" if v else ""
+        if k == "data_sha256":
+            return (v or "?")[:12]
+        return "?" if v is None else str(v)
+
+    keys = [k for k in registry.FIELDS if k != "recipe"] + (
+        ["file_roc_auc", "file_pr_auc"] if args.data else []) + ["recipe"]
+    table = [[k for k in keys]] + [[cell(r, k) for k in keys] for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(keys))]
+    for row in table:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    return 0
+
+
 def _score_local(args, bundle) -> dict:
+    from tqdm.auto import tqdm
 
 
     bar = tqdm(unit="rows", desc="scoring", disable=args.quiet, file=sys.stderr)
@@ -420,7 +474,14 @@ def _print_data_notes(info: dict) -> None:
         print("note: blank cells filled by the training rules: "
               + ", ".join(f"{c} ({n})" for c, n in sorted(blanks.items())))
     outside = {c: n for c, n in (info.get("outside_training_range") or {}).items() if n}
-    if outside:
+    detail = info.get("outside_training_range_detail") or {}
+    if detail:
+        from churn_core.model.ranges import describe
+
+        print("note: values outside the range seen in training (smallest to largest value of the "
+              "training file; the model extrapolates; check for typing errors): "
+              + "; ".join(describe(detail)))
+    elif outside:
         print("note: values outside the range seen in training (the model extrapolates; check for "
               "typing errors): " + ", ".join(f"{c} ({n})" for c, n in sorted(outside.items())))
     for col, n in sorted((info.get("duplicate_ids") or {}).items()):
@@ -429,12 +490,13 @@ def _print_data_notes(info: dict) -> None:
 
 def _print_other_labels(df, schema) -> None:
     """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
+    from churn_core.data.infer import column_labels
 
     col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
     if col is None or schema.positive_label is None or schema.negative_label is not None:
         return
     pos = schema.positive_label.casefold()
-    others = [v for v in target_values(df[col]) if v.casefold() != pos]
+    others = [v for v in column_labels(df, col) if v.casefold() != pos]
     if len(others) > 1:
         print(f"warning: column {schema.target!r} has {len(others) + 1} labels; every value other than "
               f"{schema.positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")
@@ -519,6 +581,16 @@ def build_parser() -> argparse.ArgumentParser:
                                             "(e.g. Churned; default: the model's)")
     e.add_argument("--json", action="store_true", help="also print the report as JSON")
     e.set_defaults(func=cmd_evaluate)
+
+    m = sub.add_parser("models", help="list the saved models (name, training file, scores, "
+                                       "synthetic, champion)")
+    m.add_argument("--json", action="store_true", help="print a JSON list, one object per model")
+    m.add_argument("--champion", metavar="NAME", help="mark NAME as the champion (the model the "
+                                                      "app opens with) before listing")
+    m.add_argument("--delete", metavar="NAME", help="delete the saved model NAME (not default)")
+    m.add_argument("--data", help="labelled file: add every model's ROC-AUC / PR-AUC on it "
+                                  "(file_roc_auc, file_pr_auc; as evaluate --data)")
+    m.set_defaults(func=cmd_models)
 
     s = sub.add_parser("score", help="score a customer file (no churn column needed)")
     s.add_argument("--model", required=True, help="models/NAME")

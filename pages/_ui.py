@@ -156,9 +156,8 @@ def training_guard() -> wb.TrainingGuard:
 def init_session() -> None:
     """Set every session key once (later runs keep the analyst's choices)."""
     ss = st.session_state
-    if MODEL not in ss:
-        names = list_models()
-        ss[MODEL] = names[0] if names else None
+    if MODEL not in ss:  # the champion (models/champion.json), else default
+        ss[MODEL] = wb.champion()
     if THRESHOLD not in ss or CUTOFFS not in ss:
         reset_model_defaults()
     ss.setdefault(DATA, None)
@@ -362,7 +361,7 @@ def refresh_sidebar() -> None:
     if not slots:
         return
     data = get_data()
-    slots[0].text(st.session_state.get(MODEL) or "none")
+    slots[0].text(wb.label_of(st.session_state.get(MODEL)))
     slots[1].text(data.name if data is not None else "none")
 
 

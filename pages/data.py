@@ -75,69 +75,80 @@ with st.expander("How the file was read", expanded=False):
 # ------------------------------------------------------------------ schema overrides
 st.subheader("Column roles")
 st.caption("The roles below were inferred from the file. Correct them if needed, then press "
-           "**Apply**. The *target* is the column that records whether a customer left; after "
-           "changing it, press Apply first, then check the value that means churned.")
+           "**Apply**. The *target* is the column that records whether a customer left; the "
+           "value that means churned is listed as soon as you pick it.")
 schema = data.schema
 columns = list(data.frame.columns)
 k = data.sha256[:12]  # widget keys per file, so a new upload starts from its own inference
+ROLE_KEYS = {"id_columns": f"ids_{k}", "personal_columns": f"personal_{k}",
+             "excluded": f"excluded_{k}", "numeric": f"numeric_{k}",
+             "categorical": f"categorical_{k}"}
+none = "(no target: scoring only)"
+
+
+def _target_changed() -> None:
+    """Take the new target out of every role list in this same rerun."""
+    chosen = st.session_state[f"target_{k}"]
+    for key in ROLE_KEYS.values():
+        if key in st.session_state:
+            st.session_state[key] = [c for c in st.session_state[key] if c != chosen]
+
+
+# outside the form: choosing the target reruns at once, so its labels and the other lists
+# follow it before Apply
+c1, c2 = st.columns(2)
+target = c1.selectbox("Target column (churned or not)", [none, *columns],
+                      index=(columns.index(schema.target) + 1) if schema.target in columns
+                      else 0, key=f"target_{k}", on_change=_target_changed,
+                      help="Suggested from the column names, else from values that read like "
+                           "churn (Churned/Stayed, cancelled/active).")
+chosen_target = None if target == none else target
+values = wb.target_labels(data, chosen_target)
+pos_default = wb.suggested_label(data, chosen_target)
+positive = c2.selectbox("Value that means *churned*", values or ["—"],
+                        index=values.index(pos_default) if pos_default in values else 0,
+                        key=f"positive_{k}_{chosen_target}", disabled=not values,
+                        help="Never guessed from alphabetical order: please check it.")
+others = [c for c in columns if c != chosen_target]
+
+
+for role, key in ROLE_KEYS.items():  # set once per file (and after Apply), then the analyst's
+    st.session_state.setdefault(key, [c for c in getattr(schema, role) if c in others])
 
 with st.form(f"schema_form_{k}"):
     c1, c2 = st.columns(2)
-    none = "(no target: scoring only)"
-    target = c1.selectbox("Target column (churned or not)", [none, *columns],
-                          index=(columns.index(schema.target) + 1) if schema.target in columns
-                          else 0, key=f"target_{k}")
-    values: list[str] = []
-    if target != none:
-        values = [str(v) for v in wb.target_values(data.frame[target])]
-    pos_default = schema.positive_label if (schema.positive_label in values and
-                                            target == schema.target) else None
-    if pos_default is None and values:
-        pos_default = wb.suggest_positive_label(values)
-    positive = c2.selectbox("Value that means *churned*", values or ["—"],
-                            index=values.index(pos_default) if pos_default in values else 0,
-                            key=f"positive_{k}", disabled=not values,
-                            help="Never guessed from alphabetical order: please check it.")
-    ids = c1.multiselect("Customer ID columns (kept in outputs, never used by the model)",
-                         columns, default=[c for c in schema.id_columns if c in columns],
-                         key=f"ids_{k}")
-    personal = c2.multiselect("Personal data (names, e-mails: kept, never used by the model)",
-                              columns,
-                              default=[c for c in schema.personal_columns if c in columns],
-                              key=f"personal_{k}")
-    excluded = c1.multiselect("Excluded columns (ignored by the model)", columns,
-                              default=[c for c in schema.excluded if c in columns],
-                              key=f"excluded_{k}")
-    numeric = c2.multiselect("Numeric features", columns,
-                             default=[c for c in schema.numeric if c in columns],
-                             key=f"numeric_{k}")
-    categorical = c2.multiselect("Categorical features", columns,
-                                 default=[c for c in schema.categorical if c in columns],
-                                 key=f"categorical_{k}")
+    picks = {
+        "id_columns": c1.multiselect(
+            "Customer ID columns (kept in outputs, never used by the model)", others,
+            key=ROLE_KEYS["id_columns"]),
+        "personal_columns": c2.multiselect(
+            "Personal data (names, e-mails: kept, never used by the model)", others,
+            key=ROLE_KEYS["personal_columns"]),
+        "excluded": c1.multiselect(
+            "Excluded columns (ignored by the model)", others, key=ROLE_KEYS["excluded"]),
+        "numeric": c2.multiselect(
+            "Numeric features", others, key=ROLE_KEYS["numeric"]),
+        "categorical": c2.multiselect(
+            "Categorical features", others, key=ROLE_KEYS["categorical"]),
+    }
+    st.caption("A column picked for two roles keeps the first one in this order: ID, "
+               "personal, excluded, numeric, categorical.")
     applied = st.form_submit_button("Apply column roles", type="primary")
 
 if applied:
-    new_target = None if target == none else target
-    if new_target is not None and new_target != schema.target:
-        # the new target cannot keep a feature/ID role: drop it from the lists for the analyst
-        ids, personal, excluded, numeric, categorical = (
-            [c for c in lst if c != new_target]
-            for lst in (ids, personal, excluded, numeric, categorical))
-    overrides = {"target": new_target,
-                 # the label list belongs to the target shown when the form was drawn: after
-                 # a target change, let the engine suggest a label and ask again
-                 "positive_label": positive if values and new_target == schema.target
-                 else None,
-                 "id_columns": ids, "personal_columns": personal, "excluded": excluded,
-                 "numeric": numeric, "categorical": categorical}
     try:
-        new = wb.apply_schema(data, overrides)
-    except Exception as exc:
+        new, notes = wb.apply_roles(data, chosen_target, positive if values else None, picks)
+    except Exception as exc:  # noqa: BLE001 - never expected; shown, not raised
         _ui.show_error(exc, "These column roles cannot work")
     else:
         _ui.workspace().set_data(new)
         st.session_state.pop("label_confirmed", None)
+        st.session_state["roles_notes"] = notes
+        for key in ROLE_KEYS.values():  # drawn again from the schema just applied
+            st.session_state.pop(key, None)
         st.rerun()
+for note in st.session_state.pop("roles_notes", None) or []:
+    st.info(f"Column roles: {_ui.esc(note)}.")
 
 if schema.target:
     distinct = [str(v) for v in wb.target_values(data.frame[schema.target])]

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -16,6 +16,7 @@ st.caption("A **SHAP value** is how much one column moves one customer's churn p
            "values equals the model's probability for that customer.")
 
 bundle, data = _ui.need_model_and_data()
+_mv.model_file_notice("explain")
 try:
     scores = _ui.get_scores(data)
 except Exception as exc:

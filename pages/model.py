@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -28,6 +27,7 @@ else:
     active = st.session_state.get(_ui.MODEL)
     choice = st.selectbox("Active model", names,
                           index=names.index(active) if active in names else 0,
+                          format_func=wb.label_of,
                           help="Every page uses this model. Switching resets the decision "
                                "threshold and tier cutoffs to the model's defaults.")
     if choice != active:
@@ -43,6 +43,11 @@ else:
         card = bundle.card or {}
         with st.container(border=True):
             st.subheader("Model card", divider="gray")
+            if wb.is_synthetic(card):
+                st.info(f"**{_ui.esc(wb.model_label(bundle))}** is a synthetic model: trained on "
+                        "the shipped synthetic sample, not on real customers. Use it to try the "
+                        "workbench; train a model on your own file before acting on its scores.",
+                        icon=":material/science:")
             c = st.columns(4)
             c[0].metric("Test ROC-AUC", f"{card.get('test_roc_auc') or float('nan'):.3f}",
                         help="Ranking quality on held-out test customers: 0.5 = guessing, "
@@ -79,6 +84,9 @@ else:
             with st.expander("Everything the card records (JSON)"):
                 st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
 
+# ------------------------------------------------------------------ registry
+_mv.render_registry()
+
 # ------------------------------------------------------------------ train a new model
 st.subheader("Train a new model on the active data")
 data = _ui.get_data()
@@ -108,11 +116,11 @@ DEFAULT_NAME_KEY = "train_default_model_name"
 
 with st.form("train_form"):
     a, b, c = st.columns(3)
-    # the suggested name is fixed once per session: a default that changed with the clock
-    # minute gave the widget a new identity and dropped the name the analyst had typed
-    st.session_state.setdefault(DEFAULT_NAME_KEY, f"model_{datetime.now():%Y%m%d_%H%M}")
-    name = a.text_input("Model name", value=st.session_state[DEFAULT_NAME_KEY],
-                        help="Letters, digits, '.', '_' and '-'; other characters become '_'.")
+    # blank = automatic: the file stem + the time training ended (unique), given after training
+    name = a.text_input("Model name", value="", key=DEFAULT_NAME_KEY,
+                        placeholder=f"automatic: {_ui.safe_file_stem(data.name)}_<end of training>",
+                        help="Leave blank for the file name + the time training ended. "
+                             "Letters, digits, '.', '_' and '-'; other characters become '_'.")
     hidden = a.text_input("Hidden layers (units, comma separated)",
                           value=", ".join(str(h) for h in defaults.hidden))
     imbalance = a.selectbox("Imbalance handling", IMBALANCE_MODES,
@@ -134,6 +142,10 @@ with st.form("train_form"):
                               int(defaults.patience),
                               help="Training stops when the validation ROC-AUC has not improved "
                                    "for this many epochs; the best epoch is kept.")
+    make_champion = st.checkbox(
+        "Make it the champion (the model the app opens with)",
+        value=wb.champion_is_synthetic(),
+        help="Ticked by default while the champion is the synthetic model.")
     start = st.form_submit_button(
         "Train and save", type="primary",
         disabled=bool(st.session_state.get(_ui.TRAINING)) or guard.busy or
@@ -142,12 +154,20 @@ with st.form("train_form"):
 if guard.busy and not st.session_state.get(_ui.TRAINING):
     st.info("Another training is running on this server; wait for it to finish.")
 
+requested = st.session_state.pop(_mv.TRAIN_REQUEST, False)  # "Train a model on this file"
+if requested and not start:
+    if guard.busy or st.session_state.get(_ui.TRAINING) or TC is None:
+        st.info("A training is already running: wait for it to finish.")
+    elif not (confirmed or sample):
+        st.warning("To train on this file, confirm the churn label on the **Data** page first.")
+    else:
+        start = True
 if start:
-    safe = wb.slug_model_name(name)
-    if not safe:
-        st.error("Please give the model a name (letters or digits).")
+    safe = wb.slug_model_name(name) if name.strip() else None
+    if name.strip() and not safe:
+        st.error("Please give the model a name (letters or digits), or leave it blank.")
         st.stop()
-    if safe in _ui.list_models():
+    if safe and safe in _ui.list_models():
         st.error(f"A model named {safe!r} already exists: choose another name.")
         st.stop()
     try:
@@ -196,10 +216,13 @@ if start:
     else:
         def _finish() -> None:
             _ui.set_active_model(saved)
+            if make_champion:
+                wb.set_champion(saved)
             st.session_state.pop(DEFAULT_NAME_KEY, None)  # next training suggests a new name
             st.session_state["trained_message"] = (
                 f"Model **{saved}** trained and saved in models/{saved}; it is now the active "
-                f"model (test ROC-AUC {bundle.card.get('test_roc_auc') or float('nan'):.3f}).")
+                + ("model and the champion " if make_champion else "model ")
+                + f"(test ROC-AUC {bundle.card.get('test_roc_auc') or float('nan'):.3f}).")
 
         _ui.hold_reruns(_finish, held)
     finally:

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -39,18 +39,22 @@ with right, st.container(border=True):
         st.warning("No model yet: train one on the **Model** page.")
     else:
         card = bundle.card or {}
-        st.text(bundle.name)
+        st.text(wb.model_label(bundle))
         auc = float("nan")
         try:
             auc = wb.test_roc_auc(bundle)  # recorded at training: no evaluation recomputed here
         except Exception as exc:
             _ui.show_error(exc, "The model's evaluation could not be read")
         created = str(card.get("created") or card.get("created_at") or "unknown")[:19]
-        st.caption(f"Trained {created.replace('T', ' ')} · test ROC-AUC "
+        st.caption(f"Trained {created.replace('T', ' ')} on "
+                   f"{_ui.esc(wb.trained_on_text(card))} · test ROC-AUC "
                    f"{auc:.3f} · default decision threshold {wb.default_threshold(bundle):.2f}")
         st.caption("ROC-AUC is the chance that the model ranks a random churner above a "
                    "random loyal customer (0.5 = guessing, 1 = perfect), measured on customers "
                    "held out from training.")
+
+if data is not None and bundle is not None:
+    _mv.render_model_on_file("overview")
 
 if data is not None and bundle is not None and data.has_labels:
     # an inverted label makes the observed churn rate and the model disagree: say so

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -25,6 +25,9 @@ except Exception as exc:
 if bundle is None or ev is None:
     st.warning("No model yet: train one on the **Model** page.")
     st.stop()
+if _ui.get_data() is not None:
+    _mv.render_model_on_file("performance")
+    st.markdown(f"**Below: model {_ui.esc(wb.model_label(bundle))} on its own test split**")
 
 rep = ev.report
 c = st.columns(4)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
-from pages import _ui
+from pages import _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -16,6 +16,7 @@ st.caption("Score a customer file (no churn column needed), split customers into
            "order, and why.")
 
 bundle, active = _ui.need_model_and_data()
+_mv.model_file_notice("score")
 
 # ------------------------------------------------------------------ what to score
 source = _ui.synced(st.radio, "Customers to score", "score_source_choice", "score",
@@ -51,7 +52,7 @@ except Exception as exc:
 # ------------------------------------------------------------------ row accounting
 n_in, n_ok, n_bad = scores.rows_in, len(scores.scored), len(scores.rejected)
 st.markdown(f"**{_ui.esc(data.name)}**: {n_in:,} rows in = **{n_ok:,} scored** + **{n_bad:,} "
-            f"rejected** · model **{bundle.name}**")
+            f"rejected** · model **{_ui.esc(wb.model_label(bundle))}**")
 rep = scores.report or {}
 unseen = {k: v for k, v in (rep.get("unseen_categories") or {}).items() if v}
 imputed = {k: v for k, v in (rep.get("imputed_cells") or {}).items() if v}
@@ -63,11 +64,11 @@ if unseen:
 if imputed:
     st.caption("Blank cells filled by the training rules (median / most frequent): " +
                ", ".join(f"{_ui.esc(c)} {n:,}" for c, n in imputed.items()))
-outside = {k: v for k, v in (rep.get("outside_training_range") or {}).items() if v}
+outside = wb.outside_range_notes(rep)
 if outside:
-    st.warning("Values outside the range seen in training (the model extrapolates: check them for "
-               "typing errors such as a missing decimal point): " +
-               ", ".join(f"{_ui.esc(c)} {n:,}" for c, n in outside.items()))
+    st.warning("Values outside the range seen in training (smallest to largest value of the "
+               "model's training file; the model extrapolates: check them for typing errors "
+               "such as a missing decimal point): " + "; ".join(_ui.esc(t) for t in outside))
 if n_bad:
     with st.expander(f"{n_bad:,} rejected rows (not scored): see why", expanded=False):
         st.dataframe(scores.rejected.head(500), hide_index=True)

@@ -61,18 +61,17 @@ def test_training_cannot_start_twice(app_models):  # noqa: F811
     assert not guard.busy and guard.acquire("d")
 
 
-def test_suggested_model_name_is_fixed_for_the_session(app_models):  # noqa: F811
-    """The suggested name comes from session state, not the clock: a default that changed
-    when the minute turned gave the widget a new identity and dropped the typed name (seen
-    in the browser test: 'browser_bank' was saved as model_<date>_<minute>)."""
+def test_model_name_is_blank_for_an_automatic_name(app_models):  # noqa: F811
+    """No clock-derived default in the widget (it once changed identity when the minute
+    turned and dropped the typed name): blank means file stem + training end time, given
+    after training (see tests/test_app_registry.py)."""
     at = open_page("pages/model.py")
-    suggested = at.get("form")[0].text_input[0].value
-    assert suggested == at.session_state["train_default_model_name"]
-    at.session_state["train_default_model_name"] = "model_fixed"
-    at.run()
-    assert at.get("form")[0].text_input[0].value == "model_fixed"
-    at.run()
-    assert at.get("form")[0].text_input[0].value == "model_fixed"
+    field = at.get("form")[0].text_input[0]
+    assert field.value == ""
+    assert "automatic: sample_customers_" in field.placeholder
+    at.run()  # the widget's identity does not depend on the clock: same key, same blank value
+    assert at.get("form")[0].text_input[0].value == "" and \
+        at.get("form")[0].text_input[0].key == field.key
 
 
 def test_form_defaults_are_the_measured_recipe(app_models):  # noqa: F811

@@ -87,7 +87,11 @@ def test_upload_a_file_to_score_without_target(score_app):
     assert_no_exception(at)
     text = " ".join(m.value for m in at.markdown)
     assert "300 rows in = **298 scored** + **2 rejected**" in text
-    assert any("outside the range seen in training" in w.value and "Age 1" in w.value for w in at.warning)
+    # the warning names the customer and the range (the default model's training file: 18 to 92)
+    who = frame.loc[frame.index[5], "CustomerId"]
+    assert any("outside the range seen in training" in w.value and
+               f"Age: 1 customer outside the training range 18 to 92 (CustomerId {who})"
+               in w.value.replace("\\", "") for w in at.warning)
     summary = _summary(at)
     assert int(summary["customers"].sum()) == 298
     assert "observed_churn_rate" not in summary.columns
@@ -146,6 +150,8 @@ def test_target_list_bytes_add_up(app_models):  # noqa: F811
     assert log["rows_in"] == len(read_table(config.SAMPLE_CSV)[0])
     assert log["rows_listed"] == len(listed)
     assert log["rows_in"] == log["rows_listed"] + sum(log["excluded"].values())
+    # the decision log says the list was made by the synthetic model (issue 14, item 2)
+    assert log["model_synthetic"] is True and log["training_data_name"] == "sample_customers.csv"
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(wb.export_bytes(ctx, "xlsx")), read_only=True)

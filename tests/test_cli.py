@@ -311,3 +311,56 @@ def test_evaluate_header_only_file_exits_2(trained_cli, sample_csv, tmp_path, ca
     assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(header_only)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: header_only.csv: the file has a header but no customer rows; metrics need labelled customers"]
+
+
+def test_models_lists_the_registry_as_json(trained_cli, sample_csv, capsys, monkeypatch):
+    """``models --json`` (issue 14, item 3): every saved model with its card facts; the
+    shipped default is synthetic; --champion and --delete act on models/ (never default)."""
+    import shutil
+
+    from churn_core.model import registry
+
+    shutil.copytree(config.ROOT / "models" / config.DEFAULT_MODEL_NAME,
+                    trained_cli / config.DEFAULT_MODEL_NAME)
+    monkeypatch.setattr(config, "MODELS_DIR", trained_cli)
+    capsys.readouterr()
+    assert main(["models", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows] == ["default", "cli"]
+    keys = {"name", "trained_at", "data_name", "data_sha256", "rows", "churn_rate", "recipe",
+            "test_roc_auc", "test_pr_auc", "synthetic", "champion"}
+    assert all(keys <= set(r) for r in rows)
+    default, cli = rows
+    card = json.loads((trained_cli / "default" / "card.json").read_text())
+    assert default["synthetic"] is True and default["champion"] is True
+    assert default["test_roc_auc"] == card["test_roc_auc"] and default["rows"] == 10_000
+    assert cli["data_name"] == "sample_customers.csv" and cli["champion"] is False
+    b = load_bundle("cli", trained_cli)
+    assert cli["trained_at"] == b.card["trained_at"] and cli["data_sha256"] == b.card["data_sha256"]
+    assert cli["synthetic"] is False  # the suite's 3,000-row sample (seed 7) is not the shipped one
+    # champion and delete
+    assert main(["models", "--champion", "cli", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in rows if r["champion"]] == ["cli"]
+    assert registry.champion(trained_cli) == "cli"
+    assert main(["models", "--delete", "default"]) == 2
+    assert "cannot be deleted" in capsys.readouterr().err
+    shutil.copytree(trained_cli / "cli", trained_cli / "spare")
+    assert main(["models", "--delete", "spare"]) == 0
+    assert not (trained_cli / "spare").exists()
+    assert "deleted model 'spare'" in capsys.readouterr().out
+    # --data: each model measured on a labelled file, the figures of evaluate --data
+    assert main(["models", "--json", "--data", str(sample_csv)]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--json"]) == 0
+    out = capsys.readouterr().out
+    rep = json.loads(out[out.index("\n{") + 1:])
+    assert rows["cli"]["file_roc_auc"] == rep["roc_auc"] and rows["cli"]["file_pr_auc"] == rep["pr_auc"]
+    assert 0.5 < rows["default"]["file_roc_auc"] <= 1
+    # a plain table names the synthetic model
+    capsys.readouterr()
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:3] == ["name", "trained_at", "data_name"]
+    shutil.rmtree(trained_cli / "default")

@@ -105,7 +105,10 @@ def test_override_errors(table):
     with pytest.raises(SchemaError, match="two roles"):
         infer_schema(table, numeric=["Spend"], excluded=["Spend"])
     with pytest.raises(SchemaError, match="target"):
-        infer_schema(table, numeric=["is_churn"])
+        infer_schema(table, target="is_churn", numeric=["is_churn"])
+    # a churn-named column given another role is not taken as the target by name
+    s = infer_schema(table, numeric=["is_churn"])
+    assert s.target != "is_churn" and "is_churn" in s.numeric
     with pytest.raises(SchemaError, match="not a value"):
         infer_schema(table, positive_label="Yes")
 
@@ -161,3 +164,19 @@ def test_big_table_inferred_from_sample():
     df.loc[n - 1, "Exited"] = "1"
     s = infer_schema(df)
     assert s.numeric == ["v"] and s.positive_label == "1"
+
+
+def test_target_suggested_from_churn_like_values_not_from_generic_flags():
+    n = 40
+    base = pd.DataFrame({"id": [f"c{i}" for i in range(n)], "HasCard": ["1", "0"] * (n // 2),
+                         "Promo": ["Yes", "No"] * (n // 2), "Spend": [str(i * 1.5) for i in range(n)]})
+    assert infer_schema(base).target is None  # 1/0 and Yes/No flags are no churn outcome
+    s = infer_schema(base.assign(status=["Churned", "Stayed", "Stayed", "Stayed"] * (n // 4)))
+    assert (s.target, s.positive_label, s.negative_label) == ("status", "Churned", "Stayed")
+    s = infer_schema(base.assign(account_state=["active", "cancelled"] * (n // 2)))
+    assert (s.target, s.positive_label) == ("account_state", "cancelled")
+    # three labels, or a column given another role, is not suggested
+    three = base.assign(status=["Churned", "Stayed", "Paused", "Stayed"] * (n // 4))
+    assert infer_schema(three).target is None
+    two = base.assign(status=["Churned", "Stayed"] * (n // 2))
+    assert infer_schema(two, categorical=["status"]).target is None

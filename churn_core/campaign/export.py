@@ -279,7 +279,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
                  rows_listed: int, excluded: dict, *, tiers_included=None,
                  actions: dict | None = None, threshold_explanation: str | None = None,
                  created_at: str | None = None, extra: dict | None = None,
-                 campaign: dict | None = None) -> dict:
+                 campaign: dict | None = None, synthetic: bool | None = None,
+                 training_data_name: str | None = None) -> dict:
     """The record of how a target list was made (JSON-ready).
 
     Parameters
@@ -305,6 +306,11 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
     campaign : dict, optional
         The control-group record of :func:`churn_core.campaign.control.assign_control_group`
         (campaign ID, seed, members), read back by ``campaign-results``.
+    synthetic : bool, optional
+        Whether the model was trained on the shipped synthetic sample (recorded as
+        ``model_synthetic``; a list made by a synthetic model must say so).
+    training_data_name : str, optional
+        The model's training file name (from its card).
 
     Returns
     -------
@@ -324,6 +330,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         "created_at": created_at or _dt.datetime.now(_dt.timezone.utc).isoformat(
             timespec="seconds"),
         "model_name": str(model_name),
+        "model_synthetic": None if synthetic is None else bool(synthetic),
+        "training_data_name": training_data_name,
         "training_data_sha256": fingerprint,
         "threshold_strategy": str(strategy),
         "decision_threshold": float(threshold),

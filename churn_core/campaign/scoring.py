@@ -53,7 +53,9 @@ class ScoreResult:
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``threshold``,
         ``predicted_churners``, ``unseen_categories``, ``imputed_cells``,
         ``outside_training_range`` (``{column: count}`` of numeric values beyond the training
-        minimum or maximum: the model extrapolates), ``duplicate_ids``,
+        file's minimum or maximum: the model extrapolates), ``outside_training_range_detail``
+        (per column: count, the range ``low``/``high``, first source ``lines`` and ``ids``;
+        see :func:`churn_core.model.ranges.outside_training_range`), ``duplicate_ids``,
         ``renamed_input_columns`` (input columns named like an output column, e.g. an old
         ``churn_probability``, are kept as ``input_<name>``).
     """
@@ -171,6 +173,9 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     scored[PRED] = (p >= thr).astype(np.int8)
     rejected = rejected_layout(result.rejected)
     pre = bundle.preprocessor
+    from churn_core.model.ranges import outside_training_range
+
+    outside = outside_training_range(bundle, valid)
     report = {
         "source": source_name,
         "rows_in": int(len(df)),
@@ -180,7 +185,8 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "predicted_churners": int(scored[PRED].sum()),
         "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
         "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
-        "outside_training_range": pre.outside_training_range(valid) if len(valid) else {},
+        "outside_training_range": {c: d["count"] for c, d in outside.items()},
+        "outside_training_range_detail": outside,
         "duplicate_ids": dict(result.report.duplicate_ids),
         "renamed_input_columns": renamed,
     }
@@ -331,7 +337,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``out``,
         ``rejected_out``, ``threshold``; ``unseen_categories`` (``{column: {value: count}}``),
         ``imputed_cells`` and ``outside_training_range`` (``{column: count}``) summed over the
-        chunks, and ``duplicate_ids`` (``{column: rows}``: scored rows whose ID appears more
+        chunks, ``outside_training_range_detail`` (merged), and ``duplicate_ids`` (``{column: rows}``: scored rows whose ID appears more
         than once in the whole file); ``renamed_input_columns`` (see
         :func:`score_frame`).
 
@@ -363,6 +369,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     w_scored, w_rej = TableWriter(tmp_out, kind), TableWriter(tmp_rej, kind)
     totals = {"rows_in": 0, "rows_scored": 0, "rows_rejected": 0, "predicted_churners": 0}
     extra: dict = {"unseen_categories": {}, "imputed_cells": {}, "outside_training_range": {},
+                   "outside_training_range_detail": {},
                    "duplicate_ids": {},
                    "renamed_input_columns": {}}
     thr = bundle.default_threshold if threshold is None else float(threshold)
@@ -375,6 +382,7 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if len(res.rejected):
             w_rej.write(res.rejected)
 
+    from churn_core.model.ranges import merge_details
 
     id_seen: dict[str, list] = {}  # ID column -> id_keys of every chunk (duplicates across chunks)
 
@@ -418,6 +426,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
             totals[k] += res.report[k]
         for k in ("unseen_categories", "imputed_cells", "outside_training_range"):
             _merge_counts(extra[k], res.report.get(k, {}))
+        merge_details(extra["outside_training_range_detail"],
+                      res.report.get("outside_training_range_detail", {}))
         extra["renamed_input_columns"].update(res.report["renamed_input_columns"])
         if progress is not None:
             progress(totals["rows_in"], None)

@@ -189,6 +189,75 @@ def _without_stray_labels(series: pd.Series, values: list[str], columns) -> list
             keep = {v.casefold() for v in top[:2]}
             kept = [v for v in kept if v.casefold() in keep]
     return kept
+#: Label words that only a churn outcome uses (not generic flags such as 1/0, yes/no).
+_CHURN_WORDS = frozenset({"churn", "churned", "churner", "attrited", "exited", "left", "lost",
+                          "cancelled", "canceled", "closed", "gone", "leaver", "stayed",
+                          "retained", "remained"})
+
+
+def suggest_target(df: pd.DataFrame, exclude=()) -> str | None:
+    """The column whose values look like a churn outcome, for a file without a churn name.
+
+    A column qualifies when it holds exactly two labels (case ignored, summary rows left out)
+    that :func:`suggest_positive_label` tells apart and at least one of them is a churn word
+    (``Churned``/``Stayed``, ``cancelled``/``active``, ``Attrited``/``Existing``); generic
+    flags (``1``/``0``, ``Yes``/``No``, ``True``/``False``) never qualify.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_rows, n_columns)
+    exclude : iterable of str
+        Columns not to consider (e.g. given another role).
+
+    Returns
+    -------
+    str or None
+        The first qualifying column, in file order.
+    """
+    skip = set(exclude)
+    rows = None
+    for c in df.columns:
+        if str(c).startswith("__") or c in skip:
+            continue
+        s = df[c]
+        head = s.head(2000).dropna()
+        if head.astype(str).str.strip().str.casefold().nunique() > 4:  # cheap: many values
+            continue
+        if rows is None:
+            rows = _customer_rows(df)
+        values = target_values(rows[c])
+        if len({v.casefold() for v in values}) != 2 or suggest_positive_label(values) is None:
+            continue
+        words = {w for v in values for w in re.findall(r"[a-z]+", v.casefold())}
+        if words & _CHURN_WORDS:
+            return c
+    return None
+
+
+def column_labels(df: pd.DataFrame, column) -> list[str]:
+    """:func:`target_values` of ``df[column]`` over customer rows only (summary rows such as
+    ``Total`` lines left out, see :mod:`churn_core.data.summary_rows`).
+
+    Parameters
+    ----------
+    df : DataFrame
+    column : str
+        A column of ``df``.
+
+    Returns
+    -------
+    list of str
+    """
+    return target_values(_customer_rows(df)[column])
+
+
+def _customer_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without its summary rows (``Total``/``Average`` lines: their sums are no labels)."""
+    from churn_core.data.summary_rows import summary_row_mask
+
+    cells = [c for c in df.columns if not str(c).startswith("__")]
+    mask = summary_row_mask(df, cells, blank_mask, parse_numeric)
+    return df.loc[~mask] if mask.any() else df
 
 
 def _resolve(df_columns, names, what: str, source: str | None) -> list[str]:
@@ -280,11 +349,16 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
     if target is not None:
         target_col = _resolve(columns, [target], "target", source)[0]
     else:
-        keys = {_key(c): c for c in reversed(columns)}
+        # a column the caller gave another role is no target candidate
+        named = {_key(c) for arg in (id_columns, personal_columns, numeric, categorical, excluded)
+                 for c in ([arg] if isinstance(arg, str) else (arg or []))}
+        keys = {_key(c): c for c in reversed(columns) if _key(c) not in named}
         for name in TARGET_NAMES:
             if name in keys:
                 target_col = keys[name]
                 break
+        if target_col is None:  # no churn name: a column whose values read like churn
+            target_col = suggest_target(df, exclude=[c for c in columns if _key(c) in named])
     given = {
         "id_columns": _resolve(columns, id_columns, "ID", source),
         "personal_columns": _resolve(columns, personal_columns, "personal", source),
@@ -323,7 +397,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
                 reasons[c] = why
     pos = neg = None
     if target_col is not None:
-        values = target_values(full[target_col])
+        values = column_labels(full, target_col)
         if positive_label is not None:
             want = label_text(positive_label)
             match = [v for v in values if want is not None and v.casefold() == want.casefold()]

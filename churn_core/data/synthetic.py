@@ -266,3 +266,64 @@ def write_sample(path: str | Path = config.SAMPLE_CSV, n: int = 10_000, seed: in
     path.parent.mkdir(parents=True, exist_ok=True)
     make_bank_customers(n, seed).to_csv(path, index=False, lineterminator="\n")
     return path
+
+
+def sample_sha256s() -> frozenset:
+    """SHA-256 digests of the shipped synthetic sample's bytes.
+
+    Returns
+    -------
+    frozenset of str
+        The digest of ``config.SAMPLE_CSV`` when that file exists, and of the bytes
+        :func:`write_sample` writes with its defaults (the two are equal for an untouched
+        checkout; the second covers a checkout whose sample file was removed).
+    """
+    import hashlib
+
+    out = set()
+    if config.SAMPLE_CSV.is_file():
+        out.add(hashlib.sha256(config.SAMPLE_CSV.read_bytes()).hexdigest())
+    out.add(_default_sample_sha256())
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _default_sample_sha256() -> str:
+    import hashlib
+
+    text = make_bank_customers().to_csv(index=False, lineterminator="\n")
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def is_synthetic_sample(df: pd.DataFrame, data_sha256: str | None = None) -> bool:
+    """Whether a table is a synthetic sample written by :func:`write_sample`.
+
+    Parameters
+    ----------
+    df : DataFrame of shape (n_rows, n_columns)
+        The table as read (text cells are fine).
+    data_sha256 : str, optional
+        SHA-256 of the file's bytes, when known.
+
+    Returns
+    -------
+    bool
+        True when ``data_sha256`` is a digest of :func:`sample_sha256s`, or when ``df`` has the
+        sample's columns and equals, cell for cell as text, :func:`make_bank_customers` of the
+        same number of rows with the project seed (``python -m churn_core sample --rows N``).
+    """
+    if data_sha256 is not None and data_sha256 in sample_sha256s():
+        return True
+    if [str(c) for c in df.columns] != list(COLUMNS) or not len(df):
+        return False
+    ref = make_bank_customers(len(df), config.SEED)
+    try:
+        for col in COLUMNS:
+            a = pd.to_numeric(df[col], errors="coerce") if col not in ("Surname", "Geography", "Gender") \
+                else df[col].astype(str)
+            b = ref[col] if col not in ("Surname", "Geography", "Gender") else ref[col].astype(str)
+            if not np.array_equal(np.asarray(a), np.asarray(b)):
+                return False
+    except (TypeError, ValueError):
+        return False
+    return True

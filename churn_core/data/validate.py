@@ -168,7 +168,10 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     kinds: Counter = Counter()
     problem = np.zeros(n, bool)
 
+    summary = np.zeros(n, bool)  # summary rows get that one reason, not "not a number" etc.
+
     def flag(mask: np.ndarray, kind: str, make) -> None:
+        mask = mask & ~summary
         for i in np.flatnonzero(mask):
             reasons[i].append(make(i))
         problem[mask] = True
@@ -184,6 +187,12 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     if n and cells:  # a row of empty fields (",,,," exported from a spreadsheet) is no customer
         empty = np.logical_and.reduce([df[c].isna().to_numpy() for c in cells])
         flag(empty, "empty row", lambda i: f"{word} {lines[i]}: the row is empty (every cell is blank)")
+        from churn_core.data.summary_rows import REASON, summary_row_mask
+
+        srows = summary_row_mask(df, cells, _blank_mask,
+                                 lambda s: parse_numeric(s, decimal)) & ~problem
+        flag(srows, "summary row", lambda i: f"{word} {lines[i]}: {REASON}")
+        summary |= srows
 
     out: dict = {}
     for col in schema.passthrough:

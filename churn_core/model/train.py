@@ -183,7 +183,8 @@ def _default_threshold(y_val, p_val) -> tuple[float, dict]:
 
 def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | None = None,
                  name: str = "model", progress: Callable | None = None,
-                 data_sha256: str | None = None, source_name: str | None = None) -> ModelBundle:
+                 data_sha256: str | None = None, source_name: str | None = None,
+                 synthetic: bool | None = None) -> ModelBundle:
     """Train the MLP on a customer table and return a complete (unsaved) bundle.
 
     Parameters
@@ -202,6 +203,9 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         of the frame's cells (:func:`frame_sha256`).
     source_name : str, optional
         File name used in error messages.
+    synthetic : bool, optional
+        Whether ``df`` is the shipped synthetic sample (recorded as ``card["synthetic"]``);
+        default :func:`churn_core.data.synthetic.is_synthetic_sample`.
 
     Returns
     -------
@@ -249,16 +253,33 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
 
     bundle.evaluation = {"validation": part(va), "test": part(te),
                          "train": {"position": tr.tolist()}}
+    id_col = next((c for c in schema.id_columns if c in valid.columns), None)
+    if id_col is not None:  # who the model learned from: overlap checks on other files
+        from churn_core.data.validate import label_text
+
+        keys = valid[id_col].map(lambda v: label_text(v) or "").to_numpy()
+        bundle.evaluation["train"]["ids"] = keys[tr].tolist()
+        bundle.evaluation["validation"]["ids"] = keys[va].tolist()
     n_epochs = len(history.get("loss", []))
+    from churn_core.model.ranges import data_ranges
+
+    if synthetic is None:
+        from churn_core.data.synthetic import is_synthetic_sample
+
+        synthetic = is_synthetic_sample(df, data_sha256)
+    ended = datetime.now(timezone.utc).isoformat(timespec="seconds")  # training has ended
     bundle.card = {
         "name": name,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": ended,
+        "trained_at": ended,
+        "synthetic": bool(synthetic),
         "source": source_name,
         "data_sha256": data_sha256 or frame_sha256(df),
         "rows": {"input": int(len(df)), "valid": int(len(valid)), "rejected": int(len(result.rejected))},
         "rejected_reasons": {str(k): int(v) for k, v in result.report.rejected_reasons.items()},
         "duplicate_ids": {str(k): int(v) for k, v in result.report.duplicate_ids.items()},
         "scaling_outliers": dict(pre.fit_outliers),
+        "data_ranges": data_ranges(valid, schema.numeric),
         "churn_rate": float(y.mean()),
         "split_sizes": {"train": int(len(tr)), "validation": int(len(va)), "test": int(len(te))},
         "seed": int(cfg.seed),
@@ -271,6 +292,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "threshold_choice": choice,
         "tier_cutoffs": dict(config.DEFAULT_TIER_CUTOFFS),
         "calibration": None if calibrator is None else type(calibrator).__name__,
+        "id_column": id_col,
         "target": schema.target,
         "positive_label": schema.positive_label,
         "features": schema.features,

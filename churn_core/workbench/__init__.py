@@ -16,6 +16,9 @@ re-prediction. One module per concept:
 * :mod:`.segments` -- risk tiers and the on-screen customer table.
 * :mod:`.explain` -- SHAP glue; :mod:`.training` -- training guard and train-and-save;
   :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value.
+* :mod:`.file_quality` -- the active model measured on the active file, "trained on other
+  data"; :mod:`.registry` -- every saved model in one table, champion, deletion;
+  :mod:`.roles` -- the column-role form without traps.
 
 * :mod:`.workspace` -- :class:`Workspace` (one session's active model and data) over a
   process-wide :class:`ResultStore` (every result above, computed once, keyed by hashes);
@@ -69,6 +72,14 @@ from churn_core.figures import campaign as campaign_figures
 from churn_core.workbench.workspace import (CUTOFFS_KEY, DATA_KEY, MODEL_KEY, THRESHOLD_KEY,
                                             URL_KEYS, ResultStore, Workspace, list_models,
                                             model_stamp)
+from churn_core.workbench.file_quality import (ModelOnFile, model_label, model_on_file,
+                                               outside_range_notes, trained_on_text)
+from churn_core.workbench.roles import (apply_roles, resolve_roles, suggested_label,
+                                        target_labels, without_target)
+from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
+                                           champion_is_synthetic,
+                                           default_model_name, delete_model, is_synthetic,
+                                           label_of, registry_table, set_champion)
 
 __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
@@ -96,4 +107,8 @@ __all__ = [
     "read_decision_log", "uplift_ranking", "campaign_figures", "train_uplift_model",
     "UploadFolder", "is_sha256",
     "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
+    "ModelOnFile", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
+    "apply_roles", "resolve_roles", "suggested_label", "target_labels", "without_target",
+    "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
+    "label_of", "registry_table", "set_champion",
 ]

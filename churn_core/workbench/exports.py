@@ -110,9 +110,16 @@ def export_log(ctx: ExportContext, listed: pd.DataFrame) -> dict:
                         costs, tiers, listed.attrs["rows_in"], len(listed),
                         listed.attrs["excluded"], tiers_included=ctx.chosen_tiers,
                         actions=ctx.actions, threshold_explanation=why,
+                        synthetic=_is_synthetic(card), training_data_name=card.get("source"),
                         extra={"scored_file_sha256": ctx.scores.data_sha256,
                                "rows_scored": int(len(ctx.scores.scored)),
                                "rows_rejected": int(len(ctx.scores.rejected))})
+
+
+def _is_synthetic(card: dict) -> bool:
+    from churn_core.model.registry import is_synthetic
+
+    return is_synthetic(card)
 
 
 def export_bytes(ctx: ExportContext, kind: str) -> bytes:

@@ -60,7 +60,7 @@ class TrainingGuard:
         return self._lock.locked()
 
 
-def train_model(data: ActiveData, cfg, name: str, progress: Callable | None = None,
+def train_model(data: ActiveData, cfg, name: str | None = None, progress: Callable | None = None,
                 models_dir: Path | None = None):
     """Train on the valid rows of ``data``, save the bundle as ``name`` and return it.
 
@@ -70,8 +70,10 @@ def train_model(data: ActiveData, cfg, name: str, progress: Callable | None = No
         Must have a target column and positive label.
     cfg : TrainConfig
         Hyperparameters (``churn_core.model.network.TrainConfig``).
-    name : str
-        Bundle name; sanitised by ``bundle.sanitize_model_name``.
+    name : str, optional
+        Bundle name; sanitised by ``bundle.sanitize_model_name``. Default (None or blank):
+        the file stem + the time training ended, unique
+        (:func:`churn_core.model.registry.default_model_name`).
     progress : callable, optional
         Passed to ``train.train_bundle`` (called once per epoch).
     models_dir : Path, optional
@@ -91,8 +93,12 @@ def train_model(data: ActiveData, cfg, name: str, progress: Callable | None = No
     if not data.schema.target or data.schema.positive_label is None:
         raise SchemaError(f"{data.name}: choose the target column and the value that means "
                           "'churned' on the Data page before training")
-    safe = sanitize_model_name(slug_model_name(name))
-    bundle = train_bundle(data.frame, data.schema, cfg=cfg, name=safe, progress=progress,
-                          data_sha256=data.sha256, source_name=data.name)
+    safe = sanitize_model_name(slug_model_name(name)) if name and slug_model_name(name) else None
+    bundle = train_bundle(data.frame, data.schema, cfg=cfg, name=safe or "model",
+                          progress=progress, data_sha256=data.sha256, source_name=data.name)
+    if safe is None:
+        from churn_core.model.registry import default_model_name
+
+        safe = default_model_name(data.name, bundle.card.get("trained_at"), models_dir)
     save_bundle(bundle, safe, **({"models_dir": models_dir} if models_dir else {}))
     return bundle, safe
