@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from churn_core import config, workbench as wb
+from churn_core import workbench as wb
+from churn_core.workbench import config
 from pages._ui import (MODEL, _model_stamp, _schema_key, esc, get_bundle, get_data,
                        set_active_model, show_error)
 

@@ -56,12 +56,12 @@ def _write(frame: pd.DataFrame, path, kind: str):
 
 def _summary_lines(rejected: pd.DataFrame) -> set:
     return set(rejected.loc[rejected["reason"].str.contains(REASON, regex=False),
-                            "source_line"].astype(int))
+                            "source_row"].astype(int))
 
 
 def test_validate_rejects_summary_rows_and_keeps_a_customer_named_sum(sample_schema):
     frame, lines = _with_summary_rows()
-    frame.index = pd.RangeIndex(2, len(frame) + 2, name="source_line")
+    frame.index = pd.RangeIndex(2, len(frame) + 2, name="source_row")
     res = validate(frame, sample_schema, require_target=True, source_name="x.csv")
     assert _summary_lines(res.rejected) == set(lines.values())
     assert len(res.valid) + len(res.rejected) == len(frame)
@@ -104,7 +104,7 @@ def test_train_and_score_reject_summary_rows(kind, tmp_path, capsys):
     rejected = pd.read_csv(out.with_name("scores_rejected.csv"))
     assert len(scored) + len(rejected) == len(frame)
     assert _summary_lines(rejected) == set(lines.values())
-    assert not set(scored["source_line"]) & set(lines.values())
+    assert not set(scored["source_row"]) & set(lines.values())
     assert np.isfinite(scored["churn_probability"]).all()
 
 

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from churn_core import config
 from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError, shown
 from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
-from churn_core.data.cells import (arrow_text, label_keys, label_text, match_columns,
+from churn_core.data.cells import (arrow_text, blank_mask, label_keys, label_text, match_columns,
                                     normalize_categories, parse_numeric)
 from churn_core.data.infer import looks_like_id
 from churn_core.data.schema import FeatureSchema
@@ -189,7 +189,7 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
         flag(empty, "empty row", lambda i: f"{word} {lines[i]}: the row is empty (every cell is blank)")
         from churn_core.data.summary_rows import REASON, summary_row_mask
 
-        srows = summary_row_mask(df, cells, _blank_mask,
+        srows = summary_row_mask(df, cells, blank_mask,
                                  lambda s: parse_numeric(s, decimal)) & ~problem
         flag(srows, "summary row", lambda i: f"{word} {lines[i]}: {REASON}")
         summary |= srows

@@ -61,7 +61,7 @@ def _range_of(bundle, col: str):
 
 
 def outside_training_range(bundle, valid: pd.DataFrame, id_columns=None,
-                           line_column: str = "source_line") -> dict[str, dict]:
+                           line_column: str = "source_row") -> dict[str, dict]:
     """Numeric values outside the range the model was trained on, with the customers.
 
     Parameters
@@ -73,7 +73,7 @@ def outside_training_range(bundle, valid: pd.DataFrame, id_columns=None,
     id_columns : list of str, optional
         Columns identifying a customer (default: the bundle schema's ID columns); the first
         one not named like a row number (``RowNumber``, ``index``) is listed.
-    line_column : str, default "source_line"
+    line_column : str, default "source_row"
         Column holding each row's line in the source file.
 
     Returns
