@@ -61,24 +61,17 @@ def _mlp(cfg: TrainConfig):
     """Fit/predict closure for an MLP recipe through the product pipeline."""
 
     def run(tr, ytr, va, yva, te, schema):
-        try:  # the product's one entry point for preprocessing + fitting, when present
-            from churn_core.model.train import fit_pipeline
-        except ImportError:
-            fit_pipeline = None
-        t0 = time.perf_counter()
-        if fit_pipeline is not None:
-            pre, model, _ = fit_pipeline(tr, ytr, va, yva, schema, cfg)
-        else:
-            from churn_core.model.network import fit_mlp
+        from churn_core.model.train import fit_recipe
 
-            pre = Preprocessor.fit(tr, schema, numeric_encoding=cfg.numeric_encoding,
-                                   missing_indicator=cfg.missing_indicator)
-            model, _ = fit_mlp(pre.transform(tr), ytr, pre.transform(va), yva, cfg)
+        t0 = time.perf_counter()
+        pre, model, _, sel = fit_recipe(tr, ytr, va, yva, schema, cfg)
+        run.chosen.append(sel.get("winner", "quick"))
         seconds = time.perf_counter() - t0
         from churn_core.model.network import compiled_predict
 
         return compiled_predict(model)(pre.transform(te)), seconds
 
+    run.chosen = []  # the adaptive recipe's winner per fold
     return run
 
 

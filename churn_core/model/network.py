@@ -21,6 +21,8 @@ import numpy as np
 
 IMBALANCE_MODES = ("class_weight", "smote", "none")
 ENSEMBLES = ("tabm-mini", "independent")
+#: ``TrainConfig.recipe`` values (see :mod:`churn_core.model.recipe`).
+RECIPES = ("adaptive", "quick")
 #: Validation quantities early stopping can watch: Keras' loss, or the ROC-AUC of the
 #: (ensemble-mean) churn probability computed with scikit-learn after every epoch.
 MONITORS = ("val_loss", "val_auc")
@@ -90,6 +92,12 @@ class TrainConfig:
         Add 0/1 missing indicators for numeric columns with blanks in training.
     extra : dict
         Room for later recipe options (kept in the card).
+    recipe : {"adaptive", "quick"}, default "adaptive"
+        ``"adaptive"``: :mod:`churn_core.model.recipe` fits a few fixed candidate
+        configurations (this one first) and keeps the best on the validation split, within
+        ``time_budget``; ``"quick"``: this configuration only (one fit).
+    time_budget : float > 0, default 60
+        Seconds the adaptive recipe may spend on its candidates (the first always runs).
     """
 
     hidden: tuple[int, ...] = (32, 16)
@@ -109,8 +117,15 @@ class TrainConfig:
     members: int = 8
     ensemble: str = "tabm-mini"
     extra: dict = field(default_factory=dict)
+    recipe: str = "adaptive"
+    time_budget: float = 60.0
 
     def __post_init__(self):
+        if self.recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
+        self.time_budget = float(self.time_budget)
+        if not self.time_budget > 0:  # also refuses nan
+            raise ValueError(f"time_budget must be a positive number of seconds, got {self.time_budget}")
         self.hidden = tuple(int(h) for h in self.hidden)
         if self.imbalance not in IMBALANCE_MODES:
             raise ValueError(f"imbalance must be one of {IMBALANCE_MODES}, got {self.imbalance!r}")
