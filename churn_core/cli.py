@@ -115,9 +115,25 @@ def _train_config(args):
             hidden=hidden, dropout=args.dropout, l2=args.l2,
             learning_rate=args.learning_rate, batch_size=args.batch_size, max_epochs=args.max_epochs,
             patience=args.patience, imbalance=args.imbalance, seed=args.seed,
+            recipe=args.recipe, time_budget=args.time_budget,
         )
     except ValueError as exc:
         raise ChurnError(f"training options: {exc}") from None
+
+
+def _print_recipe(sel: dict) -> None:
+    """The adaptive recipe's candidates (validation scores) and why the winner won."""
+    if sel.get("recipe") != "adaptive":
+        return
+    print(f"adaptive recipe (time budget {sel['time_budget_s']:.0f} s, used {sel.get('seconds', 0):.0f} s; "
+          f"chosen on the {sel['validation_rows']} validation rows only):")
+    for c in sel["candidates"]:
+        if c["status"] == "fitted":
+            print(f"  {'*' if c['name'] == sel['winner'] else ' '} {c['name']:22s} validation PR-AUC "
+                  f"{c['val_pr_auc']:.3f}  ROC-AUC {c['val_roc_auc']:.3f}  ({c['seconds']:.1f} s)")
+        else:
+            print(f"    {c['name']:22s} skipped: {c['reason']}")
+    print(f"  {sel['why']}")
 
 
 def _check_threshold(thr) -> None:
@@ -192,6 +208,8 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
     bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training", disable=args.quiet, file=sys.stderr)
 
     def progress(epoch, total, logs):
+        if bar.total != total:  # the adaptive recipe counts epochs over all its candidates
+            bar.total = total
         bar.update(epoch - bar.n)
         bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val_loss=f"{logs.get('val_loss', 0):.4f}",
                         **({"val_auc": f"{logs['val_auc']:.4f}"} if "val_auc" in logs else {}))
@@ -212,6 +230,7 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
           f"{card['split_sizes']['validation']}/{card['split_sizes']['test']}; "
           f"{card['epochs_trained']} epoch{'s' if card['epochs_trained'] != 1 else ''} "
           f"(best {card['best_epoch']})")
+    _print_recipe(card.get("recipe") or {})
     _print_report("test split", bundle.metrics["test"])
     print(f"default decision threshold (max F1 on validation): {bundle.default_threshold:.3f}")
     print(f"saved {folder}")
@@ -533,6 +552,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"how the rarer churners are weighted (default {d.imbalance})")
     t.add_argument("--seed", type=int, default=config.SEED,
                    help=f"random seed: same data + seed = same model (default {config.SEED})")
+    t.add_argument("--recipe", choices=["adaptive", "quick"], default=d.recipe,
+                   help="adaptive: try a few fixed variants of the options above and keep the best on "
+                        "the validation split (never the test split); quick: the options above only "
+                        f"(default {d.recipe})")
+    t.add_argument("--time-budget", type=float, default=d.time_budget, metavar="S",
+                   help=f"seconds the adaptive recipe may spend on its variants; the first always runs "
+                        f"(default {d.time_budget:g})")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="show a bundle's test metrics, or evaluate it on a labelled file")

@@ -36,7 +36,8 @@ from churn_core.workbench.scores import Scores, score_data
 from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.explain import (explain_one, explain_scores, make_explainer,
                                           reasons_for)
-from churn_core.workbench.training import TrainingGuard, slug_model_name, train_model
+from churn_core.workbench.training import (TrainingGuard, recipe_summary, slug_model_name,
+                                           train_model)
 from churn_core.workbench.segments import (SegmentView, customer_table, default_actions,
                                            rank_positions, segment, tier_counts)
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
@@ -52,7 +53,7 @@ __all__ = [
     "Scores", "score_data",
     "ChallengerView", "challenger_view",
     "explain_one", "explain_scores", "make_explainer", "reasons_for",
-    "TrainingGuard", "slug_model_name", "train_model",
+    "TrainingGuard", "recipe_summary", "slug_model_name", "train_model",
     "SegmentView", "customer_table", "default_actions", "rank_positions", "segment",
     "tier_counts",
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
