@@ -147,7 +147,7 @@ with st.form("train_form"):
                          help="adaptive: also tries a few fixed variants of these settings (more "
                               "regularisation, finer numeric bins, a wider network) and keeps the best "
                               "on the validation customers; quick: these settings only.")
-    budget = b.number_input("Time budget for the adaptive recipe (s)", 5, 3600,
+    budget = c.number_input("Time budget for the adaptive recipe (s)", 5, 3600,
                             int(defaults.time_budget) if defaults else 60)
     start = st.form_submit_button(
         "Train and save", type="primary",

@@ -64,6 +64,10 @@ with st.expander("Compare with a gradient-boosting challenger", expanded=False):
             if challenger is not None:
                 cmp = _ui.challenger_table(challenger)
                 st.dataframe(cmp, hide_index=True)
+                verdict = getattr(challenger, "verdict", None)
+                if verdict is not None:
+                    (st.warning if verdict.challenger_wins else st.info)(
+                        f"{verdict.sentence} {verdict.advice}".strip())
 
 # ------------------------------------------------------------------ threshold strategies
 with st.expander("Choose the threshold with a strategy", expanded=False):

@@ -88,3 +88,5 @@ def test_form_defaults_are_the_measured_recipe(app_models):  # noqa: F811
     assert form.number_input[3].value == cfg.patience
     assert form.select_slider[0].value == cfg.batch_size
     assert form.text_input[1].value == ", ".join(map(str, cfg.hidden))
+    assert form.selectbox[1].value == cfg.recipe == "adaptive"
+    assert form.number_input[4].value == cfg.time_budget

@@ -163,7 +163,7 @@ def _why(rows: list[dict], win: int) -> str:
 
 
 def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, schema, cfg,
-                 progress: Callable | None = None, candidates=CANDIDATES, clock=time.perf_counter):
+                 progress: Callable | None = None, candidates=None, clock=time.perf_counter):
     """Fit the candidates within the time budget and keep the best on the validation split.
 
     Parameters
@@ -177,7 +177,8 @@ def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, s
     progress : callable, optional
         ``progress(epoch, max_epochs, logs)``; epochs are counted over all candidates, out of
         ``len(candidates) * max_epochs`` (``logs["candidate"]`` names the one training).
-    candidates : sequence of Candidate, default :data:`CANDIDATES`
+    candidates : sequence of Candidate, optional
+        Default :data:`CANDIDATES`.
     clock : callable, default ``time.perf_counter``
         Seconds (replaceable in tests).
 
@@ -197,6 +198,7 @@ def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, s
     from churn_core.model.network import compiled_predict
     from churn_core.model.train import fit_pipeline
 
+    candidates = CANDIDATES if candidates is None else tuple(candidates)
     budget = float(cfg.time_budget)
     t0 = clock()
     rows, fits = [], {}
