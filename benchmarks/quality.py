@@ -314,7 +314,7 @@ def main(argv=None):
             print("\nPaired by fold, default MLP minus the better gradient boosting:\n")
             print(pair)
         if res.attrs.get("default_chosen"):
-            print(f"\nAdaptive recipe, candidate chosen per fold: {', '.join(res.attrs['default_chosen'])}")
+            print(f"\nAdaptive recipe, candidate chosen per fold: {'; '.join(res.attrs['default_chosen'])}")
         sys.stdout.flush()
         out.append({"attrs": res.attrs, "rows": res.to_dict("records"), "paired": paired(res)})
     if a.json:

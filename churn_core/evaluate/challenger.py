@@ -232,8 +232,9 @@ def challenger_verdict(y_test, p_mlp, p_challenger, seed: int = 42, recipe: str 
     Raises
     ------
     ValueError
-        When the arrays differ in length or the test split lacks a class
-        (:func:`churn_core.evaluate.metrics.check_labels_scores`).
+        (``ChurnError``) When the arrays differ in length, hold a value outside [0, 1]
+        (:func:`churn_core.evaluate.metrics.check_labels_scores`) or the test split lacks a
+        class.
 
     Notes
     -----

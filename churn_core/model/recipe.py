@@ -63,10 +63,10 @@ CANDIDATES: tuple[Candidate, ...] = (
                       "no dropout or L2)", {}),
     Candidate("regularised", "batch 256, dropout 0.1 and L2 1e-3 (more optimizer steps on small files, "
                              "less overfitting)", dict(_REG)),
-    Candidate("regularised, 16 bins", "as 'regularised' with 16 instead of 8 piecewise-linear bins per "
+    Candidate("regularised + 16 bins", "as 'regularised' with 16 instead of 8 piecewise-linear bins per "
                                       "numeric column (finer thresholds)",
               {**_REG, "extra": {"preprocess": {"ple_bins": 16}}}),
-    Candidate("regularised, wider", "as 'regularised' with 64-32 hidden units per member (more room for "
+    Candidate("regularised + wider", "as 'regularised' with 64-32 hidden units per member (more room for "
                                     "interactions)", {**_REG, "hidden": (64, 32)}),
 )
 
