@@ -239,8 +239,11 @@ def test_candidate_config_overrides_and_merges_extra():
 def test_choose_prefers_pr_auc_then_roc_auc_then_the_earlier():
     s = [{"pr_auc": 0.70, "roc_auc": 0.90}, {"pr_auc": 0.72, "roc_auc": 0.80},
          {"pr_auc": 0.72, "roc_auc": 0.85}, {"pr_auc": 0.72, "roc_auc": 0.85}]
-    assert R.choose(s) == 2
+    assert R.choose(s, margin=0.01) == 2
+    assert R.choose(s, margin=0.03) == 0  # the lead of 0.02 is within the margin: the base stays
+    assert R.choose(s[1:], margin=0.0) == 1  # ties on both: the earlier
     assert R.choose([{"pr_auc": float("nan"), "roc_auc": float("nan")}, {"pr_auc": 0.1, "roc_auc": 0.5}]) == 1
+    assert R.choose([{"pr_auc": 0.5, "roc_auc": 0.9}, {"pr_auc": 0.505, "roc_auc": 0.5}]) == 0  # MARGIN 0.01
     assert R.choose([{"pr_auc": 0.5, "roc_auc": 0.5}]) == 0
 
 

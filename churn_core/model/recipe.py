@@ -28,8 +28,14 @@ import numpy as np
 import pandas as pd
 
 from churn_core.model.network import RECIPES  # noqa: F401  ("adaptive", "quick")
+#: A variant replaces the first candidate (the configuration as given) only when its
+#: validation PR-AUC is higher by more than this: on files where the variants tie (bank,
+#: telco) picking by validation noise cost up to 0.01 PR-AUC on test folds, while on Orange the
+#: winning variant led by 0.05-0.1.
+MARGIN = 0.01
 #: What chooses the winner (computed on the validation split only).
-SELECTION_METRIC = "validation PR-AUC (average precision); ties by validation ROC-AUC, then the earlier candidate"
+SELECTION_METRIC = (f"validation PR-AUC (average precision), ties by validation ROC-AUC; a variant "
+                    f"replaces the base only when it leads the base by more than {MARGIN} PR-AUC")
 
 
 @dataclass(frozen=True)
@@ -127,23 +133,33 @@ def score_candidate(rows, y_val, p_val) -> dict:
             "roc_auc": float(roc_auc_score(y_val, p_val))}
 
 
-def choose(scores: list[dict]) -> int:
-    """Position of the winning candidate: highest ``pr_auc``, then ``roc_auc``, then earliest.
+def choose(scores: list[dict], margin: float | None = None) -> int:
+    """Position of the winning candidate.
+
+    The best is the highest ``pr_auc``, then ``roc_auc``, then the earliest; it wins when it is
+    the first candidate (the base) or leads the base's ``pr_auc`` by more than ``margin``,
+    otherwise the base wins.
 
     Parameters
     ----------
     scores : list of dict
-        One :func:`score_candidate` result per fitted candidate (NaN counts as lowest).
+        One :func:`score_candidate` result per fitted candidate, the base first (NaN counts
+        as lowest).
+    margin : float, optional
+        Default :data:`MARGIN`.
 
     Returns
     -------
     int
     """
-    def key(i):
-        s = scores[i]
-        return tuple(-np.inf if not np.isfinite(s[k]) else s[k] for k in ("pr_auc", "roc_auc")) + (-i,)
+    margin = MARGIN if margin is None else float(margin)
 
-    return max(range(len(scores)), key=key)
+    def val(i, k):
+        v = scores[i][k]
+        return v if np.isfinite(v) else -np.inf
+
+    best = max(range(len(scores)), key=lambda i: (val(i, "pr_auc"), val(i, "roc_auc"), -i))
+    return best if best == 0 or val(best, "pr_auc") > val(0, "pr_auc") + margin else 0
 
 
 def _why(rows: list[dict], win: int) -> str:
@@ -155,11 +171,17 @@ def _why(rows: list[dict], win: int) -> str:
     others = [r for r in fitted if r is not w]
     runner = max(others, key=lambda r: (r["val_pr_auc"], r["val_roc_auc"]))
     gap = w["val_pr_auc"] - runner["val_pr_auc"]
-    if gap > 0:
+    if win == 0 and gap <= 0:
+        return (f"'{w['name']}' (the settings as given) was kept: no variant led its validation PR-AUC "
+                f"({w['val_pr_auc']:.3f}) by more than {MARGIN} (best variant: '{runner['name']}', "
+                f"{runner['val_pr_auc']:.3f}).")
+    if win:
+        base = rows[0]
         return (f"'{w['name']}' had the highest validation PR-AUC ({w['val_pr_auc']:.3f}), "
-                f"{gap:.3f} above the next best, '{runner['name']}' ({runner['val_pr_auc']:.3f}).")
-    return (f"'{w['name']}' tied on validation PR-AUC ({w['val_pr_auc']:.3f}) and won on validation "
-            f"ROC-AUC ({w['val_roc_auc']:.3f}) or by coming first.")
+                f"{w['val_pr_auc'] - base['val_pr_auc']:.3f} above the settings as given ('{base['name']}', "
+                f"{base['val_pr_auc']:.3f}; a variant must lead by more than {MARGIN}).")
+    return (f"'{w['name']}' (the settings as given) had the highest validation PR-AUC "
+            f"({w['val_pr_auc']:.3f}), {gap:.3f} above the next best, '{runner['name']}'.")
 
 
 def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, schema, cfg,
