@@ -241,7 +241,8 @@ def test_choose_prefers_pr_auc_then_roc_auc_then_the_earlier():
          {"pr_auc": 0.72, "roc_auc": 0.85}, {"pr_auc": 0.72, "roc_auc": 0.85}]
     assert R.choose(s, margin=0.01) == 2
     assert R.choose(s, margin=0.03) == 0  # the lead of 0.02 is within the margin: the base stays
-    assert R.choose(s[1:], margin=0.0) == 1  # ties on both: the earlier
+    assert R.choose([s[0], s[2], s[3]], margin=0.0) == 1  # variants tie on both: the earlier
+    assert R.choose(s[1:], margin=0.0) == 0  # a variant equal to the base does not replace it
     assert R.choose([{"pr_auc": float("nan"), "roc_auc": float("nan")}, {"pr_auc": 0.1, "roc_auc": 0.5}]) == 1
     assert R.choose([{"pr_auc": 0.5, "roc_auc": 0.9}, {"pr_auc": 0.505, "roc_auc": 0.5}]) == 0  # MARGIN 0.01
     assert R.choose([{"pr_auc": 0.5, "roc_auc": 0.5}]) == 0

@@ -178,10 +178,18 @@ def _why(rows: list[dict], win: int) -> str:
     if win:
         base = rows[0]
         return (f"'{w['name']}' had the highest validation PR-AUC ({w['val_pr_auc']:.3f}), "
-                f"{w['val_pr_auc'] - base['val_pr_auc']:.3f} above the settings as given ('{base['name']}', "
+                f"{w['val_pr_auc'] - base['val_pr_auc']:.4f} above the settings as given ('{base['name']}', "
                 f"{base['val_pr_auc']:.3f}; a variant must lead by more than {MARGIN}).")
     return (f"'{w['name']}' (the settings as given) had the highest validation PR-AUC "
             f"({w['val_pr_auc']:.3f}), {gap:.3f} above the next best, '{runner['name']}'.")
+
+
+def _predict(model, X: np.ndarray, batch: int = 65_536) -> np.ndarray:
+    """Churn probabilities of ``model`` in eager mode (no ``tf.function`` traced per candidate)."""
+    if not len(X):
+        return np.zeros(0)
+    return np.concatenate([np.asarray(model(X[i:i + batch], training=False)).reshape(-1)
+                           for i in range(0, len(X), batch)]).astype(np.float64)
 
 
 def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, schema, cfg,
@@ -217,7 +225,6 @@ def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, s
         ``reason`` when skipped), ``winner``, ``why`` and ``config`` (the winner's
         ``TrainConfig.to_dict()``).
     """
-    from churn_core.model.network import compiled_predict
     from churn_core.model.train import fit_pipeline
 
     candidates = CANDIDATES if candidates is None else tuple(candidates)
@@ -244,7 +251,7 @@ def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, s
                 progress(_offset + epoch, total, {**logs, "candidate": _name})
 
         pre, model, history = fit_pipeline(train_df, y_train, val_df, y_val, schema, ccfg, progress=each)
-        p_val = compiled_predict(model)(pre.transform(val_df))
+        p_val = _predict(model, pre.transform(val_df))
         s = score_candidate(val_df.index, y_val, p_val)
         row.update(status="fitted", val_pr_auc=s["pr_auc"], val_roc_auc=s["roc_auc"],
                    seconds=round(clock() - start, 2), epochs=len(history.get("loss", [])))
