@@ -35,9 +35,11 @@ class TrainConfig:
     """Hyperparameters of one training run (saved in the model card).
 
     The defaults are the recipe measured by ``benchmarks/quality.py`` (README, "Model
-    quality"): a TabM-mini ensemble of 8 small MLPs on piecewise-linear encoded numerics,
-    Adam 2e-2 at batch 1024 without dropout, best epoch chosen on validation ROC-AUC (the
-    experiments behind each choice: ``benchmarks/experiments/README.md``). The reference
+    quality"): the adaptive recipe (:mod:`churn_core.model.recipe`) whose base is a TabM-mini
+    ensemble of 8 small MLPs on piecewise-linear encoded numerics, Adam 2e-2 at batch 1024
+    without dropout, best epoch chosen on validation ROC-AUC, plus regularised / finer / wider
+    variants chosen on the validation split (the experiments behind each choice:
+    ``benchmarks/experiments/README.md``). The reference
     tutorial's recipe is ``hidden=(64, 32), members=1, learning_rate=0.01, batch_size=32,
     patience=5, monitor="val_loss", numeric_encoding="standard", imbalance="none",
     dropout=0, l2=0``.
