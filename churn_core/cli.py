@@ -309,6 +309,9 @@ def cmd_evaluate(args) -> int:
     _check_threshold(args.threshold)
     if args.positive_label is not None and args.data is None:
         raise ChurnError("--positive-label applies to a labelled file: give it with --data")
+    if args.challenger and args.data is None:
+        raise ChurnError("--challenger trains gradient boosting on the model's own split: give the "
+                         "model's training file with --data")
     models_dir, name = _split_model_path(args.model)
     import_tensorflow_quietly()
     bundle = load_bundle(name, models_dir)
@@ -357,9 +360,30 @@ def cmd_evaluate(args) -> int:
         rep = evaluate(res.y, p, thr).to_dict()
         print(f"{data.name}: {len(res.valid)} rows evaluated, {len(res.rejected)} rejected")
         _print_report(f"{name} on {data.name}", rep)
+        if args.challenger:
+            _print_challenger(bundle, data, res)
     if args.json:
         print(json.dumps(rep, indent=1))
     return 0
+
+
+def _print_challenger(bundle, data: Path, res) -> None:
+    """Train the gradient-boosting challenger on the bundle's split of ``data`` and print the verdict."""
+    import numpy as np
+
+    from churn_core.evaluate.challenger import challenger_verdict, train_challenger
+
+    card = bundle.card or {}
+    if card.get("data_sha256") != _file_sha256(data):
+        raise ChurnError(f"--challenger: {data.name} is not the file model {bundle.name!r} was trained on "
+                         f"({card.get('source') or 'see its card'}); the challenger needs the same rows")
+    _, p_test, _ = train_challenger(bundle, res.valid, res.y)
+    t = bundle.evaluation["test"]
+    v = challenger_verdict(np.asarray(t["y"]), np.asarray(t["p"]), p_test, seed=int(card.get("seed", 42)),
+                           recipe=(card.get("recipe") or {}).get("recipe", "quick"))
+    print(f"challenger (gradient boosting on the same split): {v.sentence}")
+    if v.advice:
+        print(v.advice)
 
 
 def _score_local(args, bundle) -> dict:
@@ -565,6 +589,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", required=True, help="models/NAME")
     e.add_argument("--data", help="labelled file to evaluate on (default: the stored test split)")
     e.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
+    e.add_argument("--challenger", action="store_true",
+                   help="also train gradient boosting on the model's own split of --data (its training "
+                        "file) and say whether it beats the model by more than the noise")
     e.add_argument("--positive-label", help="target value of --data meaning 'churned' when the file "
                                             "labels churn differently from the training file "
                                             "(e.g. Churned; default: the model's)")

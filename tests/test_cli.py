@@ -52,6 +52,28 @@ def test_train_adaptive_recipe_prints_candidates_and_honours_the_time_budget(sam
                  "--time-budget", "-1"]) == 2
 
 
+def test_evaluate_challenger_prints_the_verdict(trained_cli, sample_csv, tmp_path, capsys):
+    import numpy as np
+
+    from churn_core.data.validate import validate
+    from churn_core.evaluate.challenger import challenger_verdict, train_challenger
+    from churn_core.io.reader import read_table
+
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--challenger"]) == 0
+    out = capsys.readouterr().out
+    b = load_bundle("cli", trained_cli)
+    res = validate(read_table(sample_csv)[0], b.schema, require_target=True)
+    _, p_test, _ = train_challenger(b, res.valid, res.y)
+    t = b.evaluation["test"]
+    v = challenger_verdict(np.asarray(t["y"]), np.asarray(t["p"]), p_test, seed=5, recipe="quick")
+    assert f"challenger (gradient boosting on the same split): {v.sentence}" in out
+    other = tmp_path / "other.csv"
+    other.write_text(sample_csv.read_text()[:-200].rsplit("\n", 1)[0] + "\n")
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(other), "--challenger"]) == 2
+    assert "not the file model" in capsys.readouterr().err
+
+
 def test_evaluate_stored_and_on_file(trained_cli, sample_csv, capsys):
     assert main(["evaluate", "--model", str(trained_cli / "cli"), "--json"]) == 0
     out = capsys.readouterr().out
