@@ -231,6 +231,9 @@ def test_candidate_config_overrides_and_merges_extra():
     assert cfg.extra == {"preprocess": {"ple_bins": 16, "other": 1}, "note": "x"}
     assert base.hidden == (16, 8) and base.extra["preprocess"]["ple_bins"] == 4  # base untouched
     assert R.candidate_config(base, R.CANDIDATES[0]).to_dict() == {**base.to_dict(), "recipe": "quick"}
+    wider = R.Candidate("w", "d", {"hidden_factor": 2})
+    assert R.candidate_config(base, wider).hidden == (32, 16)  # the analyst's widths, doubled
+    assert R.candidate_config(TrainConfig(), R.CANDIDATES[-1]).hidden == (64, 32)  # as measured
     # every shipped candidate is a valid configuration of the same Dense-chain family
     for c in R.CANDIDATES:
         assert R.candidate_config(TrainConfig(), c).members == TrainConfig().members

@@ -50,7 +50,8 @@ class Candidate:
         What it changes, in words.
     overrides : dict
         :class:`~churn_core.model.network.TrainConfig` fields replaced in the base
-        configuration (``extra`` is merged, not replaced).
+        configuration (``extra`` is merged, not replaced); ``hidden_factor`` multiplies the
+        base's hidden widths (so a width the analyst chose is scaled, not replaced).
     """
 
     name: str
@@ -72,8 +73,8 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("regularised + 16 bins", "as 'regularised' with 16 instead of 8 piecewise-linear bins per "
                                       "numeric column (finer thresholds)",
               {**_REG, "extra": {"preprocess": {"ple_bins": 16}}}),
-    Candidate("regularised + wider", "as 'regularised' with 64-32 hidden units per member (more room for "
-                                    "interactions)", {**_REG, "hidden": (64, 32)}),
+    Candidate("regularised + wider", "as 'regularised' with twice the hidden units per member (64-32 for "
+                                    "the default 32-16: more room for interactions)", {**_REG, "hidden_factor": 2}),
 )
 
 
@@ -95,6 +96,9 @@ def candidate_config(base, candidate: Candidate):
 
     d = base.to_dict()
     over = dict(candidate.overrides)
+    factor = over.pop("hidden_factor", None)
+    if factor is not None:
+        over["hidden"] = tuple(int(h * factor) for h in base.hidden)
     extra = dict(d.get("extra") or {})
     if "extra" in over:
         for k, v in over.pop("extra").items():
