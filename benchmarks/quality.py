@@ -11,9 +11,16 @@ affects them alike.
 
 Usage::
 
-    python benchmarks/quality.py --data ../shared/data/Churn_Modelling.csv [--target Exited]
+    python benchmarks/quality.py [--data FILE ...] [--target Exited]
         [--folds 5] [--seed 42] [--models default,tutorial,logistic,hgb,lightgbm]
         [--mlp-config '{"hidden": [128, 64]}'] [--json out.json]
+
+Without ``--data`` it runs the three public files (bank, telco, Orange telecom, from
+``config.SHARED_DATA_DIR``) that are present; ``--data`` (repeatable) adds any other file.
+One table per file, then the paired comparison: per fold, the default MLP minus the better
+gradient-boosting model (the one of HistGradientBoosting / LightGBM with the higher mean for
+that metric), for ROC-AUC and PR-AUC: mean difference, fold-to-fold standard deviation of
+the difference, and folds the MLP wins (ties count as half).
 
 Columns: ROC-AUC mean ± sd over folds, PR-AUC (average precision) mean, best F1 (maximum
 over thresholds on the test fold: an optimistic, threshold-free summary), Brier score of the
@@ -51,9 +58,10 @@ from churn_core.data.validate import validate  # noqa: E402
 #: ``fit_mlp`` it also gets ``ReduceLROnPlateau``, which the tutorial did not have.)
 TUTORIAL = dict(hidden=(64, 32), dropout=0.0, l2=0.0, learning_rate=0.01, batch_size=32,
                 max_epochs=100, patience=5, imbalance="none", monitor="val_loss",
-                numeric_encoding="standard", members=1, extra={})
-ALL_MODELS = ("default", "tutorial", "logistic", "hgb", "lightgbm")
-LABELS = {"default": "MLP (product default)", "tutorial": "MLP (tutorial recipe)",
+                numeric_encoding="standard", members=1, extra={}, recipe="quick")
+ALL_MODELS = ("default", "quick", "tutorial", "logistic", "hgb", "lightgbm")
+LABELS = {"default": "MLP (product default: adaptive)", "quick": "MLP (quick recipe)",
+          "tutorial": "MLP (tutorial recipe)",
           "logistic": "logistic regression", "hgb": "HistGradientBoosting", "lightgbm": "LightGBM"}
 
 
@@ -61,24 +69,17 @@ def _mlp(cfg: TrainConfig):
     """Fit/predict closure for an MLP recipe through the product pipeline."""
 
     def run(tr, ytr, va, yva, te, schema):
-        try:  # the product's one entry point for preprocessing + fitting, when present
-            from churn_core.model.train import fit_pipeline
-        except ImportError:
-            fit_pipeline = None
-        t0 = time.perf_counter()
-        if fit_pipeline is not None:
-            pre, model, _ = fit_pipeline(tr, ytr, va, yva, schema, cfg)
-        else:
-            from churn_core.model.network import fit_mlp
+        from churn_core.model.train import fit_recipe
 
-            pre = Preprocessor.fit(tr, schema, numeric_encoding=cfg.numeric_encoding,
-                                   missing_indicator=cfg.missing_indicator)
-            model, _ = fit_mlp(pre.transform(tr), ytr, pre.transform(va), yva, cfg)
+        t0 = time.perf_counter()
+        pre, model, _, sel = fit_recipe(tr, ytr, va, yva, schema, cfg)
+        run.chosen.append(sel.get("winner", "quick"))
         seconds = time.perf_counter() - t0
         from churn_core.model.network import compiled_predict
 
         return compiled_predict(model)(pre.transform(te)), seconds
 
+    run.chosen = []  # the adaptive recipe's winner per fold
     return run
 
 
@@ -175,7 +176,8 @@ def run(path, target=None, folds=5, seed=42, models=ALL_MODELS, mlp_config=None,
     default_cfg = TrainConfig.from_dict({**base.to_dict(), **(mlp_config or {})})
     tutorial_cfg = TrainConfig.from_dict({**base.to_dict(), **TUTORIAL})
     inner_val = base.val_size / (1 - base.test_size)
-    runners = {"default": _mlp(default_cfg), "tutorial": _mlp(tutorial_cfg)}
+    quick_cfg = TrainConfig.from_dict({**default_cfg.to_dict(), "recipe": "quick"})
+    runners = {"default": _mlp(default_cfg), "quick": _mlp(quick_cfg), "tutorial": _mlp(tutorial_cfg)}
     runners.update({"logistic": lambda *a: _logistic(*a, seed), "hgb": lambda *a: _hgb(*a, seed),
                     "lightgbm": lambda *a: _lightgbm(*a, seed)})
     models = [m for m in models if m != "lightgbm" or _has_lightgbm()]
@@ -195,6 +197,7 @@ def run(path, target=None, folds=5, seed=42, models=ALL_MODELS, mlp_config=None,
                 progress(f"fold {f + 1}/{folds} {m:9s} ROC-AUC {rep.roc_auc:.4f} PR-AUC {rep.pr_auc:.4f} "
                          f"fit {sec:.1f}s")
     rows = []
+    chosen = getattr(runners["default"], "chosen", []) if "default" in models else []
     for m in models:
         d = pd.DataFrame(per[m])
         rows.append(dict(model=LABELS[m], key=m, roc_auc=d.roc_auc.mean(), roc_auc_sd=d.roc_auc.std(ddof=1),
@@ -203,7 +206,7 @@ def run(path, target=None, folds=5, seed=42, models=ALL_MODELS, mlp_config=None,
                          folds_roc_auc=d.roc_auc.round(4).tolist(), folds_pr_auc=d.pr_auc.round(4).tolist()))
     out = pd.DataFrame(rows)
     out.attrs.update(data=str(path), rows=len(y), churn_rate=float(y.mean()), folds=folds, seed=seed,
-                     default_config=default_cfg.to_dict())
+                     default_config=default_cfg.to_dict(), default_chosen=list(chosen))
     return out
 
 
@@ -225,9 +228,64 @@ def format_table(res: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+GBMS = ("hgb", "lightgbm")
+
+
+def paired(res: pd.DataFrame) -> list[dict]:
+    """Per-fold paired comparison of the default MLP with the better gradient-boosting model.
+
+    Parameters
+    ----------
+    res : DataFrame
+        :func:`run` output holding the ``default`` row and at least one of :data:`GBMS`.
+
+    Returns
+    -------
+    list of dict
+        Per metric (``roc_auc``, ``pr_auc``): ``gbm`` (label of the GBM with the higher mean),
+        ``diffs`` (MLP minus GBM per fold), ``mean``, ``sd`` (fold-to-fold standard deviation of
+        the differences, ddof=1), ``wins`` (folds the MLP is higher; a tie counts half) and
+        ``folds``. Empty when either side is missing.
+    """
+    by = {r["key"]: r for r in res.to_dict("records")}
+    gbms = [by[g] for g in GBMS if g in by]
+    if "default" not in by or not gbms:
+        return []
+    out = []
+    for metric in ("roc_auc", "pr_auc"):
+        g = max(gbms, key=lambda r: r[metric])
+        d = np.asarray(by["default"][f"folds_{metric}"]) - np.asarray(g[f"folds_{metric}"])
+        out.append(dict(metric=metric, gbm=g["model"], diffs=d.round(4).tolist(), mean=float(d.mean()),
+                        sd=float(d.std(ddof=1)) if len(d) > 1 else float("nan"),
+                        wins=float((d > 0).sum() + 0.5 * (d == 0).sum()), folds=len(d)))
+    return out
+
+
+def format_paired(res: pd.DataFrame) -> str:
+    """Markdown table of :func:`paired` (empty string without an MLP and a GBM)."""
+    rows = paired(res)
+    if not rows:
+        return ""
+    names = {"roc_auc": "ROC-AUC", "pr_auc": "PR-AUC"}
+    lines = ["| metric | MLP minus | mean difference (± sd over folds) | per fold | MLP wins |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {names[r['metric']]} | {r['gbm']} | {r['mean']:+.4f} ± {r['sd']:.4f} | "
+                     f"{', '.join(f'{v:+.3f}' for v in r['diffs'])} | {r['wins']:g} of {r['folds']} |")
+    return "\n".join(lines)
+
+
+def default_files() -> list[Path]:
+    """The public files (bank, telco, Orange telecom) present in ``config.SHARED_DATA_DIR``."""
+    from churn_core import config
+
+    return [p for p in (config.BANK_CSV, config.TELCO_CSV, config.ORANGE_CSV) if p.is_file()]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", required=True, help="customer file (CSV, Parquet, XLSX)")
+    ap.add_argument("--data", action="append",
+                    help="customer file (CSV, Parquet, XLSX); repeatable; default: the public files")
     ap.add_argument("--target", help="target column (default: inferred)")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=42)
@@ -240,15 +298,27 @@ def main(argv=None):
     bad = [m for m in models if m not in ALL_MODELS]
     if bad:
         ap.error(f"unknown models {bad}; choose from {ALL_MODELS}")
-    res = run(a.data, a.target, a.folds, a.seed, models,
-              json.loads(a.mlp_config) if a.mlp_config else None,
-              progress=None if a.quiet else lambda s: print(s, file=sys.stderr, flush=True))
-    print(f"{Path(a.data).name}: {res.attrs['rows']} rows, churn rate {res.attrs['churn_rate']:.1%}, "
-          f"{a.folds}-fold stratified CV, seed {a.seed}")
-    print(format_table(res))
+    files = a.data or default_files()
+    if not files:
+        ap.error("no --data given and none of the public files is present")
+    out = []
+    for path in files:
+        res = run(path, a.target, a.folds, a.seed, models,
+                  json.loads(a.mlp_config) if a.mlp_config else None,
+                  progress=None if a.quiet else lambda s: print(s, file=sys.stderr, flush=True))
+        print(f"\n**{Path(path).name}: {res.attrs['rows']} rows, churn rate {res.attrs['churn_rate']:.1%}, "
+              f"{a.folds}-fold stratified CV, seed {a.seed}**\n")
+        print(format_table(res))
+        pair = format_paired(res)
+        if pair:
+            print("\nPaired by fold, default MLP minus the better gradient boosting:\n")
+            print(pair)
+        if res.attrs.get("default_chosen"):
+            print(f"\nAdaptive recipe, candidate chosen per fold: {'; '.join(res.attrs['default_chosen'])}")
+        sys.stdout.flush()
+        out.append({"attrs": res.attrs, "rows": res.to_dict("records"), "paired": paired(res)})
     if a.json:
-        Path(a.json).write_text(json.dumps({"attrs": res.attrs, "rows": res.to_dict("records")}, indent=2,
-                                           default=float))
+        Path(a.json).write_text(json.dumps(out, indent=2, default=float))
 
 
 if __name__ == "__main__":

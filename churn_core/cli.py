@@ -38,7 +38,6 @@ from churn_core import config
 from churn_core.campaign.dask_scoring import score_parts
 from churn_core.campaign.scoring import rejected_layout, score_file
 from churn_core.data import synthetic
-from churn_core.data.cells import match_columns
 from churn_core.data.infer import infer_schema
 from churn_core.errors import ChurnError
 from churn_core.evaluate.metrics import evaluate
@@ -47,7 +46,9 @@ from churn_core.io.writer import csv_bytes, write_atomically
 from churn_core.model.bundle import is_bundle_folder, load_bundle, save_bundle
 from churn_core.model.network import TrainConfig
 from churn_core.model.tf_quiet import import_tensorflow_quietly
-from churn_core.cli_util import _file_sha256, _need_file, _split_model_path
+from churn_core.cli_util import (_file_sha256, _need_file, _print_challenger, _print_data_notes,
+                                 _print_other_labels, _print_report, _print_warnings,
+                                 _split_model_path)
 from churn_core.model.train import train_bundle
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
@@ -74,20 +75,6 @@ def _load_for_scoring(name: str, models_dir):
     return bundle
 
 
-def _fmt(x) -> str:
-    return "n/a" if x is None else f"{x:.4f}"
-
-
-def _print_report(title: str, rep: dict) -> None:
-    at = rep.get("at_threshold", {})
-    print(f"{title}: n={rep['n']}  churn rate={rep['base_rate']:.3f}  ROC-AUC={_fmt(rep.get('roc_auc'))}  "
-          f"PR-AUC={_fmt(rep.get('pr_auc'))}  Brier={rep['brier']:.4f}")
-    if at:
-        print(f"  at threshold {at.get('threshold', 0):.3f}: precision={at.get('precision', 0):.3f}  "
-              f"recall={at.get('recall', 0):.3f}  F1={at.get('f1', 0):.3f}  "
-              f"accuracy={at.get('accuracy', 0):.3f}")
-
-
 def _train_config(args):
     """The :class:`TrainConfig` of the ``train`` options; bad values -> :class:`ChurnError`."""
 
@@ -108,9 +95,25 @@ def _train_config(args):
             hidden=hidden, dropout=args.dropout, l2=args.l2,
             learning_rate=args.learning_rate, batch_size=args.batch_size, max_epochs=args.max_epochs,
             patience=args.patience, imbalance=args.imbalance, seed=args.seed,
+            recipe=args.recipe, time_budget=args.time_budget,
         )
     except ValueError as exc:
         raise ChurnError(f"training options: {exc}") from None
+
+
+def _print_recipe(sel: dict) -> None:
+    """The adaptive recipe's candidates (validation scores) and why the winner won."""
+    if sel.get("recipe") != "adaptive":
+        return
+    print(f"adaptive recipe (time budget {sel['time_budget_s']:.0f} s, used {sel.get('seconds', 0):.0f} s; "
+          f"chosen on the {sel['validation_rows']} validation rows only):")
+    for c in sel["candidates"]:
+        if c["status"] == "fitted":
+            print(f"  {'*' if c['name'] == sel['winner'] else ' '} {c['name']:22s} validation PR-AUC "
+                  f"{c['val_pr_auc']:.3f}  ROC-AUC {c['val_roc_auc']:.3f}  ({c['seconds']:.1f} s)")
+        else:
+            print(f"    {c['name']:22s} skipped: {c['reason']}")
+    print(f"  {sel['why']}")
 
 
 def _check_threshold(thr) -> None:
@@ -179,6 +182,8 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
     bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training", disable=args.quiet, file=sys.stderr)
 
     def progress(epoch, total, logs):
+        if bar.total != total:  # the adaptive recipe counts epochs over all its candidates
+            bar.total = total
         bar.update(epoch - bar.n)
         bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val_loss=f"{logs.get('val_loss', 0):.4f}",
                         **({"val_auc": f"{logs['val_auc']:.4f}"} if "val_auc" in logs else {}))
@@ -199,6 +204,7 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
           f"{card['split_sizes']['validation']}/{card['split_sizes']['test']}; "
           f"{card['epochs_trained']} epoch{'s' if card['epochs_trained'] != 1 else ''} "
           f"(best {card['best_epoch']})")
+    _print_recipe(card.get("recipe") or {})
     _print_report("test split", bundle.metrics["test"])
     print(f"default decision threshold (max F1 on validation): {bundle.default_threshold:.3f}")
     print(f"saved {folder}")
@@ -251,6 +257,9 @@ def cmd_evaluate(args) -> int:
     _check_threshold(args.threshold)
     if args.positive_label is not None and args.data is None:
         raise ChurnError("--positive-label applies to a labelled file: give it with --data")
+    if args.challenger and args.data is None:
+        raise ChurnError("--challenger trains gradient boosting on the model's own split: give the "
+                         "model's training file with --data")
     models_dir, name = _split_model_path(args.model)
     bundle = _load_for_scoring(name, models_dir)
     thr = bundle.default_threshold if args.threshold is None else args.threshold
@@ -290,6 +299,11 @@ def cmd_evaluate(args) -> int:
             print(f"warning: {m.shared_ids} customers of {data.name} ({m.id_column}) were in the "
                   f"training data of model {name!r}: these figures are optimistic")
         _print_report(f"{_model_label(bundle)} on {data.name}", rep)
+        if args.challenger:
+            from churn_core.data.validate import validate
+
+            _print_challenger(bundle, data, validate(df, bundle.schema, require_target=True,
+                                                     source_name=data.name))
     if args.json:
         print(json.dumps(rep, indent=1))
     return 0
@@ -388,52 +402,6 @@ def cmd_score(args) -> int:
     return 0
 
 
-def _print_data_notes(info: dict) -> None:
-    """Print what an analyst should check: unseen categories, imputed blanks, values outside the
-    training range, duplicate IDs."""
-    for col, values in sorted((info.get("unseen_categories") or {}).items()):
-        top = sorted(values.items(), key=lambda kv: -kv[1])
-        shown = ", ".join(f"{v!r} ({n})" for v, n in top[:5]) + (f", ... {len(top) - 5} more" if len(top) > 5 else "")
-        print(f"note: column {col!r} has values not seen in training, scored as 'none of the known "
-              f"categories': {shown}")
-    blanks = {c: n for c, n in (info.get("imputed_cells") or {}).items() if n}
-    if blanks:
-        print("note: blank cells filled by the training rules: "
-              + ", ".join(f"{c} ({n})" for c, n in sorted(blanks.items())))
-    outside = {c: n for c, n in (info.get("outside_training_range") or {}).items() if n}
-    detail = info.get("outside_training_range_detail") or {}
-    if detail:
-        from churn_core.model.ranges import describe
-
-        print("note: values outside the range seen in training (smallest to largest value of the "
-              "training file; the model extrapolates; check for typing errors): "
-              + "; ".join(describe(detail)))
-    elif outside:
-        print("note: values outside the range seen in training (the model extrapolates; check for "
-              "typing errors): " + ", ".join(f"{c} ({n})" for c, n in sorted(outside.items())))
-    for col, n in sorted((info.get("duplicate_ids") or {}).items()):
-        print(f"warning: {n} rows share an ID value in column {col!r} (duplicate customers?)")
-
-
-def _print_other_labels(df, schema) -> None:
-    """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
-    from churn_core.data.infer import column_labels
-
-    col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
-    if col is None or schema.positive_label is None or schema.negative_label is not None:
-        return
-    pos = schema.positive_label.casefold()
-    others = [v for v in column_labels(df, col) if v.casefold() != pos]
-    if len(others) > 1:
-        print(f"warning: column {schema.target!r} has {len(others) + 1} labels; every value other than "
-              f"{schema.positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")
-
-
-def _print_warnings(source: str, warnings) -> None:
-    for w in warnings or []:
-        print(f"warning: {source}: {w}")
-
-
 def cmd_sample(args) -> int:
     """``sample``: write the synthetic sample to ``--out`` (replaced whole, or left as it was).
 
@@ -495,6 +463,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"how the rarer churners are weighted (default {d.imbalance})")
     t.add_argument("--seed", type=int, default=config.SEED,
                    help=f"random seed: same data + seed = same model (default {config.SEED})")
+    t.add_argument("--recipe", choices=["adaptive", "quick"], default=d.recipe,
+                   help="adaptive: try a few fixed variants of the options above and keep the best on "
+                        "the validation split (never the test split); quick: the options above only "
+                        f"(default {d.recipe})")
+    t.add_argument("--time-budget", type=float, default=d.time_budget, metavar="S",
+                   help=f"seconds the adaptive recipe may spend on its variants; the first always runs "
+                        f"(default {d.time_budget:g})")
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="show a bundle's test metrics, or evaluate it on a labelled file")
@@ -503,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sheet", help="XLSX input: the sheet to read (name or 0-based position) when "
                    "several sheets hold customer tables")
     e.add_argument("--threshold", type=float, help="decision threshold (default: the bundle's)")
+    e.add_argument("--challenger", action="store_true",
+                   help="also train gradient boosting on the model's own split of --data (its training "
+                        "file) and say whether it beats the model by more than the noise")
     e.add_argument("--positive-label", help="target value of --data meaning 'churned' when the file "
                                             "labels churn differently from the training file "
                                             "(e.g. Churned; default: the model's)")

@@ -5,6 +5,7 @@ import hashlib
 from pathlib import Path
 
 from churn_core import config
+from churn_core.data.cells import match_columns
 from churn_core.errors import BundleError, ChurnError
 from churn_core.model.bundle import sanitize_model_name
 
@@ -34,3 +35,82 @@ def _need_file(path: str) -> Path:
     if not p.is_file():
         raise ChurnError(f"{path}: file not found")
     return p
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
+
+
+def _print_report(title: str, rep: dict) -> None:
+    at = rep.get("at_threshold", {})
+    print(f"{title}: n={rep['n']}  churn rate={rep['base_rate']:.3f}  ROC-AUC={_fmt(rep.get('roc_auc'))}  "
+          f"PR-AUC={_fmt(rep.get('pr_auc'))}  Brier={rep['brier']:.4f}")
+    if at:
+        print(f"  at threshold {at.get('threshold', 0):.3f}: precision={at.get('precision', 0):.3f}  "
+              f"recall={at.get('recall', 0):.3f}  F1={at.get('f1', 0):.3f}  "
+              f"accuracy={at.get('accuracy', 0):.3f}")
+
+
+def _print_data_notes(info: dict) -> None:
+    """Print what an analyst should check: unseen categories, imputed blanks, values outside the
+    training range, duplicate IDs."""
+    for col, values in sorted((info.get("unseen_categories") or {}).items()):
+        top = sorted(values.items(), key=lambda kv: -kv[1])
+        shown = ", ".join(f"{v!r} ({n})" for v, n in top[:5]) + (f", ... {len(top) - 5} more" if len(top) > 5 else "")
+        print(f"note: column {col!r} has values not seen in training, scored as 'none of the known "
+              f"categories': {shown}")
+    blanks = {c: n for c, n in (info.get("imputed_cells") or {}).items() if n}
+    if blanks:
+        print("note: blank cells filled by the training rules: "
+              + ", ".join(f"{c} ({n})" for c, n in sorted(blanks.items())))
+    outside = {c: n for c, n in (info.get("outside_training_range") or {}).items() if n}
+    detail = info.get("outside_training_range_detail") or {}
+    if detail:
+        from churn_core.model.ranges import describe
+
+        print("note: values outside the range seen in training (smallest to largest value of the "
+              "training file; the model extrapolates; check for typing errors): "
+              + "; ".join(describe(detail)))
+    elif outside:
+        print("note: values outside the range seen in training (the model extrapolates; check for "
+              "typing errors): " + ", ".join(f"{c} ({n})" for c, n in sorted(outside.items())))
+    for col, n in sorted((info.get("duplicate_ids") or {}).items()):
+        print(f"warning: {n} rows share an ID value in column {col!r} (duplicate customers?)")
+
+
+def _print_other_labels(df, schema) -> None:
+    """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
+    from churn_core.data.infer import column_labels
+
+    col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
+    if col is None or schema.positive_label is None or schema.negative_label is not None:
+        return
+    pos = schema.positive_label.casefold()
+    others = [v for v in column_labels(df, col) if v.casefold() != pos]
+    if len(others) > 1:
+        print(f"warning: column {schema.target!r} has {len(others) + 1} labels; every value other than "
+              f"{schema.positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")
+
+
+def _print_warnings(source: str, warnings) -> None:
+    for w in warnings or []:
+        print(f"warning: {source}: {w}")
+
+
+def _print_challenger(bundle, data: Path, res) -> None:
+    """Train the gradient-boosting challenger on the bundle's split of ``data`` and print the verdict."""
+    import numpy as np
+
+    from churn_core.evaluate.challenger import challenger_verdict, train_challenger
+
+    card = bundle.card or {}
+    if card.get("data_sha256") != _file_sha256(data):
+        raise ChurnError(f"--challenger: {data.name} is not the file model {bundle.name!r} was trained on "
+                         f"({card.get('source') or 'see its card'}); the challenger needs the same rows")
+    _, p_test, _ = train_challenger(bundle, res.valid, res.y)
+    t = bundle.evaluation["test"]
+    v = challenger_verdict(np.asarray(t["y"]), np.asarray(t["p"]), p_test, seed=int(card.get("seed", 42)),
+                           recipe=(card.get("recipe") or {}).get("recipe", "quick"))
+    print(f"challenger (gradient boosting on the same split): {v.sentence}")
+    if v.advice:
+        print(v.advice)

@@ -20,6 +20,7 @@ STREAMLIT_CONFIG = ROOT / ".streamlit" / "config.toml"
 SHARED_DATA_DIR = Path(os.environ.get("CHURN_SHARED_DATA", ROOT.parent / "shared" / "data"))
 BANK_CSV = SHARED_DATA_DIR / "Churn_Modelling.csv"
 TELCO_CSV = SHARED_DATA_DIR / "WA_Fn-UseC_-Telco-Customer-Churn.csv"
+ORANGE_CSV = SHARED_DATA_DIR / "Orange_Telecom_Churn.csv"
 
 #: The local workspace folder where the app keeps uploaded files (one file per SHA-256) so
 #: that a reload or a bookmark brings the active data back. Outside the repository by default

@@ -76,6 +76,10 @@ else:
                 f"{hp.get('batch_size')}, imbalance: {hp.get('imbalance')}; trained "
                 f"{card.get('epochs_trained', '?')} epochs (best {card.get('best_epoch', '?')})\n"
                 f"- **Calibration** {_ui.calibration_text(bundle)}")
+            recipe_text, recipe_rows = wb.recipe_summary(card)
+            st.markdown(f"- **Recipe** {_ui.esc(recipe_text)}")
+            if recipe_rows is not None:
+                st.dataframe(recipe_rows, hide_index=True)
             for text in card.get("warnings") or []:
                 st.warning(text)
             if card.get("history"):
@@ -146,6 +150,12 @@ with st.form("train_form"):
         "Make it the champion (the model the app opens with)",
         value=wb.champion_is_synthetic(),
         help="Ticked by default while the champion is the synthetic model.")
+    recipe = a.selectbox("Recipe", ["adaptive", "quick"],
+                         help="adaptive: also tries a few fixed variants of these settings (more "
+                              "regularisation, finer numeric bins, a wider network) and keeps the best "
+                              "on the validation customers; quick: these settings only.")
+    budget = c.number_input("Time budget for the adaptive recipe (s)", 5, 3600,
+                            int(defaults.time_budget) if defaults else 60)
     start = st.form_submit_button(
         "Train and save", type="primary",
         disabled=bool(st.session_state.get(_ui.TRAINING)) or guard.busy or
@@ -173,7 +183,8 @@ if start:
     try:
         cfg = TC(hidden=tuple(int(h) for h in hidden.replace(";", ",").split(",") if h.strip()),
                  dropout=dropout, l2=l2, learning_rate=lr, batch_size=int(batch),
-                 max_epochs=int(epochs), patience=int(patience), imbalance=imbalance)
+                 max_epochs=int(epochs), patience=int(patience), imbalance=imbalance,
+                 recipe=recipe, time_budget=float(budget))
     except ValueError as exc:
         st.error(f"These settings cannot work: {exc}")
         st.stop()
@@ -198,7 +209,8 @@ if start:
 
     def _draw_epoch(epoch: int, max_epochs: int, logs: dict) -> None:
         bar.progress(min(epoch / max(max_epochs, 1), 1.0),
-                     text=f"Epoch {epoch} of at most {max_epochs} · loss "
+                     text=(f"{logs['candidate']} · " if "candidate" in logs else "")
+                          + f"Epoch {epoch} of at most {max_epochs} · loss "
                           f"{logs.get('loss', float('nan')):.4f} · validation loss "
                           f"{logs.get('val_loss', float('nan')):.4f} · "
                           + (f"validation ROC-AUC {logs['val_auc']:.4f} · " if "val_auc" in logs else "")

@@ -57,6 +57,10 @@ with st.expander("Compare with a gradient-boosting challenger", expanded=False):
             _ui.show_error(exc, "The challenger could not be trained")
         if challenger is not None:
             st.dataframe(challenger.table, hide_index=True)
+            verdict = getattr(challenger, "verdict", None)
+            if verdict is not None:
+                (st.warning if verdict.challenger_wins else st.info)(
+                    f"{verdict.sentence} {verdict.advice}".strip())
 
 # ------------------------------------------------------------------ threshold strategies
 with st.expander("Choose the threshold with a strategy", expanded=False):

@@ -89,7 +89,7 @@ def tiny_cfg():
     from churn_core.model.network import TrainConfig
 
     return TrainConfig(hidden=(16, 8), max_epochs=15, patience=3, batch_size=128,
-                       learning_rate=0.01, seed=0)
+                       learning_rate=0.01, seed=0, recipe="quick")
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ def test_train_a_tiny_model_in_the_app(app_models):  # noqa: F811
     form.number_input[2].set_value(2)                     # max epochs
     form.number_input[3].set_value(1)                     # patience
     form.select_slider[0].set_value(1024)                 # batch size
+    form.selectbox[1].set_value("quick")                  # recipe: these settings only
     at.form_submit_button[0].click().run()
     assert_no_exception(at)
     folder = app_models / "tiny_app_model"
@@ -35,6 +36,7 @@ def test_train_a_tiny_model_in_the_app(app_models):  # noqa: F811
     assert card["hyperparameters"]["hidden"] == [8]
     assert card["hyperparameters"]["max_epochs"] == 2
     assert card["epochs_trained"] <= 2
+    assert card["recipe"]["recipe"] == "quick"
     assert at.session_state["active_model"] == "tiny_app_model"
     assert at.session_state["decision_threshold"] == pytest.approx(
         round(card["default_threshold"], 2))
@@ -87,3 +89,5 @@ def test_form_defaults_are_the_measured_recipe(app_models):  # noqa: F811
     assert form.number_input[3].value == cfg.patience
     assert form.select_slider[0].value == cfg.batch_size
     assert form.text_input[1].value == ", ".join(map(str, cfg.hidden))
+    assert form.selectbox[1].value == cfg.recipe == "adaptive"
+    assert form.number_input[4].value == cfg.time_budget

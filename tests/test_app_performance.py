@@ -68,6 +68,9 @@ def test_challenger_overlay_never_raises(perf_app):
     errors = [e.value for e in at.error]
     # either the side-by-side table, or a clear message that the training file is needed
     assert tables or any("training" in e for e in errors), errors
+    if tables:  # the plain verdict comes with the table
+        texts = [m.value for m in [*at.info, *at.warning]]
+        assert any("challenger" in t and "top 10%" in t for t in texts), texts
 
 
 def test_net_value_strategy_picks_the_best_threshold_on_validation(perf_app):

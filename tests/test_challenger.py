@@ -96,3 +96,66 @@ def test_clear_errors(trained_bundle, validated):
         train_challenger(trained_bundle, valid.iloc[:100], y[:100])
     with pytest.raises(TrainingDataError, match="labels"):
         train_challenger(trained_bundle, valid, y[:-1])
+
+
+# ---------------------------------------------------------------- the plain verdict (issue 16)
+from churn_core.evaluate.challenger import challenger_verdict  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def scored():
+    """1,000 test customers, 20 % churners; a sharp and a blurred ranking of the same risk."""
+    rng = np.random.default_rng(11)
+    risk = rng.normal(size=1000)
+    y = (risk + rng.normal(scale=0.6, size=1000) > 0.85).astype(int)
+    sharp = 1 / (1 + np.exp(-(2 * risk)))
+    blurred = 1 / (1 + np.exp(-(2 * risk + rng.normal(scale=2.5, size=1000))))
+    return y, sharp, blurred
+
+
+def _churners_in_top(y, p, share=0.10):
+    n = int(np.ceil(share * len(y)))
+    return int(y[np.argsort(-p, kind="stable")[:n]].sum()), n
+
+
+def test_verdict_says_when_the_challenger_wins_and_what_to_do(scored):
+    y, sharp, blurred = scored
+    v = challenger_verdict(y, blurred, sharp, recipe="quick")
+    assert v.challenger_wins
+    cc, n = _churners_in_top(y, sharp)
+    cm, _ = _churners_in_top(y, blurred)
+    assert (v.top_n, v.churners_challenger, v.churners_mlp) == (n, cc, cm) and cc > cm
+    assert f"it finds {cc} churners, the MLP {cm} ({(cc - cm) / cm:.0%} more)" in v.sentence
+    pr = v.gaps["pr_auc"]
+    assert pr["challenger"] == pytest.approx(average_precision_score(y, sharp))
+    assert pr["mlp"] == pytest.approx(average_precision_score(y, blurred))
+    assert pr["gap"] > pr["noise"] > 0
+    assert "adaptive recipe" in v.advice and "more customers" in v.advice
+    assert "time budget" in challenger_verdict(y, blurred, sharp, recipe="adaptive").advice
+
+
+def test_verdict_stays_quiet_within_the_noise(scored):
+    y, sharp, blurred = scored
+    same = challenger_verdict(y, sharp, sharp)
+    assert not same.challenger_wins and same.advice == "" and "Keep the MLP" in same.sentence
+    assert same.gaps["roc_auc"]["gap"] == 0
+    better_mlp = challenger_verdict(y, sharp, blurred)  # the MLP is the sharp one
+    assert not better_mlp.challenger_wins and better_mlp.gaps["pr_auc"]["gap"] < 0
+
+
+def test_verdict_noise_is_the_spread_over_stratified_parts(scored):
+    from sklearn.model_selection import StratifiedKFold
+
+    y, sharp, blurred = scored
+    v = challenger_verdict(y, blurred, sharp, seed=5)
+    diffs = [roc_auc_score(y[i], sharp[i]) - roc_auc_score(y[i], blurred[i])
+             for _, i in StratifiedKFold(5, shuffle=True, random_state=5).split(sharp, y)]
+    assert v.gaps["roc_auc"]["noise"] == pytest.approx(np.std(diffs, ddof=1), abs=1e-12)
+
+
+def test_verdict_refuses_mismatched_or_one_class_input(scored):
+    y, sharp, _ = scored
+    with pytest.raises(ValueError):
+        challenger_verdict(y, sharp, sharp[:-1])
+    with pytest.raises(ValueError):
+        challenger_verdict(np.zeros(50, int), sharp[:50], sharp[:50])

@@ -14,7 +14,7 @@ from churn_core.model.bundle import load_bundle
 from churn_core.cli import main
 
 TINY = ["--hidden", "16,8", "--max-epochs", "6", "--patience", "2", "--batch-size", "128",
-        "--learning-rate", "0.01"]
+        "--learning-rate", "0.01", "--recipe", "quick"]
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +33,45 @@ def test_train_writes_bundle_with_given_hyperparameters(trained_cli, sample_csv)
     import hashlib
 
     assert b.card["data_sha256"] == hashlib.sha256(sample_csv.read_bytes()).hexdigest()
+
+
+def test_train_adaptive_recipe_prints_candidates_and_honours_the_time_budget(sample_csv, tmp_path, capsys):
+    """--time-budget 0.001: the base always fits, every variant is skipped and the output says so."""
+    args = [a for a in TINY if a not in ("--recipe", "quick")]
+    assert main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out",
+                 str(tmp_path / "ad"), *args, "--recipe", "adaptive", "--time-budget", "0.001"]) == 0
+    out = capsys.readouterr().out
+    assert "adaptive recipe (time budget 0 s" in out and "validation rows only" in out
+    assert out.count("skipped: time budget") == 3
+    sel = load_bundle("ad", tmp_path).card["recipe"]
+    assert sel["winner"] == "base" and sel["time_budget_s"] == 0.001
+    assert [c["status"] for c in sel["candidates"]] == ["fitted", "skipped", "skipped", "skipped"]
+    with pytest.raises(SystemExit):
+        main(["train", "--data", str(sample_csv), "--out", str(tmp_path / "x"), "--recipe", "slow"])
+    assert main(["train", "--data", str(sample_csv), "--target", "Exited", "--out", str(tmp_path / "y"),
+                 "--time-budget", "-1"]) == 2
+
+
+def test_evaluate_challenger_prints_the_verdict(trained_cli, sample_csv, tmp_path, capsys):
+    import numpy as np
+
+    from churn_core.data.validate import validate
+    from churn_core.evaluate.challenger import challenger_verdict, train_challenger
+    from churn_core.io.reader import read_table
+
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--challenger"]) == 0
+    out = capsys.readouterr().out
+    b = load_bundle("cli", trained_cli)
+    res = validate(read_table(sample_csv)[0], b.schema, require_target=True)
+    _, p_test, _ = train_challenger(b, res.valid, res.y)
+    t = b.evaluation["test"]
+    v = challenger_verdict(np.asarray(t["y"]), np.asarray(t["p"]), p_test, seed=5, recipe="quick")
+    assert f"challenger (gradient boosting on the same split): {v.sentence}" in out
+    other = tmp_path / "other.csv"
+    other.write_text(sample_csv.read_text()[:-200].rsplit("\n", 1)[0] + "\n")
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(other), "--challenger"]) == 2
+    assert "not the file model" in capsys.readouterr().err
 
 
 def test_evaluate_stored_and_on_file(trained_cli, sample_csv, capsys):

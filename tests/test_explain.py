@@ -251,7 +251,7 @@ def synthetic_explanation():
     df = make_bank_customers(n=6_000, seed=7).astype(str)
     schema = infer_schema(df, target="Exited", positive_label="1")
     cfg = TrainConfig(hidden=(16, 8), max_epochs=30, patience=4, batch_size=256,
-                      learning_rate=0.01, l2=1e-3, seed=0)
+                      learning_rate=0.01, l2=1e-3, seed=0, recipe="quick")
     bundle = train_bundle(df, schema, cfg, name="synthetic_explain")
     valid = validate(df, schema, require_target=True).valid
     ex = RawColumnExplainer(bundle, valid, background_size=50, seed=3)

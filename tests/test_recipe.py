@@ -188,3 +188,172 @@ def test_dropout_and_l2_runs_are_seeded_and_change_the_model(toy):
     # the L2 term is in the training loss: larger than the plain run's at the first epoch
     _, hp = fit_mlp(Xtr, ytr, Xva, yva, _cfg(max_epochs=1, patience=1))
     assert h1["loss"][0] > hp["loss"][0]
+
+
+# ---------------------------------------------------------------- the adaptive recipe (issue 16)
+from churn_core.model import recipe as R  # noqa: E402
+
+#: Small, fast candidates with the shape of :data:`recipe.CANDIDATES` (a base and variants).
+_SMALL = (
+    R.Candidate("base", "as given", {}),
+    R.Candidate("regularised", "batch 128, dropout, L2", {"batch_size": 128, "dropout": 0.1, "l2": 1e-3}),
+    R.Candidate("finer", "16 bins", {"extra": {"preprocess": {"ple_bins": 16}}}),
+)
+
+
+def _adaptive_cfg(**kw):
+    base = dict(hidden=(8, 4), members=2, max_epochs=6, patience=3, batch_size=256, learning_rate=0.02,
+                seed=3, recipe="adaptive", time_budget=600)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.fixture(scope="module")
+def small_sample(sample_df):
+    return sample_df.iloc[:1200]
+
+
+def test_recipe_options_are_validated_and_round_trip():
+    assert TrainConfig().recipe == "adaptive" and TrainConfig().time_budget == 60
+    with pytest.raises(ValueError, match="recipe"):
+        TrainConfig(recipe="fast")
+    for bad in (0, -5, float("nan")):
+        with pytest.raises(ValueError, match="time_budget"):
+            TrainConfig(time_budget=bad)
+    cfg = TrainConfig(recipe="quick", time_budget=12.5)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_candidate_config_overrides_and_merges_extra():
+    base = TrainConfig(hidden=(16, 8), extra={"preprocess": {"ple_bins": 4, "other": 1}, "note": "x"})
+    cand = R.Candidate("c", "d", {"dropout": 0.2, "hidden": (64, 32), "extra": {"preprocess": {"ple_bins": 16}}})
+    cfg = R.candidate_config(base, cand)
+    assert cfg.recipe == "quick" and cfg.dropout == 0.2 and cfg.hidden == (64, 32)
+    assert cfg.extra == {"preprocess": {"ple_bins": 16, "other": 1}, "note": "x"}
+    assert base.hidden == (16, 8) and base.extra["preprocess"]["ple_bins"] == 4  # base untouched
+    assert R.candidate_config(base, R.CANDIDATES[0]).to_dict() == {**base.to_dict(), "recipe": "quick"}
+    wider = R.Candidate("w", "d", {"hidden_factor": 2})
+    assert R.candidate_config(base, wider).hidden == (32, 16)  # the analyst's widths, doubled
+    assert R.candidate_config(TrainConfig(), R.CANDIDATES[-1]).hidden == (64, 32)  # as measured
+    # every shipped candidate is a valid configuration of the same Dense-chain family
+    for c in R.CANDIDATES:
+        assert R.candidate_config(TrainConfig(), c).members == TrainConfig().members
+
+
+def test_choose_prefers_pr_auc_then_roc_auc_then_the_earlier():
+    s = [{"pr_auc": 0.70, "roc_auc": 0.90}, {"pr_auc": 0.72, "roc_auc": 0.80},
+         {"pr_auc": 0.72, "roc_auc": 0.85}, {"pr_auc": 0.72, "roc_auc": 0.85}]
+    assert R.choose(s, margin=0.01) == 2
+    assert R.choose(s, margin=0.03) == 0  # the lead of 0.02 is within the margin: the base stays
+    assert R.choose([s[0], s[2], s[3]], margin=0.0) == 1  # variants tie on both: the earlier
+    assert R.choose(s[1:], margin=0.0) == 0  # a variant equal to the base does not replace it
+    assert R.choose([{"pr_auc": float("nan"), "roc_auc": float("nan")}, {"pr_auc": 0.1, "roc_auc": 0.5}]) == 1
+    assert R.choose([{"pr_auc": 0.5, "roc_auc": 0.9}, {"pr_auc": 0.505, "roc_auc": 0.5}]) == 0  # MARGIN 0.01
+    assert R.choose([{"pr_auc": 0.5, "roc_auc": 0.5}]) == 0
+
+
+def test_selection_sees_only_validation_rows(small_sample, sample_schema, monkeypatch):
+    """The scorer that chooses the candidate is called with the validation rows only."""
+    from churn_core.data.validate import validate
+    from churn_core.model.train import split_positions, train_bundle
+
+    seen = []
+    real = R.score_candidate
+
+    def spy(rows, y_val, p_val):
+        seen.append((np.asarray(rows).copy(), np.asarray(y_val).copy(), len(p_val)))
+        return real(rows, y_val, p_val)
+
+    monkeypatch.setattr(R, "score_candidate", spy)
+    monkeypatch.setattr(R, "CANDIDATES", _SMALL)
+    cfg = _adaptive_cfg()
+    b = train_bundle(small_sample, sample_schema, cfg, name="spy")
+    res = validate(small_sample, sample_schema, require_target=True)
+    y = np.asarray(res.y, dtype=int)
+    tr, va, te = split_positions(y, cfg)
+    assert len(seen) == len(_SMALL)
+    for rows, y_val, n in seen:
+        np.testing.assert_array_equal(rows, res.valid.index[va])  # exactly the validation rows
+        np.testing.assert_array_equal(y_val, y[va])
+        assert n == len(va)
+        assert not set(rows) & set(res.valid.index[te]) and not set(rows) & set(res.valid.index[tr])
+    assert b.evaluation["validation"]["position"] == va.tolist()
+    sel = b.card["recipe"]
+    assert [c["name"] for c in sel["candidates"]] == [c.name for c in _SMALL]
+    assert sel["validation_rows"] == len(va)
+    # the recorded scores are the validation scores of each candidate; the winner has the best
+    scores = [{"pr_auc": c["val_pr_auc"], "roc_auc": c["val_roc_auc"]} for c in sel["candidates"]]
+    assert sel["winner"] == _SMALL[R.choose(scores)].name
+    assert sel["winner"] in sel["why"]
+    assert b.card["hyperparameters"] == sel["config"]
+    assert b.card["recipe"]["requested"] == cfg.to_dict()
+    # the saved model is the winner's: its validation PR-AUC (raw probabilities) is the recorded one
+    from sklearn.metrics import average_precision_score
+
+    pv = np.asarray(b.evaluation["validation"]["p_raw"])
+    win = next(c for c in sel["candidates"] if c["name"] == sel["winner"])
+    assert average_precision_score(y[va], pv) == pytest.approx(win["val_pr_auc"], abs=1e-6)
+
+
+def test_same_seed_same_file_same_candidate_and_metrics(small_sample, sample_schema, monkeypatch):
+    from churn_core.model.train import train_bundle
+
+    monkeypatch.setattr(R, "CANDIDATES", _SMALL)
+    a = train_bundle(small_sample, sample_schema, _adaptive_cfg(), name="a")
+    b = train_bundle(small_sample, sample_schema, _adaptive_cfg(), name="b")
+    assert a.card["recipe"]["winner"] == b.card["recipe"]["winner"]
+    assert [c["val_pr_auc"] for c in a.card["recipe"]["candidates"]] == \
+           [c["val_pr_auc"] for c in b.card["recipe"]["candidates"]]
+    assert a.metrics == b.metrics
+
+
+def test_time_budget_skips_candidates_and_says_so(small_sample, sample_schema, monkeypatch):
+    """A fake clock where each fit takes 10 s: with 15 s of budget only the first fits."""
+    from churn_core.data.validate import validate
+    from churn_core.model.train import split_positions
+
+    res = validate(small_sample, sample_schema, require_target=True)
+    y = np.asarray(res.y, dtype=int)
+    cfg = _adaptive_cfg(time_budget=15)
+    tr, va, _ = split_positions(y, cfg)
+    ticks = iter(np.arange(0, 1000, 5.0))  # every clock() call advances 5 s
+    _, model, _, sel = R.fit_adaptive(res.valid.iloc[tr], y[tr], res.valid.iloc[va], y[va], sample_schema,
+                                      cfg, candidates=_SMALL, clock=lambda: next(ticks))
+    status = [c["status"] for c in sel["candidates"]]
+    assert status[0] == "fitted" and "skipped" in status
+    skipped = [c for c in sel["candidates"] if c["status"] == "skipped"]
+    assert all("time budget" in c["reason"] for c in skipped)
+    assert sel["winner"] == "base" and "only candidate" in sel["why"]
+
+
+def test_quick_recipe_fits_once(small_sample, sample_schema, monkeypatch):
+    from churn_core.model.train import train_bundle
+
+    calls = []
+    monkeypatch.setattr(R, "score_candidate", lambda *a: calls.append(1) or {"pr_auc": 0, "roc_auc": 0})
+    b = train_bundle(small_sample, sample_schema, _adaptive_cfg(recipe="quick"), name="q")
+    assert calls == [] and b.card["recipe"]["recipe"] == "quick"
+    assert b.card["hyperparameters"] == _adaptive_cfg(recipe="quick").to_dict()
+
+
+def test_winner_is_one_plain_dense_chain_in_safe_mode(small_sample, sample_schema, monkeypatch, tmp_path):
+    """Whatever candidate wins, the saved model is one .keras file of Dense layers (safe mode)."""
+    import keras
+
+    from churn_core.model.bundle import load_bundle, save_bundle
+    from churn_core.model.train import train_bundle
+
+    wide = (R.Candidate("wide", "16 bins, wider", {"hidden": (12, 6), "dropout": 0.1,
+                                                   "extra": {"preprocess": {"ple_bins": 16}}}),)
+    monkeypatch.setattr(R, "CANDIDATES", wide)
+    b = train_bundle(small_sample, sample_schema, _adaptive_cfg(), name="w")
+    save_bundle(b, "w", tmp_path)
+    assert len(list((tmp_path / "w").glob("*.keras"))) == 1
+    m = keras.saving.load_model(tmp_path / "w" / "model.keras", safe_mode=True)
+    assert {type(layer).__name__ for layer in m.layers} == {"InputLayer", "Dense"}
+    back = load_bundle("w", tmp_path)
+    assert back.preprocessor.options["ple_bins"] == 16
+    te = b.evaluation["test"]
+    from churn_core.data.validate import validate
+
+    valid = validate(small_sample, sample_schema, require_target=True).valid
+    np.testing.assert_allclose(back.predict_proba(valid.iloc[te["position"]]), te["p"], atol=1e-6)

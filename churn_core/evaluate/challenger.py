@@ -163,3 +163,127 @@ def train_challenger(bundle_or_split_info, valid_df: pd.DataFrame, y, schema: Fe
     threshold = float(max_f1(y[split.validation], p_val).threshold)
     y_test = y[split.test]
     return y_test, p_test, M.evaluate(y_test, p_test, threshold)
+
+
+#: Share of the test customers, ranked by churn probability, in the verdict's "top of the list".
+VERDICT_TOP_SHARE = 0.10
+#: Stratified parts of the test split whose spread measures the fold-to-fold noise.
+VERDICT_PARTS = 5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Does the challenger beat the MLP on the test split by more than the noise?
+
+    Attributes
+    ----------
+    challenger_wins : bool
+        True when the challenger's ROC-AUC or PR-AUC exceeds the MLP's by more than the
+        fold-to-fold noise of that difference.
+    gaps : dict of str to dict
+        Per metric (``roc_auc``, ``pr_auc``): ``mlp``, ``challenger``, ``gap`` (challenger minus
+        MLP on the whole test split) and ``noise`` (standard deviation of the gap over
+        :data:`VERDICT_PARTS` stratified parts of the test split; NaN when a part lacks a class).
+    top_n : int
+        Customers in the top :data:`VERDICT_TOP_SHARE` of each ranking.
+    churners_mlp, churners_challenger : int
+        Churners among each model's ``top_n`` highest-ranked test customers.
+    sentence : str
+        The verdict in plain words.
+    advice : str
+        What to do about it (empty when the challenger does not win).
+    """
+
+    challenger_wins: bool
+    gaps: dict
+    top_n: int
+    churners_mlp: int
+    churners_challenger: int
+    sentence: str
+    advice: str
+
+
+def _top_churners(y: np.ndarray, p: np.ndarray, n: int) -> int:
+    """Churners among the ``n`` highest probabilities (stable order breaks ties)."""
+    order = np.argsort(-p, kind="stable")[:n]
+    return int(y[order].sum())
+
+
+def challenger_verdict(y_test, p_mlp, p_challenger, seed: int = 42, recipe: str | None = None) -> Verdict:
+    """Plain verdict: does the gradient-boosting challenger beat the MLP by more than the noise?
+
+    Parameters
+    ----------
+    y_test : array-like of shape (n_test,) in {0, 1}
+        Labels of the bundle's test split.
+    p_mlp, p_challenger : array-like of shape (n_test,)
+        The two models' churn probabilities in [0, 1] for the same rows.
+    seed : int, default 42
+        Seeds the stratified parts.
+    recipe : str, optional
+        The MLP's training recipe (``"quick"`` or ``"adaptive"``, from its card): the advice
+        names the adaptive recipe when the MLP was trained with the quick one.
+
+    Returns
+    -------
+    Verdict
+
+    Raises
+    ------
+    ValueError
+        (``ChurnError``) When the arrays differ in length, hold a value outside [0, 1]
+        (:func:`churn_core.evaluate.metrics.check_labels_scores`) or the test split lacks a
+        class.
+
+    Notes
+    -----
+    The noise of a metric difference is measured as in cross-validation: the test rows are cut
+    into :data:`VERDICT_PARTS` stratified parts (scikit-learn ``StratifiedKFold``), the gap is
+    computed on each part, and its standard deviation (ddof=1) over the parts is the
+    "fold-to-fold noise". A gap on the whole split larger than that is about 2.2 standard errors
+    (the standard error of a mean of 5 parts is sd / sqrt(5)): unlikely to be luck of the split.
+    The "top of the list" compares the churners each model puts in its top 10 % (the
+    cumulative gains at 10 %; metrics: scikit-learn ``roc_auc_score`` and
+    ``average_precision_score``).
+    """
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    from churn_core.evaluate.metrics import check_labels_scores
+
+    y, pm = check_labels_scores(y_test, p_mlp)
+    _, pc = check_labels_scores(y, p_challenger)
+    if len(np.unique(y)) < 2:
+        raise ValueError("the test split holds one class only: no ROC-AUC or PR-AUC to compare")
+    scorers = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
+    k = min(VERDICT_PARTS, int(min(np.bincount(y.astype(int), minlength=2))))
+    parts = (list(StratifiedKFold(k, shuffle=True, random_state=seed).split(pm, y)) if k >= 2 else [])
+    gaps, wins = {}, False
+    for name, fn in scorers.items():
+        a, b = float(fn(y, pm)), float(fn(y, pc))
+        diffs = [fn(y[i], pc[i]) - fn(y[i], pm[i]) for _, i in parts]
+        noise = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else float("nan")
+        gaps[name] = {"mlp": a, "challenger": b, "gap": b - a, "noise": noise}
+        wins |= bool(np.isfinite(noise) and b - a > noise)
+    n_top = max(1, int(np.ceil(VERDICT_TOP_SHARE * len(y))))
+    cm, cc = _top_churners(y, pm, n_top), _top_churners(y, pc, n_top)
+    more = (f"{(cc - cm) / cm:.0%} more" if cm else f"{cc - cm} more") if cc > cm else (
+        "as many" if cc == cm else f"{(cm - cc) / max(cm, 1):.0%} fewer")
+    top = (f"in the top {VERDICT_TOP_SHARE:.0%} of its list ({n_top} customers) it finds {cc} churners, "
+           f"the MLP {cm} ({more})")
+    pr = gaps["pr_auc"]
+    if wins:
+        sentence = (f"The gradient-boosting challenger ranks churners better than this MLP on its test "
+                    f"customers, by more than the noise: {top}; PR-AUC {pr['challenger']:.3f} vs "
+                    f"{pr['mlp']:.3f} (noise {pr['noise']:.3f}).")
+        advice = ("What to do: " + ("retrain this file with the adaptive recipe (Model page, Recipe: "
+                                    "adaptive), which tries regularised and finer variants; "
+                                    if recipe != "adaptive" else
+                                    "retrain with a larger time budget for the adaptive recipe; ")
+                  + "train on more customers if you have them; until then, the challenger's ranking "
+                    "finds more churners for the same budget.")
+    else:
+        sentence = (f"The challenger does not beat this MLP by more than the noise: {top}; PR-AUC "
+                    f"{pr['challenger']:.3f} vs {pr['mlp']:.3f} (noise {pr['noise']:.3f}). Keep the MLP.")
+        advice = ""
+    return Verdict(wins, gaps, n_top, cm, cc, sentence, advice)

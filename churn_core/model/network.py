@@ -32,6 +32,8 @@ from churn_core.model.ensemble_fit import fit_ensemble, init_params, packed_weig
 
 IMBALANCE_MODES = ("class_weight", "smote", "none")
 ENSEMBLES = ("tabm-mini", "independent")
+#: ``TrainConfig.recipe`` values (see :mod:`churn_core.model.recipe`).
+RECIPES = ("adaptive", "quick")
 #: Validation quantities early stopping can watch: Keras' loss, or the ROC-AUC of the
 #: (ensemble-mean) churn probability computed with scikit-learn after every epoch.
 MONITORS = ("val_loss", "val_auc")
@@ -44,9 +46,11 @@ class TrainConfig:
     """Hyperparameters of one training run (saved in the model card).
 
     The defaults are the recipe measured by ``benchmarks/quality.py`` (README, "Model
-    quality"): a TabM-mini ensemble of 8 small MLPs on piecewise-linear encoded numerics,
-    Adam 2e-2 at batch 1024 without dropout, best epoch chosen on validation ROC-AUC (the
-    experiments behind each choice: ``benchmarks/experiments/README.md``). The reference
+    quality"): the adaptive recipe (:mod:`churn_core.model.recipe`) whose base is a TabM-mini
+    ensemble of 8 small MLPs on piecewise-linear encoded numerics, Adam 2e-2 at batch 1024
+    without dropout, best epoch chosen on validation ROC-AUC, plus regularised / finer / wider
+    variants chosen on the validation split (the experiments behind each choice:
+    ``benchmarks/experiments/README.md``). The reference
     tutorial's recipe is ``hidden=(64, 32), members=1, learning_rate=0.01, batch_size=32,
     patience=5, monitor="val_loss", numeric_encoding="standard", imbalance="none",
     dropout=0, l2=0``.
@@ -101,6 +105,12 @@ class TrainConfig:
         Add 0/1 missing indicators for numeric columns with blanks in training.
     extra : dict
         Room for later recipe options (kept in the card).
+    recipe : {"adaptive", "quick"}, default "adaptive"
+        ``"adaptive"``: :mod:`churn_core.model.recipe` fits a few fixed candidate
+        configurations (this one first) and keeps the best on the validation split, within
+        ``time_budget``; ``"quick"``: this configuration only (one fit).
+    time_budget : float > 0, default 60
+        Seconds the adaptive recipe may spend on its candidates (the first always runs).
     """
 
     hidden: tuple[int, ...] = (32, 16)
@@ -120,8 +130,15 @@ class TrainConfig:
     members: int = 8
     ensemble: str = "tabm-mini"
     extra: dict = field(default_factory=dict)
+    recipe: str = "adaptive"
+    time_budget: float = 60.0
 
     def __post_init__(self):
+        if self.recipe not in RECIPES:
+            raise ValueError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
+        self.time_budget = float(self.time_budget)
+        if not self.time_budget > 0:  # also refuses nan
+            raise ValueError(f"time_budget must be a positive number of seconds, got {self.time_budget}")
         self.hidden = tuple(int(h) for h in self.hidden)
         if self.imbalance not in IMBALANCE_MODES:
             raise ValueError(f"imbalance must be one of {IMBALANCE_MODES}, got {self.imbalance!r}")

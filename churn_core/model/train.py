@@ -83,6 +83,9 @@ def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
                  schema: FeatureSchema, cfg: TrainConfig, progress: Callable | None = None):
     """Fit the preprocessing on training rows, then the MLP with epoch selection on validation rows.
 
+    One fit of ``cfg`` as given, whatever ``cfg.recipe`` says (:func:`fit_recipe` dispatches
+    on it).
+
     The single place preprocessing and network are fitted together (used by
     :func:`train_bundle` and the benchmarks).
 
@@ -110,6 +113,34 @@ def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
     model, history = fit_mlp(pre.transform(train_df), np.asarray(y_train), pre.transform(val_df),
                              np.asarray(y_val), cfg, progress=progress)
     return pre, model, history
+
+
+def fit_recipe(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
+               schema: FeatureSchema, cfg: TrainConfig, progress: Callable | None = None):
+    """Fit by ``cfg.recipe``: one fit (``"quick"``) or the adaptive candidate search.
+
+    Parameters
+    ----------
+    train_df, val_df, y_train, y_val, schema, cfg, progress
+        As for :func:`fit_pipeline`. With ``cfg.recipe == "adaptive"``,
+        :func:`churn_core.model.recipe.fit_adaptive` fits its candidates (``cfg`` first) within
+        ``cfg.time_budget`` seconds and keeps the best on the validation rows.
+
+    Returns
+    -------
+    preprocessor : Preprocessor
+    model : keras.Model
+    history : dict of str to list of float
+    selection : dict
+        ``{"recipe": "quick", "config": ...}`` or the adaptive search's record (every
+        candidate's validation scores, the winner and why it won).
+    """
+    if cfg.recipe == "adaptive":
+        from churn_core.model.recipe import fit_adaptive
+
+        return fit_adaptive(train_df, y_train, val_df, y_val, schema, cfg, progress=progress)
+    pre, model, history = fit_pipeline(train_df, y_train, val_df, y_val, schema, cfg, progress=progress)
+    return pre, model, history, {"recipe": "quick", "config": cfg.to_dict()}
 
 
 def _best_epoch(history: dict, monitor: str) -> int | None:
@@ -230,8 +261,9 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
     y = np.asarray(result.y, dtype=np.int64)
     tr, va, te = split_positions(y, cfg)
 
-    pre, model, history = fit_pipeline(valid.iloc[tr], y[tr], valid.iloc[va], y[va], schema, cfg,
-                                       progress=progress)
+    pre, model, history, selection = fit_recipe(valid.iloc[tr], y[tr], valid.iloc[va], y[va], schema,
+                                                cfg, progress=progress)
+    requested, cfg = cfg, TrainConfig.from_dict(selection["config"])  # the fitted configuration
     X = pre.transform(valid)
 
     bundle = ModelBundle(name=name, model=model, preprocessor=pre, schema=schema)
@@ -284,6 +316,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "split_sizes": {"train": int(len(tr)), "validation": int(len(va)), "test": int(len(te))},
         "seed": int(cfg.seed),
         "hyperparameters": cfg.to_dict(),
+        "recipe": {**selection, "requested": requested.to_dict()},
         "epochs_trained": n_epochs,
         "best_epoch": _best_epoch(history, cfg.monitor),
         "history": history,

@@ -55,6 +55,7 @@ from churn_core.workbench.evaluation import (EvalArrays, LiftView, calibration_v
                                              default_threshold, default_tier_cutoffs, eval_arrays,
                                              lift_view, test_roc_auc)
 from churn_core.workbench.explain import explain_one, explain_scores, make_explainer, reasons_for
+from churn_core.workbench.training import recipe_summary
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
 from churn_core.workbench.quality import QualityReport, churn_label_series, quality_report
@@ -97,7 +98,7 @@ __all__ = [
     "Scores", "score_data",
     "ChallengerView", "challenger_view",
     "explain_one", "explain_scores", "make_explainer", "reasons_for",
-    "TrainingGuard", "slug_model_name", "train_model",
+    "TrainingGuard", "recipe_summary", "slug_model_name", "train_model",
     "SegmentView", "customer_table", "default_actions", "rank_positions", "segment",
     "tier_counts",
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",

@@ -9,7 +9,7 @@ import pandas as pd
 from churn_core.data.validate import validate
 from churn_core.errors import TrainingDataError
 from churn_core.evaluate import metrics
-from churn_core.evaluate.challenger import train_challenger
+from churn_core.evaluate.challenger import challenger_verdict, train_challenger
 from churn_core.workbench.data import ActiveData
 from churn_core.workbench.evaluation import eval_arrays
 
@@ -26,12 +26,16 @@ class ChallengerView:
         At the challenger's own threshold (max F1 on validation, the MLP's rule).
     table : DataFrame
         One row per model: ROC-AUC, PR-AUC, Brier, threshold, precision, recall, F1.
+    verdict : challenger.Verdict or None
+        Whether the challenger beats the MLP by more than the fold-to-fold noise, in plain
+        words, and what to do (``challenger.challenger_verdict``).
     """
 
     roc: Any
     pr: Any
     report: Any
     table: pd.DataFrame
+    verdict: Any = None
 
 
 def challenger_view(bundle, data: ActiveData) -> ChallengerView:
@@ -63,7 +67,8 @@ def challenger_view(bundle, data: ActiveData) -> ChallengerView:
     result = validate(data.frame, bundle.schema, require_target=True, source_name=data.name)
     y_test, p_test, report = train_challenger(bundle, result.valid, result.y)
     t = report.threshold
-    mlp = eval_arrays(bundle).report
+    ev = eval_arrays(bundle)
+    mlp = ev.report
 
     def row(name, r):
         a = r.at_threshold
@@ -73,5 +78,10 @@ def challenger_view(bundle, data: ActiveData) -> ChallengerView:
 
     table = pd.DataFrame([row(f"MLP ({bundle.name})", mlp),
                           row("gradient boosting (challenger)", report)])
+    try:
+        verdict = challenger_verdict(ev.y_test, ev.p_test, p_test, seed=int(card.get("seed", 42)),
+                                     recipe=(card.get("recipe") or {}).get("recipe", "quick"))
+    except ValueError:  # a test split with one class: no ranking to compare
+        verdict = None
     return ChallengerView(metrics.roc_points(y_test, p_test, t),
-                          metrics.pr_points(y_test, p_test, t), report, table)
+                          metrics.pr_points(y_test, p_test, t), report, table, verdict)

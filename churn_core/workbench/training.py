@@ -102,3 +102,41 @@ def train_model(data: ActiveData, cfg, name: str | None = None, progress: Callab
         safe = default_model_name(data.name, bundle.card.get("trained_at"), models_dir)
     save_bundle(bundle, safe, **({"models_dir": models_dir} if models_dir else {}))
     return bundle, safe
+
+
+def recipe_summary(card: dict):
+    """How a model's recipe was chosen, for the model card on the Model page.
+
+    Parameters
+    ----------
+    card : dict
+        A model card (``train.train_bundle``); its ``recipe`` entry is absent in bundles
+        trained before the adaptive recipe existed.
+
+    Returns
+    -------
+    sentence : str
+        E.g. "Adaptive recipe: 4 variants tried on the 1500 validation customers (never the
+        test customers) within 60 s; 'regularised' won: ...".
+    table : DataFrame or None
+        One row per candidate: variant, what it changes, validation PR-AUC, validation
+        ROC-AUC, seconds, status; ``None`` for a quick (single-recipe) model.
+    """
+    import pandas as pd
+
+    sel = (card or {}).get("recipe") or {}
+    if sel.get("recipe") != "adaptive":
+        return "Quick recipe: the settings above, trained once.", None
+    rows = sel.get("candidates", [])
+    fitted = sum(r.get("status") == "fitted" for r in rows)
+    sentence = (f"Adaptive recipe: {fitted} of {len(rows)} variants trained and compared on the "
+                f"{sel.get('validation_rows', '?')} validation customers (never the test customers) "
+                f"within a {sel.get('time_budget_s', 0):.0f} s budget ({sel.get('seconds', 0):.0f} s used). "
+                f"{sel.get('why', '')}")
+    table = pd.DataFrame([{
+        "variant": r.get("name"), "chosen": r.get("name") == sel.get("winner"),
+        "what it changes": r.get("description"),
+        "validation PR-AUC": r.get("val_pr_auc"), "validation ROC-AUC": r.get("val_roc_auc"),
+        "seconds": r.get("seconds"), "status": r.get("status") if r.get("status") == "fitted"
+        else r.get("reason", r.get("status"))} for r in rows])
+    return sentence, table
