@@ -41,6 +41,13 @@ __all__ = ["PROBA_DECIMALS", "ListCancelled", "TargetList", "reference_rows",
 PROBA_DECIMALS = 3
 #: Customers explained per block (progress and cancel points between blocks).
 REASON_BLOCK = 250
+#: Background rows and column orders of the SHAP estimate behind list reasons. Reasons only
+#: need each customer's top columns, not precise values: 50 background rows x 2 antithetic
+#: orders (100 walks per customer, a quarter of the Explain page's 100 x 4) keep the
+#: 2,000-customer list within 5 s on a shared 2-core machine; agreement of ``reason_1``
+#: with exact SHAP values is measured in ``benchmarks/bench_reasons.py``.
+LIST_BACKGROUND = 50
+LIST_PERMUTATIONS = 2
 
 
 class ListCancelled(ChurnError):
@@ -133,7 +140,8 @@ def _progress(progress, done, total, message):
 def list_reasons(explainer, rows: pd.DataFrame, settings, profile,
                  include_protected: bool = False, progress: Callable | None = None,
                  cancel: Callable[[], bool] | None = None,
-                 block: int = REASON_BLOCK) -> pd.DataFrame:
+                 block: int = REASON_BLOCK,
+                 n_permutations: int = LIST_PERMUTATIONS) -> pd.DataFrame:
     """Reason codes for the listed customers (fast SHAP in blocks, then sentences).
 
     Parameters
@@ -150,6 +158,8 @@ def list_reasons(explainer, rows: pd.DataFrame, settings, profile,
         Returns True to stop; checked before each block.
     block : int, default 250
         Customers per block.
+    n_permutations : int, default LIST_PERMUTATIONS (2)
+        Column orders per customer and background row of the fast SHAP method.
 
     Returns
     -------
@@ -173,7 +183,7 @@ def list_reasons(explainer, rows: pd.DataFrame, settings, profile,
             raise ListCancelled(f"cancelled after reason codes for {s:,} of {n:,} customers; "
                                 "no list was made")
         part = rows.iloc[s:s + block]
-        expl = explainer.explain(part, method="fast")
+        expl = explainer.explain(part, method="fast", n_permutations=n_permutations)
         parts.append(reason_sentences(expl.values, expl.data, expl.columns, settings, profile,
                                       binary=expl.binary, include_protected=include_protected))
         _progress(progress, min(s + block, n), n, "reason codes")

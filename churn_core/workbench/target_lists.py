@@ -20,8 +20,8 @@ class ReasonContext:
     Attributes
     ----------
     explainer : RawColumnExplainer
-        Background drawn from the model's training split when this file is its training
-        file, else from the file's valid rows.
+        Background of ``target_list.LIST_BACKGROUND`` rows drawn from the model's training
+        split when this file is its training file, else from the file's valid rows.
     profile : ReferenceProfile
         Reference customers for "where the value sits" and correlated groups.
     settings : ReasonSettings
@@ -51,8 +51,8 @@ def reason_context(bundle, data: ActiveData, scores: Scores,
     -------
     ReasonContext
     """
-    from churn_core.campaign.target_list import (reason_profile, reason_settings,
-                                                 reference_rows)
+    from churn_core.campaign.target_list import (LIST_BACKGROUND, reason_profile,
+                                                 reason_settings, reference_rows)
     from churn_core.data.validate import validate
     from churn_core.explain.shap_values import RawColumnExplainer
 
@@ -69,7 +69,7 @@ def reason_context(bundle, data: ActiveData, scores: Scores,
         except Exception:  # noqa: BLE001 - fall back to the scored file's rows
             full = None
     ref, source = reference_rows(bundle, full, src.sha256, valid, src.name)
-    explainer = RawColumnExplainer(bundle, ref)
+    explainer = RawColumnExplainer(bundle, ref, background_size=LIST_BACKGROUND)
     explainer.background_source = source
     return ReasonContext(explainer, reason_profile(bundle, ref, source),
                          reason_settings(bundle))
