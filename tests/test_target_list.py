@@ -223,7 +223,7 @@ def test_cli_budget_500_on_the_bank_file(bank_models_dir, bank_csv, tmp_path, ca
         assert not re.search(rf"\b{col}\b", text), col
     assert lst["churn_probability"].str.fullmatch(r"[01](\.\d{1,3})?").all()
     p = lst["churn_probability"].astype(float)
-    assert p.is_monotonic_decreasing and lst["rank"].tolist() == list(range(1, 501))
+    assert p.is_monotonic_decreasing and lst["rank"].astype(int).tolist() == list(range(1, 501))
     assert {"CustomerId", "expected_value", "risk_tier", "recommended_action"} <= set(lst)
     log = json.loads((tmp_path / stem[0].replace(".csv", "_decision_log.json")).read_text())
     assert log["rows_in"] == 10_000 == log["rows_listed"] + log["rows_excluded"]
