@@ -25,6 +25,7 @@ DATA = "active_data"                  # ActiveData of an upload, or None for the
 TRAINING = "training_running"         # session flag: a training runs in this session
 SCORE_UPLOAD = "score_upload"         # ActiveData of a file uploaded on Score & segment
 EXPLAIN_REQUEST = "explain_request"   # (data sha256, scored position) picked in a table
+EXPLAIN_SOURCE = "explain_source"     # "active data" or "scored upload" on the Explain page
 
 UPLOAD_TYPES = ["csv", "parquet", "xlsx", "gz"]
 
@@ -146,6 +147,10 @@ def init_session() -> None:
     ss.setdefault(DATA, None)
     ss.setdefault(TRAINING, False)
     ss.setdefault(SCORE_UPLOAD, None)
+    ss.setdefault(EXPLAIN_SOURCE, "active data")
+    from pages._campaign import init_campaign_session
+
+    init_campaign_session()
     ss["_app_frame_seen"] = True
 
 
@@ -465,17 +470,35 @@ def synced(widget, label: str, state_key: str, page: str, default=None, **kwargs
 
 
 @st.cache_resource(max_entries=8)
-def _reasons(key: tuple, only: bool, _expl, n_rows: int):
-    from churn_core.explain.shap_values import non_actionable_present
-
-    exclude = non_actionable_present(_expl.columns) if only else ()
+def _reasons(key: tuple, only: bool, protected: bool, _expl, n_rows: int, _bundle):
+    exclude = wb.reason_exclusions(_bundle, only, include_protected=protected)
     return wb.reasons_for(_expl, n_rows, exclude=exclude)
 
 
 def get_reasons(data: wb.ActiveData, expl, only: bool):
-    """reason_1..3 for every scored row of ``data`` (blank where not explained), cached."""
+    """reason_1..3 for every scored row of ``data`` (blank where not explained), cached.
+    Protected attributes are left out unless the analyst allowed them."""
     scores = get_scores(data)
-    return _reasons(explanation_key(data), bool(only), expl, len(scores.scored))
+    protected = bool(st.session_state.get("reasons_include_protected", False))
+    return _reasons(explanation_key(data), bool(only), protected, expl, len(scores.scored),
+                    get_bundle())
+
+
+@st.cache_resource(show_spinner="Preparing reason codes…", max_entries=4)
+def _reason_context(model: str, stamp: float, data_sha: str, schema_key: str,
+                    training_sha: str, _bundle, _data, _scores, _training):
+    return wb.reason_context(_bundle, _data, _scores, _training)
+
+
+def get_reason_context(data: wb.ActiveData) -> wb.ReasonContext:
+    """Explainer, reference profile and reason settings of the active model on ``data``
+    (built once per model and file; the model's training split is the reference when the
+    active data is its training file)."""
+    active = get_data()
+    model = st.session_state.get(MODEL)
+    return _reason_context(model, _model_stamp(model), data.sha256, _schema_key(data),
+                           active.sha256 if active is not None else "", get_bundle(model),
+                           data, get_scores(data), active)
 
 
 def _copy_cutoffs(widget_key: str) -> None:

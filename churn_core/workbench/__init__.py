@@ -45,7 +45,8 @@ from churn_core.workbench.exports import (ExportContext, export_bytes, export_lo
 from churn_core.workbench.values import column_value, split_values
 from churn_core.workbench.target_lists import (ReasonContext, build_list, campaign_rule,
                                                list_bytes, list_name, listed_positions,
-                                               protected_present, reason_context, rule_preview,
+                                               protected_present, reason_context,
+                                               reason_exclusions, rule_preview,
                                                value_assumptions)
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "target_list",
     "column_value", "split_values",
     "ReasonContext", "build_list", "campaign_rule", "list_bytes", "list_name",
-    "listed_positions", "protected_present", "reason_context", "rule_preview",
+    "listed_positions", "protected_present", "reason_context", "reason_exclusions",
+    "rule_preview",
     "value_assumptions",
 ]

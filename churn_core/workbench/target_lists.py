@@ -196,6 +196,18 @@ def protected_present(bundle, frame: pd.DataFrame) -> list[str]:
     return [c for c in reason_settings(bundle).protected if c in frame.columns]
 
 
+def reason_exclusions(bundle, actionable_only: bool = True,
+                      include_protected: bool = False) -> list[str]:
+    """Columns never given as reasons in the all-customers reason codes: the model's
+    protected attributes (unless ``include_protected``) plus, with ``actionable_only``, its
+    non-actionable columns (``ReasonSettings`` saved with the model, else name-matched)."""
+    from churn_core.campaign.target_list import reason_settings
+
+    s = reason_settings(bundle)
+    return list(dict.fromkeys(([] if include_protected else list(s.protected))
+                              + (list(s.non_actionable) if actionable_only else [])))
+
+
 def listed_positions(result) -> np.ndarray:
     """Scored-row positions of a built list, in rank order."""
     return result.selection.positions
