@@ -87,3 +87,22 @@ def test_budget_counts_customers_of_a_small_scored_upload(app_models):  # noqa: 
     assert at.radio(key="explain_source__explain").value == "scored upload"
     assert at.selectbox(key="ex_customer").value == str(frame["CustomerId"].iloc[7])
     assert any("scored file" in c.value and "month" in c.value for c in at.caption)
+
+
+def test_protected_list_edited_on_data_page_is_saved_with_the_model(app_models):  # noqa: F811
+    import json
+
+    at = open_page("pages/data.py")
+    key = f"rs_protected_{config.DEFAULT_MODEL_NAME}"
+    assert set(at.multiselect(key=key).value) >= {"Age", "Gender", "Geography"}
+    at.multiselect(key=key).set_value(["Gender", "Geography"]).run()  # Age allowed as a reason
+    at.button(key="rs_save").click().run()
+    assert_no_exception(at)
+    card = json.loads((app_models / config.DEFAULT_MODEL_NAME / "card.json").read_text())
+    assert card["reason_settings"]["protected"] == ["Gender", "Geography"]
+    assert card["reason_settings"]["labels"]["NumOfProducts"] == "Number of products"
+    from churn_core.model.bundle import load_bundle
+
+    bundle = load_bundle(config.DEFAULT_MODEL_NAME, app_models)
+    left_out = wb.reason_exclusions(bundle, actionable_only=False)
+    assert left_out == ["Gender", "Geography"]

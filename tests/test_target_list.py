@@ -271,3 +271,22 @@ def test_cli_tier_and_threshold_rules_name_the_file(bank_models_dir, bank_csv, t
     assert main(["-q", "target-list", "--model", str(bank_models_dir / "bank"), "--data",
                  str(bank_csv), "--max-value", "--out", str(tmp_path)]) == 2
     assert "needs a customer value" in capsys.readouterr().err
+
+
+def test_reason_settings_saved_with_the_model(trained_bundle, tmp_path):
+    import copy
+
+    from churn_core import workbench as wb
+    from churn_core.model.bundle import load_bundle, save_bundle
+
+    b = copy.copy(trained_bundle)
+    save_bundle(b, "rs", tmp_path)
+    feats = list(b.schema.features)
+    wb.save_reason_settings(b, ["Gender"], ["Tenure"] if "Tenure" in feats else [],
+                            {feats[0]: "My label"}, models_dir=tmp_path)
+    back = load_bundle("rs", tmp_path)
+    s = wb.reason_settings_of(back)
+    assert s.protected == ["Gender"] and s.label(feats[0]) == "My label"
+    assert s.label(feats[1]) == pretty_label(feats[1])
+    with pytest.raises(ChurnError, match="not feature columns"):
+        wb.save_reason_settings(b, ["NoSuchColumn"], [], {}, models_dir=tmp_path)

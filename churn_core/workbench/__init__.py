@@ -46,7 +46,8 @@ from churn_core.workbench.values import column_value, split_values
 from churn_core.workbench.target_lists import (ReasonContext, build_list, campaign_rule,
                                                list_bytes, list_name, listed_positions,
                                                protected_present, reason_context,
-                                               reason_exclusions, rule_preview,
+                                               reason_exclusions, reason_settings_of,
+                                               rule_preview, save_reason_settings,
                                                value_assumptions)
 
 __all__ = [
@@ -66,6 +67,6 @@ __all__ = [
     "column_value", "split_values",
     "ReasonContext", "build_list", "campaign_rule", "list_bytes", "list_name",
     "listed_positions", "protected_present", "reason_context", "reason_exclusions",
-    "rule_preview",
+    "reason_settings_of", "rule_preview", "save_reason_settings",
     "value_assumptions",
 ]

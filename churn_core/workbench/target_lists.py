@@ -208,6 +208,53 @@ def reason_exclusions(bundle, actionable_only: bool = True,
                               + (list(s.non_actionable) if actionable_only else [])))
 
 
+def reason_settings_of(bundle):
+    """The model's reason settings (protected, non-actionable columns, business labels)."""
+    from churn_core.campaign.target_list import reason_settings
+
+    return reason_settings(bundle)
+
+
+def save_reason_settings(bundle, protected, non_actionable, labels: dict,
+                         models_dir=None):
+    """Save the reason settings with the model (``card.json`` entry ``reason_settings``).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        Its in-memory card is updated too.
+    protected, non_actionable : sequence of str
+        Feature columns; others are refused.
+    labels : dict of str to str
+        Business label per feature column (blank labels fall back to the prettified name).
+    models_dir : path-like, optional
+
+    Returns
+    -------
+    ReasonSettings
+
+    Raises
+    ------
+    ChurnError
+        A column that is not one of the model's features.
+    """
+    from churn_core.errors import ChurnError
+    from churn_core.explain.reasons import ReasonSettings, pretty_label
+    from churn_core.model.bundle import update_card
+
+    feats = list(bundle.schema.features)
+    bad = [c for c in [*protected, *non_actionable, *labels] if c not in feats]
+    if bad:
+        raise ChurnError(f"not feature columns of model {bundle.name!r}: {bad}")
+    settings = ReasonSettings(list(protected), [c for c in non_actionable
+                                                if c not in set(protected)],
+                              {c: (str(labels.get(c) or "").strip() or pretty_label(c))
+                               for c in feats})
+    update_card(bundle.name, {"reason_settings": settings.to_dict()}, models_dir)
+    bundle.card = {**(bundle.card or {}), "reason_settings": settings.to_dict()}
+    return settings
+
+
 def listed_positions(result) -> np.ndarray:
     """Scored-row positions of a built list, in rank order."""
     return result.selection.positions
