@@ -194,13 +194,13 @@ if _model is not None:
                                           if c in feats and c not in prot],
                                  key=f"rs_non_actionable_{_model.name}")
         labels = st.data_editor(pd.DataFrame({"column": feats,
-                                              "label": [rs.label(c) for c in feats]}),
+                                              "business label": [rs.label(c) for c in feats]}),
                                 hide_index=True, disabled=["column"],
                                 key=f"rs_labels_{_model.name}")
         if st.button("Save with the model", key="rs_save"):
             try:
                 wb.save_reason_settings(_model, prot, non_act,
-                                        dict(zip(labels["column"], labels["label"])),
+                                        dict(zip(labels["column"], labels["business label"])),
                                         models_dir=config.MODELS_DIR)
                 st.success("Saved: the next target list uses these settings.")
             except Exception as exc:
