@@ -8,7 +8,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from churn_core.explain.shap_values import RawColumnExplainer
@@ -29,23 +28,9 @@ def _shap_exact(explainer, rows):
     """shap.explainers.Exact over the raw columns (categories coded as integers)."""
     import shap
 
-    cols = explainer.columns
-    bundle = explainer.bundle
-    cats = {c: sorted(set(explainer.background[c].astype(str)) | set(rows[c].astype(str)))
-            for c in cols if c not in explainer.numeric}
+    from churn_core.explain.shap_interop import numeric_game
 
-    def to_num(frame):
-        out = frame[cols].copy()
-        for c, levels in cats.items():
-            out[c] = out[c].astype(str).map({v: i for i, v in enumerate(levels)})
-        return out.to_numpy(dtype=float)
-
-    def f(arr):
-        frame = pd.DataFrame(arr, columns=cols)
-        for c, levels in cats.items():
-            frame[c] = np.asarray(levels, dtype=object)[np.rint(frame[c]).astype(int).to_numpy()]
-        return bundle.predict_encoded(bundle.preprocessor.transform(frame))
-
+    to_num, f = numeric_game(explainer, rows)
     bg = to_num(explainer.background)
     masker = shap.maskers.Independent(bg, max_samples=len(bg))
     return shap.explainers.Exact(f, masker)(to_num(rows))
