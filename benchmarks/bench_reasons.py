@@ -60,7 +60,7 @@ def main(argv=None) -> int:
 
     from churn_core import workbench as wb
     from churn_core.campaign.rule import CampaignRule
-    from churn_core.campaign.target_list import list_reasons
+    from churn_core.campaign.target_list import LIST_PERMUTATIONS, list_reasons
 
     load0 = os.getloadavg()
     bundle = _bundle(args.model)
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     med = median(times)
     print(f"model {bundle.name}: {bundle.card.get('hyperparameters', {}).get('members')} "
           f"members, explainer path {ctx.explainer.path}, "
-          f"{ctx.explainer.default_permutations} orders, background "
+          f"{LIST_PERMUTATIONS} orders per background row, background "
           f"{ctx.explainer.background_size} rows ({ctx.explainer.background_source})")
     print(f"reason codes for the {len(rows):,} highest-risk customers: median "
           f"{med:.2f} s of {[round(x, 2) for x in times]} (goal <= {GOAL_S:g} s: "
