@@ -222,7 +222,8 @@ def save_reason_settings(bundle, protected, non_actionable, labels: dict,
     Parameters
     ----------
     bundle : ModelBundle
-        Its in-memory card is updated too.
+        Left unchanged (it may be shared by a cache): load the bundle again to use the
+        new settings (its ``card.json`` changed, so the app's loader reloads it).
     protected, non_actionable : sequence of str
         Feature columns; others are refused.
     labels : dict of str to str
@@ -251,7 +252,6 @@ def save_reason_settings(bundle, protected, non_actionable, labels: dict,
                               {c: (str(labels.get(c) or "").strip() or pretty_label(c))
                                for c in feats})
     update_card(bundle.name, {"reason_settings": settings.to_dict()}, models_dir)
-    bundle.card = {**(bundle.card or {}), "reason_settings": settings.to_dict()}
     return settings
 
 
