@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from churn_core import config# noqa: E402
-from churn_core.explain.reasons import NON_ACTIONABLE_COLUMNS, reason_codes  # noqa: E402
+from churn_core.explain.reason_codes import NON_ACTIONABLE_COLUMNS, reason_codes  # noqa: E402
 from churn_core.explain.shap_values import RawColumnExplainer  # noqa: E402
 
 
@@ -61,23 +61,9 @@ def _kernel(explainer: RawColumnExplainer, rows: pd.DataFrame):
     """shap.KernelExplainer over the raw columns with the explainer's background rows."""
     import shap
 
-    cols = explainer.columns
-    cats = {c: sorted(set(explainer.background[c].astype(str)) | set(rows[c].astype(str)))
-            for c in cols if c not in explainer.numeric}
-    bundle = explainer.bundle
+    from churn_core.explain.shap_interop import numeric_game
 
-    def to_num(frame):
-        out = frame[cols].copy()
-        for c, levels in cats.items():
-            out[c] = out[c].astype(str).map({v: i for i, v in enumerate(levels)})
-        return out.to_numpy(dtype=float)
-
-    def f(arr):
-        frame = pd.DataFrame(arr, columns=cols)
-        for c, levels in cats.items():
-            frame[c] = np.asarray(levels, dtype=object)[np.rint(frame[c]).astype(int).to_numpy()]
-        return bundle.predict_encoded(bundle.preprocessor.transform(frame))
-
+    to_num, f = numeric_game(explainer, rows)
     ke = shap.KernelExplainer(f, to_num(explainer.background))
     x = to_num(rows)
     ke.shap_values(x[:1], silent=True)  # warm-up (tracing, caches)

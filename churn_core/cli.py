@@ -1,4 +1,4 @@
-"""Command line: ``python -m churn_core {train,evaluate,models,score,sample}``.
+"""Command line: ``python -m churn_core {train,evaluate,models,score,sample,target-list,...}``.
 
 Thin wrappers over the engine (io -> infer -> validate -> train/bundle/scoring). User errors
 (:class:`churn_core.errors.ChurnError`, missing files) print one line on stderr naming the
@@ -513,11 +513,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from churn_core.cli_campaign import add_commands
     from churn_core import cli_models
+    from churn_core.cli_target_list import add_parser as add_target_list
 
     s.add_argument("--uplift-model", help="models/NAME of an uplift model (train-uplift): adds the "
                                           "columns uplift and uplift_segment")
     add_commands(sub)
     cli_models.add_commands(sub)
+    add_target_list(sub)
     return ap
 
 

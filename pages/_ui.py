@@ -40,6 +40,7 @@ DATA = wb.DATA_KEY                    # "active_data": ActiveData of an upload, 
 TRAINING = "training_running"         # session flag: a training runs in this session
 SCORE_UPLOAD = "score_upload"         # ActiveData of a file uploaded on Score & segment
 EXPLAIN_REQUEST = "explain_request"   # (data sha256, scored position) picked in a table
+EXPLAIN_SOURCE = "explain_source"     # "active data" or "scored upload" on the Explain page
 
 UPLOAD_TYPES = ["csv", "parquet", "xlsx", "gz"]
 
@@ -140,12 +141,6 @@ def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
     return expl
 
 
-def get_reasons(data: wb.ActiveData, expl, only: bool):
-    """reason_1..3 for every scored row of ``data`` (blank where not explained), cached by
-    model, data and explanation: computed once, never again on a rerun or a reload."""
-    return workspace().reasons(data, expl, only)
-
-
 @st.cache_resource
 def training_guard() -> wb.TrainingGuard:
     """The one process-wide training lock shared by every session."""
@@ -166,6 +161,10 @@ def init_session() -> None:
     if not ss.get(RESTORED):
         ss[RESTORED] = True
         restore_from_url()
+    ss.setdefault(EXPLAIN_SOURCE, "active data")
+    from pages._campaign import init_campaign_session  # lazy: pages._campaign imports this module
+
+    init_campaign_session()
     ss["_app_frame_seen"] = True
     sync_url()
 
@@ -390,6 +389,34 @@ def synced(widget, label: str, state_key: str, page: str, default=None, **kwargs
     st.session_state[wkey] = st.session_state[state_key]  # every run: see threshold_slider
     widget(label, key=wkey, on_change=_copy_widget, args=(wkey, state_key), **kwargs)
     return st.session_state[state_key]
+
+
+def get_reasons(data: wb.ActiveData, expl, only: bool):
+    """reason_1..3 for every scored row of ``data`` (blank where not explained), cached by
+    model, data and explanation. Protected attributes are left out unless the analyst
+    allowed them."""
+    protected = bool(st.session_state.get("reasons_include_protected", False))
+    return workspace().reasons(data, expl, only, include_protected=protected)
+
+
+@st.cache_resource(show_spinner="Preparing reason codes…", max_entries=4)
+def _reason_context(model: str, stamp: float, data_sha: str, schema_key: str,
+                    training_sha: str, _bundle, _data, _scores, _training):
+    return wb.reason_context(_bundle, _data, _scores, _training)
+
+
+def get_reason_context(data: wb.ActiveData) -> wb.ReasonContext:
+    """Explainer, reference profile and reason settings of the active model on ``data``
+    (built once per model and file; the model's training split is the reference when the
+    active data is its training file)."""
+    import json
+
+    active = get_data()
+    model = st.session_state.get(MODEL)
+    schema_key = json.dumps(data.schema.to_dict(), sort_keys=True, default=str)
+    return _reason_context(model, wb.model_stamp(model), data.sha256, schema_key,
+                           active.sha256 if active is not None else "", get_bundle(model),
+                           data, get_scores(data), active)
 
 
 def _copy_cutoffs(widget_key: str) -> None:

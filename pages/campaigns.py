@@ -58,7 +58,7 @@ if log_file is not None and out_file is not None:
                 "uplift": "Uplift", "ci_low": "95 % low", "ci_high": "95 % high",
                 "customers_saved": "Customers saved", "value_saved": f"Value saved ({currency})",
                 "cost": f"Cost ({currency})", "net_value": f"Net value ({currency})"})
-        st.plotly_chart(wb.campaign_figures.campaign_results_figure(table), key="campaign_results_fig")
+        st.plotly_chart(wb.figures.campaign_results_figure(table), key="campaign_results_fig")
         st.caption("**Uplift** = churn rate of the control group minus that of the called group: "
                    "churn the calls prevented, per called customer. The bars show the 95 % interval "
                    "(Newcombe's method): green when the whole interval is above 0 (the calls "
@@ -122,7 +122,7 @@ st.caption(f"Measured on {card['holdout_rows']:,} customers of the campaign held
            "customers a call keeps; 0 is no better than random (Radcliffe 2007). "
            f"Learner: {card['learner']}.")
 if card.get("qini_curves"):
-    st.plotly_chart(wb.campaign_figures.qini_figure(card["qini_curves"]), key="qini_fig")
+    st.plotly_chart(wb.figures.qini_figure(card["qini_curves"]), key="qini_fig")
 
 st.markdown("**Rank the active data by the value a call saves**")
 data = _ui.get_data()

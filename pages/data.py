@@ -178,6 +178,39 @@ st.caption(f"Model features: {len(schema.numeric)} numeric "
            f"({_ui.esc(', '.join(schema.numeric) or 'none')}); {len(schema.categorical)} "
            f"categorical ({_ui.esc(', '.join(schema.categorical) or 'none')}).")
 
+# ------------------------------------------------------------------ reasons: protected / labels
+_model = _ui.get_bundle()
+if _model is not None:
+    with st.expander(f"Call reasons: protected attributes and business labels (saved with "
+                     f"model {_model.name})", expanded=False):
+        rs = wb.reason_settings_of(_model)
+        feats = list(_model.schema.features)
+        st.caption("**Protected / sensitive attributes** (gender, age, nationality, geography, "
+                   "marital status, ...; found by column name) are never given as a call "
+                   "reason unless the analyst allows it. **Columns your team cannot act on** "
+                   "(e.g. tenure) are only used, marked, when nothing else raises a "
+                   "customer's risk. **Labels** are the words agents read in the reasons.")
+        prot = st.multiselect("Protected attributes", feats, default=[c for c in rs.protected
+                                                                      if c in feats],
+                              key=f"rs_protected_{_model.name}")
+        non_act = st.multiselect("Columns your team cannot act on",
+                                 [c for c in feats if c not in prot],
+                                 default=[c for c in rs.non_actionable
+                                          if c in feats and c not in prot],
+                                 key=f"rs_non_actionable_{_model.name}")
+        labels = st.data_editor(pd.DataFrame({"column": feats,
+                                              "business label": [rs.label(c) for c in feats]}),
+                                hide_index=True, disabled=["column"],
+                                key=f"rs_labels_{_model.name}")
+        if st.button("Save with the model", key="rs_save"):
+            try:
+                wb.save_reason_settings(_model, prot, non_act,
+                                        dict(zip(labels["column"], labels["business label"])),
+                                        models_dir=config.MODELS_DIR)
+                st.success("Saved: the next target list uses these settings.")
+            except Exception as exc:
+                _ui.show_error(exc, "The reason settings could not be saved")
+
 # ------------------------------------------------------------------ data quality
 st.subheader("Data quality")
 q = wb.quality_report(data)

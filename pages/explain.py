@@ -17,6 +17,22 @@ st.caption("A **SHAP value** is how much one column moves one customer's churn p
 
 bundle, data = _ui.need_model_and_data()
 _mv.model_file_notice("explain")
+# a customer picked in the table of a scored upload (Score & segment) opens here without
+# that file becoming the active data set
+upload = st.session_state.get(_ui.SCORE_UPLOAD)
+if upload is not None and upload.sha256 != data.sha256:
+    request = st.session_state.get(_ui.EXPLAIN_REQUEST)
+    if request and request[0] == upload.sha256:
+        st.session_state[_ui.EXPLAIN_SOURCE] = "scored upload"
+    source = _ui.synced(st.radio, "Customers to explain", _ui.EXPLAIN_SOURCE, "explain",
+                        options=["active data", "scored upload"], horizontal=True,
+                        format_func=lambda o: (f"the active data ({data.name})"
+                                               if o == "active data" else
+                                               f"the scored file ({upload.name})"))
+    if source == "scored upload":
+        data = upload
+        st.caption(f"Explaining customers of the scored file **{_ui.esc(upload.name)}**; "
+                   "the active data set (Data page) is unchanged.")
 try:
     scores = _ui.get_scores(data)
 except Exception as exc:
@@ -42,14 +58,15 @@ st.info(f"**Method** (charts): {_ui.esc(expl.method_description)}. Background: "
         icon=":material/info:")
 
 # ------------------------------------------------------------------ reason codes option
-only = _ui.synced(st.toggle, "Reason codes: only columns the bank can act on",
-                 _ui.ACTIONABLE, "explain", default=False,
-                 help="Leaves out columns such as Age, Gender and Geography from the reason "
-                      "codes in the customer table and the target list. The charts on this "
+only = _ui.synced(st.toggle, "Reason codes: only columns your team can act on",
+                 _ui.ACTIONABLE, "explain", default=True,
+                 help="Leaves out columns your team cannot change (e.g. tenure) from the "
+                      "reason codes. Protected attributes (gender, age, geography ...) are "
+                      "never reasons unless allowed on Score & segment. The charts on this "
                       "page always keep every column.")
-if only:
-    excluded = wb.non_actionable_present(expl.columns)
-    st.caption(f"Excluded from reason codes: {', '.join(excluded) or 'none of the columns'}.")
+excluded = wb.reason_exclusions(bundle, only, include_protected=bool(
+    st.session_state.get("reasons_include_protected", False)))
+st.caption(f"Left out of reason codes: {_ui.esc(', '.join(excluded)) or 'none of the columns'}.")
 
 # ------------------------------------------------------------------ global views
 st.subheader("What drives churn overall")
@@ -110,8 +127,7 @@ with b:
     st.dataframe(vals, column_config={
         "SHAP value": st.column_config.NumberColumn(format="%+.4f",
                                                     help="Change in churn probability.")})
-    exclude = wb.non_actionable_present(one.columns) if only else ()
-    reasons = wb.reason_codes(one, top=3, exclude=exclude).iloc[0]
+    reasons = wb.reason_codes(one, top=3, exclude=excluded).iloc[0]
     st.markdown("**Reason codes**")
     for r in reasons:
         if r:

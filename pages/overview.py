@@ -110,6 +110,17 @@ def headline() -> None:
         share = tiers[name] / max(len(scores.scored), 1)
         col.metric(f"{name} risk", f"{tiers[name]:,}", f"{_ui.fmt_pct(share)} of customers",
                    delta_color="off", delta_arrow="off", border=True)
+    from pages._campaign import current_rule
+
+    rule = current_rule()
+    try:
+        listed = wb.rule_preview(bundle, scores, rule)["listed"] if rule.kind != "max_value" \
+            else None
+    except Exception:  # shown on Score & segment, where the rule is applied
+        listed = None
+    st.caption(f"**Campaign rule**: {_ui.esc(rule.describe())}"
+               + (f" → {listed:,} customers on the retention target list" if listed is not None
+                  else "") + ". Choose it on Performance or Score & segment.")
 
 
 headline()

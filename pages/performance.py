@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _model_views as _mv, _ui
+from pages import _campaign, _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -61,6 +61,43 @@ with st.expander("Compare with a gradient-boosting challenger", expanded=False):
             if verdict is not None:
                 (st.warning if verdict.challenger_wins else st.info)(
                     f"{verdict.sentence} {verdict.advice}".strip())
+
+# ------------------------------------------------------------------ the campaign rule
+with st.container(border=True):
+    st.markdown("**Campaign rule**: how the retention target list is cut. The same rule is "
+                "used on Score & segment, for the list, its file name and its decision log.")
+    try:
+        active_scores = _ui.get_scores(_ui.get_data())
+    except Exception:  # no data yet: the rule is still chosen here
+        active_scores = None
+    n_file = len(active_scores.scored) if active_scores is not None else None
+    rule = _campaign.rule_editor("performance", n_file)
+    with st.expander("Value assumptions (the same on every page)", expanded=False):
+        value_assumed = _campaign.value_editor(
+            "performance", [c for c in bundle.schema.numeric
+                            if active_scores is None or c in active_scores.scored.columns])
+    if active_scores is not None and len(active_scores.scored):
+        try:
+            pre = wb.rule_preview(bundle, active_scores, rule, value_assumed,
+                                  p_validation=ev.p_val)
+        except Exception as exc:
+            _ui.show_error(exc, "This campaign rule cannot be applied")
+            pre = None
+        if pre is not None:
+            vt = pre["validation_threshold"]
+            st.caption(f"On the active data ({n_file:,} scored customers) this rule lists "
+                       f"**{pre['listed']:,}** customers: budgets count customers of the file "
+                       "you score, not of the model's validation split"
+                       + (f"; on the {len(ev.p_val):,} validation customers it amounts to a "
+                          f"decision threshold of **{vt:.3f}**" if vt is not None else "")
+                       + ".")
+            if vt is not None and st.button("Mark this rule on every curve (use it as the "
+                                            "decision threshold)", key="perf_rule_apply"):
+                st.session_state[_ui.THRESHOLD] = float(vt)
+                st.session_state["threshold_strategy"] = {
+                    "strategy": f"rule: {rule.kind}", "threshold": float(vt), "params": {},
+                    "explanation": f"{rule.describe()} (threshold on the validation split)"}
+                st.rerun()
 
 # ------------------------------------------------------------------ threshold strategies
 with st.expander("Choose the threshold with a strategy", expanded=False):

@@ -1,12 +1,11 @@
 """Score & segment: score customers, split them into risk tiers, download the target list."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
-from pages import _model_views as _mv, _ui
+from pages import _campaign, _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -85,8 +84,10 @@ reasons = None
 with st.container(border=True):
     st.markdown("**Reason codes**: the top 3 columns raising each customer's risk (from SHAP "
                 "values), for the customer table and the target list.")
-    only = _ui.synced(st.toggle, "Only columns the bank can act on", _ui.ACTIONABLE, "score",
-                      default=False, help="Leaves out e.g. Age, Gender and Geography.")
+    only = _ui.synced(st.toggle, "Only columns your team can act on", _ui.ACTIONABLE, "score",
+                      default=True, help="Leaves out columns your team cannot change (e.g. "
+                      "tenure). Protected attributes (gender, age, geography ...) are never "
+                      "reasons unless allowed in the target list settings below.")
     expl = _ui.get_explanation(data, compute=False)
     if expl is None:
         st.caption("Reason codes need SHAP values for every customer (computed once per model "
@@ -103,26 +104,17 @@ with st.container(border=True):
         st.caption("Until they are computed, the reason columns of the target list are empty.")
 
 # ------------------------------------------------------------------ value assumptions
-with st.expander("Value assumptions (adds expected value to the list)", expanded=False):
-    st.caption("Expected value of contacting a customer = churn probability × offer success "
-               "rate × value of keeping the customer − cost per contact.")
+with st.expander("Value assumptions (the same on every page; adds expected value to the list)",
+                 expanded=False):
     numeric_cols = [c for c in bundle.schema.numeric if c in scores.scored.columns]
-    kind = st.radio("Value of keeping a customer", ["not used", "one amount",
-                    "a column × margin"], horizontal=True, key="value_kind")
-    value = None
-    v1, v2, v3 = st.columns(3)
-    if kind == "one amount":
-        value = v1.number_input("Value of a retained customer", 0.0, 1e9, 500.0, 50.0,
-                                key="value_amount")
-    elif kind == "a column × margin" and numeric_cols:
-        vcol = v1.selectbox("Column", numeric_cols, key="value_col")
-        margin = v1.number_input("Margin (share of the column kept as value)", 0.0, 10.0,
-                                 0.01, 0.005, format="%.3f", key="value_margin")
-        value = wb.column_value(scores, vcol, margin)
-    success = v2.slider("Offer success rate", 0.0, 1.0, 0.3, 0.05, key="value_success",
-                        disabled=value is None)
-    cost = v3.number_input("Cost per contact", 0.0, 1e6, 20.0, 5.0, key="value_cost",
-                           disabled=value is None)
+    value_assumed = _campaign.value_editor("score", numeric_cols)
+try:
+    value = (value_assumed.per_customer(scores.valid if scores.valid is not None
+                                        else scores.scored)
+             if value_assumed is not None else None)
+except Exception as exc:
+    _ui.show_error(exc, "Value assumptions")
+    value_assumed = value = None
 
 # ------------------------------------------------------------------ tier settings
 with st.expander("Risk tiers: how customers are grouped", expanded=True):
@@ -201,45 +193,149 @@ def segment_view() -> None:
         **{f"reason_{i}": st.column_config.TextColumn(f"reason {i}") for i in (1, 2, 3)}})
     caption = "Click a row to explain that customer."
     if n > len(shown):
-        caption = (f"Showing the {len(shown):,} highest-risk of {n:,} customers; the download "
-                   "holds every customer of the chosen tiers. " + caption)
+        caption = (f"Showing the {len(shown):,} highest-risk of {n:,} customers; the target "
+                   "list below follows the campaign rule. " + caption)
     st.caption(caption)
     rows = event.selection.rows if event is not None else []
-    if rows and data is active:
+    if rows:
         position = int(wb.rank_positions(scores, bundle.schema)[int(rows[0])])
         st.session_state[_ui.EXPLAIN_REQUEST] = (data.sha256, position)
         st.page_link("pages/explain.py", label=f"Explain the customer ranked {rows[0] + 1}",
                      icon=":material/lightbulb:")
-    elif rows:
-        st.caption("The Explain page explains the active data set; switch 'Customers to "
-                   "score' to the active data to explain a customer from this table.")
+        if data is not active:
+            st.caption("The Explain page opens this customer of the scored file; your active "
+                       "data set stays as it is.")
 
-    st.markdown("**Retention target list**")
-    chosen = st.multiselect("Tiers to include", list(wb.TIERS), default=["High"],
-                            key="export_tiers")
-    listed = int(np.isin(view.tiers, chosen).sum())
-    st.caption(f"{listed:,} customers will be listed; {n_ok - listed:,} scored customers and "
-               f"{n_bad:,} rejected rows are excluded (counted in the decision log).")
-    ctx = wb.ExportContext(bundle=bundle, scores=scores, tiers=view.tiers, reasons=reasons,
-                           chosen_tiers=list(chosen), threshold=threshold, cutoffs=cut,
-                           actions=dict(actions), mode=mode,
-                           strategy=st.session_state.get("threshold_strategy"),
-                           value=value, success_rate=float(success) if value is not None
-                           else 1.0, cost_per_contact=float(cost) if value is not None else 0.0,
-                           capacity=None if n_high is None else {"n_high": int(n_high),
-                                                                 "n_medium": int(n_medium)})
-    d1, d2, d3 = st.columns(3)
-    d1.download_button("Download target list (CSV)", lambda: wb.export_bytes(ctx, "csv"),
-                       file_name=wb.export_name(ctx, "csv"), mime="text/csv",
-                       on_click="ignore", type="primary", key="dl_csv",
-                       disabled=listed == 0)
-    d2.download_button("Download target list (Excel)", lambda: wb.export_bytes(ctx, "xlsx"),
-                       file_name=wb.export_name(ctx, "xlsx"),
-                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       on_click="ignore", key="dl_xlsx", disabled=listed == 0)
-    d3.download_button("Download decision log (JSON)", lambda: wb.export_bytes(ctx, "json"),
-                       file_name=wb.export_name(ctx, "json"), mime="application/json",
-                       on_click="ignore", key="dl_log")
 
 
 segment_view()
+
+
+# ------------------------------------------------------------------ the retention target list
+@st.fragment
+def target_list_view() -> None:
+    """One campaign rule -> the list, reason codes for the listed customers, fairness check,
+    downloads. Re-runs alone when a list setting changes."""
+    st.subheader("Retention target list")
+    st.caption("The list an agent opens: rank, IDs, churn probability, risk tier, expected "
+               "value, three reasons and the recommended action. The rule is the same on "
+               "every page (also on Performance).")
+    rule = _campaign.rule_editor("score", n_ok)
+    ev = None
+    try:
+        ev = _ui.get_eval()
+    except Exception:  # no recorded validation split: no translation shown
+        ev = None
+    try:
+        pre = wb.rule_preview(bundle, scores, rule, value_assumed,
+                              p_validation=None if ev is None else ev.p_val)
+    except Exception as exc:
+        _ui.show_error(exc, "This campaign rule cannot be applied")
+        return
+    currency = value_assumed.currency if value_assumed is not None else ""
+    st.markdown(f"**{_ui.esc(pre['description'])}**")
+    how = (f"Applied to the {n_ok:,} scored customers of {_ui.esc(data.name)} (budgets count "
+           "customers of this file, not of the model's validation split)")
+    if pre["validation_threshold"] is not None:
+        how += (f"; on the model's validation split the same rule contacts customers from a "
+                f"churn probability of **{pre['validation_threshold']:.3f}**")
+    if pre["expected_net_value"] is not None:
+        how += (f". Expected net value of the list: **"
+                f"{_campaign.money(pre['expected_net_value'], currency)}**")
+    st.caption(how + f". Not listed: {n_ok - pre['listed']:,} scored customers and {n_bad:,} "
+               "rejected rows (counted in the decision log).")
+    c1, c2 = st.columns(2)
+    with c1:
+        protected = _ui.synced(st.toggle, "Allow protected attributes as reasons",
+                               _campaign.INCLUDE_PROTECTED, "score",
+                               help="Protected / sensitive attributes (gender, age, "
+                                    "geography, ...; edit the list on the Data page) are "
+                                    "never call reasons unless you turn this on.")
+    with c2:
+        context_cols = [c for c in scores.scored.columns if c not in bundle.schema.id_columns
+                        and c not in (wb.PROBA, wb.PRED, wb.TIER)]
+        extra = st.multiselect("Contact / context columns to add", context_cols,
+                               default=[c for c in bundle.schema.personal_columns
+                                        if c in context_cols], key="list_extra_columns")
+    key = (bundle.name, data.sha256, repr(rule.to_dict()),
+           repr(value_assumed.to_dict() if value_assumed is not None else None),
+           bool(protected), tuple(extra), repr(sorted(actions.items())))
+    held = st.session_state.get(_campaign.TARGET_LIST)
+    result = held[1] if held and held[0] == key else None
+    if result is None:
+        if pre["listed"] == 0:
+            st.warning("Nobody is listed by this rule.")
+            return
+        b1, b2 = st.columns([3, 1])
+        go = b1.button(f"Build the list ({pre['listed']:,} customers; reason codes are "
+                       "computed for them only)", type="primary", key="build_list")
+        if not go:
+            return
+        b2.button("Cancel", key="cancel_list",
+                  help="Stops building at the next block of 250 customers.")
+        bar = st.progress(0.0, text="Reason codes…")
+
+        def progress(done: int, total: int, message: str = "") -> None:
+            bar.progress(min(done / max(total, 1), 1.0),
+                         text=f"Reason codes: {done:,} of {total:,} listed customers")
+
+        try:
+            ctx = _ui.get_reason_context(data)
+            result = wb.build_list(bundle, data, scores, rule, ctx, value=value_assumed,
+                                   include_protected=bool(protected), extra_columns=extra,
+                                   actions=dict(actions), progress=progress)
+        except Exception as exc:
+            _ui.show_error(exc, "The list could not be built")
+            return
+        bar.empty()
+        st.session_state[_campaign.TARGET_LIST] = (key, result)
+    frame = result.frame
+    st.dataframe(frame.head(2000), hide_index=True, key="target_list_table", column_config={
+        "churn_probability": st.column_config.NumberColumn("churn probability",
+                                                           format="%.3f"),
+        "expected_value": st.column_config.NumberColumn(f"expected value {currency}".strip(),
+                                                        format="%.0f"),
+        **{f"reason_{i}": st.column_config.TextColumn(f"reason {i}", width="large")
+           for i in (1, 2, 3)}})
+    log = result.log
+    st.caption(f"{log['rows_in']:,} rows in = {log['rows_listed']:,} listed + "
+               f"{log['rows_excluded'] - n_bad:,} not selected + {n_bad:,} rejected.")
+    names = {k: wb.list_name(bundle, rule, k) for k in ("csv", "xlsx", "json")}
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("Download target list (CSV)", wb.list_bytes(result, "csv"),
+                       file_name=names["csv"], mime="text/csv", on_click="ignore",
+                       type="primary", key="dl_csv")
+    d2.download_button("Download target list (Excel)", wb.list_bytes(result, "xlsx"),
+                       file_name=names["xlsx"],
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       on_click="ignore", key="dl_xlsx")
+    d3.download_button("Download decision log (JSON)", wb.list_bytes(result, "json"),
+                       file_name=names["json"], mime="application/json", on_click="ignore",
+                       key="dl_log")
+    st.caption(f"File name: `{names['csv']}` (states the rule). Rejected rows are "
+               "downloadable above.")
+
+    # ---------------------------------------------------------------- fairness check
+    st.markdown("**Fairness check of the list** (informs; does not block)")
+    if result.fairness.empty:
+        st.caption("No protected attribute in this file.")
+        return
+    st.caption("For each protected attribute: the share of each group on the list vs in "
+               "the file (selection rate) and, on labelled files, the share of the group's "
+               "churners reached (recall). Flagged when one group's selection rate is below "
+               "0.8 × the highest (the four-fifths rule, a rule of thumb: churn itself can "
+               "differ between groups). Computed with fairlearn.")
+    for _, r in result.fairness_summary.iterrows():
+        (st.warning if r["flag"] else st.caption)(f"{_ui.esc(r['attribute'])}: "
+                                                  f"{_ui.esc(r['note'])}.")
+    st.dataframe(result.fairness, hide_index=True, key="fairness_table", column_config={
+        "share_of_file": st.column_config.NumberColumn("share of file", format="percent"),
+        "share_of_list": st.column_config.NumberColumn("share of list", format="percent"),
+        "selection_rate": st.column_config.NumberColumn("selection rate", format="percent"),
+        "ratio_to_highest": st.column_config.NumberColumn("ratio to highest", format="%.2f"),
+        "selection_rate_ratio": None,
+        "recall": st.column_config.NumberColumn("recall", format="percent")})
+    st.plotly_chart(wb.figures.fairness_figure(result.fairness), key="fairness_fig")
+
+
+target_list_view()

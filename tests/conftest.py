@@ -11,7 +11,9 @@ Other test modules import nothing from here; they just name the fixtures:
 * ``tiny_cfg`` - the tiny :class:`TrainConfig` used for the shared bundle;
 * ``trained_bundle`` - the bundle as returned by ``train_bundle`` (in memory);
 * ``models_dir`` - a temporary models folder holding that bundle saved as ``tiny``;
-* ``tiny_bundle`` - the bundle loaded back from ``models_dir`` with ``load_bundle``.
+* ``tiny_bundle`` - the bundle loaded back from ``models_dir`` with ``load_bundle``;
+* ``bank_models_dir`` - a temporary models folder holding ``bank``, the tiny recipe trained
+  on the real bank file (skips when it is absent).
 
 Treat them as read-only (copy before changing).
 """
@@ -117,3 +119,23 @@ def tiny_bundle(models_dir):
     from churn_core.model.bundle import load_bundle
 
     return load_bundle(TINY_BUNDLE_NAME, models_dir)
+
+
+@pytest.fixture(scope="session")
+def bank_models_dir(bank_csv, tiny_cfg, tmp_path_factory):
+    """A temporary models folder holding ``bank``: the tiny recipe trained on the real bank
+    file (``Churn_Modelling.csv``, target ``Exited``); skips when the file is absent."""
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import read_table
+    from churn_core.model.bundle import save_bundle
+    from churn_core.model.train import train_bundle
+
+    df, _ = read_table(bank_csv)
+    schema = infer_schema(df, target="Exited", positive_label="1")
+    from churn_core.workbench.data import sha256_of
+
+    bundle = train_bundle(df, schema, tiny_cfg, name="bank", source_name=bank_csv.name,
+                          data_sha256=sha256_of(bank_csv))
+    folder = tmp_path_factory.mktemp("bank_models")
+    save_bundle(bundle, "bank", folder)
+    return folder

@@ -31,15 +31,19 @@ def test_explain_page(app_models):  # noqa: F811
     assert set(values.index) == set(bundle.schema.features)
     # reason codes are the columns with the largest positive SHAP values
     shown = [t.value.lstrip("• ") for t in at.text if t.value.startswith("•")]
-    positive = values[values["SHAP value"] > 0].sort_values("SHAP value", ascending=False)
+    # (by default protected attributes and columns the team cannot act on are left out)
+    left_out = wb.reason_exclusions(bundle, True)
+    assert {"Gender", "Age", "Geography"} <= set(left_out)
+    positive = values[(values["SHAP value"] > 0) & ~values.index.isin(left_out)].sort_values(
+        "SHAP value", ascending=False)
     expected = list(positive.index[:3])
     assert [s.split(" ")[0] for s in shown] == expected
     # another customer, and the actionable-only option, still render
     options = at.selectbox(key="ex_customer").options
     at.selectbox(key="ex_customer").set_value(options[-1]).run()
-    at.toggle(key="reasons_actionable_only__explain").set_value(True).run()
+    at.toggle(key="reasons_actionable_only__explain").set_value(False).run()
     assert_no_exception(at)
-    assert at.session_state["reasons_actionable_only"] is True
+    assert at.session_state["reasons_actionable_only"] is False
     # a row picked in the Score & segment table opens here (request = data hash, position)
     pos = 17
     at.session_state["explain_request"] = (wb.sha256_of(config.SAMPLE_CSV), pos)

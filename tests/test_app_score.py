@@ -51,6 +51,8 @@ def test_tiers_follow_the_cutoff_slider(score_app):
     assert table["churn_probability"].iloc[0] == pytest.approx(p.max())
     assert table["churn_probability"].is_monotonic_decreasing
     # a download click keeps the page state (download buttons do not rerun the script)
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
     at.download_button(key="dl_csv").click().run()
     assert_no_exception(at)
     assert at.session_state["tier_cutoffs"] == {"high": 0.6, "medium": 0.1}

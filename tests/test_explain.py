@@ -23,7 +23,7 @@ import pytest
 from churn_core.errors import MissingColumnsError
 from churn_core.explain.explanation import ExplainError, Explanation
 from churn_core.explain.forward import group_encoded_values, shapley_coefficients
-from churn_core.explain.reasons import (NON_ACTIONABLE_COLUMNS, global_importance,
+from churn_core.explain.reason_codes import (NON_ACTIONABLE_COLUMNS, global_importance,
                                         non_actionable_present, reason_codes)
 from churn_core.explain.shap_values import RawColumnExplainer, explain_sample
 from churn_core.model.preprocess import Preprocessor

@@ -168,7 +168,7 @@ def build_target_list(scored: pd.DataFrame, id_columns, tiers_to_include=("High"
     acts = {**DEFAULT_ACTIONS, **(actions or {})}
 
     out = scored[id_columns + extra_columns].copy()
-    out[PROBA] = p
+    out[PROBA] = np.round(p, 3)  # 3 decimals in every export
     out[TIER] = tiers
     if reasons is not None:
         r = _aligned(reasons, scored, "reasons")
@@ -358,7 +358,8 @@ def decision_log_json(log: dict) -> bytes:
     return json.dumps(log, indent=2, ensure_ascii=False).encode("utf-8")
 
 
-def export_filename(model_name: str, threshold: float, date=None, ext: str = "csv") -> str:
+def export_filename(model_name: str, threshold: float, date=None, ext: str = "csv",
+                    tag: str | None = None) -> str:
     """A safe, descriptive file name for a target list.
 
     Parameters
@@ -371,6 +372,9 @@ def export_filename(model_name: str, threshold: float, date=None, ext: str = "cs
     date : datetime.date or str, optional
         Default today.
     ext : {"csv", "xlsx", "json"}, default "csv"
+    tag : str, optional
+        The campaign rule's tag (``CampaignRule.file_tag()``: ``budget500``, ``high-tier``,
+        ``t0.35`` ...), written instead of the threshold.
 
     Returns
     -------
@@ -385,4 +389,6 @@ def export_filename(model_name: str, threshold: float, date=None, ext: str = "cs
         date = _dt.date.today()
     d = date if isinstance(date, str) else date.strftime("%Y-%m-%d")
     d = re.sub(r"[^0-9-]", "", d)[:10]
-    return f"retention_targets_{name}_{d}_t{float(threshold):.2f}.{ext}"
+    rule = (re.sub(r"[^A-Za-z0-9.-]+", "_", str(tag)).strip("._-")[:40] if tag
+            else f"t{float(threshold):.2f}")
+    return f"retention_targets_{name}_{d}_{rule}.{ext}"

@@ -1,112 +1,365 @@
-"""Summaries of SHAP explanations for people: global importance and per-customer reason
-codes (``reason_1..3``), with the columns a bank cannot act on left out on request."""
+"""Reasons a call-centre agent can act on, written as sentences with context.
+
+From a customer's SHAP values per raw column (:mod:`churn_core.explain.shap_values`) to up
+to three ``reason_1..3`` sentences such as::
+
+    Number of products: 3 (high: 97 % of customers have fewer)
+    Active member: no (as 48 % of customers)
+
+Rules (issue 15):
+
+* **Protected / sensitive attributes** (gender, sex, age, date of birth, nationality,
+  geography / country / region, ethnicity, race, religion, marital status, dependents,
+  senior citizen, disability) are matched by the words of the column name
+  (:func:`protected_columns`) and are **never** a reason unless the analyst asks
+  (``include_protected``). The list is editable and saved with the model
+  (:class:`ReasonSettings`).
+* Reasons come from **actionable** columns. Columns the team cannot change but that are
+  legitimate context (tenure, account length, income, education ...) are *non-actionable*:
+  used only when no actionable column raises a customer's risk, and then marked
+  ``(context, not actionable)``.
+* Each column has a **business label** (editable dictionary saved with the model; default:
+  the name prettified, :func:`pretty_label`).
+* The value is put **in context** against reference customers (the model's training rows
+  when available, else the scored file): the share of customers with a higher / lower value
+  (numbers), or the share with the same value (categories).
+* Columns that say the same thing (``|Pearson r| >= 0.9`` on the reference rows, e.g.
+  tenure and total charges) are **grouped into one reason**: their SHAP values are summed
+  (SHAP values are additive, so a group's value is its members' sum; Lundberg & Lee, 2017)
+  and the sentence names the member with the largest contribution.
+"""
 from __future__ import annotations
 
+import re
+from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from churn_core.columns import reason_column
-from churn_core.explain.explanation import Explanation
+__all__ = [
+    "PROTECTED_WORDS", "NON_ACTIONABLE_WORDS", "CORRELATION_GROUPING",
+    "name_words", "pretty_label", "protected_columns", "non_actionable_columns",
+    "ReasonSettings", "ReferenceProfile", "reason_sentences",
+]
 
-#: Columns a bank usually cannot act on; excluded from reason codes when "actionable only"
-#: is chosen (matched case-insensitively). Analysis views keep every column.
-NON_ACTIONABLE_COLUMNS = (
-    "Age", "Gender", "Geography", "SeniorCitizen", "Partner", "Dependents",
-    "Customer_Age", "Marital_Status", "Education_Level",
+#: Words of a column name marking a protected / sensitive attribute (matched on whole words
+#: of the name: ``Customer_Age`` and ``SeniorCitizen`` match, ``Usage`` does not).
+PROTECTED_WORDS = frozenset({
+    "gender", "sex", "age", "birth", "dob", "birthdate", "birthday", "nationality",
+    "citizenship", "geography", "country", "region", "ethnicity", "ethnic", "race",
+    "religion", "religious", "marital", "married", "dependents", "dependent", "senior",
+    "disability", "disabled",
+})
+#: Word sequences marking a legitimate column the team cannot act on (context only).
+NON_ACTIONABLE_WORDS = (
+    ("tenure",), ("account", "length"), ("months", "on", "book"), ("customer", "since"),
+    ("education",), ("income",), ("salary",), ("partner",), ("credit", "score"),
+    ("area", "code"),
 )
+#: Columns whose ``|Pearson r|`` on the reference rows reaches this are one reason.
+CORRELATION_GROUPING = 0.9
+#: Reference values kept per numeric column (a seeded sample; shares are exact below it).
+REFERENCE_SAMPLE = 20_000
+#: Abbreviations spelled out in default labels.
+_ABBREVIATIONS = {"ct": "count", "amt": "amount", "num": "number", "avg": "average",
+                  "trans": "transactions", "chng": "change", "mon": "months", "cnt": "count",
+                  "qty": "quantity", "pct": "percent", "no": "number", "nr": "number",
+                  "intl": "international", "cr": "credit", "tot": "total", "mins": "minutes",
+                  "cust": "customer", "serv": "service", "util": "utilisation",
+                  "ratio": "ratio", "acct": "account", "yrs": "years"}
+NOT_ACTIONABLE_MARK = " (context, not actionable)"
+PROTECTED_MARK = " (protected attribute)"
 
 
-def global_importance(explanation: Explanation) -> pd.Series:
-    """Mean absolute SHAP value per raw column, largest first.
+def name_words(column: str) -> list[str]:
+    """Lower-case words of a column name (``"NumOfProducts"`` -> num, of, products;
+    ``"Total_Trans_Ct"`` -> total, trans, ct)."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(column))
+    text = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", text)
+    return [w for w in re.split(r"[^A-Za-z0-9]+", text.lower()) if w]
 
-    Returns
-    -------
-    Series indexed by column name, float64 (probability units)
+
+def pretty_label(column: str) -> str:
+    """Default business label of a column: words of the name, abbreviations spelled out,
+    first letter capitalised (``"Total_Trans_Ct"`` -> ``"Total transactions count"``)."""
+    words = [_ABBREVIATIONS.get(w, w) for w in name_words(column)]
+    if words[:1] == ["is"] and len(words) > 1:  # IsActiveMember -> Active member
+        words = words[1:]
+    if words[:1] == ["has"] and len(words) > 1:  # HasCrCard -> Has cr card (kept)
+        pass
+    text = " ".join(words) or str(column)
+    return text[:1].upper() + text[1:]
+
+
+def _has_sequence(words: list[str], seq: tuple) -> bool:
+    k = len(seq)
+    return any(tuple(words[i:i + k]) == seq for i in range(len(words) - k + 1))
+
+
+def protected_columns(columns: Sequence[str]) -> list[str]:
+    """Columns whose name holds a word of :data:`PROTECTED_WORDS`, in the given order."""
+    return [c for c in columns if set(name_words(c)) & PROTECTED_WORDS]
+
+
+def non_actionable_columns(columns: Sequence[str]) -> list[str]:
+    """Columns whose name holds a sequence of :data:`NON_ACTIONABLE_WORDS` (not protected)."""
+    prot = set(protected_columns(columns))
+    return [c for c in columns if c not in prot
+            and any(_has_sequence(name_words(c), s) for s in NON_ACTIONABLE_WORDS)]
+
+
+@dataclass
+class ReasonSettings:
+    """Which columns may be reasons and what they are called (saved with the model).
+
+    Attributes
+    ----------
+    protected : list of str
+        Protected / sensitive attributes: never reasons unless asked for.
+    non_actionable : list of str
+        Legitimate context columns the team cannot change.
+    labels : dict of str to str
+        Business label per column (columns absent get :func:`pretty_label`).
     """
-    imp = np.abs(explanation.values).mean(axis=0)
-    return pd.Series(imp, index=explanation.columns, name="mean_abs_shap").sort_values(ascending=False)
+
+    protected: list = field(default_factory=list)
+    non_actionable: list = field(default_factory=list)
+    labels: dict = field(default_factory=dict)
+
+    @classmethod
+    def defaults(cls, columns: Sequence[str]) -> "ReasonSettings":
+        """Name-matched defaults for the feature ``columns``."""
+        cols = list(columns)
+        return cls(protected_columns(cols), non_actionable_columns(cols),
+                   {c: pretty_label(c) for c in cols})
+
+    def label(self, column: str) -> str:
+        """Business label of ``column``."""
+        return str(self.labels.get(column) or pretty_label(column))
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None, columns: Sequence[str] = ()) -> "ReasonSettings":
+        """Settings saved with a model; missing parts default from ``columns``."""
+        base = cls.defaults(columns)
+        data = dict(data or {})
+        return cls(list(data.get("protected", base.protected)),
+                   list(data.get("non_actionable", base.non_actionable)),
+                   {**base.labels, **dict(data.get("labels") or {})})
 
 
-def _format_value(col: str, values: pd.Series, numeric: bool, binary: bool) -> pd.Series:
-    """Plain-words ``"Age 57"`` / ``"Geography = Germany"`` / ``"Balance missing"`` per row."""
-    if numeric:
-        x = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+@dataclass
+class ReferenceProfile:
+    """Where a value sits among reference customers, and which columns say the same thing.
 
-        def one(v):
-            if not np.isfinite(v):
-                return f"{col} missing"
-            text = f"{int(v):,}" if float(v).is_integer() else f"{v:,.2f}"
-            return f"{col} = {text}" if binary else f"{col} {text}"
+    Build with :meth:`fit`; ``source`` says which customers (e.g. "the model's training
+    rows").
+    """
 
-        return pd.Series([one(v) for v in x], index=values.index)
-    s = values.astype("string").str.strip()
-    return pd.Series(np.where(s.isna() | (s == ""), f"{col} missing", f"{col} = " + s.fillna("")),
-                     index=values.index)
+    numeric: dict  # column -> sorted float ndarray (finite values)
+    categorical: dict  # column -> {value: share}
+    groups: list  # lists of columns with |r| >= CORRELATION_GROUPING (2+ members)
+    source: str = ""
+    n_rows: int = 0
+    binary: list = field(default_factory=list)  # columns holding only 0 / 1 (yes / no)
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str],
+            source: str = "", seed: int = 0,
+            threshold: float = CORRELATION_GROUPING) -> "ReferenceProfile":
+        """Profile the reference customers.
+
+        Parameters
+        ----------
+        frame : DataFrame
+            Reference customers (typed valid rows or text cells).
+        numeric, categorical : sequence of str
+            Feature columns by kind (absent ones skipped).
+        source : str
+            Words naming the reference customers.
+        seed : int
+            Seed of the sample kept when there are more than :data:`REFERENCE_SAMPLE` rows.
+        threshold : float, default 0.9
+            ``|Pearson r|`` from which numeric columns are grouped.
+
+        Returns
+        -------
+        ReferenceProfile
+        """
+        if len(frame) > REFERENCE_SAMPLE:
+            frame = frame.sample(n=REFERENCE_SAMPLE, random_state=seed)
+        num = {}
+        nums = pd.DataFrame(index=frame.index)
+        for c in numeric:
+            if c in frame.columns:
+                v = pd.to_numeric(frame[c], errors="coerce")
+                nums[c] = v
+                x = v.to_numpy(dtype=float)
+                num[c] = np.sort(x[np.isfinite(x)])
+        cat = {}
+        for c in categorical:
+            if c in frame.columns:
+                s = frame[c].astype("string").str.strip()
+                cat[c] = {str(k): float(v) for k, v in s.value_counts(normalize=True).items()}
+        groups = _correlated_groups(nums, threshold) if nums.shape[1] > 1 else []
+        binary = [c for c, x in num.items() if x.size and bool(np.isin(x, (0.0, 1.0)).all())]
+        binary += [c for c, shares in cat.items()
+                   if shares and set(shares) <= {"0", "1", "0.0", "1.0"}]
+        return cls(num, cat, groups, source, int(len(frame)), binary)
+
+    def context(self, column: str, value) -> str:
+        """Where ``value`` sits, e.g. ``"low: 80 % of customers have more"``; "" if unknown."""
+        if column in self.numeric:
+            ref = self.numeric[column]
+            try:
+                v = float(value)
+            except (TypeError, ValueError):
+                return ""
+            if not ref.size or not np.isfinite(v):
+                return ""
+            more = 1.0 - np.searchsorted(ref, v, side="right") / ref.size
+            less = np.searchsorted(ref, v, side="left") / ref.size
+            if column in self.binary:
+                return f"as {_pct(1 - more - less)} of customers"
+            if more >= 2 / 3:
+                return f"low: {_pct(more)} of customers have more"
+            if less >= 2 / 3:
+                return f"high: {_pct(less)} of customers have less"
+            return f"typical: {_pct(more)} of customers have more"
+        if column in self.categorical:
+            share = self.categorical[column].get(str(value).strip())
+            return f"as {_pct(share)} of customers" if share is not None else \
+                "a value rarely seen"
+        return ""
 
 
-def reason_codes(explanation: Explanation, top: int = 3, exclude: Sequence[str] = (),
-                 min_value: float = 0.0) -> pd.DataFrame:
-    """The columns pushing each customer's risk up, in plain words.
+def _pct(x: float) -> str:
+    return f"{100 * float(x):.0f} %"
 
-    Only positive contributions count as reasons, largest first; a customer with fewer than
-    ``top`` positive contributions gets empty strings for the rest.
+
+def _correlated_groups(nums: pd.DataFrame, threshold: float) -> list[list[str]]:
+    """Connected components of the graph ``|r| >= threshold`` over numeric columns."""
+    r = nums.corr(method="pearson").abs().fillna(0.0).to_numpy()
+    cols = list(nums.columns)
+    parent = list(range(len(cols)))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(cols)):
+        for j in range(i + 1, len(cols)):
+            if r[i, j] >= threshold:
+                parent[find(i)] = find(j)
+    comp: dict = {}
+    for i, c in enumerate(cols):
+        comp.setdefault(find(i), []).append(c)
+    return [g for g in comp.values() if len(g) > 1]
+
+
+def _format_value(value, binary: bool) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "missing"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        text = str(value).strip()
+        return text if text and text.lower() != "nan" else "missing"
+    if not np.isfinite(v):
+        return "missing"
+    if binary and v in (0.0, 1.0):  # also "0" / "1" text of a categorical 0/1 column
+        return "yes" if v == 1.0 else "no"
+    return f"{int(v):,}" if v.is_integer() else f"{v:,.2f}"
+
+
+def reason_sentences(values: np.ndarray, data: pd.DataFrame, columns: Sequence[str],
+                     settings: ReasonSettings, profile: ReferenceProfile | None = None,
+                     binary: Sequence[str] = (), include_protected: bool = False,
+                     top: int = 3) -> pd.DataFrame:
+    """Up to ``top`` reasons per customer, as sentences with context.
 
     Parameters
     ----------
-    explanation : Explanation
+    values : ndarray of shape (n_samples, n_columns)
+        SHAP values per raw column (probability units), columns in ``columns`` order.
+    data : DataFrame of shape (n_samples, >= n_columns)
+        The customers' raw values (its index is the result's index).
+    columns : sequence of str
+        Raw feature columns, in the order of ``values``.
+    settings : ReasonSettings
+    profile : ReferenceProfile, optional
+        Context and correlated groups; without it sentences carry no context and no
+        columns are grouped.
+    binary : sequence of str
+        0/1 numeric columns (written as yes / no).
+    include_protected : bool, default False
+        Allow protected attributes as reasons (marked ``(protected attribute)``).
     top : int, default 3
-        Number of reason columns (``reason_1`` .. ``reason_<top>``).
-    exclude : sequence of str, default ()
-        Columns never given as reasons, e.g. :data:`NON_ACTIONABLE_COLUMNS` for "columns the
-        bank can act on" (matched case-insensitively).
-    min_value : float, default 0.0
-        A contribution must exceed this (probability units) to be a reason.
 
     Returns
     -------
     DataFrame of shape (n_samples, top)
-        Columns ``reason_1`` .. ``reason_<top>``, index = the explained rows' index; texts like
-        ``"Age 57 raises risk"`` or ``"IsActiveMember = 0 raises risk"``.
+        ``reason_1`` .. ``reason_<top>``: only columns raising the customer's risk (positive
+        SHAP value), largest first; actionable columns first, non-actionable ones (marked)
+        only when no actionable column raises the risk; empty strings for the rest.
+        ``reason_1`` is empty only when no allowed column raises the risk.
     """
-    cols = explanation.columns
-    excl = {str(c).casefold() for c in exclude}
-    vals = np.array(explanation.values, dtype=np.float64, copy=True)
-    for j, c in enumerate(cols):
-        if c.casefold() in excl:
-            vals[:, j] = -np.inf
-    vals[~(vals > min_value)] = -np.inf
-    k = min(top, len(cols))
-    order = np.argsort(-vals, axis=1, kind="stable")[:, :k]
-    words = np.column_stack([
-        _format_value(c, explanation.data[c], c in set(explanation.numeric),
-                      c in set(explanation.binary)).to_numpy(dtype=object) + " raises risk"
-        for c in cols
-    ]) if len(cols) else np.empty((len(explanation), 0), dtype=object)
-    rows = np.arange(len(explanation))[:, None]
-    picked = words[rows, order]
-    ok = np.isfinite(vals[rows, order])
-    picked = np.where(ok, picked, "")
-    out = pd.DataFrame(index=explanation.index)
-    for i in range(top):
-        out[reason_column(i + 1)] = picked[:, i] if i < k else ""
-    return out
-
-
-def non_actionable_present(columns: Sequence[str],
-                           candidates: Sequence[str] = NON_ACTIONABLE_COLUMNS) -> list[str]:
-    """Which of ``columns`` are in the non-actionable list (case-insensitive).
-
-    Parameters
-    ----------
-    columns : sequence of str
-    candidates : sequence of str, default NON_ACTIONABLE_COLUMNS
-
-    Returns
-    -------
-    list of str
-        In the order of ``columns``; pass as ``exclude`` to :func:`reason_codes`.
-    """
-    cand = {c.casefold() for c in candidates}
-    return [c for c in columns if c.casefold() in cand]
+    vals = np.asarray(values, dtype=float)
+    cols = list(columns)
+    n, m = vals.shape if vals.ndim == 2 else (0, len(cols))
+    idx = {c: j for j, c in enumerate(cols)}
+    prot = {c for c in settings.protected if c in idx}
+    non_act = {c for c in settings.non_actionable if c in idx} - prot
+    allowed = [c for c in cols if include_protected or c not in prot]
+    # groups of correlated columns among the allowed ones (protected never join a group)
+    grouped: list[list[str]] = []
+    seen: set = set()
+    for g in (profile.groups if profile is not None else []):
+        members = [c for c in g if c in allowed]
+        if len(members) > 1:
+            grouped.append(members)
+            seen.update(members)
+    grouped += [[c] for c in allowed if c not in seen]
+    if not grouped or n == 0:
+        return pd.DataFrame({f"reason_{i + 1}": [""] * n for i in range(top)}, index=data.index)
+    gval = np.column_stack([vals[:, [idx[c] for c in g]].sum(axis=1) for g in grouped])
+    gact = np.array([not any(c in non_act for c in g) for g in grouped])
+    # actionable groups rank above non-actionable ones: score = value + (huge if actionable)
+    pos = gval > 0
+    key = np.where(pos, gval, -np.inf)
+    rank_key = np.where(pos & gact[None, :], key + 1e6, key)
+    order = np.argsort(-rank_key, axis=1, kind="stable")[:, :top]
+    binset = set(binary) | set(profile.binary if profile is not None else ())
+    out = np.full((n, top), "", dtype=object)
+    data_cols = {c: data[c].to_numpy() for c in allowed if c in data.columns}
+    has_act = (pos & gact[None, :]).any(axis=1)
+    for i in range(n):
+        for r, gj in enumerate(order[i]):
+            if not pos[i, gj] or (has_act[i] and not gact[gj]):
+                continue  # not raising risk, or context while an actionable reason exists
+            g = grouped[gj]
+            lead = g[int(np.argmax([vals[i, idx[c]] for c in g]))] if len(g) > 1 else g[0]
+            v = data_cols[lead][i] if lead in data_cols else None
+            text = f"{settings.label(lead)}: {_format_value(v, lead in binset)}"
+            where = profile.context(lead, v) if profile is not None else ""
+            others = [settings.label(c) for c in g if c != lead]
+            bits = [b for b in (where, ("same as " + ", ".join(others)) if others else "") if b]
+            if bits:
+                text += " (" + "; ".join(bits) + ")"
+            if lead in prot:
+                text += PROTECTED_MARK
+            elif not gact[gj]:
+                text += NOT_ACTIONABLE_MARK
+            out[i, r] = text
+    # compact: filled reasons first
+    res = pd.DataFrame(index=data.index)
+    packed = [[t for t in row if t] + [""] * top for row in out]
+    for r in range(top):
+        res[f"reason_{r + 1}"] = [row[r] for row in packed]
+    return res

@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from churn_core.explain.explanation import Explanation
-from churn_core.explain.reasons import global_importance
+from churn_core.explain.reason_codes import global_importance
 
 __all__ = ["importance_figure", "beeswarm_figure", "dependence_figure", "waterfall_figure",
            "customer_table", "RAISES", "LOWERS"]

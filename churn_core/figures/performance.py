@@ -388,3 +388,26 @@ def tier_summary_figure(summary: pd.DataFrame) -> go.Figure:
                 textposition="outside")
     return _layout(fig, "Customers and expected churners per risk tier", "risk tier",
                    "customers", barmode="group")
+
+
+def fairness_figure(table: pd.DataFrame) -> go.Figure:
+    """Share of each protected group in the scored file and on the target list.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`churn_core.campaign.fairness.fairness_table` (``attribute``, ``group``,
+        ``share_of_file``, ``share_of_list``).
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Two bar traces ("in the file", "on the list"); x = "attribute: group", y = share.
+    """
+    x = table["attribute"].astype(str) + ": " + table["group"].astype(str)
+    fig = go.Figure()
+    fig.add_bar(x=x, y=table["share_of_file"], name="in the file",
+                marker_color=COLORS["baseline"], opacity=0.6)
+    fig.add_bar(x=x, y=table["share_of_list"], name="on the list", marker_color=COLORS["model"])
+    return _layout(fig, "Protected groups: share of the file vs share of the list",
+                   "group", "share of customers", barmode="group", yaxis_tickformat=".0%")

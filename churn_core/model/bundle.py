@@ -422,6 +422,46 @@ def save_bundle(bundle: ModelBundle, name: str | None = None, models_dir=None) -
     return final
 
 
+def update_card(name: str, fields: dict, models_dir=None) -> dict:
+    """Set top-level entries of a saved bundle's ``card.json`` (e.g. ``reason_settings``).
+
+    The card is rewritten atomically (temporary file + ``os.replace``); the model and its
+    other files are untouched.
+
+    Parameters
+    ----------
+    name : str
+        Bundle folder name (checked by :func:`sanitize_model_name`).
+    fields : dict
+        JSON-ready entries to set.
+    models_dir : path-like, default ``config.MODELS_DIR``
+
+    Returns
+    -------
+    dict
+        The new card.
+
+    Raises
+    ------
+    BundleError
+        When the bundle or its card is missing or damaged.
+    """
+    models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
+    path = _bundle_dir(sanitize_model_name(name), models_dir) / "card.json"
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BundleError(f"model {name!r}: card.json cannot be read ({exc})") from exc
+    card.update(fields)
+    tmp = path.with_name(f".card-{uuid.uuid4().hex[:8]}.json")
+    try:
+        _write_json(tmp, card)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return card
+
+
 def _check_versions(card: dict, name: str) -> None:
     saved = card.get("versions", {})
     now = library_versions()

@@ -19,6 +19,8 @@ re-prediction. One module per concept:
 * :mod:`.file_quality` -- the active model measured on the active file, "trained on other
   data"; :mod:`.registry` -- every saved model in one table, champion, deletion;
   :mod:`.roles` -- the column-role form without traps.
+  :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value;
+  :mod:`.target_lists` -- the retention target list by one campaign rule.
 
 * :mod:`.workspace` -- :class:`Workspace` (one session's active model and data) over a
   process-wide :class:`ResultStore` (every result above, computed once, keyed by hashes);
@@ -44,7 +46,7 @@ from churn_core.errors import ChurnError, MissingColumnsError
 from churn_core.evaluate.curve import ThresholdCurve, ThresholdMetrics
 from churn_core.evaluate.net_value import net_value_curve
 from churn_core.evaluate.strategies import STRATEGIES, choose_on_validation
-from churn_core.explain.reasons import global_importance, non_actionable_present, reason_codes
+from churn_core.explain.reason_codes import global_importance, non_actionable_present, reason_codes
 from churn_core.explain.shap_values import EXACT_MAX_COLUMNS
 from churn_core.model.network import IMBALANCE_MODES, TrainConfig
 from churn_core.workbench import figures
@@ -81,6 +83,12 @@ from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
                                            champion_is_synthetic,
                                            default_model_name, delete_model, is_synthetic,
                                            label_of, registry_table, set_champion)
+from churn_core.workbench.target_lists import (ReasonContext, build_list, campaign_rule,
+                                               list_bytes, list_name, listed_positions,
+                                               protected_present, reason_context,
+                                               reason_exclusions, reason_settings_of,
+                                               rule_preview, save_reason_settings,
+                                               value_assumptions)
 
 __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
@@ -112,4 +120,8 @@ __all__ = [
     "apply_roles", "resolve_roles", "suggested_label", "target_labels", "without_target",
     "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
     "label_of", "registry_table", "set_champion",
+    "ReasonContext", "build_list", "campaign_rule", "list_bytes", "list_name",
+    "listed_positions", "protected_present", "reason_context", "reason_exclusions",
+    "reason_settings_of", "rule_preview", "save_reason_settings",
+    "value_assumptions",
 ]

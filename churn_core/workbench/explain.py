@@ -8,7 +8,7 @@ import pandas as pd
 
 from churn_core import config
 from churn_core.data.validate import validate
-from churn_core.explain.reasons import reason_codes
+from churn_core.explain.reason_codes import reason_codes
 from churn_core.explain.shap_values import RawColumnExplainer, explain_sample
 from churn_core.workbench.data import ActiveData
 from churn_core.workbench.scores import Scores

@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 
 from churn_core import config
-from churn_core.explain.reasons import non_actionable_present
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
 from churn_core.workbench.compare import ChallengerView, challenger_view
+from churn_core.workbench.target_lists import reason_exclusions
 from churn_core.workbench.data import ActiveData, apply_schema, load_data, sha256_of
 from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
                                              eval_arrays)
@@ -313,13 +313,17 @@ class Workspace:
                               lambda: explain_scores(explainer, scores, progress=progress,
                                                      max_rows=max_rows))
 
-    def reasons(self, data: ActiveData, explanation, actionable_only: bool):
-        """reason_1..3 for every scored row of ``data`` (blank where not explained)."""
+    def reasons(self, data: ActiveData, explanation, actionable_only: bool,
+                include_protected: bool = False):
+        """reason_1..3 for every scored row of ``data`` (blank where not explained); the
+        model's protected attributes are never reasons unless ``include_protected``."""
         n_rows = len(self.scores(data).scored)
-        key = self.explanation_key(data) + (len(explanation), bool(actionable_only))
+        key = self.explanation_key(data) + (len(explanation), bool(actionable_only),
+                                            bool(include_protected))
 
         def compute():
-            exclude = non_actionable_present(explanation.columns) if actionable_only else ()
+            exclude = reason_exclusions(self.bundle(), actionable_only,
+                                        include_protected=include_protected)
             return reasons_for(explanation, n_rows, exclude=exclude)
 
         return self.store.get("reasons", key, compute)

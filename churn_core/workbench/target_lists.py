@@ -1,0 +1,260 @@
+"""The retention target list for the app and the command line (glue over
+``churn_core.campaign.target_list``): one campaign rule, one set of value assumptions,
+reason codes for the listed customers only, the fairness check and the decision log."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from churn_core.workbench.data import ActiveData
+from churn_core.workbench.scores import Scores
+
+
+@dataclass
+class ReasonContext:
+    """What reason codes of one (model, file) pair need, built once.
+
+    Attributes
+    ----------
+    explainer : RawColumnExplainer
+        Background of ``target_list.LIST_BACKGROUND`` rows drawn from the model's training
+        split when this file is its training file, else from the file's valid rows.
+    profile : ReferenceProfile
+        Reference customers for "where the value sits" and correlated groups.
+    settings : ReasonSettings
+        Protected / non-actionable columns and business labels saved with the model.
+    """
+
+    explainer: Any
+    profile: Any
+    settings: Any
+
+
+def reason_context(bundle, data: ActiveData, scores: Scores,
+                   training: ActiveData | None = None) -> ReasonContext:
+    """Build the :class:`ReasonContext` of ``bundle`` on ``data``.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    data : ActiveData
+        The scored file.
+    scores : Scores
+        Its scores (``scores.valid`` holds the typed rows).
+    training : ActiveData, optional
+        Another loaded file that may be the model's training file (the app's active data).
+
+    Returns
+    -------
+    ReasonContext
+    """
+    from churn_core.campaign.target_list import (LIST_BACKGROUND, reason_profile,
+                                                 reason_settings, reference_rows)
+    from churn_core.data.validate import validate
+    from churn_core.explain.shap_values import RawColumnExplainer
+
+    card = getattr(bundle, "card", {}) or {}
+    src = data
+    if training is not None and card.get("data_sha256") == training.sha256:
+        src = training
+    valid = scores.valid if scores.valid is not None else scores.scored
+    full = None
+    if card.get("data_sha256") == src.sha256 and bundle.schema.target in src.frame.columns:
+        try:
+            full = validate(src.frame, bundle.schema, require_target=True,
+                            source_name=src.name).valid
+        except Exception:  # noqa: BLE001 - fall back to the scored file's rows
+            full = None
+    ref, source = reference_rows(bundle, full, src.sha256, valid, src.name)
+    explainer = RawColumnExplainer(bundle, ref, background_size=LIST_BACKGROUND)
+    explainer.background_source = source
+    return ReasonContext(explainer, reason_profile(bundle, ref, source),
+                         reason_settings(bundle))
+
+
+def campaign_rule(data: dict | None):
+    """The session's campaign rule (``CampaignRule.from_dict``; None gives High tier)."""
+    from churn_core.campaign.rule import CampaignRule
+
+    return CampaignRule.from_dict(data)
+
+
+def value_assumptions(data: dict | None):
+    """The session's value assumptions (``ValueAssumptions.from_dict``)."""
+    from churn_core.campaign.value import ValueAssumptions
+
+    return ValueAssumptions.from_dict(data)
+
+
+def rule_preview(bundle, scores: Scores, rule, value=None, p_validation=None) -> dict:
+    """What a rule does on the scored file, without reason codes (cheap; for every rerun).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    scores : Scores
+    rule : CampaignRule
+    value : ValueAssumptions, optional
+    p_validation : ndarray of shape (n_val,), optional
+        Validation probabilities: adds the threshold the rule amounts to there.
+
+    Returns
+    -------
+    dict
+        ``listed`` (int), ``excluded`` (dict), ``lowest_probability``, ``description``,
+        ``expected_net_value`` (currency; None without value), ``validation_threshold``,
+        ``positions`` (ndarray, rank order).
+    """
+    from churn_core.campaign.rule import threshold_on
+
+    p = scores.p
+    valid = scores.valid if scores.valid is not None else scores.scored
+    ev = value.expected(p, valid) if value is not None and value.used else None
+    sel = rule.select(p, cutoffs=bundle.tier_cutoffs, expected_value=ev)
+    vt = None
+    if p_validation is not None and len(p_validation):
+        vt = threshold_on(rule, p_validation, len(p), p_scored=p[sel.positions],
+                          cutoffs=bundle.tier_cutoffs)
+    return {"listed": int(sel.positions.size), "excluded": sel.excluded,
+            "lowest_probability": sel.lowest_probability, "description": sel.description,
+            "expected_net_value": None if ev is None else float(ev[sel.positions].sum()),
+            "validation_threshold": vt, "positions": sel.positions}
+
+
+def build_list(bundle, data: ActiveData, scores: Scores, rule, context: ReasonContext,
+               value=None, include_protected: bool = False, extra_columns=(),
+               id_columns=None, actions: dict | None = None,
+               progress: Callable | None = None, cancel: Callable | None = None):
+    """The retention target list of ``data`` (``target_list.make_target_list``).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    data : ActiveData
+    scores : Scores
+    rule : CampaignRule
+    context : ReasonContext
+    value : ValueAssumptions, optional
+    include_protected : bool, default False
+    extra_columns : sequence of str
+        Contact / context columns ticked by the analyst.
+    id_columns : sequence of str, optional
+        Default: the model's ID columns present in the file.
+    actions : dict, optional
+    progress, cancel : callable, optional
+        ``progress(done, total, message)``; ``cancel() -> bool`` (checked between blocks).
+
+    Returns
+    -------
+    churn_core.campaign.target_list.TargetList
+    """
+    from churn_core.campaign.target_list import make_target_list
+
+    valid = scores.valid if scores.valid is not None else scores.scored
+    ids = (list(id_columns) if id_columns is not None
+           else [c for c in bundle.schema.id_columns if c in scores.scored.columns])
+    return make_target_list(bundle, scores.scored, valid.reset_index(drop=True),
+                            scores.rejected, rule, explainer=context.explainer,
+                            profile=context.profile, settings=context.settings, value=value,
+                            id_columns=ids, extra_columns=list(extra_columns),
+                            include_protected=include_protected, y=scores.y,
+                            data_sha256=data.sha256, data_name=data.name, actions=actions,
+                            progress=progress, cancel=cancel)
+
+
+def list_bytes(result, kind: str) -> bytes:
+    """File content of a built list: ``"csv"``, ``"xlsx"`` (list + decision_log sheet) or
+    ``"json"`` (decision log). Formulas are neutralised (``campaign.export``)."""
+    from churn_core.campaign import export as E
+    from churn_core.errors import ChurnError
+
+    if kind == "csv":
+        return E.to_csv_bytes(result.frame)
+    if kind == "xlsx":
+        return E.to_xlsx_bytes(result.frame, result.log)
+    if kind == "json":
+        return E.decision_log_json(result.log)
+    raise ChurnError(f"unknown export format {kind!r}")
+
+
+def list_name(bundle, rule, kind: str) -> str:
+    """``retention_targets_<model>_<date>_<rule tag>.<kind>``; the decision log gets
+    ``decision_log_`` in front instead."""
+    from churn_core.campaign.target_list import list_filename
+
+    name = list_filename(getattr(bundle, "name", "model"), rule, ext=kind)
+    return name.replace("retention_targets_", "decision_log_") if kind == "json" else name
+
+
+def protected_present(bundle, frame: pd.DataFrame) -> list[str]:
+    """Protected attributes of the model's settings present in ``frame``."""
+    from churn_core.campaign.target_list import reason_settings
+
+    return [c for c in reason_settings(bundle).protected if c in frame.columns]
+
+
+def reason_exclusions(bundle, actionable_only: bool = True,
+                      include_protected: bool = False) -> list[str]:
+    """Columns never given as reasons in the all-customers reason codes: the model's
+    protected attributes (unless ``include_protected``) plus, with ``actionable_only``, its
+    non-actionable columns (``ReasonSettings`` saved with the model, else name-matched)."""
+    from churn_core.campaign.target_list import reason_settings
+
+    s = reason_settings(bundle)
+    return list(dict.fromkeys(([] if include_protected else list(s.protected))
+                              + (list(s.non_actionable) if actionable_only else [])))
+
+
+def reason_settings_of(bundle):
+    """The model's reason settings (protected, non-actionable columns, business labels)."""
+    from churn_core.campaign.target_list import reason_settings
+
+    return reason_settings(bundle)
+
+
+def save_reason_settings(bundle, protected, non_actionable, labels: dict,
+                         models_dir=None):
+    """Save the reason settings with the model (``card.json`` entry ``reason_settings``).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        Left unchanged (it may be shared by a cache): load the bundle again to use the
+        new settings (its ``card.json`` changed, so the app's loader reloads it).
+    protected, non_actionable : sequence of str
+        Feature columns; others are refused.
+    labels : dict of str to str
+        Business label per feature column (blank labels fall back to the prettified name).
+    models_dir : path-like, optional
+
+    Returns
+    -------
+    ReasonSettings
+
+    Raises
+    ------
+    ChurnError
+        A column that is not one of the model's features.
+    """
+    from churn_core.errors import ChurnError
+    from churn_core.explain.reasons import ReasonSettings, pretty_label
+    from churn_core.model.bundle import update_card
+
+    feats = list(bundle.schema.features)
+    bad = [c for c in [*protected, *non_actionable, *labels] if c not in feats]
+    if bad:
+        raise ChurnError(f"not feature columns of model {bundle.name!r}: {bad}")
+    settings = ReasonSettings(list(protected), [c for c in non_actionable
+                                                if c not in set(protected)],
+                              {c: (str(labels.get(c) or "").strip() or pretty_label(c))
+                               for c in feats})
+    update_card(bundle.name, {"reason_settings": settings.to_dict()}, models_dir)
+    return settings
+
+
+def listed_positions(result) -> np.ndarray:
+    """Scored-row positions of a built list, in rank order."""
+    return result.selection.positions

@@ -1,0 +1,145 @@
+"""The campaign rule and the value assumptions: one set per session, drawn on several pages.
+
+Each choice lives under a persistent session key (``rule_*``, ``value_*``; initialised once
+by :func:`init_campaign_session`, called from ``_ui.init_session``), so the rule chosen on
+Performance is the one on Score & segment, the list, its file name and its decision log.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from churn_core import workbench as wb
+from pages import _ui
+
+CAMPAIGN_RULE = "campaign_rule"          # CampaignRule.to_dict() of the session
+VALUE_ASSUMPTIONS = "value_assumptions"  # ValueAssumptions.to_dict() of the session
+INCLUDE_PROTECTED = "reasons_include_protected"  # protected attributes allowed as reasons
+TARGET_LIST = "target_list_result"       # (key, TargetList) of the last built list
+
+RULE_LABELS = {
+    "budget": "Contact budget (N customers)",
+    "budget_share": "Share of this file (N %)",
+    "threshold": "Churn-probability threshold",
+    "tiers": "Risk tiers",
+    "max_value": "Maximum expected net value",
+}
+VALUE_KINDS = ["one amount", "a column × margin", "not used"]
+_DEFAULTS = {
+    "rule_kind": "tiers", "rule_budget": 500, "rule_share": 10.0, "rule_threshold": 0.5,
+    "rule_tiers": ["High"],
+    "value_kind": "one amount", "value_amount": 500.0, "value_column": None,
+    "value_margin": 0.01, "value_success": 0.3, "value_cost": 20.0, "value_currency": "EUR",
+    INCLUDE_PROTECTED: False,
+}
+
+
+def init_campaign_session() -> None:
+    """Set the campaign keys once per session."""
+    ss = st.session_state
+    for k, v in _DEFAULTS.items():
+        ss.setdefault(k, v)
+    ss.setdefault(CAMPAIGN_RULE, wb.campaign_rule(None).to_dict())
+    ss.setdefault(VALUE_ASSUMPTIONS, wb.value_assumptions(None).to_dict())
+    ss.setdefault(TARGET_LIST, None)
+
+
+def rule_editor(page: str, n_customers: int | None = None):
+    """Draw the campaign-rule controls and return the session's ``CampaignRule``.
+
+    Parameters
+    ----------
+    page : str
+        Widget-key suffix (each page has its own widgets bound to the same session keys).
+    n_customers : int, optional
+        Customers of the scored file (upper bound of the budget).
+    """
+    init_campaign_session()
+    kind = _ui.synced(st.radio, "Cut the retention target list by", "rule_kind", page,
+                      options=list(RULE_LABELS), format_func=RULE_LABELS.get,
+                      horizontal=True,
+                      help="One rule for every page, the list, its file name and its "
+                           "decision log. Budgets count customers of the file you score.")
+    if kind == "budget":
+        _ui.synced(st.number_input, "Customers to contact", "rule_budget", page,
+                   min_value=1, max_value=max(1, int(n_customers or 10_000_000)), step=50)
+    elif kind == "budget_share":
+        _ui.synced(st.number_input, "Share of the scored file to contact (%)", "rule_share",
+                   page, min_value=0.1, max_value=100.0, step=1.0)
+    elif kind == "threshold":
+        _ui.synced(st.number_input, "Contact customers with churn probability at or above",
+                   "rule_threshold", page, min_value=0.0, max_value=1.0, step=0.01,
+                   format="%.2f")
+    elif kind == "tiers":
+        _ui.synced(st.multiselect, "Risk tiers to contact", "rule_tiers", page,
+                   options=list(wb.TIERS))
+    ss = st.session_state
+    try:
+        rule = wb.campaign_rule({"kind": kind, "budget": int(ss["rule_budget"]),
+                                 "share": float(ss["rule_share"]),
+                                 "threshold": float(ss["rule_threshold"]),
+                                 "tiers": tuple(ss["rule_tiers"] or ())})
+    except Exception as exc:
+        _ui.show_error(exc, "This campaign rule cannot be used")
+        rule = wb.campaign_rule(ss.get(CAMPAIGN_RULE))
+    ss[CAMPAIGN_RULE] = rule.to_dict()
+    return rule
+
+
+def value_editor(page: str, numeric_columns: list[str]):
+    """Draw the value assumptions and return the session's ``ValueAssumptions`` (or None
+    when the value is not used)."""
+    init_campaign_session()
+    st.caption("Expected net value of a contact = churn probability × offer success rate × "
+               "value of a saved customer − cost per contact, in your currency.")
+    kinds = VALUE_KINDS if numeric_columns else [k for k in VALUE_KINDS if "column" not in k]
+    if st.session_state["value_kind"] not in kinds:
+        st.session_state["value_kind"] = kinds[0]
+    kind = _ui.synced(st.radio, "Value of a saved customer", "value_kind", page,
+                      options=kinds, horizontal=True)
+    a, b, c, d = st.columns(4)
+    with a:
+        if kind == "one amount":
+            _ui.synced(st.number_input, "Amount", "value_amount", page, min_value=0.0,
+                       max_value=1e9, step=50.0)
+        elif kind == "a column × margin":
+            if st.session_state["value_column"] not in numeric_columns:
+                st.session_state["value_column"] = numeric_columns[0]
+            _ui.synced(st.selectbox, "Column", "value_column", page, options=numeric_columns)
+            _ui.synced(st.number_input, "Margin (share of the column)", "value_margin", page,
+                       min_value=0.0, max_value=10.0, step=0.005, format="%.3f")
+    with b:
+        _ui.synced(st.slider, "Offer success rate", "value_success", page, min_value=0.0,
+                   max_value=1.0, step=0.05, disabled=kind == "not used",
+                   help="Share of would-be churners the offer keeps.")
+    with c:
+        _ui.synced(st.number_input, "Cost per contact", "value_cost", page, min_value=0.0,
+                   max_value=1e6, step=5.0, disabled=kind == "not used")
+    with d:
+        _ui.synced(st.text_input, "Currency", "value_currency", page, max_chars=8)
+    ss = st.session_state
+    if kind == "not used":
+        ss[VALUE_ASSUMPTIONS] = None
+        return None
+    try:
+        value = wb.value_assumptions({
+            "amount": float(ss["value_amount"]) if kind == "one amount" else None,
+            "column": ss["value_column"] if kind != "one amount" else None,
+            "margin": float(ss["value_margin"]), "success_rate": float(ss["value_success"]),
+            "cost_per_contact": float(ss["value_cost"]),
+            "currency": str(ss["value_currency"] or "").strip() or "EUR"})
+    except Exception as exc:
+        _ui.show_error(exc, "Value assumptions")
+        return None
+    ss[VALUE_ASSUMPTIONS] = value.to_dict()
+    return value
+
+
+def current_rule():
+    """The session's rule without drawing widgets."""
+    init_campaign_session()
+    return wb.campaign_rule(st.session_state.get(CAMPAIGN_RULE))
+
+
+def money(x: float | None, currency: str) -> str:
+    """``"12,345 EUR"`` (or an em dash for None)."""
+    return "—" if x is None else f"{x:,.0f} {currency}"

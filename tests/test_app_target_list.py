@@ -1,0 +1,108 @@
+"""AppTest of the retention target list (issue 15): one campaign rule across pages, budgets
+counted on the scored file, reasons for the listed customers, fairness check, and a customer
+of a scored upload opened on Explain."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from apptest_util import app_models, assert_no_exception, open_page  # noqa: F401
+
+from churn_core import config, workbench as wb
+
+pytestmark = pytest.mark.slow
+
+
+def _list(at):
+    held = at.session_state["target_list_result"]
+    assert held is not None, "no list built"
+    return held[1]
+
+
+def _file_name_caption(at) -> str:
+    found = [c.value for c in at.caption if c.value.startswith("File name:")]
+    assert found, [c.value for c in at.caption]
+    return found[0]
+
+
+def test_rule_chosen_on_performance_drives_score_page_and_file_name(app_models):  # noqa: F811
+    at = open_page("pages/performance.py")
+    at.radio(key="rule_kind__performance").set_value("budget").run()
+    at.number_input(key="rule_budget__performance").set_value(150).run()
+    assert_no_exception(at)
+    assert any("lists **150** customers" in c.value for c in at.caption)
+    at.switch_page("pages/score_segment.py").run()
+    assert_no_exception(at)
+    assert at.radio(key="rule_kind__score").value == "budget"
+    assert at.number_input(key="rule_budget__score").value == 150
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    result = _list(at)
+    frame = result.frame
+    # 150 customers of this file (the model's validation split has 1,500)
+    assert len(frame) == 150
+    assert frame["rank"].tolist() == list(range(1, 151))
+    assert frame["churn_probability"].is_monotonic_decreasing
+    assert (frame["churn_probability"].round(3) == frame["churn_probability"]).all()
+    assert (frame["reason_1"].str.len() > 0).all()
+    for col in ("Gender", "Age", "Geography"):
+        assert not frame[["reason_1", "reason_2", "reason_3"]].apply(
+            lambda c: c.str.contains(rf"\b{col}\b", regex=True)).any().any(), col
+    table = [d.value for d in at.dataframe if "reason_1" in getattr(d.value, "columns", [])
+             and "recommended_action" in getattr(d.value, "columns", [])]
+    assert len(table[0]) == 150
+    name = _file_name_caption(at)
+    assert f"retention_targets_{config.DEFAULT_MODEL_NAME}_" in name and "_budget150.csv" in name
+    assert result.log["extra"]["rule"] == {**result.log["extra"]["rule"], "kind": "budget",
+                                           "budget": 150}
+    csv = pd.read_csv(io.BytesIO(wb.list_bytes(result, "csv")), dtype=str)
+    assert len(csv) == 150
+    assert set(result.fairness["attribute"]) >= {"Gender", "Geography"}
+    # back on Performance the rule is still the same
+    at.switch_page("pages/performance.py").run()
+    assert at.number_input(key="rule_budget__performance").value == 150
+
+
+def test_budget_counts_customers_of_a_small_scored_upload(app_models):  # noqa: F811
+    at = open_page("pages/score_segment.py")
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300).drop(columns=["Exited"])
+    at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(
+        ("month.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(150).run()
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    result = _list(at)
+    assert len(result.frame) == 150  # of 300 uploaded customers, whatever the validation size
+    assert result.log["rows_in"] == 300
+    assert "_budget150.csv" in _file_name_caption(at)
+    # a customer of the scored upload opens on Explain; the active data is unchanged
+    upload = at.session_state["score_upload"]
+    at.session_state["explain_request"] = (upload.sha256, 7)
+    at.switch_page("pages/explain.py").run()
+    assert_no_exception(at)
+    assert at.session_state["active_data"] is None
+    assert at.radio(key="explain_source__explain").value == "scored upload"
+    assert at.selectbox(key="ex_customer").value == str(frame["CustomerId"].iloc[7])
+    assert any("scored file" in c.value and "month" in c.value for c in at.caption)
+
+
+def test_protected_list_edited_on_data_page_is_saved_with_the_model(app_models):  # noqa: F811
+    import json
+
+    at = open_page("pages/data.py")
+    key = f"rs_protected_{config.DEFAULT_MODEL_NAME}"
+    assert set(at.multiselect(key=key).value) >= {"Age", "Gender", "Geography"}
+    at.multiselect(key=key).set_value(["Gender", "Geography"]).run()  # Age allowed as a reason
+    at.button(key="rs_save").click().run()
+    assert_no_exception(at)
+    card = json.loads((app_models / config.DEFAULT_MODEL_NAME / "card.json").read_text())
+    assert card["reason_settings"]["protected"] == ["Gender", "Geography"]
+    assert card["reason_settings"]["labels"]["NumOfProducts"] == "Number of products"
+    from churn_core.model.bundle import load_bundle
+
+    bundle = load_bundle(config.DEFAULT_MODEL_NAME, app_models)
+    left_out = wb.reason_exclusions(bundle, actionable_only=False)
+    assert left_out == ["Gender", "Geography"]

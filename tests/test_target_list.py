@@ -1,0 +1,292 @@
+"""The retention target list (issue 15): campaign rule, value assumptions, reasons with
+context, fairness check, and the ``target-list`` command on the real bank file."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from churn_core.campaign.fairness import fairness_summary, fairness_table, group_labels
+from churn_core.campaign.rule import CampaignRule, threshold_on
+from churn_core.campaign.value import ValueAssumptions
+from churn_core.errors import ChurnError
+from churn_core.explain.reasons import (ReasonSettings, ReferenceProfile, name_words,
+                                        non_actionable_columns, pretty_label,
+                                        protected_columns, reason_sentences)
+
+
+# ---------------------------------------------------------------------------- rule
+@pytest.fixture()
+def probs():
+    return np.random.default_rng(3).random(1000)
+
+
+def _accounted(sel, n):
+    assert sel.positions.size + sum(sel.excluded.values()) == n
+    assert len(set(sel.positions.tolist())) == sel.positions.size
+
+
+def test_budget_rule_lists_n_of_this_file_highest_first(probs):
+    sel = CampaignRule("budget", budget=150).select(probs)
+    assert sel.positions.size == 150
+    assert np.array_equal(sel.positions, np.argsort(-probs, kind="stable")[:150])
+    assert sel.lowest_probability == pytest.approx(np.sort(probs)[::-1][149])
+    _accounted(sel, probs.size)
+    assert sel.excluded == {"beyond the contact budget of 150 customers": 850}
+    # larger than the file: everyone
+    assert CampaignRule("budget", budget=5000).select(probs).positions.size == 1000
+
+
+def test_share_threshold_tiers_and_value_rules(probs):
+    assert CampaignRule("budget_share", share=12.5).select(probs).positions.size == 125
+    sel = CampaignRule("threshold", threshold=0.35).select(probs)
+    assert sel.positions.size == int((probs >= 0.35).sum())
+    _accounted(sel, probs.size)
+    cut = {"high": 0.7, "medium": 0.4}
+    sel = CampaignRule("tiers", tiers=("high", "Medium")).select(probs, cutoffs=cut)
+    assert sel.positions.size == int((probs >= 0.4).sum())
+    assert sel.excluded == {"risk tier Low not selected": int((probs < 0.4).sum())}
+    ev = probs * 0.3 * 500 - 60  # positive exactly when p > 0.4
+    sel = CampaignRule("max_value").select(probs, expected_value=ev)
+    assert sel.positions.size == int((ev > 0).sum())
+    _accounted(sel, probs.size)
+    with pytest.raises(ChurnError, match="value assumptions"):
+        CampaignRule("max_value").select(probs)
+
+
+def test_rule_words_tags_and_round_trip():
+    assert CampaignRule("budget", budget=500).file_tag() == "budget500"
+    assert CampaignRule("threshold", threshold=0.35).file_tag() == "t0.35"
+    assert CampaignRule("tiers", tiers=("High",)).file_tag() == "high-tier"
+    assert CampaignRule("tiers", tiers=("High", "Medium")).file_tag() == "high-medium-tiers"
+    assert CampaignRule("budget_share", share=10).file_tag() == "budget10pct"
+    assert CampaignRule("max_value").file_tag() == "max-value"
+    r = CampaignRule("budget", budget=42)
+    assert CampaignRule.from_dict(r.to_dict()) == r
+    for bad in (dict(kind="budget", budget=0), dict(kind="budget_share", share=120),
+                dict(kind="threshold", threshold=1.5), dict(kind="tiers", tiers=("Top",)),
+                dict(kind="lottery")):
+        with pytest.raises(ChurnError):
+            CampaignRule(**bad)
+
+
+def test_budget_translated_to_validation_share(probs):
+    p_val = np.linspace(0, 1, 201)[::-1]  # 201 validation customers
+    r = CampaignRule("budget", budget=150)
+    # 150 of a 10,000-customer file is 1.5 %: 3 of 201 validation customers
+    assert threshold_on(r, p_val, 10_000) == pytest.approx(p_val[2])
+    assert threshold_on(CampaignRule("threshold", threshold=0.3), p_val, 10) == 0.3
+    assert threshold_on(CampaignRule("tiers", tiers=("High",)), p_val, 10,
+                        cutoffs={"high": 0.6, "medium": 0.2}) == 0.6
+
+
+# ---------------------------------------------------------------------------- value
+def test_value_assumptions():
+    df = pd.DataFrame({"Balance": ["1000", "", "250.5"]})
+    v = ValueAssumptions(amount=None, column="Balance", margin=0.1, success_rate=0.5,
+                         cost_per_contact=10, currency="CHF")
+    assert v.per_customer(df).tolist() == pytest.approx([100.0, 0.0, 25.05])
+    assert v.expected([0.2, 0.9, 1.0], df).tolist() == pytest.approx(
+        [0.2 * 0.5 * 100 - 10, -10.0, 0.5 * 25.05 - 10])
+    assert "CHF" in v.describe()
+    assert ValueAssumptions.from_dict(v.to_dict()) == v
+    with pytest.raises(ChurnError, match="success rate"):
+        ValueAssumptions(success_rate=1.2)
+    with pytest.raises(ChurnError, match="not both"):
+        ValueAssumptions(amount=5, column="Balance")
+
+
+# ---------------------------------------------------------------------------- reasons
+def test_protected_and_non_actionable_columns_matched_by_name_words():
+    cols = ["Customer_Age", "Age", "SeniorCitizen", "Usage", "Geography", "gender",
+            "Marital_Status", "Dependents", "DateOfBirth", "Stage", "tenure", "Balance",
+            "Account length", "Education_Level", "CreditScore"]
+    assert protected_columns(cols) == ["Customer_Age", "Age", "SeniorCitizen", "Geography",
+                                       "gender", "Marital_Status", "Dependents",
+                                       "DateOfBirth"]
+    assert non_actionable_columns(cols) == ["tenure", "Account length", "Education_Level",
+                                            "CreditScore"]
+    assert name_words("NumOfProducts") == ["num", "of", "products"]
+    assert pretty_label("Total_Trans_Ct") == "Total transactions count"
+    assert pretty_label("IsActiveMember") == "Active member"
+    assert pretty_label("HasCrCard") == "Has credit card"
+
+
+def test_context_sentences_and_correlated_grouping():
+    rng = np.random.default_rng(0)
+    n = 500
+    tenure = rng.integers(1, 72, n).astype(float)
+    ref = pd.DataFrame({
+        "tenure": tenure,
+        "TotalCharges": tenure * 50 + rng.normal(0, 20, n),  # r ~ 0.999 with tenure
+        "Trans_Ct": np.arange(n, dtype=float),
+        "Gender": np.where(np.arange(n) % 2, "Female", "Male"),
+        "Contract": np.where(np.arange(n) % 4 == 0, "Two year", "Month-to-month"),
+    })
+    prof = ReferenceProfile.fit(ref, ["tenure", "TotalCharges", "Trans_Ct"],
+                                ["Gender", "Contract"], source="training rows")
+    assert prof.groups == [["tenure", "TotalCharges"]]
+    assert prof.context("Trans_Ct", 100) == "low: 80 % of customers have more"
+    assert prof.context("Trans_Ct", 450) == "high: 90 % of customers have less"
+    assert prof.context("Contract", "Two year") == "as 25 % of customers"
+
+    cols = ["tenure", "TotalCharges", "Trans_Ct", "Gender", "Contract"]
+    settings = ReasonSettings.defaults(cols)
+    assert settings.protected == ["Gender"] and settings.non_actionable == ["tenure"]
+    settings.labels["Trans_Ct"] = "Transactions in the last 12 months"
+    data = pd.DataFrame({"tenure": [2.0, 2.0], "TotalCharges": [100.0, 100.0],
+                         "Trans_Ct": [100.0, 100.0], "Gender": ["Female", "Female"],
+                         "Contract": ["Month-to-month", "Two year"]})
+    values = np.array([[0.05, 0.04, 0.02, 0.30, 0.01],     # Gender largest, then tenure group
+                       [0.05, 0.04, -0.02, 0.30, -0.01]])  # only context + protected raise
+    out = reason_sentences(values, data, cols, settings, prof)
+    # customer 0: actionable reasons only; Gender never named; tenure group left out
+    assert out.loc[0, "reason_1"] == ("Transactions in the last 12 months: 100 "
+                                      "(low: 80 % of customers have more)")
+    assert out.loc[0, "reason_2"].startswith("Contract: Month-to-month (as 75 % of customers)")
+    assert out.loc[0, "reason_3"] == ""
+    # customer 1: no actionable column raises the risk -> the context group, marked
+    assert out.loc[1, "reason_1"].startswith("Tenure: 2 (low: ")
+    assert "same as Total charges" in out.loc[1, "reason_1"]
+    assert out.loc[1, "reason_1"].endswith("(context, not actionable)")
+    assert not out.apply(lambda c: c.str.contains("Gender")).any().any()
+    # asked for: the protected attribute may be a reason, and is marked
+    both = reason_sentences(values, data, cols, settings, prof, include_protected=True)
+    assert both.loc[0, "reason_1"] == "Gender: Female (as 50 % of customers) (protected attribute)"
+
+
+# ---------------------------------------------------------------------------- fairness
+def test_fairness_table_matches_hand_counts():
+    frame = pd.DataFrame({"Gender": ["F"] * 60 + ["M"] * 40,
+                          "Age": np.arange(100) + 18.0})
+    listed = np.zeros(100, bool)
+    listed[:30] = True  # 30 F listed
+    listed[60:65] = True  # 5 M listed
+    y = np.zeros(100)
+    y[[0, 1, 50, 60, 99]] = 1
+    t = fairness_table(frame, listed, ["Gender", "Age", "Absent"], y=y)
+    g = t[t["attribute"] == "Gender"].set_index("group")
+    assert g.loc["F", "selection_rate"] == pytest.approx(0.5)
+    assert g.loc["M", "selection_rate"] == pytest.approx(5 / 40)
+    assert g.loc["F", "share_of_list"] == pytest.approx(30 / 35)
+    assert g.loc["M", "share_of_file"] == pytest.approx(0.4)
+    assert g.loc["F", "recall"] == pytest.approx(2 / 3)
+    assert g.loc["M", "recall"] == pytest.approx(1 / 2)
+    assert g.loc["M", "ratio_to_highest"] == pytest.approx(0.25)
+    ages = t[t["attribute"] == "Age"]
+    assert len(ages) == 5 and ages["customers"].sum() == 100
+    assert ages["group"].iloc[0] == "18-37"
+    s = fairness_summary(t).set_index("attribute")
+    assert s.loc["Gender", "selection_rate_ratio"] == pytest.approx(0.25)
+    assert bool(s.loc["Gender", "flag"]) is True
+    assert "four-fifths" in s.loc["Gender", "note"]
+    assert list(group_labels(pd.Series(["a", "", None])).values) == ["a", "(missing)",
+                                                                     "(missing)"]
+
+
+# ---------------------------------------------------------------------------- CLI, bank
+PROTECTED_BANK = ("Gender", "Age", "Geography")
+
+
+def _run(args, capsys):
+    from churn_core.cli import main
+
+    code = main(["-q", "target-list", *args])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
+
+
+def _reason_text(df):
+    return " | ".join(df[[f"reason_{i}" for i in (1, 2, 3)]].fillna("").astype(str)
+                      .to_numpy().ravel())
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_cli_budget_500_on_the_bank_file(bank_models_dir, bank_csv, tmp_path, capsys):
+    out = _run(["--model", str(bank_models_dir / "bank"), "--data", str(bank_csv),
+                "--budget", "500", "--value-column", "Balance", "--margin", "0.01",
+                "--currency", "EUR", "--out", str(tmp_path)], capsys)
+    files = sorted(p.name for p in tmp_path.iterdir())
+    stem = [f for f in files if re.fullmatch(r"retention_targets_bank_\d{4}-\d\d-\d\d_budget500"
+                                             r"\.csv", f)]
+    assert stem, files
+    lst = pd.read_csv(tmp_path / stem[0], dtype=str, keep_default_na=False)
+    assert len(lst) == 500
+    assert (lst["reason_1"].str.len() > 0).all()
+    text = _reason_text(lst)
+    for col in PROTECTED_BANK:
+        assert not re.search(rf"\b{col}\b", text), col
+    assert lst["churn_probability"].str.fullmatch(r"[01](\.\d{1,3})?").all()
+    p = lst["churn_probability"].astype(float)
+    assert p.is_monotonic_decreasing and lst["rank"].astype(int).tolist() == list(range(1, 501))
+    assert {"CustomerId", "expected_value", "risk_tier", "recommended_action"} <= set(lst)
+    log = json.loads((tmp_path / stem[0].replace(".csv", "_decision_log.json")).read_text())
+    assert log["rows_in"] == 10_000 == log["rows_listed"] + log["rows_excluded"]
+    assert log["extra"]["rule"]["kind"] == "budget" and log["extra"]["rule"]["budget"] == 500
+    assert log["cost_assumptions"]["column"] == "Balance"
+    assert log["cost_assumptions"]["currency"] == "EUR"
+    table = pd.DataFrame(log["extra"]["fairness"]["table"])
+    assert {"Gender", "Geography"} <= set(table["attribute"])
+    geo = table[table["attribute"] == "Geography"].set_index("group")
+    assert set(geo.index) == {"France", "Germany", "Spain"}
+    assert geo["listed"].sum() == 500 and geo["customers"].sum() == 10_000
+    assert "recall" in table.columns  # the bank file is labelled
+    assert log["extra"]["scored_file_sha256"] and log["training_data_sha256"]
+    assert (tmp_path / stem[0].replace(".csv", "_rejected.csv")).is_file()
+    assert "500 listed" in out
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_cli_include_protected_and_xlsx(bank_models_dir, bank_csv, tmp_path, capsys):
+    out_file = tmp_path / "list.xlsx"
+    _run(["--model", str(bank_models_dir / "bank"), "--data", str(bank_csv), "--budget", "500",
+          "--include-protected", "--out", str(out_file)], capsys)
+    lst = pd.read_excel(out_file, sheet_name="retention_targets")
+    assert len(lst) == 500
+    text = _reason_text(lst)
+    assert any(re.search(rf"\b{c}\b", text) for c in PROTECTED_BANK)
+    assert "(protected attribute)" in text
+    assert (tmp_path / "list_decision_log.json").is_file()
+    assert (tmp_path / "list_rejected.csv").is_file()
+    assert (lst["churn_probability"].round(3) == lst["churn_probability"]).all()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_cli_tier_and_threshold_rules_name_the_file(bank_models_dir, bank_csv, tmp_path, capsys):
+    _run(["--model", str(bank_models_dir / "bank"), "--data", str(bank_csv), "--tiers", "High",
+          "--out", str(tmp_path)], capsys)
+    _run(["--model", str(bank_models_dir / "bank"), "--data", str(bank_csv), "--threshold",
+          "0.9", "--out", str(tmp_path)], capsys)
+    names = sorted(p.name for p in tmp_path.glob("*.csv") if "rejected" not in p.name)
+    assert [n.rsplit("_", 1)[1] for n in names] == ["high-tier.csv", "t0.90.csv"]
+    from churn_core.cli import main
+
+    assert main(["-q", "target-list", "--model", str(bank_models_dir / "bank"), "--data",
+                 str(bank_csv), "--max-value", "--out", str(tmp_path)]) == 2
+    assert "needs a customer value" in capsys.readouterr().err
+
+
+def test_reason_settings_saved_with_the_model(trained_bundle, tmp_path):
+    import copy
+
+    from churn_core import workbench as wb
+    from churn_core.model.bundle import load_bundle, save_bundle
+
+    b = copy.copy(trained_bundle)
+    save_bundle(b, "rs", tmp_path)
+    feats = list(b.schema.features)
+    wb.save_reason_settings(b, ["Gender"], ["Tenure"] if "Tenure" in feats else [],
+                            {feats[0]: "My label"}, models_dir=tmp_path)
+    back = load_bundle("rs", tmp_path)
+    s = wb.reason_settings_of(back)
+    assert s.protected == ["Gender"] and s.label(feats[0]) == "My label"
+    assert s.label(feats[1]) == pretty_label(feats[1])
+    with pytest.raises(ChurnError, match="not feature columns"):
+        wb.save_reason_settings(b, ["NoSuchColumn"], [], {}, models_dir=tmp_path)
