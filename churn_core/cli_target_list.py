@@ -103,7 +103,7 @@ def _paths(out: str, default_name: str) -> tuple[Path, Path, Path]:
 def cmd_target_list(args) -> int:
     """Score ``--data`` with ``--model``, cut the list by the rule and write the three files."""
     from churn_core import workbench as wb
-    from churn_core.cli import _need_file, _split_model_path
+    from churn_core.cli_util import _need_file, _split_model_path
     from churn_core.model.bundle import load_bundle
     from churn_core.model.tf_quiet import import_tensorflow_quietly
 

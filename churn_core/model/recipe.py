@@ -27,7 +27,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from churn_core.model.network import RECIPES  # noqa: F401  ("adaptive", "quick")
+from churn_core.data.schema import FeatureSchema
+from churn_core.model.network import RECIPES, TrainConfig, fit_mlp  # noqa: F401  RECIPES: ("adaptive", "quick")
+from churn_core.model.preprocess import Preprocessor
 #: A variant replaces the first candidate (the configuration as given) only when its
 #: validation PR-AUC is higher by more than this: on files where the variants tie (bank,
 #: telco) picking by validation noise cost up to 0.01 PR-AUC on test folds, while on Orange the
@@ -76,6 +78,42 @@ CANDIDATES: tuple[Candidate, ...] = (
     Candidate("regularised + wider", "as 'regularised' with twice the hidden units per member (64-32 for "
                                     "the default 32-16: more room for interactions)", {**_REG, "hidden_factor": 2}),
 )
+
+
+def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
+                 schema: FeatureSchema, cfg: TrainConfig, progress: Callable | None = None):
+    """Fit the preprocessing on training rows, then the MLP with epoch selection on validation rows.
+
+    One fit of ``cfg`` as given, whatever ``cfg.recipe`` says (:func:`fit_recipe` dispatches
+    on it).
+
+    The single place preprocessing and network are fitted together (used by
+    :func:`train_bundle` and the benchmarks).
+
+    Parameters
+    ----------
+    train_df, val_df : DataFrame
+        Validated rows (``ValidationResult.valid``) of the training and validation splits.
+    y_train, y_val : ndarray of shape (n_train,), (n_val,) in {0, 1}
+    schema : FeatureSchema
+    cfg : TrainConfig
+        ``numeric_encoding``, ``missing_indicator`` and ``extra["preprocess"]`` (a dict of
+        extra :meth:`Preprocessor.fit` options) configure the preprocessing.
+    progress : callable, optional
+        ``progress(epoch, max_epochs, logs)``.
+
+    Returns
+    -------
+    preprocessor : Preprocessor
+    model : keras.Model
+    history : dict of str to list of float
+    """
+    pre = Preprocessor.fit(train_df, schema, numeric_encoding=cfg.numeric_encoding,
+                           missing_indicator=cfg.missing_indicator,
+                           **dict(cfg.extra.get("preprocess", {})))
+    model, history = fit_mlp(pre.transform(train_df), np.asarray(y_train), pre.transform(val_df),
+                             np.asarray(y_val), cfg, progress=progress)
+    return pre, model, history
 
 
 def candidate_config(base, candidate: Candidate):
@@ -229,8 +267,6 @@ def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, s
         ``reason`` when skipped), ``winner``, ``why`` and ``config`` (the winner's
         ``TrainConfig.to_dict()``).
     """
-    from churn_core.model.train import fit_pipeline
-
     candidates = CANDIDATES if candidates is None else tuple(candidates)
     budget = float(cfg.time_budget)
     t0 = clock()

@@ -28,8 +28,8 @@ from churn_core.evaluate import metrics as M
 from churn_core.evaluate.calibration import fit_calibrator
 from churn_core.evaluate.thresholds import max_f1
 from churn_core.model.bundle import ModelBundle, library_versions
-from churn_core.model.network import TrainConfig, fit_mlp
-from churn_core.model.preprocess import Preprocessor
+from churn_core.model.network import TrainConfig
+from churn_core.model.recipe import fit_adaptive, fit_pipeline  # noqa: F401 - fit_pipeline re-exported
 
 
 def frame_sha256(df: pd.DataFrame) -> str:
@@ -79,42 +79,6 @@ def split_positions(y: np.ndarray, cfg: TrainConfig) -> tuple[np.ndarray, np.nda
     return np.sort(train), np.sort(val), np.sort(test)
 
 
-def fit_pipeline(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
-                 schema: FeatureSchema, cfg: TrainConfig, progress: Callable | None = None):
-    """Fit the preprocessing on training rows, then the MLP with epoch selection on validation rows.
-
-    One fit of ``cfg`` as given, whatever ``cfg.recipe`` says (:func:`fit_recipe` dispatches
-    on it).
-
-    The single place preprocessing and network are fitted together (used by
-    :func:`train_bundle` and the benchmarks).
-
-    Parameters
-    ----------
-    train_df, val_df : DataFrame
-        Validated rows (``ValidationResult.valid``) of the training and validation splits.
-    y_train, y_val : ndarray of shape (n_train,), (n_val,) in {0, 1}
-    schema : FeatureSchema
-    cfg : TrainConfig
-        ``numeric_encoding``, ``missing_indicator`` and ``extra["preprocess"]`` (a dict of
-        extra :meth:`Preprocessor.fit` options) configure the preprocessing.
-    progress : callable, optional
-        ``progress(epoch, max_epochs, logs)``.
-
-    Returns
-    -------
-    preprocessor : Preprocessor
-    model : keras.Model
-    history : dict of str to list of float
-    """
-    pre = Preprocessor.fit(train_df, schema, numeric_encoding=cfg.numeric_encoding,
-                           missing_indicator=cfg.missing_indicator,
-                           **dict(cfg.extra.get("preprocess", {})))
-    model, history = fit_mlp(pre.transform(train_df), np.asarray(y_train), pre.transform(val_df),
-                             np.asarray(y_val), cfg, progress=progress)
-    return pre, model, history
-
-
 def fit_recipe(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
                schema: FeatureSchema, cfg: TrainConfig, progress: Callable | None = None):
     """Fit by ``cfg.recipe``: one fit (``"quick"``) or the adaptive candidate search.
@@ -136,7 +100,6 @@ def fit_recipe(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val,
         candidate's validation scores, the winner and why it won).
     """
     if cfg.recipe == "adaptive":
-        from churn_core.model.recipe import fit_adaptive
 
         return fit_adaptive(train_df, y_train, val_df, y_val, schema, cfg, progress=progress)
     pre, model, history = fit_pipeline(train_df, y_train, val_df, y_val, schema, cfg, progress=progress)
