@@ -447,7 +447,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
                  cost_assumptions: dict | None, tier_cutoffs: dict | None, rows_in: int,
                  rows_listed: int, excluded: dict, *, tiers_included=None,
                  actions: dict | None = None, threshold_explanation: str | None = None,
-                 created_at: str | None = None, extra: dict | None = None) -> dict:
+                 created_at: str | None = None, extra: dict | None = None,
+                 drift: dict | None = None) -> dict:
     """The record of how a target list was made (JSON-ready).
 
     Parameters
@@ -470,6 +471,11 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         Also recorded.
     created_at : str, optional
         ISO time; default now (UTC).
+    drift : dict, optional
+        The scored file's drift against the training data (e.g.
+        ``DriftReport.summary()``: overall verdict, the columns behind it, PSI per column),
+        recorded under ``"drift"`` so the list says whether its customers looked like the
+        model's training data.
 
     Returns
     -------
@@ -502,6 +508,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         "rows_excluded": int(sum(excluded.values())),
         "excluded": excluded,
     }
+    if drift is not None:
+        log["drift"] = dict(drift)
     if extra:
         log["extra"] = dict(extra)
     json.dumps(log)  # fail here, not at download time, if something is not JSON-ready

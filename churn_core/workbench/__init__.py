@@ -16,6 +16,8 @@ re-prediction. One module per concept:
 * :mod:`.segments` -- risk tiers and the on-screen customer table.
 * :mod:`.explain` -- SHAP glue; :mod:`.training` -- training guard and train-and-save;
   :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value.
+* :mod:`.drift` -- batch health: is a scored file like the model's training data (verdict,
+  per-column PSI and charts), and the model's drift history.
 
 ``from churn_core import workbench; workbench.X`` and ``from churn_core.workbench import X``
 both work for every public name below.
@@ -42,6 +44,9 @@ from churn_core.workbench.segments import (SegmentView, customer_table, default_
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
 from churn_core.workbench.values import column_value, split_values
+from churn_core.workbench.drift import (BANDS_TEXT, NO_PROFILE, SCORE_LABEL, DriftView, batch_drift, drift_figure,
+                                        drift_history, drift_log, history_chart,
+                                        psi_overview_figure, record_batch)
 
 __all__ = [
     "PRED", "PROBA", "TIER", "TIERS",
@@ -58,4 +63,6 @@ __all__ = [
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
     "target_list",
     "column_value", "split_values",
+    "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
+    "history_chart", "psi_overview_figure", "record_batch",
 ]

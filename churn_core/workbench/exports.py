@@ -102,6 +102,7 @@ def _strategy(ctx: ExportContext) -> tuple[str, str | None, dict]:
 def export_log(ctx: ExportContext, listed: pd.DataFrame) -> dict:
     """Decision log of one target list (``export.decision_log``)."""
     from churn_core.campaign.export import decision_log
+    from churn_core.workbench.drift import batch_drift, drift_log
 
     name, why, costs = _strategy(ctx)
     if ctx.value is not None:
@@ -116,6 +117,7 @@ def export_log(ctx: ExportContext, listed: pd.DataFrame) -> dict:
                         costs, tiers, listed.attrs["rows_in"], len(listed),
                         listed.attrs["excluded"], tiers_included=ctx.chosen_tiers,
                         actions=ctx.actions, threshold_explanation=why,
+                        drift=drift_log(batch_drift(ctx.bundle, ctx.scores)),
                         extra={"scored_file_sha256": ctx.scores.data_sha256,
                                "rows_scored": int(len(ctx.scores.scored)),
                                "rows_rejected": int(len(ctx.scores.rejected))})
