@@ -43,7 +43,9 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
     with st.expander("Drift per column: training vs this file", expanded=view.level > 0):
         st.plotly_chart(wb.psi_overview_figure(view), key=f"{key}_drift_psi")
         names = view.chart_columns()
-        col = st.selectbox("Column to compare", names, key=f"{key}_drift_col")
+        # keyed per file: a new file opens on its own most drifted column
+        col = st.selectbox("Column to compare", names,
+                           key=f"{key}_drift_col_{scores.data_sha256[:12]}")
         st.plotly_chart(wb.drift_figure(view, col), key=f"{key}_drift_bars")
         d = view.column(col)
         t = d["test"]

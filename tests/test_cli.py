@@ -311,3 +311,28 @@ def test_evaluate_header_only_file_exits_2(trained_cli, sample_csv, tmp_path, ca
     assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(header_only)]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "error: header_only.csv: the file has a header but no customer rows; metrics need labelled customers"]
+
+
+def test_score_drift_report_json_and_history(trained_cli, sample_csv, tmp_path, capsys):
+    report = tmp_path / "drift.json"
+    hist = trained_cli / "cli" / "drift_history.jsonl"
+    before = len(hist.read_text().splitlines()) if hist.exists() else 0
+    assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--out", str(tmp_path / "s.csv"), "--drift-report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "drift: Like the training data" in out and "High tier" in out
+    rep = json.loads(report.read_text())
+    assert rep["verdict"] == "like the training data" and rep["columns_behind"] == []
+    assert rep["rows"] == 3000
+    b = load_bundle("cli", trained_cli)
+    assert set(rep["columns"]) == set(b.schema.features)
+    for col in rep["columns"].values():
+        assert {"psi", "effect_size", "verdict", "blank_share"} <= set(col)
+        assert set(col["blank_share"]) == {"training", "file"}
+        assert col["psi"] < 0.1 and col["verdict"] == "stable"
+    assert rep["score"]["high_share"]["training"] == pytest.approx(b.profile.score["high_share"])
+    lines = hist.read_text().splitlines()
+    assert len(lines) == before + 1 and json.loads(lines[-1])["rows"] == 3000
+    assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--out", str(tmp_path / "s2.csv"), "--no-drift-history"]) == 0
+    assert len(hist.read_text().splitlines()) == before + 1
