@@ -308,3 +308,13 @@ def test_figures_draw_the_precomputed_bins(trained_bundle, sample_df):
     assert list(over.data[0].y)[0] == "Age"
     assert view.table.loc[0, "column"] == "Age" and view.table.loc[0, "verdict"] == "major"
     assert view.level == 2
+
+
+def test_a_bundle_with_a_drift_history_can_be_saved_over(trained_bundle, tmp_path):
+    from churn_core.model.bundle import is_bundle_folder, save_bundle
+
+    folder = save_bundle(trained_bundle, "h", tmp_path)
+    D.append_history(D.history_path(folder), {"rows": 1})
+    assert is_bundle_folder(folder)
+    save_bundle(trained_bundle, "h", tmp_path)  # retraining under the same name replaces it
+    assert (folder / "profile.json").is_file()
