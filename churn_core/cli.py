@@ -21,6 +21,8 @@ Real public files (kept outside the repo)::
     python -m churn_core evaluate --model models/bank --data ../shared/data/Churn_Modelling.csv
     python -m churn_core models --json
     python -m churn_core score --model models/bank --data customers.csv --out scores.parquet
+    python -m churn_core score --model models/bank --data customers.csv --out scores.parquet \\
+        --drift-report drift.json
     python -m churn_core score --engine dask --model models/bank --data "parts/*.csv" --out scored/
 """
 from __future__ import annotations
@@ -399,7 +401,48 @@ def cmd_score(args) -> int:
     print(f"scores: {counts['out']}")
     print(f"rejected rows: {counts['rejected_out']}")
     _print_data_notes(counts)
+    _report_drift(args, counts, bundle, models_dir / name)
     return 0
+
+
+def _report_drift(args, counts: dict, bundle, bundle_dir: Path) -> None:
+    """Print the drift summary, write ``--drift-report`` and append the model's drift history."""
+    from churn_core.campaign import drift as D
+
+    report = counts.get("drift")
+    out = getattr(args, "drift_report", None)
+    if report is None:
+        why = (D.NO_PROFILE if getattr(bundle, "profile", None) is None
+               else f"drift checks are not computed by --engine {args.engine}")
+        print(f"note: {why}")
+        if out:
+            _write_text_atomic(Path(out), json.dumps({"verdict": None, "message": why}, indent=1))
+            print(f"drift report: {out}")
+        return
+    for line in D.print_summary(report):
+        print(line)
+    if out:
+        _write_text_atomic(Path(out), json.dumps(D.json_ready(report.to_dict()), indent=1,
+                                                 allow_nan=False))
+        print(f"drift report: {out}")
+    if report.rows and not getattr(args, "no_drift_history", False):
+        rec = D.history_record(report, bundle.name, bundle.card.get("created"),
+                               _file_sha256(Path(args.data)))
+        try:
+            D.append_history(D.history_path(bundle_dir), rec)
+        except OSError as exc:
+            print(f"warning: the drift history of {bundle.name!r} could not be updated ({exc})",
+                  file=sys.stderr)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ChurnError(f"{path}: cannot write the drift report ({exc})") from None
 
 
 def cmd_sample(args) -> int:
@@ -503,6 +546,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=2, help="dask: local cluster worker processes")
     s.add_argument("--format", choices=["parquet", "csv"], default="parquet",
                    help="dask: format of the output part files")
+    s.add_argument("--drift-report", metavar="DRIFT.json",
+                   help="write the file's drift against the training data as JSON (per column: "
+                        "psi, effect_size, verdict, blank_share; and an overall verdict)")
+    s.add_argument("--no-drift-history", action="store_true",
+                   help="do not append this batch to models/NAME/drift_history.jsonl")
     s.set_defaults(func=cmd_score)
 
     g = sub.add_parser("sample", help="write the synthetic bank-customer sample")

@@ -276,3 +276,17 @@ if feat:
     st.plotly_chart(fig)
 else:
     st.info("No feature columns: set numeric or categorical columns above.")
+
+# ------------------------------------------------------------------ batch health (drift)
+from pages import _drift_ui  # noqa: E402
+
+try:
+    _drift_bundle = _ui.get_bundle()
+    _drift_scores = _ui.get_scores(data) if _drift_bundle is not None else None
+except Exception as exc:  # a file without the model's columns: say so, keep the page
+    st.subheader("Is this file like the training data?")
+    st.info(f"This file cannot be compared with the active model's training data "
+            f"({_ui.esc(exc)}).")
+else:
+    if _drift_scores is not None:
+        _drift_ui.drift_section(_drift_bundle, _drift_scores, key="data")

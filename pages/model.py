@@ -87,6 +87,10 @@ else:
                                 key="card_loss")
             with st.expander("Everything the card records (JSON)"):
                 st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
+        # ---------------------------------------------------------- drift over batches
+        from pages import _drift_ui
+
+        _drift_ui.history_section(bundle)
 
 # ------------------------------------------------------------------ registry
 _mv.render_registry()

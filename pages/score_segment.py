@@ -79,6 +79,11 @@ if n_ok == 0:
     st.warning("No row could be scored.")
     st.stop()
 
+# ------------------------------------------------------------------ batch health (drift)
+from pages import _drift_ui  # noqa: E402
+
+_drift_ui.drift_section(bundle, scores, key="score", record=True)
+
 # ------------------------------------------------------------------ reason codes (SHAP)
 reasons = None
 with st.container(border=True):

@@ -21,7 +21,7 @@ def valid_rows(sample_df, sample_schema):
 def test_folder_holds_every_file(models_dir):
     files = {p.name for p in (models_dir / "tiny").iterdir()}
     assert files == {"model.keras", "preprocessor.json", "schema.json", "calibration.json",
-                     "metrics.json", "evaluation.json", "card.json"}
+                     "metrics.json", "evaluation.json", "card.json", "profile.json"}
     for name in files - {"model.keras"}:
         json.loads((models_dir / "tiny" / name).read_text())  # plain JSON, no pickle
 

@@ -403,3 +403,26 @@ def test_models_lists_the_registry_as_json(trained_cli, sample_csv, capsys, monk
     out = capsys.readouterr().out
     assert out.splitlines()[0].split()[:3] == ["name", "trained_at", "data_name"]
     shutil.rmtree(trained_cli / "default")
+def test_score_drift_report_json_and_history(trained_cli, sample_csv, tmp_path, capsys):
+    report = tmp_path / "drift.json"
+    hist = trained_cli / "cli" / "drift_history.jsonl"
+    before = len(hist.read_text().splitlines()) if hist.exists() else 0
+    assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--out", str(tmp_path / "s.csv"), "--drift-report", str(report)]) == 0
+    out = capsys.readouterr().out
+    assert "drift: Like the training data" in out and "High tier" in out
+    rep = json.loads(report.read_text())
+    assert rep["verdict"] == "like the training data" and rep["columns_behind"] == []
+    assert rep["rows"] == 3000
+    b = load_bundle("cli", trained_cli)
+    assert set(rep["columns"]) == set(b.schema.features)
+    for col in rep["columns"].values():
+        assert {"psi", "effect_size", "verdict", "blank_share"} <= set(col)
+        assert set(col["blank_share"]) == {"training", "file"}
+        assert col["psi"] < 0.1 and col["verdict"] == "stable"
+    assert rep["score"]["high_share"]["training"] == pytest.approx(b.profile.score["high_share"])
+    lines = hist.read_text().splitlines()
+    assert len(lines) == before + 1 and json.loads(lines[-1])["rows"] == 3000
+    assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--out", str(tmp_path / "s2.csv"), "--no-drift-history"]) == 0
+    assert len(hist.read_text().splitlines()) == before + 1

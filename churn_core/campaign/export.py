@@ -280,7 +280,7 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
                  actions: dict | None = None, threshold_explanation: str | None = None,
                  created_at: str | None = None, extra: dict | None = None,
                  campaign: dict | None = None, synthetic: bool | None = None,
-                 training_data_name: str | None = None) -> dict:
+                 training_data_name: str | None = None, drift: dict | None = None) -> dict:
     """The record of how a target list was made (JSON-ready).
 
     Parameters
@@ -311,6 +311,11 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         ``model_synthetic``; a list made by a synthetic model must say so).
     training_data_name : str, optional
         The model's training file name (from its card).
+    drift : dict, optional
+        The scored file's drift against the training data (e.g.
+        ``DriftReport.summary()``: overall verdict, the columns behind it, PSI per column),
+        recorded under ``"drift"`` so the list says whether its customers looked like the
+        model's training data.
 
     Returns
     -------
@@ -345,6 +350,8 @@ def decision_log(model_name: str, fingerprint: str | None, strategy: str, thresh
         "rows_excluded": int(sum(excluded.values())),
         "excluded": excluded,
     }
+    if drift is not None:
+        log["drift"] = dict(drift)
     if extra:
         log["extra"] = dict(extra)
     if campaign:

@@ -130,7 +130,8 @@ def _rename_output_clashes(df: pd.DataFrame, schema) -> tuple[pd.DataFrame, dict
 
 
 def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None = None,
-                source_name: str | None = None, count_duplicate_ids: bool = True) -> ScoreResult:
+                source_name: str | None = None, count_duplicate_ids: bool = True,
+                drift_counts: bool = False) -> ScoreResult:
     """Score a customer table.
 
     Parameters
@@ -146,6 +147,10 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     count_duplicate_ids : bool, default True
         Fill ``report["duplicate_ids"]``; :func:`score_file` passes ``False`` and counts
         over the whole file instead of per chunk.
+    drift_counts : bool, default False
+        When the bundle has a reference profile, put the valid rows' drift counts
+        (:class:`churn_core.data.profile.FileCounts`, mergeable across chunks) in
+        ``report["drift_counts"]``.
 
     Returns
     -------
@@ -190,6 +195,8 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "duplicate_ids": dict(result.report.duplicate_ids),
         "renamed_input_columns": renamed,
     }
+    if drift_counts and getattr(bundle, "profile", None) is not None:
+        report["drift_counts"] = bundle.profile.counter().add(valid, p)
     return ScoreResult(scored, rejected, report)
 
 
@@ -296,7 +303,7 @@ def rejected_path(out: str | Path) -> Path:
 def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize: int = 100_000,
                progress: Callable | None = None, threshold: float | None = None,
                workers: int = 2, sheet: str | int | None = None, block_size: int | None = None,
-               augment: Callable | None = None) -> dict:
+               augment: Callable | None = None, drift: bool = True) -> dict:
     """Score a (possibly huge) file chunk by chunk and write the results.
 
     Memory stays bounded by ``chunksize`` rows: at most ``workers + 2`` chunks are in flight
@@ -330,6 +337,9 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     augment : callable, optional
         ``augment(scored) -> scored`` adds columns to each scored chunk (e.g.
         :func:`uplift_columns`); its ``columns`` attribute names them for header-only files.
+    drift : bool, default True
+        Compare the file with the bundle's training profile (when it has one): result key
+        ``drift`` (:class:`churn_core.campaign.drift.DriftReport`, or None).
 
     Returns
     -------
@@ -339,7 +349,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         ``imputed_cells`` and ``outside_training_range`` (``{column: count}``) summed over the
         chunks, ``outside_training_range_detail`` (merged), and ``duplicate_ids`` (``{column: rows}``: scored rows whose ID appears more
         than once in the whole file); ``renamed_input_columns`` (see
-        :func:`score_frame`).
+        :func:`score_frame`); ``drift`` (a :class:`~churn_core.campaign.drift.DriftReport`
+        of the whole file, or None when ``drift`` is off or the bundle has no profile).
 
     Raises
     ------
@@ -390,7 +401,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         if not w_scored.number_columns:  # scored rows' numeric features passed validation as numbers
             w_scored.number_columns = set(match_columns(chunk.columns, bundle.schema.numeric).values())
         chunk.attrs.setdefault("source_name", path.name)
-        res = score_frame(bundle, chunk, threshold=thr, source_name=path.name, count_duplicate_ids=False)
+        res = score_frame(bundle, chunk, threshold=thr, source_name=path.name, count_duplicate_ids=False,
+                          drift_counts=drift)
         add_risk_tier(res.scored, cutoffs)
         if augment is not None:
             res.scored = augment(res.scored)
@@ -412,6 +424,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
     scorers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score-worker")
     inflight: deque = deque()
     pending = None
+    profile = getattr(bundle, "profile", None) if drift else None
+    file_counts = profile.counter() if profile is not None else None
 
     def finish_one() -> None:
         nonlocal header, pending
@@ -429,6 +443,8 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         merge_details(extra["outside_training_range_detail"],
                       res.report.get("outside_training_range_detail", {}))
         extra["renamed_input_columns"].update(res.report["renamed_input_columns"])
+        if "drift_counts" in res.report:
+            file_counts.merge(res.report.pop("drift_counts"))
         if progress is not None:
             progress(totals["rows_in"], None)
 
@@ -474,7 +490,13 @@ def score_file(bundle: ModelBundle, path: str | Path, out: str | Path, chunksize
         scorers.shutdown(wait=True, cancel_futures=True)
         pool.shutdown(wait=True)
         one_blas.__exit__(None, None, None)
-    return {**totals, **extra, "threshold": thr, "out": str(out), "rejected_out": str(rej_path)}
+    report = None
+    if file_counts is not None:
+        from churn_core.campaign.drift import compare
+
+        report = compare(profile, file_counts, source=path.name)
+    return {**totals, **extra, "threshold": thr, "out": str(out), "rejected_out": str(rej_path),
+            "drift": report}
 
 
 def uplift_columns(uplift_bundle) -> Callable:

@@ -14,6 +14,10 @@ Folder contents::
     card.json           model card (data SHA-256, rows, churn rate, split sizes, seed,
                         hyperparameters, library versions, created time, default threshold,
                         tier cutoffs)
+    profile.json        optional: reference profile of the training rows for drift checks
+                        (:mod:`churn_core.data.profile`; aggregates only, no customer rows);
+                        bundles saved without it load with ``profile=None``
+    drift_history.jsonl optional: one line per scored batch (:mod:`churn_core.campaign.drift`)
 
 Saving is atomic: everything is written to a hidden temporary folder inside ``models_dir``
 which is then renamed into place, so an interrupted or concurrent save never leaves half a
@@ -46,6 +50,7 @@ from churn_core.errors import BundleError, MissingColumnsError
 from churn_core.io.writer import write_error
 from churn_core.model.numpy_net import DenseNetwork, UnsupportedModel, read_keras_file
 from churn_core.model.preprocess import Preprocessor
+from churn_core.data.profile import PROFILE_FILE, ReferenceProfile
 from churn_core.data.schema import FeatureSchema
 from churn_core.evaluate.calibration import Calibrator
 from churn_core.model.network import compiled_predict
@@ -124,8 +129,8 @@ def is_bundle_folder(path) -> bool:
     Returns
     -------
     bool
-        ``card.json`` and ``schema.json`` are present and every entry is a plain ``.json``
-        or ``.keras`` file (no sub-folders, no other files).
+        ``card.json`` and ``schema.json`` are present and every entry is a plain ``.json``,
+        ``.jsonl`` (drift history) or ``.keras`` file (no sub-folders, no other files).
     """
     path = Path(path)
     if path.is_symlink() or not path.is_dir():
@@ -133,7 +138,7 @@ def is_bundle_folder(path) -> bool:
     entries = list(path.iterdir())
     names = {p.name for p in entries}
     return {"card.json", "schema.json"} <= names and all(
-        p.is_file() and not p.is_symlink() and p.suffix in (".json", ".keras") for p in entries)
+        p.is_file() and not p.is_symlink() and p.suffix in (".json", ".jsonl", ".keras") for p in entries)
 
 
 def _bundle_dir(name: str, models_dir) -> Path:
@@ -229,6 +234,9 @@ class ModelBundle:
         weights on first use when not given; ``None`` when the model is not a plain Dense chain.
     notes : list of str
         Plain-words notes from loading (e.g. why Keras had to be loaded).
+    profile : ReferenceProfile or None
+        Reference profile of the training rows (``profile.json``) for drift checks; None for
+        bundles saved before it existed.
     """
 
     name: str
@@ -241,6 +249,7 @@ class ModelBundle:
     evaluation: dict = field(default_factory=dict)
     network: DenseNetwork | None = field(default=None, repr=False)
     notes: list = field(default_factory=list)
+    profile: object = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return f"ModelBundle(name={self.name!r}, features={self.schema.features!r})"
@@ -361,6 +370,8 @@ def _write_files(bundle: ModelBundle, folder: Path) -> None:
     _write_json(folder / "metrics.json", bundle.metrics)
     _write_json(folder / "evaluation.json", bundle.evaluation, indent=None)  # long arrays: compact
     _write_json(folder / "card.json", bundle.card)
+    if getattr(bundle, "profile", None) is not None:
+        bundle.profile.save(folder / PROFILE_FILE)
 
 
 def save_bundle(bundle: ModelBundle, name: str | None = None, models_dir=None) -> Path:
@@ -494,7 +505,8 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
     Warns
     -----
     UserWarning
-        When the bundle was saved with other library versions.
+        When the bundle was saved with other library versions, or its optional
+        ``profile.json`` is damaged (the bundle loads without drift checks).
     """
     models_dir = Path(models_dir if models_dir is not None else config.MODELS_DIR)
     folder = _bundle_dir(name, models_dir)
@@ -561,9 +573,17 @@ def load_bundle(name: str, models_dir=None) -> ModelBundle:
     except Exception as exc:  # noqa: BLE001 - any failure here is a damaged calibration.json
         raise BundleError(f"model {name!r}: calibration.json is damaged "
                           f"({type(exc).__name__}: {exc})") from None
+    profile = None
+    if (folder / PROFILE_FILE).is_file():  # optional part: older bundles have none
+        try:
+            profile = ReferenceProfile.from_dict(read(PROFILE_FILE))
+        except (BundleError, ValueError, TypeError, KeyError) as exc:  # scoring still works
+            warnings.warn(f"model {name!r}: {PROFILE_FILE} is damaged ({exc}); drift checks are "
+                          "off for this model", UserWarning, stacklevel=2)
     bundle = ModelBundle(name=name, model=model, preprocessor=pre, schema=schema,
                          calibrator=calibrator, card=card, metrics=read("metrics.json", {}),
-                         evaluation=read("evaluation.json", {}), network=network, notes=notes)
+                         evaluation=read("evaluation.json", {}), network=network, notes=notes,
+                         profile=profile)
     bundle.__dict__["_keras_bytes"] = keras_bytes
     bundle.__dict__["_not_light"] = network is None
     return bundle

@@ -169,6 +169,32 @@ def quality_warnings(card: dict) -> list[str]:
     return out
 
 
+def training_profile(train_valid: pd.DataFrame, schema: FeatureSchema, p_train: np.ndarray,
+                     tier_cutoffs: dict, source_name: str | None = None):
+    """Reference profile of the training rows for drift checks (``profile.json``).
+
+    Parameters
+    ----------
+    train_valid : DataFrame of shape (n_train, >= n_features)
+        Validated training rows.
+    schema : FeatureSchema
+    p_train : ndarray of shape (n_train,)
+        Calibrated churn probabilities of those rows, in [0, 1].
+    tier_cutoffs : dict
+        The bundle's ``{"high", "medium"}`` cutoffs (expected tier shares).
+    source_name : str, optional
+
+    Returns
+    -------
+    churn_core.data.profile.ReferenceProfile
+    """
+    from churn_core.data.profile import build_profile
+
+    return build_profile(train_valid, schema.numeric, schema.categorical, scores=p_train,
+                         tier_cutoffs=tier_cutoffs,
+                         source=f"training split of {source_name or 'the training file'}")
+
+
 def _default_threshold(y_val, p_val) -> tuple[float, dict]:
 
     choice = max_f1(y_val, p_val)
@@ -298,5 +324,7 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
         "test_churners": int(y[te].sum()),
     }
     bundle.card["warnings"] = quality_warnings(bundle.card)
+    bundle.profile = training_profile(valid.iloc[tr], schema, p[tr], bundle.card["tier_cutoffs"],
+                                      source_name)
     bundle.__dict__["validation"] = result  # rejected rows for the caller (not saved with the bundle)
     return bundle

@@ -21,6 +21,8 @@ re-prediction. One module per concept:
   :mod:`.roles` -- the column-role form without traps.
   :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value;
   :mod:`.target_lists` -- the retention target list by one campaign rule.
+* :mod:`.drift` -- batch health: is a scored file like the model's training data (verdict,
+  per-column PSI and charts), and the model's drift history.
 
 * :mod:`.workspace` -- :class:`Workspace` (one session's active model and data) over a
   process-wide :class:`ResultStore` (every result above, computed once, keyed by hashes);
@@ -89,6 +91,9 @@ from churn_core.workbench.target_lists import (ReasonContext, build_list, campai
                                                reason_exclusions, reason_settings_of,
                                                rule_preview, save_reason_settings,
                                                value_assumptions)
+from churn_core.workbench.drift import (BANDS_TEXT, NO_PROFILE, SCORE_LABEL, DriftView, batch_drift, drift_figure,
+                                        drift_history, drift_log, history_chart,
+                                        psi_overview_figure, record_batch)
 
 __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
@@ -124,4 +129,6 @@ __all__ = [
     "listed_positions", "protected_present", "reason_context", "reason_exclusions",
     "reason_settings_of", "rule_preview", "save_reason_settings",
     "value_assumptions",
+    "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
+    "history_chart", "psi_overview_figure", "record_batch",
 ]

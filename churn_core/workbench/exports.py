@@ -12,6 +12,7 @@ from churn_core.campaign.export import (build_target_list, decision_log, export_
 from churn_core.columns import TIER
 from churn_core.errors import ChurnError
 from churn_core.io.writer import csv_bytes
+from churn_core.workbench.drift import batch_drift, drift_log
 from churn_core.workbench.scores import Scores
 
 
@@ -111,6 +112,7 @@ def export_log(ctx: ExportContext, listed: pd.DataFrame) -> dict:
                         listed.attrs["excluded"], tiers_included=ctx.chosen_tiers,
                         actions=ctx.actions, threshold_explanation=why,
                         synthetic=_is_synthetic(card), training_data_name=card.get("source"),
+                        drift=drift_log(batch_drift(ctx.bundle, ctx.scores)),
                         extra={"scored_file_sha256": ctx.scores.data_sha256,
                                "rows_scored": int(len(ctx.scores.scored)),
                                "rows_rejected": int(len(ctx.scores.rejected))})

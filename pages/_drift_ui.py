@@ -1,0 +1,91 @@
+"""Batch-health blocks shared by the Data, Score & segment and Model pages (not a page).
+
+Everything is computed by :mod:`churn_core.workbench` (``batch_drift``, ``drift_history``);
+these functions only render.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from churn_core import workbench as wb
+from pages import _ui
+
+_BOX = (st.success, st.warning, st.error)
+_ICON = (":material/check_circle:", ":material/visibility:", ":material/warning:")
+
+
+def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftView":
+    """Verdict, the columns behind it, PSI per column and a training-vs-file chart.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    scores : Scores
+    key : str
+        Widget-key prefix (unique per page).
+    record : bool, default False
+        Offer a button that appends this batch to the model's drift history.
+    """
+    st.subheader("Is this file like the training data?")
+    view = wb.batch_drift(bundle, scores)
+    if not view.available:
+        st.info(f"Model **{_ui.esc(bundle.name)}**: {_ui.esc(view.message)}.")
+        return view
+    _BOX[view.level](_ui.esc(view.message), icon=_ICON[view.level])
+    st.caption(view.bands + " Each column's drift is measured against the training rows of "
+               f"model **{_ui.esc(bundle.name)}** ({view.report.training_rows:,} customers).")
+    hi = view.high_tier()
+    if hi is not None:
+        st.caption(f"High risk tier: **{_ui.fmt_pct(hi[1])}** of this file vs "
+                   f"**{_ui.fmt_pct(hi[0])}** of the training customers at the model's tier "
+                   "cutoffs. A large gap with no drifted column means the mix of customers "
+                   "changed in ways the columns do not show one by one.")
+    with st.expander("Drift per column: training vs this file", expanded=view.level > 0):
+        st.plotly_chart(wb.psi_overview_figure(view), key=f"{key}_drift_psi")
+        names = view.chart_columns()
+        # keyed per file: a new file opens on its own most drifted column
+        col = st.selectbox("Column to compare", names,
+                           key=f"{key}_drift_col_{scores.data_sha256[:12]}")
+        st.plotly_chart(wb.drift_figure(view, col), key=f"{key}_drift_bars")
+        d = view.column(col)
+        t = d["test"]
+        st.caption(f"Effect size: {_ui.esc(d['effect_name'])}. "
+                   f"Footnote: chi-square statistic {t['chi2']:.1f} on {t['df']} degrees of "
+                   f"freedom (p = {t['p_value']:.2g}); on large files tiny, harmless shifts are "
+                   "'significant', so the verdict uses the size of the shift (PSI) and only "
+                   f"needs the test to rule out noise (PSI must exceed {d['noise_psi']:.3f} at "
+                   f"{view.report.rows:,} rows).")
+        st.dataframe(view.table, hide_index=True, column_config={
+            "PSI": st.column_config.NumberColumn(format="%.3f"),
+            "effect size": st.column_config.NumberColumn(format="%.3f"),
+            "blank % (training)": st.column_config.NumberColumn(format="%.1f"),
+            "blank % (file)": st.column_config.NumberColumn(format="%.1f"),
+            "not in training % (file)": st.column_config.NumberColumn(format="%.1f")})
+    if record:
+        if st.button("Add this batch to the model's drift history", key=f"{key}_drift_record",
+                     help="The Model page charts the drift of every recorded batch."):
+            added = wb.record_batch(bundle, scores, view)
+            st.success("Recorded in the drift history." if added else
+                       "This file is already in the model's drift history.")
+    return view
+
+
+def history_section(bundle) -> None:
+    """The model's drift over recorded batches (Model page)."""
+    st.subheader("Drift over scored batches", divider="gray")
+    if getattr(bundle, "profile", None) is None:
+        st.info(f"Model **{_ui.esc(bundle.name)}**: {_ui.esc(wb.NO_PROFILE)}.")
+        return
+    hist, key_cols = wb.drift_history(bundle.name, model_created=bundle.card.get("created"))
+    if not len(hist):
+        st.info("No batch recorded yet. Batches are recorded by `python -m churn_core score` "
+                "and by the button under the drift check on **Score & segment**.")
+        return
+    st.plotly_chart(wb.history_chart(hist, key_cols), key="model_drift_history")
+    st.caption("PSI of the columns that moved most and of the churn score, per batch, against "
+               "this model's training rows. " + wb.BANDS_TEXT)
+    st.dataframe(hist[["batch", "scored at", "rows", "verdict", "columns behind",
+                       "High tier % (file)", "High tier % (training)"]], hide_index=True,
+                 column_config={"High tier % (file)": st.column_config.NumberColumn(format="%.1f"),
+                                "High tier % (training)": st.column_config.NumberColumn(
+                                    format="%.1f")})
