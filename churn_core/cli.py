@@ -1,4 +1,4 @@
-"""Command line: ``python -m churn_core {train,evaluate,score,sample}``.
+"""Command line: ``python -m churn_core {train,evaluate,score,sample,what-if}`` (what-if: :mod:`churn_core.cli_whatif`).
 
 Thin wrappers over the engine (io -> infer -> validate -> train/bundle/scoring). User errors
 (:class:`churn_core.errors.ChurnError`, missing files) print one line on stderr naming the
@@ -566,6 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rows", type=int, default=10_000)
     g.add_argument("--seed", type=int, default=config.SEED)
     g.set_defaults(func=cmd_sample)
+    from churn_core.cli_whatif import add_parser as add_what_if  # noqa: E402 - keeps cli.py small
+    add_what_if(sub)
     return ap
 
 

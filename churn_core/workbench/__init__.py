@@ -15,7 +15,8 @@ re-prediction. One module per concept:
 * :mod:`.scores` -- :class:`Scores`: the scored rows of one (model, data) pair.
 * :mod:`.segments` -- risk tiers and the on-screen customer table.
 * :mod:`.explain` -- SHAP glue; :mod:`.training` -- training guard and train-and-save;
-  :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value.
+  :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value;
+  :mod:`.whatif` -- one customer edited and re-scored, changes that lower the risk.
 
 ``from churn_core import workbench; workbench.X`` and ``from churn_core.workbench import X``
 both work for every public name below.
@@ -42,6 +43,8 @@ from churn_core.workbench.segments import (SegmentView, customer_table, default_
 from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
                                           rejected_csv_bytes, target_list)
 from churn_core.workbench.values import column_value, split_values
+from churn_core.workbench.whatif import (WhatIfView, customer_row, suggested_change_column,
+                                         suggestion_table, what_if_view, whatif_space)
 
 __all__ = [
     "PRED", "PROBA", "TIER", "TIERS",
@@ -58,4 +61,6 @@ __all__ = [
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
     "target_list",
     "column_value", "split_values",
+    "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table", "what_if_view",
+    "whatif_space",
 ]
