@@ -227,3 +227,31 @@ def test_bank_suggestion_for_a_high_risk_one_product_customer(bank_models, bank_
     assert {"NumOfProducts", "IsActiveMember"} & set(cols)
     assert not {"Gender", "Age", "Geography"} & (set(cols) | set(out["best_pair"]["columns"]))
     assert all(s["probability_after"] < out["probability_before"] for s in out["suggestions"])
+
+
+def test_workbench_view_and_list_column(tiny_bundle, sample_csv):
+    from churn_core import workbench as wb
+    from churn_core.campaign.tiers import assign_tiers
+
+    data = wb.load_data(sample_csv, name=sample_csv.name)
+    scores = wb.score_data(tiny_bundle, data)
+    order = np.argsort(-scores.p, kind="stable")
+    pos = int(order[0])
+    space = wb.whatif_space(tiny_bundle, None, scores)
+    cut = {"high": 0.5, "medium": 0.2}
+    view = wb.what_if_view(tiny_bundle, scores, pos, {"IsActiveMember": "1", "Balance": 0},
+                           cut, space=space)
+    assert view.probability_before == pytest.approx(scores.p[pos], abs=TOL)
+    assert [view.tier_before, view.tier_after] == list(
+        assign_tiers([view.probability_before, view.probability_after], cut))
+    sug, table = wb.suggestion_table(tiny_bundle, scores, pos, space=space, cutoffs=cut)
+    assert list(table.columns) == ["change", "churn_probability", "difference", "risk_tier"]
+    assert (table["churn_probability"] < sug.probability_before).all()
+    listed = order[:40]
+    seen = []
+    col = wb.suggested_change_column(tiny_bundle, scores, listed, space,
+                                     progress=lambda d, t, m: seen.append((d, t)))
+    assert list(col.index) == list(listed) and seen[-1] == (40, 40)
+    first = wi.suggest_changes(tiny_bundle, wb.customer_row(scores, pos), space, top=1,
+                               pairs=False).singles
+    assert col.loc[pos].startswith(first["change"].iloc[0])
