@@ -255,3 +255,30 @@ def test_workbench_view_and_list_column(tiny_bundle, sample_csv):
     first = wi.suggest_changes(tiny_bundle, wb.customer_row(scores, pos), space, top=1,
                                pairs=False).singles
     assert col.loc[pos].startswith(first["change"].iloc[0])
+
+
+def test_space_without_bin_edges_uses_the_reference_rows(tiny_bundle, valid):
+    import copy
+
+    from churn_core.model.preprocess import Preprocessor
+
+    std = copy.copy(tiny_bundle)
+    std.preprocessor = Preprocessor.from_dict({**tiny_bundle.preprocessor.to_dict(),
+                                               "numeric_encoding": "standard", "edges": {}})
+    assert std.preprocessor.edges == {}
+    space = wi.feature_space(std, valid)
+    for col in std.preprocessor.numeric:
+        x = valid[col].dropna().to_numpy(float)
+        lo, hi = std.preprocessor.bounds.get(col, (-np.inf, np.inf))
+        x = x[(x >= lo) & (x <= hi)]
+        assert (space[col].low, space[col].high) == (x.min(), x.max())
+        q = np.quantile(x, np.linspace(0, 1, wi.N_QUANTILES))
+        if space[col].integer:
+            q = np.round(q)
+        np.testing.assert_allclose(space[col].values, np.unique(q))
+    # without reference rows: mean +- 3 standard deviations, never integer
+    bare = wi.feature_space(std)
+    col = std.preprocessor.numeric[0]
+    m, s = std.preprocessor.means[col], std.preprocessor.scales[col]
+    assert bare[col].low == pytest.approx(max(m - 3 * s, std.preprocessor.bounds.get(col, (-np.inf,))[0]))
+    assert not bare[col].integer and len(bare[col].values) == wi.N_QUANTILES
