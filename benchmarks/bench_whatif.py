@@ -38,7 +38,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from churn_core.data.validate import validate
-    from churn_core.explain import whatif as wi
+    from churn_core.explain import suggest as sg, whatif as wi
     from churn_core.io.reader import read_table
     from churn_core.model.bundle import load_bundle
 
@@ -50,17 +50,17 @@ def main(argv=None) -> int:
     listed = valid.iloc[np.argsort(-p, kind="stable")[: args.customers]]
     space = wi.feature_space(bundle, valid)
     cols = wi.actionable_columns(list(space))
-    n_cand = len(wi._candidates(space, cols, listed.iloc[:1]))
-    wi.suggest_for_frame(bundle, listed.iloc[:50], space)  # warm-up (compiled forward pass)
+    n_cand = len(sg._candidates(space, cols, listed.iloc[:1]))
+    sg.suggest_for_frame(bundle, listed.iloc[:50], space)  # warm-up (compiled forward pass)
 
     load0 = os.getloadavg()
     outs = []
-    frame_s = [timed(lambda: outs.append(wi.suggest_for_frame(bundle, listed, space)))
+    frame_s = [timed(lambda: outs.append(sg.suggest_for_frame(bundle, listed, space)))
                for _ in range(args.repeat)]
     out = outs[-1]
     one = listed.iloc[[0]]
-    sug_s = [timed(lambda: wi.suggest_changes(bundle, one, space)) for _ in range(args.repeat)]
-    n_scored = wi.suggest_changes(bundle, one, space).n_scored
+    sug_s = [timed(lambda: sg.suggest_changes(bundle, one, space)) for _ in range(args.repeat)]
+    n_scored = sg.suggest_changes(bundle, one, space).n_scored
     edits = {cols[0]: space[cols[0]].values[0], cols[-1]: space[cols[-1]].values[-1]}
     edit_s = [timed(lambda: wi.what_if(bundle, one, edits, space)) for _ in range(args.repeat)]
     load1 = os.getloadavg()

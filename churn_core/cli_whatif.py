@@ -93,7 +93,7 @@ def cmd_what_if(args) -> int:
     from churn_core.campaign.tiers import assign_tiers
     from churn_core.cli import _need_file, _split_model_path
     from churn_core.data.validate import validate
-    from churn_core.explain import whatif as wi
+    from churn_core.explain import suggest as sg, whatif as wi
     from churn_core.io.reader import read_table
     from churn_core.model.bundle import load_bundle
     from churn_core.model.tf_quiet import import_tensorflow_quietly
@@ -118,7 +118,7 @@ def cmd_what_if(args) -> int:
            "changes": {c: _json_value(space[c], v) for c, v in res.changes.items()}}
     sug = None
     if args.suggest:
-        sug = wi.suggest_changes(bundle, res.row_after, space, top=args.top)
+        sug = sg.suggest_changes(bundle, res.row_after, space, top=args.top)
         out["suggestions"] = [
             {"column": r.column, "value": _json_value(space[r.column], r.value),
              "probability_after": r.probability_after} for r in sug.singles.itertuples()]

@@ -14,7 +14,7 @@ import pytest
 from churn_core.campaign.scoring import score_frame
 from churn_core.cli import main
 from churn_core.data.validate import validate
-from churn_core.explain import whatif as wi
+from churn_core.explain import suggest as sg, whatif as wi
 from churn_core.io.reader import LINE_INDEX
 
 TOL = 1e-6  # float32 model outputs across batch shapes
@@ -124,7 +124,7 @@ def test_suggestions_are_what_scoring_each_edited_row_gives(tiny_bundle, sample_
     i = int(np.argsort(-p)[5])
     row = valid.iloc[[i]]
     line = int(row[LINE_INDEX].iloc[0])
-    sug = wi.suggest_changes(tiny_bundle, row, space, top=50)
+    sug = sg.suggest_changes(tiny_bundle, row, space, top=50)
     assert sug.searched == wi.actionable_columns(tiny_bundle.features)
     assert not any(wi.is_protected(c) for c in sug.searched)
     assert sug.probability_before == pytest.approx(p[i], abs=TOL)
@@ -146,12 +146,12 @@ def test_suggestions_are_what_scoring_each_edited_row_gives(tiny_bundle, sample_
 def test_suggest_for_frame_matches_the_one_customer_search(tiny_bundle, valid, space):
     rows = valid.iloc[:60]
     calls = []
-    best = wi.best_single_changes(tiny_bundle, rows, space, chunk=25,
+    best = sg.best_single_changes(tiny_bundle, rows, space, chunk=25,
                                   progress=lambda d, t, m: calls.append((d, t)))
     assert calls == [(25, 60), (50, 60), (60, 60)]
     assert (best["probability_after"] <= best["probability_before"]).all()
     for k in (0, 7, 31, 59):
-        one = wi.suggest_changes(tiny_bundle, rows.iloc[[k]], space, top=1, pairs=False)
+        one = sg.suggest_changes(tiny_bundle, rows.iloc[[k]], space, top=1, pairs=False)
         b = best.iloc[k]
         if len(one.singles):
             assert b["column"] == one.singles["column"].iloc[0]
@@ -159,7 +159,7 @@ def test_suggest_for_frame_matches_the_one_customer_search(tiny_bundle, valid, s
                                                            abs=TOL)
         else:
             assert b["change"] == "" and b["probability_after"] == b["probability_before"]
-    text = wi.suggest_for_frame(tiny_bundle, rows, space)
+    text = sg.suggest_for_frame(tiny_bundle, rows, space)
     assert text.name == "suggested_change" and text.index.equals(rows.index)
     has = best["change"] != ""
     assert (text[~has] == "").all()
@@ -252,7 +252,7 @@ def test_workbench_view_and_list_column(tiny_bundle, sample_csv):
     col = wb.suggested_change_column(tiny_bundle, scores, listed, space,
                                      progress=lambda d, t, m: seen.append((d, t)))
     assert list(col.index) == list(listed) and seen[-1] == (40, 40)
-    first = wi.suggest_changes(tiny_bundle, wb.customer_row(scores, pos), space, top=1,
+    first = sg.suggest_changes(tiny_bundle, wb.customer_row(scores, pos), space, top=1,
                                pairs=False).singles
     assert col.loc[pos].startswith(first["change"].iloc[0])
 

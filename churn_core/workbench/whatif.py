@@ -1,6 +1,6 @@
 """What-if glue for the Explain page and the target list: one customer edited and re-scored
 (probability, risk tier, SHAP waterfall), the changes that lower their risk most, and the
-``suggested_change`` column (:mod:`churn_core.explain.whatif` does the work)."""
+``suggested_change`` column (:mod:`churn_core.explain.whatif` and :mod:`.suggest` do the work)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -143,14 +143,15 @@ def suggestion_table(bundle, scores: Scores, position: int,
 
     Returns
     -------
-    suggestions : explain.whatif.Suggestions
+    suggestions : explain.suggest.Suggestions
     table : DataFrame
         One row per suggestion, single changes first then the best pair: ``change``,
         ``churn_probability`` (after), ``difference`` (after - before, probability points),
         ``risk_tier`` (after).
     """
     from churn_core.campaign.tiers import assign_tiers
-    from churn_core.explain.whatif import apply_changes, parse_value, suggest_changes
+    from churn_core.explain.suggest import suggest_changes
+    from churn_core.explain.whatif import apply_changes, parse_value
 
     space = space if space is not None else whatif_space(bundle, None, scores)
     row = customer_row(scores, position)
@@ -189,9 +190,9 @@ def suggested_change_column(bundle, scores: Scores, positions, space: dict | Non
     Returns
     -------
     Series of str, index = ``positions``
-        See :func:`explain.whatif.suggest_for_frame`.
+        See :func:`explain.suggest.suggest_for_frame`.
     """
-    from churn_core.explain.whatif import suggest_for_frame
+    from churn_core.explain.suggest import suggest_for_frame
 
     rows = _valid(scores).iloc[np.asarray(positions, dtype=int)]
     space = space if space is not None else whatif_space(bundle, None, scores)
