@@ -59,6 +59,8 @@ def test_actionable_columns_leave_out_protected_and_history():
             "NumOfProducts", "HasCrCard", "IsActiveMember"]
     assert wi.actionable_columns(cols) == ["Balance", "NumOfProducts", "HasCrCard",
                                            "IsActiveMember"]
+    assert wi.actionable_columns(["tenure", "Partner", "MonthlyCharges", "Contract"]) == [
+        "MonthlyCharges", "Contract"]
 
 
 def test_space_from_the_preprocessor(tiny_bundle, space, valid):

@@ -25,7 +25,7 @@ Actionable columns
 sensitive attribute (:func:`is_protected`, matched by name: gender, sex, age, date of birth,
 nationality, geography / country / region, ethnicity, race, religion, marital status,
 dependents, senior citizen, disability), and not columns nobody can change (tenure, salary,
-income, credit score).
+income, credit score, partner).
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ PROTECTED_TERMS = (
     "disability", "disabled",
 )
 #: Legitimate columns no team can change for a customer (history and circumstances).
-NOT_ACTIONABLE_TERMS = ("tenure", "salary", "income", "credit score")
+NOT_ACTIONABLE_TERMS = ("tenure", "salary", "income", "credit score", "partner")
 #: Quantiles searched for a numeric column without piecewise-linear bin edges.
 N_QUANTILES = 9
 
