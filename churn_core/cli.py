@@ -1,4 +1,4 @@
-"""Command line: ``python -m churn_core {train,evaluate,models,score,sample,target-list,...}``.
+"""Command line: ``python -m churn_core {train,evaluate,models,score,sample,target-list,what-if,...}``.
 
 Thin wrappers over the engine (io -> infer -> validate -> train/bundle/scoring). User errors
 (:class:`churn_core.errors.ChurnError`, missing files) print one line on stderr naming the
@@ -558,16 +558,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--rows", type=int, default=10_000)
     g.add_argument("--seed", type=int, default=config.SEED)
     g.set_defaults(func=cmd_sample)
-
-    from churn_core.cli_campaign import add_commands
     from churn_core import cli_models
+    from churn_core.cli_campaign import add_commands
     from churn_core.cli_target_list import add_parser as add_target_list
+    from churn_core.cli_whatif import add_parser as add_what_if
 
     s.add_argument("--uplift-model", help="models/NAME of an uplift model (train-uplift): adds the "
                                           "columns uplift and uplift_segment")
     add_commands(sub)
     cli_models.add_commands(sub)
     add_target_list(sub)
+    add_what_if(sub)
     return ap
 
 

@@ -132,3 +132,6 @@ with b:
     for r in reasons:
         if r:
             st.text(f"• {r}")
+
+from pages import _whatif  # noqa: E402 - the what-if section (editor and suggestions)
+_whatif.render(bundle, data, scores, explainer, position)

@@ -233,3 +233,39 @@ def test_analyst_path_in_chromium(server):
     assert list(listed["rank"]) == list(range(1, len(listed) + 1))
     np.testing.assert_allclose(np.sort(listed["churn_probability"].to_numpy())[::-1],
                                np.sort(p[p >= high])[::-1], atol=1e-6)
+
+
+def test_what_if_edit_changes_the_probability_in_chromium(server):
+    """Explain page, what-if section: typing a new Balance for the selected customer (the
+    shipped model and sample) changes the edited churn probability and nothing else."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = server
+
+    def edited(page) -> str:
+        box = page.get_by_test_id("stMetric").filter(has_text="Churn probability, edited")
+        return box.get_by_test_id("stMetricValue").inner_text().strip()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            _idle(page)
+            _goto(page, "Explain")
+            expect(page.get_by_text("What if? Edit this customer")).to_be_visible(timeout=180_000)
+            _idle(page)
+            before = edited(page)
+            original = (page.get_by_test_id("stMetric").filter(has_text="Churn probability, original")
+                        .get_by_test_id("stMetricValue").inner_text().strip())
+            assert before == original
+            balance = page.get_by_role("spinbutton", name="Balance")
+            current = float(balance.input_value() or 0)
+            balance.fill("0" if current > 0 else "150000")
+            balance.press("Enter")
+            _idle(page)
+            expect(page.get_by_text("SHAP waterfall of the edited customer")).to_be_visible()
+            assert edited(page) != before
+            _shot(page, "7_explain_what_if")
+        finally:
+            browser.close()

@@ -380,7 +380,7 @@ class FileCounts:
         Parameters
         ----------
         valid : DataFrame of shape (n_samples, >= n_features)
-            ``ValidationResult.valid`` of the file or chunk; its ``source_line`` column (if
+            ``ValidationResult.valid`` of the file or chunk; its ``source_row`` column (if
             any) keys the sample.
         scores : ndarray of shape (n_samples,), optional
             Churn probabilities in [0, 1] of the same rows.
@@ -410,7 +410,7 @@ class FileCounts:
             high = p >= cut["high"]
             part.tiers = np.array([np.count_nonzero(high),
                                    np.count_nonzero((p >= cut["medium"]) & ~high)], np.int64)
-        lines = (valid["source_line"].to_numpy() if "source_line" in valid.columns
+        lines = (valid["source_row"].to_numpy() if "source_row" in valid.columns
                  else np.arange(self.rows, self.rows + n))
         keys = _sample_keys(lines)
         keep = (np.argpartition(keys, self.sample_size)[:self.sample_size]

@@ -23,6 +23,8 @@ re-prediction. One module per concept:
   :mod:`.target_lists` -- the retention target list by one campaign rule.
 * :mod:`.drift` -- batch health: is a scored file like the model's training data (verdict,
   per-column PSI and charts), and the model's drift history.
+  :mod:`.exports` -- downloads; :mod:`.values` -- per-customer value;
+  :mod:`.whatif` -- one customer edited and re-scored, changes that lower the risk.
 
 * :mod:`.workspace` -- :class:`Workspace` (one session's active model and data) over a
   process-wide :class:`ResultStore` (every result above, computed once, keyed by hashes);
@@ -94,6 +96,8 @@ from churn_core.workbench.target_lists import (ReasonContext, build_list, campai
 from churn_core.workbench.drift import (BANDS_TEXT, NO_PROFILE, SCORE_LABEL, DriftView, batch_drift, drift_figure,
                                         drift_history, drift_log, history_chart,
                                         psi_overview_figure, record_batch)
+from churn_core.workbench.whatif import (WhatIfView, customer_row, suggested_change_column,
+                                         suggestion_table, what_if_view, whatif_space)
 
 __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
@@ -131,4 +135,6 @@ __all__ = [
     "value_assumptions",
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
     "history_chart", "psi_overview_figure", "record_batch",
+    "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table", "what_if_view",
+    "whatif_space",
 ]
