@@ -24,7 +24,8 @@ import pandas as pd
 
 from churn_core.explain.whatif import (ColumnSpace, WhatIfError, _category_index, _set_columns,
                                        actionable_columns, feature_space)
-from churn_core.model.preprocess import _lookup_category, _norm_key
+from churn_core.data.cells import category_key as _norm_key
+from churn_core.model.preprocess import _lookup_category
 
 #: At most this many pairs of single changes are scored for one customer.
 MAX_PAIRS = 5000

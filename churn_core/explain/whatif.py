@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import ChurnError
-from churn_core.model.preprocess import _lookup_category, _norm_key
+from churn_core.data.cells import category_key as _norm_key
+from churn_core.model.preprocess import _lookup_category
 
 #: Protected or sensitive attributes, matched against a column's words (``SeniorCitizen`` ->
 #: "senior citizen", ``Customer_Age`` -> "customer age"); never searched for a change.
