@@ -65,8 +65,7 @@ def _widget(spec, original, key: str):
 
 @st.fragment
 def _editor(bundle, data, scores, explainer, position: int) -> None:
-    from churn_core.figures import explain as figs
-
+    figs = wb.figures
     space = _space(_ui.explanation_key(data), bundle, explainer, scores)
     if st.session_state.get(CUSTOMER) != (data.sha256, position):
         _clear_widgets()  # another customer: start from their own values

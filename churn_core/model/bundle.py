@@ -31,13 +31,11 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import re
 import shutil
 import uuid
 import warnings
 import zipfile
-from importlib import metadata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,36 +52,10 @@ from churn_core.data.profile import PROFILE_FILE, ReferenceProfile
 from churn_core.data.schema import FeatureSchema
 from churn_core.evaluate.calibration import Calibrator
 from churn_core.model.network import compiled_predict
+from churn_core.model.versions import VERSIONED_LIBRARIES, library_versions  # noqa: F401 - re-exported
 
 REQUIRED_FILES = ("model.keras", "preprocessor.json", "schema.json", "card.json")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-#: Libraries whose versions are recorded in the card and compared on load.
-VERSIONED_LIBRARIES = ("tensorflow", "keras", "numpy", "pandas", "sklearn", "shap")
-#: Their installed distributions (read from package metadata: importing TensorFlow to learn
-#: its version cost 5 CPU-s and 560 MB).
-_DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu"), "sklearn": ("scikit-learn",)}
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries a bundle depends on (nothing is imported).
-
-    Returns
-    -------
-    dict of str to str
-        ``"absent"`` for a library that is not installed.
-    """
-    out = {"python": platform.python_version()}
-    for lib in VERSIONED_LIBRARIES:
-        out[lib] = "absent"
-        for dist in _DISTRIBUTIONS.get(lib, (lib,)):
-            try:
-                out[lib] = metadata.version(dist)
-                break
-            except metadata.PackageNotFoundError:
-                continue
-    return out
-
-
 def sanitize_model_name(name: str) -> str:
     """Return ``name`` if it is a safe bundle folder name, else raise.
 
