@@ -475,3 +475,20 @@ def calibration_text(bundle) -> str:
     extra = (f"; validation Brier score {before:.4f} → {after:.4f}"
              if before is not None and after is not None else "")
     return f"{words}, fitted on the validation split{extra}"
+
+
+def _model_stamp(name: str | None) -> float:
+    """Modification time of a bundle's card (a cache key that changes when it is re-saved)."""
+    return wb.model_stamp(name)
+
+
+def _schema_key(data: wb.ActiveData) -> str:
+    """The active schema of ``data`` as text (a cache key)."""
+    import json
+
+    return json.dumps(data.schema.to_dict(), sort_keys=True, default=str)
+
+
+def explanation_key(data: wb.ActiveData) -> tuple:
+    """Key of the explanations of ``data`` by the active model (model, its files, data, schema)."""
+    return workspace().explanation_key(data)
