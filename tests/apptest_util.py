@@ -29,7 +29,8 @@ def app_models(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("app_models")
     shipped = config.ROOT / "models" / config.DEFAULT_MODEL_NAME
     if (shipped / "card.json").is_file():
-        shutil.copytree(shipped, folder / config.DEFAULT_MODEL_NAME)
+        shutil.copytree(shipped, folder / config.DEFAULT_MODEL_NAME,
+                        ignore=shutil.ignore_patterns("drift_history.jsonl"))
     else:  # the repository has no shipped model yet: use the suite's tiny bundle
         from churn_core.model.bundle import save_bundle
 

@@ -192,7 +192,7 @@ def test_cli_score_reports_unseen_categories_blanks_and_duplicate_ids(tmp_path, 
     src = tmp_path / "in.csv"
     df.to_csv(src, index=False)
     assert main(["-q", "score", "--model", "models/default", "--data", str(src),
-                 "--out", str(tmp_path / "o.csv")]) == 0
+                 "--out", str(tmp_path / "o.csv"), "--no-drift-history"]) == 0
     out = capsys.readouterr().out
     assert "'Italy' (5)" in out and "'Geography'" in out
     assert "Balance (2)" in out

@@ -67,7 +67,8 @@ def server(tmp_path_factory):
     if not config.BANK_CSV.is_file():
         pytest.skip(f"{config.BANK_CSV} is absent")
     models = tmp_path_factory.mktemp("browser_models")
-    shutil.copytree(ROOT / "models" / "default", models / "default")
+    shutil.copytree(ROOT / "models" / "default", models / "default",
+                    ignore=shutil.ignore_patterns("drift_history.jsonl"))
     port = _free_port()
     env = {**os.environ, "CHURN_MODELS_DIR": str(models), "TF_CPP_MIN_LOG_LEVEL": "2"}
     log = (tmp_path_factory.mktemp("browser_log") / "streamlit.log").open("w")

@@ -197,7 +197,7 @@ def test_score_evaluate_and_explain_never_import_tensorflow(tmp_path):
 import sys
 from churn_core.cli import main
 assert main(["score", "--model", "models/{config.DEFAULT_MODEL_NAME}", "--data", {str(config.SAMPLE_CSV)!r},
-             "--out", {str(out)!r}]) == 0
+             "--out", {str(out)!r}, "--no-drift-history"]) == 0
 assert main(["evaluate", "--model", "models/{config.DEFAULT_MODEL_NAME}", "--data", {str(config.SAMPLE_CSV)!r}]) == 0
 from churn_core.io.reader import read_table
 from churn_core.data.validate import validate
