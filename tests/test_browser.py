@@ -175,7 +175,8 @@ def test_analyst_path_in_chromium(server):
                 page.keyboard.press("ArrowRight")
                 _idle(page)
             after = float(_threshold_slider(page).input_value())
-            expect(page.get_by_test_id("stSliderThumbValue").first).to_have_text(f"{after:.2f}")
+            expect(page.get_by_test_id("stSlider").filter(has_text="Decision threshold").first
+                   .get_by_test_id("stSliderThumbValue")).to_have_text(f"{after:.2f}")
             assert after == pytest.approx(min(before + 0.05, 1.0), abs=1e-6)
             _shot(page, "4_performance")
 

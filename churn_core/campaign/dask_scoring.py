@@ -154,6 +154,17 @@ def _csv_head(path: Path) -> dict | None:
             "columns": list(df.columns)}
 
 
+def _record_ends(block: bytes) -> int:
+    """Line ends outside quoted fields in ``block`` (which starts outside quotes): the rows a
+    spreadsheet shows, since a quoted cell's line breaks stay inside one row."""
+    a = np.frombuffer(block, dtype=np.uint8)
+    nl = np.flatnonzero(a == 10)
+    if not len(nl):
+        return 0
+    quotes_before = np.searchsorted(np.flatnonzero(a == 34), nl)
+    return int(np.count_nonzero(quotes_before % 2 == 0))
+
+
 def _csv_ranges(path: Path, blocksize: int) -> list[dict] | None:
     """Byte ranges of a big CSV file, each ending at a record end (even quote count before it)."""
     import mmap
@@ -184,7 +195,7 @@ def _csv_ranges(path: Path, blocksize: int) -> list[dict] | None:
                         break
             out.append({**head, "kind": "csv", "path": str(path), "start": start, "stop": stop,
                         "line_shift": lines_before - head["header_lines"]})
-            lines_before += mm[start:stop].count(b"\n")
+            lines_before += _record_ends(mm[start:stop])
             start = stop
     return out
 

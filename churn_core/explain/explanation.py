@@ -83,6 +83,35 @@ class Explanation:
         """SHAP values as a DataFrame (rows = customers, columns = raw columns)."""
         return pd.DataFrame(self.values, index=self.data.index, columns=self.columns)
 
+    def to_shap(self):
+        """The same values as a ``shap.Explanation``, for ``shap.plots.*`` and other tools.
+
+        Returns
+        -------
+        shap.Explanation
+            ``values`` of shape (n_samples, n_columns), ``base_values`` of shape
+            (n_samples,) (the base value repeated), ``data`` (the raw values: floats for
+            numeric columns, text for categorical ones, object array), ``feature_names``
+            (raw column names); ``output_names`` is ``"churn probability (raw model
+            output)"``. ``values.sum(axis=1) + base_values`` equals :attr:`output`.
+
+        Notes
+        -----
+        shap documents ``shap.Explanation`` at https://shap.readthedocs.io (API reference,
+        "shap.Explanation").
+        """
+        import shap  # lazy: shap (and its imports) only when an ecosystem object is asked for
+
+        data = self.data[self.columns].astype(object).to_numpy()
+        num = set(self.numeric)
+        for j, c in enumerate(self.columns):
+            if c in num:
+                data[:, j] = pd.to_numeric(self.data[c], errors="coerce").to_numpy(float)
+        return shap.Explanation(values=np.asarray(self.values, dtype=np.float64),
+                                base_values=np.full(len(self), float(self.base_value)),
+                                data=data, feature_names=list(self.columns),
+                                output_names="churn probability (raw model output)")
+
     def row(self, position: int) -> "Explanation":
         """The explanation of one customer (by position), as an :class:`Explanation`."""
         sl = slice(position, position + 1)
