@@ -50,6 +50,10 @@ def add_parser(sub) -> None:
                    help="allow protected attributes (gender, age, geography ...) as reasons")
     t.add_argument("--id-columns", help="comma-separated ID columns (default: the model's)")
     t.add_argument("--extra-columns", help="comma-separated contact/context columns to carry")
+    t.add_argument("--control-share", type=float, default=0.10,
+                   help="share of the list held back as a control group, not called, to measure "
+                        "the campaign later with campaign-results (default 0.10; 0 = none)")
+    t.add_argument("--control-seed", type=int, default=42, help="seed of the control-group draw")
     t.add_argument("--out", required=True,
                    help="folder (file named after the rule) or a .csv / .xlsx file name")
     t.set_defaults(func=cmd_target_list)
@@ -128,6 +132,17 @@ def cmd_target_list(args) -> int:
                            progress=progress)
     if not args.quiet:
         print(file=sys.stderr)
+    if args.control_share:
+        if not 0 <= args.control_share < 1:
+            raise ChurnError(f"--control-share must be at least 0 and below 1, got {args.control_share}")
+        ids = _csv_list(args.id_columns) or list(bundle.schema.id_columns)
+        if not [c for c in ids if c in result.frame.columns]:
+            raise ChurnError("a control group needs a customer ID column in the list "
+                             "(--id-columns), or use --control-share 0")
+        wb.with_control_group(result, ids, share=args.control_share, seed=args.control_seed)
+        camp = result.log["campaign"]
+        print(f"control group: {camp['control']:,} of {camp['customers']:,} listed customers are not "
+              f"to be called (campaign {camp['campaign_id']}, seed {camp['seed']})")
     ext = Path(args.out).suffix.lower().lstrip(".") or "csv"
     target, rejected, log_path = _paths(args.out, wb.list_name(bundle, rule, "csv"))
     target.write_bytes(wb.list_bytes(result, "xlsx" if ext == "xlsx" else "csv"))

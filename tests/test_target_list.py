@@ -290,3 +290,34 @@ def test_reason_settings_saved_with_the_model(trained_bundle, tmp_path):
     assert s.label(feats[1]) == pretty_label(feats[1])
     with pytest.raises(ChurnError, match="not feature columns"):
         wb.save_reason_settings(b, ["NoSuchColumn"], [], {}, models_dir=tmp_path)
+
+
+@pytest.mark.realdata
+def test_cli_list_holds_a_control_group_that_campaign_results_reads(bank_models_dir, bank_csv,
+                                                                     tmp_path, capsys):
+    """Issue 19: every list holds back a seeded, tier-stratified control group (default 10 %),
+    recorded in the decision log, and campaign-results measures the list from that log."""
+    from churn_core.cli import main
+
+    out = tmp_path / "list.csv"
+    _run(["--model", str(bank_models_dir / "bank"), "--data", str(bank_csv), "--budget", "400",
+          "--out", str(out)], capsys)
+    lst = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(lst) == 400 and set(lst["group"]) == {"treatment", "control"}
+    for tier, part in lst.groupby("risk_tier"):
+        assert (part["group"] == "control").sum() == round(0.1 * len(part)), tier
+    log = json.loads((tmp_path / "list_decision_log.json").read_text())
+    camp = log["campaign"]
+    assert camp["control"] == (lst["group"] == "control").sum() and camp["seed"] == 42
+    assert lst["campaign_id"].unique().tolist() == [camp["campaign_id"]]
+    # the team's outcomes: every listed customer, plus one stranger
+    outcomes = lst[["CustomerId"]].assign(churned=np.where(lst["group"] == "control", "yes", "no"))
+    outcomes.loc[len(outcomes)] = ["1", "no"]
+    outcomes.to_csv(tmp_path / "outcomes.csv", index=False)
+    capsys.readouterr()
+    assert main(["campaign-results", "--log", str(tmp_path / "list_decision_log.json"),
+                 "--outcomes", str(tmp_path / "outcomes.csv"), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["report"]["matched"] == 400 and rep["report"]["unmatched"] == 1
+    overall = [r for r in rep["table"] if r["risk_tier"] == "All"][0]
+    assert overall["churn_rate_control"] == 1.0 and overall["churn_rate_called"] == 0.0

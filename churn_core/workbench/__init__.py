@@ -92,7 +92,7 @@ from churn_core.workbench.target_lists import (ReasonContext, build_list, campai
                                                protected_present, reason_context,
                                                reason_exclusions, reason_settings_of,
                                                rule_preview, save_reason_settings,
-                                               value_assumptions)
+                                               value_assumptions, with_control_group)
 from churn_core.workbench.drift import (BANDS_TEXT, NO_PROFILE, SCORE_LABEL, DriftView, batch_drift, drift_figure,
                                         drift_history, drift_log, history_chart,
                                         psi_overview_figure, record_batch)
@@ -132,7 +132,7 @@ __all__ = [
     "ReasonContext", "build_list", "campaign_rule", "list_bytes", "list_name",
     "listed_positions", "protected_present", "reason_context", "reason_exclusions",
     "reason_settings_of", "rule_preview", "save_reason_settings",
-    "value_assumptions",
+    "value_assumptions", "with_control_group",
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
     "history_chart", "psi_overview_figure", "record_batch",
     "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table", "what_if_view",

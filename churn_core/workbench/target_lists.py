@@ -258,3 +258,27 @@ def save_reason_settings(bundle, protected, non_actionable, labels: dict,
 def listed_positions(result) -> np.ndarray:
     """Scored-row positions of a built list, in rank order."""
     return result.selection.positions
+
+
+def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
+                       created: str | None = None):
+    """Hold back a random, tier-stratified share of a built list as a control group.
+
+    The list keeps every customer: ``group`` says ``"treatment"`` (call) or ``"control"``
+    (do not call) and ``campaign_id`` names the campaign; the decision log gets the
+    ``campaign`` record (seed, share, members) that ``campaign-results`` reads back later.
+    ``share`` 0 leaves the list unchanged. See
+    :func:`churn_core.campaign.control.assign_control_group`.
+    """
+    from churn_core.campaign.control import assign_control_group
+
+    if not share:
+        return result
+    ids = [c for c in (id_columns or []) if c in result.frame.columns]
+    # outcomes come back keyed by the customer ID, not by a file's row number
+    ids.sort(key=lambda c: not any(w in str(c).casefold() for w in ("customer", "client", "account")))
+    framed, record = assign_control_group(result.frame, ids, share=share, seed=seed,
+                                          created=created)
+    result.frame = framed
+    result.log["campaign"] = record
+    return result
