@@ -207,6 +207,8 @@ def test_analyst_path_in_chromium(server):
             expect(page.get_by_text("Retention target list", exact=True)).to_be_visible()
             _idle(page)
             _shot(page, "6_score_segment")
+            page.get_by_role("button", name="Build the list").click()  # reasons for the listed only
+            _idle(page)
             with page.expect_download() as dl:
                 page.get_by_role("button", name="Download target list (CSV)").click()
             path = dl.value.path()
@@ -233,8 +235,9 @@ def test_analyst_path_in_chromium(server):
         assert col in listed.columns, list(listed.columns)
     assert set(listed["risk_tier"]) == {"High"}
     assert list(listed["rank"]) == list(range(1, len(listed) + 1))
+    # every export rounds probabilities to 3 decimals
     np.testing.assert_allclose(np.sort(listed["churn_probability"].to_numpy())[::-1],
-                               np.sort(p[p >= high])[::-1], atol=1e-6)
+                               np.sort(p[p >= high])[::-1], atol=5e-4 + 1e-9)
 
 
 def test_what_if_edit_changes_the_probability_in_chromium(server):
@@ -252,7 +255,7 @@ def test_what_if_edit_changes_the_probability_in_chromium(server):
         browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(url)
+            page.goto(f"{url}/?model=default")  # the shipped model, whichever is the champion now
             _idle(page)
             _goto(page, "Explain")
             expect(page.get_by_text("What if? Edit this customer")).to_be_visible(timeout=180_000)
