@@ -241,7 +241,7 @@ class DriftReport:
     rows: int
     training_rows: int
     source: str | None = None
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(
+    created: str = field(compare=False, default_factory=lambda: datetime.now(timezone.utc).isoformat(
         timespec="seconds"))
 
     @property
