@@ -416,14 +416,15 @@ def _report_drift(args, counts: dict, bundle, bundle_dir: Path) -> None:
                else f"drift checks are not computed by --engine {args.engine}")
         print(f"note: {why}")
         if out:
-            _write_text_atomic(Path(out), json.dumps({"verdict": None, "message": why}, indent=1))
+            text = json.dumps({"verdict": None, "message": why}, indent=1)
+            write_atomically(out, lambda p: p.write_text(text, encoding="utf-8"), "the drift report")
             print(f"drift report: {out}")
         return
     for line in D.print_summary(report):
         print(line)
     if out:
-        _write_text_atomic(Path(out), json.dumps(D.json_ready(report.to_dict()), indent=1,
-                                                 allow_nan=False))
+        text = json.dumps(D.json_ready(report.to_dict()), indent=1, allow_nan=False)
+        write_atomically(out, lambda p: p.write_text(text, encoding="utf-8"), "the drift report")
         print(f"drift report: {out}")
     if report.rows and not getattr(args, "no_drift_history", False):
         rec = D.history_record(report, bundle.name, bundle.card.get("created"),
@@ -433,16 +434,6 @@ def _report_drift(args, counts: dict, bundle, bundle_dir: Path) -> None:
         except OSError as exc:
             print(f"warning: the drift history of {bundle.name!r} could not be updated ({exc})",
                   file=sys.stderr)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ChurnError(f"{path}: cannot write the drift report ({exc})") from None
 
 
 def cmd_sample(args) -> int:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 from churn_core import config
 from churn_core.errors import ChurnError
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Write through ``.<name>.partial`` + rename, so no half-written file is left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+from churn_core.io.writer import write_atomically
 
 
 def cmd_campaign_sample(args) -> int:
@@ -30,7 +19,7 @@ def cmd_campaign_sample(args) -> int:
     if args.rows < 100:
         raise ChurnError(f"--rows must be at least 100, got {args.rows}")
     df = make_campaign(args.rows, args.seed)
-    _atomic_write(Path(args.out), lambda p: df.to_csv(p, index=False, lineterminator="\n"))
+    write_atomically(args.out, lambda p: df.to_csv(p, index=False, lineterminator="\n"), "the campaign sample")
     print(f"wrote {len(df)} synthetic campaign customers ({int(df['treatment'].sum())} called) "
           f"to {args.out}")
     return 0
@@ -86,11 +75,11 @@ def cmd_campaign_results(args) -> int:
     rep = res.report
     if args.out:
         out = Path(args.out)
-        _atomic_write(out, lambda p: res.table.to_csv(p, index=False))
+        write_atomically(out, lambda p: res.table.to_csv(p, index=False), "the campaign results")
         rej = out.with_name(f"{out.stem}_rejected{out.suffix}")
-        _atomic_write(rej, lambda p: res.rejected.to_csv(p, index=False))
+        write_atomically(rej, lambda p: res.rejected.to_csv(p, index=False), "the rejected outcome rows")
         unm = out.with_name(f"{out.stem}_unmatched{out.suffix}")
-        _atomic_write(unm, lambda p: res.unmatched.to_csv(p, index=False))
+        write_atomically(unm, lambda p: res.unmatched.to_csv(p, index=False), "the outcome rows not on the list")
     if args.json:
         print(json.dumps({"report": rep, "table": json.loads(res.table.to_json(orient="records"))},
                          indent=1))
