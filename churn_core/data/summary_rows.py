@@ -28,6 +28,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from churn_core.io.writer import arrow_string_buffers
+
 #: The reason given for every rejected summary row.
 REASON = "looks like a summary row, not a customer"
 #: A whole cell that labels a summary line (matched case-insensitively).
@@ -48,25 +50,28 @@ def _start_table() -> np.ndarray:
 
 
 _STARTS = _start_table()
+#: ``_FIRST[b0]``: True when some summary word may start with byte ``b0``.
+_FIRST = _STARTS.any(axis=1)
 
 
 def _candidates(chunk: pa.Array) -> np.ndarray:
     """Positions in one Arrow string chunk that may hold a summary word: a lookup of the
-    first two bytes of each cell (numbers, IDs and most words fail it), read straight from
-    the Arrow buffers (no per-cell Python)."""
+    first byte of each cell, then of the first two bytes of the few cells left (numbers, IDs
+    and most words fail it), read straight from the Arrow buffers (no per-cell Python)."""
     n = len(chunk)
-    bufs = chunk.buffers()
-    if n == 0 or bufs[2] is None:
+    buffers = arrow_string_buffers(chunk) if n else None
+    if buffers is None:
         return np.zeros(0, dtype=np.int64)
-    otype = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(bufs[1], dtype=otype)[chunk.offset: chunk.offset + n + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8)
-    if not len(data):
-        return np.zeros(0, dtype=np.int64)
+    offsets, data = buffers
     start = offsets[:-1]
-    last = len(data) - 1
-    hit = _STARTS[data[np.minimum(start, last)], data[np.minimum(start + 1, last)]]
-    return np.flatnonzero(hit & (offsets[1:] - start >= 3))
+    # mode="clip": an empty cell at the very end may start at len(data); length >= 3 masks it
+    pos = np.flatnonzero(_FIRST[data.take(start, mode="clip")])
+    if not len(pos):
+        return pos
+    start = start[pos]
+    keep = (offsets[pos + 1] - start >= 3)
+    keep &= _STARTS[data.take(start, mode="clip"), data.take(start + 1, mode="clip")]
+    return pos[keep]
 
 
 def _word_rows(df: pd.DataFrame, cells: list) -> np.ndarray:
