@@ -25,7 +25,7 @@ import pandas as pd
 from churn_core.explain.whatif import (ColumnSpace, WhatIfError, _category_index, _set_columns,
                                        actionable_columns, feature_space)
 from churn_core.data.cells import category_key as _norm_key
-from churn_core.model.preprocess import _lookup_category
+from churn_core.model.preprocess import lookup_category
 
 #: At most this many pairs of single changes are scored for one customer.
 MAX_PAIRS = 5000
@@ -56,7 +56,7 @@ def _candidates(space: Mapping[str, ColumnSpace], columns: Sequence[str],
         if spec.kind == "category":
             index = _category_index(spec)
             codes, uniques = pd.factorize(rows[col], use_na_sentinel=True)
-            pos_u = np.array([_lookup_category(index, _norm_key(u)) for u in uniques] + [-1])
+            pos_u = np.array([lookup_category(index, _norm_key(u)) for u in uniques] + [-1])
             current = pos_u[np.where(codes < 0, len(uniques), codes)]
             for k, label in enumerate(spec.values):
                 out.append(_Candidate(col, np.full(n, label, dtype=object), current != k))

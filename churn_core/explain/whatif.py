@@ -38,7 +38,7 @@ import pandas as pd
 
 from churn_core.errors import ChurnError
 from churn_core.data.cells import category_key as _norm_key
-from churn_core.model.preprocess import _lookup_category
+from churn_core.model.preprocess import lookup_category
 
 #: Protected or sensitive attributes, matched against a column's words (``SeniorCitizen`` ->
 #: "senior citizen", ``Customer_Age`` -> "customer age"); never searched for a change.
@@ -247,7 +247,7 @@ def parse_value(space: Mapping[str, ColumnSpace], column: str, value):
         raise WhatIfError(f"{column!r} is not a feature of the model; features: {', '.join(space)}")
     spec = space[col]
     if spec.kind == "category":
-        pos = _lookup_category(_category_index(spec), _norm_key(value))
+        pos = lookup_category(_category_index(spec), _norm_key(value))
         if pos < 0:
             raise WhatIfError(f"column {col!r}: {value!r} was not seen in training; known values: "
                               f"{', '.join(map(str, spec.values))}")
@@ -272,7 +272,7 @@ def _same(spec: ColumnSpace, a, b) -> bool:
             return bool(pd.isna(a) and pd.isna(b))
         index = _category_index(spec)
         ka, kb = _norm_key(a), _norm_key(b)
-        pa, pb = _lookup_category(index, ka), _lookup_category(index, kb)
+        pa, pb = lookup_category(index, ka), lookup_category(index, kb)
         return pa == pb if pa >= 0 or pb >= 0 else ka == kb
     fa, fb = float(a), float(b)
     return (np.isnan(fa) and np.isnan(fb)) or fa == fb

@@ -58,9 +58,22 @@ FAR_FENCE = 100.0
 _ROW_BLOCK = 4096
 
 
-def _lookup_category(index: dict[str, int], key: str) -> int:
-    """Position of normalised ``key`` in ``index``; ``true``/``false`` and ``1``/``0`` stand
-    in for each other when only the other spelling was seen in training; ``-1`` if unseen."""
+def lookup_category(index: dict[str, int], key: str) -> int:
+    """Position of a category in the training list, as the preprocessing matches it.
+
+    Parameters
+    ----------
+    index : dict of str to int
+        Normalised training category (:func:`churn_core.data.cells.category_key`) -> position.
+    key : str
+        The normalised cell value.
+
+    Returns
+    -------
+    int
+        The position; ``true``/``false`` and ``1``/``0`` stand in for each other when only the
+        other spelling was seen in training; ``-1`` when the value is unseen.
+    """
     pos = index.get(key)
     if pos is None:
         alias = BOOL_TWINS.get(key)
@@ -116,7 +129,7 @@ def _category_codes(series: pd.Series, index: dict[str, int], labels: list[str] 
             return fast
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     lookup = np.fromiter(
-        (_lookup_category(index, category_key(u)) for u in uniques), dtype=np.int64, count=len(uniques)
+        (lookup_category(index, category_key(u)) for u in uniques), dtype=np.int64, count=len(uniques)
     )
     lookup = np.append(lookup, -1)  # code -1 (missing) -> last entry -> -1
     return lookup[codes]
