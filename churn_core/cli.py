@@ -51,7 +51,6 @@ from churn_core.model.tf_quiet import import_tensorflow_quietly
 from churn_core.cli_util import (_file_sha256, _need_file, _print_challenger, _print_data_notes,
                                  _print_other_labels, _print_report, _print_warnings,
                                  _split_model_path)
-from churn_core.model.train import train_bundle
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
 SCORE_ENGINES: dict = {}
@@ -191,6 +190,8 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
                         **({"val_auc": f"{logs['val_auc']:.4f}"} if "val_auc" in logs else {}))
 
     import_tensorflow_quietly()
+    from churn_core.model.train import train_bundle  # sklearn + TensorFlow: training only
+
     try:
         bundle = train_bundle(df, schema, cfg, name=name, progress=progress,
                               data_sha256=_file_sha256(data), source_name=data.name)

@@ -202,12 +202,12 @@ def test_ctrl_c_while_evaluating_exits_130(trained_cli, monkeypatch, capsys):
 def test_ctrl_c_while_training_keeps_the_existing_model(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
     import shutil
 
-    from churn_core import cli
-
     models = tmp_path / "models"
     shutil.copytree(trained_cli / "cli", models / "m")
     before = {p.name: p.read_bytes() for p in (models / "m").iterdir()}
-    monkeypatch.setattr(cli, "train_bundle", _interrupt)  # the name the CLI calls
+    from churn_core.model import train
+
+    monkeypatch.setattr(train, "train_bundle", _interrupt)  # the CLI imports it when it trains
     code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(models / "m")])
     _assert_interrupted(code, capsys.readouterr().err,
                         f"no model saved; the existing model {(models / 'm').resolve()} is unchanged")
@@ -219,9 +219,9 @@ def test_ctrl_c_while_training_keeps_the_existing_model(trained_cli, sample_csv,
 
 def test_ctrl_c_while_saving_the_bundle_leaves_no_folder(trained_cli, sample_csv, tmp_path, monkeypatch, capsys):
     import churn_core.model.bundle
-    from churn_core import cli
+    from churn_core.model import train
 
-    monkeypatch.setattr(cli, "train_bundle", lambda *a, **k: load_bundle("cli", trained_cli))
+    monkeypatch.setattr(train, "train_bundle", lambda *a, **k: load_bundle("cli", trained_cli))
 
     def half_write(bundle, folder):
         (folder / "schema.json").write_text("{")

@@ -215,6 +215,25 @@ print("TF" if "tensorflow" in sys.modules or "keras" in sys.modules else "NO-TF"
     assert "rows in =" in res.stdout and out.is_file()
 
 
+def test_the_score_command_imports_neither_tensorflow_nor_scikit_learn(tmp_path):
+    """``score`` runs the NumPy forward pass: the training libraries (TensorFlow, Keras,
+    scikit-learn, about 0.5-1 CPU-s of imports) are never loaded."""
+    from churn_core import config
+
+    out = tmp_path / "scores.csv"
+    code = f"""
+import sys
+from churn_core.cli import main
+assert main(["score", "--model", "models/{config.DEFAULT_MODEL_NAME}", "--data", {str(config.SAMPLE_CSV)!r},
+             "--out", {str(out)!r}, "--no-drift-history"]) == 0
+print(sorted(m for m in ("tensorflow", "keras", "sklearn") if m in sys.modules))
+"""
+    res = _fresh(code)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+    assert out.is_file()
+
+
 @pytest.mark.slow
 def test_app_pages_other_than_training_never_import_tensorflow(tmp_path):
     """A fresh process renders the first page and every analysis page (AppTest) on the
