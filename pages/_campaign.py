@@ -140,6 +140,14 @@ def current_rule():
     return wb.campaign_rule(st.session_state.get(CAMPAIGN_RULE))
 
 
+def current_value():
+    """The session's ``ValueAssumptions`` without drawing widgets (None when the analyst set
+    the value to "not used"): the one set drawn by :func:`value_editor` on every page."""
+    init_campaign_session()
+    held = st.session_state.get(VALUE_ASSUMPTIONS)
+    return None if held is None else wb.value_assumptions(held)
+
+
 def money(x: float | None, currency: str) -> str:
     """``"12,345 EUR"`` (or an em dash for None)."""
     return "—" if x is None else f"{x:,.0f} {currency}"
