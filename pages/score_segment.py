@@ -262,6 +262,9 @@ def target_list_view() -> None:
         extra = st.multiselect("Contact / context columns to add", context_cols,
                                default=[c for c in bundle.schema.personal_columns
                                         if c in context_cols], key="list_extra_columns")
+    # ---------------------------------------------------------------- control group
+    list_ids = [c for c in bundle.schema.id_columns if c in scores.scored.columns]
+    control = _campaign.control_group_settings("score", list_ids)
     key = (bundle.name, data.sha256, repr(rule.to_dict()),
            repr(value_assumed.to_dict() if value_assumed is not None else None),
            bool(protected), tuple(extra), repr(sorted(actions.items())))
@@ -294,6 +297,13 @@ def target_list_view() -> None:
             return
         bar.empty()
         st.session_state[_campaign.TARGET_LIST] = (key, result)
+    # ---------------------------------------------------------------- control group
+    result = _campaign.with_control_group(result, list_ids, key, control)
+    camp = result.log.get("campaign")
+    if camp:
+        st.caption(f"Control group: **{camp['control']:,}** of {camp['customers']:,} listed "
+                   f"customers are not to be called (campaign {_ui.esc(camp['campaign_id'])}, "
+                   f"seed {camp['seed']}).")
     frame = result.frame
     st.dataframe(frame.head(2000), hide_index=True, key="target_list_table", column_config={
         "churn_probability": st.column_config.NumberColumn("churn probability",

@@ -261,7 +261,7 @@ def listed_positions(result) -> np.ndarray:
 
 
 def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
-                       created: str | None = None):
+                       created: str | None = None, copy: bool = False):
     """Hold back a random, tier-stratified share of a built list as a control group.
 
     The list keeps every customer: ``group`` says ``"treatment"`` (call) or ``"control"``
@@ -269,7 +269,33 @@ def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
     ``campaign`` record (seed, share, members) that ``campaign-results`` reads back later.
     ``share`` 0 leaves the list unchanged. See
     :func:`churn_core.campaign.control.assign_control_group`.
+
+    Parameters
+    ----------
+    result : TargetList
+        A built list (:func:`build_list`).
+    id_columns : sequence of str
+        Candidate customer ID columns (those in the list are used).
+    share : float in [0, 1), default 0.10
+    seed : int, default 42
+    created : str, optional
+        ISO time of the campaign (default now, UTC).
+    copy : bool, default False
+        False: ``result`` is changed in place (the command line). True: ``result`` is left
+        as it is and a new ``TargetList`` is returned (the app keeps the list without a
+        control group, so the share can change without building it again).
+
+    Returns
+    -------
+    TargetList
+
+    Raises
+    ------
+    ChurnError
+        ``share`` outside [0, 1) or no customer ID column in the list.
     """
+    import dataclasses
+
     from churn_core.campaign.control import assign_control_group
 
     if not share:
@@ -279,6 +305,8 @@ def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
     ids.sort(key=lambda c: not any(w in str(c).casefold() for w in ("customer", "client", "account")))
     framed, record = assign_control_group(result.frame, ids, share=share, seed=seed,
                                           created=created)
+    if copy:
+        return dataclasses.replace(result, frame=framed, log={**result.log, "campaign": record})
     result.frame = framed
     result.log["campaign"] = record
     return result
