@@ -158,3 +158,47 @@ def test_control_group_on_the_score_page_as_the_cli_draws_it(app_models):  # noq
     assert_no_exception(at)
     shown = _shown_list(at)
     assert "group" not in shown.columns and len(shown) == 200
+
+
+def test_suggested_change_column_of_the_list(app_models):  # noqa: F811
+    import re
+
+    at = open_page("pages/score_segment.py")
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(120).run()
+    assert at.toggle(key="list_suggested_change__score").value is True  # fast: on by default
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    result = _list(at)
+    frame = result.frame
+    cols = list(frame.columns)
+    assert cols.index("suggested_change") == cols.index("recommended_action") - 1
+    assert _shown_list(at)["suggested_change"].tolist() == frame["suggested_change"].tolist()
+    # the same text as the workbench's column for the listed customers, from the engine
+    from churn_core.model.bundle import load_bundle
+
+    bundle = load_bundle(config.DEFAULT_MODEL_NAME)
+    data = wb.load_data(config.SAMPLE_CSV)
+    scores = wb.score_data(bundle, data)
+    ctx = wb.reason_context(bundle, data, scores)
+    searched = result.log["suggested_change"]["columns_searched"]
+    assert searched and not {"Gender", "Age", "Geography"} & set(searched)
+    ref = wb.suggested_change_column(bundle, scores, wb.listed_positions(result),
+                                     wb.whatif_space(bundle, ctx.explainer, scores),
+                                     columns=searched)
+    assert frame["suggested_change"].tolist() == ref.tolist()
+    # every suggestion lowers the customer's probability and names a searched column
+    filled = frame[frame["suggested_change"] != ""]
+    assert len(filled) > 0
+    for text, p in zip(filled["suggested_change"], filled["churn_probability"]):
+        after = float(re.search(r"churn probability ([0-9.]+)\)$", text).group(1))
+        assert after < p + 5e-4, text
+        assert text.split(":")[0] in searched, text
+    csv = pd.read_csv(io.BytesIO(wb.list_bytes(result, "csv")), dtype=str, keep_default_na=False)
+    assert csv["suggested_change"].tolist() == frame["suggested_change"].tolist()
+    # off: the list is built again without the column
+    at.toggle(key="list_suggested_change__score").set_value(False).run()
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    assert "suggested_change" not in _list(at).frame.columns
+    assert len(_list(at).frame) == 120
