@@ -29,11 +29,13 @@ if source == "Upload a file to score":
                "The file needs the model's feature columns; a churn column is optional.")
     if up is not None:
         raw = up.getvalue()
-        sha = wb.sha256_of(raw)
+        sheet = _ui.upload_sheet(up.name, raw, "score")  # XLSX with several sheets
+        sha = wb.data_sha256(raw, sheet)
         held = st.session_state.get(_ui.SCORE_UPLOAD)
         if held is None or held.sha256 != sha:
             try:
-                st.session_state[_ui.SCORE_UPLOAD] = wb.load_data(raw, name=up.name)
+                st.session_state[_ui.SCORE_UPLOAD] = wb.load_data(raw, name=up.name,
+                                                                  sheet=sheet)
             except Exception as exc:
                 _ui.show_error(exc, "This file cannot be scored")
                 st.session_state[_ui.SCORE_UPLOAD] = None

@@ -55,8 +55,8 @@ from churn_core.explain.shap_values import EXACT_MAX_COLUMNS
 from churn_core.model.network import IMBALANCE_MODES, TrainConfig
 from churn_core.workbench import figures
 from churn_core.workbench.compare import ChallengerView, challenger_view
-from churn_core.workbench.data import (ActiveData, apply_schema, labels_from_text, load_data,
-                                       sha256_of)
+from churn_core.workbench.data import (ActiveData, apply_schema, data_sha256, labels_from_text,
+                                       load_data, sha256_of, workbook_sheets)
 from churn_core.workbench.evaluation import (EvalArrays, LiftView, calibration_view,
                                              default_threshold, default_tier_cutoffs, eval_arrays,
                                              lift_view, test_roc_auc)
@@ -109,7 +109,8 @@ __all__ = [
     "STRATEGIES", "choose_on_validation", "net_value_curve",
     "EXACT_MAX_COLUMNS", "global_importance", "non_actionable_present", "reason_codes",
     "IMBALANCE_MODES", "TrainConfig",
-    "ActiveData", "apply_schema", "labels_from_text", "load_data", "sha256_of",
+    "ActiveData", "apply_schema", "data_sha256", "labels_from_text", "load_data", "sha256_of",
+    "workbook_sheets",
     "QualityReport", "churn_label_series", "quality_report",
     "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",
     "eval_arrays", "lift_view", "test_roc_auc",
