@@ -15,6 +15,7 @@ CAMPAIGN_RULE = "campaign_rule"          # CampaignRule.to_dict() of the session
 VALUE_ASSUMPTIONS = "value_assumptions"  # ValueAssumptions.to_dict() of the session
 INCLUDE_PROTECTED = "reasons_include_protected"  # protected attributes allowed as reasons
 TARGET_LIST = "target_list_result"       # (key, TargetList) of the last built list
+CONTROL_LIST = "target_list_control"     # (key, TargetList with its control group)
 
 RULE_LABELS = {
     "budget": "Contact budget (N customers)",
@@ -30,6 +31,9 @@ _DEFAULTS = {
     "value_kind": "one amount", "value_amount": 500.0, "value_column": None,
     "value_margin": 0.01, "value_success": 0.3, "value_cost": 20.0, "value_currency": "EUR",
     INCLUDE_PROTECTED: False,
+    # the list's random hold-out control group (as the CLI's --control-share / --control-seed)
+    "control_on": True, "control_share": 10.0, "control_seed": 42,
+    "list_suggested_change": True,  # the suggested_change column (about 1 s per 2,000)
 }
 
 
@@ -41,6 +45,7 @@ def init_campaign_session() -> None:
     ss.setdefault(CAMPAIGN_RULE, wb.campaign_rule(None).to_dict())
     ss.setdefault(VALUE_ASSUMPTIONS, wb.value_assumptions(None).to_dict())
     ss.setdefault(TARGET_LIST, None)
+    ss.setdefault(CONTROL_LIST, None)
 
 
 def rule_editor(page: str, n_customers: int | None = None):
@@ -134,10 +139,64 @@ def value_editor(page: str, numeric_columns: list[str]):
     return value
 
 
+def control_group_settings(page: str, id_columns) -> tuple[bool, float, int]:
+    """Draw the list's control-group choice (checkbox, share in %, seed) and return
+    ``(on, share in [0, 1), seed)``; off when the file has no customer ID column."""
+    init_campaign_session()
+    if not list(id_columns or []):
+        st.caption("No control group: the list has no customer ID column to match outcomes "
+                   "later (mark one on the Data page).")
+        return False, 0.0, 0
+    a, b, c = st.columns([2, 1, 1])
+    with a:
+        on = _ui.synced(st.checkbox, "Hold back a random control group (not called)",
+                        "control_on", page)
+    with b:
+        share = _ui.synced(st.number_input, "Control group share (%)", "control_share", page,
+                           min_value=1.0, max_value=50.0, step=1.0, disabled=not on)
+    with c:
+        seed = _ui.synced(st.number_input, "Seed of the draw", "control_seed", page,
+                          min_value=0, max_value=2**31 - 1, step=1, disabled=not on)
+    st.caption("Control customers stay on the list (column `group` = control) and are not "
+               "called, so the campaign's effect can be measured later on the **Campaigns** "
+               "page; the draw is random, stratified by risk tier and seeded (same list and "
+               "seed, same control group).")
+    return bool(on), float(share) / 100.0, int(seed)
+
+
+def with_control_group(result, id_columns, list_key, settings: tuple):
+    """The list to show and download: ``result`` itself (control group off), or a copy with
+    the ``group`` and ``campaign_id`` columns and the decision log's ``campaign`` record
+    (``wb.with_control_group``, as the CLI's ``target-list --control-share``), drawn once
+    per list, share and seed (so reruns keep the campaign ID)."""
+    on, share, seed = settings
+    if not on:
+        return result
+    key = (list_key, share, seed)
+    held = st.session_state.get(CONTROL_LIST)
+    if held and held[0] == key:
+        return held[1]
+    try:
+        out = wb.with_control_group(result, id_columns, share=share, seed=seed, copy=True)
+    except Exception as exc:
+        _ui.show_error(exc, "The control group could not be drawn")
+        return result
+    st.session_state[CONTROL_LIST] = (key, out)
+    return out
+
+
 def current_rule():
     """The session's rule without drawing widgets."""
     init_campaign_session()
     return wb.campaign_rule(st.session_state.get(CAMPAIGN_RULE))
+
+
+def current_value():
+    """The session's ``ValueAssumptions`` without drawing widgets (None when the analyst set
+    the value to "not used"): the one set drawn by :func:`value_editor` on every page."""
+    init_campaign_session()
+    held = st.session_state.get(VALUE_ASSUMPTIONS)
+    return None if held is None else wb.value_assumptions(held)
 
 
 def money(x: float | None, currency: str) -> str:

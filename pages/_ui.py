@@ -52,6 +52,24 @@ def upload_help() -> str:
             "(set by server.maxUploadSize in .streamlit/config.toml).")
 
 
+def upload_sheet(name: str, raw: bytes, page: str) -> str | None:
+    """For an uploaded XLSX workbook with several sheets, draw the sheet picker and return
+    the sheet chosen (None: not a workbook, one sheet, or not chosen yet, when the reader
+    takes the workbook's only customer table and names the other sheets).
+
+    Used by every customer-file upload (Data, Score & segment) before reading the file.
+    """
+    sheets = workspace().workbook_sheets(name, raw)
+    if len(sheets) < 2:
+        return None
+    return st.selectbox(
+        "Sheet to read", sheets, index=None, key=f"upload_sheet_{page}_{wb.sha256_of(raw)[:12]}",
+        placeholder="automatic: the workbook's only customer table",
+        help=f"{esc(name)} has {len(sheets)} sheets. Without a choice the sheet holding the "
+             "customer table is read (and the others are named); when several sheets hold "
+             "customer tables with the same columns, pick the one to use.")
+
+
 # ------------------------------------------------------------------ the workspace
 @st.cache_resource
 def _store() -> wb.ResultStore:

@@ -30,11 +30,13 @@ with sample_col:
 
 if upload is not None:
     raw = upload.getvalue()
-    sha = wb.sha256_of(raw)
-    if st.session_state.get("data_upload_sha") != sha:  # a new file: read it once
+    with up_col:  # an XLSX workbook with several sheets: the analyst picks one
+        sheet = _ui.upload_sheet(upload.name, raw, "data")
+    sha = wb.data_sha256(raw, sheet)
+    if st.session_state.get("data_upload_sha") != sha:  # a new file or sheet: read it once
         try:
             with st.spinner(f"Reading {upload.name}…"):
-                loaded = _ui.workspace().read_upload(upload.name, raw)
+                loaded = _ui.workspace().read_upload(upload.name, raw, sheet=sheet)
         except Exception as exc:
             _ui.show_error(exc, "This file cannot be used")
             st.session_state["data_upload_sha"] = sha  # do not retry the same bad file

@@ -120,34 +120,32 @@ with st.expander("Choose the threshold with a strategy", expanded=False):
         params["fraction"] = st.slider("Contact the top share of customers", 0.01, 1.0, 0.1,
                                        0.01, key="perf_topfrac", format="%.2f")
     elif strategy == "max_net_value":
-        a, b, cc, d = st.columns(4)
-        numeric = list(bundle.schema.numeric)
-        vkind = a.radio("Value of a retained customer", ["one amount", "a column × margin"],
-                        key="perf_value_kind", horizontal=True, disabled=not numeric)
-        if vkind == "one amount" or not numeric:
-            params["value"] = a.number_input("Amount", 0.0, 1e9, 500.0, step=50.0,
-                                             key="perf_value")
+        # the app's one set of value assumptions (campaign rule above, Score & segment)
+        shared = _campaign.current_value()
+        if shared is None:
+            st.warning("The value of a saved customer is set to *not used*: choose one amount "
+                       "or a column × margin under **Value assumptions** in the campaign rule "
+                       "above (the same on Score & segment).")
         else:
-            vcol = a.selectbox("Column", numeric, key="perf_value_col")
-            margin = a.number_input("Margin", 0.0, 10.0, 0.01, 0.005, format="%.3f",
-                                    key="perf_value_margin",
-                                    help="Share of the column kept as the customer's value.")
-            try:
-                params["value"] = _ui.get_split_values(vcol, margin)
-            except Exception as exc:
-                _ui.show_error(exc, "Per-customer value")
-                params["value"] = 0.0
-        params["cost_per_contact"] = b.number_input("Cost per contact (incl. offer)", 0.0,
-                                                    1e9, 20.0, step=5.0, key="perf_cost")
-        params["success_rate"] = cc.slider("Offer success rate", 0.0, 1.0, 0.3, 0.05,
-                                           key="perf_success",
-                                           help="Share of would-be churners the offer keeps.")
-        budget = d.number_input("Contact budget (0 = none)", 0, max(n_val, 1), 0,
-                                key="perf_budget")
+            st.caption(f"Uses the app's value assumptions ({_ui.esc(shared.describe())}): "
+                       "change them under **Value assumptions** in the campaign rule above "
+                       "or on Score & segment; both pages use the same values.")
+            if shared.column is None:
+                params["value"] = float(shared.amount)
+            else:
+                try:
+                    params["value"] = _ui.get_split_values(shared.column, shared.margin)
+                except Exception as exc:  # no strategy without the validation values
+                    _ui.show_error(exc, "Per-customer value")
+            params["cost_per_contact"] = float(shared.cost_per_contact)
+            params["success_rate"] = float(shared.success_rate)
+        budget = st.number_input("Contact budget (0 = none)", 0, max(n_val, 1), 0,
+                                 key="perf_budget")
         params["budget"] = int(budget) or None
     try:
-        chosen = wb.choose_on_validation(strategy, ev.y_val, ev.p_val, ev.y_test, ev.p_test,
-                                         **params)
+        chosen = (wb.choose_on_validation(strategy, ev.y_val, ev.p_val, ev.y_test, ev.p_test,
+                                          **params)
+                  if strategy != "max_net_value" or "value" in params else None)
     except Exception as exc:
         _ui.show_error(exc, "This strategy cannot be applied")
         chosen = None
@@ -161,11 +159,15 @@ with st.expander("Choose the threshold with a strategy", expanded=False):
         if strategy == "max_net_value":
             curve = wb.net_value_curve(ev.p_val, params["value"], params["cost_per_contact"],
                                        params["success_rate"], budget=params["budget"])
-            st.plotly_chart(wb.figures.net_value_figure(curve, st.session_state[_ui.THRESHOLD]),
+            cur = shared.currency
+            st.plotly_chart(wb.figures.net_value_figure(curve, st.session_state[_ui.THRESHOLD],
+                                                        currency=f"{cur} "),
                             key="perf_net_value")
             st.caption("Expected net value = sum over contacted customers of (probability × "
-                       "success rate × value − cost), on the validation split. The shaded "
-                       "band holds thresholds within 1 % of the best.")
+                       "success rate × value − cost), on the validation split, in "
+                       f"{_ui.esc(cur)}: **{_campaign.money(curve.best.value, cur)}** at the "
+                       f"best threshold {min(ch_t, 1.0):.3f}. The shaded band holds thresholds "
+                       "within 1 % of the best.")
         if st.button("Use this threshold on every page", type="primary",
                      disabled=ch_t > 1.0, key="perf_apply"):
             st.session_state[_ui.THRESHOLD] = float(ch_t)

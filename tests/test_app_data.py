@@ -107,3 +107,68 @@ def test_upload_parquet_and_excel(data_app, fmt):
     balance = [d.value for d in at.dataframe if "label" in getattr(d.value, "columns", [])][0]
     churned = int(balance.set_index("label").loc["churned", "customers"])
     assert churned == int(frame["Exited"].sum())
+
+
+def _two_sheet_workbook(tmp_path) -> tuple[bytes, pd.DataFrame]:
+    """A workbook with two sheets of customers with the same columns (January 120 rows,
+    February 80 rows), written in ``tmp_path``."""
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(200)
+    path = tmp_path / "months.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        frame.head(120).to_excel(xw, sheet_name="January", index=False)
+        frame.tail(80).to_excel(xw, sheet_name="February", index=False)
+    return path.read_bytes(), frame
+
+
+def _sheet_picker(at):
+    found = [s for s in at.selectbox if s.label == "Sheet to read"]
+    assert found, [s.label for s in at.selectbox]
+    return found[0]
+
+
+def test_xlsx_sheet_picker_on_the_data_page(data_app, tmp_path):
+    from churn_core import workbench as wb
+
+    at = data_app
+    raw, frame = _two_sheet_workbook(tmp_path)
+    at.file_uploader(key="data_upload").set_value(
+        ("months.xlsx", raw, "application/octet-stream")).run()
+    assert_no_exception(at)
+    picker = _sheet_picker(at)
+    assert list(picker.options) == ["January", "February"] and picker.value is None
+    # not chosen yet: the reader refuses to guess, naming both sheets; the sample stays
+    shown = [e.value.replace("\\", "") for e in at.error]
+    assert any("2 sheets" in e and "'January' (120 rows)" in e and "sheet picker" in e
+               for e in shown), shown
+    assert at.session_state["active_data"] is None
+    _sheet_picker(at).set_value("February").run()
+    assert_no_exception(at)
+    data = at.session_state["active_data"]
+    assert data is not None and data.rows_in == 80 and data.read_report.sheet == "February"
+    assert data.frame["CustomerId"].tolist() == frame.tail(80)["CustomerId"].tolist()
+    assert number(metric(at, "Rows read")) == 80
+    assert data.sha256 == wb.data_sha256(raw, "February") != wb.sha256_of(raw)
+    # a reload (new session, the URL's SHA-256) reads the same sheet again
+    ws = wb.Workspace({}, wb.ResultStore())
+    again = ws.restore_upload(data.sha256)
+    assert again is not None and again.rows_in == 80 and again.read_report.sheet == "February"
+    # another sheet is another table
+    _sheet_picker(at).set_value("January").run()
+    assert at.session_state["active_data"].rows_in == 120
+
+
+def test_xlsx_sheet_picker_on_the_score_page(app_models, tmp_path):  # noqa: F811
+    at = open_page("pages/score_segment.py")
+    raw, frame = _two_sheet_workbook(tmp_path)
+    at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(
+        ("months.xlsx", raw, "application/octet-stream")).run()
+    assert_no_exception(at)
+    _sheet_picker(at).set_value("January").run()
+    assert_no_exception(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "120 rows in = **120 scored** + **0 rejected**" in text
+    upload = at.session_state["score_upload"]
+    assert upload.read_report.sheet == "January"
+    assert upload.frame["CustomerId"].tolist() == frame.head(120)["CustomerId"].tolist()
+    assert at.session_state["active_data"] is None  # the active data is untouched

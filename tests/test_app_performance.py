@@ -73,23 +73,65 @@ def test_challenger_overlay_never_raises(perf_app):
         assert any("challenger" in t and "top 10%" in t for t in texts), texts
 
 
-def test_net_value_strategy_picks_the_best_threshold_on_validation(perf_app):
-    at = perf_app
-    at.radio(key="perf_strategy").set_value("max_net_value").run()
-    at.radio(key="perf_value_kind").set_value("one amount").run()
-    at.number_input(key="perf_value").set_value(800.0)
-    at.number_input(key="perf_cost").set_value(30.0)
-    at.slider(key="perf_success").set_value(0.4).run()
-    at.button(key="perf_apply").click().run()
-    assert_no_exception(at)
+def _best_net_value(value: float, cost: float, success: float) -> tuple:
+    """(p_val, total(t), best total) of the net-value strategy, by brute force over every
+    distinct validation score as a threshold."""
     ev = load_bundle("default").evaluation["validation"]
     p = np.asarray(ev["p"])
-    net = p * 0.4 * 800.0 - 30.0
+    net = p * success * value - cost
 
     def total(t):
         return net[p >= t].sum()
 
-    brute = max(total(t) for t in np.unique(p))  # every distinct score as a threshold
+    return p, total, max(total(t) for t in np.unique(p))
+
+
+def test_net_value_strategy_picks_the_best_threshold_on_validation(perf_app):
+    at = perf_app
+    # the strategy has no value inputs of its own: the app's one set (campaign rule section)
+    at.radio(key="perf_strategy").set_value("max_net_value").run()
+    assert not [w for w in at.number_input if w.key in ("perf_value", "perf_cost")]
+    at.radio(key="value_kind__performance").set_value("one amount").run()
+    at.number_input(key="value_amount__performance").set_value(800.0)
+    at.number_input(key="value_cost__performance").set_value(30.0)
+    at.slider(key="value_success__performance").set_value(0.4).run()
+    at.button(key="perf_apply").click().run()
+    assert_no_exception(at)
+    _, total, brute = _best_net_value(800.0, 30.0, 0.4)
     t = at.session_state["decision_threshold"]
     assert total(t) == pytest.approx(brute, rel=1e-9)
-    assert any("net value" in c.value for c in at.caption)
+    assert any("net value" in c.value and f"{brute:,.0f} EUR" in c.value for c in at.caption)
+    assert any(r"800\.00 EUR per saved customer" in c.value for c in at.caption)  # escaped
+
+
+def test_value_set_on_score_page_drives_the_net_value_strategy(app_models):  # noqa: F811
+    at = open_page("pages/score_segment.py")
+    at.radio(key="value_kind__score").set_value("one amount").run()
+    at.number_input(key="value_amount__score").set_value(1200.0)
+    at.number_input(key="value_cost__score").set_value(45.0)
+    at.slider(key="value_success__score").set_value(0.25)
+    at.text_input(key="value_currency__score").set_value("USD").run()
+    assert_no_exception(at)
+    at.switch_page("pages/performance.py").run()
+    # the shared values are shown (and editable) on Performance
+    assert at.number_input(key="value_amount__performance").value == 1200.0
+    assert at.number_input(key="value_cost__performance").value == 45.0
+    at.radio(key="perf_strategy").set_value("max_net_value").run()
+    at.button(key="perf_apply").click().run()
+    assert_no_exception(at)
+    p, total, brute = _best_net_value(1200.0, 45.0, 0.25)
+    t = at.session_state["decision_threshold"]
+    assert total(t) == pytest.approx(brute, rel=1e-9)
+    assert any(f"{brute:,.0f} USD" in c.value for c in at.caption)
+    # a change on Performance is seen on Score & segment, and back on Performance
+    at.number_input(key="value_amount__performance").set_value(300.0).run()
+    at.switch_page("pages/score_segment.py").run()
+    assert_no_exception(at)
+    assert at.number_input(key="value_amount__score").value == 300.0
+    assert at.session_state["value_assumptions"]["amount"] == 300.0
+    at.switch_page("pages/performance.py").run()
+    at.radio(key="perf_strategy").set_value("max_net_value").run()  # a plain page widget
+    assert_no_exception(at)
+    _, _, brute300 = _best_net_value(300.0, 45.0, 0.25)
+    assert brute300 != pytest.approx(brute)
+    assert any(f"{brute300:,.0f} USD" in c.value for c in at.caption)

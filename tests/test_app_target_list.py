@@ -20,6 +20,14 @@ def _list(at):
     return held[1]
 
 
+def _shown_list(at) -> pd.DataFrame:
+    """The target list table drawn on Score & segment (not the tier summary)."""
+    found = [d.value for d in at.dataframe
+             if {"reason_1", "recommended_action"} <= set(getattr(d.value, "columns", []))]
+    assert found, "no target list table"
+    return found[-1]
+
+
 def _file_name_caption(at) -> str:
     found = [c.value for c in at.caption if c.value.startswith("File name:")]
     assert found, [c.value for c in at.caption]
@@ -106,3 +114,91 @@ def test_protected_list_edited_on_data_page_is_saved_with_the_model(app_models):
     bundle = load_bundle(config.DEFAULT_MODEL_NAME, app_models)
     left_out = wb.reason_exclusions(bundle, actionable_only=False)
     assert left_out == ["Gender", "Geography"]
+
+
+def test_control_group_on_the_score_page_as_the_cli_draws_it(app_models):  # noqa: F811
+    from churn_core.campaign.control import assign_control_group
+
+    at = open_page("pages/score_segment.py")
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(200).run()
+    assert at.checkbox(key="control_on__score").value is True  # on by default, as the CLI
+    at.number_input(key="control_share__score").set_value(20.0).run()
+    at.number_input(key="control_seed__score").set_value(7).run()
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    assert any("not called" in c.value and "Campaigns" in c.value for c in at.caption)
+    base = _list(at)  # the list as built, without a control group
+    assert "group" not in base.frame.columns
+    controlled = at.session_state["target_list_control"][1]
+    frame = controlled.frame
+    assert len(frame) == 200 and set(frame["group"]) == {"treatment", "control"}
+    for tier, part in frame.groupby("risk_tier"):  # stratified by risk tier
+        assert (part["group"] == "control").sum() == round(0.2 * len(part)), tier
+    # the same draw as the command line's (seeded): same customers in control
+    ref, _ = assign_control_group(base.frame, ["CustomerId"], share=0.2, seed=7)
+    assert frame["group"].tolist() == ref["group"].tolist()
+    camp = controlled.log["campaign"]
+    assert camp["seed"] == 7 and camp["control_share"] == 0.2
+    assert camp["control"] == int((frame["group"] == "control").sum())
+    assert any(f"**{camp['control']:,}** of 200 listed" in c.value for c in at.caption)
+    # the download has the group column, as the CLI's list; the log has the campaign record
+    csv = pd.read_csv(io.BytesIO(wb.list_bytes(controlled, "csv")), dtype=str)
+    assert csv["group"].tolist() == frame["group"].tolist()
+    assert csv["campaign_id"].nunique() == 1
+    import json
+
+    assert json.loads(wb.list_bytes(controlled, "json"))["campaign"]["seed"] == 7
+    assert _shown_list(at)["group"].tolist() == frame["group"].tolist()
+    # a rerun keeps the same campaign (same ID), turning it off gives the plain list
+    at.run()
+    assert at.session_state["target_list_control"][1].log["campaign"]["campaign_id"] == \
+        camp["campaign_id"]
+    at.checkbox(key="control_on__score").uncheck().run()
+    assert_no_exception(at)
+    shown = _shown_list(at)
+    assert "group" not in shown.columns and len(shown) == 200
+
+
+def test_suggested_change_column_of_the_list(app_models):  # noqa: F811
+    import re
+
+    at = open_page("pages/score_segment.py")
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(120).run()
+    assert at.toggle(key="list_suggested_change__score").value is True  # fast: on by default
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    result = _list(at)
+    frame = result.frame
+    cols = list(frame.columns)
+    assert cols.index("suggested_change") == cols.index("recommended_action") - 1
+    assert _shown_list(at)["suggested_change"].tolist() == frame["suggested_change"].tolist()
+    # the same text as the workbench's column for the listed customers, from the engine
+    from churn_core.model.bundle import load_bundle
+
+    bundle = load_bundle(config.DEFAULT_MODEL_NAME)
+    data = wb.load_data(config.SAMPLE_CSV)
+    scores = wb.score_data(bundle, data)
+    ctx = wb.reason_context(bundle, data, scores)
+    searched = result.log["suggested_change"]["columns_searched"]
+    assert searched and not {"Gender", "Age", "Geography"} & set(searched)
+    ref = wb.suggested_change_column(bundle, scores, wb.listed_positions(result),
+                                     wb.whatif_space(bundle, ctx.explainer, scores),
+                                     columns=searched)
+    assert frame["suggested_change"].tolist() == ref.tolist()
+    # every suggestion lowers the customer's probability and names a searched column
+    filled = frame[frame["suggested_change"] != ""]
+    assert len(filled) > 0
+    for text, p in zip(filled["suggested_change"], filled["churn_probability"]):
+        after = float(re.search(r"churn probability ([0-9.]+)\)$", text).group(1))
+        assert after < p + 5e-4, text
+        assert text.split(":")[0] in searched, text
+    csv = pd.read_csv(io.BytesIO(wb.list_bytes(result, "csv")), dtype=str, keep_default_na=False)
+    assert csv["suggested_change"].tolist() == frame["suggested_change"].tolist()
+    # off: the list is built again without the column
+    at.toggle(key="list_suggested_change__score").set_value(False).run()
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    assert "suggested_change" not in _list(at).frame.columns
+    assert len(_list(at).frame) == 120

@@ -357,3 +357,23 @@ def test_cli_score_file_quotes_cr_cells_and_neutralises(tiny_bundle, sample_fram
     surname = scored[0].index("Surname")
     assert scored[1][surname] == "'\r=cmd|' /C calc'!A0" and scored[2][surname] == "'  =1+1"
     assert rejected[1][rejected[0].index("Age")] == "'\n=2+2"
+
+
+def test_decision_log_value_longer_than_an_excel_cell_is_cut_with_a_note():
+    """A control group's member IDs (thousands of customers) do not fit one Excel cell: the
+    decision_log sheet says where the whole value is instead of Excel truncating it."""
+    import warnings
+
+    from churn_core.campaign.export import EXCEL_CELL_CHARS, to_xlsx_bytes
+
+    ids = [f"C{i:07d}" for i in range(5000)]
+    log = {"rows_in": 5000, "campaign": {"seed": 42, "members": {"ids": ids}}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # openpyxl/pandas warn when they truncate a cell
+        data = to_xlsx_bytes(pd.DataFrame({"CustomerId": ids[:3]}), log)
+    sheet = openpyxl.load_workbook(io.BytesIO(data))["decision_log"]
+    cells = {r[0].value: r[1].value for r in sheet.iter_rows(min_row=2)}
+    assert cells["campaign: seed"] == 42 and cells["rows_in"] == 5000
+    members = cells["campaign: members"]
+    assert len(members) < EXCEL_CELL_CHARS and "decision log JSON" in members
+    assert members.startswith('{"ids": ["C0000000", "C0000001"')

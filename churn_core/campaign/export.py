@@ -234,8 +234,22 @@ def to_csv_bytes(df: pd.DataFrame, neutralise: bool = True, excel_bom: bool = Tr
     return csv_bytes(coerce_numeric_text(df) if neutralise else df, neutralise=neutralise, excel_bom=excel_bom)
 
 
+#: Characters one Excel cell holds (Excel specifications and limits).
+EXCEL_CELL_CHARS = 32767
+
+
+def _fit_cell(value):
+    """A decision-log value that fits one Excel cell: longer text (e.g. a control group's
+    member IDs) is cut, saying where the whole value is."""
+    if isinstance(value, str) and len(value) > EXCEL_CELL_CHARS:
+        return (f"{value[:1000]} ... ({len(value):,} characters, more than an Excel cell holds: "
+                "the whole value is in the decision log JSON)")
+    return value
+
+
 def _log_rows(log: dict) -> pd.DataFrame:
-    """Flatten a decision log into (item, value) rows for a sheet."""
+    """Flatten a decision log into (item, value) rows for a sheet (values longer than an
+    Excel cell are cut with a note, :func:`_fit_cell`)."""
     rows = []
     for k, v in log.items():
         if isinstance(v, dict):
@@ -248,7 +262,7 @@ def _log_rows(log: dict) -> pd.DataFrame:
             rows.append((k, ", ".join(map(str, v))))
         else:
             rows.append((k, v))
-    return pd.DataFrame(rows, columns=["item", "value"])
+    return pd.DataFrame([(k, _fit_cell(v)) for k, v in rows], columns=["item", "value"])
 
 
 def to_xlsx_bytes(df: pd.DataFrame, decision_log: dict | None = None,

@@ -79,7 +79,8 @@ def read_xlsx(data: bytes, name: str, sheet: str | int | None = None) -> tuple[p
             sizes = ", ".join(f"{s!r} ({len(frames[s]):,} rows)" for s in similar)
             raise DataFileError(
                 f"{name}: {len(similar)} sheets hold customer tables with the same columns: {sizes}; "
-                f"choose one (--sheet NAME in the command line) or put them in one sheet")
+                f"choose one (the sheet picker next to the app's upload, --sheet NAME in the "
+                f"command line) or put them in one sheet")
     if len(sheets) > 1:
         others = [s for s in sheets if s != used]
         report.warnings.append(f"the workbook has {len(sheets)} sheets; read sheet {used!r}; not read: "
@@ -90,6 +91,31 @@ def read_xlsx(data: bytes, name: str, sheet: str | int | None = None) -> tuple[p
     df.columns = clean_headers(list(df.columns), report)
     df = df.astype("str").where(df.notna(), np.nan) if len(df) else df.astype("str")
     return finish(df.reset_index(drop=True), np.arange(2, len(df) + 2), report), report
+
+
+def sheet_names(data: bytes) -> list[str]:
+    """The sheet names of an .xlsx workbook, in workbook order (only the workbook's index is
+    read, not its cells).
+
+    Parameters
+    ----------
+    data : bytes
+        The workbook.
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    DataFileError
+        When ``data`` cannot be opened as an .xlsx workbook.
+    """
+    try:
+        with pd.ExcelFile(io.BytesIO(data), engine="openpyxl") as book:
+            return [str(s) for s in book.sheet_names]
+    except Exception as exc:  # openpyxl / zipfile raise many types for damaged files
+        raise DataFileError(f"cannot be read as an .xlsx workbook ({type(exc).__name__}: {exc})") from None
 
 
 def _pick(sheets: list[str], sheet: str | int, name: str) -> str:

@@ -55,8 +55,8 @@ from churn_core.explain.shap_values import EXACT_MAX_COLUMNS
 from churn_core.model.network import IMBALANCE_MODES, TrainConfig
 from churn_core.workbench import figures
 from churn_core.workbench.compare import ChallengerView, challenger_view
-from churn_core.workbench.data import (ActiveData, apply_schema, labels_from_text, load_data,
-                                       sha256_of)
+from churn_core.workbench.data import (ActiveData, apply_schema, data_sha256, labels_from_text,
+                                       load_data, sha256_of, workbook_sheets)
 from churn_core.workbench.evaluation import (EvalArrays, LiftView, calibration_view,
                                              default_threshold, default_tier_cutoffs, eval_arrays,
                                              lift_view, test_roc_auc)
@@ -87,7 +87,8 @@ from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
                                            champion_is_synthetic,
                                            default_model_name, delete_model, is_synthetic,
                                            label_of, registry_table, set_champion)
-from churn_core.workbench.target_lists import (ReasonContext, build_list, campaign_rule,
+from churn_core.workbench.target_lists import (ReasonContext, add_suggested_change,
+                                               build_list, campaign_rule,
                                                list_bytes, list_name, listed_positions,
                                                protected_present, reason_context,
                                                reason_exclusions, reason_settings_of,
@@ -108,7 +109,8 @@ __all__ = [
     "STRATEGIES", "choose_on_validation", "net_value_curve",
     "EXACT_MAX_COLUMNS", "global_importance", "non_actionable_present", "reason_codes",
     "IMBALANCE_MODES", "TrainConfig",
-    "ActiveData", "apply_schema", "labels_from_text", "load_data", "sha256_of",
+    "ActiveData", "apply_schema", "data_sha256", "labels_from_text", "load_data", "sha256_of",
+    "workbook_sheets",
     "QualityReport", "churn_label_series", "quality_report",
     "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",
     "eval_arrays", "lift_view", "test_roc_auc",
@@ -129,7 +131,8 @@ __all__ = [
     "apply_roles", "resolve_roles", "suggested_label", "target_labels", "without_target",
     "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
     "label_of", "registry_table", "set_champion",
-    "ReasonContext", "build_list", "campaign_rule", "list_bytes", "list_name",
+    "ReasonContext", "add_suggested_change", "build_list", "campaign_rule", "list_bytes",
+    "list_name",
     "listed_positions", "protected_present", "reason_context", "reason_exclusions",
     "reason_settings_of", "rule_preview", "save_reason_settings",
     "value_assumptions", "with_control_group",

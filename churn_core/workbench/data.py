@@ -41,6 +41,55 @@ def sha256_of(source: bytes | str | Path) -> str:
     return h.hexdigest()
 
 
+def data_sha256(source: bytes | str | Path, sheet: str | int | None = None) -> str:
+    """The cache key of one customer table: :func:`sha256_of` the file's bytes, or, for one
+    sheet picked from a workbook, the SHA-256 of that digest and the sheet name (two sheets of
+    one workbook are two tables, so they never share scores or explanations).
+
+    Parameters
+    ----------
+    source : bytes or path-like
+    sheet : str or int, optional
+        The sheet read (None: the reader's own choice, the key is the bytes' digest).
+
+    Returns
+    -------
+    str
+        64 hex characters.
+    """
+    digest = sha256_of(source)
+    if sheet is None:
+        return digest
+    return hashlib.sha256(f"{digest}\x1fsheet\x1f{sheet}".encode("utf-8", "surrogatepass")
+                          ).hexdigest()
+
+
+def workbook_sheets(raw: bytes, name: str = "") -> list[str]:
+    """The sheets of an uploaded .xlsx workbook, for the app's sheet picker.
+
+    Parameters
+    ----------
+    raw : bytes
+        The uploaded file.
+    name : str, optional
+        Its name (only the bytes decide whether it is a workbook).
+
+    Returns
+    -------
+    list of str
+        Sheet names in workbook order; empty for other formats and for a workbook that
+        cannot be opened (reading it then reports the problem).
+    """
+    from churn_core.io.excel import sheet_names
+
+    if bytes(raw[:4]) != b"PK\x03\x04":
+        return []
+    try:
+        return sheet_names(bytes(raw))
+    except ChurnError:
+        return []
+
+
 # --------------------------------------------------------------------------- data
 @dataclass
 class ActiveData:
@@ -51,7 +100,8 @@ class ActiveData:
     name : str
         File name shown to the analyst.
     sha256 : str
-        Digest of the file's bytes (cache key).
+        Digest of the file's bytes, with the sheet name for a sheet picked from a workbook
+        (cache key; :func:`data_sha256`).
     frame : DataFrame
         Every cell as read (text), one row per data line.
     read_report : object
@@ -146,7 +196,8 @@ def load_data(source: bytes | str | Path, name: str | None = None,
         ``id_columns``, ``excluded``, ``numeric``, ``categorical``...).
     sheet : str or int, optional
         XLSX: the sheet to read when several sheets hold customer tables with the same
-        columns (the error then lists them).
+        columns (the error then lists them). The data's ``sha256`` then includes the sheet
+        (:func:`data_sha256`).
 
     Returns
     -------
@@ -171,7 +222,8 @@ def load_data(source: bytes | str | Path, name: str | None = None,
     if len(frame) == 0:
         raise DataFileError(f"{name}: has a header row ({len(frame.columns)} columns) but no "
                             "customer rows: export the file again with its data lines")
-    return apply_schema(ActiveData(name, sha256_of(source), frame, report, None, None), overrides)
+    return apply_schema(ActiveData(name, data_sha256(source, sheet), frame, report, None, None),
+                        overrides)
 
 
 def apply_schema(data: ActiveData, overrides: dict | None = None) -> ActiveData:

@@ -127,7 +127,8 @@ def rule_preview(bundle, scores: Scores, rule, value=None, p_validation=None) ->
 def build_list(bundle, data: ActiveData, scores: Scores, rule, context: ReasonContext,
                value=None, include_protected: bool = False, extra_columns=(),
                id_columns=None, actions: dict | None = None,
-               progress: Callable | None = None, cancel: Callable | None = None):
+               progress: Callable | None = None, cancel: Callable | None = None,
+               suggested_change: bool = False):
     """The retention target list of ``data`` (``target_list.make_target_list``).
 
     Parameters
@@ -146,6 +147,8 @@ def build_list(bundle, data: ActiveData, scores: Scores, rule, context: ReasonCo
     actions : dict, optional
     progress, cancel : callable, optional
         ``progress(done, total, message)``; ``cancel() -> bool`` (checked between blocks).
+    suggested_change : bool, default False
+        Add the ``suggested_change`` column (:func:`add_suggested_change`).
 
     Returns
     -------
@@ -156,13 +159,71 @@ def build_list(bundle, data: ActiveData, scores: Scores, rule, context: ReasonCo
     valid = scores.valid if scores.valid is not None else scores.scored
     ids = (list(id_columns) if id_columns is not None
            else [c for c in bundle.schema.id_columns if c in scores.scored.columns])
-    return make_target_list(bundle, scores.scored, valid.reset_index(drop=True),
-                            scores.rejected, rule, explainer=context.explainer,
-                            profile=context.profile, settings=context.settings, value=value,
-                            id_columns=ids, extra_columns=list(extra_columns),
-                            include_protected=include_protected, y=scores.y,
-                            data_sha256=data.sha256, data_name=data.name, actions=actions,
-                            progress=progress, cancel=cancel)
+    result = make_target_list(bundle, scores.scored, valid.reset_index(drop=True),
+                              scores.rejected, rule, explainer=context.explainer,
+                              profile=context.profile, settings=context.settings, value=value,
+                              id_columns=ids, extra_columns=list(extra_columns),
+                              include_protected=include_protected, y=scores.y,
+                              data_sha256=data.sha256, data_name=data.name, actions=actions,
+                              progress=progress, cancel=cancel)
+    if suggested_change:
+        add_suggested_change(result, bundle, scores, context, progress=progress)
+    return result
+
+
+SUGGESTED_CHANGE = "suggested_change"
+
+
+def add_suggested_change(result, bundle, scores: Scores, context: ReasonContext,
+                         progress: Callable | None = None):
+    """Add the ``suggested_change`` column to a built list (in place; also returned).
+
+    For each listed customer: the single change of one column the team can act on that
+    lowers the model's churn probability most, with the probability after it (e.g.
+    ``"IsActiveMember: 0 → 1 (churn probability 0.412)"``; empty when no single change
+    lowers it); :func:`churn_core.explain.suggest.suggest_for_frame`, about 1 s per 2,000
+    customers (``benchmarks/bench_whatif.py``). Searched: the actionable features
+    (:func:`churn_core.explain.whatif.actionable_columns`) that the model's reason settings
+    mark neither protected nor non-actionable. The column goes before
+    ``recommended_action``; the decision log records the columns searched and that these
+    are model predictions, not causal effects.
+
+    Parameters
+    ----------
+    result : TargetList
+    bundle : ModelBundle
+    scores : Scores
+        The scored file the list was cut from (``result.selection.positions`` index it).
+    context : ReasonContext
+        Its explainer's background rows give the candidate values (:func:`whatif_space`).
+    progress : callable, optional
+        ``progress(done, total, message)``.
+
+    Returns
+    -------
+    TargetList
+    """
+    from churn_core.explain.suggest import NOT_CAUSAL
+    from churn_core.explain.whatif import actionable_columns
+    from churn_core.workbench.whatif import suggested_change_column, whatif_space
+
+    settings = context.settings
+    blocked = set(getattr(settings, "protected", []) or []) | set(
+        getattr(settings, "non_actionable", []) or [])
+    space = whatif_space(bundle, context.explainer, scores)
+    columns = [c for c in actionable_columns(list(space)) if c not in blocked]
+    positions = result.selection.positions
+    frame = result.frame
+    if columns and len(positions):
+        text = suggested_change_column(bundle, scores, positions, space, progress=progress,
+                                       columns=columns).to_numpy()
+    else:
+        text = np.full(len(frame), "", dtype=object)
+    at = (frame.columns.get_loc("recommended_action")
+          if "recommended_action" in frame.columns else len(frame.columns))
+    frame.insert(int(at), SUGGESTED_CHANGE, text)
+    result.log["suggested_change"] = {"columns_searched": columns, "note": NOT_CAUSAL}
+    return result
 
 
 def list_bytes(result, kind: str) -> bytes:
@@ -261,7 +322,7 @@ def listed_positions(result) -> np.ndarray:
 
 
 def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
-                       created: str | None = None):
+                       created: str | None = None, copy: bool = False):
     """Hold back a random, tier-stratified share of a built list as a control group.
 
     The list keeps every customer: ``group`` says ``"treatment"`` (call) or ``"control"``
@@ -269,7 +330,33 @@ def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
     ``campaign`` record (seed, share, members) that ``campaign-results`` reads back later.
     ``share`` 0 leaves the list unchanged. See
     :func:`churn_core.campaign.control.assign_control_group`.
+
+    Parameters
+    ----------
+    result : TargetList
+        A built list (:func:`build_list`).
+    id_columns : sequence of str
+        Candidate customer ID columns (those in the list are used).
+    share : float in [0, 1), default 0.10
+    seed : int, default 42
+    created : str, optional
+        ISO time of the campaign (default now, UTC).
+    copy : bool, default False
+        False: ``result`` is changed in place (the command line). True: ``result`` is left
+        as it is and a new ``TargetList`` is returned (the app keeps the list without a
+        control group, so the share can change without building it again).
+
+    Returns
+    -------
+    TargetList
+
+    Raises
+    ------
+    ChurnError
+        ``share`` outside [0, 1) or no customer ID column in the list.
     """
+    import dataclasses
+
     from churn_core.campaign.control import assign_control_group
 
     if not share:
@@ -279,6 +366,8 @@ def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
     ids.sort(key=lambda c: not any(w in str(c).casefold() for w in ("customer", "client", "account")))
     framed, record = assign_control_group(result.frame, ids, share=share, seed=seed,
                                           created=created)
+    if copy:
+        return dataclasses.replace(result, frame=framed, log={**result.log, "campaign": record})
     result.frame = framed
     result.log["campaign"] = record
     return result

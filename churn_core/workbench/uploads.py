@@ -9,7 +9,8 @@ Streamlit (static serving is off and the folder is not under ``static/``) and fi
 ``config.UPLOAD_MAX_AGE_HOURS`` are deleted.
 
 Layout: ``<folder>/<sha256>.bin`` (the bytes as uploaded) and ``<sha256>.json`` (the file
-name shown to the analyst and the column-role overrides last applied to it).
+name shown to the analyst, the column-role overrides last applied to it and, for one sheet
+picked from a workbook, the sheet; the key is then ``workbench.data_sha256(bytes, sheet)``).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import uuid
 from pathlib import Path
 
 from churn_core import config
-from churn_core.workbench.data import sha256_of
+from churn_core.workbench.data import data_sha256
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
@@ -61,18 +62,22 @@ class UploadFolder:
             raise ValueError(f"not a SHA-256 digest: {sha!r}")
         return self.folder / f"{sha}.bin", self.folder / f"{sha}.json"
 
-    def save(self, sha: str, name: str, raw: bytes, overrides: dict | None = None) -> None:
+    def save(self, sha: str, name: str, raw: bytes, overrides: dict | None = None,
+             sheet: str | None = None) -> None:
         """Keep ``raw`` under ``sha`` (atomic write: a temporary file renamed into place).
 
         Parameters
         ----------
         sha : str
-            SHA-256 of ``raw`` (``workbench.sha256_of``).
+            SHA-256 of ``raw`` (``workbench.sha256_of``), or ``workbench.data_sha256(raw,
+            sheet)`` for one sheet of a workbook.
         name : str
             File name shown to the analyst.
         raw : bytes
         overrides : dict, optional
             Column-role overrides (``infer_schema`` keyword arguments).
+        sheet : str, optional
+            The workbook sheet read (kept so that a reload reads the same sheet).
 
         Raises
         ------
@@ -89,17 +94,21 @@ class UploadFolder:
                 os.replace(tmp, data_path)
             finally:
                 tmp.unlink(missing_ok=True)
-        self.remember(sha, name, overrides)
+        self.remember(sha, name, overrides, sheet=sheet)
         self.clean()
 
-    def remember(self, sha: str, name: str, overrides: dict | None = None) -> None:
-        """Record the shown name and the column-role overrides of a kept file."""
+    def remember(self, sha: str, name: str, overrides: dict | None = None,
+                 sheet: str | None = None) -> None:
+        """Record the shown name and the column-role overrides of a kept file (and keep its
+        sheet: given here, else the one recorded before)."""
         data_path, meta_path = self._paths(sha)
         if not data_path.exists():
             return
+        sheet = sheet if sheet is not None else self.sheet_of(sha)
         tmp = self.folder / f".{sha}.{uuid.uuid4().hex}.json.tmp"
         try:
-            tmp.write_text(json.dumps({"name": str(name), "overrides": overrides or {}},
+            tmp.write_text(json.dumps({"name": str(name), "overrides": overrides or {},
+                                       **({"sheet": str(sheet)} if sheet is not None else {})},
                                       default=str))
             os.replace(tmp, meta_path)
         finally:
@@ -118,12 +127,12 @@ class UploadFolder:
             raw = data_path.read_bytes()
         except OSError:
             return None
-        if sha256_of(raw) != sha:  # a damaged or substituted file is not the analyst's data
-            return None
         try:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError):
             meta = {}
+        if data_sha256(raw, meta.get("sheet")) != sha:  # damaged or substituted: not the analyst's
+            return None
         now = time.time()
         for p in (data_path, meta_path):
             try:
@@ -131,6 +140,16 @@ class UploadFolder:
             except OSError:
                 pass
         return str(meta.get("name") or "upload"), raw, dict(meta.get("overrides") or {})
+
+    def sheet_of(self, sha: str) -> str | None:
+        """The workbook sheet recorded for a kept file (None: the reader's own choice)."""
+        if not is_sha256(sha):
+            return None
+        try:
+            sheet = json.loads(self._paths(sha)[1].read_text()).get("sheet")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return None if sheet is None else str(sheet)
 
     def clean(self, now: float | None = None) -> list[str]:
         """Delete kept files unused for longer than :attr:`max_age_hours`.

@@ -173,7 +173,8 @@ def suggestion_table(bundle, scores: Scores, position: int,
 
 
 def suggested_change_column(bundle, scores: Scores, positions, space: dict | None = None,
-                            progress: Callable[[int, int, str], None] | None = None) -> pd.Series:
+                            progress: Callable[[int, int, str], None] | None = None,
+                            columns=None) -> pd.Series:
     """``suggested_change`` for some scored customers (e.g. the listed ones only).
 
     Parameters
@@ -186,6 +187,9 @@ def suggested_change_column(bundle, scores: Scores, positions, space: dict | Non
         From :func:`whatif_space`.
     progress : callable, optional
         ``progress(done, total, message)``.
+    columns : sequence of str, optional
+        Columns a change may be suggested for (default: the actionable features,
+        :func:`explain.whatif.actionable_columns`).
 
     Returns
     -------
@@ -196,6 +200,6 @@ def suggested_change_column(bundle, scores: Scores, positions, space: dict | Non
 
     rows = _valid(scores).iloc[np.asarray(positions, dtype=int)]
     space = space if space is not None else whatif_space(bundle, None, scores)
-    out = suggest_for_frame(bundle, rows, space, progress=progress)
+    out = suggest_for_frame(bundle, rows, space, columns=columns, progress=progress)
     out.index = pd.Index(np.asarray(positions, dtype=int))
     return out

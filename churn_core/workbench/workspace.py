@@ -27,7 +27,8 @@ from churn_core import config
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
 from churn_core.workbench.compare import ChallengerView, challenger_view
 from churn_core.workbench.target_lists import reason_exclusions
-from churn_core.workbench.data import ActiveData, apply_schema, load_data, sha256_of
+from churn_core.workbench.data import (ActiveData, apply_schema, data_sha256, load_data,
+                                       sha256_of, workbook_sheets)
 from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
                                              eval_arrays)
 from churn_core.workbench.explain import explain_scores, make_explainer, reasons_for
@@ -189,22 +190,35 @@ class Workspace:
         """True when the active data is an upload (not the shipped sample)."""
         return self.state.get(DATA_KEY) is not None
 
-    def read_upload(self, name: str, raw: bytes) -> ActiveData:
-        """Read, infer and validate an uploaded file (once per distinct bytes) and keep its
-        bytes in the upload folder so a reload can bring it back.
+    def read_upload(self, name: str, raw: bytes, sheet: str | None = None) -> ActiveData:
+        """Read, infer and validate an uploaded file (once per distinct bytes and sheet) and
+        keep its bytes in the upload folder so a reload can bring it back.
+
+        Parameters
+        ----------
+        name : str
+        raw : bytes
+        sheet : str, optional
+            XLSX: the sheet picked by the analyst (None: the reader's own choice).
 
         Raises
         ------
         DataFileError, SchemaError
             When the file cannot be read as a customer table.
         """
-        sha = sha256_of(raw)
-        data = self.store.get("data", (sha, "{}"), lambda: load_data(raw, name=name))
+        sha = data_sha256(raw, sheet)
+        data = self.store.get("data", (sha, "{}"),
+                              lambda: load_data(raw, name=name, sheet=sheet))
         try:
-            self.uploads.save(sha, name, raw)
+            self.uploads.save(sha, name, raw, sheet=sheet)
         except OSError:  # a full or read-only disk: the session still has the data
             pass
         return data
+
+    def workbook_sheets(self, name: str, raw: bytes) -> list[str]:
+        """Sheet names of an uploaded XLSX workbook (empty for other files), read once per
+        file (:func:`workbench.data.workbook_sheets`)."""
+        return self.store.get("sheets", (sha256_of(raw),), lambda: workbook_sheets(raw, name))
 
     def set_data(self, data: ActiveData | None) -> None:
         """Make ``data`` the active data (None: back to the shipped sample) and remember its
@@ -226,7 +240,9 @@ class Workspace:
         if kept is None:
             return None
         name, raw, overrides = kept
-        data = self.store.get("data", (sha, "{}"), lambda: load_data(raw, name=name))
+        sheet = self.uploads.sheet_of(sha)
+        data = self.store.get("data", (sha, "{}"),
+                              lambda: load_data(raw, name=name, sheet=sheet))
         if overrides:
             key = (sha, json.dumps(overrides, sort_keys=True, default=str))
             data = self.store.get("data", key, lambda: apply_schema(data, overrides))
