@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -136,8 +137,8 @@ def _threshold_slider(page):
 def _expect_champion(page, name: str):
     """The Model page's registry names ``name`` as the champion."""
     expect = _expect()
-    expect(page.get_by_text("Champion (the model the app opens with)")).to_contain_text(
-        f"Champion (the model the app opens with): {name}")
+    line = page.get_by_text(re.compile(r"^Champion \(the model the app opens with\):"))
+    expect(line).to_have_text(f"Champion (the model the app opens with): {name}")
 
 
 def _expect_restored(page, title: str, model: str, data: str):
@@ -415,7 +416,7 @@ def test_budget_list_and_a_scored_upload_on_explain_in_chromium(server, tmp_path
             expect(page.get_by_text("Explaining customers of the scored file")).to_contain_text(
                 upload_path.name)
             customer = page.get_by_test_id("stSelectbox").filter(has_text="Customer (CustomerId")
-            expect(customer).to_contain_text(first_id)
+            expect(customer.get_by_role("combobox")).to_have_value(first_id)
             expect(page.locator(".st-key-ex_waterfall")).to_be_visible(timeout=180_000)
             expect(page.get_by_text("Starts at the base value")).to_be_visible()
             # the active data set is unchanged (the shipped sample)
