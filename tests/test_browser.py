@@ -348,6 +348,7 @@ def test_budget_list_and_a_scored_upload_on_explain_in_chromium(server, tmp_path
     from playwright.sync_api import expect, sync_playwright
 
     from churn_core.campaign.scoring import score_frame
+    from churn_core.io.reader import read_table
     from churn_core.model.bundle import load_bundle
 
     expect.set_options(timeout=60_000)
@@ -357,10 +358,11 @@ def test_budget_list_and_a_scored_upload_on_explain_in_chromium(server, tmp_path
     upload_path = tmp_path / "bank_customers_300.csv"
     upload.to_csv(upload_path, index=False)
     # the customer the shipped model ranks first in the upload (what the page must open)
-    scored = score_frame(load_bundle(config.DEFAULT_MODEL_NAME, models), upload).scored
+    frame, _ = read_table(upload_path)
+    scored = score_frame(load_bundle(config.DEFAULT_MODEL_NAME, models), frame).scored
     top = scored.sort_values("churn_probability", ascending=False, kind="stable")
     assert top["churn_probability"].iloc[0] > top["churn_probability"].iloc[1]
-    first_id = str(top["CustomerId"].iloc[0])
+    first_id, first_p = str(top["CustomerId"].iloc[0]), float(top["churn_probability"].iloc[0])
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
@@ -418,7 +420,10 @@ def test_budget_list_and_a_scored_upload_on_explain_in_chromium(server, tmp_path
             customer = page.get_by_test_id("stSelectbox").filter(has_text="Customer (CustomerId")
             expect(customer.get_by_role("combobox")).to_have_value(first_id)
             expect(page.locator(".st-key-ex_waterfall")).to_be_visible(timeout=180_000)
-            expect(page.get_by_text("Starts at the base value")).to_be_visible()
+            # that customer's waterfall and reasons, at the probability the engine gives
+            expect(page.get_by_text("Starts at the base value")).to_contain_text(
+                f"shown in the table: {first_p:.3f}")
+            expect(page.get_by_text("Reason codes", exact=True)).to_be_visible()
             # the active data set is unchanged (the shipped sample)
             expect(page.get_by_test_id("stSidebar").get_by_test_id("stText").nth(1)
                    ).to_have_text(config.SAMPLE_CSV.name)
