@@ -231,6 +231,8 @@ def test_analyst_path_in_chromium(server):
             expect(page.get_by_text("trained and saved")).to_contain_text(
                 "now the active model and the champion")
             _expect_champion(page, "browser_bank")
+            # the name field is blank again: a second training gets a new automatic name
+            expect(page.get_by_role("textbox", name="Model name")).to_have_value("")
             _shot(page, "3_model_trained")
             assert (models / "browser_bank" / "card.json").is_file()
             assert json.loads((models / "champion.json").read_text())["name"] == "browser_bank"
