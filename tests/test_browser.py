@@ -1,10 +1,21 @@
 """Real-browser test: the analyst's path through the running app in Debian chromium.
 
 Starts ``streamlit run app.py`` (same Python) on a free port against a temporary copy of
-``models/``, then: upload the real bank file on Data, confirm the churn label, move the
-threshold slider on Performance, train a small model on Model, open Explain, and download the
-retention target list on Score & segment; the downloaded rows and columns are checked against
-the engine. A screenshot of every page goes to ``tests/artifacts/`` (git-ignored).
+``models/`` and a temporary upload folder, then:
+
+- the analyst's path (issue 14): upload the real bank file on Data, confirm the churn label,
+  see Overview's "trained on other data" notice, move the threshold slider on Performance,
+  train a small model on Model and see it become the champion in the registry; reload (F5),
+  open the bookmarked URL in a new session and the bare URL: the same model, data and
+  champion come back; open Explain, and download the retention target list on Score &
+  segment; the downloaded rows and columns are checked against the engine;
+- the what-if editor on Explain;
+- a list by contact budget and a scored upload on Explain (issue 15): cut the list at 150
+  customers, download it (150 rows, reasons, 3-decimal probabilities, the budget in the file
+  name), score an uploaded sample of the bank file and open its highest-risk customer on
+  Explain.
+
+A screenshot of every page goes to ``tests/artifacts/`` (git-ignored).
 """
 from __future__ import annotations
 
