@@ -121,6 +121,12 @@ if not (confirmed or sample):
 TC, IMBALANCE_MODES = wb.TrainConfig, wb.IMBALANCE_MODES
 defaults = TC()
 DEFAULT_NAME_KEY = "train_default_model_name"
+RESET_NAME = "train_reset_model_name"  # set after a training: blank the name field
+if st.session_state.pop(RESET_NAME, False):
+    # assigned before the widget is drawn, so the browser's field is cleared too (removing
+    # the key only reset the server's value: the field kept the last name, and a second
+    # training was refused as "already exists")
+    st.session_state[DEFAULT_NAME_KEY] = ""
 
 with st.form("train_form"):
     a, b, c = st.columns(3)
@@ -234,7 +240,7 @@ if start:
             _ui.set_active_model(saved)
             if make_champion:
                 wb.set_champion(saved)
-            st.session_state.pop(DEFAULT_NAME_KEY, None)  # next training suggests a new name
+            st.session_state[RESET_NAME] = True  # next training suggests a new name
             st.session_state["trained_message"] = (
                 f"Model **{saved}** trained and saved in models/{saved}; it is now the active "
                 + ("model and the champion " if make_champion else "model ")
