@@ -125,13 +125,15 @@ def test_context_sentences_and_correlated_grouping():
         "Trans_Ct": np.arange(n, dtype=float),
         "Gender": np.where(np.arange(n) % 2, "Female", "Male"),
         "Contract": np.where(np.arange(n) % 4 == 0, "Two year", "Month-to-month"),
+        "Plan": np.where(np.arange(n) % 20 == 0, "Gold", "Basic"),  # Gold: 5 % of customers
     })
     prof = ReferenceProfile.fit(ref, ["tenure", "TotalCharges", "Trans_Ct"],
-                                ["Gender", "Contract"], source="training rows")
+                                ["Gender", "Contract", "Plan"], source="training rows")
     assert prof.groups == [["tenure", "TotalCharges"]]
     assert prof.context("Trans_Ct", 100) == "low: 80 % of customers have more"
     assert prof.context("Trans_Ct", 450) == "high: 90 % of customers have less"
-    assert prof.context("Contract", "Two year") == "as 25 % of customers"
+    assert prof.context("Contract", "Two year") == "like 25 % of customers"
+    assert prof.context("Plan", "Gold") == "rare: 5 % of customers"
 
     cols = ["tenure", "TotalCharges", "Trans_Ct", "Gender", "Contract"]
     settings = ReasonSettings.defaults(cols)
@@ -146,7 +148,7 @@ def test_context_sentences_and_correlated_grouping():
     # customer 0: actionable reasons only; Gender never named; tenure group left out
     assert out.loc[0, "reason_1"] == ("Transactions in the last 12 months: 100 "
                                       "(low: 80 % of customers have more)")
-    assert out.loc[0, "reason_2"].startswith("Contract: Month-to-month (as 75 % of customers)")
+    assert out.loc[0, "reason_2"].startswith("Contract: Month-to-month (like 75 % of customers)")
     assert out.loc[0, "reason_3"] == ""
     # customer 1: no actionable column raises the risk -> the context group, marked
     assert out.loc[1, "reason_1"].startswith("Tenure: 2 (low: ")
@@ -155,7 +157,7 @@ def test_context_sentences_and_correlated_grouping():
     assert not out.apply(lambda c: c.str.contains("Gender")).any().any()
     # asked for: the protected attribute may be a reason, and is marked
     both = reason_sentences(values, data, cols, settings, prof, include_protected=True)
-    assert both.loc[0, "reason_1"] == "Gender: Female (as 50 % of customers) (protected attribute)"
+    assert both.loc[0, "reason_1"] == "Gender: Female (like 50 % of customers) (protected attribute)"
 
 
 # ---------------------------------------------------------------------------- fairness

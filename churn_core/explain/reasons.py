@@ -4,7 +4,7 @@ From a customer's SHAP values per raw column (:mod:`churn_core.explain.shap_valu
 to three ``reason_1..3`` sentences such as::
 
     Number of products: 3 (high: 97 % of customers have fewer)
-    Active member: no (as 48 % of customers)
+    Active member: no (like 48 % of customers)
 
 Rules (issue 15):
 
@@ -224,7 +224,7 @@ class ReferenceProfile:
             more = 1.0 - np.searchsorted(ref, v, side="right") / ref.size
             less = np.searchsorted(ref, v, side="left") / ref.size
             if column in self.binary:
-                return f"as {_pct(1 - more - less)} of customers"
+                return _share_text(1 - more - less)
             if more >= 2 / 3:
                 return f"low: {_pct(more)} of customers have more"
             if less >= 2 / 3:
@@ -232,13 +232,21 @@ class ReferenceProfile:
             return f"typical: {_pct(more)} of customers have more"
         if column in self.categorical:
             share = self.categorical[column].get(str(value).strip())
-            return f"as {_pct(share)} of customers" if share is not None else \
-                "a value rarely seen"
+            return _share_text(share) if share is not None else "a value rarely seen"
         return ""
 
 
 def _pct(x: float) -> str:
     return f"{100 * float(x):.0f} %"
+
+
+#: Below this share of training customers a category value is called rare in a reason.
+RARE_SHARE = 0.10
+
+
+def _share_text(share: float) -> str:
+    """How common a category value is: ``"rare: 1 % of customers"`` or ``"like 48 % of customers"``."""
+    return f"rare: {_pct(share)} of customers" if share < RARE_SHARE else f"like {_pct(share)} of customers"
 
 
 def _correlated_groups(nums: pd.DataFrame, threshold: float) -> list[list[str]]:
