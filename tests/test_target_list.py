@@ -323,3 +323,52 @@ def test_cli_list_holds_a_control_group_that_campaign_results_reads(bank_models_
     assert rep["report"]["matched"] == 400 and rep["report"]["unmatched"] == 1
     overall = [r for r in rep["table"] if r["risk_tier"] == "All"][0]
     assert overall["churn_rate_control"] == 1.0 and overall["churn_rate_called"] == 0.0
+
+
+def test_a_customer_id_is_listed_once_at_its_highest_probability():
+    from churn_core.campaign.target_list import DUPLICATE_ID, select_once_per_id
+
+    p = np.array([0.9, 0.8, 0.7, 0.95, 0.6, 0.5])
+    scored = pd.DataFrame({"CustomerId": ["a", "b", "c", "a ", "d", "b"]})  # "a " is "a"
+    sel = select_once_per_id(CampaignRule("budget", budget=3), p, scored, ["CustomerId"])
+    assert sel.positions.tolist() == [3, 1, 2]  # a at 0.95 (row 3), then b, c: three customers
+    assert sel.excluded == {DUPLICATE_ID: 2, "beyond the contact budget of 3 customers": 1}
+    assert len(sel.positions) + sum(sel.excluded.values()) == len(p)
+    # without an ID column every row is a customer
+    same = select_once_per_id(CampaignRule("budget", budget=3), p, scored, ["Missing"])
+    assert same.positions.tolist() == [3, 0, 1] and DUPLICATE_ID not in same.excluded
+
+
+def test_cli_list_row_numbers_duplicates_and_model_in_the_log(tmp_path, capsys):
+    """Shipped model and sample: the list gives each customer's row in the file (also when the
+    file has no ID column), lists a repeated ID once, and its log names the model's data."""
+    from churn_core import config
+
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str, keep_default_na=False).head(300)
+    df = pd.concat([df, df.iloc[[0, 1, 2, 3, 4]]], ignore_index=True)  # 5 repeated customers
+    data = tmp_path / "with_repeats.csv"
+    df.to_csv(data, index=False)
+    model = str(config.MODELS_DIR / config.DEFAULT_MODEL_NAME)
+    _run(["--model", model, "--data", str(data), "--budget", "300", "--control-share", "0",
+          "--out", str(tmp_path / "a")], capsys)
+    listed = next((tmp_path / "a").glob("retention_targets_*_budget300.csv"))
+    lst = pd.read_csv(listed, dtype=str, keep_default_na=False)
+    assert len(lst) == 300 and lst["CustomerId"].is_unique
+    assert list(lst.columns[:3]) == ["rank", "source_row", "RowNumber"]
+    # source_row is the spreadsheet row: header = row 1, first customer = row 2
+    rows = lst["source_row"].astype(int)
+    assert (df.loc[rows - 2, "CustomerId"].to_numpy() == lst["CustomerId"].to_numpy()).all()
+    log = json.loads(listed.with_name(listed.stem + "_decision_log.json").read_text())
+    assert log["rows_in"] == 305 == log["rows_listed"] + log["rows_excluded"]
+    assert log["excluded"][
+        "customer ID already listed (a customer is listed once, at their highest churn probability)"] == 5
+    assert log["model_synthetic"] is True and log["training_data_name"]
+    assert log["drift"]["verdict"] is not None
+
+    # no ID column: the row number still says who
+    data2 = tmp_path / "no_ids.csv"
+    df.drop(columns=["RowNumber", "CustomerId", "Surname"]).head(300).to_csv(data2, index=False)
+    _run(["--model", model, "--data", str(data2), "--budget", "20", "--control-share", "0",
+          "--out", str(tmp_path / "b")], capsys)
+    lst2 = pd.read_csv(next((tmp_path / "b").glob("retention_targets_*_budget20.csv")))
+    assert len(lst2) == 20 and lst2["source_row"].between(2, 301).all() and lst2["source_row"].is_unique

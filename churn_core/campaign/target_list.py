@@ -7,7 +7,8 @@
    of the *scored file*, in rank order;
 2. reason codes are computed **for the listed customers only** (SHAP, fast method), in
    blocks, with progress and a cancel between blocks;
-3. the list frame: ``rank``, ID columns, chosen contact/context columns,
+3. the list frame: ``rank``, ``source_row``, ID columns (each customer ID listed once),
+   chosen contact/context columns,
    ``churn_probability`` (3 decimals), ``risk_tier``, ``expected_value`` (2 decimals, in the
    analyst's currency), ``reason_1..3``, ``recommended_action``;
 4. the fairness check (:mod:`churn_core.campaign.fairness`) of the list against the file;
@@ -32,6 +33,7 @@ from churn_core.campaign.rule import CampaignRule, RuleSelection
 from churn_core.campaign.tiers import DEFAULT_ACTIONS, assign_tiers
 from churn_core.campaign.value import ValueAssumptions
 from churn_core.errors import ChurnError
+from churn_core.io.report import ROW_INDEX
 
 __all__ = ["PROBA_DECIMALS", "ListCancelled", "TargetList", "reference_rows",
            "reason_profile", "list_reasons", "list_frame", "make_target_list", "list_filename",
@@ -204,7 +206,7 @@ def list_frame(scored: pd.DataFrame, selection: RuleSelection, reasons: pd.DataF
     reasons : DataFrame of shape (n_listed, 3)
         In the order of ``selection.positions``.
     id_columns, extra_columns : sequence of str
-        Copied after ``rank`` (absent ones skipped).
+        Copied after ``rank`` and ``source_row`` (absent ones skipped).
     expected_value : ndarray of shape (n_scored,), optional
     cutoffs : dict, optional
         Tier cutoffs for ``risk_tier``.
@@ -214,7 +216,9 @@ def list_frame(scored: pd.DataFrame, selection: RuleSelection, reasons: pd.DataF
     Returns
     -------
     DataFrame of shape (n_listed, ...)
-        ``rank``, IDs, extra columns, ``churn_probability`` (rounded to 3 decimals),
+        ``rank``, ``source_row`` (the customer's row in the scored file, as a spreadsheet
+        numbers it; so a file without an ID column still says who), IDs, extra columns,
+        ``churn_probability`` (rounded to 3 decimals),
         ``risk_tier``, ``expected_value`` (2 decimals; when given), ``reason_1..3``,
         ``recommended_action``.
     """
@@ -224,7 +228,7 @@ def list_frame(scored: pd.DataFrame, selection: RuleSelection, reasons: pd.DataF
     tiers = assign_tiers(p, cutoffs)[pos]
     acts = {**DEFAULT_ACTIONS, **(actions or {})}
     out = pd.DataFrame({"rank": np.arange(1, len(pos) + 1)})
-    for c in list(dict.fromkeys([*id_columns, *extra_columns])):
+    for c in list(dict.fromkeys([ROW_INDEX, *id_columns, *extra_columns])):
         if c in sub.columns:
             out[c] = sub[c].to_numpy()
     out["churn_probability"] = np.round(p[pos], PROBA_DECIMALS)
@@ -235,6 +239,51 @@ def list_frame(scored: pd.DataFrame, selection: RuleSelection, reasons: pd.DataF
         out[c] = reasons[c].to_numpy(dtype=object) if len(reasons) else np.array([], object)
     out["recommended_action"] = [acts.get(t, "") for t in tiers]
     return out
+
+
+#: Why a repeated customer ID is left off the list (it is listed once).
+DUPLICATE_ID = "customer ID already listed (a customer is listed once, at their highest churn probability)"
+
+
+def select_once_per_id(rule: CampaignRule, p: np.ndarray, scored: pd.DataFrame,
+                       id_columns: Sequence[str], cutoffs: dict | None = None,
+                       expected_value=None) -> RuleSelection:
+    """Apply ``rule`` with each customer ID counted once: an agent should not call a customer twice.
+
+    A customer whose ID (the first of ``id_columns`` present in ``scored``) appears on
+    several rows keeps only its row with the highest churn probability (the first in file
+    order on ties); the others are excluded with :data:`DUPLICATE_ID`, so a budget of N still
+    lists N different customers.
+
+    Parameters
+    ----------
+    rule : CampaignRule
+    p : ndarray of shape (n_scored,)
+        Churn probabilities in [0, 1].
+    scored : DataFrame of shape (n_scored, ...)
+    id_columns : sequence of str
+    cutoffs : dict, optional
+    expected_value : ndarray of shape (n_scored,), optional
+
+    Returns
+    -------
+    RuleSelection
+        Positions into ``scored``; ``len(positions) + sum(excluded.values()) == n_scored``.
+    """
+    col = next((c for c in id_columns if c in scored.columns), None)
+    dup = np.zeros(len(p), dtype=bool)
+    if col is not None and len(p):
+        key = scored[col].astype("string").str.strip()
+        order = np.argsort(-np.asarray(p, dtype=float), kind="stable")
+        dup[order] = key.iloc[order].duplicated(keep="first").to_numpy() & key.iloc[order].notna().to_numpy()
+    if not dup.any():
+        return rule.select(p, cutoffs=cutoffs, expected_value=expected_value)
+    keep = np.flatnonzero(~dup)
+    ev = None if expected_value is None else np.asarray(expected_value, dtype=float)[keep]
+    sel = rule.select(np.asarray(p)[keep], cutoffs=cutoffs, expected_value=ev)
+    return RuleSelection(keep[sel.positions], {**sel.excluded, DUPLICATE_ID: int(dup.sum())},
+                         sel.lowest_probability, sel.description + f" ({int(dup.sum()):,} rows "
+                         f"repeat a {col} already listed: each customer is listed once)")
 
 
 def list_filename(model_name: str, rule: CampaignRule, ext: str = "csv", date=None) -> str:
@@ -253,7 +302,7 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
                      extra_columns: Sequence[str] = (), include_protected: bool = False,
                      y=None, data_sha256: str | None = None, data_name: str = "",
                      actions: dict | None = None, progress: Callable | None = None,
-                     cancel: Callable[[], bool] | None = None) -> TargetList:
+                     cancel: Callable[[], bool] | None = None, drift: dict | None = None) -> TargetList:
     """Build the retention target list of a scored file.
 
     Parameters
@@ -286,6 +335,8 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
         Recommended action per tier.
     progress, cancel : callable, optional
         See :func:`list_reasons`.
+    drift : dict, optional
+        The scored file's drift summary, recorded in the decision log.
 
     Returns
     -------
@@ -301,6 +352,7 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
     """
     from churn_core.campaign.export import decision_log
     from churn_core.explain.reasons import protected_columns
+    from churn_core.model.registry import is_synthetic
 
     if len(valid) != len(scored):
         raise ChurnError(f"{len(valid)} typed rows for {len(scored)} scored customers")
@@ -310,16 +362,16 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
     p = scored["churn_probability"].to_numpy(dtype=float)
     ev = value.expected(p, valid if value.column in valid.columns or value.column is None
                         else scored) if value is not None and value.used else None
-    selection = rule.select(p, cutoffs=cutoffs, expected_value=ev)
-    rows = valid.iloc[selection.positions]
-    reasons = list_reasons(explainer, rows, settings, profile, include_protected,
-                           progress=progress, cancel=cancel)
     ids = list(id_columns) if id_columns is not None else list(schema.id_columns)
     missing = [c for c in [*ids, *extra_columns] if c not in scored.columns]
     if missing:
         from churn_core.errors import MissingColumnsError
 
         raise MissingColumnsError(missing, data_name or "the scored file")
+    selection = select_once_per_id(rule, p, scored, ids, cutoffs, ev)
+    rows = valid.iloc[selection.positions]
+    reasons = list_reasons(explainer, rows, settings, profile, include_protected,
+                           progress=progress, cancel=cancel)
     frame = list_frame(scored, selection, reasons, ids, extra_columns, ev, cutoffs, actions)
 
     excluded = Counter(selection.excluded)
@@ -354,6 +406,7 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
         actions={**DEFAULT_ACTIONS, **(actions or {})},
         threshold_explanation=(selection.description + ". The decision threshold recorded "
                                "is the churn probability of the last listed customer."),
+        synthetic=is_synthetic(card), training_data_name=card.get("source"), drift=drift,
         extra={
             "rule": rule.to_dict(),
             "scored_file": data_name,

@@ -155,6 +155,7 @@ def build_list(bundle, data: ActiveData, scores: Scores, rule, context: ReasonCo
     churn_core.campaign.target_list.TargetList
     """
     from churn_core.campaign.target_list import make_target_list
+    from churn_core.workbench.drift import batch_drift, drift_log
 
     valid = scores.valid if scores.valid is not None else scores.scored
     ids = (list(id_columns) if id_columns is not None
@@ -165,7 +166,8 @@ def build_list(bundle, data: ActiveData, scores: Scores, rule, context: ReasonCo
                               id_columns=ids, extra_columns=list(extra_columns),
                               include_protected=include_protected, y=scores.y,
                               data_sha256=data.sha256, data_name=data.name, actions=actions,
-                              progress=progress, cancel=cancel)
+                              progress=progress, cancel=cancel,
+                              drift=drift_log(batch_drift(bundle, scores)))
     if suggested_change:
         add_suggested_change(result, bundle, scores, context, progress=progress)
     return result
