@@ -35,3 +35,20 @@ def test_overlap_with_the_training_customers_is_flagged(trained_bundle, sample_d
     m = measure_frame(trained_bundle, test_rows, "test.csv", data_sha256="1" * 64)
     assert m.shared_ids == 0 and not m.overlaps_training
     assert m.roc_auc == pytest.approx(trained_bundle.metrics["test"]["roc_auc"], abs=1e-6)
+
+
+def test_a_row_counter_is_not_a_customer_id(trained_bundle, sample_df):
+    """Two files numbered 1, 2, 3 ... share no customers: the overlap check matches on the
+    customer ID, never on RowNumber (also for bundles that recorded RowNumber)."""
+    import copy
+
+    from churn_core.model.measure import training_ids
+
+    assert trained_bundle.card["id_column"] == "CustomerId"  # RowNumber comes first in the file
+    old = copy.copy(trained_bundle)
+    old.card = {**trained_bundle.card, "id_column": "RowNumber"}
+    assert training_ids(old) == (None, set())
+    other = sample_df.copy()
+    other["CustomerId"] = "X" + other["CustomerId"].astype(str)  # other customers, same row numbers
+    m = measure_frame(old, other, "other.csv", data_sha256="2" * 64)
+    assert m.shared_ids == 0 and not m.overlaps_training

@@ -117,10 +117,15 @@ def training_ids(bundle) -> tuple[str | None, set]:
     -------
     (str or None, set of str)
         ``(None, set())`` when the bundle recorded no IDs (bundles saved before they were
-        recorded, or a file without an ID column).
+        recorded, or a file without an ID column) or recorded a row counter such as
+        ``RowNumber`` (two files numbered 1, 2, 3 ... share no customers).
     """
+    from churn_core.model.ranges import row_number_like
+
     ev = getattr(bundle, "evaluation", None) or {}
     col = (getattr(bundle, "card", None) or {}).get("id_column")
+    if col is None or row_number_like(col):  # older bundles recorded a row counter
+        return None, set()
     ids = set()
     for part in ("train", "validation"):
         ids.update(str(v) for v in (ev.get(part) or {}).get("ids") or [])

@@ -42,7 +42,9 @@ def data_ranges(valid: pd.DataFrame, numeric) -> dict[str, list[float]]:
     return out
 
 
-def _row_number_like(name) -> bool:
+def row_number_like(name) -> bool:
+    """Whether a column name says it numbers rows (``RowNumber``, ``row_id``, ``index``, ``Unnamed: 0``)
+    rather than identifying a customer: two files numbered 1, 2, 3 ... share no customers."""
     import re
 
     return re.sub(r"[^a-z0-9]", "", str(name).lower()) in {"rownumber", "rownum", "rowid", "row",
@@ -87,7 +89,7 @@ def outside_training_range(bundle, valid: pd.DataFrame, id_columns=None,
     if not len(valid):
         return {}
     ids = sorted((c for c in (bundle.schema.id_columns if id_columns is None else id_columns)
-                  if c in valid.columns), key=_row_number_like)  # a customer ID before a row number
+                  if c in valid.columns), key=row_number_like)  # a customer ID before a row number
     out = {}
     for col in bundle.preprocessor.numeric:
         lo, hi = _range_of(bundle, col)

@@ -274,7 +274,10 @@ def train_bundle(df: pd.DataFrame, schema: FeatureSchema, cfg: TrainConfig | Non
 
     bundle.evaluation = {"validation": part(va), "test": part(te),
                          "train": {"position": tr.tolist()}}
-    id_col = next((c for c in schema.id_columns if c in valid.columns), None)
+    from churn_core.model.ranges import row_number_like
+
+    # a customer ID, not a row counter: files numbered 1, 2, 3 ... share no customers
+    id_col = next((c for c in schema.id_columns if c in valid.columns and not row_number_like(c)), None)
     if id_col is not None:  # who the model learned from: overlap checks on other files
         from churn_core.data.validate import label_text
 
