@@ -115,7 +115,8 @@ def test_formula_neutralised_and_numbers_in_xlsx_with_decision_log(scored):
     header = [c.value for c in ws[1]]
     cells = {ws.cell(r, header.index("CustomerId") + 1).value: r for r in range(2, ws.max_row + 1)}
     surname = ws.cell(cells[102], header.index("Surname") + 1)
-    assert surname.value == "'" + EVIL and surname.data_type == "s"
+    # the text as it is, no visible apostrophe: a text cell with Excel's quote prefix
+    assert surname.value == EVIL and surname.data_type == "s" and surname.quotePrefix
     bal = ws.cell(cells[102], header.index("Balance") + 1)
     assert bal.value == -12.5 and bal.data_type == "n"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
@@ -335,8 +336,10 @@ def test_cr_lf_tab_and_blank_led_formulas_cannot_start_a_row_or_run(evil):
     assert cell.lstrip(" \t\r\n")[:1] not in ("=", "+", "-", "@")
     ws = openpyxl.load_workbook(io.BytesIO(to_xlsx_bytes(df))).active
     xcell = ws.cell(row=2, column=2)
-    expect = ("'" + evil if risky else evil).replace("\r", "\n")  # XML text keeps a CR as LF
+    expect = evil.replace("\r", "\n")  # XML text keeps a CR as LF
+    # XLSX: the text unchanged (no visible apostrophe), a text cell with the quote prefix
     assert xcell.data_type == "s" and xcell.value.replace("\r", "\n") == expect
+    assert xcell.quotePrefix == risky
     assert ws.max_row == 3 and ws.cell(row=2, column=3).value == -12.5  # numbers stay numbers
 
 

@@ -304,13 +304,51 @@ def csv_bytes(df: pd.DataFrame, neutralise: bool = True, excel_bom: bool = True)
 
 
 def xlsx_bytes(sheets: dict) -> bytes:
-    """An .xlsx workbook (openpyxl) of ``{sheet name: DataFrame}``, text cells neutralised
-    (openpyxl would store a cell starting with ``=`` as a formula)."""
+    """An .xlsx workbook (openpyxl) of ``{sheet name: DataFrame}`` with formula-like text kept as text.
+
+    A text cell a spreadsheet would run as a formula (see :func:`neutralise_formulas`) is
+    written as a string cell with Excel's *quote prefix* style: Excel shows the text exactly
+    as it is (no visible apostrophe, so an ID ``=1+1`` still matches the CRM) and keeps it
+    text when the cell is edited. openpyxl alone would store a cell starting with ``=`` as a
+    formula. Column names are treated the same way.
+
+    Parameters
+    ----------
+    sheets : dict of str to DataFrame
+
+    Returns
+    -------
+    bytes
+        The workbook file.
+
+    Notes
+    -----
+    ``quotePrefix`` is the cell-format attribute of ECMA-376 Part 1, 18.8.45 (xf); openpyxl
+    exposes it as ``cell.quotePrefix``.
+    """
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, frame in sheets.items():
-            neutralise_formulas(frame).to_excel(xw, sheet_name=name, index=False)
+            safe = neutralise_formulas(frame)
+            safe.to_excel(xw, sheet_name=name, index=False)
+            ws = xw.sheets[name]
+            for j, (orig, new) in enumerate(zip(map(str, frame.columns), safe.columns), start=1):
+                if orig != new:
+                    _text_cell(ws.cell(row=1, column=j), orig)
+            for j, c in enumerate(frame.columns, start=1):
+                if not is_text_column(frame[c]):
+                    continue
+                before, after = frame[c].to_numpy(dtype=object), safe.iloc[:, j - 1].to_numpy(dtype=object)
+                for i in np.flatnonzero([isinstance(a, str) and a != b for a, b in zip(before, after)]):
+                    _text_cell(ws.cell(row=int(i) + 2, column=j), before[i])
     return buf.getvalue()
+
+
+def _text_cell(cell, value: str) -> None:
+    """Store ``value`` in an openpyxl cell as text with the quote-prefix style."""
+    cell.value = value
+    cell.data_type = "s"  # openpyxl infers "f" (formula) for text starting with "="
+    cell.quotePrefix = True
 
 
 def partial_path(path: Path) -> Path:
