@@ -146,6 +146,9 @@ def cmd_train(args) -> int:
 
     models_dir, name = _split_model_path(args.out)
     target = models_dir / name
+    if target.resolve() == (config.MODELS_DIR / config.DEFAULT_MODEL_NAME).resolve():
+        raise ChurnError(f"{args.out} is the shipped model (the app's fallback, made on the synthetic "
+                         "sample): it is not replaced; train into another name, e.g. --out models/mymodel")
     existed = is_bundle_folder(target)
     stage = {"saved": None, "unwritten": None}  # what is on disk, for the Ctrl-C message
     try:
@@ -475,7 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--target", help="churn column (default: recognised by name)")
     t.add_argument("--positive-label", help="target value meaning 'churned' (e.g. Yes, 1)")
     t.add_argument("--out", required=True, help="models/NAME (bundle folder; an existing bundle of that "
-                                                "name is replaced, any other folder is refused)")
+                                                "name is replaced, the shipped models/default and any other "
+                                                "folder are refused)")
     t.add_argument("--id-columns", help="comma-separated ID columns (kept, never features)")
     t.add_argument("--personal-columns", help="comma-separated personal columns (kept, never features)")
     t.add_argument("--numeric", help="comma-separated columns forced numeric")

@@ -426,3 +426,14 @@ def test_score_drift_report_json_and_history(trained_cli, sample_csv, tmp_path, 
     assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
                  "--out", str(tmp_path / "s2.csv"), "--no-drift-history"]) == 0
     assert len(hist.read_text().splitlines()) == before + 1
+
+
+def test_train_never_replaces_the_shipped_model(sample_csv, capsys):
+    from churn_core import config
+
+    shipped = config.MODELS_DIR / config.DEFAULT_MODEL_NAME
+    before = {p.name: p.stat().st_mtime_ns for p in shipped.iterdir()}
+    code = main(["-q", "train", "--data", str(sample_csv), "--target", "Exited", "--out", str(shipped)])
+    err = capsys.readouterr().err
+    assert code != 0 and "is the shipped model" in err and "--out models/mymodel" in err
+    assert {p.name: p.stat().st_mtime_ns for p in shipped.iterdir()} == before
