@@ -21,6 +21,14 @@ def test_a_kept_file_comes_back_with_its_name_and_roles(tmp_path):
     assert sorted(p.name for p in folder.folder.iterdir()) == [f"{sha}.bin", f"{sha}.json"]
 
 
+def test_kept_customer_files_are_readable_by_their_owner_only(tmp_path):
+    (tmp_path / "uploads").mkdir(mode=0o755)  # as an older version left it
+    folder, sha, _ = _kept(tmp_path)
+    assert folder.folder.stat().st_mode & 0o777 == 0o700
+    assert {p.name: p.stat().st_mode & 0o777 for p in folder.folder.iterdir()} == {
+        f"{sha}.bin": 0o600, f"{sha}.json": 0o600}
+
+
 def test_unknown_malformed_or_damaged_keys_give_nothing(tmp_path):
     folder, sha, _ = _kept(tmp_path)
     assert folder.load("0" * 64) is None

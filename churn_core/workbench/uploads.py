@@ -86,10 +86,13 @@ class UploadFolder:
             data in memory).
         """
         data_path, _ = self._paths(sha)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # customer data: owner only
+        if self.folder.stat().st_mode & 0o077:
+            os.chmod(self.folder, 0o700)  # a folder made by an older version
         if not data_path.exists():
             tmp = self.folder / f".{sha}.{uuid.uuid4().hex}.tmp"
             try:
+                tmp.touch(mode=0o600)
                 tmp.write_bytes(raw)
                 os.replace(tmp, data_path)
             finally:
@@ -107,6 +110,7 @@ class UploadFolder:
         sheet = sheet if sheet is not None else self.sheet_of(sha)
         tmp = self.folder / f".{sha}.{uuid.uuid4().hex}.json.tmp"
         try:
+            tmp.touch(mode=0o600)
             tmp.write_text(json.dumps({"name": str(name), "overrides": overrides or {},
                                        **({"sheet": str(sheet)} if sheet is not None else {})},
                                       default=str))
