@@ -137,7 +137,7 @@ def test_context_sentences_and_correlated_grouping():
 
     cols = ["tenure", "TotalCharges", "Trans_Ct", "Gender", "Contract"]
     settings = ReasonSettings.defaults(cols)
-    assert settings.protected == ["Gender"] and settings.non_actionable == ["tenure"]
+    assert settings.protected == ["Gender"] and settings.non_actionable == ["tenure", "TotalCharges"]  # history, no lever
     settings.labels["Trans_Ct"] = "Transactions in the last 12 months"
     data = pd.DataFrame({"tenure": [2.0, 2.0], "TotalCharges": [100.0, 100.0],
                          "Trans_Ct": [100.0, 100.0], "Gender": ["Female", "Female"],

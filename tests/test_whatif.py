@@ -284,3 +284,15 @@ def test_space_without_bin_edges_uses_the_reference_rows(tiny_bundle, valid):
     m, s = std.preprocessor.means[col], std.preprocessor.scales[col]
     assert bare[col].low == pytest.approx(max(m - 3 * s, std.preprocessor.bounds.get(col, (-np.inf,))[0]))
     assert not bare[col].integer and len(bare[col].values) == wi.N_QUANTILES
+
+
+def test_the_what_if_search_and_the_reasons_share_one_column_rule():
+    """Protected and non-actionable columns are one rule (explain/reasons.py): cumulative
+    history such as TotalCharges grows with tenure and is never a suggested change."""
+    from churn_core.explain.reasons import non_actionable_columns, protected_columns
+
+    cols = ["tenure", "TotalCharges", "MonthlyCharges", "Contract", "SeniorCitizen", "gender",
+            "Customer_Lifetime_Value", "Total_Trans_Ct"]
+    assert wi.actionable_columns(cols) == ["MonthlyCharges", "Contract", "Total_Trans_Ct"]
+    assert [c for c in cols if wi.is_protected(c)] == protected_columns(cols) == ["SeniorCitizen", "gender"]
+    assert non_actionable_columns(cols) == ["tenure", "TotalCharges", "Customer_Lifetime_Value"]

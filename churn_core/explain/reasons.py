@@ -50,12 +50,17 @@ PROTECTED_WORDS = frozenset({
     "citizenship", "geography", "country", "region", "ethnicity", "ethnic", "race",
     "religion", "religious", "marital", "married", "dependents", "dependent", "senior",
     "disability", "disabled",
+    # the same written as one word
+    "seniorcitizen", "dateofbirth", "yearofbirth", "maritalstatus",
 })
-#: Word sequences marking a legitimate column the team cannot act on (context only).
+#: Word sequences marking a legitimate column the team cannot act on (context only): who the
+#: customer is, and cumulative history (what they have paid or spent so far grows with
+#: tenure; no offer changes it).
 NON_ACTIONABLE_WORDS = (
     ("tenure",), ("account", "length"), ("months", "on", "book"), ("customer", "since"),
     ("education",), ("income",), ("salary",), ("partner",), ("credit", "score"),
-    ("area", "code"),
+    ("area", "code"), ("total", "charges"), ("total", "spend"), ("total", "paid"),
+    ("lifetime",),
 )
 #: Columns whose ``|Pearson r|`` on the reference rows reaches this are one reason.
 CORRELATION_GROUPING = 0.9

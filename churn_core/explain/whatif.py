@@ -29,7 +29,6 @@ income, credit score, partner).
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,18 +37,9 @@ import pandas as pd
 
 from churn_core.errors import ChurnError
 from churn_core.data.cells import category_key as _norm_key
+from churn_core.explain.reasons import non_actionable_columns, protected_columns
 from churn_core.model.preprocess import lookup_category
 
-#: Protected or sensitive attributes, matched against a column's words (``SeniorCitizen`` ->
-#: "senior citizen", ``Customer_Age`` -> "customer age"); never searched for a change.
-PROTECTED_TERMS = (
-    "gender", "sex", "age", "date of birth", "birth date", "birthdate", "dob", "year of birth",
-    "nationality", "citizenship", "geography", "country", "region", "ethnicity", "ethnic",
-    "race", "religion", "marital status", "marital", "dependents", "senior citizen",
-    "disability", "disabled",
-)
-#: Legitimate columns no team can change for a customer (history and circumstances).
-NOT_ACTIONABLE_TERMS = ("tenure", "salary", "income", "credit score", "partner")
 #: Quantiles searched for a numeric column without piecewise-linear bin edges.
 N_QUANTILES = 9
 
@@ -59,34 +49,11 @@ class WhatIfError(ChurnError):
 
 
 # ---------------------------------------------------------------------------- columns
-def _words(column) -> list[str]:
-    """Lower-case words of a column name (camelCase, digits and separators split)."""
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(column))
-    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1 \2", s)
-    return re.sub(r"[^0-9A-Za-z]+", " ", s).casefold().split()
-
-
-def _has_term(column, terms: Sequence[str]) -> bool:
-    """Whether a term's words occur in a row in ``column``'s words (a plural ``s`` allowed),
-    or the term written as one word is one of them (``seniorcitizen``)."""
-    words = _words(column)
-    for term in terms:
-        tw = term.split()
-        n = len(tw)
-        for i in range(len(words) - n + 1):
-            part = words[i:i + n]
-            if part[:-1] == tw[:-1] and part[-1] in (tw[-1], tw[-1] + "s"):
-                return True
-        if n > 1 and "".join(tw) in words:
-            return True
-    return False
-
-
 def is_protected(column) -> bool:
     """Whether ``column`` is a protected or sensitive attribute (matched by name).
 
-    The one rule the what-if search uses; point it at the shared list of
-    ``churn_core/explain/reasons.py`` when that exists.
+    The same rule as the reason codes: :func:`churn_core.explain.reasons.protected_columns`
+    (:data:`~churn_core.explain.reasons.PROTECTED_WORDS`).
 
     Parameters
     ----------
@@ -99,7 +66,7 @@ def is_protected(column) -> bool:
         ``SeniorCitizen``, ``Dependents``, ``Marital_Status``, ``DateOfBirth``; False for
         ``Usage`` or ``Balance`` (whole words only).
     """
-    return _has_term(column, PROTECTED_TERMS)
+    return bool(protected_columns([column]))
 
 
 def actionable_columns(columns: Sequence[str]) -> list[str]:
@@ -114,7 +81,8 @@ def actionable_columns(columns: Sequence[str]) -> list[str]:
     list of str
         In the order of ``columns``.
     """
-    return [c for c in columns if not is_protected(c) and not _has_term(c, NOT_ACTIONABLE_TERMS)]
+    skip = set(protected_columns(columns)) | set(non_actionable_columns(columns))
+    return [c for c in columns if c not in skip]
 
 
 # ---------------------------------------------------------------------------- the space
