@@ -134,6 +134,18 @@ def test_a_200_row_file_does_not_call_noise_drift(trained_bundle, sample_df):
     assert "Age" in _drift(trained_bundle, small).columns_behind
 
 
+def test_a_handful_of_rows_is_too_few_to_judge(trained_bundle, sample_df):
+    """Two rows leave most bins empty: PSI is large whatever the data (7 on HasCrCard), so no
+    verdict is given below MIN_ROWS, and the command-line summary says why."""
+    rep = _drift(trained_bundle, sample_df.head(2))
+    assert max(d["psi"] for d in rep.columns.values()) > D.PSI_MAJOR  # large, and meaningless
+    assert rep.verdict == D.TOO_FEW and rep.columns_behind == []
+    assert all(d["verdict"] == D.STABLE for d in rep.columns.values())
+    assert rep.headline.startswith("Too few rows to judge drift: 2 scored rows")
+    assert all(f"({D.TOO_FEW})" in line for line in D.print_summary(rep)[1:])
+    assert _drift(trained_bundle, sample_df.head(D.MIN_ROWS)).verdict == D.LIKE
+
+
 def test_blank_column_is_reported(trained_bundle, sample_df):
     df = _resample(sample_df).reset_index(drop=True)
     df.loc[: len(df) // 2, "Balance"] = ""

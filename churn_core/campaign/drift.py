@@ -47,6 +47,11 @@ PSI_MAJOR = 0.25
 EPS = 1e-4
 #: Quantile of the null distribution of PSI below which a change is sampling noise.
 NOISE_QUANTILE = 0.999
+#: Fewest rows with which a drift verdict is given. The noise bound below is a chi-square
+#: approximation that needs several expected rows per bin; with a handful of rows most bins
+#: are empty and PSI is large whatever the data (a 2-row file had PSI 7 on HasCrCard).
+MIN_ROWS = 100
+TOO_FEW = "too few rows to judge"
 STABLE, MODERATE, MAJOR = "stable", "moderate", "major"
 LIKE, WATCH, DIFFERENT = "like the training data", "watch", "different: check before acting"
 VERDICTS = (LIKE, WATCH, DIFFERENT)
@@ -162,7 +167,7 @@ def column_drift(name: str, prof: dict, counts: FileCounts, n_train: int) -> dic
     k = int(np.count_nonzero(expected > 0))
     noise = noise_level(k, n, n_train)
     b = band(value) if n else STABLE
-    verdict = b if n and value > noise else STABLE
+    verdict = b if n >= MIN_ROWS and value > noise else STABLE
     kind = prof["kind"]
     out = {"column": name, "kind": kind, "rows": int(n), "psi": value, "band": b,
            "noise_psi": noise, "verdict": verdict,
@@ -190,7 +195,9 @@ def column_drift(name: str, prof: dict, counts: FileCounts, n_train: int) -> dic
     out["bins"] = {"labels": _bin_labels(prof), "training": expected.tolist(),
                    "file": actual.tolist()}
     notes = out["notes"]
-    if b != STABLE and verdict == STABLE:
+    if 0 < n < MIN_ROWS:
+        notes.append(f"{n:,} rows are too few to judge drift (at least {MIN_ROWS} are needed)")
+    elif b != STABLE and verdict == STABLE:
         notes.append(f"PSI {value:.3f} is within sampling noise for {n:,} rows "
                      f"(noise reaches {noise:.3f})")
     bs = out["blank_share"]
@@ -249,6 +256,9 @@ class DriftReport:
         """One sentence: the verdict and the columns behind it."""
         if self.rows == 0:
             return "No scored rows: nothing to compare with the training data."
+        if self.rows < MIN_ROWS:
+            return (f"Too few rows to judge drift: {self.rows:,} scored rows, at least {MIN_ROWS} "
+                    "are needed (the figures are shown for information only).")
         if not self.columns_behind and (self.score is None or self.score["verdict"] == STABLE):
             return (f"{self.verdict[0].upper()}{self.verdict[1:]}: every column is stable "
                     f"(PSI < {PSI_MODERATE}) or within sampling noise for {self.rows:,} rows.")
@@ -320,7 +330,8 @@ def compare(profile: ReferenceProfile, counts: FileCounts, source: str | None = 
     if score is not None:
         levels.append(_ORDER[score["verdict"]])
     worst = max(levels, default=0)
-    verdict = "no rows to compare" if counts.rows == 0 else VERDICTS[worst]
+    verdict = ("no rows to compare" if counts.rows == 0 else TOO_FEW if counts.rows < MIN_ROWS
+               else VERDICTS[worst])
     return DriftReport(verdict, behind, cols, score, int(counts.rows), int(m), source)
 
 
@@ -345,15 +356,22 @@ def file_drift(profile: ReferenceProfile, valid, scores=None, source: str | None
 
 def print_summary(report: DriftReport, top: int = 5) -> list[str]:
     """Lines of the short command-line summary (verdict, flagged columns, score shift)."""
+    def verdict(d: dict) -> str:  # a large PSI on a few rows is noise: say so beside "stable"
+        if 0 < report.rows < MIN_ROWS:
+            return TOO_FEW
+        if d.get("band") not in (None, d["verdict"]) and d["verdict"] == STABLE:
+            return f"{STABLE}: within sampling noise for {d.get('rows', report.rows):,} rows"
+        return d["verdict"]
+
     lines = [f"drift: {report.headline}"]
     for c in report.columns_behind[:top]:
         d = report.columns[c]
-        lines.append(f"  {c}: PSI {d['psi']:.3f} ({d['verdict']}), effect size "
+        lines.append(f"  {c}: PSI {d['psi']:.3f} ({verdict(d)}), effect size "
                      f"{d['effect_size']:.3f} [{d['effect_name']}]"
                      + ("; " + "; ".join(d["notes"]) if d["notes"] else ""))
     s = report.score
     if s is not None and report.rows:
-        lines.append(f"  churn score: PSI {s['psi']:.3f} ({s['verdict']}); High tier "
+        lines.append(f"  churn score: PSI {s['psi']:.3f} ({verdict(s)}); High tier "
                      f"{100 * s['high_share']['file']:.1f} % of this file vs "
                      f"{100 * s['high_share']['training']:.1f} % expected from training")
     return lines
