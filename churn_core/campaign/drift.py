@@ -8,10 +8,14 @@ A file's :class:`~churn_core.data.profile.FileCounts` is compared with the bundl
   and ``a`` (file) floored at :data:`EPS`. Bands (the usual credit-scoring convention, e.g.
   Siddiqi, *Credit Risk Scorecards*, 2006): PSI < 0.1 stable, 0.1-0.25 moderate, > 0.25 major.
 * **Effect size**: numeric columns, the Wasserstein (earth mover's) distance between the
-  training quantiles and the file's values (``scipy.stats.wasserstein_distance``) divided by
+  training quantiles and the file's values (:func:`wasserstein_1d`, the formula of
+  ``scipy.stats.wasserstein_distance``) divided by
   the training interquartile range (the standard deviation when the IQR is 0), so 0.5 means
   "moved by half the IQR"; categorical columns, the Jensen-Shannon distance in base 2
-  (``scipy.spatial.distance.jensenshannon``, 0 = same shares, 1 = no category in common). The
+  (:func:`jensenshannon_base2`, as ``scipy.spatial.distance.jensenshannon``; 0 = same shares,
+  1 = no category in common). Both are computed with ``scipy.special`` primitives rather than
+  by importing ``scipy.stats`` / ``scipy.spatial``: that import (0.46 s) was a fifth of the
+  time of scoring 1M rows; tests check both against SciPy's own functions. The
   score's Wasserstein distance is in probability points (no scaling).
 * **Sample-size-aware verdict.** When a file of ``n`` rows is drawn from the same population as
   the ``m`` training rows, PSI over ``B`` bins is approximately ``(1/n + 1/m) * chi2(B - 1)``
@@ -99,11 +103,11 @@ def noise_level(n_bins: int, n_file: int, n_train: int, q: float = NOISE_QUANTIL
         ``chi2.ppf(q, n_bins - 1) * (1/n_file + 1/n_train)`` (Yurdakul, 2018); ``inf`` when
         ``n_file`` is 0.
     """
-    from scipy.stats import chi2
+    from scipy.special import chdtri  # chdtri(df, 1 - q) == scipy.stats.chi2.ppf(q, df)
 
     if n_file <= 0 or n_train <= 0:
         return float("inf")
-    return float(chi2.ppf(q, max(n_bins - 1, 1)) * (1.0 / n_file + 1.0 / n_train))
+    return float(chdtri(max(n_bins - 1, 1), 1.0 - q) * (1.0 / n_file + 1.0 / n_train))
 
 
 def band(value: float) -> str:
@@ -122,13 +126,61 @@ def _bin_labels(prof: dict) -> list[str]:
             + [f"> {fmt(e[-1])}", BLANK])
 
 
-def _wasserstein(prof: dict, values: np.ndarray) -> float:
-    from scipy.stats import wasserstein_distance
+def wasserstein_1d(u, v) -> float:
+    """First Wasserstein (earth mover's) distance between two samples of numbers.
 
+    Parameters
+    ----------
+    u, v : array-like of shape (n_u,), (n_v,)
+        Finite values (non-empty).
+
+    Returns
+    -------
+    float
+        ``integral |U(x) - V(x)| dx`` over the two empirical CDFs, in the values' unit; equal
+        to ``scipy.stats.wasserstein_distance(u, v)`` (the same computation as SciPy's
+        ``_cdf_distance(1, u, v)``; Ramdas, Garcia and Cuturi, 2017, "On Wasserstein two
+        sample testing and related families of nonparametric tests").
+    """
+    u = np.sort(np.asarray(u, dtype=np.float64))
+    v = np.sort(np.asarray(v, dtype=np.float64))
+    both = np.sort(np.concatenate([u, v]), kind="mergesort")
+    deltas = np.diff(both)
+    u_cdf = u.searchsorted(both[:-1], "right") / u.size
+    v_cdf = v.searchsorted(both[:-1], "right") / v.size
+    return float(np.sum(np.abs(u_cdf - v_cdf) * deltas))
+
+
+def jensenshannon_base2(p, q) -> float:
+    """Jensen-Shannon distance (base 2) between two share vectors on the same bins.
+
+    Parameters
+    ----------
+    p, q : array-like of shape (n_bins,)
+        Non-negative; each is normalised to sum to 1.
+
+    Returns
+    -------
+    float in [0, 1]
+        ``sqrt((KL(p || m) + KL(q || m)) / 2)`` with ``m = (p + q) / 2``, logarithms base 2;
+        equal to ``scipy.spatial.distance.jensenshannon(p, q, base=2)`` (``scipy.special.rel_entr``
+        terms, as SciPy computes it; Endres and Schindelin, 2003).
+    """
+    from scipy.special import rel_entr
+
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    p, q = p / p.sum(), q / q.sum()
+    m = (p + q) / 2.0
+    js = (rel_entr(p, m).sum() + rel_entr(q, m).sum()) / 2.0
+    return float(np.sqrt(max(js, 0.0) / np.log(2.0)))
+
+
+def _wasserstein(prof: dict, values: np.ndarray) -> float:
     v = values[np.isfinite(values)]
     if not len(v) or not prof["quantiles"]:
         return float("nan")
-    return float(wasserstein_distance(prof["quantiles"], v))
+    return wasserstein_1d(prof["quantiles"], v)
 
 
 def column_drift(name: str, prof: dict, counts: FileCounts, n_train: int) -> dict:
@@ -156,8 +208,7 @@ def column_drift(name: str, prof: dict, counts: FileCounts, n_train: int) -> dic
         ``test`` (footnote: ``chi2`` statistic, ``df``, ``p_value``), ``bins``
         (``labels``, ``training``, ``file`` shares: what the chart draws), ``notes``.
     """
-    from scipy.spatial.distance import jensenshannon
-    from scipy.stats import chi2
+    from scipy.special import chdtrc  # chdtrc(df, x) == scipy.stats.chi2.sf(x, df)
 
     n = counts.rows
     c = counts.counts.get(name)
@@ -174,7 +225,7 @@ def column_drift(name: str, prof: dict, counts: FileCounts, n_train: int) -> dic
            "blank_share": {"training": float(expected[-1]), "file": float(actual[-1])},
            "unseen_share": None, "unseen_values": {}, "notes": []}
     if kind == "categorical":
-        out["effect_size"] = float(jensenshannon(expected, actual, base=2)) if n else float("nan")
+        out["effect_size"] = jensenshannon_base2(expected, actual) if n else float("nan")
         out["effect_name"] = "Jensen-Shannon distance (0 = same shares, 1 = nothing in common)"
         out["unseen_share"] = {"training": float(expected[-2]), "file": float(actual[-2])}
         out["unseen_values"] = counts.top_unseen(name)
@@ -191,7 +242,7 @@ def column_drift(name: str, prof: dict, counts: FileCounts, n_train: int) -> dic
             out["effect_name"] = f"Wasserstein distance / training {prof['scale_name']}"
     stat = value / (1.0 / max(n, 1) + 1.0 / max(n_train, 1)) if n else float("nan")
     out["test"] = {"chi2": stat, "df": max(k - 1, 1),
-                   "p_value": float(chi2.sf(stat, max(k - 1, 1))) if n else float("nan")}
+                   "p_value": float(chdtrc(max(k - 1, 1), stat)) if n else float("nan")}
     out["bins"] = {"labels": _bin_labels(prof), "training": expected.tolist(),
                    "file": actual.tolist()}
     notes = out["notes"]
