@@ -25,7 +25,6 @@ from typing import Callable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from sklearn.utils.class_weight import compute_class_weight
 
 from churn_core.columns import PROBA
 from churn_core.model.ensemble_fit import fit_ensemble, init_params, packed_weights
@@ -271,6 +270,8 @@ def balanced_class_weight(y: np.ndarray) -> dict[int, float]:
     """
 
     classes = np.array([0, 1])
+    from sklearn.utils.class_weight import compute_class_weight  # training only
+
     w = compute_class_weight("balanced", classes=classes, y=np.asarray(y).astype(int))
     return {0: float(w[0]), 1: float(w[1])}
 

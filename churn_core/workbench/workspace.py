@@ -25,15 +25,11 @@ from pathlib import Path
 
 from churn_core import config
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
-from churn_core.workbench.compare import ChallengerView, challenger_view
-from churn_core.workbench.target_lists import reason_exclusions
 from churn_core.workbench.data import ActiveData, apply_schema, load_data, sha256_of
 from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
                                              eval_arrays)
-from churn_core.workbench.explain import explain_scores, make_explainer, reasons_for
 from churn_core.workbench.scores import Scores, score_data
 from churn_core.workbench.uploads import UploadFolder, is_sha256
-from churn_core.workbench.values import split_values
 
 #: Session keys the workspace reads (the caller's mapping holds them).
 MODEL_KEY = "active_model"      # bundle name under models/
@@ -266,12 +262,16 @@ class Workspace:
         if bundle is None or data is None:
             return None
         key = self._model_key(None) + (data.sha256,)
+        from churn_core.workbench.compare import challenger_view  # scikit-learn: on first use
+
         return self.store.get("challenger", key, lambda: challenger_view(bundle, data))
 
     def split_values(self, column: str, margin: float):
         """Validation customers' value (column x margin) for the net-value strategy."""
         bundle, data = self.bundle(), self.data()
         key = self._model_key(None) + (data.sha256 if data else "", column, float(margin))
+        from churn_core.workbench.values import split_values
+
         return self.store.get("values", key,
                               lambda: split_values(bundle, data, column, float(margin)))
 
@@ -286,6 +286,8 @@ class Workspace:
         key = self._model_key(None) + (data.sha256, schema_key(data),
                                        active.sha256 if active is not None else "")
         bundle = self.bundle()
+        from churn_core.workbench.explain import make_explainer  # SHAP code: on first use
+
         return self.store.get("explainer", key, lambda: make_explainer(bundle, data, active))
 
     def explanation_key(self, data: ActiveData) -> tuple:
@@ -309,6 +311,8 @@ class Workspace:
         if not compute:
             return None
         explainer = self.explainer(data)
+        from churn_core.workbench.explain import explain_scores
+
         return self.store.get("explanation", key + (int(max_rows),),
                               lambda: explain_scores(explainer, scores, progress=progress,
                                                      max_rows=max_rows))
@@ -322,6 +326,9 @@ class Workspace:
                                             bool(include_protected))
 
         def compute():
+            from churn_core.workbench.explain import reasons_for
+            from churn_core.workbench.target_lists import reason_exclusions
+
             exclude = reason_exclusions(self.bundle(), actionable_only,
                                         include_protected=include_protected)
             return reasons_for(explanation, n_rows, exclude=exclude)
