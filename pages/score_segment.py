@@ -136,17 +136,25 @@ with st.expander("Risk tiers: how customers are grouped", expanded=True):
 
 
 @st.fragment
+def threshold_view() -> None:
+    """The decision threshold and its predicted-churner count: the tiers and the table below
+    do not depend on it, so a threshold move re-runs only this."""
+    n = len(scores.p)
+    threshold = _ui.threshold_slider("score")
+    flagged = scores.curve.flagged(threshold)
+    st.caption(f"{flagged:,} of {n:,} customers ({_ui.fmt_pct(flagged / n)}) are predicted "
+               f"churners at {threshold:.2f}. The threshold flags predicted churners; the "
+               "risk tiers use their own cutoffs (right).")
+
+
+@st.fragment
 def segment_view() -> None:
-    """Tiers, summary, table and export; re-runs alone when a slider moves."""
+    """Tiers, summary, table and export; re-runs alone when a tier cutoff moves."""
     p = scores.p
     n = len(p)
     a, b = st.columns(2)
     with a:
-        threshold = _ui.threshold_slider("score")
-        flagged = scores.curve.flagged(threshold)
-        st.caption(f"{flagged:,} of {n:,} customers ({_ui.fmt_pct(flagged / n)}) are predicted "
-                   f"churners at {threshold:.2f}. The threshold flags predicted churners; the "
-                   "risk tiers use their own cutoffs (right).")
+        threshold_view()
     with b:
         cut = dict(st.session_state[_ui.CUTOFFS])
         if mode == "probability cutoffs":
