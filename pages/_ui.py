@@ -141,6 +141,14 @@ def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
     return expl
 
 
+def explain_seconds(data: wb.ActiveData | None = None,
+                    max_rows: int = config.SHAP_MAX_ROWS) -> float:
+    """Seconds the SHAP values of ``data`` are expected to take on this server (the rate
+    measured here for the active model), for a page to promise before computing."""
+    with st.spinner("Timing the SHAP explainer on a few customers…"):
+        return workspace().explain_seconds(data, max_rows=max_rows)
+
+
 @st.cache_resource
 def training_guard() -> wb.TrainingGuard:
     """The one process-wide training lock shared by every session."""

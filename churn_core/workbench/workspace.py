@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from churn_core import config
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
@@ -30,6 +32,9 @@ from churn_core.workbench.evaluation import (EvalArrays, default_threshold, defa
                                              eval_arrays)
 from churn_core.workbench.scores import Scores, score_data
 from churn_core.workbench.uploads import UploadFolder, is_sha256
+
+if TYPE_CHECKING:  # imported when used (scikit-learn)
+    from churn_core.workbench.compare import ChallengerView
 
 #: Session keys the workspace reads (the caller's mapping holds them).
 MODEL_KEY = "active_model"      # bundle name under models/
@@ -313,9 +318,40 @@ class Workspace:
         explainer = self.explainer(data)
         from churn_core.workbench.explain import explain_scores
 
-        return self.store.get("explanation", key + (int(max_rows),),
-                              lambda: explain_scores(explainer, scores, progress=progress,
-                                                     max_rows=max_rows))
+        def compute():
+            t0 = time.perf_counter()
+            expl = explain_scores(explainer, scores, progress=progress, max_rows=max_rows)
+            if len(expl):  # the rate the next promise quotes (explain_seconds)
+                self.store.put("explain_rate", self._model_key(None),
+                               (time.perf_counter() - t0) / len(expl))
+            return expl
+
+        return self.store.get("explanation", key + (int(max_rows),), compute)
+
+    def explain_seconds(self, data: ActiveData | None = None,
+                        max_rows: int = config.SHAP_MAX_ROWS) -> float:
+        """Wall seconds the SHAP values of ``data``'s scored customers (at most ``max_rows``)
+        are expected to take on this server, for the page to promise before it computes.
+
+        The rate is the one measured on this server for the active model: the last
+        explanation computed, else a timed run of the fast method on
+        :data:`RATE_SAMPLE_ROWS` customers of the file (once per model; about 0.3 s).
+        It follows the machine's load, as the real computation will.
+        """
+        data = data or self.data()
+        n = min(len(self.scores(data).scored), int(max_rows))
+        key = self._model_key(None)
+        rate = self.store.peek("explain_rate", key)
+        if rate is None:
+            explainer = self.explainer(data)
+            scores = self.scores(data)
+            valid = scores.valid if scores.valid is not None else scores.scored
+            sample = valid.iloc[:RATE_SAMPLE_ROWS]
+            t0 = time.perf_counter()
+            explainer.explain(sample, method="fast")
+            rate = (time.perf_counter() - t0) / max(len(sample), 1)
+            self.store.put("explain_rate", key, rate)
+        return float(rate * n)
 
     def reasons(self, data: ActiveData, explanation, actionable_only: bool,
                 include_protected: bool = False):
@@ -416,6 +452,11 @@ class Workspace:
 
 
 #: Every URL parameter :meth:`Workspace.url_params` may write.
+#: customers timed once per model to estimate how long SHAP values will take
+#: (:meth:`Workspace.explain_seconds`); the fast method runs one customer per worker task, so
+#: this many keep both workers of a 2-core machine busy, as the real computation does
+RATE_SAMPLE_ROWS = 64
+
 URL_KEYS = ("model", "threshold", "high", "medium", "data")
 
 
