@@ -105,6 +105,12 @@ def get_challenger():
         return workspace().challenger()
 
 
+def derived(kind: str, source, compute, *extra):
+    """A result of ``source`` (Scores, or ActiveData with its roles) alone - a drift view, a
+    quality report, a figure - computed once per server (``Workspace.derived``)."""
+    return workspace().derived(kind, source, compute, *extra)
+
+
 def get_split_values(column: str, margin: float):
     """Validation customers' value (column x margin) for the net-value strategy."""
     return workspace().split_values(column, margin)

@@ -38,3 +38,29 @@ def test_explain_seconds_quotes_the_rate_measured_here(workspace):
     measured = workspace.store.peek("explain_rate", key)  # the real computation's own rate
     assert measured is not None and measured != rate
     assert workspace.explain_seconds(data) == pytest.approx(measured * n)
+
+
+def test_derived_results_are_computed_once_per_server_not_per_session(workspace):
+    data = workspace.data()
+    other = wb.Workspace(dict(workspace.state), workspace.store)  # a second session
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return object()
+
+    scores = workspace.scores(data)
+    assert scores.key and other.scores(data) is scores
+    first = workspace.derived("drift", scores, compute)
+    assert other.derived("drift", scores, compute) is first and len(calls) == 1
+    # per file and column roles, and per extra key part (e.g. the column of a chart)
+    by_data = workspace.derived("figure", data, compute, "distribution", "Age")
+    assert other.derived("figure", data, compute, "distribution", "Age") is by_data
+    assert other.derived("figure", data, compute, "distribution", "Balance") is not by_data
+    assert len(calls) == 3
+    # scores made outside a workspace carry no key: nothing is kept for them
+    loose = wb.score_data(workspace.bundle(), data)
+    assert loose.key == ()
+    workspace.derived("drift", loose, compute)
+    workspace.derived("drift", loose, compute)
+    assert len(calls) == 5

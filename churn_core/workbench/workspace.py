@@ -44,7 +44,8 @@ CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
 
 #: How many results of each kind the store keeps (least recently used dropped first).
 STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
-                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8}
+                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8, "drift": 6,
+                "quality": 6, "figure": 48, "explain_rate": 8}
 
 
 def model_stamp(name: str | None) -> float:
@@ -245,7 +246,28 @@ class Workspace:
         if data is None or bundle is None:
             return None
         key = self._model_key(model) + (data.sha256, schema_key(data))
-        return self.store.get("scores", key, lambda: score_data(bundle, data))
+
+        def compute():
+            scores = score_data(bundle, data)
+            scores.key = key
+            return scores
+
+        return self.store.get("scores", key, compute)
+
+    def derived(self, kind: str, source: Scores | ActiveData, compute: Callable[[], object],
+                *extra):
+        """A result that depends only on ``source`` (scores, or a file with its column roles)
+        and ``extra`` (e.g. a column name), such as the drift view of a scored file, a data
+        quality report or a figure: computed once per server for every session, not once
+        per session and page run. Scores made outside this workspace (no ``key``) are
+        computed each time."""
+        if isinstance(source, ActiveData):
+            base = ("data", source.sha256, schema_key(source))
+        elif source.key:
+            base = tuple(source.key)
+        else:
+            return compute()
+        return self.store.get(kind, base + tuple(extra), compute)
 
     def evaluation(self, model: str | None = None) -> EvalArrays | None:
         """Validation/test arrays the model recorded (sorted once for threshold metrics)."""
