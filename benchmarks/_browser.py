@@ -107,6 +107,17 @@ def upload(page, path: Path) -> None:
     idle(page)
 
 
+def open_with_upload(pw, url: str, path: Path):
+    """Launch Chromium, open the Data page and upload ``path``; return ``(browser, page)``."""
+    browser = pw.chromium.launch(executable_path=executable(), args=ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(600_000)
+    page.goto(f"{url}/data")
+    idle(page)
+    upload(page, path)
+    return browser, page
+
+
 def threshold_slider(page):
     """The decision-threshold slider's range input on the open page."""
     return (page.get_by_test_id("stSlider").filter(has_text="Decision threshold")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _browser import cpu_s  # noqa: E402
 from _util import ROOT, Row, markdown_table, median  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -68,14 +69,10 @@ def _die_with_parent() -> None:  # Linux: the server gets SIGTERM if this proces
 
 
 def _cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``; nan elsewhere).
-
-    The server's CPU time to the first page is the load-robust figure: wall seconds grow with
-    the other jobs on a shared machine, CPU seconds much less."""
+    """The server's CPU seconds so far (the load-robust figure: wall seconds grow with the
+    other jobs on a shared machine, CPU seconds much less); nan where ``/proc`` is absent."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_s(pid)
     except (OSError, IndexError, ValueError):
         return float("nan")
 

@@ -44,12 +44,7 @@ def one_run() -> dict:
     out = {}
     try:
         with B.streamlit_server(env=env) as (url, proc), sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=B.executable(), args=B.ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(600_000)
-            page.goto(f"{url}/data")
-            B.idle(page)
-            B.upload(page, BANK)
+            browser, page = B.open_with_upload(pw, url, BANK)
             cpu0 = B.cpu_s(proc.pid)
             t0 = time.perf_counter()
             page.locator('[data-testid="stSidebarNav"] a', has_text="Explain").first.click()

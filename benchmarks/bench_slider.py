@@ -112,12 +112,7 @@ def bench_browser(raw: bytes, repeats: int, pages=("Performance", "Score & segme
         csv = Path(tmp) / "bench_customers.csv"
         csv.write_bytes(raw)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=B.executable(), args=B.ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(600_000)
-            page.goto(f"{url}/data")
-            B.idle(page)
-            B.upload(page, csv)
+            browser, page = B.open_with_upload(pw, url, csv)
             for name in pages:
                 B.goto(page, name)
                 B.threshold_slider(page).focus()
