@@ -27,7 +27,7 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
         Offer a button that appends this batch to the model's drift history.
     """
     st.subheader("Is this file like the training data?")
-    view = _ui.derived("drift", scores, lambda: wb.batch_drift(bundle, scores))
+    view = wb.batch_drift(bundle, scores)  # kept on the Scores, shared by every session
     if not view.available:
         st.info(f"Model **{_ui.esc(bundle.name)}**: {_ui.esc(view.message)}.")
         return view

@@ -51,8 +51,8 @@ def test_derived_results_are_computed_once_per_server_not_per_session(workspace)
 
     scores = workspace.scores(data)
     assert scores.key and other.scores(data) is scores
-    first = workspace.derived("drift", scores, compute)
-    assert other.derived("drift", scores, compute) is first and len(calls) == 1
+    first = workspace.derived("quality", scores, compute)
+    assert other.derived("quality", scores, compute) is first and len(calls) == 1
     # per file and column roles, and per extra key part (e.g. the column of a chart)
     by_data = workspace.derived("figure", data, compute, "distribution", "Age")
     assert other.derived("figure", data, compute, "distribution", "Age") is by_data
@@ -61,6 +61,6 @@ def test_derived_results_are_computed_once_per_server_not_per_session(workspace)
     # scores made outside a workspace carry no key: nothing is kept for them
     loose = wb.score_data(workspace.bundle(), data)
     assert loose.key == ()
-    workspace.derived("drift", loose, compute)
-    workspace.derived("drift", loose, compute)
+    workspace.derived("quality", loose, compute)
+    workspace.derived("quality", loose, compute)
     assert len(calls) == 5

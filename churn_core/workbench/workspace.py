@@ -44,7 +44,7 @@ CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
 
 #: How many results of each kind the store keeps (least recently used dropped first).
 STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
-                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8, "drift": 6,
+                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8,
                 "quality": 6, "figure": 48, "explain_rate": 8}
 
 
@@ -256,11 +256,23 @@ class Workspace:
 
     def derived(self, kind: str, source: Scores | ActiveData, compute: Callable[[], object],
                 *extra):
-        """A result that depends only on ``source`` (scores, or a file with its column roles)
-        and ``extra`` (e.g. a column name), such as the drift view of a scored file, a data
-        quality report or a figure: computed once per server for every session, not once
-        per session and page run. Scores made outside this workspace (no ``key``) are
-        computed each time."""
+        """A result that depends only on ``source`` and ``extra``, computed once per server
+        for every session instead of once per session and page run.
+
+        Parameters
+        ----------
+        kind : str
+            Result kind (its own least-recently-used limit in :data:`STORE_LIMITS`), e.g.
+            ``"figure"`` or ``"quality"``.
+        source : Scores or ActiveData
+            Scores from :meth:`scores` (keyed by model, file hash and column roles), or a file
+            (keyed by its SHA-256 and column roles). Scores made outside a workspace have no
+            ``key``: their result is computed on every call.
+        compute : callable
+            ``compute()`` returns the result (a drift chart, a data-quality report...).
+        *extra : hashable
+            More key parts (a chart's name, a column).
+        """
         if isinstance(source, ActiveData):
             base = ("data", source.sha256, schema_key(source))
         elif source.key:
