@@ -106,8 +106,9 @@ def get_challenger():
 
 
 def derived(kind: str, source, compute, *extra):
-    """A result of ``source`` (Scores, or ActiveData with its roles) alone - a figure, a
-    quality report - computed once per server (``Workspace.derived``)."""
+    """A result of ``source`` (Scores, ActiveData with its roles, or None for the active
+    model) alone - a figure, a quality report - computed once per server
+    (``Workspace.derived``)."""
     return workspace().derived(kind, source, compute, *extra)
 
 

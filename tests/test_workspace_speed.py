@@ -40,7 +40,8 @@ def test_explain_seconds_quotes_the_rate_measured_here(workspace):
     assert workspace.explain_seconds(data) == pytest.approx(measured * n)
 
 
-def test_derived_results_are_computed_once_per_server_not_per_session(workspace):
+def test_derived_results_are_computed_once_per_server_not_per_session(workspace,
+                                                                       trained_bundle):
     data = workspace.data()
     other = wb.Workspace(dict(workspace.state), workspace.store)  # a second session
     calls = []
@@ -58,9 +59,19 @@ def test_derived_results_are_computed_once_per_server_not_per_session(workspace)
     assert other.derived("figure", data, compute, "distribution", "Age") is by_data
     assert other.derived("figure", data, compute, "distribution", "Balance") is not by_data
     assert len(calls) == 3
+    # None: the active model alone (its test-split charts), shared by every session
+    by_model = workspace.derived("figure", None, compute, "roc", 0.5)
+    assert other.derived("figure", None, compute, "roc", 0.5) is by_model
+    assert len(calls) == 4
+    from churn_core.model.bundle import save_bundle
+
+    save_bundle(trained_bundle, "m2", wb.config.MODELS_DIR)
+    other.set_model("m2")  # another model: its own charts
+    assert other.derived("figure", None, compute, "roc", 0.5) is not by_model
+    assert len(calls) == 5
     # scores made outside a workspace carry no key: nothing is kept for them
     loose = wb.score_data(workspace.bundle(), data)
     assert loose.key == ()
     workspace.derived("quality", loose, compute)
     workspace.derived("quality", loose, compute)
-    assert len(calls) == 5
+    assert len(calls) == 7

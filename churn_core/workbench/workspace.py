@@ -45,7 +45,7 @@ CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
 #: How many results of each kind the store keeps (least recently used dropped first).
 STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
                 "explainer": 4, "explanation": 8, "reasons": 8, "values": 8,
-                "quality": 6, "figure": 48, "explain_rate": 8}
+                "quality": 6, "figure": 128, "explain_rate": 8}
 
 
 def model_stamp(name: str | None) -> float:
@@ -264,16 +264,19 @@ class Workspace:
         kind : str
             Result kind (its own least-recently-used limit in :data:`STORE_LIMITS`), e.g.
             ``"figure"`` or ``"quality"``.
-        source : Scores or ActiveData
-            Scores from :meth:`scores` (keyed by model, file hash and column roles), or a file
-            (keyed by its SHA-256 and column roles). Scores made outside a workspace have no
+        source : Scores, ActiveData or None
+            Scores from :meth:`scores` (keyed by model, file hash and column roles), a file
+            (keyed by its SHA-256 and column roles), or None for the active model alone
+            (e.g. a chart of its test split). Scores made outside a workspace have no
             ``key``: their result is computed on every call.
         compute : callable
             ``compute()`` returns the result (a drift chart, a data-quality report...).
         *extra : hashable
             More key parts (a chart's name, a column).
         """
-        if isinstance(source, ActiveData):
+        if source is None:
+            base = ("model",) + self._model_key(None)
+        elif isinstance(source, ActiveData):
             base = ("data", source.sha256, schema_key(source))
         elif source.key:
             base = tuple(source.key)
