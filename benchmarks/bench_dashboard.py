@@ -10,7 +10,8 @@ server answers, then loads the page in headless Chromium (playwright, ``/usr/bin
 launched before the clock starts) and waits until the app container holds a rendered
 heading or the page's first element (``[data-testid="stAppViewContainer"]`` + ``h1``) and
 no script run is in progress. Without playwright/Chromium it falls back to fetching the page
-over HTTP after the health check (documented in the row note). Goal: <= 10 s.
+over HTTP after the health check (documented in the row note). Goal (issue 18): <= 4 s on
+an idle machine; the server's CPU seconds until then are reported too (load-robust).
 """
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _browser import cpu_s  # noqa: E402
 from _util import ROOT, Row, markdown_table, median  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
-GOAL_S = 10.0
+GOAL_S = 4.0  # issue 18, on an idle machine
 _ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 
@@ -66,6 +68,15 @@ def _die_with_parent() -> None:  # Linux: the server gets SIGTERM if this proces
         pass
 
 
+def _cpu_s(pid: int) -> float:
+    """The server's CPU seconds so far (the load-robust figure: wall seconds grow with the
+    other jobs on a shared machine, CPU seconds much less); nan where ``/proc`` is absent."""
+    try:
+        return cpu_s(pid)
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def one_run(browser=None, timeout: float = 120) -> dict:
     """Start the app once; return seconds to health and to the first rendered page."""
     port = _free_port()
@@ -89,14 +100,17 @@ def one_run(browser=None, timeout: float = 120) -> dict:
             page.wait_for_function(
                 "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout * 1000)
             t_page = time.perf_counter() - t0
+            cpu = _cpu_s(proc.pid)
             page.close()
             how = "Chromium: app container + h1 rendered, script run finished"
         else:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=timeout) as r:
                 r.read()
             t_page = time.perf_counter() - t0
+            cpu = _cpu_s(proc.pid)
             how = "HTTP fetch of the page after health (no browser available)"
-        return {"health_s": t_health, "page_s": t_page, "how": how,
+        return {"health_s": t_health, "page_s": t_page, "how": how, "cpu_s": cpu,
+                "load": os.getloadavg()[0],
                 "container_s": t_container if browser is not None else None,
                 "h1_s": t_h1 if browser is not None else None}
     finally:
@@ -126,16 +140,20 @@ def run(repeat: int = 3, log=print) -> list[Row]:
             r = one_run(browser)
             runs.append(r)
             log(f"  start-up run {i + 1}: health {r['health_s']:.2f} s, container {r['container_s']}, "
-                f"h1 {r['h1_s']}, first page finished {r['page_s']:.2f} s")
+                f"h1 {r['h1_s']}, first page finished {r['page_s']:.2f} s, server CPU {r['cpu_s']:.2f} s, "
+                f"load {r['load']:.2f}")
     finally:
         if browser is not None:
             browser.close()
         if pw is not None:
             pw.stop()
     page = median(r["page_s"] for r in runs)
+    load = ", ".join(f"{r['load']:.2f}" for r in runs)
     return [
         Row("dashboard", "streamlit run -> first rendered page", page, "s", repeat, f"<= {GOAL_S:g} s",
-            page <= GOAL_S, note=runs[0]["how"]),
+            page <= GOAL_S, note=f"{runs[0]['how']}; load average (1 min) {load}"),
+        Row("dashboard", "server CPU time until the first page", median(r["cpu_s"] for r in runs), "s",
+            repeat, note="user + system CPU of the streamlit process (robust to other jobs)"),
         Row("dashboard", "streamlit run -> /_stcore/health answers", median(r["health_s"] for r in runs), "s", repeat),
     ] + ([] if runs[0]["h1_s"] is None else [
         Row("dashboard", "streamlit run -> first heading visible", median(r["h1_s"] for r in runs), "s", repeat),

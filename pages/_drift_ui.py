@@ -27,7 +27,7 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
         Offer a button that appends this batch to the model's drift history.
     """
     st.subheader("Is this file like the training data?")
-    view = wb.batch_drift(bundle, scores)
+    view = wb.batch_drift(bundle, scores)  # kept on the Scores, shared by every session
     if not view.available:
         st.info(f"Model **{_ui.esc(bundle.name)}**: {_ui.esc(view.message)}.")
         return view
@@ -41,12 +41,14 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
                    "cutoffs. A large gap with no drifted column means the mix of customers "
                    "changed in ways the columns do not show one by one.")
     with st.expander("Drift per column: training vs this file", expanded=view.level > 0):
-        st.plotly_chart(wb.psi_overview_figure(view), key=f"{key}_drift_psi")
+        st.plotly_chart(_ui.derived("figure", scores, lambda: wb.psi_overview_figure(view),
+                                    "drift_psi"), key=f"{key}_drift_psi")
         names = view.chart_columns()
         # keyed per file: a new file opens on its own most drifted column
         col = st.selectbox("Column to compare", names,
                            key=f"{key}_drift_col_{scores.data_sha256[:12]}")
-        st.plotly_chart(wb.drift_figure(view, col), key=f"{key}_drift_bars")
+        st.plotly_chart(_ui.derived("figure", scores, lambda: wb.drift_figure(view, col),
+                                    "drift_bars", col), key=f"{key}_drift_bars")
         d = view.column(col)
         t = d["test"]
         st.caption(f"Effect size: {_ui.esc(d['effect_name'])}. "

@@ -215,7 +215,7 @@ if _model is not None:
 
 # ------------------------------------------------------------------ data quality
 st.subheader("Data quality")
-q = wb.quality_report(data)
+q = _ui.derived("quality", data, lambda: wb.quality_report(data))
 m = st.columns(4)
 m[0].metric("Rows", f"{q.rows:,}", border=True)
 m[1].metric("Valid rows", f"{q.rows_valid:,}", border=True,
@@ -269,7 +269,8 @@ if feat:
     frame = pd.DataFrame({col: valid[col].to_numpy()})
     if outcome is not None:
         frame["outcome"] = outcome.to_numpy()
-    fig = wb.figures.distribution_figure(frame, col, numeric=col in schema.numeric)
+    fig = _ui.derived("figure", data, lambda: wb.figures.distribution_figure(
+        frame, col, numeric=col in schema.numeric), "distribution", col)
     if col in schema.numeric:
         st.caption("Each colour sums to 100 %: where the red bars are taller, churners are "
                    "over-represented.")

@@ -196,18 +196,27 @@ def threshold_views() -> None:
     m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.predicted_positive_rate)}",
                 delta_color="off", delta_arrow="off", border=True,
                 help="Test customers at or above the threshold.")
+    # the charts depend on the model, the threshold and the challenger only: built once per
+    # server for every session (analysts share thresholds), not on every slider move
+    ch = (_ui.get_data().sha256 if challenger is not None else "",)
+
+    def fig(name: str, build):
+        return _ui.derived("figure", None, build, name, float(threshold), *ch)
+
     a, b = st.columns(2)
-    a.plotly_chart(wb.figures.roc_figure(ev.roc_at(threshold), challenger=getattr(challenger, "roc", None),
-                                name="MLP", challenger_name="gradient boosting"),
-                   key="perf_roc")
-    b.plotly_chart(wb.figures.pr_figure(ev.pr_at(threshold), challenger=getattr(challenger, "pr", None),
-                               base_rate=rep.base_rate, name="MLP",
-                               challenger_name="gradient boosting"), key="perf_pr")
+    a.plotly_chart(fig("roc", lambda: wb.figures.roc_figure(
+        ev.roc_at(threshold), challenger=getattr(challenger, "roc", None), name="MLP",
+        challenger_name="gradient boosting")), key="perf_roc")
+    b.plotly_chart(fig("pr", lambda: wb.figures.pr_figure(
+        ev.pr_at(threshold), challenger=getattr(challenger, "pr", None),
+        base_rate=rep.base_rate, name="MLP", challenger_name="gradient boosting")),
+        key="perf_pr")
     a, b = st.columns(2)
-    a.plotly_chart(wb.figures.confusion_matrix_figure(at), key="perf_cm")
-    b.plotly_chart(wb.figures.metrics_vs_threshold_figure(_ui.get_sweep(), threshold), key="perf_sweep")
-    st.plotly_chart(wb.figures.score_distribution_figure(ev.p_test, ev.y_test, threshold),
-                    key="perf_dist")
+    a.plotly_chart(fig("cm", lambda: wb.figures.confusion_matrix_figure(at)), key="perf_cm")
+    b.plotly_chart(fig("sweep", lambda: wb.figures.metrics_vs_threshold_figure(
+        _ui.get_sweep(), threshold)), key="perf_sweep")
+    st.plotly_chart(fig("dist", lambda: wb.figures.score_distribution_figure(
+        ev.p_test, ev.y_test, threshold)), key="perf_dist")
     st.caption("Good separation: churners pile up on the right, loyal customers on the "
                "left. Customers right of the dashed line are flagged.")
 

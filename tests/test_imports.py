@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -210,3 +211,19 @@ def test_no_module_over_600_lines():
     long = {str(f.relative_to(ROOT)): n for f in files
             if (n := len(f.read_text(encoding="utf-8").splitlines())) > 600}
     assert long == {}
+
+
+def test_the_app_frame_imports_no_heavy_library_before_a_page_needs_it():
+    """app.py's frame (``pages._ui``) and the workspace import the workbench lazily: no
+    scikit-learn, SciPy, plotly express, SHAP code or TensorFlow until a page uses them (issue 18:
+    about 2 s of the first page's start-up); every public name still resolves."""
+    code = ("import sys, pages._ui, churn_core.workbench as wb; "
+            "ws = wb.Workspace({}, wb.ResultStore()); "
+            "heavy = ('sklearn', 'scipy', 'plotly.express', 'shap', 'tensorflow', 'keras', "
+            "'churn_core.explain.shap_values'); "
+            "print(sorted(m for m in heavy if m in sys.modules)); "
+            "missing = [n for n in wb.__all__ if getattr(wb, n, None) is None]; "
+            "print(missing)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout + out.stderr

@@ -42,63 +42,115 @@ Convention used everywhere: a customer is a predicted churner when
 """
 from __future__ import annotations
 
+import importlib
+
 from churn_core import config
 from churn_core.columns import (EXPECTED_VALUE, PRED, PROBA, RANK, REASON, REASON_COLUMNS,
                                 SCORE_COLUMNS, SOURCE_ROW, TIER, TIERS, reason_column)
-from churn_core.data.infer import suggest_positive_label, target_values
 from churn_core.errors import ChurnError, MissingColumnsError
-from churn_core.evaluate.curve import ThresholdCurve, ThresholdMetrics
-from churn_core.evaluate.net_value import net_value_curve
-from churn_core.evaluate.strategies import STRATEGIES, choose_on_validation
-from churn_core.explain.reason_codes import global_importance, non_actionable_present, reason_codes
-from churn_core.explain.shap_values import EXACT_MAX_COLUMNS
-from churn_core.model.network import IMBALANCE_MODES, TrainConfig
-from churn_core.workbench import figures
-from churn_core.workbench.compare import ChallengerView, challenger_view
-from churn_core.workbench.data import (ActiveData, apply_schema, data_sha256, labels_from_text,
-                                       load_data, sha256_of, workbook_sheets)
-from churn_core.workbench.evaluation import (EvalArrays, LiftView, calibration_view,
-                                             default_threshold, default_tier_cutoffs, eval_arrays,
-                                             lift_view, test_roc_auc)
-from churn_core.workbench.explain import explain_one, explain_scores, make_explainer, reasons_for
-from churn_core.workbench.training import recipe_summary
-from churn_core.workbench.exports import (ExportContext, export_bytes, export_log, export_name,
-                                          rejected_csv_bytes, target_list)
-from churn_core.workbench.quality import QualityReport, churn_label_series, quality_report
-from churn_core.workbench.scores import Scores, score_data
-from churn_core.workbench.segments import (SegmentView, customer_table, default_actions,
-                                           rank_positions, segment, tier_counts)
-from churn_core.workbench.training import TrainingGuard, slug_model_name, train_model
-from churn_core.workbench.uploads import UploadFolder, is_sha256
-from churn_core.workbench.values import column_value, split_values
-from churn_core.workbench.campaigns import (campaign_sample_csv, list_uplift_models,
-                                            load_uplift_model, measure_campaign,
-                                            read_decision_log, train_uplift_model,
-                                            uplift_ranking)
-from churn_core.figures import campaign as campaign_figures
-from churn_core.workbench.workspace import (CUTOFFS_KEY, DATA_KEY, MODEL_KEY, THRESHOLD_KEY,
-                                            URL_KEYS, ResultStore, Workspace, list_models,
-                                            model_stamp)
-from churn_core.workbench.file_quality import (ModelOnFile, model_label, model_on_file,
-                                               outside_range_notes, trained_on_text)
-from churn_core.workbench.roles import (apply_roles, resolve_roles, suggested_label,
-                                        target_labels, without_target)
-from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
-                                           champion_is_synthetic,
-                                           default_model_name, delete_model, is_synthetic,
-                                           label_of, registry_table, set_champion)
-from churn_core.workbench.target_lists import (ReasonContext, add_suggested_change,
-                                               build_list, campaign_rule,
-                                               list_bytes, list_name, listed_positions,
-                                               protected_present, reason_context,
-                                               reason_exclusions, reason_settings_of,
-                                               rule_preview, save_reason_settings,
-                                               value_assumptions, with_control_group)
-from churn_core.workbench.drift import (BANDS_TEXT, NO_PROFILE, SCORE_LABEL, DriftView, batch_drift, drift_figure,
-                                        drift_history, drift_log, history_chart,
-                                        psi_overview_figure, record_batch)
-from churn_core.workbench.whatif import (WhatIfView, customer_row, suggested_change_column,
-                                         suggestion_table, what_if_view, whatif_space)
+
+# Every other public name is imported on first use (PEP 562 module ``__getattr__``): the
+# first page needs a few of them, and importing them all up front (scikit-learn, SciPy,
+# plotly, the SHAP and training code) cost about 2 s of the app's start-up.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "churn_core.data.infer": ("suggest_positive_label", "target_values",),
+    "churn_core.evaluate.curve": ("ThresholdCurve", "ThresholdMetrics",),
+    "churn_core.evaluate.net_value": ("net_value_curve",),
+    "churn_core.evaluate.strategies": ("STRATEGIES", "choose_on_validation",),
+    "churn_core.explain.reason_codes": (
+        "global_importance", "non_actionable_present", "reason_codes",
+    ),
+    "churn_core.explain.shap_values": ("EXACT_MAX_COLUMNS",),
+    "churn_core.model.network": ("IMBALANCE_MODES", "TrainConfig",),
+    "churn_core.workbench.compare": ("ChallengerView", "challenger_view",),
+    "churn_core.workbench.data": (
+        "ActiveData", "apply_schema", "data_sha256", "labels_from_text", "load_data", "sha256_of",
+        "workbook_sheets",
+    ),
+    "churn_core.workbench.evaluation": (
+        "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",
+        "eval_arrays", "lift_view", "test_roc_auc",
+    ),
+    "churn_core.workbench.explain": (
+        "explain_one", "explain_scores", "make_explainer", "reasons_for",
+    ),
+    "churn_core.workbench.training": (
+        "recipe_summary", "TrainingGuard", "slug_model_name", "train_model",
+    ),
+    "churn_core.workbench.exports": (
+        "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
+        "target_list",
+    ),
+    "churn_core.workbench.quality": ("QualityReport", "churn_label_series", "quality_report",),
+    "churn_core.workbench.scores": ("Scores", "score_data",),
+    "churn_core.workbench.segments": (
+        "SegmentView", "customer_table", "default_actions", "rank_positions", "segment",
+        "tier_counts",
+    ),
+    "churn_core.workbench.uploads": ("UploadFolder", "is_sha256",),
+    "churn_core.workbench.values": ("column_value", "split_values",),
+    "churn_core.workbench.campaigns": (
+        "campaign_sample_csv", "list_uplift_models", "load_uplift_model", "measure_campaign",
+        "read_decision_log", "train_uplift_model", "uplift_ranking",
+    ),
+    "churn_core.workbench.workspace": (
+        "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore",
+        "Workspace", "list_models", "model_stamp",
+    ),
+    "churn_core.workbench.file_quality": (
+        "ModelOnFile", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
+    ),
+    "churn_core.workbench.roles": (
+        "apply_roles", "resolve_roles", "suggested_label", "target_labels", "without_target",
+    ),
+    "churn_core.workbench.registry": (
+        "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
+        "label_of", "registry_table", "set_champion",
+    ),
+    "churn_core.workbench.target_lists": (
+        "ReasonContext", "add_suggested_change", "build_list", "campaign_rule", "list_bytes", "list_name",
+        "listed_positions", "protected_present", "reason_context", "reason_exclusions",
+        "reason_settings_of", "rule_preview", "save_reason_settings", "value_assumptions",
+        "with_control_group",
+    ),
+    "churn_core.workbench.drift": (
+        "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure",
+        "drift_history", "drift_log", "history_chart", "psi_overview_figure", "record_batch",
+    ),
+    "churn_core.workbench.whatif": (
+        "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table",
+        "what_if_view", "whatif_space",
+    ),
+}
+#: public names that are a submodule (``module``) or a renamed attribute (``module:attr``)
+_ALIASES = {
+    "figures": "churn_core.workbench.figures",
+    "campaign_figures": "churn_core.figures.campaign",
+    "REGISTRY_TITLES": "churn_core.workbench.registry:TITLES",
+}
+_WHERE = {name: mod for mod, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first use and keep the name in this module."""
+    if name in _ALIASES:
+        target = _ALIASES[name]
+        if ":" in target:
+            mod, attr = target.split(":")
+            value = getattr(importlib.import_module(mod), attr)
+        else:
+            value = importlib.import_module(target)
+    elif name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
@@ -132,8 +184,7 @@ __all__ = [
     "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
     "label_of", "registry_table", "set_champion",
     "ReasonContext", "add_suggested_change", "build_list", "campaign_rule", "list_bytes",
-    "list_name",
-    "listed_positions", "protected_present", "reason_context", "reason_exclusions",
+    "list_name", "listed_positions", "protected_present", "reason_context", "reason_exclusions",
     "reason_settings_of", "rule_preview", "save_reason_settings",
     "value_assumptions", "with_control_group",
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",

@@ -43,6 +43,9 @@ class Scores:
     curve: ThresholdCurve
     report: Any = None
     valid: pd.DataFrame | None = None
+    #: the result-store key these scores are kept under (model, stamp, data SHA-256, schema);
+    #: empty outside the app's :class:`~churn_core.workbench.workspace.Workspace`
+    key: tuple = ()
 
     @property
     def p(self) -> np.ndarray:

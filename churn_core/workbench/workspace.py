@@ -19,22 +19,23 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from churn_core import config
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
-from churn_core.workbench.compare import ChallengerView, challenger_view
-from churn_core.workbench.target_lists import reason_exclusions
 from churn_core.workbench.data import (ActiveData, apply_schema, data_sha256, load_data,
                                        sha256_of, workbook_sheets)
 from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
                                              eval_arrays)
-from churn_core.workbench.explain import explain_scores, make_explainer, reasons_for
 from churn_core.workbench.scores import Scores, score_data
 from churn_core.workbench.uploads import UploadFolder, is_sha256
-from churn_core.workbench.values import split_values
+
+if TYPE_CHECKING:  # imported when used (scikit-learn)
+    from churn_core.workbench.compare import ChallengerView
 
 #: Session keys the workspace reads (the caller's mapping holds them).
 MODEL_KEY = "active_model"      # bundle name under models/
@@ -44,7 +45,8 @@ CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
 
 #: How many results of each kind the store keeps (least recently used dropped first).
 STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
-                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8}
+                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8,
+                "quality": 6, "figure": 128, "explain_rate": 8}
 
 
 def model_stamp(name: str | None) -> float:
@@ -260,7 +262,43 @@ class Workspace:
         if data is None or bundle is None:
             return None
         key = self._model_key(model) + (data.sha256, schema_key(data))
-        return self.store.get("scores", key, lambda: score_data(bundle, data))
+
+        def compute():
+            scores = score_data(bundle, data)
+            scores.key = key
+            return scores
+
+        return self.store.get("scores", key, compute)
+
+    def derived(self, kind: str, source: Scores | ActiveData, compute: Callable[[], object],
+                *extra):
+        """A result that depends only on ``source`` and ``extra``, computed once per server
+        for every session instead of once per session and page run.
+
+        Parameters
+        ----------
+        kind : str
+            Result kind (its own least-recently-used limit in :data:`STORE_LIMITS`), e.g.
+            ``"figure"`` or ``"quality"``.
+        source : Scores, ActiveData or None
+            Scores from :meth:`scores` (keyed by model, file hash and column roles), a file
+            (keyed by its SHA-256 and column roles), or None for the active model alone
+            (e.g. a chart of its test split). Scores made outside a workspace have no
+            ``key``: their result is computed on every call.
+        compute : callable
+            ``compute()`` returns the result (a drift chart, a data-quality report...).
+        *extra : hashable
+            More key parts (a chart's name, a column).
+        """
+        if source is None:
+            base = ("model",) + self._model_key(None)
+        elif isinstance(source, ActiveData):
+            base = ("data", source.sha256, schema_key(source))
+        elif source.key:
+            base = tuple(source.key)
+        else:
+            return compute()
+        return self.store.get(kind, base + tuple(extra), compute)
 
     def evaluation(self, model: str | None = None) -> EvalArrays | None:
         """Validation/test arrays the model recorded (sorted once for threshold metrics)."""
@@ -282,12 +320,16 @@ class Workspace:
         if bundle is None or data is None:
             return None
         key = self._model_key(None) + (data.sha256,)
+        from churn_core.workbench.compare import challenger_view  # scikit-learn: on first use
+
         return self.store.get("challenger", key, lambda: challenger_view(bundle, data))
 
     def split_values(self, column: str, margin: float):
         """Validation customers' value (column x margin) for the net-value strategy."""
         bundle, data = self.bundle(), self.data()
         key = self._model_key(None) + (data.sha256 if data else "", column, float(margin))
+        from churn_core.workbench.values import split_values
+
         return self.store.get("values", key,
                               lambda: split_values(bundle, data, column, float(margin)))
 
@@ -302,6 +344,8 @@ class Workspace:
         key = self._model_key(None) + (data.sha256, schema_key(data),
                                        active.sha256 if active is not None else "")
         bundle = self.bundle()
+        from churn_core.workbench.explain import make_explainer  # SHAP code: on first use
+
         return self.store.get("explainer", key, lambda: make_explainer(bundle, data, active))
 
     def explanation_key(self, data: ActiveData) -> tuple:
@@ -325,9 +369,42 @@ class Workspace:
         if not compute:
             return None
         explainer = self.explainer(data)
-        return self.store.get("explanation", key + (int(max_rows),),
-                              lambda: explain_scores(explainer, scores, progress=progress,
-                                                     max_rows=max_rows))
+        from churn_core.workbench.explain import explain_scores
+
+        def compute():
+            t0 = time.perf_counter()
+            expl = explain_scores(explainer, scores, progress=progress, max_rows=max_rows)
+            if len(expl):  # the rate the next promise quotes (explain_seconds)
+                self.store.put("explain_rate", self._model_key(None),
+                               (time.perf_counter() - t0) / len(expl))
+            return expl
+
+        return self.store.get("explanation", key + (int(max_rows),), compute)
+
+    def explain_seconds(self, data: ActiveData | None = None,
+                        max_rows: int = config.SHAP_MAX_ROWS) -> float:
+        """Wall seconds the SHAP values of ``data``'s scored customers (at most ``max_rows``)
+        are expected to take on this server, for the page to promise before it computes.
+
+        The rate is the one measured on this server for the active model: the last
+        explanation computed, else a timed run of the fast method on
+        :data:`RATE_SAMPLE_ROWS` customers of the file (once per model; about 0.3 s).
+        It follows the machine's load, as the real computation will.
+        """
+        data = data or self.data()
+        n = min(len(self.scores(data).scored), int(max_rows))
+        key = self._model_key(None)
+        rate = self.store.peek("explain_rate", key)
+        if rate is None:
+            explainer = self.explainer(data)
+            scores = self.scores(data)
+            valid = scores.valid if scores.valid is not None else scores.scored
+            sample = valid.iloc[:RATE_SAMPLE_ROWS]
+            t0 = time.perf_counter()
+            explainer.explain(sample, method="fast")
+            rate = (time.perf_counter() - t0) / max(len(sample), 1)
+            self.store.put("explain_rate", key, rate)
+        return float(rate * n)
 
     def reasons(self, data: ActiveData, explanation, actionable_only: bool,
                 include_protected: bool = False):
@@ -338,6 +415,9 @@ class Workspace:
                                             bool(include_protected))
 
         def compute():
+            from churn_core.workbench.explain import reasons_for
+            from churn_core.workbench.target_lists import reason_exclusions
+
             exclude = reason_exclusions(self.bundle(), actionable_only,
                                         include_protected=include_protected)
             return reasons_for(explanation, n_rows, exclude=exclude)
@@ -425,6 +505,11 @@ class Workspace:
 
 
 #: Every URL parameter :meth:`Workspace.url_params` may write.
+#: customers timed once per model to estimate how long SHAP values will take
+#: (:meth:`Workspace.explain_seconds`); the fast method runs one customer per worker task, so
+#: this many keep both workers of a 2-core machine busy, as the real computation does
+RATE_SAMPLE_ROWS = 64
+
 URL_KEYS = ("model", "threshold", "high", "medium", "data")
 
 

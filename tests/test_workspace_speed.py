@@ -1,0 +1,77 @@
+"""The workspace's promise of how long SHAP values take (issue 18 item 4): the rate measured on
+this server for the active model, replaced by the rate of the last real computation."""
+from __future__ import annotations
+
+import pytest
+
+from churn_core import workbench as wb
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch, trained_bundle):
+    from churn_core.model.bundle import save_bundle
+
+    monkeypatch.setattr(wb.config, "UPLOADS_DIR", tmp_path / "uploads")
+    save_bundle(trained_bundle, "m1", tmp_path / "models")
+    monkeypatch.setattr(wb.config, "MODELS_DIR", tmp_path / "models")
+    ws = wb.Workspace({}, wb.ResultStore())
+    ws.set_model("m1")
+    raw = wb.config.SAMPLE_CSV.read_bytes()
+    lines = raw.splitlines(keepends=True)
+    ws.set_data(ws.read_upload("part.csv", b"".join(lines[:301])))  # 300 customers
+    return ws
+
+
+def test_explain_seconds_quotes_the_rate_measured_here(workspace):
+    data = workspace.data()
+    n = len(workspace.scores(data).scored)
+    assert n == 300
+    key = workspace._model_key(None)
+    assert workspace.store.peek("explain_rate", key) is None
+    promise = workspace.explain_seconds(data)
+    rate = workspace.store.peek("explain_rate", key)  # timed on RATE_SAMPLE_ROWS customers
+    assert rate > 0 and promise == pytest.approx(rate * n)
+    assert workspace.explain_seconds(data, max_rows=100) == pytest.approx(rate * 100)
+
+    expl = workspace.explanation(data, max_rows=200)
+    assert len(expl) == 200
+    measured = workspace.store.peek("explain_rate", key)  # the real computation's own rate
+    assert measured is not None and measured != rate
+    assert workspace.explain_seconds(data) == pytest.approx(measured * n)
+
+
+def test_derived_results_are_computed_once_per_server_not_per_session(workspace,
+                                                                       trained_bundle):
+    data = workspace.data()
+    other = wb.Workspace(dict(workspace.state), workspace.store)  # a second session
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return object()
+
+    scores = workspace.scores(data)
+    assert scores.key and other.scores(data) is scores
+    first = workspace.derived("quality", scores, compute)
+    assert other.derived("quality", scores, compute) is first and len(calls) == 1
+    # per file and column roles, and per extra key part (e.g. the column of a chart)
+    by_data = workspace.derived("figure", data, compute, "distribution", "Age")
+    assert other.derived("figure", data, compute, "distribution", "Age") is by_data
+    assert other.derived("figure", data, compute, "distribution", "Balance") is not by_data
+    assert len(calls) == 3
+    # None: the active model alone (its test-split charts), shared by every session
+    by_model = workspace.derived("figure", None, compute, "roc", 0.5)
+    assert other.derived("figure", None, compute, "roc", 0.5) is by_model
+    assert len(calls) == 4
+    from churn_core.model.bundle import save_bundle
+
+    save_bundle(trained_bundle, "m2", wb.config.MODELS_DIR)
+    other.set_model("m2")  # another model: its own charts
+    assert other.derived("figure", None, compute, "roc", 0.5) is not by_model
+    assert len(calls) == 5
+    # scores made outside a workspace carry no key: nothing is kept for them
+    loose = wb.score_data(workspace.bundle(), data)
+    assert loose.key == ()
+    workspace.derived("quality", loose, compute)
+    workspace.derived("quality", loose, compute)
+    assert len(calls) == 7
