@@ -406,6 +406,59 @@ class Workspace:
                 self.state[DATA_KEY] = data
         return notes
 
+    def fits(self, data: ActiveData | None, model: str | None = None) -> bool:
+        """Whether ``model`` (default: the active model) loads and finds every feature
+        column it needs in ``data`` (False without a model or data)."""
+        try:
+            bundle = self.bundle(model)
+            if bundle is None or data is None:
+                return False
+            bundle.check_columns(data.frame)
+        except Exception:  # a bundle that does not load, or missing columns
+            return False
+        return True
+
+    def open_fitting(self) -> list[str]:
+        """Make a new session's start model and data fit each other.
+
+        The champion may have been trained on another kind of file than the shipped sample
+        (e.g. a telco file while the sample is a bank file). When the active data is the
+        shipped sample and the active model cannot score it, the session opens with the
+        model's own training file when the upload folder keeps it (matched on the card's
+        ``data_sha256``), else with the shipped default model (when that one fits).
+
+        Returns
+        -------
+        list of str
+            One note when the model was replaced (which model is the champion and which
+            kind of file it needs); empty otherwise.
+        """
+        sample = self.sample()
+        if self.data_is_upload or sample is None or not self.model_name:
+            return []
+        if self.fits(sample):
+            return []
+        try:
+            card = self.bundle().card
+        except Exception:  # the page that needs the model shows why it does not load
+            card = {}
+        sha = card.get("data_sha256")
+        if is_sha256(sha):
+            try:
+                own = self.restore_upload(sha)
+            except Exception:  # an unreadable kept file: as if it were not kept
+                own = None
+            if own is not None and self.fits(own):
+                self.state[DATA_KEY] = own
+                return []
+        name, fallback = self.model_name, config.DEFAULT_MODEL_NAME
+        if fallback == name or fallback not in list_models() or not self.fits(sample, fallback):
+            return []
+        self.set_model(fallback)
+        source = card.get("source") or "another kind of file"
+        return [f"The champion {name} was trained on {source}: upload such a file on Data "
+                f"or choose it on Model. Showing {fallback} on {sample.name}."]
+
     def url_params(self) -> dict[str, str]:
         """The session's state as page-URL parameters: ``model``, ``threshold``, ``high``,
         ``medium`` and, for an upload, ``data`` (its SHA-256; never a name or a path)."""
