@@ -65,6 +65,9 @@ def rule_editor(page: str, n_customers: int | None = None):
                       help="One rule for every page, the list, its file name and its "
                            "decision log. Budgets count customers of the file you score.")
     if kind == "budget":
+        top = max(1, int(n_customers or 10_000_000))
+        if int(st.session_state["rule_budget"]) > top:  # e.g. a budget from a link, a smaller file
+            st.session_state["rule_budget"] = top
         _ui.synced(st.number_input, "Customers to contact", "rule_budget", page,
                    min_value=1, max_value=max(1, int(n_customers or 10_000_000)), step=50)
     elif kind == "budget_share":
@@ -87,6 +90,7 @@ def rule_editor(page: str, n_customers: int | None = None):
         _ui.show_error(exc, "This campaign rule cannot be used")
         rule = wb.campaign_rule(ss.get(CAMPAIGN_RULE))
     ss[CAMPAIGN_RULE] = rule.to_dict()
+    _ui.sync_url()  # the rule travels in the page URL (also when only a fragment reruns)
     return rule
 
 
