@@ -62,6 +62,8 @@ if unseen:
         f"{_ui.esc(col)}: " + ", ".join(f"{_ui.esc(val)} ({cnt})" for val, cnt in list(
             (vals.items() if isinstance(vals, dict) else [(vals, "")]))[:5])
         for col, vals in unseen.items()))
+for note in wb.blank_feature_notes(bundle, scores):  # a column empty in (nearly) every row
+    st.warning(_ui.esc(note) + ".")
 if imputed:
     st.caption("Blank cells filled by the training rules (median / most frequent): " +
                ", ".join(f"{_ui.esc(c)} {n:,}" for c, n in imputed.items()))

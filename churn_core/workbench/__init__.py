@@ -79,8 +79,9 @@ from churn_core.figures import campaign as campaign_figures
 from churn_core.workbench.workspace import (CUTOFFS_KEY, DATA_KEY, MODEL_KEY, THRESHOLD_KEY,
                                             URL_KEYS, ResultStore, Workspace, list_models,
                                             model_stamp)
-from churn_core.workbench.file_quality import (ModelOnFile, model_label, model_on_file,
-                                               outside_range_notes, trained_on_text)
+from churn_core.workbench.file_quality import (ModelOnFile, blank_feature_notes, model_label,
+                                               model_on_file, outside_range_notes,
+                                               trained_on_text)
 from churn_core.workbench.roles import (apply_roles, other_labels_warning, resolve_roles,
                                         suggested_label, target_labels, without_target)
 from churn_core.workbench.registry import (TITLES as REGISTRY_TITLES, champion,
@@ -127,7 +128,7 @@ __all__ = [
     "read_decision_log", "uplift_ranking", "campaign_figures", "train_uplift_model",
     "UploadFolder", "is_sha256",
     "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
-    "ModelOnFile", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
+    "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
     "apply_roles", "other_labels_warning", "resolve_roles", "suggested_label", "target_labels", "without_target",
     "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
     "label_of", "registry_table", "set_champion",
