@@ -295,4 +295,6 @@ except Exception as exc:  # a file without the model's columns: say so, keep the
             f"({_ui.esc(exc)}).")
 else:
     if _drift_scores is not None:
+        for _note in wb.blank_feature_notes(_drift_bundle, _drift_scores):  # an empty column
+            st.warning(_ui.esc(_note) + ".")
         _drift_ui.drift_section(_drift_bundle, _drift_scores, key="data")

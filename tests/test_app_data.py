@@ -219,3 +219,15 @@ def test_mixed_target_labels_are_warned_next_to_the_label_choice(data_app):
         ("telco_clean.csv", clean.to_csv(index=False).encode(), "text/csv")).run()
     assert_no_exception(at)
     assert not [w for w in at.warning if "counts as not churned" in w.value]
+
+
+def test_an_all_blank_feature_column_is_warned_on_data(data_app):
+    at = data_app
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300)
+    frame["CreditScore"] = ""
+    raw = frame.to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").set_value(("blank.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    found = [w.value.replace("\\", "") for w in at.warning if "scores ignore it" in w.value]
+    assert len(found) == 1, [w.value for w in at.warning]
+    assert found[0].startswith("CreditScore is blank in 300 of 300 scored customers")
