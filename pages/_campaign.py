@@ -203,6 +203,22 @@ def current_value():
     return None if held is None else wb.value_assumptions(held)
 
 
+def assumed_values_note() -> str:
+    """``" on assumed values (500 EUR per saved customer, 30 % offer success, 20 EUR per
+    contact): set yours in Value assumptions"`` while the session's value assumptions are
+    still the untouched defaults (an expected net value then rests on nobody's figures);
+    empty otherwise."""
+    init_campaign_session()
+    ss = st.session_state
+    keys = ("value_kind", "value_amount", "value_success", "value_cost", "value_currency")
+    if any(ss.get(k) != _DEFAULTS[k] for k in keys):
+        return ""
+    cur = _DEFAULTS["value_currency"]
+    return (f" on assumed values ({_DEFAULTS['value_amount']:,.0f} {cur} per saved customer, "
+            f"{100 * _DEFAULTS['value_success']:.0f} % offer success, "
+            f"{_DEFAULTS['value_cost']:,.0f} {cur} per contact): set yours in Value assumptions")
+
+
 def money(x: float | None, currency: str) -> str:
     """``"12,345 EUR"`` (or an em dash for None)."""
     return "—" if x is None else f"{x:,.0f} {currency}"

@@ -250,7 +250,8 @@ def target_list_view() -> None:
                 f"churn probability of **{pre['validation_threshold']:.3f}**")
     if pre["expected_net_value"] is not None:
         how += (f". Expected net value of the list: **"
-                f"{_campaign.money(pre['expected_net_value'], currency)}**")
+                f"{_campaign.money(pre['expected_net_value'], currency)}**"
+                f"{_campaign.assumed_values_note()}")
     st.caption(how + f". Not listed: {n_ok - pre['listed']:,} scored customers and {n_bad:,} "
                "rejected rows (counted in the decision log).")
     c1, c2 = st.columns(2)
@@ -318,6 +319,8 @@ def target_list_view() -> None:
                    f"customers are not to be called (campaign {_ui.esc(camp['campaign_id'])}, "
                    f"seed {camp['seed']}).")
     frame = result.frame
+    if "expected_value" in frame.columns and _campaign.assumed_values_note():
+        st.caption("Expected value of each contact" + _campaign.assumed_values_note() + ".")
     st.dataframe(frame.head(2000), hide_index=True, key="target_list_table", column_config={
         "churn_probability": st.column_config.NumberColumn("churn probability",
                                                            format="%.3f"),
