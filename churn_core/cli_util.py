@@ -5,7 +5,6 @@ import hashlib
 from pathlib import Path
 
 from churn_core import config
-from churn_core.data.cells import match_columns
 from churn_core.errors import BundleError, ChurnError
 from churn_core.model.bundle import sanitize_model_name
 
@@ -80,16 +79,13 @@ def _print_data_notes(info: dict) -> None:
 
 def _print_other_labels(df, schema) -> None:
     """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
-    from churn_core.data.infer import column_labels
+    from churn_core.data.infer import other_labels_warning
 
-    col = match_columns(df.columns, [schema.target]).get(schema.target) if schema.target else None
-    if col is None or schema.positive_label is None or schema.negative_label is not None:
+    if schema.negative_label is not None:
         return
-    pos = schema.positive_label.casefold()
-    others = [v for v in column_labels(df, col) if v.casefold() != pos]
-    if len(others) > 1:
-        print(f"warning: column {schema.target!r} has {len(others) + 1} labels; every value other than "
-              f"{schema.positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")
+    note = other_labels_warning(df, schema.target, schema.positive_label)
+    if note:
+        print(f"warning: {note}")
 
 
 def _print_warnings(source: str, warnings) -> None:

@@ -65,6 +65,9 @@ def rule_editor(page: str, n_customers: int | None = None):
                       help="One rule for every page, the list, its file name and its "
                            "decision log. Budgets count customers of the file you score.")
     if kind == "budget":
+        top = max(1, int(n_customers or 10_000_000))
+        if int(st.session_state["rule_budget"]) > top:  # e.g. a budget from a link, a smaller file
+            st.session_state["rule_budget"] = top
         _ui.synced(st.number_input, "Customers to contact", "rule_budget", page,
                    min_value=1, max_value=max(1, int(n_customers or 10_000_000)), step=50)
     elif kind == "budget_share":
@@ -87,6 +90,7 @@ def rule_editor(page: str, n_customers: int | None = None):
         _ui.show_error(exc, "This campaign rule cannot be used")
         rule = wb.campaign_rule(ss.get(CAMPAIGN_RULE))
     ss[CAMPAIGN_RULE] = rule.to_dict()
+    _ui.sync_url()  # the rule travels in the page URL (also when only a fragment reruns)
     return rule
 
 
@@ -197,6 +201,22 @@ def current_value():
     init_campaign_session()
     held = st.session_state.get(VALUE_ASSUMPTIONS)
     return None if held is None else wb.value_assumptions(held)
+
+
+def assumed_values_note() -> str:
+    """``" on assumed values (500 EUR per saved customer, 30 % offer success, 20 EUR per
+    contact): set yours in Value assumptions"`` while the session's value assumptions are
+    still the untouched defaults (an expected net value then rests on nobody's figures);
+    empty otherwise."""
+    init_campaign_session()
+    ss = st.session_state
+    keys = ("value_kind", "value_amount", "value_success", "value_cost", "value_currency")
+    if any(ss.get(k) != _DEFAULTS[k] for k in keys):
+        return ""
+    cur = _DEFAULTS["value_currency"]
+    return (f" on assumed values ({_DEFAULTS['value_amount']:,.0f} {cur} per saved customer, "
+            f"{100 * _DEFAULTS['value_success']:.0f} % offer success, "
+            f"{_DEFAULTS['value_cost']:,.0f} {cur} per contact): set yours in Value assumptions")
 
 
 def money(x: float | None, currency: str) -> str:

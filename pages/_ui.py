@@ -228,6 +228,7 @@ def restore_from_url() -> None:
     """Apply the page URL's parameters to a new session (once; notes go to the sidebar)."""
     ws = workspace()
     notes = ws.restore(st.query_params)
+    notes += ws.open_fitting()  # never open with a model that cannot score the start data
     if ws.data_is_upload:
         st.session_state["data_upload_sha"] = ws.data().sha256
     st.session_state[RESTORE_NOTES] = notes

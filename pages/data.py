@@ -111,6 +111,10 @@ positive = c2.selectbox("Value that means *churned*", values or ["—"],
                         index=values.index(pos_default) if pos_default in values else 0,
                         key=f"positive_{k}_{chosen_target}", disabled=not values,
                         help="Never guessed from alphabetical order: please check it.")
+_mixed = wb.other_labels_warning(data, chosen_target, positive if values else None)
+if _mixed:  # e.g. Yes / Y / churned / 1: all but the chosen value would count as stayed
+    st.warning(f"{_ui.esc(_mixed[0].upper() + _mixed[1:])}. Pick the right value, or clean "
+               "the column so that churned customers share one value.")
 others = [c for c in columns if c != chosen_target]
 
 
@@ -292,4 +296,6 @@ except Exception as exc:  # a file without the model's columns: say so, keep the
             f"({_ui.esc(exc)}).")
 else:
     if _drift_scores is not None:
+        for _note in wb.blank_feature_notes(_drift_bundle, _drift_scores):  # an empty column
+            st.warning(_ui.esc(_note) + ".")
         _drift_ui.drift_section(_drift_bundle, _drift_scores, key="data")

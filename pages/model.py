@@ -128,7 +128,7 @@ if st.session_state.pop(RESET_NAME, False):
     # training was refused as "already exists")
     st.session_state[DEFAULT_NAME_KEY] = ""
 
-with st.form("train_form"):
+with st.form("train_form", enter_to_submit=False):  # Enter in "Model name" must not train
     a, b, c = st.columns(3)
     # blank = automatic: the file stem + the time training ended (unique), given after training
     name = a.text_input("Model name", value="", key=DEFAULT_NAME_KEY,

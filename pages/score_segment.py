@@ -62,6 +62,8 @@ if unseen:
         f"{_ui.esc(col)}: " + ", ".join(f"{_ui.esc(val)} ({cnt})" for val, cnt in list(
             (vals.items() if isinstance(vals, dict) else [(vals, "")]))[:5])
         for col, vals in unseen.items()))
+for note in wb.blank_feature_notes(bundle, scores):  # a column empty in (nearly) every row
+    st.warning(_ui.esc(note) + ".")
 if imputed:
     st.caption("Blank cells filled by the training rules (median / most frequent): " +
                ", ".join(f"{_ui.esc(c)} {n:,}" for c, n in imputed.items()))
@@ -265,7 +267,8 @@ def target_list_view() -> None:
                 f"churn probability of **{pre['validation_threshold']:.3f}**")
     if pre["expected_net_value"] is not None:
         how += (f". Expected net value of the list: **"
-                f"{_campaign.money(pre['expected_net_value'], currency)}**")
+                f"{_campaign.money(pre['expected_net_value'], currency)}**"
+                f"{_campaign.assumed_values_note()}")
     st.caption(how + f". Not listed: {n_ok - pre['listed']:,} scored customers and {n_bad:,} "
                "rejected rows (counted in the decision log).")
     c1, c2 = st.columns(2)
@@ -333,6 +336,8 @@ def target_list_view() -> None:
                    f"customers are not to be called (campaign {_ui.esc(camp['campaign_id'])}, "
                    f"seed {camp['seed']}).")
     frame = result.frame
+    if "expected_value" in frame.columns and _campaign.assumed_values_note():
+        st.caption("Expected value of each contact" + _campaign.assumed_values_note() + ".")
     st.dataframe(frame.head(2000), hide_index=True, key="target_list_table", column_config={
         "churn_probability": st.column_config.NumberColumn("churn probability",
                                                            format="%.3f"),

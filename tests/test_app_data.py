@@ -172,3 +172,62 @@ def test_xlsx_sheet_picker_on_the_score_page(app_models, tmp_path):  # noqa: F81
     assert upload.read_report.sheet == "January"
     assert upload.frame["CustomerId"].tolist() == frame.head(120)["CustomerId"].tolist()
     assert at.session_state["active_data"] is None  # the active data is untouched
+
+
+def _mixed_label_bytes(n=240) -> bytes:
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    labels = ["Yes", "yes", "Y", "churned", "1", "No", "NO", "0", "?", ""]
+    churn = rng.choice(labels, n, p=[.1, .05, .05, .05, .05, .4, .1, .1, .05, .05])
+    frame = pd.DataFrame({"customerID": [f"C{i:04d}" for i in range(n)],
+                          "tenure": rng.integers(0, 72, n),
+                          "MonthlyCharges": rng.uniform(20, 110, n).round(2),
+                          "Churn": churn})
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_mixed_target_labels_are_warned_next_to_the_label_choice(data_app):
+    from churn_core.data.infer import column_labels
+
+    at = data_app
+    raw = _mixed_label_bytes()
+    at.file_uploader(key="data_upload").set_value(("telco_mixed.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    target = at.selectbox(key=f"target_{at.session_state['active_data'].sha256[:12]}")
+    if target.value != "Churn":
+        target.set_value("Churn").run()
+    k = at.session_state["active_data"].sha256[:12]
+    at.selectbox(key=f"positive_{k}_Churn").set_value("Yes").run()
+    assert_no_exception(at)
+    frame = at.session_state["active_data"].frame  # as read (blank and '?' are no labels)
+    # the labels the CLI counts: Yes (and yes, the same case-insensitively), Y, churned, 1,
+    # No, NO, 0 -- blank and '?' are no labels
+    n_labels = len({v for v in column_labels(frame, "Churn") if v != "yes"})
+    assert n_labels == 7
+    found = [w.value.replace("\\", "") for w in at.warning if "counts as not churned" in w.value]
+    assert found, [w.value for w in at.warning]
+    assert f"has {n_labels} labels; every value other than 'Yes' counts as not churned" \
+        in found[0]
+    for stray in ("'Y'", "'churned'", "'1'"):
+        assert stray in found[0]
+    # a clean two-label file shows no such warning
+    clean = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    clean["Churn"] = clean["Churn"].map(lambda v: "Yes" if v in ("Yes", "yes", "Y", "churned",
+                                                               "1") else "No")
+    at.file_uploader(key="data_upload").set_value(
+        ("telco_clean.csv", clean.to_csv(index=False).encode(), "text/csv")).run()
+    assert_no_exception(at)
+    assert not [w for w in at.warning if "counts as not churned" in w.value]
+
+
+def test_an_all_blank_feature_column_is_warned_on_data(data_app):
+    at = data_app
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300)
+    frame["CreditScore"] = ""
+    raw = frame.to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").set_value(("blank.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    found = [w.value.replace("\\", "") for w in at.warning if "scores ignore it" in w.value]
+    assert len(found) == 1, [w.value for w in at.warning]
+    assert found[0].startswith("CreditScore is blank in 300 of 300 scored customers")

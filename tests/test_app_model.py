@@ -96,3 +96,13 @@ def test_form_defaults_are_the_measured_recipe(app_models):  # noqa: F811
     assert form.text_input[1].value == ", ".join(map(str, cfg.hidden))
     assert form.selectbox[1].value == cfg.recipe == "adaptive"
     assert form.number_input[4].value == cfg.time_budget
+
+
+def test_enter_in_the_model_name_does_not_start_a_training(app_models):  # noqa: F811
+    """The training form is sent to the browser with Enter-to-submit off: Enter in "Model
+    name" (or any field) must not start a training; only the button does."""
+    at = open_page("pages/model.py")
+    forms = [f for f in at.get("form") if f.proto.form.form_id == "train_form"]
+    assert len(forms) == 1
+    assert forms[0].proto.form.enter_to_submit is False
+    assert "Model name" in [t.label for t in forms[0].text_input]

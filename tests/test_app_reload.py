@@ -82,3 +82,48 @@ def test_another_session_does_not_see_an_upload_without_its_sha(app_models):  # 
     assert_no_exception(other)
     assert other.session_state["active_data"] is None
     assert "data" not in other.query_params
+
+
+def test_the_campaign_rule_comes_back_after_a_reload(app_models):  # noqa: F811
+    at = open_page("pages/score_segment.py")
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(250).run()
+    assert_no_exception(at)
+    url = dict(at.query_params)
+    assert url["rule"] == "budget:250"
+
+    again = new_app()  # F5
+    for key, value in url.items():
+        again.query_params[key] = value
+    again.run()
+    assert_no_exception(again)
+    assert again.session_state["campaign_rule"]["kind"] == "budget"
+    assert again.session_state["campaign_rule"]["budget"] == 250
+    assert again.title[0].value == "Score & segment"
+    assert again.radio(key="rule_kind__score").value == "budget"
+    assert again.number_input(key="rule_budget__score").value == 250
+    assert again.query_params["rule"] == "budget:250"
+
+    tiers = new_app()  # every kind carries its own number
+    tiers.query_params["rule"] = "tiers:High,Medium"
+    tiers.run()
+    assert tiers.session_state["campaign_rule"]["tiers"] == ["High", "Medium"]
+    assert tiers.session_state["rule_tiers"] == ["High", "Medium"]
+    share = new_app()
+    share.query_params["rule"] = "budget_share:12.5"
+    share.run()
+    assert share.session_state["campaign_rule"]["share"] == pytest.approx(12.5)
+    assert share.query_params["rule"] == "budget_share:12.5"
+
+
+@pytest.mark.parametrize("bad", ["budget:-3", "budget:many", "threshold:1.7", "tiers:Purple",
+                                 "lottery:5", "budget_share:nan"])
+def test_an_invalid_campaign_rule_in_the_link_falls_back_with_a_note(app_models, bad):  # noqa: F811
+    at = new_app()
+    at.query_params["rule"] = bad
+    at.run()
+    assert_no_exception(at)
+    assert at.session_state["campaign_rule"]["kind"] == "tiers"
+    assert at.session_state["campaign_rule"]["tiers"] == ["High"]
+    assert any("campaign rule of this link" in w.value for w in at.sidebar.warning)
+    assert at.query_params["rule"] == "tiers:High"  # the bad value is not written back

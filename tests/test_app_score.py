@@ -161,3 +161,18 @@ def test_target_list_bytes_add_up(app_models):  # noqa: F811
     assert book["retention_targets"].max_row == len(listed) + 1  # + header
     name = wb.export_name(ctx, "csv")
     assert name.startswith(f"retention_targets_{bundle.name}_") and name.endswith("_t0.40.csv")
+
+
+def test_an_all_blank_feature_column_is_warned(score_app):
+    at = score_app
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(200).drop(columns=["Exited"])
+    frame["CreditScore"] = ""
+    frame.loc[frame.index[:3], "Balance"] = ""  # a few blanks: only the caption
+    raw = frame.to_csv(index=False).encode()
+    at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(("blank.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    found = [w.value.replace("\\", "") for w in at.warning if "scores ignore it" in w.value]
+    assert len(found) == 1, [w.value for w in at.warning]
+    assert found[0].startswith("CreditScore is blank in 200 of 200 scored customers")
+    assert "training median for every customer" in found[0]

@@ -202,3 +202,15 @@ def test_suggested_change_column_of_the_list(app_models):  # noqa: F811
     assert_no_exception(at)
     assert "suggested_change" not in _list(at).frame.columns
     assert len(_list(at).frame) == 120
+
+
+def test_expected_net_value_says_it_rests_on_assumed_values(app_models):  # noqa: F811
+    at = open_page("pages/score_segment.py")
+    assumed = ("on assumed values (500 EUR per saved customer, 30 % offer success, 20 EUR per "
+               "contact): set yours in Value assumptions")
+    text = [c.value for c in at.caption if "Expected net value of the list" in c.value]
+    assert text and assumed in text[0], [c.value for c in at.caption]
+    at.number_input(key="value_amount__score").set_value(800.0).run()
+    assert_no_exception(at)
+    text = [c.value for c in at.caption if "Expected net value of the list" in c.value]
+    assert text and "assumed values" not in text[0]

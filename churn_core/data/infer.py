@@ -251,6 +251,41 @@ def column_labels(df: pd.DataFrame, column) -> list[str]:
     return target_values(_customer_rows(df)[column])
 
 
+def other_labels_warning(df: pd.DataFrame, target: str | None,
+                         positive_label: str | None) -> str | None:
+    """The warning for a target column with more than two labels, or None.
+
+    Every value other than the churned one counts as not churned (in training, evaluation
+    and scoring), so a file whose target mixes e.g. ``Yes``/``Y``/``churned``/``1`` with
+    ``No``/``0``/``?`` would silently count ``Y``, ``churned`` and ``1`` as stayed.
+
+    Parameters
+    ----------
+    df : DataFrame
+    target : str or None
+        The target column (matched as :func:`churn_core.data.cells.match_columns`: case and
+        surrounding whitespace ignored).
+    positive_label : str or None
+        The value that means churned (compared case-insensitively).
+
+    Returns
+    -------
+    str or None
+        ``"column 'Churn' has 8 labels; every value other than 'Yes' counts as not churned:
+        'No', 'Y', ..."`` (up to 10 other labels, most frequent first); None without a
+        target or churned value, or when the column has at most one other label.
+    """
+    col = match_columns(df.columns, [target]).get(target) if target else None
+    if col is None or positive_label is None:
+        return None
+    pos = str(positive_label).casefold()
+    others = [v for v in column_labels(df, col) if v.casefold() != pos]
+    if len(others) <= 1:
+        return None
+    return (f"column {target!r} has {len(others) + 1} labels; every value other than "
+            f"{positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")
+
+
 def _customer_rows(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` without its summary rows (``Total``/``Average`` lines: their sums are no labels)."""
     from churn_core.data.summary_rows import summary_row_mask

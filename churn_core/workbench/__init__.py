@@ -98,10 +98,12 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "Workspace", "list_models", "model_stamp",
     ),
     "churn_core.workbench.file_quality": (
-        "ModelOnFile", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
+        "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes",
+        "trained_on_text",
     ),
     "churn_core.workbench.roles": (
-        "apply_roles", "resolve_roles", "suggested_label", "target_labels", "without_target",
+        "apply_roles", "other_labels_warning", "resolve_roles", "suggested_label", "target_labels",
+        "without_target",
     ),
     "churn_core.workbench.registry": (
         "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
@@ -179,7 +181,8 @@ __all__ = [
     "read_decision_log", "uplift_ranking", "campaign_figures", "train_uplift_model",
     "UploadFolder", "is_sha256",
     "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
-    "ModelOnFile", "model_label", "model_on_file", "outside_range_notes", "trained_on_text",
+    "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes",
+    "trained_on_text", "other_labels_warning",
     "apply_roles", "resolve_roles", "suggested_label", "target_labels", "without_target",
     "REGISTRY_TITLES", "champion", "champion_is_synthetic", "default_model_name", "delete_model", "is_synthetic",
     "label_of", "registry_table", "set_champion",

@@ -203,3 +203,36 @@ def outside_range_notes(report: dict) -> list[str]:
 
 
 __all__ = ["ModelOnFile", "outside_range_notes", "model_label", "model_on_file", "trained_on_text"]
+
+
+def blank_feature_notes(bundle, scores, share: float = 0.95) -> list[str]:
+    """One sentence per model feature blank in (nearly) every scored row of a file.
+
+    Such a column is filled with the training median (numeric) or most frequent value
+    (categorical) for every customer, so the scores ignore it. Uses the imputed-cell counts
+    of the score report (``report["imputed_cells"]``, :func:`campaign.scoring.score_frame`).
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+    scores : Scores
+    share : float in [0, 1], default 0.95
+        Smallest share of blank scored rows that triggers a note.
+
+    Returns
+    -------
+    list of str
+        Empty when no feature reaches ``share`` (or nothing was scored).
+    """
+    n = len(scores.scored)
+    imputed = (scores.report or {}).get("imputed_cells") or {}
+    if not n:
+        return []
+    numeric = set(bundle.schema.numeric)
+    out = []
+    for col, blank in imputed.items():
+        if blank and blank / n >= share:
+            how = "training median" if col in numeric else "most frequent training value"
+            out.append(f"{col} is blank in {blank:,} of {n:,} scored customers: it was filled "
+                       f"with the {how} for every customer, so the scores ignore it")
+    return out

@@ -45,6 +45,17 @@ def suggested_label(data, column: str | None) -> str | None:
     return suggest_positive_label(values) if values else None
 
 
+def other_labels_warning(data, column: str | None, positive: str | None) -> str | None:
+    """The warning for a target ``column`` of ``data`` holding more than two labels (every
+    value other than ``positive`` counts as not churned), or None
+    (:func:`churn_core.data.infer.other_labels_warning`, the CLI's warning)."""
+    from churn_core.data.infer import other_labels_warning as warning
+
+    if column is None or column not in data.frame.columns:
+        return None
+    return warning(data.frame, column, positive)
+
+
 def without_target(selection: dict, target: str | None) -> dict:
     """``selection`` (role -> list of columns) with ``target`` removed from every list."""
     return {role: [c for c in (cols or []) if c != target] for role, cols in selection.items()}

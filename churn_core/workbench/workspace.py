@@ -42,6 +42,12 @@ MODEL_KEY = "active_model"      # bundle name under models/
 DATA_KEY = "active_data"        # ActiveData of an upload, or None for the shipped sample
 THRESHOLD_KEY = "decision_threshold"  # float in [0, 1], shared by every page
 CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
+RULE_KEY = "campaign_rule"            # CampaignRule.to_dict() of the session
+#: Session keys of the campaign-rule controls (pages/_campaign.py): the kind, and the
+#: number each kind reads (``url_params`` / ``restore`` carry them as ``rule=<kind>:<n>``).
+RULE_KIND_KEY = "rule_kind"
+RULE_NUMBER_KEYS = {"budget": "rule_budget", "budget_share": "rule_share",
+                    "threshold": "rule_threshold", "tiers": "rule_tiers"}
 
 #: How many results of each kind the store keeps (least recently used dropped first).
 STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
@@ -449,13 +455,15 @@ class Workspace:
         ----------
         params : Mapping of str to str
             ``model`` (a saved model), ``threshold``, ``high`` / ``medium`` (tier cutoffs in
-            [0, 1], medium <= high), ``data`` (SHA-256 of a kept upload).
+            [0, 1], medium <= high), ``rule`` (the campaign rule, ``<kind>[:<number>]``),
+            ``data`` (SHA-256 of a kept upload).
 
         Returns
         -------
         list of str
-            A note per value that could not be applied (unknown model, unknown or cleaned
-            file); out-of-range numbers are ignored silently.
+            A note per value that could not be applied (unknown model, invalid campaign
+            rule, unknown or cleaned file); out-of-range threshold or cutoffs are ignored
+            silently.
         """
         notes = []
         name = params.get("model")
@@ -472,6 +480,11 @@ class Workspace:
         hi, med = _unit_float(params.get("high")), _unit_float(params.get("medium"))
         if hi is not None and med is not None and med <= hi:
             self.state[CUTOFFS_KEY] = {"high": hi, "medium": med}
+        rule = params.get("rule")
+        if rule:
+            if not self._restore_rule(str(rule)):
+                notes.append(f"The campaign rule of this link ({rule!r}) is not valid; "
+                             "showing the default rule (risk tier High).")
         sha = params.get("data")
         if sha:
             try:
@@ -486,9 +499,62 @@ class Workspace:
                 self.state[DATA_KEY] = data
         return notes
 
+    def fits(self, data: ActiveData | None, model: str | None = None) -> bool:
+        """Whether ``model`` (default: the active model) loads and finds every feature
+        column it needs in ``data`` (False without a model or data)."""
+        try:
+            bundle = self.bundle(model)
+            if bundle is None or data is None:
+                return False
+            bundle.check_columns(data.frame)
+        except Exception:  # a bundle that does not load, or missing columns
+            return False
+        return True
+
+    def open_fitting(self) -> list[str]:
+        """Make a new session's start model and data fit each other.
+
+        The champion may have been trained on another kind of file than the shipped sample
+        (e.g. a telco file while the sample is a bank file). When the active data is the
+        shipped sample and the active model cannot score it, the session opens with the
+        model's own training file when the upload folder keeps it (matched on the card's
+        ``data_sha256``), else with the shipped default model (when that one fits).
+
+        Returns
+        -------
+        list of str
+            One note when the model was replaced (which model is the champion and which
+            kind of file it needs); empty otherwise.
+        """
+        sample = self.sample()
+        if self.data_is_upload or sample is None or not self.model_name:
+            return []
+        if self.fits(sample):
+            return []
+        try:
+            card = self.bundle().card
+        except Exception:  # the page that needs the model shows why it does not load
+            card = {}
+        sha = card.get("data_sha256")
+        if is_sha256(sha):
+            try:
+                own = self.restore_upload(sha)
+            except Exception:  # an unreadable kept file: as if it were not kept
+                own = None
+            if own is not None and self.fits(own):
+                self.state[DATA_KEY] = own
+                return []
+        name, fallback = self.model_name, config.DEFAULT_MODEL_NAME
+        if fallback == name or fallback not in list_models() or not self.fits(sample, fallback):
+            return []
+        self.set_model(fallback)
+        source = card.get("source") or "another kind of file"
+        return [f"The champion {name} was trained on {source}: upload such a file on Data "
+                f"or choose it on Model. Showing {fallback} on {sample.name}."]
+
     def url_params(self) -> dict[str, str]:
         """The session's state as page-URL parameters: ``model``, ``threshold``, ``high``,
-        ``medium`` and, for an upload, ``data`` (its SHA-256; never a name or a path)."""
+        ``medium``, ``rule`` (the campaign rule) and, for an upload, ``data`` (its SHA-256; never a name or a path)."""
         out = {}
         if self.model_name:
             out["model"] = str(self.model_name)
@@ -498,10 +564,61 @@ class Workspace:
         if cut:
             out["high"] = repr(round(float(cut["high"]), 6))
             out["medium"] = repr(round(float(cut["medium"]), 6))
+        rule = self._rule_param()
+        if rule:
+            out["rule"] = rule
         data = self.state.get(DATA_KEY)
         if data is not None:
             out["data"] = data.sha256
         return out
+
+    def _rule_param(self) -> str | None:
+        """The session's campaign rule as ``<kind>`` or ``<kind>:<number>`` (``budget:250``,
+        ``budget_share:12.5``, ``threshold:0.4``, ``tiers:High,Medium``, ``max_value``)."""
+        kind = self.state.get(RULE_KIND_KEY)
+        if not kind:
+            return None
+        held = self.state.get(RULE_NUMBER_KEYS.get(kind, ""))
+        if kind == "tiers":
+            return "tiers:" + ",".join(str(t) for t in held or ())
+        if kind == "budget" and held is not None:
+            return f"budget:{int(held)}"
+        if held is not None:
+            return f"{kind}:{float(held)!r}"
+        return str(kind)
+
+    def _restore_rule(self, text: str) -> bool:
+        """Apply a ``rule`` URL parameter (see :meth:`_rule_param`); False when it is not a
+        valid campaign rule (nothing is changed then)."""
+        from churn_core.workbench.target_lists import campaign_rule
+
+        kind, _, number = text.partition(":")
+        spec: dict = {"kind": kind}
+        try:
+            if kind == "budget":
+                spec["budget"] = int(number)
+            elif kind == "budget_share":
+                spec["share"] = float(number)
+                if not spec["share"] >= 0.1:  # the page's smallest share
+                    return False
+            elif kind == "threshold":
+                spec["threshold"] = float(number)
+            elif kind == "tiers":
+                spec["tiers"] = tuple(t for t in number.split(",") if t)
+            if any(isinstance(v, float) and v != v for v in spec.values()):  # NaN
+                return False
+            rule = campaign_rule(spec)
+        except Exception:  # not a number, unknown kind or tier, out of range
+            return False
+        self.state[RULE_KIND_KEY] = rule.kind
+        key = RULE_NUMBER_KEYS.get(rule.kind)
+        if key:
+            self.state[key] = {"budget": lambda: int(rule.budget),
+                               "budget_share": lambda: float(rule.share),
+                               "threshold": lambda: float(rule.threshold),
+                               "tiers": lambda: list(rule.tiers)}[rule.kind]()
+        self.state[RULE_KEY] = rule.to_dict()
+        return True
 
 
 #: Every URL parameter :meth:`Workspace.url_params` may write.
@@ -510,7 +627,7 @@ class Workspace:
 #: this many keep both workers of a 2-core machine busy, as the real computation does
 RATE_SAMPLE_ROWS = 64
 
-URL_KEYS = ("model", "threshold", "high", "medium", "data")
+URL_KEYS = ("model", "threshold", "high", "medium", "rule", "data")
 
 
 def _unit_float(text) -> float | None:

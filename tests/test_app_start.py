@@ -1,0 +1,91 @@
+"""AppTest: a new session never opens in a broken state (champion of another kind of file).
+
+When the champion was trained on a file of another kind than the shipped sample (e.g. a
+telco file, while the sample is a bank file), a fresh session at the bare URL must not show
+"required column(s) missing" errors: it opens with the champion's own training file when the
+upload folder keeps it, else with the shipped default model on the sample and a one-line note.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from apptest_util import app_models, assert_no_exception, new_app  # noqa: F401
+
+from churn_core import config
+
+pytestmark = pytest.mark.slow
+
+NAME = "telco1"
+FILE = "WA_telco_like.csv"
+
+
+def _telco_like_bytes(n=400) -> bytes:
+    rng = np.random.default_rng(0)
+    tenure = rng.integers(0, 72, n)
+    monthly = rng.uniform(20, 110, n).round(2)
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n)
+    churn = np.where(rng.random(n) < 0.1 + 0.4 * (contract == "Month-to-month"), "Yes", "No")
+    frame = pd.DataFrame({"customerID": [f"C{i:05d}" for i in range(n)], "tenure": tenure,
+                          "MonthlyCharges": monthly, "Contract": contract, "Churn": churn})
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def telco_champion(app_models, tiny_cfg):  # noqa: F811
+    """A tiny model trained on a telco-like file, saved and made the champion."""
+    import io
+
+    from churn_core.data.infer import infer_schema
+    from churn_core.model.bundle import save_bundle
+    from churn_core.model.registry import set_champion
+    from churn_core.model.train import train_bundle
+    from churn_core.workbench.data import sha256_of
+
+    raw = _telco_like_bytes()
+    df = pd.read_csv(io.BytesIO(raw), dtype=str)
+    schema = infer_schema(df, target="Churn", positive_label="Yes")
+    bundle = train_bundle(df, schema, tiny_cfg, name=NAME, source_name=FILE,
+                          data_sha256=sha256_of(raw))
+    save_bundle(bundle, NAME, app_models)
+    set_champion(NAME, app_models)
+    yield raw
+    (app_models / "champion.json").unlink(missing_ok=True)
+
+
+def _errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def test_a_champion_that_cannot_score_the_sample_is_not_opened_on_it(telco_champion):
+    at = new_app()
+    at.run()
+    assert_no_exception(at)
+    ss = at.session_state
+    assert ss["active_model"] == config.DEFAULT_MODEL_NAME  # a model that fits the sample
+    assert ss["active_data"] is None  # the shipped sample
+    assert _errors(at) == []
+    notes = [w.value for w in at.sidebar.warning]
+    assert any(f"champion {NAME} was trained on {FILE}" in n.replace("\\", "")
+               for n in notes), notes
+    for page in ("pages/explain.py", "pages/score_segment.py"):
+        at.switch_page(page).run()
+        assert_no_exception(at)
+        assert not [e for e in _errors(at) if "missing" in e], page
+
+
+def test_the_champions_kept_training_file_opens_with_it(telco_champion):
+    from churn_core.workbench.data import sha256_of
+    from churn_core.workbench.uploads import UploadFolder
+
+    raw = telco_champion
+    UploadFolder().save(sha256_of(raw), FILE, raw)
+    at = new_app()
+    at.run()
+    assert_no_exception(at)
+    ss = at.session_state
+    assert ss["active_model"] == NAME
+    assert ss["active_data"] is not None and ss["active_data"].sha256 == sha256_of(raw)
+    assert len(ss["active_data"].frame) == 400
+    assert _errors(at) == []
+    assert at.query_params["data"] == sha256_of(raw)  # a reload keeps it
