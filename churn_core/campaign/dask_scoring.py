@@ -14,7 +14,11 @@ a line end preceded by an even number of ``"`` characters, so a quoted field hol
 breaks is never cut (with backslash-escaped quotes this count can be wrong: such files are
 split where the reader's own quote check re-cuts them). Workers load the bundle once per
 process, from its folder, with :func:`churn_core.model.bundle.load_bundle` (the NumPy network,
-no TensorFlow), so nothing is pickled from the client. Each partition writes its own part
+no TensorFlow), so nothing is pickled from the client: ``client.run`` loads it on every worker
+before the first partition, and a local cluster's workers are forked from the client on Linux
+(:func:`local_start_method`), so they start with its imports and its loaded bundle. Read,
+score and write of one partition are one fused task on the worker that returns one row of
+counts (the scored rows never travel to the client). Each partition writes its own part
 files::
 
     OUTDIR/scores/part-00000.parquet     scored rows (+ churn_probability, predicted_churn, risk_tier)
