@@ -163,6 +163,8 @@ def _csv_head(path: Path) -> dict | None:
 def _record_ends(block: bytes) -> int:
     """Line ends outside quoted fields in ``block`` (which starts outside quotes): the rows a
     spreadsheet shows, since a quoted cell's line breaks stay inside one row."""
+    if block.find(b'"') < 0:  # no quoted cell: every line end ends a record (10x faster)
+        return block.count(b"\n")
     a = np.frombuffer(block, dtype=np.uint8)
     nl = np.flatnonzero(a == 10)
     if not len(nl):
