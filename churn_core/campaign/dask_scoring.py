@@ -409,9 +409,13 @@ def _open_client(scheduler: str | None, n_workers: int, processes: bool):
     if scheduler:
         return Client(scheduler), None
     method = local_start_method() if processes else None
-    # no dashboard (it costs CPU on 2 cores and is not shown); one thread per worker: the
-    # scoring is pandas/NumPy work that holds the interpreter lock part of the time
-    with dask.config.set({"distributed.worker.multiprocessing-method": method} if method else {}):
+    # no dashboard and no statistical profiler (it samples each worker's stack every 10 ms
+    # for the dashboard's profile page): CPU the 2 cores need for scoring. One thread per
+    # worker: the scoring is pandas/NumPy work that holds the interpreter lock part of the time
+    conf = {"distributed.worker.profile.enabled": False}
+    if method:
+        conf["distributed.worker.multiprocessing-method"] = method
+    with dask.config.set(conf):
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
                                dashboard_address=None, silence_logs=40)
     return Client(cluster), cluster
