@@ -70,6 +70,27 @@ def run_sampled(cmd: list[str]) -> dict:
             "processes": len(peak)}
 
 
+def same_scores(local_file: Path, dask_dir: Path) -> bool:
+    """The Dask engine's part files, in part order, hold the local engine's scored and rejected
+    rows: same count, same ``source_row`` order, probabilities within 1e-6 (float32), same
+    labels and risk tiers."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    cols = ["source_row", "churn_probability", "predicted_churn", "risk_tier"]
+    loc = pq.read_table(local_file, columns=cols).to_pandas()
+    got = pq.read_table(sorted((dask_dir / "scores").glob("part-*.parquet")), columns=cols).to_pandas()
+    rej_local = pq.read_table(local_file.with_name(f"{local_file.stem}_rejected.parquet"),
+                              columns=["source_row"]).num_rows
+    rej_dask = sum(pq.ParquetFile(f).metadata.num_rows for f in (dask_dir / "rejected").glob("part-*.parquet"))
+    return (len(loc) == len(got) and rej_local == rej_dask
+            and np.array_equal(loc["source_row"].to_numpy(), got["source_row"].to_numpy())
+            and bool(np.allclose(loc["churn_probability"].to_numpy(), got["churn_probability"].to_numpy(),
+                                 rtol=0, atol=1e-6))
+            and np.array_equal(loc["predicted_churn"].to_numpy(), got["predicted_churn"].to_numpy())
+            and loc["risk_tier"].astype(str).equals(got["risk_tier"].astype(str)))
+
+
 def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> list[Row]:
     """Local and Dask engine on one file, alternating (local first in odd runs, Dask first in
     even ones), so both see the same load; medians and two ratios (of the medians, and the
@@ -91,14 +112,12 @@ def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> 
 
     def run_dask() -> dict:
         shutil.rmtree(target, ignore_errors=True)
-        try:
-            return run_sampled([py, "-m", "churn_core", "-q", "score", "--engine", "dask", "--workers",
-                                str(workers), "--model", str(models / name), "--data", str(data),
-                                "--out", str(target)])
-        finally:
-            shutil.rmtree(target, ignore_errors=True)
+        return run_sampled([py, "-m", "churn_core", "-q", "score", "--engine", "dask", "--workers",
+                            str(workers), "--model", str(models / name), "--data", str(data),
+                            "--out", str(target)])
 
     local, dask = [], []
+    same = None
     for i in range(repeat):
         if i % 2 == 0:
             local.append(run_local())
@@ -106,6 +125,10 @@ def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> 
         else:
             dask.append(run_dask())
             local.append(run_local())
+        if same is None:
+            same = same_scores(local_out, target)
+            log(f"  dask parts == local file (rows, order, source_row, probabilities within 1e-6): {same}")
+        shutil.rmtree(target, ignore_errors=True)
         loads.append(os.getloadavg()[0])
         log(f"  run {i + 1}: local {local[-1]['wall']:.1f} s ({local[-1]['cpu']:.1f} CPU-s, "
             f"{local[-1]['max_rss_mb']:.0f} MB) | dask {dask[-1]['wall']:.1f} s ({dask[-1]['cpu']:.1f} CPU-s, "
@@ -128,6 +151,8 @@ def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> 
         Row("dask", "ratio dask / local per back-to-back pair, median", pair, "x", repeat, "<= 1", pair <= 1,
             note="pairs: " + ", ".join(f"{d['wall'] / lo['wall']:.2f}" for d, lo in zip(dask, local))),
         Row("dask", "dask: largest worker process (RSS)", wrss, "MB", repeat, "<= 1536 MB", wrss <= RSS_GOAL_MB),
+        Row("dask", "dask parts == local file (rows, order, source_row, p within 1e-6, tiers)", float(same), "",
+            1, "1", same),
     ]
 
 
