@@ -9,9 +9,11 @@ Both are the command a user runs, each in its own child process:
 score --engine dask --workers 2`` (a ``LocalCluster`` of 2 worker processes; the file is cut
 into byte-range partitions, ``churn_core.campaign.dask_scoring.plan_partitions``). While a
 command runs, its process tree is sampled every 0.2 s (psutil) and the largest resident set
-of any one process is kept (for Dask: a worker, the nanny or the client). Goals (issue 18):
-Dask wall <= local wall; every process <= 1.5 GB. The load average is reported: 8 jobs share
-2 cores, read the ratio more than the seconds. ``--json`` prints the table rows as JSON.
+of each process is kept (for Dask: the client, which also runs the scheduler and the nannies,
+and each worker). The two commands alternate (local first in odd runs, Dask first in even
+runs) so both see the same load. Goals (issue 18): Dask wall <= local wall; every worker
+<= 1.5 GB. CPU-s are those of the whole process tree. The load average is reported: other
+jobs share the 2 cores, read the ratios more than the seconds. ``--json`` prints the table rows as JSON.
 """
 from __future__ import annotations
 
@@ -32,12 +34,16 @@ RSS_GOAL_MB = 1.5 * 1024
 
 
 def run_sampled(cmd: list[str]) -> dict:
-    """Run ``cmd``; wall seconds and the largest RSS (MB) of any process of its tree."""
+    """Run ``cmd``: wall seconds, CPU seconds of its whole process tree, and the largest RSS
+    (MB) of its top process (the client) and of any other process of its tree (a worker)."""
+    import resource
+
     import psutil
 
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    log = CACHE / "out" / "dask_child.log"
+    log = CACHE / "out" / f"dask_child_{os.getpid()}.log"
     peak: dict[int, float] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log, "wb") as fh:
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT)
@@ -53,43 +59,100 @@ def run_sampled(cmd: list[str]) -> dict:
                 pass
             time.sleep(0.2)
         wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped descendants included
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{log.read_text(errors='replace')[-2000:]}")
-    return {"wall": wall, "max_rss_mb": max(peak.values(), default=0.0), "processes": len(peak)}
+    log.unlink(missing_ok=True)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    workers = [v for k, v in peak.items() if k != proc.pid]
+    return {"wall": wall, "cpu": cpu, "max_rss_mb": max(peak.values(), default=0.0),
+            "client_rss_mb": peak.get(proc.pid, 0.0), "worker_rss_mb": max(workers, default=0.0),
+            "processes": len(peak)}
+
+
+def same_scores(local_file: Path, dask_dir: Path) -> bool:
+    """The Dask engine's part files, in part order, hold the local engine's scored and rejected
+    rows: same count, same ``source_row`` order, probabilities within 1e-6 (float32), same
+    labels and risk tiers."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    cols = ["source_row", "churn_probability", "predicted_churn", "risk_tier"]
+    loc = pq.read_table(local_file, columns=cols).to_pandas()
+    got = pq.read_table(sorted((dask_dir / "scores").glob("part-*.parquet")), columns=cols).to_pandas()
+    rej_local = pq.read_table(local_file.with_name(f"{local_file.stem}_rejected.parquet"),
+                              columns=["source_row"]).num_rows
+    rej_dask = sum(pq.ParquetFile(f).metadata.num_rows for f in (dask_dir / "rejected").glob("part-*.parquet"))
+    return (len(loc) == len(got) and rej_local == rej_dask
+            and np.array_equal(loc["source_row"].to_numpy(), got["source_row"].to_numpy())
+            and bool(np.allclose(loc["churn_probability"].to_numpy(), got["churn_probability"].to_numpy(),
+                                 rtol=0, atol=1e-6))
+            and np.array_equal(loc["predicted_churn"].to_numpy(), got["predicted_churn"].to_numpy())
+            and loc["risk_tier"].astype(str).equals(got["risk_tier"].astype(str)))
 
 
 def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> list[Row]:
+    """Local and Dask engine on one file, alternating (local first in odd runs, Dask first in
+    even ones), so both see the same load; medians and two ratios (of the medians, and the
+    median of the per-pair ratios)."""
     models, name = bench_bundle()
     data = synthetic_file(rows)
     out_dir = CACHE / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
     py = sys.executable
-    load = os.getloadavg()[0]
-    log(f"dask: {rows:,} rows ({data.stat().st_size / 1e6:.0f} MB), {workers} workers, load {load:.1f}")
+    loads = [os.getloadavg()[0]]
+    log(f"dask: {rows:,} rows ({data.stat().st_size / 1e6:.0f} MB), {workers} workers, load {loads[0]:.1f}")
+    tag_dir = f"{os.getpid()}"
+    local_out = out_dir / f"dask_local_{tag_dir}.parquet"
+    target = out_dir / f"dask_out_{tag_dir}"
+
+    def run_local() -> dict:
+        return run_sampled([py, "-m", "churn_core", "-q", "score", "--model", str(models / name),
+                            "--data", str(data), "--out", str(local_out)])
+
+    def run_dask() -> dict:
+        shutil.rmtree(target, ignore_errors=True)
+        return run_sampled([py, "-m", "churn_core", "-q", "score", "--engine", "dask", "--workers",
+                            str(workers), "--model", str(models / name), "--data", str(data),
+                            "--out", str(target)])
+
     local, dask = [], []
+    same = None
     for i in range(repeat):
-        local.append(run_sampled([py, "-m", "churn_core", "-q", "score", "--model", str(models / name),
-                                  "--data", str(data), "--out", str(out_dir / "dask_local.parquet")]))
-        target = out_dir / "dask_out"
+        if i % 2 == 0:
+            local.append(run_local())
+            dask.append(run_dask())
+        else:
+            dask.append(run_dask())
+            local.append(run_local())
+        if same is None:
+            same = same_scores(local_out, target)
+            log(f"  dask parts == local file (rows, order, source_row, probabilities within 1e-6): {same}")
         shutil.rmtree(target, ignore_errors=True)
-        dask.append(run_sampled([py, "-m", "churn_core", "-q", "score", "--engine", "dask", "--workers",
-                                 str(workers), "--model", str(models / name), "--data", str(data),
-                                 "--out", str(target)]))
-        shutil.rmtree(target, ignore_errors=True)
-        log(f"  run {i + 1}: local {local[-1]['wall']:.1f} s {local[-1]['max_rss_mb']:.0f} MB | "
-            f"dask {dask[-1]['wall']:.1f} s, largest process {dask[-1]['max_rss_mb']:.0f} MB")
+        loads.append(os.getloadavg()[0])
+        log(f"  run {i + 1}: local {local[-1]['wall']:.1f} s ({local[-1]['cpu']:.1f} CPU-s, "
+            f"{local[-1]['max_rss_mb']:.0f} MB) | dask {dask[-1]['wall']:.1f} s ({dask[-1]['cpu']:.1f} CPU-s, "
+            f"largest worker {dask[-1]['worker_rss_mb']:.0f} MB, client {dask[-1]['client_rss_mb']:.0f} MB) "
+            f"| ratio {dask[-1]['wall'] / local[-1]['wall']:.2f} | load {loads[-1]:.1f}")
     lw, dw = median(r["wall"] for r in local), median(r["wall"] for r in dask)
-    rss = max(r["max_rss_mb"] for r in dask)
-    for p in out_dir.glob("dask_local*"):
+    lc, dc = median(r["cpu"] for r in local), median(r["cpu"] for r in dask)
+    pair = median(d["wall"] / lo["wall"] for d, lo in zip(dask, local))
+    wrss = max(r["worker_rss_mb"] for r in dask)
+    for p in out_dir.glob(f"dask_local_{tag_dir}*"):
         p.unlink()
     tag = f"{rows / 1e6:g}M rows, one file"
+    load = f"load {min(loads):.1f}-{max(loads):.1f}"
     return [
         Row("dask", f"local engine `score`, {tag}", lw, "s", repeat,
-            note=f"largest process {max(r['max_rss_mb'] for r in local):.0f} MB; load {load:.1f}"),
-        Row("dask", f"dask engine, {workers} workers, {tag}", dw, "s", repeat, "<= local", dw <= lw,
-            note=f"ratio {dw / lw:.2f}"),
-        Row("dask", "dask: largest process (worker, nanny or client)", rss, "MB", repeat, "<= 1536 MB",
-            rss <= RSS_GOAL_MB),
+            note=f"{lc:.1f} CPU-s; largest process {max(r['max_rss_mb'] for r in local):.0f} MB; {load}"),
+        Row("dask", f"dask engine, {workers} workers, {tag}", dw, "s", repeat,
+            note=f"{dc:.1f} CPU-s (whole process tree); client {max(r['client_rss_mb'] for r in dask):.0f} MB"),
+        Row("dask", "ratio median(dask) / median(local), same run", dw / lw, "x", repeat, "<= 1", dw / lw <= 1),
+        Row("dask", "ratio dask / local per back-to-back pair, median", pair, "x", repeat, "<= 1", pair <= 1,
+            note="pairs: " + ", ".join(f"{d['wall'] / lo['wall']:.2f}" for d, lo in zip(dask, local))),
+        Row("dask", "dask: largest worker process (RSS)", wrss, "MB", repeat, "<= 1536 MB", wrss <= RSS_GOAL_MB),
+        Row("dask", "dask parts == local file (rows, order, source_row, p within 1e-6, tiers)", float(same), "",
+            1, "1", same),
     ]
 
 

@@ -129,7 +129,7 @@ def test_user_errors(cluster, parts, models_dir, tmp_path):
     assert not (tmp_path / "o2").exists() and not list(tmp_path.glob(".o2.partial*"))
 
 
-@pytest.mark.slow  # a Dask cluster of worker processes, each importing TensorFlow: 15-35 s on 2 cores
+@pytest.mark.slow  # a Dask cluster of worker processes started by the CLI: 10-30 s on 2 shared cores
 def test_cli_dask_worker_processes_print_no_tensorflow_log_lines(parts, models_dir, tmp_path):
     """Worker processes import TensorFlow themselves: its start-up lines (oneDNN, CUDA) are
     filtered there too, so the analyst sees the summary and nothing else."""

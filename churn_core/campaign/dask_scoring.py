@@ -1,6 +1,6 @@
 """Score a big customer file, or a folder (or glob) of them, past one machine with Dask.
 
-Partitions (:func:`plan_partitions`): a CSV file larger than ``blocksize`` (32 MB) is cut
+Partitions (:func:`plan_partitions`): a CSV file larger than ``blocksize`` (16 MB) is cut
 into byte ranges that end at a record end, and a Parquet file into groups of its row groups,
 so one big file keeps every worker busy in bounded memory; other files (small ones, gzip,
 XLSX) are one partition each. Every partition is read by the worker with
@@ -14,7 +14,11 @@ a line end preceded by an even number of ``"`` characters, so a quoted field hol
 breaks is never cut (with backslash-escaped quotes this count can be wrong: such files are
 split where the reader's own quote check re-cuts them). Workers load the bundle once per
 process, from its folder, with :func:`churn_core.model.bundle.load_bundle` (the NumPy network,
-no TensorFlow), so nothing is pickled from the client. Each partition writes its own part
+no TensorFlow), so nothing is pickled from the client: ``client.run`` loads it on every worker
+before the first partition, and a local cluster's workers are forked from the client on Linux
+(:func:`local_start_method`), so they start with its imports and its loaded bundle. Read,
+score and write of one partition are one fused task on the worker that returns one row of
+counts (the scored rows never travel to the client). Each partition writes its own part
 files::
 
     OUTDIR/scores/part-00000.parquet     scored rows (+ churn_probability, predicted_churn, risk_tier)
@@ -55,9 +59,11 @@ SOURCE_FILE = "source_file"
 _COUNT_COLUMNS = {"source_file": "str", "rows_in": "int64", "rows_scored": "int64",
                   "rows_rejected": "int64", "predicted_churners": "int64"}
 
-#: Byte size of the CSV ranges a big file is cut into (~470k bank rows): each worker holds one
-#: range as text cells plus its scores, well under 1.5 GB.
-BLOCKSIZE = 32 * 2 ** 20
+#: Byte size of the CSV ranges a big file is cut into (~235k bank rows): each worker holds one
+#: range as text cells plus its scores, well under 1.5 GB. On 2 workers, 2M rows: 16 MB took
+#: 8.3-9.4 worker CPU-s against 10.2-12.8 with 32 MB (smaller frames stay in cache) and kept
+#: both workers busy to the end (9 partitions, not 5); 8 MB was no faster (more part files).
+BLOCKSIZE = 16 * 2 ** 20
 #: Bytes read from the top of a CSV file to find its header lines.
 _HEAD_BYTES = 1 << 20
 
@@ -157,6 +163,8 @@ def _csv_head(path: Path) -> dict | None:
 def _record_ends(block: bytes) -> int:
     """Line ends outside quoted fields in ``block`` (which starts outside quotes): the rows a
     spreadsheet shows, since a quoted cell's line breaks stay inside one row."""
+    if block.find(b'"') < 0:  # no quoted cell: every line end ends a record (10x faster)
+        return block.count(b"\n")
     a = np.frombuffer(block, dtype=np.uint8)
     nl = np.flatnonzero(a == 10)
     if not len(nl):
@@ -350,12 +358,17 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     DataFrame of shape (1, 5)
         ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``.
     """
-    from churn_core.campaign.scoring import add_risk_tier, score_frame
+    from churn_core.campaign.scoring import add_risk_tier, prefer_system_arrow_pool, score_frame
+    from churn_core.model.numpy_net import single_thread_blas
 
+    prefer_system_arrow_pool()  # as the local engine: the system allocator, ~8 % less CPU
     number = int((partition_info or {}).get("number", 0))
     source = str(df[SOURCE_FILE].iloc[0]) if len(df) else df.attrs.get("source_name", f"part {number}")
     bundle = worker_bundle(models_dir, name)
-    res = score_frame(bundle, df, threshold=threshold, source_name=source)
+    # one BLAS thread per worker: the workers are the parallelism (a forked worker inherits
+    # the client's BLAS pool, not Dask's OPENBLAS_NUM_THREADS=1 spawn environment)
+    with single_thread_blas():
+        res = score_frame(bundle, df, threshold=threshold, source_name=source)
     add_risk_tier(res.scored, bundle.tier_cutoffs)
     ext = ".parquet" if fmt == "parquet" else ".csv"
     out = Path(out_dir)
@@ -366,13 +379,45 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     return pd.DataFrame([counts]).astype(_COUNT_COLUMNS)
 
 
+def local_start_method() -> str | None:
+    """How a local cluster starts its worker processes: ``"fork"`` on Linux, else Dask's default.
+
+    A forked worker starts with the client's imports (pandas, pyarrow, this package) and its
+    loaded bundle already in memory (copy-on-write), where Dask's default (``"spawn"``) starts
+    a fresh interpreter that imports them again: on 2 shared cores, starting and stopping a
+    2-worker cluster took 1.0 s with fork against 15 s with spawn (3.5 CPU-s of imports;
+    ``benchmarks/RESULTS.md``). Fork is safe on Linux (Arrow, OpenBLAS and :mod:`logging`
+    re-arm their locks after a fork); other systems keep Dask's setting
+    (``distributed.worker.multiprocessing-method``).
+
+    Returns
+    -------
+    str or None
+        ``"fork"``, or None to leave Dask's configuration alone.
+    """
+    import multiprocessing
+    import sys
+
+    return "fork" if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods() \
+        else None
+
+
 def _open_client(scheduler: str | None, n_workers: int, processes: bool):
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
         return Client(scheduler), None
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=None, silence_logs=40)
+    method = local_start_method() if processes else None
+    # no dashboard and no statistical profiler (it samples each worker's stack every 10 ms
+    # for the dashboard's profile page): CPU the 2 cores need for scoring. One thread per
+    # worker: the scoring is pandas/NumPy work that holds the interpreter lock part of the time
+    conf = {"distributed.worker.profile.enabled": False}
+    if method:
+        conf["distributed.worker.multiprocessing-method"] = method
+    with dask.config.set(conf):
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
+                               dashboard_address=None, silence_logs=40)
     return Client(cluster), cluster
 
 
@@ -425,9 +470,11 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     BundleError
         When the bundle cannot be loaded.
     """
+    import dask
     import dask.dataframe as dd
     from distributed import as_completed
 
+    from churn_core.campaign import scoring  # noqa: F401 - imported once here: forked workers inherit it
     from churn_core.model.bundle import load_bundle
 
     if fmt not in OUT_FORMATS:
@@ -452,15 +499,22 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
         if client is None:
             own_client, cluster = _open_client(scheduler, n_workers, processes)
             client = own_client
+        # every worker loads the bundle once, now and in parallel (a forked local worker
+        # already holds the client's copy); later partitions reuse it (worker_bundle)
+        client.run(worker_bundle, str(model_dir.parent), model_dir.name)
         meta_in = pd.DataFrame({SOURCE_FILE: pd.Series([], dtype="str")})
         specs = plan_partitions(files, blocksize)
-        ddf = dd.from_map(read_partition, specs, meta=meta_in, enforce_metadata=False,
-                          label="read-partition")
-        counts = ddf.map_partitions(score_partition, str(model_dir.parent), model_dir.name, thr,
-                                    str(tmp), fmt, meta=pd.DataFrame(
-                                        {k: pd.Series([], dtype=v) for k, v in _COUNT_COLUMNS.items()}),
-                                    enforce_metadata=False)
-        futures = client.compute(counts.to_delayed(), optimize_graph=True)
+        # convert-string off: the partitions reach score_frame with read_table's own dtypes,
+        # as in the local engine (not re-typed to string[pyarrow] between the two tasks)
+        with dask.config.set({"dataframe.convert-string": False}):
+            ddf = dd.from_map(read_partition, specs, meta=meta_in, enforce_metadata=False,
+                              label="read-partition")
+            counts = ddf.map_partitions(score_partition, str(model_dir.parent), model_dir.name, thr,
+                                        str(tmp), fmt, meta=pd.DataFrame(
+                                            {k: pd.Series([], dtype=v) for k, v in _COUNT_COLUMNS.items()}),
+                                        enforce_metadata=False)
+            # one task per partition (read + score + write fused), nothing but counts returned
+            futures = client.compute(counts.to_delayed(), optimize_graph=True)
         done = 0
         for _ in as_completed(futures):
             done += 1
