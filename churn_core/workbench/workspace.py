@@ -18,9 +18,7 @@ This module never imports streamlit. Results are not copied: callers must not mo
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +30,7 @@ from churn_core.workbench.data import (ActiveData, apply_schema, data_sha256, lo
 from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
                                              eval_arrays)
 from churn_core.workbench.scores import Scores, score_data
+from churn_core.workbench.store import ResultStore
 from churn_core.workbench.uploads import UploadFolder, is_sha256
 
 if TYPE_CHECKING:  # imported when used (scikit-learn)
@@ -48,12 +47,6 @@ RULE_KEY = "campaign_rule"            # CampaignRule.to_dict() of the session
 RULE_KIND_KEY = "rule_kind"
 RULE_NUMBER_KEYS = {"budget": "rule_budget", "budget_share": "rule_share",
                     "threshold": "rule_threshold", "tiers": "rule_tiers"}
-
-#: How many results of each kind the store keeps (least recently used dropped first).
-STORE_LIMITS = {"bundle": 4, "data": 4, "scores": 6, "eval": 4, "sweep": 4, "challenger": 2,
-                "explainer": 4, "explanation": 8, "reasons": 8, "values": 8,
-                "quality": 6, "figure": 128, "explain_rate": 8}
-
 
 def model_stamp(name: str | None) -> float:
     """Modification time of a bundle's ``card.json`` (changes when the bundle is re-saved);
@@ -78,65 +71,6 @@ def list_models() -> list[str]:
         names.remove(config.DEFAULT_MODEL_NAME)
         names.insert(0, config.DEFAULT_MODEL_NAME)
     return names
-
-
-class ResultStore:
-    """Process-wide results keyed by the hashes they depend on (thread-safe).
-
-    Streamlit runs each session's script in its own thread; a result being computed for one
-    session is waited for, not computed again, by another session asking for the same key.
-    """
-
-    def __init__(self, limits: dict | None = None):
-        self._limits = dict(STORE_LIMITS, **(limits or {}))
-        self._lock = threading.Lock()
-        self._kinds: dict[str, OrderedDict] = {}
-        self._key_locks: dict[tuple, threading.Lock] = {}
-
-    def peek(self, kind: str, key: tuple):
-        """The stored result, or None (never computes)."""
-        with self._lock:
-            cache = self._kinds.get(kind)
-            if cache is None or key not in cache:
-                return None
-            cache.move_to_end(key)
-            return cache[key]
-
-    def items(self, kind: str) -> list:
-        """``(key, result)`` pairs of one kind (a snapshot)."""
-        with self._lock:
-            return list(self._kinds.get(kind, {}).items())
-
-    def get(self, kind: str, key: tuple, compute: Callable[[], object]):
-        """Return the result stored under ``(kind, key)``, computing it once if absent."""
-        found = self.peek(kind, key)
-        if found is not None:
-            return found
-        with self._lock:
-            key_lock = self._key_locks.setdefault((kind, key), threading.Lock())
-        with key_lock:
-            found = self.peek(kind, key)
-            if found is not None:
-                return found
-            value = compute()
-            self.put(kind, key, value)
-        with self._lock:
-            self._key_locks.pop((kind, key), None)
-        return value
-
-    def put(self, kind: str, key: tuple, value) -> None:
-        """Store ``value`` (dropping the least recently used result of that kind)."""
-        with self._lock:
-            cache = self._kinds.setdefault(kind, OrderedDict())
-            cache[key] = value
-            cache.move_to_end(key)
-            while len(cache) > self._limits.get(kind, 4):
-                cache.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every result (e.g. after a model folder was deleted)."""
-        with self._lock:
-            self._kinds.clear()
 
 
 class Workspace:
@@ -621,11 +555,12 @@ class Workspace:
         return True
 
 
-#: Every URL parameter :meth:`Workspace.url_params` may write.
 #: customers timed once per model to estimate how long SHAP values will take
 #: (:meth:`Workspace.explain_seconds`); the fast method runs one customer per worker task, so
 #: this many keep both workers of a 2-core machine busy, as the real computation does
 RATE_SAMPLE_ROWS = 64
+
+#: Every URL parameter :meth:`Workspace.url_params` may write.
 
 URL_KEYS = ("model", "threshold", "high", "medium", "rule", "data")
 
