@@ -75,8 +75,10 @@ def test_url_params_round_trip_through_a_new_session(tmp_path, monkeypatch, trai
     first.set_data(first.read_upload("part.csv", raw))
     first.state[wb.THRESHOLD_KEY] = 0.33
     first.state[wb.CUTOFFS_KEY] = {"high": 0.7, "medium": 0.2}
+    assert first._restore_rule("budget_share:12.5")  # the campaign rule as the page sets it
     url = first.url_params()
     assert set(url) == set(wb.URL_KEYS) and url["threshold"] == "0.33"
+    assert url["rule"] == "budget_share:12.5"
     again = wb.Workspace({}, wb.ResultStore())  # a reload: new session, even a new process
     assert again.restore(url) == []
     assert again.url_params() == url
