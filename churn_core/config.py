@@ -43,6 +43,17 @@ DEFAULT_TIER_CUTOFFS = {"high": 0.5, "medium": 0.25}
 #: Files with more rows than this are explained on a random sample of this size.
 SHAP_MAX_ROWS = 10_000
 SHAP_BACKGROUND_SIZE = 100
+#: The SHAP estimate behind reason codes (the target list's, and Score & segment's for every
+#: customer). Reasons only need each customer's top columns, not precise values: 50 background
+#: rows x 2 antithetic column orders (a quarter of the Explain page's walks) put ``reason_1`` on
+#: the same column as exact SHAP for 98 % of listed bank customers
+#: (``benchmarks/bench_reasons.py``) at about a third of the CPU.
+REASON_BACKGROUND_SIZE = 50
+REASON_PERMUTATIONS = 2
+#: SHAP estimates by name: (background rows, column orders per background row; None = the
+#: explainer's default). "precise" draws the Explain page's charts; "reasons" gives reason codes.
+SHAP_ESTIMATES = {"precise": (SHAP_BACKGROUND_SIZE, None),
+                  "reasons": (REASON_BACKGROUND_SIZE, REASON_PERMUTATIONS)}
 
 
 def max_upload_mb() -> int:

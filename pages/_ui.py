@@ -147,9 +147,10 @@ GLOBAL_VIEW_ROWS = 500  # customers behind the Explain page's overall charts (a 
 
 
 def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
-                    max_rows: int = config.SHAP_MAX_ROWS):
+                    max_rows: int = config.SHAP_MAX_ROWS, estimate: str = "precise"):
     """SHAP explanation of the scored customers, with a progress bar while it is computed
-    (once per model, data and ``max_rows``); None when not yet computed and not ``compute``."""
+    (once per model, data, ``max_rows`` and ``estimate``: "precise" for the Explain charts,
+    "reasons" for reason codes); None when not yet computed and not ``compute``."""
     bar = None
 
     def progress(done: int, total: int, message: str = "") -> None:
@@ -161,19 +162,21 @@ def get_explanation(data: wb.ActiveData | None = None, compute: bool = True,
 
     ws = workspace()
     if compute:
-        ws.explainer(data)  # drawn with its own spinner the first time
-    expl = ws.explanation(data, compute=compute, max_rows=max_rows, progress=progress)
+        ws.explainer(data, estimate)  # drawn with its own spinner the first time
+    expl = ws.explanation(data, compute=compute, max_rows=max_rows, progress=progress,
+                          estimate=estimate)
     if bar is not None:
         bar.empty()
     return expl
 
 
 def explain_seconds(data: wb.ActiveData | None = None,
-                    max_rows: int = config.SHAP_MAX_ROWS) -> float:
+                    max_rows: int = config.SHAP_MAX_ROWS, estimate: str = "precise") -> float:
     """Seconds the SHAP values of ``data`` are expected to take on this server (the rate
-    measured here for the active model), for a page to promise before computing."""
+    measured here for the active model and ``estimate``), for a page to promise before
+    computing."""
     with st.spinner("Timing the SHAP explainer on a few customers…"):
-        return workspace().explain_seconds(data, max_rows=max_rows)
+        return workspace().explain_seconds(data, max_rows=max_rows, estimate=estimate)
 
 
 @st.cache_resource

@@ -99,18 +99,21 @@ with st.container(border=True):
                       "reasons unless allowed in the target list settings below.")
     expl = _ui.get_explanation(data, compute=False)
     if expl is None:
-        promise = _ui.explain_seconds(data)
+        promise = _ui.explain_seconds(data, estimate="reasons")
         n_expl = min(len(scores.scored), config.SHAP_MAX_ROWS)
         digits = 1 if promise < 10 else 0
         st.caption(f"Reason codes need SHAP values for every customer (computed once per model "
-                   f"and file): about **{promise:,.{digits}f} s** for {n_expl:,} customers on "
-                   "this server now (measured rate of this model).")
+                   f"and file, with the target list's quicker estimate: "
+                   f"{config.REASON_BACKGROUND_SIZE} background customers x "
+                   f"{config.REASON_PERMUTATIONS} column orders): about "
+                   f"**{promise:,.{digits}f} s** for {n_expl:,} customers on this server now "
+                   "(measured rate of this model).")
         if st.button("Compute reason codes", key="score_compute_reasons"):
             try:
                 import time
 
                 t0 = time.perf_counter()
-                expl = _ui.get_explanation(data)
+                expl = _ui.get_explanation(data, estimate="reasons")
                 st.caption(f"Computed in {time.perf_counter() - t0:,.1f} s (promised about "
                            f"{promise:,.1f} s).")
             except Exception as exc:

@@ -107,6 +107,10 @@ def test_upload_a_file_to_score_without_target(score_app):
     assert len(first) > 0.9 * len(table)
     assert first.str.endswith(" raises risk").all()
     assert first.map(lambda r: any(r.startswith(c) for c in bundle.schema.features)).all()
+    # computed with the target list's quicker estimate, and the page says so
+    method = [c.value for c in at.caption if c.value.startswith("Method:")]
+    assert len(method) == 1
+    assert "(2 column orders per customer and background row), 50 background rows" in method[0]
 
 
 def test_upload_a_gzip_compressed_file_to_score(score_app):

@@ -2,6 +2,7 @@
 this server for the active model, replaced by the rate of the last real computation."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from churn_core import workbench as wb
@@ -26,7 +27,7 @@ def test_explain_seconds_quotes_the_rate_measured_here(workspace):
     data = workspace.data()
     n = len(workspace.scores(data).scored)
     assert n == 300
-    key = workspace._model_key(None)
+    key = workspace._model_key(None) + ("precise",)
     assert workspace.store.peek("explain_rate", key) is None
     promise = workspace.explain_seconds(data)
     rate = workspace.store.peek("explain_rate", key)  # timed on RATE_SAMPLE_ROWS customers
@@ -38,6 +39,31 @@ def test_explain_seconds_quotes_the_rate_measured_here(workspace):
     measured = workspace.store.peek("explain_rate", key)  # the real computation's own rate
     assert measured is not None and measured != rate
     assert workspace.explain_seconds(data) == pytest.approx(measured * n)
+
+
+def test_reason_codes_for_every_customer_use_the_quicker_reasons_estimate(workspace):
+    data = workspace.data()
+    precise_key = workspace._model_key(None) + ("precise",)
+    reasons_key = workspace._model_key(None) + ("reasons",)
+    workspace.explain_seconds(data, estimate="reasons")
+    assert workspace.store.peek("explain_rate", reasons_key) is not None
+    assert workspace.store.peek("explain_rate", precise_key) is None  # a rate per estimate
+
+    quick = workspace.explanation(data, estimate="reasons")
+    assert len(quick) == 300
+    assert quick.background_size == wb.config.REASON_BACKGROUND_SIZE == 50
+    assert quick.n_permutations == wb.config.REASON_PERMUTATIONS == 2
+    assert "50" in quick.method_description
+    # the precise explainer keeps its own, larger background
+    assert workspace.explainer(data).background_size == 100
+    # reason codes come from it, one row per scored customer
+    reasons = workspace.reasons(data, quick, actionable_only=True)
+    assert len(reasons) == 300
+    proba = workspace.scores(data).scored["churn_probability"].to_numpy()
+    top = np.argsort(-proba)[:30]  # the riskiest customers each have a first reason
+    assert reasons["reason_1"].iloc[top].astype(str).str.endswith("raises risk").all()
+    # an explanation of every customer serves a later, smaller request (Explain's charts)
+    assert workspace.explanation(data, compute=False, max_rows=200) is quick
 
 
 def test_derived_results_are_computed_once_per_server_not_per_session(workspace,

@@ -28,6 +28,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from churn_core import config
 from churn_core.campaign.fairness import fairness_summary, fairness_table
 from churn_core.campaign.rule import CampaignRule, RuleSelection
 from churn_core.campaign.tiers import DEFAULT_ACTIONS, assign_tiers
@@ -43,13 +44,11 @@ __all__ = ["PROBA_DECIMALS", "ListCancelled", "TargetList", "reference_rows",
 PROBA_DECIMALS = 3
 #: Customers explained per block (progress and cancel points between blocks).
 REASON_BLOCK = 250
-#: Background rows and column orders of the SHAP estimate behind list reasons. Reasons only
-#: need each customer's top columns, not precise values: 50 background rows x 2 antithetic
-#: orders (100 walks per customer, a quarter of the Explain page's 100 x 4) keep the
-#: 2,000-customer list within 5 s on a shared 2-core machine; agreement of ``reason_1``
-#: with exact SHAP values is measured in ``benchmarks/bench_reasons.py``.
-LIST_BACKGROUND = 50
-LIST_PERMUTATIONS = 2
+#: Background rows and column orders of the SHAP estimate behind list reasons (the "reasons"
+#: estimate of ``config.SHAP_ESTIMATES``; agreement of ``reason_1`` with exact SHAP values is
+#: measured in ``benchmarks/bench_reasons.py``).
+LIST_BACKGROUND = config.REASON_BACKGROUND_SIZE
+LIST_PERMUTATIONS = config.REASON_PERMUTATIONS
 
 
 class ListCancelled(ChurnError):

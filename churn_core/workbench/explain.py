@@ -14,7 +14,8 @@ from churn_core.workbench.data import ActiveData
 from churn_core.workbench.scores import Scores
 
 
-def make_explainer(bundle, data: ActiveData, training: ActiveData | None = None):
+def make_explainer(bundle, data: ActiveData, training: ActiveData | None = None,
+                   background_size: int = config.SHAP_BACKGROUND_SIZE):
     """Build the SHAP explainer of ``bundle`` with a background drawn from training rows.
 
     The background is the bundle's own training split when ``training`` (or else ``data``)
@@ -29,6 +30,8 @@ def make_explainer(bundle, data: ActiveData, training: ActiveData | None = None)
         The customers to explain.
     training : ActiveData, optional
         Another loaded file that may be the model's training file.
+    background_size : int, default config.SHAP_BACKGROUND_SIZE (100)
+        Background rows (a seeded sample of the rows above when there are more).
 
     Returns
     -------
@@ -52,13 +55,13 @@ def make_explainer(bundle, data: ActiveData, training: ActiveData | None = None)
             source = f"the model's training split of {data.name}"
         except Exception:  # fall back to the file's rows
             background = valid
-    explainer = RawColumnExplainer(bundle, background)
+    explainer = RawColumnExplainer(bundle, background, background_size=int(background_size))
     explainer.background_source = source
     return explainer
 
 
 def explain_scores(explainer, scores: Scores, progress: Callable | None = None,
-                   max_rows: int = config.SHAP_MAX_ROWS):
+                   max_rows: int = config.SHAP_MAX_ROWS, n_permutations: int | None = None):
     """SHAP values of every scored customer (fast method; a stated random sample above
     ``max_rows`` rows).
 
@@ -70,6 +73,8 @@ def explain_scores(explainer, scores: Scores, progress: Callable | None = None,
         ``progress(done, total, message)``.
     max_rows : int, default config.SHAP_MAX_ROWS
         Larger files are explained on a random sample of this many rows (seeded).
+    n_permutations : int, optional
+        Column orders per customer and background row (default: the explainer's own).
 
     Returns
     -------
@@ -79,7 +84,8 @@ def explain_scores(explainer, scores: Scores, progress: Callable | None = None,
 
     valid = scores.valid if scores.valid is not None else scores.scored
     return explain_sample(explainer, valid.reset_index(drop=True),
-                          max_rows=max_rows, method="fast", progress=progress)
+                          max_rows=max_rows, method="fast", n_permutations=n_permutations,
+                          progress=progress)
 
 
 def explain_one(explainer, scores: Scores, position: int):

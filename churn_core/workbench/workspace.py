@@ -273,75 +273,86 @@ class Workspace:
         return self.store.get("values", key,
                               lambda: split_values(bundle, data, column, float(margin)))
 
-    def explainer(self, data: ActiveData | None = None):
-        """SHAP explainer of the active model with its background sample (built once).
+    def explainer(self, data: ActiveData | None = None, estimate: str = "precise"):
+        """SHAP explainer of the active model with its background sample (built once per
+        ``estimate`` of ``config.SHAP_ESTIMATES``: it sets the background size).
 
         The background comes from the model's training split when the active data is the
         training file, even when ``data`` is another file being scored.
         """
         active = self.data()
         data = data or active
+        size = config.SHAP_ESTIMATES[estimate][0]
         key = self._model_key(None) + (data.sha256, schema_key(data),
-                                       active.sha256 if active is not None else "")
+                                       active.sha256 if active is not None else "", size)
         bundle = self.bundle()
         from churn_core.workbench.explain import make_explainer  # SHAP code: on first use
 
-        return self.store.get("explainer", key, lambda: make_explainer(bundle, data, active))
+        return self.store.get("explainer", key,
+                              lambda: make_explainer(bundle, data, active, background_size=size))
 
     def explanation_key(self, data: ActiveData) -> tuple:
         """Key of the explanations of ``data`` by the active model."""
         return self._model_key(None) + (data.sha256, schema_key(data))
 
     def explanation(self, data: ActiveData | None = None, compute: bool = True,
-                    max_rows: int = config.SHAP_MAX_ROWS, progress: Callable | None = None):
+                    max_rows: int = config.SHAP_MAX_ROWS, progress: Callable | None = None,
+                    estimate: str = "precise"):
         """SHAP explanation of the scored customers (a stated random sample above
-        ``max_rows``), computed once per (model, data, max_rows).
+        ``max_rows``), computed once per (model, data, max_rows, estimate).
 
-        A larger explanation already computed, or one of every row, serves a smaller
-        request. Returns None when not yet computed and ``compute`` is False.
+        ``estimate`` names a setting of ``config.SHAP_ESTIMATES``: "precise" (the Explain
+        page's charts) or "reasons" (reason codes for every customer: a quarter of the walks).
+        An explanation already computed that covers the request (at least ``max_rows`` rows,
+        or every row), whatever its estimate, serves it: its ``method_description`` says
+        which. Returns None when not yet computed and ``compute`` is False.
         """
         data = data or self.data()
         key = self.explanation_key(data)
         scores = self.scores(data)
         for k, expl in self.store.items("explanation"):
-            if k[:-1] == key and (k[-1] >= max_rows or len(expl) >= len(scores.scored)):
+            if k[:len(key)] == key and (k[len(key)] >= max_rows or len(expl) >= len(scores.scored)):
                 return expl
         if not compute:
             return None
-        explainer = self.explainer(data)
+        explainer = self.explainer(data, estimate)
+        n_perm = config.SHAP_ESTIMATES[estimate][1]
         from churn_core.workbench.explain import explain_scores
 
         def compute():
             t0 = time.perf_counter()
-            expl = explain_scores(explainer, scores, progress=progress, max_rows=max_rows)
+            expl = explain_scores(explainer, scores, progress=progress, max_rows=max_rows,
+                                  n_permutations=n_perm)
             if len(expl):  # the rate the next promise quotes (explain_seconds)
-                self.store.put("explain_rate", self._model_key(None),
+                self.store.put("explain_rate", self._model_key(None) + (estimate,),
                                (time.perf_counter() - t0) / len(expl))
             return expl
 
-        return self.store.get("explanation", key + (int(max_rows),), compute)
+        return self.store.get("explanation", key + (int(max_rows), estimate), compute)
 
     def explain_seconds(self, data: ActiveData | None = None,
-                        max_rows: int = config.SHAP_MAX_ROWS) -> float:
+                        max_rows: int = config.SHAP_MAX_ROWS, estimate: str = "precise") -> float:
         """Wall seconds the SHAP values of ``data``'s scored customers (at most ``max_rows``)
-        are expected to take on this server, for the page to promise before it computes.
+        are expected to take on this server with ``estimate`` (as :meth:`explanation`), for
+        the page to promise before it computes.
 
-        The rate is the one measured on this server for the active model: the last
-        explanation computed, else a timed run of the fast method on
-        :data:`RATE_SAMPLE_ROWS` customers of the file (once per model; about 0.3 s).
-        It follows the machine's load, as the real computation will.
+        The rate is the one measured on this server for the active model and estimate: the
+        last explanation computed, else a timed run on :data:`RATE_SAMPLE_ROWS` customers of
+        the file (once per model and estimate; about 0.3 s). It follows the machine's load,
+        as the real computation will.
         """
         data = data or self.data()
         n = min(len(self.scores(data).scored), int(max_rows))
-        key = self._model_key(None)
+        key = self._model_key(None) + (estimate,)
         rate = self.store.peek("explain_rate", key)
         if rate is None:
-            explainer = self.explainer(data)
+            explainer = self.explainer(data, estimate)
             scores = self.scores(data)
             valid = scores.valid if scores.valid is not None else scores.scored
             sample = valid.iloc[:RATE_SAMPLE_ROWS]
             t0 = time.perf_counter()
-            explainer.explain(sample, method="fast")
+            explainer.explain(sample, method="fast",
+                              n_permutations=config.SHAP_ESTIMATES[estimate][1])
             rate = (time.perf_counter() - t0) / max(len(sample), 1)
             self.store.put("explain_rate", key, rate)
         return float(rate * n)
