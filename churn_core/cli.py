@@ -183,12 +183,16 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
     print(f"{data.name}: {len(df)} rows; target {schema.target!r} (churn = {schema.positive_label!r}); "
           f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
           f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
-    bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training", disable=args.quiet, file=sys.stderr)
+    # progress bars only on a terminal (tqdm's disable=None): a log file gets no \r clutter
+    bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training",
+               disable=True if args.quiet else None, file=sys.stderr)
 
     def progress(epoch, total, logs):
         if bar.total != total:  # the adaptive recipe counts epochs over all its candidates
             bar.total = total
         bar.update(epoch - bar.n)
+        if "candidate_number" in logs:
+            bar.set_description(f"training candidate {logs['candidate_number']}/{logs['candidates']}")
         bar.set_postfix(loss=f"{logs.get('loss', 0):.4f}", val_loss=f"{logs.get('val_loss', 0):.4f}",
                         **({"val_auc": f"{logs['val_auc']:.4f}"} if "val_auc" in logs else {}))
 
@@ -330,7 +334,7 @@ def _score_local(args, bundle) -> dict:
     from tqdm.auto import tqdm
 
 
-    bar = tqdm(unit="rows", desc="scoring", disable=args.quiet, file=sys.stderr)
+    bar = tqdm(unit="rows", desc="scoring", disable=True if args.quiet else None, file=sys.stderr)
 
     def progress(done, total):
         bar.update(done - bar.n)
@@ -351,7 +355,7 @@ def _score_dask(args, bundle) -> dict:
 
 
     models_dir, name = _split_model_path(args.model)
-    bar = tqdm(unit="part", desc="scoring parts", disable=args.quiet, file=sys.stderr)
+    bar = tqdm(unit="part", desc="scoring parts", disable=True if args.quiet else None, file=sys.stderr)
 
     def progress(done, total):
         bar.total = total

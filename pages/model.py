@@ -219,8 +219,7 @@ if start:
 
     def _draw_epoch(epoch: int, max_epochs: int, logs: dict) -> None:
         bar.progress(min(epoch / max(max_epochs, 1), 1.0),
-                     text=(f"{logs['candidate']} · " if "candidate" in logs else "")
-                          + f"Epoch {epoch} of at most {max_epochs} · loss "
+                     text=_epoch_words(epoch, max_epochs, logs) + " · loss "
                           f"{logs.get('loss', float('nan')):.4f} · validation loss "
                           f"{logs.get('val_loss', float('nan')):.4f} · "
                           + (f"validation ROC-AUC {logs['val_auc']:.4f} · " if "val_auc" in logs else "")
@@ -228,6 +227,13 @@ if start:
         # the key counts held clicks: a retried draw must not reuse the key of the try
         # that a click interrupted
         chart.plotly_chart(wb.figures.loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
+
+    def _epoch_words(epoch: int, max_epochs: int, logs: dict) -> str:
+        if "candidate_number" in logs:  # the adaptive recipe: one candidate after another
+            return (f"Candidate {logs['candidate_number']} of {logs['candidates']} "
+                    f"({logs['candidate']}) · epoch {logs['candidate_epoch']} of at most "
+                    f"{logs['candidate_max_epochs']}")
+        return f"Epoch {epoch} of at most {max_epochs}"
 
     st.caption("Training… the epoch with the best validation ROC-AUC is kept; training stops when "
                "it has not improved for the patience you set.")

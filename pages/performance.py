@@ -237,9 +237,10 @@ b.dataframe(table, hide_index=True, column_config={
                                            help="Mean squared error of the probability."),
     "ECE": st.column_config.NumberColumn("ECE", format="%.4f",
                                          help="Expected calibration error.")})
-b.caption(f"Calibration: {_ui.calibration_text(bundle)}. Lower is better for both "
-          "numbers (test split); ECE (expected calibration error) is the average gap "
-          "between predicted and observed churn rate over 10 probability bins.")
+b.caption(f"Calibration: {_ui.calibration_text(bundle)}. The table above is measured on the "
+          "test split: for the Brier score and the ECE (expected calibration error: the "
+          "average gap between predicted and observed churn rate over 10 probability bins), "
+          "lower is better.")
 
 # ------------------------------------------------------------------ lift
 st.subheader("Lift and cumulative gains")

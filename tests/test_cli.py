@@ -93,6 +93,18 @@ def test_score_end_to_end(trained_cli, sample_csv, tmp_path, capsys):
     assert "3000 rows in = 3000 scored + 0 rejected" in capsys.readouterr().out
 
 
+def test_no_progress_bar_clutter_when_the_output_is_not_a_terminal(trained_cli, sample_csv, tmp_path,
+                                                                  capsys):
+    """Without -q, a log file (not a terminal) gets the summary lines and no progress bar."""
+    out = tmp_path / "scores.csv"
+    assert main(["score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
+                 "--out", str(out), "--chunksize", "1000"]) == 0
+    captured = capsys.readouterr()
+    assert "3000 rows in = 3000 scored + 0 rejected" in captured.out
+    assert "rows/s" not in captured.err and "\r" not in captured.err
+    assert "scoring:" not in captured.err
+
+
 def test_sample_command_writes_the_shipped_sample(tmp_path):
     out = tmp_path / "s.csv"
     assert main(["sample", "--out", str(out)]) == 0

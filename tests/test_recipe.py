@@ -306,6 +306,32 @@ def test_same_seed_same_file_same_candidate_and_metrics(small_sample, sample_sch
     assert a.metrics == b.metrics
 
 
+def test_progress_counts_each_candidates_own_epochs(small_sample, sample_schema):
+    """Progress says which candidate of how many trains and its own epoch of its own maximum
+    (the page words it "Candidate 2 of 3 (...) · epoch 4 of at most 6"), while the overall
+    count runs over all candidates."""
+    from churn_core.data.validate import validate
+    from churn_core.model.train import split_positions
+
+    res = validate(small_sample, sample_schema, require_target=True)
+    y = np.asarray(res.y, dtype=int)
+    cfg = _adaptive_cfg()
+    tr, va, _ = split_positions(y, cfg)
+    calls = []
+    R.fit_adaptive(res.valid.iloc[tr], y[tr], res.valid.iloc[va], y[va], sample_schema, cfg,
+                   candidates=_SMALL, progress=lambda e, total, logs: calls.append((e, total, logs)))
+    n = len(_SMALL)
+    assert {total for _, total, _ in calls} == {n * cfg.max_epochs}
+    assert [logs["candidate_number"] for _, _, logs in calls] == sorted(
+        logs["candidate_number"] for _, _, logs in calls)
+    assert {logs["candidate_number"] for _, _, logs in calls} == set(range(1, n + 1))
+    for overall, _, logs in calls:
+        assert logs["candidates"] == n and logs["candidate_max_epochs"] == cfg.max_epochs
+        assert 1 <= logs["candidate_epoch"] <= cfg.max_epochs
+        assert overall == (logs["candidate_number"] - 1) * cfg.max_epochs + logs["candidate_epoch"]
+        assert logs["candidate"] == _SMALL[logs["candidate_number"] - 1].name
+
+
 def test_time_budget_skips_candidates_and_says_so(small_sample, sample_schema, monkeypatch):
     """A fake clock where each fit takes 10 s: with 15 s of budget only the first fits."""
     from churn_core.data.validate import validate

@@ -132,6 +132,12 @@ def test_context_sentences_and_correlated_grouping():
     assert prof.groups == [["tenure", "TotalCharges"]]
     assert prof.context("Trans_Ct", 100) == "low: 80 % of customers have more"
     assert prof.context("Trans_Ct", 450) == "high: 90 % of customers have less"
+    # Trans_Ct is 0..499: the ends never read "100 %" unless every customer is beyond them
+    assert prof.context("Trans_Ct", 498) == "high: over 99 % of customers have less"
+    assert prof.context("Trans_Ct", 1) == "low: over 99 % of customers have more"
+    assert prof.context("Trans_Ct", 10_000) == "highest: every customer has less"
+    assert prof.context("Trans_Ct", -1) == "lowest: every customer has more"
+    assert prof.context("Trans_Ct", 0) == "low: over 99 % of customers have more"
     assert prof.context("Contract", "Two year") == "like 25 % of customers"
     assert prof.context("Plan", "Gold") == "rare: 5 % of customers"
 

@@ -230,6 +230,10 @@ class ReferenceProfile:
             less = np.searchsorted(ref, v, side="left") / ref.size
             if column in self.binary:
                 return _share_text(1 - more - less)
+            if more >= 1.0:
+                return "lowest: every customer has more"
+            if less >= 1.0:
+                return "highest: every customer has less"
             if more >= 2 / 3:
                 return f"low: {_pct(more)} of customers have more"
             if less >= 2 / 3:
@@ -242,7 +246,13 @@ class ReferenceProfile:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * float(x):.0f} %"
+    """A share in whole percent that never rounds a part to "0 %" or "100 %"."""
+    x = float(x)
+    if 0.0 < x < 0.005:
+        return "under 1 %"
+    if 0.995 <= x < 1.0:
+        return "over 99 %"
+    return f"{100 * x:.0f} %"
 
 
 #: Below this share of training customers a category value is called rare in a reason.

@@ -248,7 +248,9 @@ def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, s
         The base configuration (the first candidate) and ``time_budget`` in seconds.
     progress : callable, optional
         ``progress(epoch, max_epochs, logs)``; epochs are counted over all candidates, out of
-        ``len(candidates) * max_epochs`` (``logs["candidate"]`` names the one training).
+        ``len(candidates) * max_epochs`` (``logs["candidate"]`` names the one training,
+        ``logs["candidate_number"]`` / ``logs["candidates"]`` count candidates from 1, and
+        ``logs["candidate_epoch"]`` / ``logs["candidate_max_epochs"]`` are its own epochs).
     candidates : sequence of Candidate, optional
         Default :data:`CANDIDATES`.
     clock : callable, default ``time.perf_counter``
@@ -286,9 +288,12 @@ def fit_adaptive(train_df: pd.DataFrame, y_train, val_df: pd.DataFrame, y_val, s
         start = clock()
         offset = i * cfg.max_epochs
 
-        def each(epoch, _max, logs, _offset=offset, _name=cand.name):
+        def each(epoch, _max, logs, _offset=offset, _name=cand.name, _number=i + 1):
             if progress is not None:
-                progress(_offset + epoch, total, {**logs, "candidate": _name})
+                progress(_offset + epoch, total,
+                         {**logs, "candidate": _name, "candidate_number": _number,
+                          "candidates": len(candidates), "candidate_epoch": epoch,
+                          "candidate_max_epochs": _max})
 
         pre, model, history = fit_pipeline(train_df, y_train, val_df, y_val, schema, ccfg, progress=each)
         p_val = _predict(model, pre.transform(val_df))
