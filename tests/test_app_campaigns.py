@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from apptest_util import app_models, assert_no_exception, metric, open_page  # noqa: F401
+from apptest_util import (app_models, assert_no_exception, column_formats, metric,  # noqa: F401
+                          open_page)
 from churn_core.campaign.results import campaign_results
 from churn_core.data.synthetic_campaign import make_campaign
 
@@ -48,6 +49,12 @@ def test_campaigns_page_measures_a_campaign(app_models):
     np.testing.assert_allclose(shown["uplift"], ref["uplift"])
     np.testing.assert_allclose(shown["net_value"], ref["net_value"])
     assert any("600 matched" in m.value and "1 not on the list" in m.value for m in at.markdown)
+    # counts with thousands separators, churn rates x 100 with one decimal ("20.9 %")
+    table = [d for d in at.dataframe if "ci_low" in getattr(d.value, "columns", [])][0]
+    fmt = column_formats(table)
+    assert fmt["called"] == fmt["control"] == "%,d"
+    assert fmt["churn_rate_called"] == fmt["churn_rate_control"] == "%.1f %%"
+    np.testing.assert_allclose(shown["churn_rate_called"], 100 * ref["churn_rate_called"])
 
 
 def test_campaigns_page_refuses_a_log_without_a_control_group(app_models):
