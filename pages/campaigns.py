@@ -63,11 +63,13 @@ if log_file is not None and out_file is not None:
                 "value_saved": num(f"Value saved ({currency})", format="%,.0f"),
                 "cost": num(f"Cost ({currency})", format="%,.0f"),
                 "net_value": num(f"Net value ({currency})", format="%,.0f")})
+        st.markdown("\n".join(f"- **{_ui.esc(tier)}**: {text}"
+                              for tier, text in wb.campaign_effects(res)))
         st.plotly_chart(wb.figures.campaign_results_figure(table), key="campaign_results_fig")
         st.caption("**Uplift** = churn rate of the control group minus that of the called group: "
                    "churn the calls prevented, per called customer. The bars show the 95 % interval "
                    "(Newcombe's method): green when the whole interval is above 0 (the calls "
-                   "worked), grey when it includes 0 (no proven effect), purple when below 0. "
+                   f"worked), grey when it includes 0 ({wb.NO_EFFECT}), purple when below 0. "
                    "**Customers saved** = uplift x customers called; **net value** = saved x value - "
                    "calls x cost. Analysis by intent to treat: every customer counts in the group "
                    "the list assigned.")

@@ -10,7 +10,7 @@ import pytest
 
 from apptest_util import (app_models, assert_no_exception, column_formats, metric,  # noqa: F401
                           open_page)
-from churn_core.campaign.results import campaign_results
+from churn_core.campaign.results import campaign_results, saved_sentence
 from churn_core.data.synthetic_campaign import make_campaign
 
 PAGE = "pages/campaigns.py"
@@ -55,6 +55,12 @@ def test_campaigns_page_measures_a_campaign(app_models):
     assert fmt["called"] == fmt["control"] == "%,d"
     assert fmt["churn_rate_called"] == fmt["churn_rate_control"] == "%.1f %%"
     np.testing.assert_allclose(shown["churn_rate_called"], 100 * ref["churn_rate_called"])
+    # the sentence per tier is the command line's (campaign-results prints the same lines)
+    sentences = [f"- **{r['risk_tier']}**: {saved_sentence(r)}" for r in ref.to_dict("records")]
+    assert "\n".join(sentences) in [m.value for m in at.markdown]
+    wide = [r for r in ref.to_dict("records") if r["ci_low"] <= 0 <= r["ci_high"]]
+    assert wide, "the sample campaign should have a tier whose interval includes 0"
+    assert all(saved_sentence(r).endswith(": not distinguishable from no effect)") for r in wide)
 
 
 def test_campaigns_page_refuses_a_log_without_a_control_group(app_models):
