@@ -57,7 +57,7 @@ def cmd_train_uplift(args) -> int:
 
 def cmd_campaign_results(args) -> int:
     """``campaign-results``: called vs control churn per risk tier, with 95 % intervals."""
-    from churn_core.campaign.results import campaign_results
+    from churn_core.campaign.results import campaign_results, saved_sentence
     from churn_core.cli_util import _need_file
     from churn_core.io.reader import read_table
 
@@ -97,6 +97,8 @@ def cmd_campaign_results(args) -> int:
         print(f"{r['risk_tier']:<9} {r['called']:>7} {r['control']:>8} {r['churn_rate_called']:>13.1%} "
               f"{r['churn_rate_control']:>14.1%}  {r['uplift']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
               f"  {r['customers_saved']:>5.1f}  {r['net_value']:,.0f}{cur}")
+    for r in res.table.to_dict("records"):  # the same sentences as the Campaigns page
+        print(f"{r['risk_tier']}: {saved_sentence(r)}")
     print(f"uplift = churn rate of the control group minus that of the called group; {rep['method']}; "
           f"{rep['analysis']}.")
     return 0

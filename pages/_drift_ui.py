@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _ui
+from pages import _display, _ui
 
 _BOX = (st.success, st.warning, st.error)
 _ICON = (":material/check_circle:", ":material/visibility:", ":material/warning:")
@@ -60,9 +60,9 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
         st.dataframe(view.table, hide_index=True, column_config={
             "PSI": st.column_config.NumberColumn(format="%.3f"),
             "effect size": st.column_config.NumberColumn(format="%.3f"),
-            "blank % (training)": st.column_config.NumberColumn(format="%.1f"),
-            "blank % (file)": st.column_config.NumberColumn(format="%.1f"),
-            "not in training % (file)": st.column_config.NumberColumn(format="%.1f")})
+            "blank % (training)": st.column_config.NumberColumn(format=_display.PCT_FORMAT),
+            "blank % (file)": st.column_config.NumberColumn(format=_display.PCT_FORMAT),
+            "not in training % (file)": st.column_config.NumberColumn(format=_display.PCT_FORMAT)})
     if record:
         if st.button("Add this batch to the model's drift history", key=f"{key}_drift_record",
                      help="The Model page charts the drift of every recorded batch."):
@@ -86,8 +86,8 @@ def history_section(bundle) -> None:
     st.plotly_chart(wb.history_chart(hist, key_cols), key="model_drift_history")
     st.caption("PSI of the columns that moved most and of the churn score, per batch, against "
                "this model's training rows. " + wb.BANDS_TEXT)
-    st.dataframe(hist[["batch", "scored at", "rows", "verdict", "columns behind",
-                       "High tier % (file)", "High tier % (training)"]], hide_index=True,
-                 column_config={"High tier % (file)": st.column_config.NumberColumn(format="%.1f"),
-                                "High tier % (training)": st.column_config.NumberColumn(
-                                    format="%.1f")})
+    _display.show_table(hist[["batch", "scored at", "rows", "verdict", "columns behind",
+                              "High tier % (file)", "High tier % (training)"]],
+                        hide_index=True, counts=("rows",), column_config={
+                            c: st.column_config.NumberColumn(format=_display.PCT_FORMAT)
+                            for c in ("High tier % (file)", "High tier % (training)")})

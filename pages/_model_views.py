@@ -10,6 +10,7 @@ import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
+from pages._display import show_table
 from pages._ui import (MODEL, _model_stamp, _schema_key, esc, get_bundle, get_data,
                        set_active_model, show_error)
 
@@ -109,11 +110,12 @@ def render_registry() -> None:
         st.info("No saved model yet.")
         return
     cols = {k: v for k, v in wb.REGISTRY_TITLES.items() if k in table.columns}
-    st.dataframe(
+    show_table(
         table.rename(columns=cols), hide_index=True, key="registry_table",
+        counts=[cols[k] for k in ("rows",) if k in cols],
+        percents=[cols[k] for k in ("churn_rate",) if k in cols],
         column_config={
             cols["data_sha256"]: st.column_config.TextColumn(width="small"),
-            cols["churn_rate"]: st.column_config.NumberColumn(format="percent"),
             **{cols[k]: st.column_config.NumberColumn(format="%.3f")
                for k in ("test_roc_auc", "test_pr_auc", "file_roc_auc", "file_pr_auc")
                if k in cols},

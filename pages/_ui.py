@@ -15,7 +15,6 @@ import re
 import traceback
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 # Private Streamlit APIs, each used because no public one does the job (and guarded by
 # tests/test_streamlit_private.py, which fails when Streamlit moves or changes them):
@@ -31,6 +30,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
+from pages._display import fmt_pct  # noqa: F401 - the one percentage rule, as _ui.fmt_pct
 
 # ------------------------------------------------------------------ session keys (one place)
 THRESHOLD = wb.THRESHOLD_KEY          # "decision_threshold": float in [0, 1], every page
@@ -364,11 +364,6 @@ def need_model_and_data() -> tuple:
         st.warning("No data is loaded. Upload a customer file on the **Data** page.")
         st.stop()
     return bundle, data
-
-
-def fmt_pct(x: float, digits: int = 1) -> str:
-    """0.1234 -> '12.3 %' (em dash for NaN)."""
-    return "—" if x is None or not np.isfinite(x) else f"{100 * x:.{digits}f} %"
 
 
 _SIDEBAR_SLOTS = "_sidebar_slots"

@@ -11,7 +11,7 @@ import math
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _ui
+from pages import _display, _ui
 
 PREFIX = "wi_"                 # widget keys: wi_<column>
 CUSTOMER = "wi_customer"       # (data sha256, scored position) the widgets were set for
@@ -89,9 +89,9 @@ def _editor(bundle, data, scores, explainer, position: int) -> None:
     a, b = st.columns(2)
     a.metric("Churn probability, original", f"{view.probability_before:.3f}",
              help=f"Risk tier {view.tier_before}.")
-    b.metric("Churn probability, edited", f"{view.probability_after:.3f}",
-             delta=f"{view.probability_after - view.probability_before:+.3f}",
-             delta_color="inverse", help=f"Risk tier {view.tier_after}.")
+    _display.metric(b, "Churn probability, edited", f"{view.probability_after:.3f}",
+                    view.probability_after - view.probability_before, "+.3f",
+                    delta_color="inverse", help=f"Risk tier {view.tier_after}.")
     a.caption(f"Risk tier: **{view.tier_before}**")
     b.caption(f"Risk tier: **{view.tier_after}**")
     if view.changes:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _ui
+from pages import _display, _ui
 
 _ui.bootstrap(__file__)
+num = st.column_config.NumberColumn
 
 st.title("Campaigns")
 st.caption("Close the loop. A target list built with a **control group** (customers on the list "
@@ -48,21 +49,27 @@ if log_file is not None and out_file is not None:
         for reason, n in rep["rejected_reasons"].items():
             st.warning(f"{n:,} row(s) rejected: {reason}.")
         table = res.table
-        st.dataframe(table.style.format({
-            "churn_rate_called": "{:.1%}", "churn_rate_control": "{:.1%}", "uplift": "{:+.3f}",
-            "ci_low": "{:+.3f}", "ci_high": "{:+.3f}", "customers_saved": "{:.1f}",
-            "value_saved": "{:,.0f}", "cost": "{:,.0f}", "net_value": "{:,.0f}"}),
-            hide_index=True, key="campaign_results_table", column_config={
-                "risk_tier": "Risk tier", "called": "Called", "control": "Control (not called)",
-                "churn_rate_called": "Churn rate, called", "churn_rate_control": "Churn rate, control",
-                "uplift": "Uplift", "ci_low": "95 % low", "ci_high": "95 % high",
-                "customers_saved": "Customers saved", "value_saved": f"Value saved ({currency})",
-                "cost": f"Cost ({currency})", "net_value": f"Net value ({currency})"})
+        _display.show_table(
+            table, hide_index=True, key="campaign_results_table",
+            counts=("called", "control"), percents=("churn_rate_called", "churn_rate_control"),
+            labels={"called": "Called", "control": "Control (not called)",
+                    "churn_rate_called": "Churn rate, called",
+                    "churn_rate_control": "Churn rate, control"},
+            column_config={
+                "risk_tier": "Risk tier", "uplift": num("Uplift", format="%+.3f"),
+                "ci_low": num("95 % low", format="%+.3f"),
+                "ci_high": num("95 % high", format="%+.3f"),
+                "customers_saved": num("Customers saved", format="%,.1f"),
+                "value_saved": num(f"Value saved ({currency})", format="%,.0f"),
+                "cost": num(f"Cost ({currency})", format="%,.0f"),
+                "net_value": num(f"Net value ({currency})", format="%,.0f")})
+        st.markdown("\n".join(f"- **{_ui.esc(tier)}**: {text}"
+                              for tier, text in wb.campaign_effects(res)))
         st.plotly_chart(wb.figures.campaign_results_figure(table), key="campaign_results_fig")
         st.caption("**Uplift** = churn rate of the control group minus that of the called group: "
                    "churn the calls prevented, per called customer. The bars show the 95 % interval "
                    "(Newcombe's method): green when the whole interval is above 0 (the calls "
-                   "worked), grey when it includes 0 (no proven effect), purple when below 0. "
+                   f"worked), grey when it includes 0 ({wb.NO_EFFECT}), purple when below 0. "
                    "**Customers saved** = uplift x customers called; **net value** = saved x value - "
                    "calls x cost. Analysis by intent to treat: every customer counts in the group "
                    "the list assigned.")
@@ -139,12 +146,12 @@ seg = ranking["uplift_segment"].value_counts()
 st.markdown(f"**{_ui.esc(data.name)}**: {len(ranking):,} customers ranked"
             + (f", {ranking.attrs['rejected']:,} could not be used" if ranking.attrs["rejected"] else "")
             + " · " + " · ".join(f"{k}: {v:,}" for k, v in seg.items()))
-st.dataframe(ranking.head(200).style.format({
-    "p_churn_if_not_called": "{:.3f}", "p_churn_if_called": "{:.3f}", "uplift": "{:+.3f}",
-    "expected_saved_value": "{:,.0f}"}), hide_index=True, key="uplift_ranking_table", column_config={
-    "rank": "Rank", "p_churn_if_not_called": "Churn probability if not called",
-    "p_churn_if_called": "Churn probability if called", "uplift": "Uplift",
-    "uplift_segment": "Segment", "expected_saved_value": f"Expected saved value ({currency})"})
+_display.show_table(ranking.head(200), hide_index=True, key="uplift_ranking_table",
+                    counts=("rank",), labels={"rank": "Rank"}, column_config={
+    "p_churn_if_not_called": num("Churn probability if not called", format="%.3f"),
+    "p_churn_if_called": num("Churn probability if called", format="%.3f"),
+    "uplift": num("Uplift", format="%+.3f"), "uplift_segment": "Segment",
+    "expected_saved_value": num(f"Expected saved value ({currency})", format="%,.0f")})
 st.caption(f"**Expected saved value** = uplift x value of keeping the customer ({value:,.0f} "
            f"{_ui.esc(currency)}) - cost of the call ({cost:,.0f}). These are the model's predictions "
            "from one past campaign, not guarantees: keep a control group in the next list to measure "

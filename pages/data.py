@@ -6,7 +6,7 @@ import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
-from pages import _ui
+from pages import _display, _ui
 
 _ui.bootstrap(__file__)
 
@@ -245,17 +245,18 @@ qa, qb = st.columns(2)
 with qa:
     st.markdown("**Missing values per column**")
     # most blanks first: a column with blanks must not hide below the table's fold
-    st.dataframe(q.missing.sort_values("missing", ascending=False, kind="stable"),
-                 hide_index=True,
-                 column_config={"missing_pct": st.column_config.ProgressColumn(
-                     "missing %", format="%.1f %%", min_value=0, max_value=100)})
+    _display.show_table(q.missing.sort_values("missing", ascending=False, kind="stable"),
+                        hide_index=True, counts=("missing",),
+                        column_config={"missing_pct": st.column_config.ProgressColumn(
+                            "missing %", format=_display.PCT_FORMAT, min_value=0,
+                            max_value=100)})
 with qb:
     st.markdown("**Class balance**")
     if q.class_balance is None:
         st.info("No target column: this file can be scored but not used for training.")
     else:
-        st.dataframe(q.class_balance, hide_index=True,
-                     column_config={"share": st.column_config.NumberColumn(format="percent")})
+        _display.show_table(q.class_balance, hide_index=True, counts=("customers",),
+                            percents=("share",))
         st.caption("Churn is usually the minority class; the model compensates during "
                    "training (see imbalance handling on the Model page).")
         blank = q.class_balance.loc[q.class_balance["label"].eq("blank"), "customers"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _campaign, _model_views as _mv, _ui
+from pages import _campaign, _display, _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -258,4 +258,12 @@ else:
     a.plotly_chart(wb.figures.lift_figure(lv.table), key="perf_lift")
     b.plotly_chart(wb.figures.cumulative_gains_figure(lv.share, lv.caught), key="perf_gains")
     with st.expander("Lift table"):
-        st.dataframe(lv.table, hide_index=True)
+        num = st.column_config.NumberColumn
+        _display.show_table(
+            lv.table, hide_index=True, key="lift_table",
+            counts=("customers", "churners", "cumulative_customers", "cumulative_churners"),
+            percents=("churn_rate", "cumulative_gain"),
+            labels={"churn_rate": "churn rate", "cumulative_gain": "cumulative gain"},
+            column_config={c: num(c.replace("_", " "), format="%.2f" if "lift" in c else "%.3f")
+                           for c in ("lift", "cumulative_lift", "min_probability",
+                                     "max_probability", "mean_probability")})

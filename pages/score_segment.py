@@ -5,7 +5,7 @@ import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
-from pages import _campaign, _model_views as _mv, _ui
+from pages import _campaign, _display, _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -188,19 +188,20 @@ def segment_view() -> None:
         _ui.show_error(exc, "Tiers cannot be computed")
         return
     st.markdown("**Tier summary**")
-    st.dataframe(view.summary, hide_index=True, column_config={
-        "risk_tier": st.column_config.TextColumn("risk tier"),
-        "observed_churners": st.column_config.NumberColumn("observed churners"),
-        "share": st.column_config.NumberColumn(format="percent"),
-        "expected_churners": st.column_config.NumberColumn(
-            "expected churners", format="%.1f",
-            help="Sum of churn probabilities: how many of them the model expects to leave."),
-        "mean_probability": st.column_config.NumberColumn("mean probability", format="%.3f"),
-        "observed_churn_rate": st.column_config.NumberColumn("observed churn rate",
-                                                             format="percent"),
-        "value_at_risk": st.column_config.NumberColumn("value at risk", format="%.0f"),
-        "recommended_action": st.column_config.TextColumn("recommended action", width="large"),
-    })
+    _display.show_table(
+        view.summary, hide_index=True, key="tier_summary_table",
+        counts=("customers", "observed_churners"), percents=("share", "observed_churn_rate"),
+        labels={"observed_churners": "observed churners",
+                "observed_churn_rate": "observed churn rate"},
+        column_config={
+            "risk_tier": st.column_config.TextColumn("risk tier"),
+            "expected_churners": st.column_config.NumberColumn(
+                "expected churners", format="%,.1f",
+                help="Sum of churn probabilities: how many of them the model expects to leave."),
+            "mean_probability": st.column_config.NumberColumn("mean probability", format="%.3f"),
+            "value_at_risk": st.column_config.NumberColumn("value at risk", format="%,.0f"),
+            "recommended_action": st.column_config.TextColumn("recommended action",
+                                                              width="large")})
     if scores.y is None:
         st.caption("No churn column in this file: observed churn is not shown.")
     left, right = st.columns([3, 2])
@@ -216,7 +217,7 @@ def segment_view() -> None:
                          selection_mode="single-row", column_config={
         "churn_probability": st.column_config.ProgressColumn(
             "churn probability", format="%.3f", min_value=0.0, max_value=1.0),
-        "rank": st.column_config.NumberColumn("rank", format="%d"),
+        "rank": st.column_config.NumberColumn("rank", format=_display.COUNT_FORMAT),
         "risk_tier": st.column_config.TextColumn("risk tier"),
         "expected_value": st.column_config.NumberColumn("expected value", format="%.0f"),
         **{f"reason_{i}": st.column_config.TextColumn(f"reason {i}") for i in (1, 2, 3)}})
@@ -382,13 +383,15 @@ def target_list_view() -> None:
     for _, r in result.fairness_summary.iterrows():
         (st.warning if r["flag"] else st.caption)(f"{_ui.esc(r['attribute'])}: "
                                                   f"{_ui.esc(r['note'])}.")
-    st.dataframe(result.fairness, hide_index=True, key="fairness_table", column_config={
-        "share_of_file": st.column_config.NumberColumn("share of file", format="percent"),
-        "share_of_list": st.column_config.NumberColumn("share of list", format="percent"),
-        "selection_rate": st.column_config.NumberColumn("selection rate", format="percent"),
-        "ratio_to_highest": st.column_config.NumberColumn("ratio to highest", format="%.2f"),
-        "selection_rate_ratio": None,
-        "recall": st.column_config.NumberColumn("recall", format="percent")})
+    _display.show_table(
+        result.fairness, hide_index=True, key="fairness_table",
+        counts=("customers", "listed", "churners"),
+        percents=("share_of_file", "share_of_list", "selection_rate", "recall"),
+        labels={"share_of_file": "share of file", "share_of_list": "share of list",
+                "selection_rate": "selection rate"},
+        column_config={
+            "ratio_to_highest": st.column_config.NumberColumn("ratio to highest", format="%.2f"),
+            "selection_rate_ratio": None})
     st.plotly_chart(wb.figures.fairness_figure(result.fairness), key="fairness_fig")
 
 

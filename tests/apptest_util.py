@@ -74,6 +74,15 @@ def metric(at, label: str) -> str:
     return found[0]
 
 
+def column_formats(element) -> dict:
+    """``{column: format}`` of a shown ``st.dataframe`` (its column configuration; None where
+    the column has no number format)."""
+    import json
+
+    cols = json.loads(element.proto.columns or "{}")
+    return {c: (conf.get("type_config") or {}).get("format") for c, conf in cols.items()}
+
+
 def number(text: str) -> float:
     """'1,234' -> 1234.0; '12.3 %' -> 12.3."""
     return float(str(text).replace(",", "").replace("%", "").replace("×", "").strip())

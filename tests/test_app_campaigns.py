@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from apptest_util import app_models, assert_no_exception, metric, open_page  # noqa: F401
-from churn_core.campaign.results import campaign_results
+from apptest_util import (app_models, assert_no_exception, column_formats, metric,  # noqa: F401
+                          open_page)
+from churn_core.campaign.results import campaign_results, saved_sentence
 from churn_core.data.synthetic_campaign import make_campaign
 
 PAGE = "pages/campaigns.py"
@@ -48,6 +49,18 @@ def test_campaigns_page_measures_a_campaign(app_models):
     np.testing.assert_allclose(shown["uplift"], ref["uplift"])
     np.testing.assert_allclose(shown["net_value"], ref["net_value"])
     assert any("600 matched" in m.value and "1 not on the list" in m.value for m in at.markdown)
+    # counts with thousands separators, churn rates x 100 with one decimal ("20.9 %")
+    table = [d for d in at.dataframe if "ci_low" in getattr(d.value, "columns", [])][0]
+    fmt = column_formats(table)
+    assert fmt["called"] == fmt["control"] == "%,d"
+    assert fmt["churn_rate_called"] == fmt["churn_rate_control"] == "%.1f %%"
+    np.testing.assert_allclose(shown["churn_rate_called"], 100 * ref["churn_rate_called"])
+    # the sentence per tier is the command line's (campaign-results prints the same lines)
+    sentences = [f"- **{r['risk_tier']}**: {saved_sentence(r)}" for r in ref.to_dict("records")]
+    assert "\n".join(sentences) in [m.value for m in at.markdown]
+    wide = [r for r in ref.to_dict("records") if r["ci_low"] <= 0 <= r["ci_high"]]
+    assert wide, "the sample campaign should have a tier whose interval includes 0"
+    assert all(saved_sentence(r).endswith(": not distinguishable from no effect)") for r in wide)
 
 
 def test_campaigns_page_refuses_a_log_without_a_control_group(app_models):

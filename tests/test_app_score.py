@@ -6,8 +6,8 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from apptest_util import (app_models, assert_no_exception, open_page,  # noqa: F401
-                          reference_scores)
+from apptest_util import (app_models, assert_no_exception, column_formats,  # noqa: F401
+                          open_page, reference_scores)
 
 from churn_core import config, workbench as wb
 
@@ -56,6 +56,25 @@ def test_tiers_follow_the_cutoff_slider(score_app):
     at.download_button(key="dl_csv").click().run()
     assert_no_exception(at)
     assert at.session_state["tier_cutoffs"] == {"high": 0.6, "medium": 0.1}
+
+
+def test_tier_summary_counts_have_thousands_separators_and_shares_one_decimal(score_app):
+    at = score_app
+    _, ref = reference_scores()
+    p = ref.scored["churn_probability"].to_numpy()
+    hi, lo = at.session_state["tier_cutoffs"]["high"], at.session_state["tier_cutoffs"]["medium"]
+    shown = [d for d in at.dataframe if "expected_churners" in getattr(d.value, "columns", [])][0]
+    fmt = column_formats(shown)
+    # 10,000 customers: Streamlit's printf format with ',' (not the plain 10000 of before)
+    assert fmt["customers"] == "%,d" and fmt["observed_churners"] == "%,d"
+    assert len(p) == 10_000 and int(shown.value["customers"].sum()) == 10_000
+    # shares shown x 100 with one decimal ("20.9 %"), as the metrics' fmt_pct
+    assert fmt["share"] == fmt["observed_churn_rate"] == "%.1f %%"
+    summary = shown.value.set_index("risk_tier")
+    for tier, (n, _) in _expected(p, hi, lo).items():
+        assert summary.loc[tier, "share"] == pytest.approx(100 * n / len(p))
+        assert summary.loc[tier, "observed_churn_rate"] == pytest.approx(
+            100 * summary.loc[tier, "observed_churners"] / n)
 
 
 def test_tiers_by_capacity(score_app):

@@ -33,6 +33,11 @@ def _suggestions(at) -> pd.DataFrame:
     return found[0]
 
 
+def _delta(at) -> str:
+    """The delta shown under the edited probability ("" when none is shown)."""
+    return [m.delta for m in at.metric if m.label == AFTER][0]
+
+
 def test_what_if_editor_and_suggestions(app_models):  # noqa: F811
     at = open_page("pages/explain.py")
     bundle, ref = reference_scores()
@@ -41,6 +46,7 @@ def test_what_if_editor_and_suggestions(app_models):  # noqa: F811
     original = number(metric(at, BEFORE))
     assert original == pytest.approx(top["churn_probability"], abs=1e-3)
     assert number(metric(at, AFTER)) == original
+    assert _delta(at) == ""  # no change yet: no "+0.000" with a coloured arrow
     # the editor starts at the customer's own values
     assert at.selectbox(key="wi_IsActiveMember").value == str(top["IsActiveMember"]).strip()
     assert at.number_input(key="wi_Balance").value == pytest.approx(float(top["Balance"]))
@@ -59,11 +65,13 @@ def test_what_if_editor_and_suggestions(app_models):  # noqa: F811
     expected = _rescore(bundle, line, {"IsActiveMember": flag, "Balance": "0"})
     assert number(metric(at, AFTER)) == pytest.approx(expected, abs=1e-3)
     assert number(metric(at, AFTER)) != original
+    assert _delta(at) != "" and number(_delta(at)) == pytest.approx(
+        number(metric(at, AFTER)) - original, abs=1.5e-3)
     assert any("SHAP waterfall of the edited customer" in c.value for c in at.caption)
     # reset: back to the original values and probability
     at.button(key="wi_reset").click().run()
     assert_no_exception(at)
-    assert number(metric(at, AFTER)) == original
+    assert number(metric(at, AFTER)) == original and _delta(at) == ""
     assert at.selectbox(key="wi_IsActiveMember").value == str(top["IsActiveMember"]).strip()
     # another customer: the editor follows
     options = at.selectbox(key="ex_customer").options

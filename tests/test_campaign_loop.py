@@ -11,7 +11,7 @@ from scipy.stats import norm
 
 from churn_core.campaign.control import assign_control_group
 from churn_core.campaign.export import build_target_list, decision_log
-from churn_core.campaign.results import campaign_results
+from churn_core.campaign.results import NO_EFFECT, campaign_results, saved_sentence
 from churn_core.data.synthetic_campaign import (make_campaign, simulate_outcomes, true_segment,
                                                 true_uplift)
 from churn_core.errors import ChurnError, SchemaError
@@ -147,6 +147,50 @@ def test_campaign_results_recover_the_true_uplift_and_count_every_row():
     assert overall["customers_saved"] == pytest.approx(overall["uplift"] * overall["called"])
     assert overall["net_value"] == pytest.approx(overall["customers_saved"] * 1000 - 5 * overall["called"])
     assert set(res.table["risk_tier"]) == {"High", "Medium", "Low", "All"}
+
+
+def test_saved_sentence_says_when_the_interval_includes_zero():
+    row = {"called": 1000, "customers_saved": 54.0, "ci_low": -0.012, "ci_high": 0.12}
+    assert saved_sentence(row) == ("Customers saved 54 (95 % CI -12 to 120: not distinguishable "
+                                   "from no effect)")
+    assert saved_sentence({**row, "ci_low": 0.012}) == "Customers saved 54 (95 % CI 12 to 120)"
+    assert saved_sentence({**row, "ci_low": 0.0}).endswith(f"0 to 120: {NO_EFFECT})")
+    assert saved_sentence({"called": 1000, "customers_saved": -54.0, "ci_low": -0.12,
+                           "ci_high": -0.012}) == ("Customers saved -54 (95 % CI -120 to -12: "
+                                                   "the calls increased churn)")
+    # small campaigns keep one decimal, and a tiny negative saving is not "-0.0"
+    assert saved_sentence({"called": 40, "customers_saved": -0.01, "ci_low": -0.05,
+                           "ci_high": 0.1}) == ("Customers saved 0.0 (95 % CI -2.0 to 4.0: "
+                                                f"{NO_EFFECT})")
+    nan = float("nan")
+    assert "not measurable" in saved_sentence({"called": 0, "customers_saved": nan,
+                                               "ci_low": nan, "ci_high": nan})
+
+
+def test_campaign_results_cli_says_an_effect_within_noise_is_not_distinguishable(tmp_path, capsys):
+    from churn_core.cli import main
+
+    # 400 called and 400 control customers; the called churn 18 %, the control 20 %: the
+    # interval of the uplift (+0.02) includes 0
+    n = 400
+    ids = [str(i) for i in range(2 * n)]
+    group = ["treatment"] * n + ["control"] * n
+    churned = ([1] * 72 + [0] * (n - 72)) + ([1] * 80 + [0] * (n - 80))
+    rec = {"campaign_id": "CMP-0", "members": {"id_column": "CustomerId", "ids": ids,
+                                               "group": group, "stratum": ["High"] * (2 * n)}}
+    (tmp_path / "log.json").write_text(json.dumps({"campaign": rec}))
+    pd.DataFrame({"CustomerId": ids, "churned": churned}).to_csv(tmp_path / "out.csv", index=False)
+    res = campaign_results(rec, pd.read_csv(tmp_path / "out.csv").astype(str))
+    overall = res.table.set_index("risk_tier").loc["All"]
+    assert overall["ci_low"] < 0 < overall["ci_high"] and overall["customers_saved"] == pytest.approx(8)
+    capsys.readouterr()
+    assert main(["campaign-results", "--log", str(tmp_path / "log.json"),
+                 "--outcomes", str(tmp_path / "out.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    lo, hi = overall["ci_low"] * n, overall["ci_high"] * n
+    want = f"All: Customers saved 8.0 (95 % CI {lo:.0f} to {hi:.0f}: not distinguishable from no effect)"
+    assert want in lines, lines
+    assert f"High: {saved_sentence(res.table.iloc[0])}" in lines
 
 
 def test_campaign_results_refuse_a_log_without_a_control_group():

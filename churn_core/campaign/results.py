@@ -194,3 +194,45 @@ def _row(label: str, m: pd.DataFrame, contacted, value: float, cost: float) -> d
             "uplift": d.uplift, "ci_low": d.low, "ci_high": d.high,
             "customers_saved": saved, "value_saved": saved * float(value),
             "cost": n_cost * float(cost), "net_value": saved * float(value) - n_cost * float(cost)}
+
+
+#: What a 95 % interval of the customers saved that includes 0 means, in the CLI and the app.
+NO_EFFECT = "not distinguishable from no effect"
+#: ... and one entirely below 0 (the called group churned more than the control group).
+HARM = "the calls increased churn"
+
+
+def _count(x: float) -> str:
+    """54.3 -> '54', 4.25 -> '4.2' (one decimal below 10, never '-0')."""
+    text = f"{x:,.0f}" if abs(x) >= 9.95 else f"{x:,.1f}"
+    return text[1:] if text.lstrip("-0.,") == "" and text.startswith("-") else text
+
+
+def saved_sentence(row) -> str:
+    """The customers a campaign saved, with its 95 % interval and what the interval means.
+
+    Parameters
+    ----------
+    row : mapping
+        One row of :attr:`CampaignResults.table` (``called``, ``customers_saved``,
+        ``ci_low``, ``ci_high``).
+
+    Returns
+    -------
+    str
+        ``"Customers saved 54 (95 % CI 12 to 120)"`` when the whole interval is above 0;
+        ``"Customers saved 54 (95 % CI -12 to 120: not distinguishable from no effect)"``
+        when it includes 0; ``"...: the calls increased churn)"`` when it is below 0; and
+        ``"Customers saved: not measurable (...)"`` without called or control customers with
+        an outcome. The interval is the uplift's (Newcombe) times the customers called.
+    """
+    called = float(row["called"])
+    saved, low, high = (float(row[k]) for k in ("customers_saved", "ci_low", "ci_high"))
+    if not all(np.isfinite(v) for v in (saved, low, high)):
+        return ("Customers saved: not measurable (no called or no control customer with an "
+                "outcome)")
+    text = (f"Customers saved {_count(saved)} (95 % CI {_count(low * called)} to "
+            f"{_count(high * called)}")
+    if low <= 0 <= high:
+        return f"{text}: {NO_EFFECT})"
+    return f"{text}: {HARM})" if high < 0 else f"{text})"

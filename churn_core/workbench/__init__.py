@@ -90,8 +90,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "churn_core.workbench.uploads": ("UploadFolder", "is_sha256",),
     "churn_core.workbench.values": ("column_value", "split_values",),
     "churn_core.workbench.campaigns": (
-        "campaign_sample_csv", "list_uplift_models", "load_uplift_model", "measure_campaign",
-        "read_decision_log", "train_uplift_model", "uplift_ranking",
+        "NO_EFFECT", "campaign_effects", "campaign_sample_csv", "list_uplift_models",
+        "load_uplift_model", "measure_campaign", "read_decision_log", "saved_sentence",
+        "train_uplift_model", "uplift_ranking",
     ),
     "churn_core.workbench.workspace": (
         "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore",
@@ -177,8 +178,9 @@ __all__ = [
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
     "target_list",
     "column_value", "split_values",
-    "campaign_sample_csv", "list_uplift_models", "load_uplift_model", "measure_campaign",
-    "read_decision_log", "uplift_ranking", "campaign_figures", "train_uplift_model",
+    "NO_EFFECT", "campaign_effects", "campaign_sample_csv", "list_uplift_models",
+    "load_uplift_model", "measure_campaign", "read_decision_log", "saved_sentence",
+    "uplift_ranking", "campaign_figures", "train_uplift_model",
     "UploadFolder", "is_sha256",
     "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
     "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes",

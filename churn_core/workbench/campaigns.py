@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core import config
-from churn_core.campaign.results import CampaignResults, campaign_results
+from churn_core.campaign.results import NO_EFFECT, CampaignResults, campaign_results, saved_sentence
 from churn_core.errors import ChurnError
 from churn_core.model.uplift import CARD_FILE, UpliftBundle, expected_saved_value, load_uplift
 from churn_core.workbench.data import ActiveData
@@ -33,6 +33,24 @@ def measure_campaign(log: dict, outcomes: ActiveData, value_per_customer: float 
                             value_per_customer=value_per_customer,
                             cost_per_contact=cost_per_contact, currency=currency,
                             source_name=outcomes.name)
+
+
+def campaign_effects(res: CampaignResults) -> list[tuple[str, str]]:
+    """What each risk tier's calls achieved, in the words the command line prints.
+
+    Parameters
+    ----------
+    res : CampaignResults
+        As :func:`measure_campaign` returns it.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(risk_tier, sentence)`` per row of ``res.table`` (the ``All`` row last), the
+        sentence by :func:`churn_core.campaign.results.saved_sentence`: e.g. ``"Customers
+        saved 54 (95 % CI -12 to 120: not distinguishable from no effect)"``.
+    """
+    return [(str(r["risk_tier"]), saved_sentence(r)) for r in res.table.to_dict("records")]
 
 
 def list_uplift_models(models_dir=None) -> list[str]:
