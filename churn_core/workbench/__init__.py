@@ -113,7 +113,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ReasonContext", "add_suggested_change", "build_list", "campaign_rule", "list_bytes", "list_name",
         "listed_positions", "protected_present", "reason_context", "reason_exclusions",
         "reason_settings_of", "rule_preview", "save_reason_settings", "value_assumptions",
-        "with_control_group",
+        "with_control_group", "list_calls", "calls_sentence", "control_group_skipped",
     ),
     "churn_core.workbench.drift": (
         "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure",
@@ -189,7 +189,8 @@ __all__ = [
     "ReasonContext", "add_suggested_change", "build_list", "campaign_rule", "list_bytes",
     "list_name", "listed_positions", "protected_present", "reason_context", "reason_exclusions",
     "reason_settings_of", "rule_preview", "save_reason_settings",
-    "value_assumptions", "with_control_group",
+    "value_assumptions", "with_control_group", "list_calls", "calls_sentence",
+    "control_group_skipped",
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
     "history_chart", "psi_overview_figure", "record_batch",
     "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table", "what_if_view",
