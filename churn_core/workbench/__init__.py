@@ -91,7 +91,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "churn_core.workbench.values": ("column_value", "split_values",),
     "churn_core.workbench.campaigns": (
         "campaign_sample_csv", "list_uplift_models", "load_uplift_model", "measure_campaign",
-        "read_decision_log", "train_uplift_model", "uplift_ranking",
+        "read_decision_log", "train_uplift_model", "uplift_ranking", "log_value_assumptions",
     ),
     "churn_core.workbench.workspace": (
         "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore",
@@ -179,6 +179,7 @@ __all__ = [
     "column_value", "split_values",
     "campaign_sample_csv", "list_uplift_models", "load_uplift_model", "measure_campaign",
     "read_decision_log", "uplift_ranking", "campaign_figures", "train_uplift_model",
+    "log_value_assumptions",
     "UploadFolder", "is_sha256",
     "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
     "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes",
