@@ -57,7 +57,7 @@ def cmd_train_uplift(args) -> int:
 
 def cmd_campaign_results(args) -> int:
     """``campaign-results``: called vs control churn per risk tier, with 95 % intervals."""
-    from churn_core.campaign.results import campaign_results, saved_sentence
+    from churn_core.campaign.results import campaign_results, log_value_assumptions, saved_sentence
     from churn_core.cli_util import _need_file
     from churn_core.io.reader import read_table
 
@@ -68,10 +68,20 @@ def cmd_campaign_results(args) -> int:
         raise ChurnError(f"{log_path.name}: not a readable decision log ({exc})") from exc
     outcomes_path = _need_file(args.outcomes)
     df, _ = read_table(outcomes_path)
+    # value, cost and currency not given: the ones the list was made with (its decision log)
+    known = log_value_assumptions(log)
+    from_log = [flag for flag, given in (("--value", args.value), ("--contact-cost", args.contact_cost),
+                                         ("--currency", args.currency)) if given is None]
+    value = args.value if args.value is not None else known["value_per_customer"] or 0.0
+    cost = args.contact_cost if args.contact_cost is not None else known["cost_per_contact"] or 0.0
+    currency = args.currency if args.currency is not None else known["currency"] or ""
+    if from_log and not args.quiet:
+        print(f"{known['note']}; used for {', '.join(from_log)} (give them to override)",
+              file=sys.stderr)
     res = campaign_results(log.get("campaign") or {}, df, id_column=args.id_column,
                            outcome_column=args.outcome_column,
-                           value_per_customer=args.value, cost_per_contact=args.contact_cost,
-                           currency=args.currency, source_name=outcomes_path.name)
+                           value_per_customer=value, cost_per_contact=cost,
+                           currency=currency, source_name=outcomes_path.name)
     rep = res.report
     if args.out:
         out = Path(args.out)
@@ -91,7 +101,7 @@ def cmd_campaign_results(args) -> int:
     miss = rep["listed_without_outcome"]
     if sum(miss.values()):
         print(f"  listed customers with no outcome: {miss['treatment']} called, {miss['control']} control")
-    cur = f" {args.currency}" if args.currency else ""
+    cur = f" {currency}" if currency else ""
     print("risk tier  called  control  churn called  churn control  uplift [95 % interval]  saved  net value")
     for r in res.table.to_dict("records"):
         print(f"{r['risk_tier']:<9} {r['called']:>7} {r['control']:>8} {r['churn_rate_called']:>13.1%} "
@@ -129,9 +139,14 @@ def add_commands(sub) -> None:
                                                      "(optionally contacted yes/no)")
     r.add_argument("--id-column", help="customer ID column of the outcomes file (default: the list's)")
     r.add_argument("--outcome-column", help="churned yes/no column (default: churned, churn, exited...)")
-    r.add_argument("--value", type=float, default=0.0, help="value of keeping one customer")
-    r.add_argument("--contact-cost", type=float, default=0.0, help="cost of one call")
-    r.add_argument("--currency", default="", help="currency name for the printout, e.g. EUR")
+    r.add_argument("--value", type=float, default=None,
+                   help="value of keeping one customer (default: the list's, from its decision "
+                        "log; 0 when the log has no single amount)")
+    r.add_argument("--contact-cost", type=float, default=None,
+                   help="cost of one call (default: the list's cost per contact, from its "
+                        "decision log; else 0)")
+    r.add_argument("--currency", default=None,
+                   help="currency name for the printout, e.g. EUR (default: the list's)")
     r.add_argument("--out", help="write the results table (CSV) and its rejected / unmatched rows")
     r.add_argument("--json", action="store_true", help="print the report as JSON")
     r.set_defaults(func=cmd_campaign_results)

@@ -50,9 +50,10 @@ def add_parser(sub) -> None:
                    help="allow protected attributes (gender, age, geography ...) as reasons")
     t.add_argument("--id-columns", help="comma-separated ID columns (default: the model's)")
     t.add_argument("--extra-columns", help="comma-separated contact/context columns to carry")
-    t.add_argument("--control-share", type=float, default=0.10,
+    t.add_argument("--control-share", type=float, default=None,
                    help="share of the list held back as a control group, not called, to measure "
-                        "the campaign later with campaign-results (default 0.10; 0 = none)")
+                        "the campaign later with campaign-results (default 0.10, or none with a "
+                        "note when the list has no customer ID column; 0 = none)")
     t.add_argument("--control-seed", type=int, default=42, help="seed of the control-group draw")
     t.add_argument("--out", required=True,
                    help="folder (file named after the rule) or a .csv / .xlsx file name")
@@ -107,11 +108,16 @@ def _paths(out: str, default_name: str) -> tuple[Path, Path, Path]:
 def cmd_target_list(args) -> int:
     """Score ``--data`` with ``--model``, cut the list by the rule and write the three files."""
     from churn_core import workbench as wb
+    from churn_core.campaign.control import DEFAULT_CONTROL_SHARE
     from churn_core.cli_util import _need_file, _split_model_path
     from churn_core.model.bundle import load_bundle
     from churn_core.model.tf_quiet import import_tensorflow_quietly
 
     rule = _rule(args)
+    asked = args.control_share is not None
+    share = DEFAULT_CONTROL_SHARE if not asked else args.control_share
+    if not 0 <= share < 1:
+        raise ChurnError(f"--control-share must be at least 0 and below 1, got {share}")
     import_tensorflow_quietly()
     value = _value(args)
     path = _need_file(args.data)
@@ -119,6 +125,19 @@ def cmd_target_list(args) -> int:
     bundle = load_bundle(name, models_dir)
     data = wb.load_data(path)
     scores = wb.score_data(bundle, data)
+    ids = _csv_list(args.id_columns) or list(bundle.schema.id_columns)
+    skipped = None
+    if share and not [c for c in ids if c in scores.scored.columns]:
+        # checked before the reason codes (the long part), not after them
+        if asked:
+            raise ChurnError(f"--control-share {share:g}: a control group needs a customer ID "
+                             f"column in {data.name} to match outcomes later (--id-columns), "
+                             "or use --control-share 0")
+        skipped = (f"{data.name} has no customer ID column"
+                   + (f" ({', '.join(ids)})" if ids else "")
+                   + " to match outcomes later")
+        print(f"note: no control group: {skipped}; every listed customer is to be called "
+              "(give --id-columns to hold one back)", file=sys.stderr)
     ctx = wb.reason_context(bundle, data, scores)
 
     def progress(done, total, message):
@@ -132,14 +151,10 @@ def cmd_target_list(args) -> int:
                            progress=progress)
     if not args.quiet:
         print(file=sys.stderr)
-    if args.control_share:
-        if not 0 <= args.control_share < 1:
-            raise ChurnError(f"--control-share must be at least 0 and below 1, got {args.control_share}")
-        ids = _csv_list(args.id_columns) or list(bundle.schema.id_columns)
-        if not [c for c in ids if c in result.frame.columns]:
-            raise ChurnError("a control group needs a customer ID column in the list "
-                             "(--id-columns), or use --control-share 0")
-        wb.with_control_group(result, ids, share=args.control_share, seed=args.control_seed)
+    if skipped:
+        wb.control_group_skipped(result, skipped, share)
+    elif share:
+        wb.with_control_group(result, ids, share=share, seed=args.control_seed)
         camp = result.log["campaign"]
         print(f"control group: {camp['control']:,} of {camp['customers']:,} listed customers are not "
               f"to be called (campaign {camp['campaign_id']}, seed {camp['seed']})")
@@ -152,6 +167,7 @@ def cmd_target_list(args) -> int:
     print(f"{data.name}: {log['rows_in']:,} rows in = {log['rows_listed']:,} listed + "
           f"{log['rows_excluded'] - len(scores.rejected):,} excluded + "
           f"{len(scores.rejected):,} rejected ({result.selection.description})")
+    print(wb.calls_sentence(wb.list_calls(result), value.currency if value is not None else ""))
     for _, r in result.fairness_summary.iterrows():
         print(f"fairness {r['attribute']}: {r['note']}" + ("  [check]" if r["flag"] else ""))
     print(f"wrote {target}\nwrote {rejected}\nwrote {log_path}")

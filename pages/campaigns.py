@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _display, _ui
+from pages import _campaign, _display, _ui
 
 _ui.bootstrap(__file__)
 num = st.column_config.NumberColumn
@@ -24,15 +24,65 @@ left, right = st.columns(2)
 log_file = left.file_uploader("Decision log of the list", type=["json"], key="campaign_log_upload")
 out_file = right.file_uploader("Outcomes file", type=_ui.UPLOAD_TYPES, key="campaign_outcomes_upload",
                                help=_ui.upload_help())
+_VALUE_KEYS = ("campaign_value", "campaign_cost", "campaign_currency")
+_PREFILL = "campaign_value_source"  # where the value inputs were last filled from
+
+
+def prefill_values(log: dict | None, log_key: str | None) -> str:
+    """Fill the value, cost and currency inputs from the uploaded decision log (the
+    assumptions the list was made with) or, without one, from the session's one set of value
+    assumptions (``_campaign.value_editor``); again only when that source changes, so the
+    analyst's own edits stay. Returns a caption saying where the figures come from."""
+    ss = st.session_state
+    _campaign.init_campaign_session()
+    session = _campaign.current_value()
+    mine = {"campaign_value": float(session.amount if session is not None and
+                                    session.amount is not None else ss["value_amount"]),
+            "campaign_cost": float(ss["value_cost"] if session is None
+                                   else session.cost_per_contact),
+            "campaign_currency": str(ss["value_currency"] if session is None
+                                     else session.currency)}
+    if log is not None:
+        known = wb.log_value_assumptions(log)
+        wanted = {"campaign_value": known["value_per_customer"],
+                  "campaign_cost": known["cost_per_contact"],
+                  "campaign_currency": known["currency"]}
+        wanted = {k: mine[k] if v is None else v for k, v in wanted.items()}
+        source = f"log:{log_key}"
+        note = (f"Pre-filled from the decision log: {known['note']}"
+                + ("; the rest from your value assumptions" if None in (
+                    known["value_per_customer"], known["cost_per_contact"],
+                    known["currency"]) else "") + ".")
+    else:
+        wanted, source = mine, "session"
+        note = ("Pre-filled from your value assumptions (the same on every page); a decision "
+                "log uploaded above fills in the ones its list was made with.")
+    stale = ss.get(_PREFILL) != source
+    for k, v in wanted.items():
+        if stale or k not in ss:
+            ss[k] = float(v) if k != "campaign_currency" else str(v)
+    ss[_PREFILL] = source
+    return note
+
+
+log, log_error = None, None
+if log_file is not None:
+    try:
+        log = wb.read_decision_log(log_file.getvalue(), log_file.name)
+    except Exception as exc:  # shown below, with the outcomes
+        log_error = exc
+value_note = prefill_values(log, wb.sha256_of(log_file.getvalue()) if log is not None else None)
 c1, c2, c3 = st.columns(3)
-value = c1.number_input("Value of keeping one customer", min_value=0.0, value=500.0, step=50.0,
+value = c1.number_input("Value of keeping one customer", min_value=0.0, step=50.0,
                         key="campaign_value")
-cost = c2.number_input("Cost of one call", min_value=0.0, value=10.0, step=1.0, key="campaign_cost")
-currency = c3.text_input("Currency", value="EUR", max_chars=8, key="campaign_currency")
+cost = c2.number_input("Cost of one call", min_value=0.0, step=1.0, key="campaign_cost")
+currency = c3.text_input("Currency", max_chars=8, key="campaign_currency")
+st.caption(_ui.esc(value_note))
 
 if log_file is not None and out_file is not None:
     try:
-        log = wb.read_decision_log(log_file.getvalue(), log_file.name)
+        if log_error is not None:
+            raise log_error
         outcomes = wb.load_data(out_file.getvalue(), name=out_file.name)
         res = wb.measure_campaign(log, outcomes, value, cost, currency)
     except Exception as exc:

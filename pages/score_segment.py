@@ -242,6 +242,16 @@ segment_view()
 
 
 # ------------------------------------------------------------------ the retention target list
+def _calls_text(calls: dict, currency: str) -> str:
+    """The preview's call count and value in words (markdown), e.g. "500 listed = 450 to call
+    + 50 held back as control group; expected net value of the 450 calls: **54,428 EUR**"."""
+    text = wb.calls_sentence({**calls, "expected_net_value_of_calls": None})
+    if calls["expected_net_value_of_calls"] is not None:
+        text += (f"; expected net value of the {calls['customers_to_call']:,} calls: **"
+                 f"{_campaign.money(calls['expected_net_value_of_calls'], currency)}**")
+    return text
+
+
 @st.fragment
 def target_list_view() -> None:
     """One campaign rule -> the list, reason codes for the listed customers, fairness check,
@@ -256,25 +266,9 @@ def target_list_view() -> None:
         ev = _ui.get_eval()
     except Exception:  # no recorded validation split: no translation shown
         ev = None
-    try:
-        pre = wb.rule_preview(bundle, scores, rule, value_assumed,
-                              p_validation=None if ev is None else ev.p_val)
-    except Exception as exc:
-        _ui.show_error(exc, "This campaign rule cannot be applied")
-        return
+    preview_slot = st.container()  # filled once the control-group choice below is known
+    list_ids = [c for c in bundle.schema.id_columns if c in scores.scored.columns]
     currency = value_assumed.currency if value_assumed is not None else ""
-    st.markdown(f"**{_ui.esc(pre['description'])}**")
-    how = (f"Applied to the {n_ok:,} scored customers of {_ui.esc(data.name)} (budgets count "
-           "customers of this file, not of the model's validation split)")
-    if pre["validation_threshold"] is not None:
-        how += (f"; on the model's validation split the same rule contacts customers from a "
-                f"churn probability of **{pre['validation_threshold']:.3f}**")
-    if pre["expected_net_value"] is not None:
-        how += (f". Expected net value of the list: **"
-                f"{_campaign.money(pre['expected_net_value'], currency)}**"
-                f"{_campaign.assumed_values_note()}")
-    st.caption(how + f". Not listed: {n_ok - pre['listed']:,} scored customers and {n_bad:,} "
-               "rejected rows (counted in the decision log).")
     c1, c2 = st.columns(2)
     with c1:
         protected = _ui.synced(st.toggle, "Allow protected attributes as reasons",
@@ -296,8 +290,28 @@ def target_list_view() -> None:
                          "Takes about 1 s per 2,000 listed customers on this 2-core machine "
                          "(benchmarks/bench_whatif.py: 0.8 s for 2,000).")
     # ---------------------------------------------------------------- control group
-    list_ids = [c for c in bundle.schema.id_columns if c in scores.scored.columns]
     control = _campaign.control_group_settings("score", list_ids)
+    try:
+        pre = wb.rule_preview(bundle, scores, rule, value_assumed,
+                              p_validation=None if ev is None else ev.p_val,
+                              control_share=control[1] if control[0] else 0.0,
+                              control_seed=control[2])
+    except Exception as exc:
+        with preview_slot:
+            _ui.show_error(exc, "This campaign rule cannot be applied")
+        return
+    with preview_slot:
+        st.markdown(f"**{_ui.esc(pre['description'])}**")
+        how = (f"Applied to the {n_ok:,} scored customers of {_ui.esc(data.name)} (budgets "
+               "count customers of this file, not of the model's validation split)")
+        if pre["validation_threshold"] is not None:
+            how += (f"; on the model's validation split the same rule contacts customers from "
+                    f"a churn probability of **{pre['validation_threshold']:.3f}**")
+        how += f". {_calls_text(pre['calls'], currency)}"
+        if pre["expected_net_value"] is not None:
+            how += _campaign.assumed_values_note()
+        st.caption(how + f". Not listed: {n_ok - pre['listed']:,} scored customers and "
+                   f"{n_bad:,} rejected rows (counted in the decision log).")
     key = (bundle.name, data.sha256, repr(rule.to_dict()),
            repr(value_assumed.to_dict() if value_assumed is not None else None),
            bool(protected), tuple(extra), repr(sorted(actions.items())), bool(suggest))
@@ -339,6 +353,14 @@ def target_list_view() -> None:
         st.caption(f"Control group: **{camp['control']:,}** of {camp['customers']:,} listed "
                    f"customers are not to be called (campaign {_ui.esc(camp['campaign_id'])}, "
                    f"seed {camp['seed']}).")
+    calls = wb.list_calls(result)
+    st.markdown(f"**{wb.calls_sentence(calls, _ui.esc(currency))}**")
+    if calls["customers_in_control_group"] and \
+            calls["expected_net_value_of_control_group_if_called"] is not None:
+        st.caption("Holding the control group back forgoes an expected net value of "
+                   f"{_campaign.money(calls['expected_net_value_of_control_group_if_called'], currency)}"
+                   " (the calls not made): the price of measuring the campaign. The decision "
+                   "log records both figures.")
     frame = result.frame
     if "expected_value" in frame.columns and _campaign.assumed_values_note():
         st.caption("Expected value of each contact" + _campaign.assumed_values_note() + ".")

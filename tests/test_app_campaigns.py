@@ -43,8 +43,10 @@ def test_campaigns_page_measures_a_campaign(app_models):
     at.run()
     assert_no_exception(at)
     shown = _frame(at, "ci_low")
+    # a log without value assumptions: the session's (500 per saved customer, 20 per contact)
+    assert at.number_input(key="campaign_cost").value == 20.0
     ref = campaign_results(log["campaign"], outcomes.astype(str), value_per_customer=500,
-                           cost_per_contact=10).table
+                           cost_per_contact=20).table
     assert shown["risk_tier"].tolist() == ref["risk_tier"].tolist() == ["High", "Medium", "All"]
     np.testing.assert_allclose(shown["uplift"], ref["uplift"])
     np.testing.assert_allclose(shown["net_value"], ref["net_value"])
@@ -86,4 +88,42 @@ def test_campaigns_page_shows_an_uplift_model(app_models):
     assert len(ranking) == 200 and ranking["rank"].tolist() == list(range(1, 201))
     esv = ranking["expected_saved_value"].to_numpy()
     assert (np.diff(esv) <= 1e-9).all()
-    np.testing.assert_allclose(esv, ranking["uplift"] * 500 - 10, atol=1e-6)
+    # the session's value assumptions (500 per saved customer, 20 per contact)
+    np.testing.assert_allclose(esv, ranking["uplift"] * 500 - 20, atol=1e-6)
+
+
+def test_campaigns_page_takes_the_value_and_cost_from_the_decision_log(app_models):
+    """Breakit item 7: the list's value assumptions, not a page default of 10 per call."""
+    at = open_page(PAGE)
+    log, outcomes = _log_and_outcomes()
+    log["cost_assumptions"] = {"amount": 800.0, "column": None, "margin": 1.0,
+                               "success_rate": 0.3, "cost_per_contact": 20.0, "currency": "USD"}
+    at.file_uploader[0].set_value(("list_decision_log.json", json.dumps(log).encode(), "application/json"))
+    at.file_uploader[1].set_value(("outcomes.csv", outcomes.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    assert_no_exception(at)
+    assert at.number_input(key="campaign_value").value == 800.0
+    assert at.number_input(key="campaign_cost").value == 20.0
+    assert at.text_input(key="campaign_currency").value == "USD"
+    shown = _frame(at, "ci_low")
+    ref = campaign_results(log["campaign"], outcomes.astype(str), value_per_customer=800,
+                           cost_per_contact=20).table
+    np.testing.assert_allclose(shown["net_value"], ref["net_value"])
+    np.testing.assert_allclose(shown["cost"], 20.0 * ref["called"])
+    # the analyst's own edit stays on reruns with the same log
+    at.number_input(key="campaign_cost").set_value(12.0).run()
+    assert at.number_input(key="campaign_cost").value == 12.0
+    ref = campaign_results(log["campaign"], outcomes.astype(str), value_per_customer=800,
+                           cost_per_contact=12).table
+    np.testing.assert_allclose(_frame(at, "ci_low")["net_value"], ref["net_value"])
+
+
+def test_campaigns_page_without_a_log_uses_the_sessions_value_assumptions(app_models):
+    at = open_page("pages/performance.py")
+    at.number_input(key="value_cost__performance").set_value(35.0).run()
+    at.number_input(key="value_amount__performance").set_value(650.0).run()
+    at.switch_page(PAGE).run()
+    assert_no_exception(at)
+    assert at.number_input(key="campaign_cost").value == 35.0
+    assert at.number_input(key="campaign_value").value == 650.0
+    assert at.text_input(key="campaign_currency").value == "EUR"

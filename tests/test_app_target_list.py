@@ -28,6 +28,12 @@ def _shown_list(at) -> pd.DataFrame:
     return found[-1]
 
 
+def _bundle():
+    from churn_core.model.bundle import load_bundle
+
+    return load_bundle(config.DEFAULT_MODEL_NAME)
+
+
 def _file_name_caption(at) -> str:
     found = [c.value for c in at.caption if c.value.startswith("File name:")]
     assert found, [c.value for c in at.caption]
@@ -142,6 +148,25 @@ def test_control_group_on_the_score_page_as_the_cli_draws_it(app_models):  # noq
     assert camp["seed"] == 7 and camp["control_share"] == 0.2
     assert camp["control"] == int((frame["group"] == "control").sum())
     assert any(f"**{camp['control']:,}** of 200 listed" in c.value for c in at.caption)
+    # breakit item 6: the value is of the calls; the control group is not called
+    called = frame["group"].eq("treatment").to_numpy()
+    p = wb.score_data(_bundle(), wb.load_data(config.SAMPLE_CSV)).p[
+        wb.listed_positions(controlled)]
+    ev = p * 0.3 * 500.0 - 20.0  # the session's value assumptions, by hand
+    costs = controlled.log["cost_assumptions"]
+    assert controlled.log["customers_to_call"] == int(called.sum()) == 200 - camp["control"]
+    assert controlled.log["customers_in_control_group"] == camp["control"]
+    assert costs["expected_net_value_of_calls"] == round(float(ev[called].sum()), 2)
+    assert costs["expected_net_value_of_control_group_if_called"] == \
+        round(float(ev[~called].sum()), 2)
+    sentence = (f"200 listed = {called.sum()} to call + {camp['control']} held back as control "
+                f"group; expected net value of the {called.sum()} calls: "
+                f"{costs['expected_net_value_of_calls']:,.0f} EUR")
+    assert any(sentence in m.value for m in at.markdown), [m.value for m in at.markdown]
+    # the preview above the button said the same before the list was built
+    assert any(sentence.replace(f"{costs['expected_net_value_of_calls']:,.0f} EUR",
+                                f"**{costs['expected_net_value_of_calls']:,.0f} EUR**")
+               in c.value for c in at.caption), [c.value for c in at.caption]
     # the download has the group column, as the CLI's list; the log has the campaign record
     csv = pd.read_csv(io.BytesIO(wb.list_bytes(controlled, "csv")), dtype=str)
     assert csv["group"].tolist() == frame["group"].tolist()
@@ -208,9 +233,9 @@ def test_expected_net_value_says_it_rests_on_assumed_values(app_models):  # noqa
     at = open_page("pages/score_segment.py")
     assumed = ("on assumed values (500 EUR per saved customer, 30 % offer success, 20 EUR per "
                "contact): set yours in Value assumptions")
-    text = [c.value for c in at.caption if "Expected net value of the list" in c.value]
+    text = [c.value for c in at.caption if "expected net value of the" in c.value]
     assert text and assumed in text[0], [c.value for c in at.caption]
     at.number_input(key="value_amount__score").set_value(800.0).run()
     assert_no_exception(at)
-    text = [c.value for c in at.caption if "Expected net value of the list" in c.value]
+    text = [c.value for c in at.caption if "expected net value of the" in c.value]
     assert text and "assumed values" not in text[0]

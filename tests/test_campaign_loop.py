@@ -283,3 +283,56 @@ def test_campaign_sample_and_results_cli(tmp_path, capsys):
     assert all_row["churn_rate_called"] == pytest.approx(camp.loc[t, "churned"].mean())
     assert all_row["churn_rate_control"] == pytest.approx(camp.loc[~t, "churned"].mean())
     assert (tmp_path / "results_unmatched.csv").exists()
+
+
+# ---------------------------------------------------------- results use the list's values
+def _campaign_files(tmp_path, cost_assumptions):
+    camp = make_campaign(600, 5)
+    rec = {"campaign_id": "CMP-20261205-test", "members": {
+        "id_column": "CustomerId", "ids": camp["CustomerId"].astype(str).tolist(),
+        "group": np.where(camp["treatment"] == 1, "treatment", "control").tolist(),
+        "stratum": np.where(camp["Age"] >= 45, "High", "Medium").tolist()}}
+    outcomes = camp[["CustomerId"]].assign(churned=np.where(camp["churned"] == 1, "yes", "no"))
+    (tmp_path / "log.json").write_text(json.dumps({"campaign": rec,
+                                                   "cost_assumptions": cost_assumptions}))
+    outcomes.to_csv(tmp_path / "outcomes.csv", index=False)
+    return rec, outcomes.astype(str)
+
+
+def test_campaign_results_cli_defaults_to_the_decision_logs_values(tmp_path, capsys):
+    """Breakit item 7: without --value / --contact-cost the list's own assumptions are used."""
+    from churn_core.cli import main
+
+    rec, outcomes = _campaign_files(tmp_path, {"amount": 800.0, "column": None, "margin": 1.0,
+                                               "success_rate": 0.3, "cost_per_contact": 20.0,
+                                               "currency": "USD"})
+    args = ["campaign-results", "--log", str(tmp_path / "log.json"),
+            "--outcomes", str(tmp_path / "outcomes.csv"), "--json"]
+    assert main(args) == 0
+    got = capsys.readouterr()
+    rep = json.loads(got.out)
+    assert rep["report"]["assumptions"] == {"value_per_customer": 800.0, "cost_per_contact": 20.0,
+                                            "currency": "USD"}
+    assert "800.00 USD per saved customer and 20.00 USD per contact" in got.err
+    ref = campaign_results(rec, outcomes, value_per_customer=800, cost_per_contact=20).table
+    overall = [r for r in rep["table"] if r["risk_tier"] == "All"][0]
+    assert overall["net_value"] == pytest.approx(float(ref.iloc[-1]["net_value"]))
+    assert overall["cost"] == pytest.approx(20.0 * overall["called"])
+    # given on the command line: those win
+    assert main([*args, "--contact-cost", "5"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["report"]["assumptions"]["cost_per_contact"] == 5.0
+    assert rep["report"]["assumptions"]["value_per_customer"] == 800.0
+
+
+def test_log_value_assumptions_of_a_column_value_and_of_no_values():
+    from churn_core.campaign.results import log_value_assumptions
+
+    got = log_value_assumptions({"cost_assumptions": {"amount": None, "column": "Balance",
+                                                      "margin": 0.01, "cost_per_contact": 15.0,
+                                                      "currency": "EUR"}})
+    assert got["value_per_customer"] is None and got["cost_per_contact"] == 15.0
+    assert got["currency"] == "EUR" and "Balance x 0.01" in got["note"]
+    none = log_value_assumptions({"campaign": {}})
+    assert none == {"value_per_customer": None, "cost_per_contact": None, "currency": None,
+                    "note": "the list's decision log records no value assumptions"}

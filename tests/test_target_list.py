@@ -378,3 +378,142 @@ def test_cli_list_row_numbers_duplicates_and_model_in_the_log(tmp_path, capsys):
           "--out", str(tmp_path / "b")], capsys)
     lst2 = pd.read_csv(next((tmp_path / "b").glob("retention_targets_*_budget20.csv")))
     assert len(lst2) == 20 and lst2["source_row"].between(2, 301).all() and lst2["source_row"].is_unique
+
+
+# ------------------------------------------------------------- calls vs the control group
+def _shipped_list(budget):
+    from churn_core import config, workbench as wb
+    from churn_core.model.bundle import load_bundle
+
+    bundle = load_bundle(config.DEFAULT_MODEL_NAME)
+    data = wb.load_data(config.SAMPLE_CSV)
+    scores = wb.score_data(bundle, data)
+    ctx = wb.reason_context(bundle, data, scores)
+    rule = CampaignRule("budget", budget=budget)
+    value = ValueAssumptions(amount=500.0, success_rate=0.3, cost_per_contact=20.0)
+    return bundle, scores, rule, value, wb.build_list(bundle, data, scores, rule, ctx,
+                                                     value=value)
+
+
+def test_expected_net_value_counts_the_called_customers_not_the_control_group():
+    """Breakit item 6: the control group is listed but not called (no cost, no saved value)."""
+    from churn_core import workbench as wb
+
+    bundle, scores, rule, value, plain = _shipped_list(200)
+    # by hand: p x 0.3 x 500 - 20 for each listed customer, from the scores, in list order
+    p = scores.p[plain.selection.positions]
+    ev = p * 0.3 * 500.0 - 20.0
+    costs = plain.log["cost_assumptions"]
+    assert "expected_net_value_of_list" not in costs
+    assert plain.log["customers_to_call"] == 200 and plain.log["customers_in_control_group"] == 0
+    assert costs["expected_net_value_of_calls"] == round(float(ev.sum()), 2)
+    assert costs["expected_net_value_of_control_group_if_called"] == 0.0
+
+    held = wb.with_control_group(plain, ["CustomerId"], share=0.1, seed=42, copy=True)
+    control = held.frame["group"].eq("control").to_numpy()
+    assert control.sum() == held.log["campaign"]["control"] == 20  # 10 % of each risk tier
+    log = held.log
+    assert log["rows_listed"] == 200
+    assert log["customers_to_call"] == 180 and log["customers_in_control_group"] == 20
+    c = log["cost_assumptions"]
+    assert c["expected_net_value_of_calls"] == round(float(ev[~control].sum()), 2)
+    assert c["expected_net_value_of_control_group_if_called"] == round(float(ev[control].sum()), 2)
+    assert c["expected_net_value_of_calls"] + c["expected_net_value_of_control_group_if_called"] \
+        == pytest.approx(costs["expected_net_value_of_calls"], abs=0.011)
+    # the list's rounded expected_value column adds up to the same figures (cents apart)
+    col = held.frame["expected_value"].to_numpy(dtype=float)
+    assert abs(col[~control].sum() - c["expected_net_value_of_calls"]) <= 0.005 * 180 + 0.01
+    # the plain list (the app keeps it) still counts every customer as called
+    assert plain.log["customers_to_call"] == 200
+    assert plain.log["cost_assumptions"]["expected_net_value_of_calls"] == \
+        costs["expected_net_value_of_calls"]
+    # the JSON the analyst downloads holds the same figures
+    back = json.loads(wb.list_bytes(held, "json"))
+    assert back["cost_assumptions"]["expected_net_value_of_calls"] == c["expected_net_value_of_calls"]
+    assert back["customers_in_control_group"] == 20
+    calls = wb.list_calls(held)
+    assert wb.calls_sentence(calls, "EUR") == (
+        f"200 listed = 180 to call + 20 held back as control group; expected net value of the "
+        f"180 calls: {c['expected_net_value_of_calls']:,.0f} EUR")
+    # in place (the command line) gives the same figures
+    in_place = wb.with_control_group(plain, ["CustomerId"], share=0.1, seed=42)
+    assert in_place.log["cost_assumptions"]["expected_net_value_of_calls"] == \
+        c["expected_net_value_of_calls"]
+    # the preview (before reason codes) draws the same control group
+    pre = wb.rule_preview(bundle, scores, rule, value, control_share=0.1, control_seed=42)
+    assert pre["calls"] == calls
+    assert pre["expected_net_value"] == c["expected_net_value_of_calls"]
+
+
+def _no_id_file(tmp_path, rows=150):
+    from churn_core import config
+
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str, keep_default_na=False).head(rows)
+    path = tmp_path / "no_ids.csv"
+    df.drop(columns=["RowNumber", "CustomerId", "Surname"]).to_csv(path, index=False)
+    return path
+
+
+def test_cli_list_without_an_id_column_falls_back_to_no_control_group(tmp_path, capsys):
+    """Breakit item 12: the default control share on a file without an ID column gives a list
+    with a note (and the reason in the log), not an error after the reason codes."""
+    from churn_core import config
+    from churn_core.cli import main
+
+    model = str(config.MODELS_DIR / config.DEFAULT_MODEL_NAME)
+    out = tmp_path / "x.csv"
+    code = main(["-q", "target-list", "--model", model, "--data", str(_no_id_file(tmp_path)),
+                 "--budget", "30", "--value", "500", "--out", str(out)])
+    got = capsys.readouterr()
+    assert code == 0, got.err
+    assert "no control group: no_ids.csv has no customer ID column" in got.err
+    lst = pd.read_csv(out)
+    assert len(lst) == 30 and "group" not in lst.columns
+    log = json.loads((tmp_path / "x_decision_log.json").read_text())
+    assert "campaign" not in log
+    assert log["control_group"]["held_back"] is False and log["control_group"]["share_asked"] == 0.1
+    assert "no customer ID column" in log["control_group"]["reason"]
+    assert log["customers_to_call"] == 30 and log["customers_in_control_group"] == 0
+    value = round(float(lst["expected_value"].sum()), 2)
+    assert abs(log["cost_assumptions"]["expected_net_value_of_calls"] - value) <= 0.005 * 30
+    total = log["cost_assumptions"]["expected_net_value_of_calls"]
+    assert f"30 listed, all to call; expected net value of the 30 calls: {total:,.0f} EUR" in got.out
+
+
+def test_cli_explicit_control_share_without_ids_fails_before_the_reason_codes(tmp_path, capsys,
+                                                                               monkeypatch):
+    from churn_core import config, workbench as wb
+    from churn_core.cli import main
+
+    def never(*a, **k):
+        raise AssertionError("reason codes computed before the control group was checked")
+
+    monkeypatch.setattr(wb, "reason_context", never)
+    model = str(config.MODELS_DIR / config.DEFAULT_MODEL_NAME)
+    code = main(["-q", "target-list", "--model", model, "--data", str(_no_id_file(tmp_path)),
+                 "--budget", "30", "--control-share", "0.2", "--out", str(tmp_path / "y.csv")])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert "--control-share 0.2: a control group needs a customer ID column in no_ids.csv" in err
+    assert not (tmp_path / "y.csv").exists()
+
+
+def test_cli_list_prints_calls_and_value_without_the_control_group(tmp_path, capsys):
+    from churn_core import config
+
+    model = str(config.MODELS_DIR / config.DEFAULT_MODEL_NAME)
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str, keep_default_na=False).head(400)
+    data = tmp_path / "ids.csv"
+    df.to_csv(data, index=False)
+    out = _run(["--model", model, "--data", str(data), "--budget", "100", "--value", "500",
+                "--contact-cost", "20", "--out", str(tmp_path / "l.csv")], capsys)
+    lst = pd.read_csv(tmp_path / "l.csv")
+    log = json.loads((tmp_path / "l_decision_log.json").read_text())
+    control = lst["group"].eq("control").to_numpy()
+    assert control.sum() == 10 == log["customers_in_control_group"]
+    c = log["cost_assumptions"]
+    ev = lst["expected_value"].to_numpy(dtype=float)
+    assert abs(c["expected_net_value_of_calls"] - ev[~control].sum()) <= 0.005 * 90
+    assert abs(c["expected_net_value_of_control_group_if_called"] - ev[control].sum()) <= 0.005 * 10
+    assert (f"100 listed = 90 to call + 10 held back as control group; expected net value of "
+            f"the 90 calls: {c['expected_net_value_of_calls']:,.0f} EUR") in out

@@ -30,6 +30,37 @@ def campaign_id(ids, seed: int, created: str) -> str:
     return f"CMP-{day}-{h.hexdigest()[:8]}"
 
 
+def control_mask(strata, share: float = DEFAULT_CONTROL_SHARE,
+                 seed: int = config.SEED) -> np.ndarray:
+    """Which customers of a list the control group holds back (the draw itself).
+
+    The draw depends only on each customer's stratum (in list order), the share and the
+    seed, not on the IDs: so the number held back, and who, is known before the list's
+    reason codes are computed (the app's preview says it).
+
+    Parameters
+    ----------
+    strata : array-like of shape (n_listed,)
+        Stratum of each listed customer in list order (e.g. its risk tier).
+    share : float in [0, 1), default 0.10
+        Share of each stratum held back (rounded to the nearest customer per stratum).
+    seed : int, default ``config.SEED``
+
+    Returns
+    -------
+    ndarray of shape (n_listed,), bool
+        True = control (not called).
+    """
+    strata = np.asarray(strata, dtype=object).astype(str)
+    rng = np.random.default_rng(seed)
+    control = np.zeros(len(strata), dtype=bool)
+    for level in sorted(set(strata)):
+        pos = np.flatnonzero(strata == level)
+        k = int(round(float(share) * len(pos)))
+        control[rng.permutation(pos)[:k]] = True
+    return control
+
+
 def assign_control_group(target_list: pd.DataFrame, id_columns, share: float = DEFAULT_CONTROL_SHARE,
                          seed: int = config.SEED, stratify_by: str | None = "risk_tier",
                          created: str | None = None) -> tuple[pd.DataFrame, dict]:
@@ -82,12 +113,7 @@ def assign_control_group(target_list: pd.DataFrame, id_columns, share: float = D
     n = len(target_list)
     strata = (target_list[stratify_by].astype(str).to_numpy() if stratify_by
               else np.full(n, "all", dtype=object))
-    rng = np.random.default_rng(seed)
-    control = np.zeros(n, dtype=bool)
-    for level in sorted(set(strata)):
-        pos = np.flatnonzero(strata == level)
-        k = int(round(float(share) * len(pos)))
-        control[rng.permutation(pos)[:k]] = True
+    control = control_mask(strata, share, seed)
     ids = target_list[id_columns[0]].astype(str).to_numpy()
     cid = campaign_id(ids, seed, created)
     out = target_list.copy()

@@ -236,3 +236,50 @@ def saved_sentence(row) -> str:
     if low <= 0 <= high:
         return f"{text}: {NO_EFFECT})"
     return f"{text}: {HARM})" if high < 0 else f"{text})"
+
+
+def log_value_assumptions(log: dict | None) -> dict:
+    """The value assumptions a target list's decision log recorded, as the campaign
+    results read them (one value per kept customer, cost per call, currency).
+
+    Parameters
+    ----------
+    log : dict or None
+        A decision log (``cost_assumptions`` as written by
+        :meth:`churn_core.campaign.value.ValueAssumptions.to_dict`).
+
+    Returns
+    -------
+    dict
+        ``value_per_customer`` (the list's one amount; None when the log has none, or
+        valued customers by a column x margin, which a results table per tier cannot use),
+        ``cost_per_contact`` (None when absent), ``currency`` (None when absent) and
+        ``note`` (one sentence saying what was found, e.g. ``"the list's decision log
+        records 500 EUR per saved customer and 20 EUR per contact"``).
+    """
+    costs = (log or {}).get("cost_assumptions") or {}
+
+    def number(key):
+        try:
+            v = float(costs.get(key))
+        except (TypeError, ValueError):
+            return None
+        return v if np.isfinite(v) and v >= 0 else None
+
+    currency = costs.get("currency")
+    currency = str(currency).strip() or None if currency is not None else None
+    value = number("amount") if not costs.get("column") else None
+    cost = number("cost_per_contact")
+    cur = f" {currency}" if currency else ""
+    parts = []
+    if value is not None:
+        parts.append(f"{value:,.2f}{cur} per saved customer")
+    elif costs.get("column"):
+        parts.append(f"a value per customer of {costs['column']} x "
+                     f"{costs.get('margin', 1):g} (not one amount)")
+    if cost is not None:
+        parts.append(f"{cost:,.2f}{cur} per contact")
+    note = ("the list's decision log records " + " and ".join(parts) if parts
+            else "the list's decision log records no value assumptions")
+    return {"value_per_customer": value, "cost_per_contact": cost, "currency": currency,
+            "note": note}

@@ -38,7 +38,7 @@ from churn_core.io.report import ROW_INDEX
 
 __all__ = ["PROBA_DECIMALS", "ListCancelled", "TargetList", "reference_rows",
            "reason_profile", "list_reasons", "list_frame", "make_target_list", "list_filename",
-           "reason_settings"]
+           "reason_settings", "call_summary", "calls_sentence", "record_calls"]
 
 #: Decimals of churn probabilities in every export.
 PROBA_DECIMALS = 3
@@ -71,6 +71,11 @@ class TargetList:
     fairness_summary : DataFrame
     log : dict
         The decision log (JSON-ready).
+    expected_values : ndarray of shape (n_listed,) or None
+        Expected net value of calling each listed customer, unrounded, in list order (the
+        ``expected_value`` column holds it rounded to cents); None without value
+        assumptions. The decision log's value of the calls is its sum over the customers
+        to call (:func:`record_calls`).
     """
 
     frame: pd.DataFrame
@@ -80,6 +85,7 @@ class TargetList:
     fairness: pd.DataFrame
     fairness_summary: pd.DataFrame
     log: dict
+    expected_values: np.ndarray | None = None
 
 
 def reason_settings(bundle):
@@ -396,8 +402,6 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
     thr = (float(rule.threshold) if rule.kind == "threshold" else
            selection.lowest_probability if selection.lowest_probability is not None else 1.0)
     costs = value.to_dict() if value is not None else {}
-    if ev is not None:
-        costs["expected_net_value_of_list"] = round(float(ev[selection.positions].sum()), 2)
     log = decision_log(
         getattr(bundle, "name", "model"), card.get("data_sha256"), f"rule: {rule.kind}", thr,
         costs, cutoffs, rows_in, len(frame), dict(excluded),
@@ -426,7 +430,115 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
                                           "blocks)",
                          "summary": _records(fsum), "table": _records(ftab)},
         })
-    return TargetList(frame, selection, rule, value, ftab, fsum, log)
+    listed_ev = None if ev is None else np.asarray(ev, dtype=float)[selection.positions]
+    return record_calls(TargetList(frame, selection, rule, value, ftab, fsum, log, listed_ev))
+
+
+#: What the control group's figure in the decision log means.
+CONTROL_VALUE_NOTE = ("expected_net_value_of_calls counts the customers to call only: the "
+                      "control group is listed but not called (no contact cost, no saved "
+                      "value). expected_net_value_of_control_group_if_called is what calling "
+                      "the control group too would have been expected to add: what holding it "
+                      "back to measure the campaign costs.")
+
+
+def call_summary(control, expected_value=None) -> dict:
+    """Customers to call and the expected net value of their calls.
+
+    Parameters
+    ----------
+    control : array-like of bool, shape (n_listed,)
+        True for a customer held back in the control group (listed, not called).
+    expected_value : array-like of shape (n_listed,), optional
+        Expected net value of calling each listed customer (currency units).
+
+    Returns
+    -------
+    dict
+        ``customers_listed``, ``customers_to_call``, ``customers_in_control_group`` (int);
+        ``expected_net_value_of_calls`` (sum over the customers to call) and
+        ``expected_net_value_of_control_group_if_called`` (sum over the control group), both
+        rounded to cents, or None without ``expected_value``.
+    """
+    control = np.asarray(control, dtype=bool)
+    out = {"customers_listed": int(control.size),
+           "customers_to_call": int((~control).sum()),
+           "customers_in_control_group": int(control.sum()),
+           "expected_net_value_of_calls": None,
+           "expected_net_value_of_control_group_if_called": None}
+    if expected_value is not None:
+        ev = np.asarray(expected_value, dtype=float)
+        if ev.shape != control.shape:
+            raise ChurnError(f"{ev.size} expected values for {control.size} listed customers")
+        out["expected_net_value_of_calls"] = round(float(ev[~control].sum()), 2)
+        out["expected_net_value_of_control_group_if_called"] = round(float(ev[control].sum()), 2)
+    return out
+
+
+def calls_sentence(summary: dict, currency: str = "") -> str:
+    """The call count and value in words, for the page and the command line.
+
+    Parameters
+    ----------
+    summary : dict
+        From :func:`call_summary`.
+    currency : str
+
+    Returns
+    -------
+    str
+        e.g. ``"500 listed = 450 to call + 50 held back as control group; expected net value
+        of the 450 calls: 54,428 EUR"`` (``"20 listed, all to call; ..."`` without a control
+        group; no value part without value assumptions).
+    """
+    n, call, held = (summary["customers_listed"], summary["customers_to_call"],
+                     summary["customers_in_control_group"])
+    text = (f"{n:,} listed = {call:,} to call + {held:,} held back as control group" if held
+            else f"{n:,} listed, all to call")
+    value = summary.get("expected_net_value_of_calls")
+    if value is not None:
+        cur = f" {currency}".rstrip() if currency else ""
+        text += f"; expected net value of the {call:,} calls: {value:,.0f}{cur}"
+    return text
+
+
+def record_calls(result: TargetList) -> TargetList:
+    """Write the customers to call and the value of their calls into the decision log.
+
+    Customers whose ``group`` is ``"control"`` are listed but not called: they count in
+    ``customers_in_control_group``, not in ``customers_to_call``, and their expected value
+    goes to ``cost_assumptions.expected_net_value_of_control_group_if_called``, not to
+    ``cost_assumptions.expected_net_value_of_calls``. Called again after a control group is
+    drawn. The log's ``cost_assumptions`` dict is replaced, not changed, so a list copied with
+    a shallow log copy keeps its own figures.
+
+    Parameters
+    ----------
+    result : TargetList
+
+    Returns
+    -------
+    TargetList
+        ``result``, its ``log`` updated in place.
+    """
+    from churn_core.campaign.control import CONTROL_GROUP, GROUP
+
+    frame = result.frame
+    control = (frame[GROUP].astype(str).to_numpy() == CONTROL_GROUP if GROUP in frame.columns
+               else np.zeros(len(frame), dtype=bool))
+    summary = call_summary(control, result.expected_values)
+    log = result.log
+    log["customers_to_call"] = summary["customers_to_call"]
+    log["customers_in_control_group"] = summary["customers_in_control_group"]
+    costs = {k: v for k, v in (log.get("cost_assumptions") or {}).items()
+             if k != "expected_net_value_of_list"}
+    if summary["expected_net_value_of_calls"] is not None:
+        costs["expected_net_value_of_calls"] = summary["expected_net_value_of_calls"]
+        costs["expected_net_value_of_control_group_if_called"] = \
+            summary["expected_net_value_of_control_group_if_called"]
+        costs["expected_net_value_note"] = CONTROL_VALUE_NOTE
+    log["cost_assumptions"] = costs
+    return result
 
 
 def _records(df: pd.DataFrame) -> list[dict]:

@@ -91,8 +91,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "churn_core.workbench.values": ("column_value", "split_values",),
     "churn_core.workbench.campaigns": (
         "NO_EFFECT", "campaign_effects", "campaign_sample_csv", "list_uplift_models",
-        "load_uplift_model", "measure_campaign", "read_decision_log", "saved_sentence",
-        "train_uplift_model", "uplift_ranking",
+        "load_uplift_model", "log_value_assumptions", "measure_campaign", "read_decision_log",
+        "saved_sentence", "train_uplift_model", "uplift_ranking",
     ),
     "churn_core.workbench.workspace": (
         "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore",
@@ -114,7 +114,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ReasonContext", "add_suggested_change", "build_list", "campaign_rule", "list_bytes", "list_name",
         "listed_positions", "protected_present", "reason_context", "reason_exclusions",
         "reason_settings_of", "rule_preview", "save_reason_settings", "value_assumptions",
-        "with_control_group",
+        "with_control_group", "list_calls", "calls_sentence", "control_group_skipped",
     ),
     "churn_core.workbench.drift": (
         "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure",
@@ -180,7 +180,7 @@ __all__ = [
     "column_value", "split_values",
     "NO_EFFECT", "campaign_effects", "campaign_sample_csv", "list_uplift_models",
     "load_uplift_model", "measure_campaign", "read_decision_log", "saved_sentence",
-    "uplift_ranking", "campaign_figures", "train_uplift_model",
+    "uplift_ranking", "campaign_figures", "train_uplift_model", "log_value_assumptions",
     "UploadFolder", "is_sha256",
     "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
     "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes",
@@ -191,7 +191,8 @@ __all__ = [
     "ReasonContext", "add_suggested_change", "build_list", "campaign_rule", "list_bytes",
     "list_name", "listed_positions", "protected_present", "reason_context", "reason_exclusions",
     "reason_settings_of", "rule_preview", "save_reason_settings",
-    "value_assumptions", "with_control_group",
+    "value_assumptions", "with_control_group", "list_calls", "calls_sentence",
+    "control_group_skipped",
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
     "history_chart", "psi_overview_figure", "record_batch",
     "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table", "what_if_view",

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from churn_core import config
-from churn_core.campaign.results import NO_EFFECT, CampaignResults, campaign_results, saved_sentence
+from churn_core.campaign.results import (NO_EFFECT, CampaignResults, campaign_results,
+                                         log_value_assumptions, saved_sentence)
 from churn_core.errors import ChurnError
 from churn_core.model.uplift import CARD_FILE, UpliftBundle, expected_saved_value, load_uplift
 from churn_core.workbench.data import ActiveData

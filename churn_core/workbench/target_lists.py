@@ -89,7 +89,8 @@ def value_assumptions(data: dict | None):
     return ValueAssumptions.from_dict(data)
 
 
-def rule_preview(bundle, scores: Scores, rule, value=None, p_validation=None) -> dict:
+def rule_preview(bundle, scores: Scores, rule, value=None, p_validation=None,
+                 control_share: float = 0.0, control_seed: int = 42) -> dict:
     """What a rule does on the scored file, without reason codes (cheap; for every rerun).
 
     Parameters
@@ -100,15 +101,25 @@ def rule_preview(bundle, scores: Scores, rule, value=None, p_validation=None) ->
     value : ValueAssumptions, optional
     p_validation : ndarray of shape (n_val,), optional
         Validation probabilities: adds the threshold the rule amounts to there.
+    control_share : float in [0, 1), default 0.0
+        Share held back as the control group (0 = none); the same tier-stratified, seeded
+        draw as :func:`with_control_group` (it depends only on the listed customers' risk
+        tiers, the share and the seed).
+    control_seed : int, default 42
 
     Returns
     -------
     dict
         ``listed`` (int), ``excluded`` (dict), ``lowest_probability``, ``description``,
-        ``expected_net_value`` (currency; None without value), ``validation_threshold``,
-        ``positions`` (ndarray, rank order).
+        ``calls`` (:func:`churn_core.campaign.target_list.call_summary`: customers to call,
+        held back, expected net value of the calls and of the control group if called),
+        ``expected_net_value`` (of the calls only, currency; None without value),
+        ``validation_threshold``, ``positions`` (ndarray, rank order).
     """
+    from churn_core.campaign.control import control_mask
     from churn_core.campaign.rule import threshold_on
+    from churn_core.campaign.target_list import call_summary
+    from churn_core.campaign.tiers import assign_tiers
 
     p = scores.p
     valid = scores.valid if scores.valid is not None else scores.scored
@@ -118,10 +129,14 @@ def rule_preview(bundle, scores: Scores, rule, value=None, p_validation=None) ->
     if p_validation is not None and len(p_validation):
         vt = threshold_on(rule, p_validation, len(p), p_scored=p[sel.positions],
                           cutoffs=bundle.tier_cutoffs)
-    return {"listed": int(sel.positions.size), "excluded": sel.excluded,
+    pos = sel.positions
+    control = (control_mask(assign_tiers(p, bundle.tier_cutoffs)[pos], control_share,
+                            control_seed) if control_share else np.zeros(pos.size, dtype=bool))
+    calls = call_summary(control, None if ev is None else np.asarray(ev, dtype=float)[pos])
+    return {"listed": int(pos.size), "excluded": sel.excluded,
             "lowest_probability": sel.lowest_probability, "description": sel.description,
-            "expected_net_value": None if ev is None else float(ev[sel.positions].sum()),
-            "validation_threshold": vt, "positions": sel.positions}
+            "calls": calls, "expected_net_value": calls["expected_net_value_of_calls"],
+            "validation_threshold": vt, "positions": pos}
 
 
 def build_list(bundle, data: ActiveData, scores: Scores, rule, context: ReasonContext,
@@ -351,6 +366,8 @@ def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
     Returns
     -------
     TargetList
+        Its decision log counts the customers to call and the value of their calls without
+        the control group (:func:`churn_core.campaign.target_list.record_calls`).
 
     Raises
     ------
@@ -360,6 +377,7 @@ def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
     import dataclasses
 
     from churn_core.campaign.control import assign_control_group
+    from churn_core.campaign.target_list import record_calls
 
     if not share:
         return result
@@ -369,7 +387,49 @@ def with_control_group(result, id_columns, share: float = 0.10, seed: int = 42,
     framed, record = assign_control_group(result.frame, ids, share=share, seed=seed,
                                           created=created)
     if copy:
-        return dataclasses.replace(result, frame=framed, log={**result.log, "campaign": record})
+        return record_calls(dataclasses.replace(result, frame=framed,
+                                                log={**result.log, "campaign": record}))
     result.frame = framed
     result.log["campaign"] = record
+    return record_calls(result)
+
+
+def list_calls(result) -> dict:
+    """Customers listed, to call and held back, and the expected net value of the calls
+    (and of the control group, had it been called) of a built list:
+    :func:`churn_core.campaign.target_list.call_summary` of its ``group`` column."""
+    from churn_core.campaign.control import CONTROL_GROUP, GROUP
+    from churn_core.campaign.target_list import call_summary
+
+    frame = result.frame
+    control = (frame[GROUP].astype(str).to_numpy() == CONTROL_GROUP if GROUP in frame.columns
+               else np.zeros(len(frame), dtype=bool))
+    return call_summary(control, result.expected_values)
+
+
+def calls_sentence(calls: dict, currency: str = "") -> str:
+    """``"500 listed = 450 to call + 50 held back as control group; expected net value of the
+    450 calls: 54,428 EUR"`` (:func:`churn_core.campaign.target_list.calls_sentence`)."""
+    from churn_core.campaign.target_list import calls_sentence as words
+
+    return words(calls, currency)
+
+
+def control_group_skipped(result, reason: str, share: float):
+    """Record in the decision log that no control group was held back, and why (in place).
+
+    Parameters
+    ----------
+    result : TargetList
+    reason : str
+        E.g. "the list has no customer ID column to match outcomes later".
+    share : float
+        The share that would have been held back.
+
+    Returns
+    -------
+    TargetList
+    """
+    result.log["control_group"] = {"held_back": False, "share_asked": float(share),
+                                   "reason": str(reason)}
     return result
