@@ -209,11 +209,8 @@ def add_suggested_change(result, bundle, scores: Scores, context: ReasonContext,
     from churn_core.explain.whatif import actionable_columns
     from churn_core.workbench.whatif import suggested_change_column, whatif_space
 
-    settings = context.settings
-    blocked = set(getattr(settings, "protected", []) or []) | set(
-        getattr(settings, "non_actionable", []) or [])
     space = whatif_space(bundle, context.explainer, scores)
-    columns = [c for c in actionable_columns(list(space)) if c not in blocked]
+    columns = actionable_columns(list(space), context.settings)
     positions = result.selection.positions
     frame = result.frame
     if columns and len(positions):
