@@ -118,7 +118,10 @@ def cmd_what_if(args) -> int:
            "changes": {c: _json_value(space[c], v) for c, v in res.changes.items()}}
     sug = None
     if args.suggest:
-        sug = sg.suggest_changes(bundle, res.row_after, space, top=args.top)
+        from churn_core.campaign.target_list import reason_settings
+
+        columns = wi.actionable_columns(list(space), reason_settings(bundle))
+        sug = sg.suggest_changes(bundle, res.row_after, space, columns=columns, top=args.top)
         out["suggestions"] = [
             {"column": r.column, "value": _json_value(space[r.column], r.value),
              "probability_after": r.probability_after} for r in sug.singles.itertuples()]

@@ -35,21 +35,28 @@ def get_model_on_file(model: str | None = None, data: wb.ActiveData | None = Non
                           data)
 
 
-def model_file_notice(page: str):
+def model_file_notice(page: str, scored: wb.ActiveData | None = None):
     """On a page that uses the model: say when it was trained on other data, with one button
-    *Train a model on this file* (opens the Model page, which starts the training). Returns
-    the :class:`workbench.ModelOnFile` (None without model or data)."""
+    *Train a model on this file* (opens the Model page, which starts the training on the
+    active data). With ``scored`` (a file uploaded on Score & segment, not the active data)
+    the notice speaks of that file and has no button: training uses the active data, so the
+    caption says to open the file on the Data page instead. Returns the
+    :class:`workbench.ModelOnFile` (None without model or data)."""
     try:
-        view = get_model_on_file()
+        view = get_model_on_file(data=scored)
     except Exception as exc:  # noqa: BLE001 - the page shows its own model errors
-        show_error(exc, "The model could not be measured on the active data")
+        show_error(exc, "The model could not be measured on "
+                   + (esc(scored.name) if scored is not None else "the active data"))
         return None
     if view is None or not view.other_data:
         return view
     with st.container(border=True):
-        st.warning(view.notice(esc), icon=":material/warning:")
-        if st.button("Train a model on this file", key=f"train_on_file_{page}",
-                     icon=":material/model_training:"):
+        st.warning(view.notice(esc, scored=scored is not None), icon=":material/warning:")
+        if scored is not None:
+            st.caption(f"To train a model on {esc(scored.name)}, upload it on the **Data** "
+                       "page (it becomes the active data), then train on the **Model** page.")
+        elif st.button("Train a model on this file", key=f"train_on_file_{page}",
+                       icon=":material/model_training:"):
             st.session_state[TRAIN_REQUEST] = True
             st.switch_page("pages/model.py")
     return view

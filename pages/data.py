@@ -186,16 +186,19 @@ st.caption(f"Model features: {len(schema.numeric)} numeric "
 
 # ------------------------------------------------------------------ reasons: protected / labels
 _model = _ui.get_bundle()
-if _model is not None:
+_rf = wb.file_reason_settings(_model, data)
+_REASONS_HELP = ("**Protected / sensitive attributes** (gender, age, nationality, geography such "
+                 "as state, city or postal code, marital status, ...; found by column name) "
+                 "are never given as a call reason unless the analyst allows it. **Columns "
+                 "your team cannot act on** (e.g. tenure) are only used, marked, when nothing "
+                 "else raises a customer's risk. **Labels** are the words agents read in the "
+                 "reasons.")
+if _rf.fits:
     with st.expander(f"Call reasons: protected attributes and business labels (saved with "
                      f"model {_model.name})", expanded=False):
-        rs = wb.reason_settings_of(_model)
-        feats = list(_model.schema.features)
-        st.caption("**Protected / sensitive attributes** (gender, age, nationality, geography, "
-                   "marital status, ...; found by column name) are never given as a call "
-                   "reason unless the analyst allows it. **Columns your team cannot act on** "
-                   "(e.g. tenure) are only used, marked, when nothing else raises a "
-                   "customer's risk. **Labels** are the words agents read in the reasons.")
+        rs = _rf.settings
+        feats = _rf.columns
+        st.caption(_REASONS_HELP)
         prot = st.multiselect("Protected attributes", feats, default=[c for c in rs.protected
                                                                       if c in feats],
                               key=f"rs_protected_{_model.name}")
@@ -216,6 +219,26 @@ if _model is not None:
                 st.success("Saved: the next target list uses these settings.")
             except Exception as exc:
                 _ui.show_error(exc, "The reason settings could not be saved")
+else:  # the active model was trained on other columns: show this file's columns, read-only
+    with st.expander("Call reasons: protected attributes and business labels (this file)",
+                     expanded=False):
+        if _rf.model is not None:
+            gone = ", ".join(_rf.missing[:6]) + (", ..." if len(_rf.missing) > 6 else "")
+            st.info(f"The active model **{_ui.esc(_rf.model)}** was trained on other columns "
+                    f"({_ui.esc(gone)} are not in {_ui.esc(data.name)}): its reason settings "
+                    "belong to that model and are not shown or changed here.")
+        st.caption(_REASONS_HELP)
+        rs = _rf.settings
+        st.markdown("Found in this file by column name: **protected attributes**: "
+                    f"{_ui.esc(', '.join(rs.protected) or 'none')}; **columns your team "
+                    f"cannot act on**: {_ui.esc(', '.join(rs.non_actionable) or 'none')}.")
+        if _rf.columns:
+            st.dataframe(pd.DataFrame({"column": _rf.columns,
+                                       "business label": [rs.label(c) for c in _rf.columns]}),
+                         hide_index=True)
+        st.caption("A model trained on this file (Model page) starts with these settings; "
+                   "with that model active, this panel lets you change them and save them "
+                   "with it.")
 
 # ------------------------------------------------------------------ data quality
 st.subheader("Data quality")

@@ -15,7 +15,6 @@ st.caption("Score a customer file (no churn column needed), split customers into
            "order, and why.")
 
 bundle, active = _ui.need_model_and_data()
-_mv.model_file_notice("score")
 
 # ------------------------------------------------------------------ what to score
 source = _ui.synced(st.radio, "Customers to score", "score_source_choice", "score",
@@ -43,6 +42,9 @@ if source == "Upload a file to score":
         st.info("Upload a file above, or switch back to the active data set.")
         st.stop()
     data = st.session_state[_ui.SCORE_UPLOAD]
+# the "trained on other data" notice speaks of the file scored below (an upload, or the
+# active data with its "Train a model on this file" button)
+_mv.model_file_notice("score", scored=data if data is not active else None)
 
 try:
     scores = _ui.get_scores(data)

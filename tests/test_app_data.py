@@ -231,3 +231,46 @@ def test_an_all_blank_feature_column_is_warned_on_data(data_app):
     found = [w.value.replace("\\", "") for w in at.warning if "scores ignore it" in w.value]
     assert len(found) == 1, [w.value for w in at.warning]
     assert found[0].startswith("CreditScore is blank in 300 of 300 scored customers")
+
+
+def _panel(at, start: str):
+    [panel] = [e for e in at.expander if e.label.startswith(start)]
+    return panel
+
+
+@pytest.mark.realdata
+def test_reason_panel_of_another_models_file_shows_this_files_columns(app_models):  # noqa: F811
+    """Breakit item 3: the bank model active, the Orange Telecom file uploaded: the panel no
+    longer lists the bank model's Age, Geography, Gender, CreditScore... nor offers to save
+    onto that model; it says whose settings they are and shows what this file's columns get."""
+    import json
+
+    if not config.ORANGE_CSV.is_file():
+        pytest.skip(f"{config.ORANGE_CSV} is absent")
+    card_path = app_models / config.DEFAULT_MODEL_NAME / "card.json"
+    card_before = card_path.read_text()
+    at = open_page("pages/data.py")
+    assert _panel(at, "Call reasons").label.endswith(f"(saved with model {config.DEFAULT_MODEL_NAME})")
+    at.file_uploader(key="data_upload").set_value(
+        ("Orange_Telecom_Churn.csv", config.ORANGE_CSV.read_bytes(), "text/csv")).run()
+    assert_no_exception(at)
+    panel = _panel(at, "Call reasons")
+    assert panel.label == "Call reasons: protected attributes and business labels (this file)"
+    [info] = [i.value.replace("\\", "") for i in panel.info]
+    assert f"active model **{config.DEFAULT_MODEL_NAME}** was trained on other columns" in info
+    assert ("(CreditScore, Age, Tenure, Balance, EstimatedSalary, Geography, ... are not in "
+            "Orange_Telecom_Churn.csv)") in info
+    found = [m.value.replace("\\", "") for m in panel.markdown if "Found in this file" in m.value]
+    assert found == ["Found in this file by column name: **protected attributes**: State, "
+                     "Area code; **columns your team cannot act on**: Account length."]
+    [table] = panel.dataframe
+    cols = table.value["column"].tolist()  # the file's features: numeric, then categorical
+    assert len(cols) == 19 and cols[0] == "Account length" and cols[-5:] == [
+        "State", "Area code", "International plan", "Voice mail plan", "Customer service calls"]
+    assert table.value.set_index("column").loc["Number vmail messages", "business label"] == (
+        "Number vmail messages")
+    assert not {"Age", "Gender", "Geography", "CreditScore"} & set(table.value["column"])
+    assert not [b for b in at.button if b.label == "Save with the model"]
+    assert not [m for m in at.multiselect if m.key and m.key.startswith("rs_protected_")]
+    assert card_path.read_text() == card_before  # the bank model's card is untouched
+    assert "reason_settings" not in json.loads(card_before)

@@ -199,3 +199,59 @@ def test_an_all_blank_feature_column_is_warned(score_app):
     assert len(found) == 1, [w.value for w in at.warning]
     assert found[0].startswith("CreditScore is blank in 200 of 200 scored customers")
     assert "training median for every customer" in found[0]
+
+
+def test_other_data_notice_names_the_file_being_scored(app_models):  # noqa: F811
+    """Breakit item 11: champion = a model trained on another file, active data = the shipped
+    sample; on Score & segment an uploaded file is scored: the notice spoke of the sample,
+    with a "Train a model on this file" button that would train on the sample."""
+    import json
+    import shutil
+
+    from apptest_util import new_app
+
+    from churn_core.model import registry
+
+    src = app_models / config.DEFAULT_MODEL_NAME
+    shutil.copytree(src, app_models / "bank_real", ignore=shutil.ignore_patterns("drift_*"))
+    card = json.loads((src / "card.json").read_text())
+    card.update({"data_sha256": "0" * 64, "source": "Churn_Modelling.csv", "synthetic": False})
+    (app_models / "bank_real" / "card.json").write_text(json.dumps(card))
+    registry.set_champion("bank_real", app_models)
+    try:
+        at = new_app()
+        at.run()
+        at.switch_page("pages/score_segment.py").run()
+        assert_no_exception(at)
+        assert at.session_state["active_model"] == "bank_real"
+
+        def notices():
+            return [w.value.replace("\\", "") for w in at.warning
+                    if "trained on other data" in w.value]
+
+        # the active data scored: the notice names it, with its button
+        [text] = notices()
+        assert "The active data is **sample_customers.csv**" in text
+        assert "Churn_Modelling.csv (another file)" in text
+        assert [b for b in at.button if b.label == "Train a model on this file"]
+
+        frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).iloc[100:400]
+        at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
+        assert_no_exception(at)
+        assert notices() == []  # no file yet: nothing about the sample
+        at.file_uploader(key="score_upload_widget").set_value(
+            ("march_customers.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+        assert_no_exception(at)
+        [text] = notices()
+        assert ("The active model **bank_real** was trained on other data: Churn_Modelling.csv "
+                "(another file). The file being scored is **march_customers.csv**: check how "
+                "the model does on these customers before using its target list.") == text
+        assert "sample_customers" not in text
+        assert not [b for b in at.button if b.label == "Train a model on this file"]
+        assert any("To train a model on march_customers.csv, upload it on the **Data** page"
+                   in c.value.replace("\\", "") for c in at.caption)
+        assert any(m.value.replace("\\", "").startswith("**march_customers.csv**: 300 rows in")
+                   for m in at.markdown)
+    finally:
+        registry.set_champion(config.DEFAULT_MODEL_NAME, app_models)
+        registry.delete_model("bank_real", app_models)

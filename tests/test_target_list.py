@@ -111,6 +111,33 @@ def test_protected_and_non_actionable_columns_matched_by_name_words():
                                             "CreditScore"]
     assert name_words("NumOfProducts") == ["num", "of", "products"]
     assert pretty_label("Total_Trans_Ct") == "Total transactions count"
+
+
+ORANGE_COLUMNS = ["State", "Account length", "Area code", "International plan",
+                  "Voice mail plan", "Number vmail messages", "Total day minutes",
+                  "Total day calls", "Total day charge", "Total eve minutes", "Total eve calls",
+                  "Total eve charge", "Total night minutes", "Total night calls",
+                  "Total night charge", "Total intl minutes", "Total intl calls",
+                  "Total intl charge", "Customer service calls"]
+
+
+def test_geography_and_other_sensitive_names_are_protected():
+    """Breakit item 2: Orange Telecom's ``State`` (US state) and ``Area code`` are geography."""
+    assert protected_columns(ORANGE_COLUMNS) == ["State", "Area code"]
+    assert non_actionable_columns(ORANGE_COLUMNS) == ["Account length"]
+    s = ReasonSettings.defaults(ORANGE_COLUMNS)
+    assert s.protected == ["State", "Area code"] and s.non_actionable == ["Account length"]
+    sensitive = ["state", "Province", "County", "home_city", "Town", "Zip", "zip_code", "ZipCode",
+                 "Postcode", "PostalCode", "Postal Code", "areacode", "AreaCode", "Area_Code",
+                 "Billing_Address", "Location", "Latitude", "Longitude", "lat", "lon", "lng",
+                 "Citizenship", "PreferredLanguage", "Pregnancy", "sexual_orientation",
+                 "SexualOrientation", "Geography", "Country", "Region"]
+    assert protected_columns(sensitive) == sensitive
+    near_misses = ["StatementBalance", "Statements", "Status", "AccountStatus", "Citywide_Plan",
+                   "Downtown_Store_Visits", "Latency_ms", "LongDistanceCalls", "Lateness",
+                   "Areas_Served", "PromoCode", "Code", "Orientation_Call", "Usage", "Stage",
+                   "Zipper", "Languid", "Addressed"]
+    assert protected_columns(near_misses) == []
     assert pretty_label("IsActiveMember") == "Active member"
     assert pretty_label("HasCrCard") == "Has credit card"
 
@@ -517,3 +544,63 @@ def test_cli_list_prints_calls_and_value_without_the_control_group(tmp_path, cap
     assert abs(c["expected_net_value_of_control_group_if_called"] - ev[control].sum()) <= 0.005 * 10
     assert (f"100 listed = 90 to call + 10 held back as control group; expected net value of "
             f"the 90 calls: {c['expected_net_value_of_calls']:,.0f} EUR") in out
+
+
+# ---------------------------------------------------------------------------- CLI, Orange
+@pytest.fixture(scope="module")
+def orange_models_dir(tiny_cfg, tmp_path_factory):
+    """``orange``: the tiny recipe trained on the real Orange Telecom file (target ``Churn``,
+    ``TRUE``/``True`` = churned); skips when the file is absent."""
+    from churn_core import config
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import read_table
+    from churn_core.model.bundle import save_bundle
+    from churn_core.model.train import train_bundle
+
+    if not config.ORANGE_CSV.is_file():
+        pytest.skip(f"{config.ORANGE_CSV} is absent")
+    df, _ = read_table(config.ORANGE_CSV)
+    schema = infer_schema(df, target="Churn", positive_label="TRUE")
+    bundle = train_bundle(df, schema, tiny_cfg, name="orange",
+                          source_name=config.ORANGE_CSV.name)
+    folder = tmp_path_factory.mktemp("orange_models")
+    save_bundle(bundle, "orange", folder)
+    return folder
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_orange_state_and_area_code_are_never_call_reasons_or_suggested_changes(
+        orange_models_dir, tmp_path, capsys):
+    """Breakit item 2: ``target-list --budget 300`` on Orange gave ``State: MI (rare: 2 % of
+    customers)`` in 38 of 300 rows, and the change search searched ``State``."""
+    from churn_core import config
+    from churn_core.cli import main
+    from churn_core.model.bundle import load_bundle
+
+    out = tmp_path / "orange.csv"
+    _run(["--model", str(orange_models_dir / "orange"), "--data", str(config.ORANGE_CSV),
+          "--budget", "300", "--control-share", "0", "--out", str(out)], capsys)
+    lst = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert len(lst) == 300 and (lst["reason_1"].str.len() > 0).all()
+    text = _reason_text(lst)
+    assert not re.search(r"\bState\b|\bArea code\b", text), text[:500]
+    log = json.loads((tmp_path / "orange_decision_log.json").read_text())
+    assert log["extra"]["reasons"]["protected_attributes"] == ["State", "Area code"]
+    assert log["extra"]["reasons"]["protected_used_as_reasons"] is False
+    # the change search of one listed customer (spreadsheet row = source_line)
+    line = int(lst["source_line"].iloc[0]) if "source_line" in lst else None
+    if line is None:
+        from churn_core.campaign.scoring import score_frame
+        from churn_core.io.reader import ROW_INDEX, read_table
+
+        df, _ = read_table(config.ORANGE_CSV)
+        scored = score_frame(load_bundle("orange", orange_models_dir), df).scored
+        line = int(scored.sort_values("churn_probability", ascending=False)[ROW_INDEX].iloc[0])
+    assert main(["what-if", "--model", str(orange_models_dir / "orange"), "--data",
+                 str(config.ORANGE_CSV), "--row", str(line), "--suggest", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert "Total day minutes" in res["searched_columns"]
+    assert not {"State", "Area code", "Account length"} & set(res["searched_columns"])
+    cols = {s["column"] for s in res["suggestions"]}
+    assert not {"State", "Area code"} & cols

@@ -43,13 +43,16 @@ def _score_text_row(bundle, df, line, cells: dict) -> float:
 @pytest.mark.parametrize("name", ["Gender", "sex", "Age", "Customer_Age", "DateOfBirth", "DOB",
                                   "Nationality", "Geography", "Country", "Region", "Ethnicity",
                                   "Race", "Religion", "Marital_Status", "Dependents",
-                                  "SeniorCitizen", "seniorcitizen", "Disability", "AgeGroup"])
+                                  "SeniorCitizen", "seniorcitizen", "Disability", "AgeGroup",
+                                  "State", "Area code", "ZipCode", "City", "Latitude",
+                                  "Citizenship", "Language", "sexual_orientation"])
 def test_protected_names(name):
     assert wi.is_protected(name)
 
 
 @pytest.mark.parametrize("name", ["Usage", "Balance", "NumOfProducts", "IsActiveMember",
-                                  "Contract", "Message_count", "Storage", "Tenure"])
+                                  "Contract", "Message_count", "Storage", "Tenure",
+                                  "StatementBalance", "Status", "Citywide_Plan"])
 def test_not_protected_names(name):
     assert not wi.is_protected(name)
 
@@ -296,3 +299,31 @@ def test_the_what_if_search_and_the_reasons_share_one_column_rule():
     assert wi.actionable_columns(cols) == ["MonthlyCharges", "Contract", "Total_Trans_Ct"]
     assert [c for c in cols if wi.is_protected(c)] == protected_columns(cols) == ["SeniorCitizen", "gender"]
     assert non_actionable_columns(cols) == ["tenure", "TotalCharges", "Customer_Lifetime_Value"]
+
+
+def test_the_change_search_skips_what_the_model_settings_protect(tiny_bundle, sample_csv):
+    """Breakit item 2: a column the analyst marked protected (or not actionable) in the
+    model's reason settings is never searched, in the Explain table as in the list column."""
+    import copy
+
+    from churn_core import workbench as wb
+    from churn_core.explain.reasons import ReasonSettings
+
+    cols = ["State", "Area code", "Account length", "Total day minutes", "Voice mail plan"]
+    assert wi.actionable_columns(cols) == ["Total day minutes", "Voice mail plan"]
+    mine = ReasonSettings(protected=["Voice mail plan"], non_actionable=[])
+    assert wi.actionable_columns(cols, mine) == ["Total day minutes"]
+
+    data = wb.load_data(sample_csv, name=sample_csv.name)
+    scores = wb.score_data(tiny_bundle, data)
+    pos = int(np.argmax(scores.p))
+    space = wb.whatif_space(tiny_bundle, None, scores)
+    sug, _ = wb.suggestion_table(tiny_bundle, scores, pos, space=space)
+    assert sug.searched == ["Balance", "NumOfProducts", "HasCrCard", "IsActiveMember"]
+    b = copy.copy(tiny_bundle)
+    b.card = {**tiny_bundle.card, "reason_settings": {"protected": ["Gender", "Age",
+                                                                     "Geography", "Balance"],
+                                                      "non_actionable": ["HasCrCard"]}}
+    sug, table = wb.suggestion_table(b, scores, pos, space=space)
+    assert sug.searched == ["NumOfProducts", "IsActiveMember"]
+    assert not table["change"].str.contains("Balance|HasCrCard").any()

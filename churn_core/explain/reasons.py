@@ -9,8 +9,10 @@ to three ``reason_1..3`` sentences such as::
 Rules (issue 15):
 
 * **Protected / sensitive attributes** (gender, sex, age, date of birth, nationality,
-  geography / country / region, ethnicity, race, religion, marital status, dependents,
-  senior citizen, disability) are matched by the words of the column name
+  citizenship, geography: country / region / state / province / county / city / town / zip
+  or postal code / area code / address / location / latitude and longitude; ethnicity,
+  race, religion, language, marital status, dependents, senior citizen, disability,
+  pregnancy, sexual orientation) are matched by the words of the column name
   (:func:`protected_columns`) and are **never** a reason unless the analyst asks
   (``include_protected``). The list is editable and saved with the model
   (:class:`ReasonSettings`).
@@ -38,29 +40,36 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "PROTECTED_WORDS", "NON_ACTIONABLE_WORDS", "CORRELATION_GROUPING",
+    "PROTECTED_WORDS", "PROTECTED_SEQUENCES", "NON_ACTIONABLE_WORDS", "CORRELATION_GROUPING",
     "name_words", "pretty_label", "protected_columns", "non_actionable_columns",
     "ReasonSettings", "ReferenceProfile", "reason_sentences",
 ]
 
 #: Words of a column name marking a protected / sensitive attribute (matched on whole words
-#: of the name: ``Customer_Age`` and ``SeniorCitizen`` match, ``Usage`` does not).
+#: of the name: ``Customer_Age`` and ``SeniorCitizen`` match, ``Usage`` does not; ``State``
+#: and ``Zip_Code`` match, ``StatementBalance``, ``Status`` and ``Citywide_Plan`` do not).
 PROTECTED_WORDS = frozenset({
     "gender", "sex", "age", "birth", "dob", "birthdate", "birthday", "nationality",
-    "citizenship", "geography", "country", "region", "ethnicity", "ethnic", "race",
-    "religion", "religious", "marital", "married", "dependents", "dependent", "senior",
-    "disability", "disabled",
+    "citizenship", "ethnicity", "ethnic", "race", "religion", "religious", "marital",
+    "married", "dependents", "dependent", "senior", "disability", "disabled", "language",
+    "pregnancy", "pregnant", "sexuality",
+    # geography: where the customer lives
+    "geography", "country", "region", "state", "province", "county", "city", "town", "zip",
+    "zipcode", "postcode", "postal", "areacode", "address", "location", "latitude",
+    "longitude", "lat", "lon", "lng",
     # the same written as one word
     "seniorcitizen", "dateofbirth", "yearofbirth", "maritalstatus",
 })
+#: Word sequences marking a protected attribute where each word alone is not one
+#: (``Area code``, ``sexual_orientation``).
+PROTECTED_SEQUENCES = (("area", "code"), ("sexual", "orientation"))
 #: Word sequences marking a legitimate column the team cannot act on (context only): who the
 #: customer is, and cumulative history (what they have paid or spent so far grows with
 #: tenure; no offer changes it).
 NON_ACTIONABLE_WORDS = (
     ("tenure",), ("account", "length"), ("months", "on", "book"), ("customer", "since"),
     ("education",), ("income",), ("salary",), ("partner",), ("credit", "score"),
-    ("area", "code"), ("total", "charges"), ("total", "spend"), ("total", "paid"),
-    ("lifetime",),
+    ("total", "charges"), ("total", "spend"), ("total", "paid"), ("lifetime",),
 )
 #: Columns whose ``|Pearson r|`` on the reference rows reaches this are one reason.
 CORRELATION_GROUPING = 0.9
@@ -103,8 +112,26 @@ def _has_sequence(words: list[str], seq: tuple) -> bool:
 
 
 def protected_columns(columns: Sequence[str]) -> list[str]:
-    """Columns whose name holds a word of :data:`PROTECTED_WORDS`, in the given order."""
-    return [c for c in columns if set(name_words(c)) & PROTECTED_WORDS]
+    """Columns whose name holds a word of :data:`PROTECTED_WORDS` or a sequence of
+    :data:`PROTECTED_SEQUENCES`, in the given order.
+
+    Parameters
+    ----------
+    columns : sequence of str
+
+    Returns
+    -------
+    list of str
+        E.g. ``["State", "Area code"]`` of Orange Telecom's columns; ``Customer_Age``,
+        ``SeniorCitizen``, ``Geography``, ``gender`` of the bank and telco files.
+    """
+    out = []
+    for c in columns:
+        words = name_words(c)
+        if set(words) & PROTECTED_WORDS or any(_has_sequence(words, s)
+                                               for s in PROTECTED_SEQUENCES):
+            out.append(c)
+    return out
 
 
 def non_actionable_columns(columns: Sequence[str]) -> list[str]:

@@ -23,8 +23,9 @@ Actionable columns
 ------------------
 :func:`actionable_columns` (the columns :mod:`.suggest` searches): never a protected or
 sensitive attribute (:func:`is_protected`, matched by name: gender, sex, age, date of birth,
-nationality, geography / country / region, ethnicity, race, religion, marital status,
-dependents, senior citizen, disability), and not columns nobody can change (tenure, salary,
+nationality, geography: country / region / state / city / zip or postal code / area code /
+address / location; ethnicity, race, religion, language, marital status, dependents, senior
+citizen, disability, ...: :data:`~churn_core.explain.reasons.PROTECTED_WORDS`), and not columns nobody can change (tenure, salary,
 income, credit score, partner).
 """
 from __future__ import annotations
@@ -69,12 +70,16 @@ def is_protected(column) -> bool:
     return bool(protected_columns([column]))
 
 
-def actionable_columns(columns: Sequence[str]) -> list[str]:
+def actionable_columns(columns: Sequence[str], settings=None) -> list[str]:
     """The columns a change may be suggested for: not protected, not history/circumstance.
 
     Parameters
     ----------
     columns : sequence of str
+    settings : explain.reasons.ReasonSettings, optional
+        The model's reason settings: their ``protected`` and ``non_actionable`` columns are
+        left out too (on top of the name-matched ones), so a column the analyst marked
+        protected is never searched.
 
     Returns
     -------
@@ -82,6 +87,9 @@ def actionable_columns(columns: Sequence[str]) -> list[str]:
         In the order of ``columns``.
     """
     skip = set(protected_columns(columns)) | set(non_actionable_columns(columns))
+    if settings is not None:
+        skip |= set(getattr(settings, "protected", None) or [])
+        skip |= set(getattr(settings, "non_actionable", None) or [])
     return [c for c in columns if c not in skip]
 
 

@@ -78,7 +78,7 @@ class ModelOnFile:
     test_pr_auc: float | None = None
     test_n: int | None = None
 
-    def notice(self, esc=str) -> str | None:
+    def notice(self, esc=str, scored: bool = False) -> str | None:
         """The "trained on other data" sentence (markdown), or None for the training file.
 
         Parameters
@@ -86,14 +86,18 @@ class ModelOnFile:
         esc : callable, default str
             Applied to every name (file and model names come from the analyst: the page
             passes its markdown escaper).
+        scored : bool, default False
+            The file is one uploaded to be scored (Score & segment), not the active data:
+            the sentence names it as the file being scored.
         """
         if not self.other_data:
             return None
         kind = "synthetic customers, not yours" if self.synthetic else "another file"
+        what = "The file being scored" if scored else "The active data"
+        advice = ("" if scored else ", or train a model on this file")
         return (f"The active model **{esc(self.model)}** was trained on other data: "
-                f"{esc(self.trained_on)} ({kind}). The active data is **{esc(self.data_name)}**: check "
-                "how the model does on these customers before using its target list, or "
-                "train a model on this file.")
+                f"{esc(self.trained_on)} ({kind}). {what} is **{esc(self.data_name)}**: check "
+                f"how the model does on these customers before using its target list{advice}.")
 
     def summary(self, esc=str) -> str:
         """Which figure is which, in one sentence (markdown; names passed through ``esc``)."""

@@ -224,11 +224,8 @@ def add_suggested_change(result, bundle, scores: Scores, context: ReasonContext,
     from churn_core.explain.whatif import actionable_columns
     from churn_core.workbench.whatif import suggested_change_column, whatif_space
 
-    settings = context.settings
-    blocked = set(getattr(settings, "protected", []) or []) | set(
-        getattr(settings, "non_actionable", []) or [])
     space = whatif_space(bundle, context.explainer, scores)
-    columns = [c for c in actionable_columns(list(space)) if c not in blocked]
+    columns = actionable_columns(list(space), context.settings)
     positions = result.selection.positions
     frame = result.frame
     if columns and len(positions):
@@ -291,6 +288,67 @@ def reason_settings_of(bundle):
     from churn_core.campaign.target_list import reason_settings
 
     return reason_settings(bundle)
+
+
+@dataclass
+class FileReasonSettings:
+    """Which reason settings the Data page shows next to the file on screen.
+
+    Attributes
+    ----------
+    model : str or None
+        The active model's name.
+    fits : bool
+        The active model finds every feature column it needs in the file: its saved settings
+        apply to this file and may be edited and saved with it.
+    missing : list of str
+        The model's feature columns absent from the file (empty when ``fits``).
+    settings : ReasonSettings
+        The model's saved settings when ``fits``; otherwise the name-matched defaults of the
+        file's own feature columns, which a model trained on this file starts with.
+    columns : list of str
+        The feature columns ``settings`` speak of (the model's, or the file's).
+    """
+
+    model: str | None
+    fits: bool
+    missing: list
+    settings: Any
+    columns: list
+
+
+def file_reason_settings(bundle, data: ActiveData) -> FileReasonSettings:
+    """The reason settings that belong to the file on screen (breakit item 3).
+
+    Parameters
+    ----------
+    bundle : ModelBundle or None
+        The active model.
+    data : ActiveData
+        The file on the Data page (its schema's features are the columns a model trained on
+        it would use).
+
+    Returns
+    -------
+    FileReasonSettings
+        ``fits`` False (and the file's name-matched defaults, never another model's columns)
+        when the model lacks any of its feature columns in the file, e.g. a bank model and
+        the Orange Telecom file: ``settings.protected == ["State", "Area code"]``.
+    """
+    from churn_core.data.cells import match_columns
+    from churn_core.explain.reasons import ReasonSettings
+
+    if bundle is not None:
+        feats = list(bundle.schema.features)
+        found = match_columns(data.frame.columns, feats)
+        missing = [c for c in feats if c not in found]
+        if not missing:
+            return FileReasonSettings(bundle.name, True, [], reason_settings_of(bundle), feats)
+    else:
+        missing = []
+    own = list(data.schema.features)
+    return FileReasonSettings(getattr(bundle, "name", None), False, missing,
+                              ReasonSettings.defaults(own), own)
 
 
 def save_reason_settings(bundle, protected, non_actionable, labels: dict,

@@ -144,6 +144,9 @@ def suggestion_table(bundle, scores: Scores, position: int,
     Returns
     -------
     suggestions : explain.suggest.Suggestions
+        Searched: the actionable features that the model's reason settings mark neither
+        protected nor non-actionable (:func:`explain.whatif.actionable_columns`), as the
+        list's ``suggested_change``.
     table : DataFrame
         One row per suggestion, single changes first then the best pair: ``change``,
         ``churn_probability`` (after), ``difference`` (after - before, probability points),
@@ -151,13 +154,15 @@ def suggestion_table(bundle, scores: Scores, position: int,
     """
     from churn_core.campaign.tiers import assign_tiers
     from churn_core.explain.suggest import suggest_changes
-    from churn_core.explain.whatif import apply_changes, parse_value
+    from churn_core.campaign.target_list import reason_settings
+    from churn_core.explain.whatif import actionable_columns, apply_changes, parse_value
 
     space = space if space is not None else whatif_space(bundle, None, scores)
     row = customer_row(scores, position)
     if changes:
         row = apply_changes(row, dict(parse_value(space, c, v) for c, v in changes.items()))
-    sug = suggest_changes(bundle, row, space, top=top)
+    columns = actionable_columns(list(space), reason_settings(bundle))
+    sug = suggest_changes(bundle, row, space, columns=columns, top=top)
     parts = [sug.singles[["change", "probability_after", "difference"]]]
     if sug.best_pair is not None:
         pair = sug.best_pair
