@@ -50,7 +50,7 @@ from churn_core.model.network import TrainConfig
 from churn_core.model.tf_quiet import import_tensorflow_quietly
 from churn_core.cli_util import (_file_sha256, _need_file, _print_challenger, _print_data_notes,
                                  _print_other_labels, _print_report, _print_warnings,
-                                 _split_model_path)
+                                 _report_rejected, _split_model_path)
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
 SCORE_ENGINES: dict = {}
@@ -168,8 +168,6 @@ def cmd_train(args) -> int:
 
 
 def _train(args, models_dir: Path, name: str, stage: dict) -> int:
-
-
     data = _need_file(args.data)
     cfg = _train_config(args)
     df, report = read_table(data, sheet=args.sheet)
@@ -265,8 +263,8 @@ def cmd_evaluate(args) -> int:
     """
 
     _check_threshold(args.threshold)
-    if args.positive_label is not None and args.data is None:
-        raise ChurnError("--positive-label applies to a labelled file: give it with --data")
+    if (args.positive_label is not None or args.rejected) and args.data is None:
+        raise ChurnError("--positive-label and --rejected apply to a labelled file: give it with --data")
     if args.challenger and args.data is None:
         raise ChurnError("--challenger trains gradient boosting on the model's own split: give the "
                          "model's training file with --data")
@@ -278,8 +276,6 @@ def cmd_evaluate(args) -> int:
         if not rep:
             raise ChurnError(f"model {name!r} has no stored test metrics; pass --data")
         if args.threshold is not None:
-
-
             t = bundle.evaluation["test"]
             rep = evaluate(np.array(t["y"]), np.array(t["p"]), thr).to_dict()
         _print_report(f"{_model_label(bundle)} on its test split", rep)
@@ -296,12 +292,16 @@ def cmd_evaluate(args) -> int:
             schema = with_positive_label(df, bundle.schema, args.positive_label, data.name)
             print(f"{data.name}: churn = {schema.positive_label!r} in column {schema.target!r} "
                   f"(the model was trained with churn = {bundle.schema.positive_label!r})")
-            _print_other_labels(df, schema)
+        else:
+            schema = bundle.schema
+        _print_other_labels(df, schema)
         m = measure_frame(bundle, df, data.name, threshold=thr, positive_label=args.positive_label,
                           data_sha256=_file_sha256(data))
         _print_data_notes({"duplicate_ids": m.duplicate_ids})
-        rep = m.report
         print(f"{data.name}: {m.n_evaluated} rows evaluated, {m.n_rejected} rejected")
+        _report_rejected(m, data, args.rejected)
+        rep = {**m.report, "rows_in": m.rows_in, "rows_rejected": m.n_rejected,
+               "rejected_reasons": dict(m.rejected_reasons)}
         if m.same_file:
             print(f"warning: {data.name} is the file model {name!r} was trained on: these figures "
                   f"include its training customers and are optimistic")
@@ -332,7 +332,6 @@ def _uplift_augment(args):
 
 def _score_local(args, bundle) -> dict:
     from tqdm.auto import tqdm
-
 
     bar = tqdm(unit="rows", desc="scoring", disable=True if args.quiet else None, file=sys.stderr)
 
@@ -527,7 +526,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--positive-label", help="target value of --data meaning 'churned' when the file "
                                             "labels churn differently from the training file "
                                             "(e.g. Churned; default: the model's)")
-    e.add_argument("--json", action="store_true", help="also print the report as JSON")
+    e.add_argument("--rejected", metavar="FILE.csv", help="with --data: write the rejected rows "
+                   "there (source_row, the file's cells, reason); a reason summary is always printed")
+    e.add_argument("--json", action="store_true", help="also print the report as JSON (with --data: "
+                   "rows_in, rows_rejected, rejected_reasons too)")
     e.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("score", help="score a customer file (no churn column needed)")

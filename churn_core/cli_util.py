@@ -78,14 +78,45 @@ def _print_data_notes(info: dict) -> None:
 
 
 def _print_other_labels(df, schema) -> None:
-    """Warn when more than two target labels exist: all but the positive one count as 'stayed'."""
+    """Warn when the target holds more than two labels: which count as churned, which as not
+    churned, and which are rejected as neither (:func:`churn_core.data.infer.label_class`)."""
     from churn_core.data.infer import other_labels_warning
 
-    if schema.negative_label is not None:
-        return
-    note = other_labels_warning(df, schema.target, schema.positive_label)
+    note = other_labels_warning(df, schema.target, schema.positive_label, schema.negative_label)
     if note:
         print(f"warning: {note}")
+
+
+def _report_rejected(m, data: Path, out: str | None) -> None:
+    """``evaluate --data``: say why rows were rejected and write them with their reasons.
+
+    Parameters
+    ----------
+    m : FileMeasure
+        The measure of :func:`churn_core.model.measure.measure_frame`.
+    data : Path
+        The evaluated file (never overwritten).
+    out : str or None
+        ``--rejected``: the CSV to write (``source_row``, the file's cells, ``reason``; a header
+        only when no row was rejected), as ``score`` writes ``<out>_rejected.csv``.
+    """
+    from churn_core.campaign.scoring import rejected_layout
+    from churn_core.io.writer import csv_bytes, write_atomically
+
+    if m.n_rejected:
+        kinds = sorted((m.rejected_reasons or {}).items(), key=lambda kv: -kv[1])
+        print(f"rejected rows, by reason: {', '.join(f'{k} ({v})' for k, v in kinds[:8])}")
+        print(f"  first: {m.rejected['reason'].iloc[0]}")
+    if out is None:
+        if m.n_rejected:
+            print("write the rejected rows with their reasons with --rejected FILE.csv")
+        return
+    path = Path(out)
+    if path.exists() and path.resolve() == data.resolve():
+        raise ChurnError(f"--rejected {out}: that is the evaluated file; name another file")
+    content = csv_bytes(rejected_layout(m.rejected), excel_bom=False)
+    write_atomically(path, lambda p: p.write_bytes(content), "the rejected rows")
+    print(f"rejected rows: {path}")
 
 
 def _print_warnings(source: str, warnings) -> None:

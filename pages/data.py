@@ -107,14 +107,19 @@ target = c1.selectbox("Target column (churned or not)", [none, *columns],
 chosen_target = None if target == none else target
 values = wb.target_labels(data, chosen_target)
 pos_default = wb.suggested_label(data, chosen_target)
+# nothing preselected when no value names churn (never the first or most frequent value)
 positive = c2.selectbox("Value that means *churned*", values or ["—"],
-                        index=values.index(pos_default) if pos_default in values else 0,
+                        index=values.index(pos_default) if pos_default in values else
+                        (None if values else 0), placeholder="Choose the churned value",
                         key=f"positive_{k}_{chosen_target}", disabled=not values,
-                        help="Never guessed from alphabetical order: please check it.")
+                        help="Preselected only when a value names churn (Yes, 1, true, "
+                             "churned, left, exited...); never a value naming staying, never "
+                             "guessed from alphabetical order: please check it.")
 _mixed = wb.other_labels_warning(data, chosen_target, positive if values else None)
-if _mixed:  # e.g. Yes / Y / churned / 1: all but the chosen value would count as stayed
-    st.warning(f"{_ui.esc(_mixed[0].upper() + _mixed[1:])}. Pick the right value, or clean "
-               "the column so that churned customers share one value.")
+if _mixed:  # e.g. Yes / Y / churned / 1: only the chosen value counts as churned
+    st.warning(f"{_ui.esc(_mixed[0].upper() + _mixed[1:])}. Check the churned value, or clean "
+               "the column so that churned customers share one value: rows rejected as "
+               "neither are left out of training and evaluation, each with that reason.")
 others = [c for c in columns if c != chosen_target]
 
 

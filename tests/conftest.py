@@ -2,7 +2,7 @@
 
 Other test modules import nothing from here; they just name the fixtures:
 
-* ``bank_csv`` / ``telco_csv`` - paths of the real public files (skip when absent);
+* ``bank_csv`` / ``telco_csv`` / ``orange_csv`` - paths of the real public files (skip when absent);
 * ``sample_frame`` - 3,000 synthetic bank customers as generated (typed columns);
 * ``sample_csv`` - the same rows written to a CSV in a temporary folder;
 * ``sample_df`` - that CSV read back with :func:`churn_core.io.reader.read_table` (text cells,
@@ -50,6 +50,12 @@ def bank_csv():
 def telco_csv():
     """Path of the telco churn CSV (skips when ../shared/data is absent)."""
     return _require(config.TELCO_CSV)
+
+
+@pytest.fixture(scope="session")
+def orange_csv():
+    """Path of ``Orange_Telecom_Churn.csv`` (skips when ../shared/data is absent)."""
+    return _require(config.ORANGE_CSV)
 
 
 @pytest.fixture(scope="session")

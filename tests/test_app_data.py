@@ -198,19 +198,23 @@ def test_mixed_target_labels_are_warned_next_to_the_label_choice(data_app):
     if target.value != "Churn":
         target.set_value("Churn").run()
     k = at.session_state["active_data"].sha256[:12]
+    # Yes, yes, Y, churned and 1 all name churn: nothing is preselected, the analyst chooses
+    assert at.selectbox(key=f"positive_{k}_Churn").value is None
     at.selectbox(key=f"positive_{k}_Churn").set_value("Yes").run()
     assert_no_exception(at)
     frame = at.session_state["active_data"].frame  # as read (blank and '?' are no labels)
-    # the labels the CLI counts: Yes (and yes, the same case-insensitively), Y, churned, 1,
-    # No, NO, 0 -- blank and '?' are no labels
-    n_labels = len({v for v in column_labels(frame, "Churn") if v != "yes"})
-    assert n_labels == 7
-    found = [w.value.replace("\\", "") for w in at.warning if "counts as not churned" in w.value]
+    # the labels as matched (case ignored): Yes/yes, Y, churned, 1, No/NO, 0
+    n_labels = len({v.casefold() for v in column_labels(frame, "Churn")})
+    assert n_labels == 6
+    found = [w.value.replace("\\", "") for w in at.warning if "rejected as neither" in w.value]
     assert found, [w.value for w in at.warning]
-    assert f"has {n_labels} labels; every value other than 'Yes' counts as not churned" \
-        in found[0]
+    counts = frame["Churn"].str.strip().value_counts()
+    assert (f"has 6 labels: churned = 'Yes', 'yes' ({counts['Yes'] + counts['yes']} rows); "
+            f"not churned = 'No', 'NO', '0' ({counts['No'] + counts['NO'] + counts['0']} rows); "
+            "rejected as neither churned nor not churned = ") in found[0]
+    rejected = found[0].split("rejected as neither churned nor not churned = ")[1]
     for stray in ("'Y'", "'churned'", "'1'"):
-        assert stray in found[0]
+        assert stray in rejected
     # a clean two-label file shows no such warning
     clean = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
     clean["Churn"] = clean["Churn"].map(lambda v: "Yes" if v in ("Yes", "yes", "Y", "churned",
@@ -218,7 +222,7 @@ def test_mixed_target_labels_are_warned_next_to_the_label_choice(data_app):
     at.file_uploader(key="data_upload").set_value(
         ("telco_clean.csv", clean.to_csv(index=False).encode(), "text/csv")).run()
     assert_no_exception(at)
-    assert not [w for w in at.warning if "counts as not churned" in w.value]
+    assert not [w for w in at.warning if "rejected as neither" in w.value]
 
 
 def test_an_all_blank_feature_column_is_warned_on_data(data_app):

@@ -112,3 +112,67 @@ def test_no_random_combination_of_roles_raises(sample_csv):
         assert new.schema.target == target
         assert target is None or target not in new.schema.features + new.schema.passthrough
         assert len(new.validation.valid) + len(new.validation.rejected) == len(data.frame)
+
+
+# --------------------------------------------------------------------------- the churned value (breakit 1, 4)
+def _checkbox_labels(at) -> list[str]:
+    return [c.label.replace("\\", "") for c in at.checkbox]
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_yes_no_maybe_preselects_yes_and_says_what_each_value_counts_as(app_models, telco_csv):  # noqa: F811
+    """'No' (the most frequent value) was pre-filled as churned on Yes/No/maybe."""
+    df = pd.read_csv(telco_csv, dtype=str, keep_default_na=False).head(500)
+    df.loc[df.index[::7], "Churn"] = "maybe"  # 72 rows, as /work/breakit-tmp/bad/target_maybe.csv
+    at = _upload(df, "target_maybe.csv")
+    assert _select(at, "Target column").value == "Churn"
+    assert _select(at, "Value that means").value == "Yes"
+    warned = [w.value.replace("\\", "") for w in at.warning]
+    assert any("Column 'Churn' has 3 labels: churned = 'Yes' (112 rows); not churned = 'No' "
+               "(316 rows); rejected as neither churned nor not churned = 'maybe' (72 rows)" in w
+               for w in warned), warned
+    assert not any("could not be recognised" in w for w in warned)
+    _apply(at)
+    data = at.session_state["active_data"]
+    assert (data.schema.positive_label, data.schema.negative_label) == ("Yes", "No")
+    y = data.labels
+    assert (int((y == 1).sum()), int((y == 0).sum()), int(np.isnan(y).sum())) == (112, 316, 72)
+    assert any("Churn = Yes** means the customer churned" in c for c in _checkbox_labels(at))
+
+
+@pytest.mark.slow
+def test_no_value_naming_churn_preselects_nothing_and_training_waits(app_models):  # noqa: F811
+    """Labels naming neither churn nor staying are never guessed (first or most frequent)."""
+    at = _upload(_frame("Churn", "Gold", "Silver"), "gold_silver.csv")
+    assert _select(at, "Target column").value == "Churn"
+    assert _select(at, "Value that means").value is None
+    assert sorted(_select(at, "Value that means").options) == ["Gold", "Silver"]
+    warned = " ".join(w.value.replace("\\", "") for w in at.warning)
+    assert "could not be recognised from the values" in warned
+    assert not any("means the customer churned" in c for c in _checkbox_labels(at))
+    _apply(at)  # Apply without choosing: still no churned value
+    assert at.session_state["active_data"].schema.positive_label is None
+    assert _select(at, "Value that means").value is None
+    at.switch_page("pages/model.py").run()
+    assert_no_exception(at)
+    assert any("choose the value of Churn that means churned" in w.value.replace("\\", "")
+               for w in at.warning)
+    assert not [b for b in at.button if "Train" in b.label]
+    # once chosen, the confirmation names the chosen value
+    at.switch_page("pages/data.py").run()
+    _select(at, "Value that means").set_value("Silver").run()
+    _apply(at)
+    assert at.session_state["active_data"].schema.positive_label == "Silver"
+    assert any("Churn = Silver** means the customer churned" in c for c in _checkbox_labels(at))
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_orange_true_false_in_two_cases_is_no_three_label_warning(app_models, orange_csv):  # noqa: F811
+    df = pd.read_csv(orange_csv, dtype=str, keep_default_na=False)
+    at = _upload(df, "Orange_Telecom_Churn.csv")
+    assert _select(at, "Value that means").value == "TRUE"
+    assert not [w.value for w in at.warning if "labels" in w.value]
+    y = at.session_state["active_data"].labels
+    assert (int((y == 1).sum()), int((y == 0).sum())) == (481, 2847)

@@ -5,6 +5,7 @@ loaded once per session and only small frames are scored.
 """
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -210,7 +211,7 @@ def test_cli_evaluate_without_valid_rows_says_why(tmp_path, capsys):
     df.to_csv(src, index=False)
     assert main(["-q", "evaluate", "--model", "models/default", "--data", str(src)]) == 2
     err = capsys.readouterr().err
-    assert "50 of 50 rows rejected" in err and "is neither the positive label '1'" in err
+    assert "50 of 50 rows rejected" in err and "target value 'no' is" in err
 
 
 # --------------------------------------------------------------------------- typed Parquet
@@ -321,18 +322,46 @@ def test_training_without_a_usable_target_says_what_the_column_holds(rows, words
     assert words in str(info.value)
 
 
-def test_cli_train_warns_when_a_third_label_counts_as_not_churned(tmp_path, capsys):
-    """'Maybe' rows were silently counted as customers who stayed."""
+def test_cli_train_and_evaluate_reject_a_third_label_alike(tmp_path, capsys):
+    """'Maybe' rows were silently counted as customers who stayed by train, and rejected
+    without a reason by evaluate. Both now reject them, saying why, and write them out."""
     from churn_core.cli import main
 
     df = pd.read_csv(config.SAMPLE_CSV, dtype=str, nrows=300)
     df["Exited"] = np.where(np.arange(len(df)) % 10 == 0, "Maybe", np.where(df["Exited"] == "1", "Yes", "No"))
     src = tmp_path / "three.csv"
-    df.to_csv(src, index=False)
-    assert main(["-q", "train", "--data", str(src), "--positive-label", "Yes", "--out", str(tmp_path / "m"),
+    df.to_csv(src, index=False)  # 62 Yes, 208 No, 30 Maybe
+    # no --positive-label: 'Yes' names churn, 'No' staying
+    assert main(["-q", "train", "--data", str(src), "--out", str(tmp_path / "m"),
                  "--max-epochs", "1", "--hidden", "4"]) == 0
     out = capsys.readouterr().out
-    assert "has 3 labels; every value other than 'Yes' counts as not churned: 'No', 'Maybe'" in out
+    assert ("column 'Exited' has 3 labels: churned = 'Yes' (62 rows); not churned = 'No' (208 rows); "
+            "rejected as neither churned nor not churned = 'Maybe' (30 rows)") in out
+    assert "target 'Exited' (churn = 'Yes')" in out and "rows: 270 valid, 30 rejected" in out
+    rej = pd.read_csv(tmp_path / "m_rejected_rows.csv")
+    assert len(rej) == 30 and set(rej["Exited"]) == {"Maybe"}
+    assert rej["reason"].iloc[0] == ("column 'Exited', row 2: target value 'Maybe' is neither churned "
+                                     "('Yes') nor not churned ('No')")
+    # evaluate on the same file: the same 30 rows, with their reasons, written with --rejected
+    out_rej = tmp_path / "eval_rejected.csv"
+    assert main(["-q", "evaluate", "--model", str(tmp_path / "m"), "--data", str(src),
+                 "--rejected", str(out_rej), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "three.csv: 270 rows evaluated, 30 rejected" in out
+    assert "rejected rows, by reason: Exited: unknown label (30)" in out
+    assert "first: column 'Exited', row 2: target value 'Maybe' is neither churned ('Yes')" in out
+    assert f"rejected rows: {out_rej}" in out
+    ev = pd.read_csv(out_rej)
+    assert ev["source_row"].tolist() == rej["source_row"].tolist() == list(range(2, 302, 10))
+    assert list(ev.columns)[0] == "source_row" and list(ev.columns)[-1] == "reason"
+    report = json.loads(out[out.index("{"):])
+    assert (report["rows_in"], report["n"], report["rows_rejected"]) == (300, 270, 30)
+    assert report["rejected_reasons"] == {"Exited: unknown label": 30}
+    # without --rejected the reasons are still printed, with how to get the rows
+    assert main(["-q", "evaluate", "--model", str(tmp_path / "m"), "--data", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "Exited: unknown label (30)" in out and "--rejected FILE.csv" in out
+
 
 
 def test_missing_columns_message_shows_what_the_file_has(default_bundle, tmp_path):

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from churn_core.errors import MissingColumnsError, SchemaError
-from churn_core.data.infer import infer_schema, looks_like_id, suggest_positive_label, target_values
+from churn_core.data.infer import (infer_schema, looks_like_id, other_labels_warning, suggest_positive_label,
+                                   target_values)
 from churn_core.io.reader import read_table
 
 
@@ -124,7 +125,12 @@ def test_no_target_for_scoring_files(table):
     (["True", "False"], "True"), ([True, False], "True"), (["Y", "N"], "Y"),
     (["Existing Customer", "Attrited Customer"], "Attrited Customer"), (["stayed", "churned"], "churned"),
     (["Churned", "Not churned"], "Churned"), (["retained", "left"], "left"),
-    (["A", "B"], None), (["1", "2"], None), (["Yes", "No", "Maybe"], None), ([], None), (["No"], None),
+    (["A", "B"], None), (["1", "2"], None), ([], None), (["No"], None),
+    # a value naming churn wins, also among three labels; one naming staying never does
+    (["No", "Yes", "maybe"], "Yes"), (["No", "yes", "MAYBE"], "yes"), (["false", "TRUE", "unknown"], "TRUE"),
+    (["Renewed", "Churned"], "Churned"), (["active", "Exited", "paused"], "Exited"),
+    (["stayed", "maybe"], None), (["No", "maybe"], None), (["Yes", "maybe"], None),
+    (["Yes", "Y", "No"], None),  # two churned spellings: the analyst chooses
 ])
 def test_suggest_positive_label(values, expected):
     assert suggest_positive_label(values) == expected
@@ -180,3 +186,71 @@ def test_target_suggested_from_churn_like_values_not_from_generic_flags():
     assert infer_schema(three).target is None
     two = base.assign(status=["Churned", "Stayed"] * (n // 2))
     assert infer_schema(two, categorical=["status"]).target is None
+
+
+# --------------------------------------------------------------------------- label rules (breakit 1, 4)
+def _maybe_frame(df: pd.DataFrame, column: str = "Churn") -> pd.DataFrame:
+    """The break-it file: every 7th row's label set to 'maybe' (72 of 500 rows)."""
+    df = df.head(500).copy()
+    df.loc[df.index[::7], column] = "maybe"
+    return df
+
+
+@pytest.mark.realdata
+def test_a_value_naming_churn_wins_over_the_most_frequent(telco_csv):
+    """Yes/No/maybe: 'No' (the most frequent) was pre-filled as churned."""
+    from churn_core.data.validate import validate
+    from churn_core.io.reader import read_table
+
+    df = _maybe_frame(read_table(telco_csv)[0])
+    s = infer_schema(df)
+    assert (s.target, s.positive_label, s.negative_label) == ("Churn", "Yes", "No")
+    res = validate(df, s, require_target=True)
+    assert (len(res.valid), len(res.rejected), int(res.y.sum())) == (428, 72, 112)
+    assert res.rejected["reason"].iloc[0] == ("column 'Churn', row 2: target value 'maybe' is neither "
+                                              "churned ('Yes') nor not churned ('No')")
+    assert other_labels_warning(df, "Churn", "Yes") == (
+        "column 'Churn' has 3 labels: churned = 'Yes' (112 rows); not churned = 'No' (316 rows); "
+        "rejected as neither churned nor not churned = 'maybe' (72 rows)")
+
+
+@pytest.mark.realdata
+def test_labels_differing_only_in_case_are_one_label(orange_csv):
+    """Orange: FALSE 2275, False 572, TRUE 386, True 95 was warned as '3 labels' while True
+    was counted as churned too."""
+    from churn_core.data.infer import label_groups
+    from churn_core.data.validate import validate
+    from churn_core.io.reader import read_table
+
+    df = read_table(orange_csv)[0]
+    assert label_groups(df, "Churn") == [("FALSE", ["FALSE", "False"], 2847),
+                                         ("TRUE", ["TRUE", "True"], 481)]
+    s = infer_schema(df)
+    assert (s.positive_label, s.negative_label) == ("TRUE", "FALSE")
+    assert other_labels_warning(df, "Churn", s.positive_label) is None
+    res = validate(df, s, require_target=True)
+    assert (len(res.valid), len(res.rejected), int(res.y.sum())) == (3328, 0, 481)
+
+
+def test_mixed_case_labels_warning_names_every_spelling():
+    df = pd.DataFrame({"Churn": ["FALSE"] * 5 + ["False"] * 3 + [" TRUE "] * 2 + ["True"] + ["maybe"] * 2})
+    assert other_labels_warning(df, "churn", "true") == (
+        "column 'churn' has 3 labels: churned = 'TRUE', 'True' (3 rows); not churned = 'FALSE', "
+        "'False' (8 rows); rejected as neither churned nor not churned = 'maybe' (2 rows)")
+    # 'no' counts as not churned too (it names staying): four labels, none hidden
+    df.loc[len(df)] = ["No"]
+    df.loc[len(df)] = ["no"]
+    assert other_labels_warning(df, "Churn", "TRUE") == (
+        "column 'Churn' has 4 labels: churned = 'TRUE', 'True' (3 rows); not churned = 'FALSE', "
+        "'False', 'No', 'no' (10 rows); rejected as neither churned nor not churned = 'maybe' (2 rows)")
+    assert other_labels_warning(df.iloc[:11], "Churn", "TRUE") is None  # TRUE/True/FALSE/False
+
+
+def test_label_class_rules():
+    from churn_core.data.infer import label_class, negative_label_for
+
+    assert [label_class(v, "Yes") for v in ("yes", "No", "maybe", "Y", None)] == [1, 0, -2, -2, -1]
+    assert [label_class(v, "1", "0") for v in ("True", "false", "2")] == [1, 0, -2]
+    assert [label_class(v, "No") for v in ("Yes", "maybe")] == [0, -2]  # churned = 'No'
+    assert negative_label_for(["No", "Yes", "maybe"], "Yes") == "No"
+    assert negative_label_for(["No", "Yes", "N", "maybe"], "Yes") is None  # two: by the word rule

@@ -200,10 +200,9 @@ def test_kind6_user_chosen_positive_label_inverts():
 
 def test_kind6_blank_and_unknown_targets_rejected_not_churners():
     df, _ = _read("target_blank_unknown.csv")
-    schema = infer_schema(df)
-    assert (schema.positive_label, schema.negative_label) == (None, None)  # 3 labels: unsure
-    schema = infer_schema(df, positive_label="Yes")
-    schema.negative_label = "No"
+    schema = infer_schema(df)  # 3 labels: 'Yes' names churn, 'No' staying, 'Maybe' neither
+    assert (schema.positive_label, schema.negative_label) == ("Yes", "No")
+    assert infer_schema(df, positive_label="Yes").negative_label == "No"
     res = validate(df, schema, require_target=True)
     assert res.y.tolist() == [1, 0]
     assert res.rejected["source_row"].tolist() == [3, 5, 6]

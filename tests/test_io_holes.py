@@ -148,17 +148,26 @@ def test_training_rejects_repeated_header_and_units_rows_naming_them(sample_df):
     res = validate(df, schema, require_target=True)
     rej = res.rejected.set_index("source_row")["reason"]
     assert set(rej.index) == {50, 120}
-    assert "row 50" in rej[50] and "'Exited' is neither the positive label" in rej[50]
-    assert "row 120: 'flag' is neither the positive label '1' nor the negative label '0'" in rej[120]
+    assert "row 50" in rej[50] and "target value 'Exited' is neither churned ('1')" in rej[50]
+    assert "row 120: target value 'flag' is neither churned ('1') nor not churned ('0')" in rej[120]
     assert len(res.valid) + len(res.rejected) == len(df) and len(res.y) == len(res.valid)
 
 
-def test_a_real_third_label_still_asks_the_analyst(sample_df):
-    """Stray labels are rare; a third label on many rows is not guessed away."""
+def test_a_real_third_label_is_rejected_not_guessed_away(sample_df):
+    """Stray labels are rare; a third label on many rows is neither churned nor stayed: its
+    rows are rejected with that reason (1/0 still name churn/staying); without a value naming
+    churn the analyst is asked."""
     from churn_core.data.infer import infer_schema
+    from churn_core.data.validate import validate
 
     df = sample_df.head(300).copy()
     df.loc[df.index[:60], "Exited"] = "unknown"
+    schema = infer_schema(df, target="Exited")
+    assert (schema.positive_label, schema.negative_label) == ("1", "0")
+    res = validate(df, schema, require_target=True)
+    assert len(res.rejected) == 60 and len(res.valid) == 240
+    assert res.report.rejected_reasons == {"Exited: unknown label": 60}
+    df["Exited"] = df["Exited"].map({"1": "A", "0": "B", "unknown": "unknown"})
     assert infer_schema(df, target="Exited").positive_label is None
 
 

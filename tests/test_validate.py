@@ -106,10 +106,24 @@ def test_training_needs_positive_label(messy):
         validate(messy, schema, require_target=True)
 
 
-def test_unknown_negative_label_means_one_vs_rest(messy):
+def test_without_negative_label_only_the_opposite_counts_as_not_churned(messy):
+    """'2' was counted as not churned: a value that is neither churned nor not churned is
+    rejected with that reason, in training and evaluation alike."""
     schema = FeatureSchema(target="Exited", positive_label="1", numeric=["Age"], categorical=["Plan"])
     res = validate(messy, schema, require_target=True)
-    assert res.y.tolist() == [1, 1, 0, 0]  # "2" counts as not churned; blank still rejected
+    assert res.y.tolist() == [1, 1, 0]  # "0" names staying; blank and "2" rejected
+    rej = res.rejected.set_index("source_row")["reason"]
+    assert rej[15] == "column 'Exited', row 15: target value '2' is neither churned ('1') nor not churned ('0')"
+    assert res.report.rejected_reasons["Exited: unknown label"] == 1
+    assert len(res.valid) + len(res.rejected) == len(messy)
+
+
+def test_a_churned_value_naming_staying_flips_the_rule():
+    """Churned = 'No' (e.g. a column 'Renewed'): 'Yes' is then not churned, 'maybe' neither."""
+    df = pd.DataFrame({"Age": ["1", "2", "3", "4"], "Renewed": ["No", "Yes", "maybe", "YES"]})
+    res = validate(df, FeatureSchema(target="Renewed", positive_label="No", numeric=["Age"]), True)
+    assert res.y.tolist() == [1, 0, 0] and res.rejected["source_row"].tolist() == [4]
+    assert "target value 'maybe' is neither churned ('No') nor not churned ('Yes')" in res.rejected["reason"][0]
 
 
 def test_missing_passthrough_columns_are_optional(messy):

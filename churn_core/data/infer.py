@@ -27,7 +27,7 @@ import pandas as pd
 
 from churn_core.errors import MissingColumnsError, SchemaError
 from churn_core.data.schema import FeatureSchema
-from churn_core.data.cells import (blank_mask, label_text, map_unique, match_columns,
+from churn_core.data.cells import (blank_mask, label_keys, label_text, map_unique, match_columns,
                                     normalize_categories, parse_numeric)
 
 TARGET_NAMES = (
@@ -135,13 +135,27 @@ def _polarity(value: str) -> int:
     return 0
 
 
+#: Generic flags (not churn words): they name churn only next to their opposite (Yes/No, 1/0).
+_FLAG_WORDS = frozenset({"1", "yes", "y", "true", "t"})
+
+
+def _fold(values) -> list[str]:
+    """Canonical label texts, blanks dropped, one per case-insensitive spelling (first kept)."""
+    vals = [v for v in (label_text(v) for v in values) if v is not None]
+    return list({v.casefold(): v for v in reversed(vals)}.values())[::-1]
+
+
 def suggest_positive_label(values) -> str | None:
     """Suggest which target value means *churned*, or ``None`` when unsure.
 
-    Recognises 1/0, Yes/No, Y/N, True/False, "Attrited Customer"/"Existing Customer",
-    churned/stayed, left/retained and similar pairs; labels differing only in case are one
-    label (validation compares labels case-insensitively). Never falls back to alphabetical or
-    frequency order: the user must then choose.
+    A value that names churn wins: a churn word (``churned``, ``churn``, ``left``,
+    ``exited``, ``lost``, ``cancelled``, ``Attrited Customer``...) on its own, a generic flag
+    (``1``, ``yes``, ``y``, ``true``) when a value naming staying (``0``, ``no``, ``false``,
+    ``stayed``, ``active``, ``retained``...) is also there; both case-insensitive, also among
+    three or more labels (``Yes``/``No``/``maybe`` -> ``Yes``). A value naming staying is
+    never suggested, and neither is anything when no value, or several values, name churn:
+    never alphabetical or frequency order, the analyst must then choose. Labels differing
+    only in case are one label (validation compares labels case-insensitively).
 
     Parameters
     ----------
@@ -153,16 +167,62 @@ def suggest_positive_label(values) -> str | None:
     str or None
         The positive label spelled as in ``values``.
     """
-    vals = [v for v in (label_text(v) for v in values) if v is not None]
-    vals = list({v.casefold(): v for v in reversed(vals)}.values())[::-1]  # "Yes"/"yes" are one label
-    if not vals or len(vals) > 2:
+    vals = _fold(values)
+    if not vals:
         return None
     pol = [_polarity(v) for v in vals]
-    if len(vals) == 1:
-        return vals[0] if pol[0] == 1 else None
-    if sorted(pol) == [-1, 1]:
-        return vals[pol.index(1)]
-    return None
+    churn = [v for v, p in zip(vals, pol) if p == 1]
+    if len(vals) == 1 or len(churn) != 1:
+        return churn[0] if len(vals) == 1 and churn else None
+    if churn[0].strip().casefold() in _FLAG_WORDS and -1 not in pol:
+        return None  # "1" next to "2", "Yes" next to "maybe": no opposite, no meaning
+    return churn[0]
+
+
+def label_class(text: str | None, positive: str | None, negative: str | None = None) -> int:
+    """What one target label counts as, the rule of training, evaluation and the app.
+
+    Parameters
+    ----------
+    text : str or None
+        A canonical label (:func:`churn_core.data.cells.label_text`); None for a blank cell.
+    positive : str or None
+        The value that means churned (case-insensitive; ``true``/``1`` are one value).
+    negative : str, optional
+        The value that means not churned. Without it (three or more labels) a value naming
+        the opposite of ``positive`` counts as not churned (``No``/``0``/``stayed`` next to
+        churned ``Yes``; ``Yes`` next to churned ``No``).
+
+    Returns
+    -------
+    int
+        1 churned, 0 not churned, -1 blank (or no churned value chosen), -2 neither
+        churned nor not churned (such rows are rejected with that reason).
+    """
+    if text is None or positive is None:
+        return -1
+    key = text.casefold()
+    if key in label_keys(positive):
+        return 1
+    if negative is not None:
+        return 0 if key in label_keys(negative) else -2
+    opposite = -_polarity(str(positive)) or -1
+    return 0 if _polarity(text) == opposite else -2
+
+
+def negative_label_for(values, positive: str | None) -> str | None:
+    """The one value meaning *not churned* among a target's ``values``, or None.
+
+    The other value of a two-label column; with more labels, the only other value that
+    :func:`label_class` counts as not churned (``No`` among ``Yes``/``No``/``maybe``).
+    """
+    if positive is None:
+        return None
+    others = [v for v in _fold(values) if label_class(v, positive) != 1]
+    if len(others) == 1:
+        return others[0]
+    stay = [v for v in others if label_class(v, positive) == 0]
+    return stay[0] if len(stay) == 1 else None
 
 
 #: labels below this share of the labelled rows are strays when two labels remain without them
@@ -199,7 +259,8 @@ def suggest_target(df: pd.DataFrame, exclude=()) -> str | None:
     """The column whose values look like a churn outcome, for a file without a churn name.
 
     A column qualifies when it holds exactly two labels (case ignored, summary rows left out)
-    that :func:`suggest_positive_label` tells apart and at least one of them is a churn word
+    that :func:`suggest_positive_label` tells apart (one naming churn, the other staying)
+    and at least one of them is a churn word
     (``Churned``/``Stayed``, ``cancelled``/``active``, ``Attrited``/``Existing``); generic
     flags (``1``/``0``, ``Yes``/``No``, ``True``/``False``) never qualify.
 
@@ -228,6 +289,8 @@ def suggest_target(df: pd.DataFrame, exclude=()) -> str | None:
         values = target_values(rows[c])
         if len({v.casefold() for v in values}) != 2 or suggest_positive_label(values) is None:
             continue
+        if sorted(_polarity(v) for v in _fold(values)) != [-1, 1]:
+            continue  # "left"/"right": one churn word is no churn outcome
         words = {w for v in values for w in re.findall(r"[a-z]+", v.casefold())}
         if words & _CHURN_WORDS:
             return c
@@ -251,13 +314,34 @@ def column_labels(df: pd.DataFrame, column) -> list[str]:
     return target_values(_customer_rows(df)[column])
 
 
-def other_labels_warning(df: pd.DataFrame, target: str | None,
-                         positive_label: str | None) -> str | None:
+def label_groups(df: pd.DataFrame, column) -> list[tuple[str, list[str], int]]:
+    """The labels of ``df[column]`` as the rules match them: spellings that differ only in
+    case (and surrounding spaces) are one label.
+
+    Returns
+    -------
+    list of (str, list of str, int)
+        ``(label, spellings, rows)`` per label, most rows first; spellings as written,
+        most frequent first (summary rows left out, see :func:`column_labels`).
+    """
+    counts = map_unique(_customer_rows(df)[column], label_text).value_counts(dropna=True)
+    groups: dict = {}
+    for v, k in sorted(counts.items(), key=lambda kv: (-int(kv[1]), kv[0])):
+        g = groups.setdefault(str(v).casefold(), [str(v), [], 0])
+        g[1].append(str(v))
+        g[2] += int(k)
+    return sorted((tuple(g) for g in groups.values()), key=lambda g: (-g[2], g[0]))
+
+
+def other_labels_warning(df: pd.DataFrame, target: str | None, positive_label: str | None,
+                         negative_label: str | None = None) -> str | None:
     """The warning for a target column with more than two labels, or None.
 
-    Every value other than the churned one counts as not churned (in training, evaluation
-    and scoring), so a file whose target mixes e.g. ``Yes``/``Y``/``churned``/``1`` with
-    ``No``/``0``/``?`` would silently count ``Y``, ``churned`` and ``1`` as stayed.
+    Each label counts as :func:`label_class` says (the rule of training, evaluation and
+    the app): churned, not churned, or neither (those rows are rejected with a reason). A
+    file whose target mixes e.g. ``Yes``/``Y``/``churned``/``1`` with ``No``/``0`` would
+    otherwise lose its ``Y``, ``churned`` and ``1`` rows without the analyst knowing why.
+    Labels that differ only in case (``TRUE``/``True``) are one label: no warning.
 
     Parameters
     ----------
@@ -267,23 +351,43 @@ def other_labels_warning(df: pd.DataFrame, target: str | None,
         surrounding whitespace ignored).
     positive_label : str or None
         The value that means churned (compared case-insensitively).
+    negative_label : str, optional
+        The value that means not churned, when known (:func:`negative_label_for`).
 
     Returns
     -------
     str or None
-        ``"column 'Churn' has 8 labels; every value other than 'Yes' counts as not churned:
-        'No', 'Y', ..."`` (up to 10 other labels, most frequent first); None without a
-        target or churned value, or when the column has at most one other label.
+        ``"column 'Churn' has 3 labels: churned = 'Yes'; not churned = 'No'; rejected as
+        neither = 'maybe' (72 rows)"`` (every spelling of each, up to 10 per kind); None
+        without a target or churned value, or with at most two labels.
     """
     col = match_columns(df.columns, [target]).get(target) if target else None
     if col is None or positive_label is None:
         return None
-    pos = str(positive_label).casefold()
-    others = [v for v in column_labels(df, col) if v.casefold() != pos]
-    if len(others) <= 1:
+    groups = label_groups(df, col)
+    if len(groups) <= 2:
         return None
-    return (f"column {target!r} has {len(others) + 1} labels; every value other than "
-            f"{positive_label!r} counts as not churned: {', '.join(map(repr, others[:10]))}")
+    if negative_label is None:  # as infer_schema sets it
+        negative_label = negative_label_for([g[0] for g in groups], positive_label)
+    kinds: dict = {1: [], 0: [], -2: []}
+    rows: dict = {1: 0, 0: 0, -2: 0}
+    for label, spellings, n in groups:
+        cls = label_class(label, positive_label, negative_label)
+        kinds[cls].extend(spellings)
+        rows[cls] += n
+
+    def named(cls: int) -> str:
+        vals = kinds[cls]
+        if not vals:
+            return "none"
+        more = f", ... {len(vals) - 10} more" if len(vals) > 10 else ""
+        return f"{', '.join(map(repr, vals[:10]))}{more} ({rows[cls]} rows)"
+
+    text = (f"column {target!r} has {len(groups)} labels: churned = {named(1)}; "
+            f"not churned = {named(0)}")
+    if kinds[-2]:
+        text += f"; rejected as neither churned nor not churned = {named(-2)}"
+    return text
 
 
 def _customer_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -444,9 +548,7 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
         else:
             values = _without_stray_labels(full[target_col], values, full.columns)
             pos = suggest_positive_label(values)
-        if pos is not None:
-            others = list({v.casefold(): v for v in reversed(values) if v.casefold() != pos.casefold()}.values())
-            neg = others[0] if len(others) == 1 else None
+        neg = negative_label_for(values, pos)
     schema = FeatureSchema(
         target=target_col,
         positive_label=pos,

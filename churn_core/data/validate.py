@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 from churn_core import config
 from churn_core.errors import MissingColumnsError, SchemaError, TrainingDataError, shown
 from churn_core.io.reader import ROW_INDEX, PARSE_ERROR_COLUMN
-from churn_core.data.cells import (arrow_text, blank_mask, label_keys, label_text, match_columns,
+from churn_core.data.cells import (arrow_text, blank_mask, label_text, match_columns,
                                     normalize_categories, parse_numeric)
-from churn_core.data.infer import looks_like_id
+from churn_core.data.infer import label_class, looks_like_id
 from churn_core.data.schema import FeatureSchema
 
 @dataclass
@@ -89,6 +89,19 @@ def _source_rows(df: pd.DataFrame) -> np.ndarray:
     return np.arange(2, len(df) + 2, dtype=np.int64)
 
 
+def _not_churned_text(negative: str | None, texts: list, classes) -> str:
+    """The values counted as not churned, for a rejected label's reason: the negative label,
+    else the file's values naming staying, else what would be."""
+    if negative is not None:
+        return repr(negative)
+    stay: dict = {}
+    for t, c in zip(texts, classes):
+        if c == 0:
+            stay.setdefault(t.casefold(), t)  # first spelling met
+    stay = list(stay.values())
+    return ", ".join(map(repr, stay[:5])) if stay else "no value of the file reads as not churned"
+
+
 def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
              source_name: str | None = None, decimal: str | None = None,
              count_duplicate_ids: bool = True) -> ValidationResult:
@@ -130,8 +143,10 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
     that are not numbers reject the row with a reason naming column, line and value; so does
     a row whose every cell is blank (``,,,,`` lines that spreadsheets export). A
     target cell is 1 when it equals the positive label (case-insensitive, ``1.0`` == ``1``),
-    0 when it equals the negative label (or any other value when no negative label is
-    known), and rejected when blank or, with a known negative label, anything else.
+    0 when it equals the negative label (without one, with three or more labels: when it
+    names the opposite of the positive label, ``No``/``0``/``stayed`` next to ``Yes``), and
+    rejected when blank or anything else ("target value 'maybe' is neither churned ('Yes')
+    nor not churned ('No')"; :func:`churn_core.data.infer.label_class`).
     """
     source = source_name or df.attrs.get("source_name") or "data"
     word = df.attrs.get("line_word", "row")  # rows as a spreadsheet numbers them
@@ -217,19 +232,18 @@ def validate(df: pd.DataFrame, schema: FeatureSchema, require_target: bool,
             codes, uniques = pd.factorize(raw_t, use_na_sentinel=True)
             texts_u = [label_text(u) for u in uniques] + [None]
             codes = np.where(codes < 0, len(texts_u) - 1, codes)
-            pos = label_keys(schema.positive_label)
-            neg = label_keys(schema.negative_label) if schema.negative_label is not None else None
-            # class of each distinct value: 1 churned, 0 not, -1 blank, -2 unknown label
-            cls_u = np.array([-1 if t is None else 1 if t.casefold() in pos else
-                              0 if (neg is None or t.casefold() in neg) else -2 for t in texts_u])
+            # class of each distinct value: 1 churned, 0 not, -1 blank, -2 neither (rejected)
+            cls_u = np.array([label_class(t, schema.positive_label, schema.negative_label)
+                              for t in texts_u])
             cls = cls_u[codes]
             tcol = schema.target
+            stay = _not_churned_text(schema.negative_label, texts_u, cls_u)
             flag(cls == -1, f"{tcol}: blank target",
                  lambda i: f"column {tcol!r}, {word} {lines[i]}: the target is blank (a customer with no "
                            f"known outcome is not counted as a churner)")
             flag(cls == -2, f"{tcol}: unknown label",
-                 lambda i: f"column {tcol!r}, {word} {lines[i]}: {shown(texts_u[codes[i]])} is neither the positive "
-                           f"label {schema.positive_label!r} nor the negative label {schema.negative_label!r}")
+                 lambda i: f"column {tcol!r}, {word} {lines[i]}: target value {shown(texts_u[codes[i]])} "
+                           f"is neither churned ({schema.positive_label!r}) nor not churned ({stay})")
             y = (cls == 1).astype(np.int8)
         out[schema.target] = raw_t.array
     for col in extras:

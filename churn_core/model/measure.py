@@ -45,6 +45,10 @@ class FileMeasure:
         The ID column compared.
     duplicate_ids : dict
         ``{column: rows}`` sharing an ID value in this file.
+    rejected : DataFrame
+        The rejected rows: their cells as read, ``source_row`` and ``reason``.
+    rejected_reasons : dict
+        ``{kind: rows}`` of the rejected rows (``"Churn: unknown label": 72``).
     """
 
     source: str
@@ -61,6 +65,8 @@ class FileMeasure:
     shared_ids: int = 0
     id_column: str | None = None
     duplicate_ids: dict = field(default_factory=dict)
+    rejected: pd.DataFrame | None = field(repr=False, default=None)
+    rejected_reasons: dict = field(default_factory=dict)
 
     @property
     def overlaps_training(self) -> bool:
@@ -84,14 +90,16 @@ def with_positive_label(df: pd.DataFrame, schema, label: str, source: str):
     """A copy of ``schema`` whose churned value is ``label``, checked against the file's target.
 
     The other value becomes the negative label when the column holds exactly two; with more,
-    every other value counts as not churned (as in training).
+    the one value naming the opposite (``No`` next to ``Yes``), and rows with a value that is
+    neither churned nor not churned are rejected with that reason, as in training
+    (:func:`churn_core.data.infer.negative_label_for`).
 
     Raises
     ------
     ChurnError
         When ``label`` is not a value of the file's target column.
     """
-    from churn_core.data.infer import column_labels
+    from churn_core.data.infer import column_labels, negative_label_for
     from churn_core.data.validate import label_text, match_columns
 
     col = match_columns(df.columns, [schema.target]).get(schema.target)
@@ -105,9 +113,8 @@ def with_positive_label(df: pd.DataFrame, schema, label: str, source: str):
                  if values else "the column is blank in every row")
         raise ChurnError(f"{source}: --positive-label {label!r} is not a value of column "
                          f"{schema.target!r} ({found})")
-    others = [v for v in values if v.casefold() != match[0].casefold()]
     return dataclasses.replace(schema, positive_label=match[0],
-                               negative_label=others[0] if len(others) == 1 else None)
+                               negative_label=negative_label_for(values, match[0]))
 
 
 def training_ids(bundle) -> tuple[str | None, set]:
@@ -201,4 +208,5 @@ def measure_frame(bundle, df: pd.DataFrame, source: str, threshold: float | None
                        report=evaluate(y, p, thr).to_dict(), target=schema.target,
                        positive_label=schema.positive_label, y=y, p=np.asarray(p, float),
                        same_file=bool(same), shared_ids=shared, id_column=id_col if ids else None,
-                       duplicate_ids=dict(res.report.duplicate_ids))
+                       duplicate_ids=dict(res.report.duplicate_ids), rejected=res.rejected,
+                       rejected_reasons=dict(res.report.rejected_reasons))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.data.cells import label_text
-from churn_core.data.infer import infer_schema
+from churn_core.data.infer import infer_schema, label_class
 from churn_core.data.schema import FeatureSchema
 from churn_core.data.validate import validate
 from churn_core.errors import ChurnError, DataFileError
@@ -157,7 +157,9 @@ def labels_from_text(series: pd.Series, positive: str | None,
         The value meaning *churned* (compared case-insensitively after canonicalising,
         so ``"1.0"`` equals ``"1"``).
     negative : str, optional
-        The value meaning *stayed*; when given, other values are unknown (NaN).
+        The value meaning *stayed*; when given, other values are unknown (NaN); without
+        it, values naming the opposite of ``positive`` are stayed and others unknown
+        (:func:`churn_core.data.infer.label_class`, the rule of validation).
 
     Returns
     -------
@@ -166,16 +168,11 @@ def labels_from_text(series: pd.Series, positive: str | None,
     """
 
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    pos = None if positive is None else str(positive).casefold()
-    neg = None if negative is None else str(negative).casefold()
 
     def cls(v):
-        text = label_text(v)
-        if text is None or pos is None:
-            return np.nan
-        if text.casefold() == pos:
-            return 1.0
-        return 0.0 if neg is None or text.casefold() == neg else np.nan
+        c = label_class(label_text(v), None if positive is None else str(positive),
+                        None if negative is None else str(negative))
+        return 1.0 if c == 1 else 0.0 if c == 0 else np.nan
 
     table = np.array([cls(u) for u in uniques] + [np.nan], dtype=float)
     return table[np.where(codes < 0, len(uniques), codes)]

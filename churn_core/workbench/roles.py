@@ -46,9 +46,9 @@ def suggested_label(data, column: str | None) -> str | None:
 
 
 def other_labels_warning(data, column: str | None, positive: str | None) -> str | None:
-    """The warning for a target ``column`` of ``data`` holding more than two labels (every
-    value other than ``positive`` counts as not churned), or None
-    (:func:`churn_core.data.infer.other_labels_warning`, the CLI's warning)."""
+    """The warning for a target ``column`` of ``data`` holding more than two labels (which
+    values count as churned, which as not churned, which rows are rejected as neither), or
+    None (:func:`churn_core.data.infer.other_labels_warning`, the CLI's warning)."""
     from churn_core.data.infer import other_labels_warning as warning
 
     if column is None or column not in data.frame.columns:
