@@ -182,8 +182,7 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
           f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
           f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
     # progress bars only on a terminal (tqdm's disable=None): a log file gets no \r clutter
-    bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training",
-               disable=True if args.quiet else None, file=sys.stderr)
+    bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training", disable=args.quiet or None, file=sys.stderr)
 
     def progress(epoch, total, logs):
         if bar.total != total:  # the adaptive recipe counts epochs over all its candidates
@@ -333,7 +332,7 @@ def _uplift_augment(args):
 def _score_local(args, bundle) -> dict:
     from tqdm.auto import tqdm
 
-    bar = tqdm(unit="rows", desc="scoring", disable=True if args.quiet else None, file=sys.stderr)
+    bar = tqdm(unit="rows", desc="scoring", disable=args.quiet or None, file=sys.stderr)
 
     def progress(done, total):
         bar.update(done - bar.n)
@@ -354,7 +353,7 @@ def _score_dask(args, bundle) -> dict:
 
 
     models_dir, name = _split_model_path(args.model)
-    bar = tqdm(unit="part", desc="scoring parts", disable=True if args.quiet else None, file=sys.stderr)
+    bar = tqdm(unit="part", desc="scoring parts", disable=args.quiet or None, file=sys.stderr)
 
     def progress(done, total):
         bar.total = total
