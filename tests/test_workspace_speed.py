@@ -30,7 +30,7 @@ def test_explain_seconds_quotes_the_rate_measured_here(workspace):
     key = workspace._model_key(None) + ("precise",)
     assert workspace.store.peek("explain_rate", key) is None
     promise = workspace.explain_seconds(data)
-    rate = workspace.store.peek("explain_rate", key)  # timed on RATE_SAMPLE_ROWS customers
+    rate = workspace.store.peek("explain_rate", key)  # timed on the file's customers (shap_rate)
     assert rate > 0 and promise == pytest.approx(rate * n)
     assert workspace.explain_seconds(data, max_rows=100) == pytest.approx(rate * 100)
 

@@ -337,9 +337,9 @@ class Workspace:
         the page to promise before it computes.
 
         The rate is the one measured on this server for the active model and estimate: the
-        last explanation computed, else a timed run on :data:`RATE_SAMPLE_ROWS` customers of
-        the file (once per model and estimate; about 0.3 s). It follows the machine's load,
-        as the real computation will.
+        last explanation computed, else :func:`churn_core.workbench.explain.shap_rate` on a
+        few hundred customers of the file (once per model and estimate; about 0.3 s). It
+        follows the machine's load, as the real computation will.
         """
         data = data or self.data()
         n = min(len(self.scores(data).scored), int(max_rows))
@@ -349,11 +349,9 @@ class Workspace:
             explainer = self.explainer(data, estimate)
             scores = self.scores(data)
             valid = scores.valid if scores.valid is not None else scores.scored
-            sample = valid.iloc[:RATE_SAMPLE_ROWS]
-            t0 = time.perf_counter()
-            explainer.explain(sample, method="fast",
-                              n_permutations=config.SHAP_ESTIMATES[estimate][1])
-            rate = (time.perf_counter() - t0) / max(len(sample), 1)
+            from churn_core.workbench.explain import shap_rate
+
+            rate = shap_rate(explainer, valid, config.SHAP_ESTIMATES[estimate][1])
             self.store.put("explain_rate", key, rate)
         return float(rate * n)
 
@@ -565,11 +563,6 @@ class Workspace:
         self.state[RULE_KEY] = rule.to_dict()
         return True
 
-
-#: customers timed once per model to estimate how long SHAP values will take
-#: (:meth:`Workspace.explain_seconds`); the fast method runs one customer per worker task, so
-#: this many keep both workers of a 2-core machine busy, as the real computation does
-RATE_SAMPLE_ROWS = 64
 
 #: Every URL parameter :meth:`Workspace.url_params` may write.
 
