@@ -419,6 +419,25 @@ def test_progress_and_thread_count_do_not_change_values(explainer, valid_sample)
     np.testing.assert_array_equal(one.values, two.values)
     assert calls and calls[-1] == (150, 150)
     assert all(a <= b for (a, _), (b, _) in zip(calls, calls[1:]))
+    # at most one call per hundredth of the rows, then the last (a page's bar is a message each)
+    assert len(calls) <= 101
+    assert all(b - a >= 150 // 100 for (a, _), (b, _) in zip(calls[:-1], calls[1:-1]))
+
+
+def test_progress_is_reported_at_most_once_per_hundredth():
+    from churn_core.explain.shap_values import _throttled
+
+    seen = []
+    report = _throttled(lambda d, t, m: seen.append(d), 1000)
+    for done in range(1, 1001):
+        report(done, 1000, "")
+    assert seen == list(range(10, 1001, 10))
+    seen.clear()
+    report = _throttled(lambda d, t, m: seen.append(d), 1000)
+    for done in (3, 9, 12, 25, 999, 1000):  # uneven chunks: every 10 rows at most, and the end
+        report(done, 1000, "")
+    assert seen == [12, 25, 999, 1000]
+    assert _throttled(None, 1000) is None
 
 
 def test_loaded_bundle_uses_the_weights_path(tiny_bundle, valid_sample, explainer, customers, exact12):
