@@ -19,31 +19,35 @@ TRAIN_REQUEST = "train_on_active_data"  # set by the notice's button, read by th
 
 
 @st.cache_resource(show_spinner="Measuring the model on your file…", max_entries=16)
-def _model_on_file(model: str, stamp: float, data_sha: str, schema_key: str, _bundle, _data):
-    return wb.model_on_file(_bundle, _data)
+def _model_on_file(model: str, stamp: float, data_sha: str, schema_key: str, measure: bool,
+                   _bundle, _data):
+    return wb.model_on_file(_bundle, _data, measure=measure)
 
 
-def get_model_on_file(model: str | None = None, data: wb.ActiveData | None = None):
+def get_model_on_file(model: str | None = None, data: wb.ActiveData | None = None,
+                      measure: bool = True):
     """:class:`workbench.ModelOnFile` of ``model`` (default: active) on ``data`` (default:
-    active), computed once per (model files, file hash, column roles)."""
+    active), computed once per (model files, file hash, column roles, ``measure``); without
+    ``measure`` only the description the notice needs (no scoring of the file's labels)."""
     data = data or get_data()
     model = model or st.session_state.get(MODEL)
     bundle = get_bundle(model)
     if data is None or bundle is None:
         return None
-    return _model_on_file(model, _model_stamp(model), data.sha256, _schema_key(data), bundle,
-                          data)
+    return _model_on_file(model, _model_stamp(model), data.sha256, _schema_key(data),
+                          bool(measure), bundle, data)
 
 
-def model_file_notice(page: str, scored: wb.ActiveData | None = None):
+def model_file_notice(page: str, scored: wb.ActiveData | None = None, measure: bool = False):
     """On a page that uses the model: say when it was trained on other data, with one button
     *Train a model on this file* (opens the Model page, which starts the training on the
     active data). With ``scored`` (a file uploaded on Score & segment, not the active data)
     the notice speaks of that file and has no button: training uses the active data, so the
     caption says to open the file on the Data page instead. Returns the
-    :class:`workbench.ModelOnFile` (None without model or data)."""
+    :class:`workbench.ModelOnFile` (None without model or data), measured on the file's
+    labels only with ``measure``."""
     try:
-        view = get_model_on_file(data=scored)
+        view = get_model_on_file(data=scored, measure=measure)
     except Exception as exc:  # noqa: BLE001 - the page shows its own model errors
         show_error(exc, "The model could not be measured on "
                    + (esc(scored.name) if scored is not None else "the active data"))
@@ -65,7 +69,7 @@ def model_file_notice(page: str, scored: wb.ActiveData | None = None):
 def render_model_on_file(page: str) -> None:
     """The notice (:func:`model_file_notice`) and, when the active file has labels, the
     model's quality on it next to its own test figures, saying which is which."""
-    view = model_file_notice(page)
+    view = model_file_notice(page, measure=True)
     if view is None:
         return
     if view.measure is None:

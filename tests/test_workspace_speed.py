@@ -101,3 +101,23 @@ def test_derived_results_are_computed_once_per_server_not_per_session(workspace,
     workspace.derived("quality", loose, compute)
     workspace.derived("quality", loose, compute)
     assert len(calls) == 7
+
+
+def test_the_notice_alone_does_not_measure_the_file(workspace, monkeypatch):
+    """Explain and Score & segment only need the "trained on other data" sentence: the
+    description without ``measure`` has the same notice and no scoring of the labels (the
+    measured one, Overview's and Performance's, has the ROC-AUC of the file)."""
+    import churn_core.model.measure as measure_mod
+
+    data, bundle = workspace.data(), workspace.bundle()
+    calls = []
+    real = measure_mod.measure_frame
+    monkeypatch.setattr(measure_mod, "measure_frame",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    light = wb.model_on_file(bundle, data, measure=False)
+    assert calls == [] and light.measure is None and light.error is None
+    full = wb.model_on_file(bundle, data)
+    assert calls == [1] and full.measure is not None and 0.5 < full.measure.roc_auc <= 1.0
+    assert full.measure.n_evaluated == 300
+    assert light.notice() == full.notice() and light.other_data == full.other_data
+    assert light.test_roc_auc == full.test_roc_auc
