@@ -428,15 +428,23 @@ def test_progress_is_reported_at_most_once_per_hundredth():
     from churn_core.explain.shap_values import _throttled
 
     seen = []
-    report = _throttled(lambda d, t, m: seen.append(d), 1000)
+    report = _throttled(lambda d, t, m: seen.append(d), 1000, min_interval=0.0)
     for done in range(1, 1001):
         report(done, 1000, "")
     assert seen == list(range(10, 1001, 10))
     seen.clear()
-    report = _throttled(lambda d, t, m: seen.append(d), 1000)
+    report = _throttled(lambda d, t, m: seen.append(d), 1000, min_interval=0.0)
     for done in (3, 9, 12, 25, 999, 1000):  # uneven chunks: every 10 rows at most, and the end
         report(done, 1000, "")
     assert seen == [12, 25, 999, 1000]
+    # ... and at most once per min_interval seconds (a fake clock: 0.1 s per call)
+    seen.clear()
+    ticks = iter([i * 0.1 for i in range(2000)])
+    report = _throttled(lambda d, t, m: seen.append(d), 1000, min_interval=0.25,
+                        clock=lambda: next(ticks))
+    for done in range(10, 1001, 10):
+        report(done, 1000, "")
+    assert seen[:3] == [30, 60, 90] and seen[-1] == 1000 and len(seen) == 34
     assert _throttled(None, 1000) is None
 
 
