@@ -179,10 +179,10 @@ def explain_seconds(data: wb.ActiveData | None = None,
         return workspace().explain_seconds(data, max_rows=max_rows, estimate=estimate)
 
 
-@st.cache_resource
 def training_guard() -> wb.TrainingGuard:
-    """The one process-wide training lock shared by every session."""
-    return wb.TrainingGuard()
+    """The one process-wide training lock shared by every session (it also keeps the last
+    training, which runs on a server-side thread: ``TrainingGuard.start``)."""
+    return wb.shared_training_guard()
 
 
 # ------------------------------------------------------------------ session defaults

@@ -183,6 +183,7 @@ elif schema.target:
                           "inverted label would rank your most loyal customers first.")
     st.session_state["label_confirmed"] = (data.sha256, schema.target,
                                            schema.positive_label) if ok else None
+    _ui.sync_url()  # the confirmation travels in the page URL: F5 keeps it (``label``)
     if not ok:
         st.warning("Please confirm the churn label before training a model on this file.")
 st.caption(f"Model features: {len(schema.numeric)} numeric "

@@ -1,13 +1,11 @@
 """Model: pick a saved model, read its card, or train a new one on the active data."""
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from churn_core import workbench as wb
 from churn_core.workbench import config
-from pages import _model_views as _mv, _ui
+from pages import _model_views as _mv, _training as _tr, _ui
 
 _ui.bootstrap(__file__)
 
@@ -17,6 +15,8 @@ st.caption("A model is a saved *bundle*: the neural network, its preprocessing, 
 msg = st.session_state.pop("trained_message", None)
 if msg:
     st.success(msg, icon=":material/check_circle:")
+if not st.session_state.get(_ui.TRAINING):  # a training this session does not watch:
+    _tr.training_status(_ui.training_guard().job)  # still running, or what became of it
 
 
 # ------------------------------------------------------------------ pick a saved model
@@ -172,7 +172,8 @@ with st.form("train_form", enter_to_submit=False):  # Enter in "Model name" must
         not (confirmed or sample) or TC is None)
 
 if guard.busy and not st.session_state.get(_ui.TRAINING):
-    st.info("Another training is running on this server; wait for it to finish.")
+    st.info("Another training is running on this server (see the note at the top of the "
+            "page); wait for it to finish.")
 
 requested = st.session_state.pop(_mv.TRAIN_REQUEST, False)  # "Train a model on this file"
 if requested and not start:
@@ -198,54 +199,31 @@ if start:
     except ValueError as exc:
         st.error(f"These settings cannot work: {exc}")
         st.stop()
-    if not guard.acquire(owner=safe):
+    # the training runs on a server-side thread: a reload or a closed tab ends this page's
+    # watching, not the training (pages/_training.py)
+    job = guard.start(data, cfg, safe, make_champion=make_champion)
+    if job is None:
         st.warning("A training is already running: wait for it to finish.")
         st.stop()
     st.session_state[_ui.TRAINING] = True
     bar = st.progress(0.0, text="Starting… (clicks made while the model trains wait until it "
                                 "has finished)")
     chart = st.empty()
-    history: dict = {"loss": [], "val_loss": []}
-    t0 = time.perf_counter()
-
     held: list = []  # clicks made during training: kept, not allowed to abandon it
-
-    def on_epoch(epoch: int, max_epochs: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        for key in history:
-            if key in logs:
-                history[key].append(float(logs[key]))
-        _ui.hold_reruns(lambda: _draw_epoch(epoch, max_epochs, logs), held)
-
-    def _draw_epoch(epoch: int, max_epochs: int, logs: dict) -> None:
-        bar.progress(min(epoch / max(max_epochs, 1), 1.0),
-                     text=_epoch_words(epoch, max_epochs, logs) + " · loss "
-                          f"{logs.get('loss', float('nan')):.4f} · validation loss "
-                          f"{logs.get('val_loss', float('nan')):.4f} · "
-                          + (f"validation ROC-AUC {logs['val_auc']:.4f} · " if "val_auc" in logs else "")
-                          + f"{time.perf_counter() - t0:.0f} s")
-        # the key counts held clicks: a retried draw must not reuse the key of the try
-        # that a click interrupted
-        chart.plotly_chart(wb.figures.loss_figure(history), key=f"live_loss_{epoch}_{len(held)}")
-
-    def _epoch_words(epoch: int, max_epochs: int, logs: dict) -> str:
-        if "candidate_number" in logs:  # the adaptive recipe: one candidate after another
-            return (f"Candidate {logs['candidate_number']} of {logs['candidates']} "
-                    f"({logs['candidate']}) · epoch {logs['candidate_epoch']} of at most "
-                    f"{logs['candidate_max_epochs']}")
-        return f"Epoch {epoch} of at most {max_epochs}"
-
     st.caption("Training… the epoch with the best validation ROC-AUC is kept; training stops when "
                "it has not improved for the patience you set.")
     try:
-        bundle, saved = wb.train_model(data, cfg, safe, progress=on_epoch)
-    except Exception as exc:
-        _ui.show_error(exc, "Training failed")
+        _tr.watch_training(job, bar, chart, held)
+    finally:  # also when the session went away: the training goes on
+        st.session_state[_ui.TRAINING] = False
+    job.watched = True
+    if job.error is not None:
+        _ui.show_error(job.error, "Training failed")
     else:
+        bundle, saved = job.bundle, job.name
+
         def _finish() -> None:
             _ui.set_active_model(saved)
-            if make_champion:
-                wb.set_champion(saved)
             st.session_state[RESET_NAME] = True  # next training suggests a new name
             st.session_state["trained_message"] = (
                 f"Model **{saved}** trained and saved in models/{saved}; it is now the active "
@@ -253,8 +231,5 @@ if start:
                 + f"(test ROC-AUC {bundle.card.get('test_roc_auc') or float('nan'):.3f}).")
 
         _ui.hold_reruns(_finish, held)
-    finally:
-        guard.release()
-        _ui.hold_reruns(lambda: st.session_state.__setitem__(_ui.TRAINING, False), held)
     if "trained_message" in st.session_state or held:
         _ui.replay_held_rerun(held)

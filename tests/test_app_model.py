@@ -106,3 +106,84 @@ def test_enter_in_the_model_name_does_not_start_a_training(app_models):  # noqa:
     assert len(forms) == 1
     assert forms[0].proto.form.enter_to_submit is False
     assert "Model name" in [t.label for t in forms[0].text_input]
+
+
+def _tiny_config():
+    return wb.TrainConfig(hidden=(8,), max_epochs=2, patience=1, batch_size=1024,
+                          recipe="quick")
+
+
+def test_a_training_whose_page_went_away_is_saved_and_reported(app_models):  # noqa: F811
+    """Break-it item 8: the training runs on a server-side thread owned by the guard, so a
+    reload (a new session) finds it still running, then finished with its model saved."""
+    import time
+
+    from churn_core import config
+
+    guard = wb.shared_training_guard()
+    data = wb.load_data(config.SAMPLE_CSV, name=config.SAMPLE_CSV.name)
+    gate = threading.Event()
+
+    def train(data, cfg, name, progress=None, models_dir=None):
+        progress(1, 2, {"loss": 0.5, "val_loss": 0.6})
+        assert gate.wait(60)
+        return wb.train_model(data, cfg, name, progress=progress, models_dir=models_dir)
+
+    job = guard.start(data, _tiny_config(), "after_reload_model", train=train)
+    try:
+        at = open_page("pages/model.py")   # the reloaded page: a new session
+        hhmm = time.strftime("%H:%M", time.localtime(job.started))
+        running = [i.value for i in at.info if "still running" in i.value]
+        assert running and running[0].startswith(
+            f"A training started at {hhmm} on sample\\_customers\\.csv is still running")
+        assert "Epoch 1 of at most 2" in running[0]
+        assert at.form_submit_button[0].disabled  # one training at a time
+        gate.set()
+        assert job.done.wait(120) and job.error is None
+        assert (app_models / "after_reload_model" / "card.json").is_file()
+        assert guard.busy is False
+        at.run()
+        assert_no_exception(at)
+        done = [s.value for s in at.success if "finished" in s.value]
+        assert done and done[0].startswith(
+            f"The training started at {hhmm} on sample\\_customers\\.csv finished: model "
+            "**after\\_reload\\_model** was saved")
+        assert "after_reload_model (synthetic)" in at.selectbox[0].options
+        at.button(key="use_finished_training").click().run()
+        assert at.session_state["active_model"] == "after_reload_model"
+    finally:
+        gate.set()
+        job.done.wait(120)
+        guard.job = None
+
+
+def test_watching_stops_with_the_session_but_the_training_saves(app_models):  # noqa: F811
+    """What F5 does to the page that started a training: Streamlit raises StopException at
+    its next st call. The watching ends; the training thread goes on and saves the model."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from churn_core import config
+    from pages import _training
+
+    gone = threading.Event()
+
+    class Gone:  # the progress bar of a session the browser left
+        def progress(self, *args, **kwargs):
+            gone.set()
+            raise StopException()
+
+    def train(data, cfg, name, progress=None, models_dir=None):
+        progress(1, 2, {"loss": 0.5})
+        assert gone.wait(60)  # the page has stopped watching: now train for real
+        return wb.train_model(data, cfg, name, progress=progress, models_dir=models_dir)
+
+    guard = wb.TrainingGuard()
+    data = wb.load_data(config.SAMPLE_CSV, name=config.SAMPLE_CSV.name)
+    job = guard.start(data, _tiny_config(), "after_stop_model", models_dir=app_models,
+                      train=train)
+    with pytest.raises(StopException):
+        _training.watch_training(job, Gone(), None, [])
+    assert job.done.wait(120) and job.error is None and job.name == "after_stop_model"
+    assert json.loads((app_models / "after_stop_model" / "card.json").read_text())[
+        "hyperparameters"]["hidden"] == [8]
+    assert not job.watched and not guard.busy

@@ -127,3 +127,36 @@ def test_an_invalid_campaign_rule_in_the_link_falls_back_with_a_note(app_models,
     assert at.session_state["campaign_rule"]["tiers"] == ["High"]
     assert any("campaign rule of this link" in w.value for w in at.sidebar.warning)
     assert at.query_params["rule"] == "tiers:High"  # the bad value is not written back
+
+
+def test_the_label_confirmation_comes_back_after_a_reload(app_models):  # noqa: F811
+    """Break-it item 8: F5 kept the file but lost the churn-label confirmation, so training
+    was refused with "Confirm the churn label on the Data page". It travels in the URL as a
+    digest of (file SHA-256, target, positive label): only the same file and label match."""
+    raw = _upload_bytes()
+    sha = hashlib.sha256(raw).hexdigest()
+    at = open_page("pages/data.py")
+    at.file_uploader(key="data_upload").set_value(("labelled.csv", raw, "text/csv")).run()
+    assert "label" not in at.query_params  # not confirmed yet
+    box = [c for c in at.checkbox if c.label.startswith("I confirm that")][0]
+    box.check().run()
+    assert_no_exception(at)
+    url = dict(at.query_params)
+    expected = hashlib.sha256(f"{sha}\0Exited\x001".encode()).hexdigest()[:16]
+    assert url["data"] == sha and url["label"] == expected
+
+    again = new_app()  # F5 on the Model page
+    for key, value in {**url, "page": "model"}.items():
+        again.query_params[key] = value
+    again.run()
+    assert_no_exception(again)
+    assert again.session_state["label_confirmed"] == (sha, "Exited", "1")
+    assert not any("Confirm the churn label" in w.value for w in again.warning)
+    assert not again.form_submit_button[0].disabled
+
+    forged = new_app()  # a label digest of another file or label is ignored
+    for key, value in {**url, "label": "0" * 16, "page": "model"}.items():
+        forged.query_params[key] = value
+    forged.run()
+    assert "label_confirmed" not in forged.session_state
+    assert any("Confirm the churn label" in w.value for w in forged.warning)

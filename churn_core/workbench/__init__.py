@@ -75,7 +75,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "explain_one", "explain_scores", "make_explainer", "reasons_for",
     ),
     "churn_core.workbench.training": (
-        "recipe_summary", "TrainingGuard", "slug_model_name", "train_model",
+        "recipe_summary", "TrainingGuard", "TrainingJob", "shared_training_guard",
+        "slug_model_name", "train_model",
     ),
     "churn_core.workbench.exports": (
         "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
@@ -173,7 +174,8 @@ __all__ = [
     "Scores", "score_data",
     "ChallengerView", "challenger_view",
     "explain_one", "explain_scores", "make_explainer", "reasons_for",
-    "TrainingGuard", "recipe_summary", "slug_model_name", "train_model",
+    "TrainingGuard", "TrainingJob", "shared_training_guard", "recipe_summary",
+    "slug_model_name", "train_model",
     "SegmentView", "customer_table", "default_actions", "rank_positions", "segment",
     "tier_counts",
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",

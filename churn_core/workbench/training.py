@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -31,15 +32,71 @@ def slug_model_name(text: str) -> str:
     return slug.strip("._-")[:64]
 
 
+class TrainingJob:
+    """One training run on a server-side thread: it finishes and saves its model even when
+    the page that started it is reloaded or closed (Streamlit stops a session's script at
+    its next ``st`` call when the browser goes away; the training is not in that script).
+
+    Attributes
+    ----------
+    source : str
+        Name of the training file (e.g. ``"Churn_Modelling.csv"``).
+    data_sha256 : str
+        SHA-256 of the training data.
+    started : float
+        ``time.time()`` at the start.
+    progress : dict
+        The last progress report: ``epoch``, ``max_epochs``, ``logs`` (plain values), and
+        ``history`` (``{"loss": [...], "val_loss": [...]}``); written by the training thread.
+    name : str or None
+        The name the model was saved under, once finished.
+    bundle : ModelBundle or None
+        The trained bundle, once finished.
+    error : BaseException or None
+        Why the training failed, once finished.
+    watched : bool
+        True once the page that started the training has shown its end; False when that
+        page went away (reload, closed tab) before the end: the Model page then tells every
+        session what became of it.
+    """
+
+    def __init__(self, source: str, data_sha256: str):
+        self.source = source
+        self.data_sha256 = data_sha256
+        self.started = time.time()
+        self.progress: dict = {"epoch": 0, "max_epochs": 0, "logs": {},
+                               "history": {"loss": [], "val_loss": []}}
+        self.name: str | None = None
+        self.bundle = None
+        self.error: BaseException | None = None
+        self.watched = False
+        self.done = threading.Event()
+
+    def on_epoch(self, epoch: int, max_epochs: int, logs: dict | None = None) -> None:
+        """The training's progress callback: keep the latest report (no drawing here)."""
+        logs = dict(logs or {})
+        for key, values in self.progress["history"].items():
+            if key in logs:
+                values.append(float(logs[key]))
+        self.progress.update(epoch=epoch, max_epochs=max_epochs, logs=logs)
+
+    @property
+    def running(self) -> bool:
+        """True until the model is saved or the training failed."""
+        return not self.done.is_set()
+
+
 class TrainingGuard:
     """Process-wide guard: one training at a time for every session of the app.
 
-    ``acquire()`` returns False immediately (never waits) when another training runs.
+    ``acquire()`` returns False immediately (never waits) when another training runs;
+    :meth:`start` runs a training on a thread of its own and keeps it as :attr:`job`.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self.owner: str | None = None
+        self.job: TrainingJob | None = None
 
     def acquire(self, owner: str) -> bool:
         """Try to start a training; True when the caller may train."""
@@ -58,6 +115,63 @@ class TrainingGuard:
     def busy(self) -> bool:
         """True while a training runs."""
         return self._lock.locked()
+
+    def start(self, data: ActiveData, cfg, name: str | None = None,
+              make_champion: bool = False, models_dir: Path | None = None,
+              train: Callable | None = None) -> TrainingJob | None:
+        """Train and save on a server-side thread (:func:`train_model`); None when another
+        training runs.
+
+        Parameters
+        ----------
+        data, cfg, name, models_dir
+            As :func:`train_model`.
+        make_champion : bool
+            Make the saved model the champion (done by the thread, so also when the page
+            that started the training is gone).
+        train : callable, optional
+            Replaces :func:`train_model` (tests).
+
+        Returns
+        -------
+        TrainingJob or None
+            The running job (its ``done`` event is set when the model is saved or the
+            training failed).
+        """
+        if not self.acquire(owner=name or data.name):
+            return None
+        job = TrainingJob(data.name, data.sha256)
+        self.job = job
+        run = train or train_model
+
+        def work() -> None:
+            try:
+                job.bundle, job.name = run(data, cfg, name, progress=job.on_epoch,
+                                           models_dir=models_dir)
+                if make_champion:
+                    from churn_core.workbench.registry import set_champion
+
+                    set_champion(job.name, models_dir)
+            except BaseException as exc:  # noqa: BLE001 - kept for the page to show
+                job.error = exc
+            finally:
+                self.release()
+                job.done.set()
+
+        try:
+            threading.Thread(target=work, name="churn-training", daemon=True).start()
+        except BaseException:
+            self.release()
+            raise
+        return job
+
+
+_SHARED_GUARD = TrainingGuard()
+
+
+def shared_training_guard() -> TrainingGuard:
+    """The one training guard of this process (every session of the app shares it)."""
+    return _SHARED_GUARD
 
 
 def train_model(data: ActiveData, cfg, name: str | None = None, progress: Callable | None = None,

@@ -17,6 +17,8 @@ This module never imports streamlit. Results are not copied: callers must not mo
 """
 from __future__ import annotations
 
+import hashlib
+
 import json
 import time
 from collections.abc import Callable, Mapping, MutableMapping
@@ -42,6 +44,8 @@ DATA_KEY = "active_data"        # ActiveData of an upload, or None for the shipp
 THRESHOLD_KEY = "decision_threshold"  # float in [0, 1], shared by every page
 CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
 RULE_KEY = "campaign_rule"            # CampaignRule.to_dict() of the session
+#: (data SHA-256, target, positive label) the analyst confirmed on the Data page, or None
+LABEL_KEY = "label_confirmed"
 #: Session keys of the campaign-rule controls (pages/_campaign.py): the kind, and the
 #: number each kind reads (``url_params`` / ``restore`` carry them as ``rule=<kind>:<n>``).
 RULE_KIND_KEY = "rule_kind"
@@ -440,6 +444,9 @@ class Workspace:
                              "sample. Upload it again on the Data page.")
             else:
                 self.state[DATA_KEY] = data
+                # the churn label confirmed for this file (and these roles) stays confirmed
+                if params.get("label") and params.get("label") == _label_digest(data):
+                    self.state[LABEL_KEY] = _label_of(data)
         return notes
 
     def fits(self, data: ActiveData | None, model: str | None = None) -> bool:
@@ -513,6 +520,8 @@ class Workspace:
         data = self.state.get(DATA_KEY)
         if data is not None:
             out["data"] = data.sha256
+            if self.state.get(LABEL_KEY) == _label_of(data):
+                out["label"] = _label_digest(data)
         return out
 
     def _rule_param(self) -> str | None:
@@ -566,7 +575,19 @@ class Workspace:
 
 #: Every URL parameter :meth:`Workspace.url_params` may write.
 
-URL_KEYS = ("model", "threshold", "high", "medium", "rule", "data")
+URL_KEYS = ("model", "threshold", "high", "medium", "rule", "data", "label")
+
+
+def _label_of(data: ActiveData) -> tuple:
+    """What the Data page's label confirmation records: (SHA-256, target, positive label)."""
+    return (data.sha256, data.schema.target, data.schema.positive_label)
+
+
+def _label_digest(data: ActiveData) -> str:
+    """The ``label`` URL parameter: 16 hex digits of SHA-256 over the file's SHA-256, target
+    and positive label, so a confirmation only comes back for the same file and label."""
+    text = "\0".join(str(v) for v in _label_of(data))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def _unit_float(text) -> float | None:
