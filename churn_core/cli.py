@@ -50,7 +50,7 @@ from churn_core.model.network import TrainConfig
 from churn_core.model.tf_quiet import import_tensorflow_quietly
 from churn_core.cli_util import (_file_sha256, _need_file, _print_challenger, _print_data_notes,
                                  _print_other_labels, _print_report, _print_warnings,
-                                 _report_rejected, _split_model_path)
+                                 _print_header_warnings, _report_rejected, _split_model_path)
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
 SCORE_ENGINES: dict = {}
@@ -397,6 +397,7 @@ def cmd_score(args) -> int:
     bundle = _load_for_scoring(name, models_dir)
     if getattr(args, "uplift_model", None) and args.engine != "local":
         raise ChurnError("--uplift-model works with the local engine only")
+    _print_header_warnings(args.data, args.sheet)  # before a missing-column error
     counts = SCORE_ENGINES[args.engine](args, bundle)
     if counts["rows_in"] == 0:
         print(f"WARNING: {args.data}: the file has a header but no customer rows; nothing was scored",
@@ -404,8 +405,7 @@ def cmd_score(args) -> int:
     print(f"{counts['rows_in']} rows in = {counts['rows_scored']} scored + {counts['rows_rejected']} "
           f"rejected; {counts['predicted_churners']} predicted churners at threshold "
           f"{counts['threshold']:.3f}")
-    print(f"scores: {counts['out']}")
-    print(f"rejected rows: {counts['rejected_out']}")
+    print(f"scores: {counts['out']}\nrejected rows: {counts['rejected_out']}")
     _print_data_notes(counts)
     _report_drift(args, counts, bundle, models_dir / name)
     return 0

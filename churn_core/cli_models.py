@@ -5,7 +5,7 @@ import json
 import sys
 
 from churn_core import config
-from churn_core.cli_util import _file_sha256, _need_file
+from churn_core.cli_util import _file_sha256, _need_file, _print_warnings
 from churn_core.errors import ChurnError
 
 
@@ -46,7 +46,8 @@ def cmd_models(args) -> int:
         from churn_core.model.measure import measure_frame
 
         data = _need_file(args.data)
-        df, _ = read_table(data)
+        df, report = read_table(data)
+        _print_warnings(data.name, report.warnings, sys.stderr if args.json else None)
         sha = _file_sha256(data)
         for r in rows:
             try:

@@ -109,7 +109,7 @@ def cmd_target_list(args) -> int:
     """Score ``--data`` with ``--model``, cut the list by the rule and write the three files."""
     from churn_core import workbench as wb
     from churn_core.campaign.control import DEFAULT_CONTROL_SHARE
-    from churn_core.cli_util import _need_file, _split_model_path
+    from churn_core.cli_util import _need_file, _print_warnings, _split_model_path
     from churn_core.model.bundle import load_bundle
     from churn_core.model.tf_quiet import import_tensorflow_quietly
 
@@ -124,6 +124,7 @@ def cmd_target_list(args) -> int:
     models_dir, name = _split_model_path(args.model)
     bundle = load_bundle(name, models_dir)
     data = wb.load_data(path)
+    _print_warnings(data.name, data.read_report.warnings)  # e.g. a duplicate header
     scores = wb.score_data(bundle, data)
     ids = _csv_list(args.id_columns) or list(bundle.schema.id_columns)
     skipped = None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
 from churn_core import config
@@ -119,9 +120,20 @@ def _report_rejected(m, data: Path, out: str | None) -> None:
     print(f"rejected rows: {path}")
 
 
-def _print_warnings(source: str, warnings) -> None:
+def _print_warnings(source: str, warnings, file=None) -> None:
     for w in warnings or []:
-        print(f"warning: {source}: {w}")
+        print(f"warning: {source}: {w}", file=file or sys.stdout)
+
+
+def _print_header_warnings(path, sheet=None) -> None:
+    """Print a file's duplicate / blank header notes (``header 'Age' appears more than once
+    ...; column 8 renamed 'Age.1'``) before a command that streams it (``score``) reads it;
+    nothing for a folder or glob (``--engine dask``)."""
+    from churn_core.io.reader import header_warnings
+
+    p = Path(path)
+    if p.is_file():
+        _print_warnings(p.name, header_warnings(p, sheet))
 
 
 def _print_challenger(bundle, data: Path, res) -> None:

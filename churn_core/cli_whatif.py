@@ -91,7 +91,7 @@ def cmd_what_if(args) -> int:
         outside the training range.
     """
     from churn_core.campaign.tiers import assign_tiers
-    from churn_core.cli_util import _need_file, _split_model_path
+    from churn_core.cli_util import _need_file, _print_warnings, _split_model_path
     from churn_core.data.validate import validate
     from churn_core.explain import suggest as sg, whatif as wi
     from churn_core.io.reader import read_table
@@ -105,7 +105,8 @@ def cmd_what_if(args) -> int:
     models_dir, name = _split_model_path(args.model)
     import_tensorflow_quietly()
     bundle = load_bundle(name, models_dir)
-    df, _ = read_table(path)
+    df, report = read_table(path)
+    _print_warnings(path.name, report.warnings)  # e.g. a duplicate header
     bundle.check_columns(df, path.name)
     result = validate(df, bundle.schema, require_target=False, source_name=path.name)
     row = _customer(df, result.valid, result.rejected, args.row, path.name)

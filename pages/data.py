@@ -59,6 +59,11 @@ st.success(f"Active data: **{_ui.esc(data.name)}**", icon=":material/check_circl
 
 # ------------------------------------------------------------------ read report
 rep = data.read_report
+# duplicate / blank headers are shown here, not only in the expander: a renamed copy
+# ("Age.1") would otherwise become a model feature unnoticed
+for note in wb.header_notes(getattr(rep, "warnings", None)):
+    st.warning(f"{_ui.esc(data.name)}: {_ui.esc(note)}. Rename the column in the file if it "
+               "is not a copy, or exclude it in the column roles below.")
 with st.expander("How the file was read", expanded=False):
     cols = st.columns(5)
     cols[0].metric("Format", str(getattr(rep, "format", "?")).upper())

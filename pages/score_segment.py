@@ -42,6 +42,8 @@ if source == "Upload a file to score":
         st.info("Upload a file above, or switch back to the active data set.")
         st.stop()
     data = st.session_state[_ui.SCORE_UPLOAD]
+    for note in wb.header_notes(getattr(data.read_report, "warnings", None)):
+        st.warning(f"{_ui.esc(data.name)}: {_ui.esc(note)}.")
 # the "trained on other data" notice speaks of the file scored below (an upload, or the
 # active data with its "Train a model on this file" button)
 _mv.model_file_notice("score", scored=data if data is not active else None)

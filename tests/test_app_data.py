@@ -278,3 +278,42 @@ def test_reason_panel_of_another_models_file_shows_this_files_columns(app_models
     assert not [m for m in at.multiselect if m.key and m.key.startswith("rs_protected_")]
     assert card_path.read_text() == card_before  # the bank model's card is untouched
     assert "reason_settings" not in json.loads(card_before)
+
+
+def test_a_duplicate_header_is_a_visible_warning(data_app):
+    """Break-it item 10: the notice was only inside the collapsed "How the file was read";
+    now it is also a warning on the page. A renamed copy of a protected column (Age.1) is
+    protected, and a copy of a personal column (Surname.1) is personal, not a feature."""
+    from churn_core.explain.reasons import protected_columns
+    from churn_core.explain.whatif import is_protected
+
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300)
+    frame["Surname"] = [f"Name{i}" for i in range(len(frame))]
+    frame["Surname2"] = frame["Surname"]
+    cols = list(frame.columns)
+    cols[cols.index("Tenure")] = "Age"
+    cols[cols.index("Surname2")] = "Surname"
+    raw = frame.to_csv(index=False, header=cols).encode("utf-8")
+    at = data_app
+    at.file_uploader(key="data_upload").set_value(("dupcols.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    first, copy = cols.index("Age") + 1, len(cols) - cols[::-1].index("Age")
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    note = (f"header 'Age' appears more than once (columns {first} ({letters[first - 1]}) "
+            f"and {copy} ({letters[copy - 1]})); column {copy} renamed 'Age.1'")
+    inside = [w.value for w in at.expander[0].warning]
+    outside = [w.value.replace("\\", "") for w in at.warning if w.value not in inside]
+    assert any(w.startswith(f"dupcols.csv: {note}. Rename the column") for w in outside), outside
+    assert any("renamed 'Surname.1'" in w for w in outside)
+    data = at.session_state["active_data"]
+    assert "Surname.1" in data.schema.personal_columns
+    assert "Surname.1" not in data.schema.numeric + data.schema.categorical
+    assert is_protected("Age.1")  # never a call reason or a suggested change
+    assert "Age.1" in protected_columns(list(data.frame.columns))
+    # the same warning above a file uploaded on Score & segment (it cannot be scored by a
+    # model needing Tenure: the warning says why Tenure is missing)
+    at.switch_page("pages/score_segment.py").run()
+    [r for r in at.radio if r.label == "Customers to score"][0].set_value(
+        "Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(("dupcols.csv", raw, "text/csv")).run()
+    assert any(w.value.replace("\\", "") == f"dupcols.csv: {note}." for w in at.warning)

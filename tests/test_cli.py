@@ -449,3 +449,30 @@ def test_train_never_replaces_the_shipped_model(sample_csv, capsys):
     err = capsys.readouterr().err
     assert code != 0 and "is the shipped model" in err and "--out models/mymodel" in err
     assert {p.name: p.stat().st_mtime_ns for p in shipped.iterdir()} == before
+
+
+def test_every_command_prints_the_duplicate_header_warning(trained_cli, sample_csv, tmp_path,
+                                                           capsys):
+    """Break-it item 10: a file whose Tenure header reads Age. score, target-list, what-if
+    and models --data printed only "1 required column(s) missing ... Tenure"; each now says
+    first which header repeats and what the copy was renamed."""
+    text = sample_csv.read_text().splitlines()
+    header = text[0].split(",")
+    header[header.index("Tenure")] = "Age"
+    bad = tmp_path / "dupcols.csv"
+    bad.write_text("\n".join([",".join(header)] + text[1:201]) + "\n")
+    age, tenure = header.index("Age") + 1, len(header) - header[::-1].index("Age")
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    want = (f"warning: dupcols.csv: header 'Age' appears more than once (columns {age} "
+            f"({letters[age - 1]}) and {tenure} ({letters[tenure - 1]})); column {tenure} "
+            "renamed 'Age.1'")
+    model = str(trained_cli / "cli")
+    for argv in (["score", "--model", model, "--data", str(bad), "--out", str(tmp_path / "s.csv")],
+                 ["target-list", "--model", model, "--data", str(bad), "--budget", "5",
+                  "--out", str(tmp_path / "l.csv")],
+                 ["what-if", "--model", model, "--data", str(bad), "--row", "2",
+                  "--set", "IsActiveMember=1"],
+                 ["models", "--data", str(bad)]):
+        main(["-q", *argv])
+        out = capsys.readouterr().out
+        assert want in out.splitlines(), (argv[0], out)

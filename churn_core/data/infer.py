@@ -63,6 +63,11 @@ _NEGATIVE_WORDS = {"0", "no", "n", "false", "f", "stayed", "stay", "retained", "
                    "active", "current", "remained", "loyal", "kept", "not", "non", "never"}
 
 
+#: The suffix the readers give a repeated header (``Surname`` -> ``Surname.1``): a renamed
+#: copy of a personal column is personal too.
+_DUP_SUFFIX = re.compile(r"\.\d+$")
+
+
 def _key(name) -> str:
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
@@ -519,7 +524,8 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
     for c in columns:
         if c == target_col or c in roles:
             continue
-        if given["personal_columns"] is None and _key(c) in PERSONAL_NAMES:
+        personal = _key(_DUP_SUFFIX.sub("", str(c))) in PERSONAL_NAMES
+        if given["personal_columns"] is None and personal:
             roles[c] = "personal_columns"
         elif given["id_columns"] is None and looks_like_id(c, df[c]):
             roles[c] = "id_columns"

@@ -155,6 +155,41 @@ def _slices(df: pd.DataFrame, chunksize: int) -> Iterator[tuple[pd.DataFrame, in
             yield part, int(part.index[0]) if len(part) else 2
 
 
+def header_warnings(path, sheet: str | int | None = None) -> list[str]:
+    """The header notes (duplicate or blank headers, :func:`churn_core.io.report.header_notes`)
+    of a file, read from its first 64 KiB only for a text file (a command that streams the
+    file, e.g. ``score``, prints them before its work); an XLSX or Parquet file is read whole.
+
+    Parameters
+    ----------
+    path : str or Path
+    sheet : str or int, optional
+        XLSX only.
+
+    Returns
+    -------
+    list of str
+        Empty when there is none or the file cannot be read (the command's own read then
+        says why).
+    """
+    from churn_core.io.report import header_notes
+
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+        if head[:2] == _GZIP_MAGIC:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(65536)
+        if _detect_format(head, path.name) == "csv":
+            cut = head.rfind(b"\n")
+            source = head[:cut + 1] if cut > 0 else head
+            return header_notes(read_table(source, name=path.name)[1].warnings)
+        return header_notes(read_table(path, sheet=sheet)[1].warnings)
+    except Exception:  # noqa: BLE001 - the command's own read reports the problem
+        return []
+
+
 def iter_table_chunks(path, chunksize: int = 200_000, sheet: str | int | None = None,
                       block_size: int = BLOCK_BYTES) -> Iterator[tuple[pd.DataFrame, int]]:
     """Yield a large table in chunks so it can be scored in bounded memory.

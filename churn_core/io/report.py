@@ -2,6 +2,7 @@
 rows, and the column of rows that could not be split into the header's fields."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -101,6 +102,29 @@ def clean_headers(raw: list, report: ReadReport) -> list[str]:
             seen[key], first[key] = 0, i
         out.append(h)
     return out
+
+
+_HEADER_NOTE = re.compile(r"header .* appears more than once \(columns|column \d+ \(\w+\) has no header")
+
+
+def header_notes(warnings) -> list[str]:
+    """The warnings of :func:`clean_headers` among a read report's ``warnings``: duplicate
+    headers (the later column renamed ``name.1``) and blank headers.
+
+    Parameters
+    ----------
+    warnings : iterable of str
+        ``ReadReport.warnings``.
+
+    Returns
+    -------
+    list of str
+        E.g. ``["header 'Age' appears more than once (columns 7 (G) and 8 (H)); column 8
+        renamed 'Age.1'"]``: shown as a visible warning by the app and printed by every
+        command that reads a file, since a renamed column may otherwise become a feature
+        unnoticed.
+    """
+    return [w for w in warnings or [] if _HEADER_NOTE.match(str(w))]
 
 
 def finish(df: pd.DataFrame, rows, report: ReadReport) -> pd.DataFrame:

@@ -64,8 +64,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "churn_core.model.network": ("IMBALANCE_MODES", "TrainConfig",),
     "churn_core.workbench.compare": ("ChallengerView", "challenger_view",),
     "churn_core.workbench.data": (
-        "ActiveData", "apply_schema", "data_sha256", "labels_from_text", "load_data", "sha256_of",
-        "workbook_sheets",
+        "ActiveData", "apply_schema", "data_sha256", "header_notes", "labels_from_text",
+        "load_data", "sha256_of", "workbook_sheets",
     ),
     "churn_core.workbench.evaluation": (
         "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",
@@ -166,7 +166,8 @@ __all__ = [
     "STRATEGIES", "choose_on_validation", "net_value_curve",
     "EXACT_MAX_COLUMNS", "global_importance", "non_actionable_present", "reason_codes",
     "IMBALANCE_MODES", "TrainConfig",
-    "ActiveData", "apply_schema", "data_sha256", "labels_from_text", "load_data", "sha256_of",
+    "ActiveData", "apply_schema", "data_sha256", "header_notes", "labels_from_text", "load_data",
+    "sha256_of",
     "workbook_sheets",
     "QualityReport", "churn_label_series", "quality_report",
     "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",

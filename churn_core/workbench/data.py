@@ -13,6 +13,7 @@ import pandas as pd
 from churn_core.data.cells import label_text
 from churn_core.data.infer import infer_schema, label_class
 from churn_core.data.schema import FeatureSchema
+from churn_core.io.report import header_notes  # noqa: F401 - duplicate/blank headers, for the pages
 from churn_core.data.validate import validate
 from churn_core.errors import ChurnError, DataFileError
 from churn_core.io import reader as cio
