@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -118,6 +119,13 @@ def _report_rejected(m, data: Path, out: str | None) -> None:
     content = csv_bytes(rejected_layout(m.rejected), excel_bom=False)
     write_atomically(path, lambda p: p.write_bytes(content), "the rejected rows")
     print(f"rejected rows: {path}")
+
+
+def signed(change: float, fmt: str = "+.3f") -> str:
+    """A difference with its sign, as the pages show deltas (``pages/_display.shown_delta``):
+    one that rounds to zero where it is shown has no sign (``"0.000"``, never ``"-0.000"``)."""
+    text = f"{float(change):{fmt}}"
+    return text if re.search(r"[1-9]", text) else text.lstrip("+-")
 
 
 def _print_warnings(source: str, warnings, file=None) -> None:

@@ -91,7 +91,7 @@ def cmd_what_if(args) -> int:
         outside the training range.
     """
     from churn_core.campaign.tiers import assign_tiers
-    from churn_core.cli_util import _need_file, _print_warnings, _split_model_path
+    from churn_core.cli_util import _need_file, _print_warnings, _split_model_path, signed
     from churn_core.data.validate import validate
     from churn_core.explain import suggest as sg, whatif as wi
     from churn_core.io.reader import read_table
@@ -145,10 +145,11 @@ def cmd_what_if(args) -> int:
     if sug is not None:
         print(f"changes that lower it most (columns searched: {', '.join(sug.searched)}):")
         for r in sug.singles.itertuples():
-            print(f"  {r.change}: {r.probability_after:.3f} ({r.difference:+.3f})")
+            print(f"  {r.change}: {r.probability_after:.3f} ({signed(r.difference)})")
         if sug.best_pair is not None:
-            print(f"  best pair, {sug.best_pair['change']}: "
-                  f"{sug.best_pair['probability_after']:.3f} ({sug.best_pair['difference']:+.3f})")
+            best = sug.best_pair
+            print(f"  best pair, {best['change']}: "
+                  f"{best['probability_after']:.3f} ({signed(best['difference'])})")
         if not len(sug.singles):
             print("  none: no single change of these columns lowers the probability")
         print(sug.note)

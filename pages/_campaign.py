@@ -66,10 +66,14 @@ def rule_editor(page: str, n_customers: int | None = None):
                            "decision log. Budgets count customers of the file you score.")
     if kind == "budget":
         top = max(1, int(n_customers or 10_000_000))
-        if int(st.session_state["rule_budget"]) > top:  # e.g. a budget from a link, a smaller file
+        # no max_value: a budget above the file's size (typed, from a link, a smaller file)
+        # is capped here with a note, not refused by the browser ("outside the allowed range")
+        if int(st.session_state["rule_budget"]) > top:
             st.session_state["rule_budget"] = top
         _ui.synced(st.number_input, "Customers to contact", "rule_budget", page,
-                   min_value=1, max_value=max(1, int(n_customers or 10_000_000)), step=50)
+                   min_value=1, step=50)
+        if n_customers and int(st.session_state["rule_budget"]) >= top:
+            st.caption(f"The file has {top:,} customers: everyone is listed.")
     elif kind == "budget_share":
         _ui.synced(st.number_input, "Share of the scored file to contact (%)", "rule_share",
                    page, min_value=0.1, max_value=100.0, step=1.0)
@@ -143,13 +147,17 @@ def value_editor(page: str, numeric_columns: list[str]):
     return value
 
 
+#: Why a list has no control group (the decision log's ``control_group.reason`` too).
+NO_ID_REASON = ("the list has no customer ID column to match outcomes later (mark one on the "
+                "Data page)")
+
+
 def control_group_settings(page: str, id_columns) -> tuple[bool, float, int]:
     """Draw the list's control-group choice (checkbox, share in %, seed) and return
     ``(on, share in [0, 1), seed)``; off when the file has no customer ID column."""
     init_campaign_session()
     if not list(id_columns or []):
-        st.caption("No control group: the list has no customer ID column to match outcomes "
-                   "later (mark one on the Data page).")
+        st.caption(f"No control group: {NO_ID_REASON}.")
         return False, 0.0, 0
     a, b, c = st.columns([2, 1, 1])
     with a:
@@ -174,6 +182,11 @@ def with_control_group(result, id_columns, list_key, settings: tuple):
     (``wb.with_control_group``, as the CLI's ``target-list --control-share``), drawn once
     per list, share and seed (so reruns keep the campaign ID)."""
     on, share, seed = settings
+    if not on and not list(id_columns or []) and st.session_state.get("control_on", True):
+        # the fallback of a file without an ID column is recorded in the decision log, as
+        # the CLI's ``target-list`` does (``control_group.held_back`` = false and why)
+        return wb.control_group_skipped(result, NO_ID_REASON,
+                                        float(st.session_state.get("control_share", 10.0)) / 100)
     if not on:
         return result
     key = (list_key, share, seed)

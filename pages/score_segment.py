@@ -104,13 +104,18 @@ with st.container(border=True):
     expl = _ui.get_explanation(data, compute=False)
     if expl is None:
         promise = _ui.explain_seconds(data, estimate="reasons")
-        n_expl = min(len(scores.scored), config.SHAP_MAX_ROWS)
+        n_all = len(scores.scored)
+        n_expl = min(n_all, config.SHAP_MAX_ROWS)
         digits = 1 if promise < 10 else 0
+        # a file above the SHAP sample size: the promise says which customers it is for
+        whom = (f"{n_expl:,} customers" if n_expl == n_all else
+                f"a random sample of {n_expl:,} of the {n_all:,} customers (the others get "
+                "no reason codes)")
         st.caption(f"Reason codes need SHAP values for every customer (computed once per model "
                    f"and file, with the target list's quicker estimate: "
                    f"{config.REASON_BACKGROUND_SIZE} background customers x "
                    f"{config.REASON_PERMUTATIONS} column orders): about "
-                   f"**{promise:,.{digits}f} s** for {n_expl:,} customers on this server now "
+                   f"**{promise:,.{digits}f} s** for {whom} on this server now "
                    "(measured rate of this model).")
         if st.button("Compute reason codes", key="score_compute_reasons"):
             try:

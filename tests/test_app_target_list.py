@@ -239,3 +239,45 @@ def test_expected_net_value_says_it_rests_on_assumed_values(app_models):  # noqa
     assert_no_exception(at)
     text = [c.value for c in at.caption if "expected net value of the" in c.value]
     assert text and "assumed values" not in text[0]
+
+
+def test_budget_above_the_file_and_no_id_column_are_handled_and_logged(app_models,  # noqa: F811
+                                                                       monkeypatch):
+    """Break-it item 13: a budget above the file's size was refused by the browser ("Number
+    is outside the allowed range"): now capped with a note. A file without an ID column gets
+    no control group, and the downloaded decision log says why, as the CLI's does. A file
+    above the SHAP sample size is promised reason codes for a random sample of it."""
+    import json
+
+    from churn_core.workbench import config as wb_config
+
+    at = open_page("pages/score_segment.py")
+    frame = (pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300)
+             .drop(columns=["Exited", "CustomerId", "RowNumber", "Surname"]))
+    at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(
+        ("no_ids.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(99_999).run()
+    assert_no_exception(at)
+    assert at.session_state["rule_budget"] == 300
+    assert at.number_input(key="rule_budget__score").value == 300
+    assert any(c.value == "The file has 300 customers: everyone is listed." for c in at.caption)
+    assert any(c.value.startswith("No control group: the list has no customer ID column")
+               for c in at.caption)
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    result = _list(at)
+    assert len(result.frame) == 300
+    log = json.loads(wb.list_bytes(result, "json"))
+    assert log["control_group"] == {
+        "held_back": False, "share_asked": 0.1,
+        "reason": "the list has no customer ID column to match outcomes later (mark one on "
+                  "the Data page)"}
+    assert "campaign" not in log
+
+    monkeypatch.setattr(wb_config, "SHAP_MAX_ROWS", 120)
+    at.run()
+    promise = [c.value for c in at.caption if c.value.startswith("Reason codes need SHAP")]
+    assert promise and "for a random sample of 120 of the 300 customers (the others get no " \
+        "reason codes) on this server now" in promise[0]

@@ -476,3 +476,12 @@ def test_every_command_prints_the_duplicate_header_warning(trained_cli, sample_c
         main(["-q", *argv])
         out = capsys.readouterr().out
         assert want in out.splitlines(), (argv[0], out)
+
+
+def test_what_if_differences_never_print_minus_zero():
+    """Break-it item 13: a no-op change printed "-0.000"; the pages' rule (a delta that shows
+    as zero has no sign) is the CLI's too."""
+    from churn_core.cli_util import signed
+
+    assert [signed(x) for x in (-0.0001, 0.0004, -0.0, -0.012, 0.5)] == \
+        ["0.000", "0.000", "0.000", "-0.012", "+0.500"]
