@@ -76,12 +76,17 @@ def test_url_params_round_trip_through_a_new_session(tmp_path, monkeypatch, trai
     first.state[wb.THRESHOLD_KEY] = 0.33
     first.state[wb.CUTOFFS_KEY] = {"high": 0.7, "medium": 0.2}
     assert first._restore_rule("budget_share:12.5")  # the campaign rule as the page sets it
+    data = first.data()  # the churn label confirmed on the Data page, for this file and label
+    first.state[wb.workspace.LABEL_KEY] = (data.sha256, data.schema.target,
+                                           data.schema.positive_label)
     url = first.url_params()
     assert set(url) == set(wb.URL_KEYS) and url["threshold"] == "0.33"
     assert url["rule"] == "budget_share:12.5"
+    assert len(url["label"]) == 16 and data.sha256 not in url["label"]
     again = wb.Workspace({}, wb.ResultStore())  # a reload: new session, even a new process
     assert again.restore(url) == []
     assert again.url_params() == url
     assert again.data().name == "part.csv"
+    assert again.state[wb.workspace.LABEL_KEY] == first.state[wb.workspace.LABEL_KEY]
     notes = wb.Workspace({}, store).restore({"model": "gone", "data": "f" * 64, "high": "2"})
     assert len(notes) == 2 and "gone" in notes[0]
