@@ -24,7 +24,9 @@ RULE_LABELS = {
     "tiers": "Risk tiers",
     "max_value": "Maximum expected net value",
 }
-VALUE_KINDS = ["one amount", "a column × margin", "not used"]
+#: "one amount", "a column × margin", "not used" (the same words travel in the page URL)
+VALUE_KINDS = list(wb.VALUE_KINDS.values())
+_LIMITS = wb.VALUE_LIMITS  # a value from a link is checked against the same bounds
 _DEFAULTS = {
     "rule_kind": "tiers", "rule_budget": 500, "rule_share": 10.0, "rule_threshold": 0.5,
     "rule_tiers": ["High"],
@@ -112,24 +114,30 @@ def value_editor(page: str, numeric_columns: list[str]):
     a, b, c, d = st.columns(4)
     with a:
         if kind == "one amount":
-            _ui.synced(st.number_input, "Amount", "value_amount", page, min_value=0.0,
-                       max_value=1e9, step=50.0)
+            _ui.synced(st.number_input, "Amount", "value_amount", page,
+                       min_value=_LIMITS["amount"][0], max_value=_LIMITS["amount"][1],
+                       step=50.0)
         elif kind == "a column × margin":
             if st.session_state["value_column"] not in numeric_columns:
                 st.session_state["value_column"] = numeric_columns[0]
             _ui.synced(st.selectbox, "Column", "value_column", page, options=numeric_columns)
             _ui.synced(st.number_input, "Margin (share of the column)", "value_margin", page,
-                       min_value=0.0, max_value=10.0, step=0.005, format="%.3f")
+                       min_value=_LIMITS["margin"][0], max_value=_LIMITS["margin"][1],
+                       step=0.005, format="%.3f")
     with b:
-        _ui.synced(st.slider, "Offer success rate", "value_success", page, min_value=0.0,
-                   max_value=1.0, step=0.05, disabled=kind == "not used",
+        _ui.synced(st.slider, "Offer success rate", "value_success", page,
+                   min_value=_LIMITS["success"][0], max_value=_LIMITS["success"][1], step=0.05,
+                   disabled=kind == "not used",
                    help="Share of would-be churners the offer keeps.")
     with c:
-        _ui.synced(st.number_input, "Cost per contact", "value_cost", page, min_value=0.0,
-                   max_value=1e6, step=5.0, disabled=kind == "not used")
+        _ui.synced(st.number_input, "Cost per contact", "value_cost", page,
+                   min_value=_LIMITS["cost"][0], max_value=_LIMITS["cost"][1], step=5.0,
+                   disabled=kind == "not used")
     with d:
-        _ui.synced(st.text_input, "Currency", "value_currency", page, max_chars=8)
+        _ui.synced(st.text_input, "Currency", "value_currency", page,
+                   max_chars=_LIMITS["currency"])
     ss = st.session_state
+    _ui.sync_url()  # the value assumptions travel in the page URL (also in a fragment rerun)
     if kind == "not used":
         ss[VALUE_ASSUMPTIONS] = None
         return None

@@ -220,8 +220,8 @@ def set_active_model(name: str) -> None:
 
 # ------------------------------------------------------------------ state in the URL
 # F5 or a bookmark starts a new session: the page URL carries the active model, decision
-# threshold, tier cutoffs, page and the SHA-256 of the active upload (never the file or a
-# path); Workspace.restore / Workspace.url_params own the rules, these two only move them.
+# threshold, tier cutoffs, campaign rule, value assumptions, page and the SHA-256 of the
+# active upload (never the file or a path); Workspace.restore / Workspace.url_params own the rules, these two only move them.
 RESTORED = "_url_state_restored"
 RESTORE_NOTES = "_url_restore_notes"
 PAGE_PARAM = "page"

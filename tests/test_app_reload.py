@@ -160,3 +160,54 @@ def test_the_label_confirmation_comes_back_after_a_reload(app_models):  # noqa: 
     forged.run()
     assert "label_confirmed" not in forged.session_state
     assert any("Confirm the churn label" in w.value for w in forged.warning)
+
+
+def _calls_value(at) -> str:
+    """The list preview's "expected net value of the N calls: X EUR" part (Score & segment)."""
+    import re
+
+    found = [re.search(r"expected net value of the ([\d,]+) calls: \*\*(-?[\d,]+ \w+)\*\*",
+                       c.value) for c in at.caption]
+    found = [m.group(0) for m in found if m]
+    assert len(found) == 1, [c.value for c in at.caption]
+    return found[0]
+
+
+def test_the_value_assumptions_come_back_after_a_reload(app_models):  # noqa: F811
+    """Break-it 2.3: Amount 800 was back to 500 after F5 and the list's expected value
+    changed silently. They travel as ``value=amount:800;success:0.3;cost:20;cur:EUR``."""
+    at = open_page("pages/score_segment.py")
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(300).run()
+    default_value = _calls_value(at)
+    assert at.query_params["value"] == "amount:500;success:0.3;cost:20;cur:EUR"
+    at.number_input(key="value_amount__score").set_value(800.0).run()
+    assert_no_exception(at)
+    assert at.query_params["value"] == "amount:800;success:0.3;cost:20;cur:EUR"
+    shown = _calls_value(at)
+    assert shown != default_value and shown.startswith("expected net value of the 270 calls")
+    url = dict(at.query_params)
+
+    again = new_app()  # F5
+    for key, value in url.items():
+        again.query_params[key] = value
+    again.run()
+    assert_no_exception(again)
+    assert again.title[0].value == "Score & segment"
+    assert again.number_input(key="value_amount__score").value == 800.0
+    assert again.session_state["value_assumptions"]["amount"] == 800.0
+    assert _calls_value(again) == shown  # the same list value, not the 500 EUR one
+    assert not any("on assumed values" in c.value for c in again.caption)
+    assert again.query_params["value"] == url["value"]
+    assert not [w.value for w in again.sidebar.warning]
+
+
+def test_invalid_value_assumptions_in_the_link_fall_back_with_a_note(app_models):  # noqa: F811
+    at = new_app()
+    at.query_params["value"] = "amount:-800;success:0.3;cost:20;cur:EUR"
+    at.run()
+    assert_no_exception(at)
+    assert at.session_state["value_amount"] == 500.0
+    assert at.session_state["value_assumptions"]["amount"] == 500.0
+    assert any("value assumptions of this link" in w.value for w in at.sidebar.warning)
+    assert at.query_params["value"] == "amount:500;success:0.3;cost:20;cur:EUR"

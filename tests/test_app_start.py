@@ -2,8 +2,9 @@
 
 When the champion was trained on a file of another kind than the shipped sample (e.g. a
 telco file, while the sample is a bank file), a fresh session at the bare URL must not show
-"required column(s) missing" errors: it opens with the champion's own training file when the
-upload folder keeps it, else with the shipped default model on the sample and a one-line note.
+"required column(s) missing" errors: it opens the shipped default model on the sample with a
+one-line note. It never opens the champion's own training file from the upload folder: that
+is another analyst's upload, reached only with its link (break-it 2.1).
 """
 from __future__ import annotations
 
@@ -66,26 +67,42 @@ def test_a_champion_that_cannot_score_the_sample_is_not_opened_on_it(telco_champ
     assert ss["active_data"] is None  # the shipped sample
     assert _errors(at) == []
     notes = [w.value for w in at.sidebar.warning]
-    assert any(f"champion {NAME} was trained on {FILE}" in n.replace("\\", "")
-               for n in notes), notes
+    assert any(f"champion {NAME} was trained on other columns ({FILE}): upload such a file "
+               "on the Data page" in n.replace("\\", "") for n in notes), notes
     for page in ("pages/explain.py", "pages/score_segment.py"):
         at.switch_page(page).run()
         assert_no_exception(at)
         assert not [e for e in _errors(at) if "missing" in e], page
 
 
-def test_the_champions_kept_training_file_opens_with_it(telco_champion):
+def test_the_champions_kept_training_file_is_never_opened_without_its_link(telco_champion):
+    """Break-it 2.1: analyst A's upload (the champion's training file, kept for A's reloads)
+    must not open in a new browser at the bare URL; only its ``data=`` link opens it."""
     from churn_core.workbench.data import sha256_of
     from churn_core.workbench.uploads import UploadFolder
 
     raw = telco_champion
-    UploadFolder().save(sha256_of(raw), FILE, raw)
+    sha = sha256_of(raw)
+    UploadFolder().save(sha, FILE, raw)
     at = new_app()
     at.run()
     assert_no_exception(at)
     ss = at.session_state
-    assert ss["active_model"] == NAME
-    assert ss["active_data"] is not None and ss["active_data"].sha256 == sha256_of(raw)
-    assert len(ss["active_data"].frame) == 400
+    assert ss["active_model"] == config.DEFAULT_MODEL_NAME
+    assert ss["active_data"] is None  # the shipped sample, not A's customers
+    assert "data" not in at.query_params
+    assert [s.value for s in at.sidebar.text][1] == config.SAMPLE_CSV.name
+    assert not any(FILE in s.value for s in at.sidebar.text)
+    notes = [w.value.replace("\\", "") for w in at.sidebar.warning]
+    assert any(f"The champion {NAME} was trained on other columns ({FILE})" in n
+               for n in notes), notes
     assert _errors(at) == []
-    assert at.query_params["data"] == sha256_of(raw)  # a reload keeps it
+
+    linked = new_app()  # A's own reload (the link carries the file's SHA-256) still works
+    linked.query_params["data"] = sha
+    linked.query_params["model"] = NAME
+    linked.run()
+    assert_no_exception(linked)
+    assert linked.session_state["active_model"] == NAME
+    assert linked.session_state["active_data"].sha256 == sha
+    assert len(linked.session_state["active_data"].frame) == 400

@@ -76,17 +76,128 @@ def test_url_params_round_trip_through_a_new_session(tmp_path, monkeypatch, trai
     first.state[wb.THRESHOLD_KEY] = 0.33
     first.state[wb.CUTOFFS_KEY] = {"high": 0.7, "medium": 0.2}
     assert first._restore_rule("budget_share:12.5")  # the campaign rule as the page sets it
+    first.state.update({"value_kind": "one amount", "value_amount": 800.0,  # as the page
+                        "value_success": 0.25, "value_cost": 12.5, "value_currency": "CHF"})
     data = first.data()  # the churn label confirmed on the Data page, for this file and label
     first.state[wb.workspace.LABEL_KEY] = (data.sha256, data.schema.target,
                                            data.schema.positive_label)
     url = first.url_params()
     assert set(url) == set(wb.URL_KEYS) and url["threshold"] == "0.33"
     assert url["rule"] == "budget_share:12.5"
+    assert url["value"] == "amount:800;success:0.25;cost:12.5;cur:CHF"
     assert len(url["label"]) == 16 and data.sha256 not in url["label"]
     again = wb.Workspace({}, wb.ResultStore())  # a reload: new session, even a new process
     assert again.restore(url) == []
     assert again.url_params() == url
     assert again.data().name == "part.csv"
     assert again.state[wb.workspace.LABEL_KEY] == first.state[wb.workspace.LABEL_KEY]
+    assert again.state["value_assumptions"] == {
+        "amount": 800.0, "column": None, "margin": 1.0, "success_rate": 0.25,
+        "cost_per_contact": 12.5, "currency": "CHF"}
     notes = wb.Workspace({}, store).restore({"model": "gone", "data": "f" * 64, "high": "2"})
     assert len(notes) == 2 and "gone" in notes[0]
+
+
+def test_value_assumptions_in_the_url_round_trip_and_bad_ones_change_nothing():
+    from churn_core.workbench import url_state
+
+    for text in ("amount:800;success:0.3;cost:20;cur:EUR",
+                 "column:Bal%3Bance;margin:0.01;success:0.25;cost:5.5;cur:%E2%82%AC",
+                 "none;success:0.3;cost:20;cur:EUR"):
+        state = {}
+        assert url_state.restore_value(state, text)
+        assert url_state.value_param(state) == text
+    state = {}
+    url_state.restore_value(state, "column:Bal%3Bance;margin:0.01;success:0.25;cost:5.5;"
+                                   "cur:%E2%82%AC")
+    assert (state["value_column"], state["value_currency"]) == ("Bal;ance", "€")
+    assert state["value_assumptions"]["margin"] == 0.01
+    for bad in ("amount:-1;success:0.3;cost:20;cur:EUR", "amount:2e9;success:0.3;cost:20;cur:EUR",
+                "amount:nan;success:0.3;cost:20;cur:EUR", "amount:800;success:1.5;cost:20;cur:EUR",
+                "amount:800;success:0.3;cost:20", "amount:800;success:0.3;cost:20;cur:TOOLONGXX",
+                "lottery:5;success:0.3;cost:20;cur:EUR", "amount;success:0.3;cost:20;cur:EUR",
+                "column:;margin:1;success:0.3;cost:20;cur:EUR", "amount:x;success:0.3;cost:20;cur:EUR"):
+        state = {"value_amount": 500.0}
+        assert not url_state.restore_value(state, bad), bad
+        assert state == {"value_amount": 500.0}, bad  # nothing changed
+    notes = wb.Workspace({}, wb.ResultStore()).restore({"value": "amount:-1;success:2"})
+    assert notes == ["The value assumptions of this link ('amount:-1;success:2') are not valid; "
+                     "showing the defaults (500 EUR per saved customer, 30 % offer success, "
+                     "20 EUR per contact)."]
+
+
+def _telco_like(n=300) -> bytes:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    contract = rng.choice(["Month-to-month", "One year", "Two year"], n)
+    churn = np.where(rng.random(n) < 0.1 + 0.4 * (contract == "Month-to-month"), "Yes", "No")
+    frame = pd.DataFrame({"Phone": [f"C{i:05d}" for i in range(n)],
+                          "Day Mins": rng.uniform(0, 300, n).round(1), "Contract": contract,
+                          "Churn": churn})
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def test_a_new_session_never_opens_the_upload_the_champion_was_trained_on(
+        tmp_path, monkeypatch, trained_bundle, tiny_cfg):
+    """Break-it 2.1: analyst A uploads a telco file and trains the champion on it; a new
+    session without a ``data=`` link opens the shipped sample (never A's kept upload), with
+    the shipped default model and a note naming the champion's training file."""
+    from churn_core.data.infer import infer_schema
+    from churn_core.model.bundle import save_bundle
+    from churn_core.model.registry import set_champion
+    from churn_core.model.train import train_bundle
+
+    monkeypatch.setattr(wb.config, "UPLOADS_DIR", tmp_path / "uploads")
+    models = tmp_path / "models"
+    monkeypatch.setattr(wb.config, "MODELS_DIR", models)
+    save_bundle(trained_bundle, wb.config.DEFAULT_MODEL_NAME, models)
+    store = wb.ResultStore()
+    analyst_a = wb.Workspace({}, store)
+    raw = _telco_like()
+    upload = analyst_a.read_upload("Orange_Telecom_Churn.csv", raw)
+    analyst_a.set_data(upload)
+    assert analyst_a.uploads.load(upload.sha256)[0] == "Orange_Telecom_Churn.csv"  # kept
+    schema = infer_schema(upload.frame, target="Churn", positive_label="Yes")
+    bundle = train_bundle(upload.frame, schema, tiny_cfg, name="orange",
+                          source_name="Orange_Telecom_Churn.csv", data_sha256=upload.sha256)
+    save_bundle(bundle, "orange", models)
+    set_champion("orange", models)
+
+    for store_of_b in (store, wb.ResultStore()):  # same server process, or a restarted one
+        b = wb.Workspace({wb.MODEL_KEY: wb.champion()}, store_of_b)
+        assert b.model_name == "orange"
+        notes = b.restore({}) + b.open_fitting()
+        assert notes == ["The champion orange was trained on other columns "
+                         "(Orange_Telecom_Churn.csv): upload such a file on the Data page to "
+                         f"use it. Showing default on {wb.config.SAMPLE_CSV.name}."]
+        assert not b.data_is_upload and b.data().name == wb.config.SAMPLE_CSV.name
+        assert b.model_name == wb.config.DEFAULT_MODEL_NAME
+        assert "data" not in b.url_params() and b.url_params()["model"] == "default"
+
+    # a link naming the champion but no file: still the sample, never the kept upload
+    c = wb.Workspace({wb.MODEL_KEY: "default"}, store)
+    assert c.restore({"model": "orange"}) == []
+    assert c.open_fitting()[0].startswith("The champion orange was trained on other columns")
+    assert not c.data_is_upload and c.model_name == "default"
+    # only the file's link opens it, and then the champion fits it
+    d = wb.Workspace({wb.MODEL_KEY: "orange"}, store)
+    assert d.restore({"data": upload.sha256}) == [] and d.open_fitting() == []
+    assert d.data().name == "Orange_Telecom_Churn.csv" and d.model_name == "orange"
+
+    # without the shipped default: the most recently saved model that fits the sample
+    import shutil
+
+    shutil.rmtree(models / "default")
+    save_bundle(trained_bundle, "older", models)
+    save_bundle(trained_bundle, "newer", models)
+    os.utime(models / "older" / "card.json", (1e9, 1e9))
+    e = wb.Workspace({wb.MODEL_KEY: "orange"}, store)
+    assert e.open_fitting()[0].endswith(f"Showing newer on {wb.config.SAMPLE_CSV.name}.")
+    assert e.model_name == "newer" and not e.data_is_upload
+    for name in ("older", "newer"):
+        shutil.rmtree(models / name)
+    f = wb.Workspace({wb.MODEL_KEY: "orange"}, store)  # nothing fits: the note says so
+    assert f.open_fitting()[0].endswith(f"No saved model can score {wb.config.SAMPLE_CSV.name}.")
+    assert f.model_name == "orange" and not f.data_is_upload

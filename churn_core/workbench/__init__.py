@@ -28,7 +28,8 @@ re-prediction. One module per concept:
 
 * :mod:`.workspace` -- :class:`Workspace` (one session's active model and data) over a
   process-wide :class:`ResultStore` (every result above, computed once, keyed by hashes);
-  :mod:`.uploads` -- the local folder that keeps uploads for reloads.
+  :mod:`.uploads` -- the local folder that keeps uploads for reloads; :mod:`.url_state` --
+  the session's choices (campaign rule, value assumptions, label) as URL parameters.
 * :mod:`.figures` -- every figure builder, ``wb.figures.roc_figure(...)``.
 
 The front door of the pages: ``app.py`` and ``pages/*.py`` import ``churn_core.workbench``
@@ -99,6 +100,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore",
         "Workspace", "list_models", "model_stamp",
     ),
+    "churn_core.workbench.url_state": ("VALUE_KINDS", "VALUE_LIMITS",),
     "churn_core.workbench.file_quality": (
         "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes",
         "trained_on_text",
@@ -185,7 +187,7 @@ __all__ = [
     "NO_EFFECT", "campaign_effects", "campaign_sample_csv", "list_uplift_models",
     "load_uplift_model", "measure_campaign", "read_decision_log", "saved_sentence",
     "uplift_ranking", "campaign_figures", "train_uplift_model", "log_value_assumptions",
-    "UploadFolder", "is_sha256",
+    "UploadFolder", "is_sha256", "VALUE_KINDS", "VALUE_LIMITS",
     "CUTOFFS_KEY", "DATA_KEY", "MODEL_KEY", "THRESHOLD_KEY", "URL_KEYS", "ResultStore", "Workspace", "list_models", "model_stamp",
     "ModelOnFile", "blank_feature_notes", "model_label", "model_on_file", "outside_range_notes",
     "trained_on_text", "other_labels_warning",

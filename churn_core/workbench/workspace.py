@@ -17,8 +17,6 @@ This module never imports streamlit. Results are not copied: callers must not mo
 """
 from __future__ import annotations
 
-import hashlib
-
 import json
 import time
 from collections.abc import Callable, Mapping, MutableMapping
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from churn_core import config
 from churn_core.model.bundle import ModelBundle, list_bundles, load_bundle
+from churn_core.model.registry import champion
 from churn_core.workbench.data import (ActiveData, apply_schema, data_sha256, load_data,
                                        sha256_of, workbook_sheets)
 from churn_core.workbench.evaluation import (EvalArrays, default_threshold, default_tier_cutoffs,
@@ -34,6 +33,9 @@ from churn_core.workbench.evaluation import (EvalArrays, default_threshold, defa
 from churn_core.workbench.scores import Scores, score_data
 from churn_core.workbench.store import ResultStore
 from churn_core.workbench.uploads import UploadFolder, is_sha256
+from churn_core.workbench.url_state import (  # noqa: F401 (RULE_KEY, URL_KEYS: re-exported)
+    LABEL_KEY, RULE_KEY, URL_KEYS, label_digest, label_of, restore_rule, restore_value,
+    rule_param, unit_float, value_param)
 
 if TYPE_CHECKING:  # imported when used (scikit-learn)
     from churn_core.workbench.compare import ChallengerView
@@ -43,14 +45,8 @@ MODEL_KEY = "active_model"      # bundle name under models/
 DATA_KEY = "active_data"        # ActiveData of an upload, or None for the shipped sample
 THRESHOLD_KEY = "decision_threshold"  # float in [0, 1], shared by every page
 CUTOFFS_KEY = "tier_cutoffs"          # {"high": float, "medium": float}
-RULE_KEY = "campaign_rule"            # CampaignRule.to_dict() of the session
-#: (data SHA-256, target, positive label) the analyst confirmed on the Data page, or None
-LABEL_KEY = "label_confirmed"
-#: Session keys of the campaign-rule controls (pages/_campaign.py): the kind, and the
-#: number each kind reads (``url_params`` / ``restore`` carry them as ``rule=<kind>:<n>``).
-RULE_KIND_KEY = "rule_kind"
-RULE_NUMBER_KEYS = {"budget": "rule_budget", "budget_share": "rule_share",
-                    "threshold": "rule_threshold", "tiers": "rule_tiers"}
+# RULE_KEY, LABEL_KEY and the campaign-rule / value-assumption control keys: url_state.py
+
 
 def model_stamp(name: str | None) -> float:
     """Modification time of a bundle's ``card.json`` (changes when the bundle is re-saved);
@@ -403,14 +399,15 @@ class Workspace:
         params : Mapping of str to str
             ``model`` (a saved model), ``threshold``, ``high`` / ``medium`` (tier cutoffs in
             [0, 1], medium <= high), ``rule`` (the campaign rule, ``<kind>[:<number>]``),
-            ``data`` (SHA-256 of a kept upload).
+            ``value`` (the value assumptions, :func:`url_state.value_param`), ``data``
+            (SHA-256 of a kept upload), ``label`` (the churn-label confirmation digest).
 
         Returns
         -------
         list of str
             A note per value that could not be applied (unknown model, invalid campaign
-            rule, unknown or cleaned file); out-of-range threshold or cutoffs are ignored
-            silently.
+            rule or value assumptions, unknown or cleaned file); out-of-range threshold or
+            cutoffs are ignored silently.
         """
         notes = []
         name = params.get("model")
@@ -421,17 +418,21 @@ class Workspace:
             else:
                 notes.append(f"The model {name!r} of this link no longer exists; showing "
                              f"{self.model_name or 'none'}.")
-        t = _unit_float(params.get("threshold"))
+        t = unit_float(params.get("threshold"))
         if t is not None:
             self.state[THRESHOLD_KEY] = t
-        hi, med = _unit_float(params.get("high")), _unit_float(params.get("medium"))
+        hi, med = unit_float(params.get("high")), unit_float(params.get("medium"))
         if hi is not None and med is not None and med <= hi:
             self.state[CUTOFFS_KEY] = {"high": hi, "medium": med}
         rule = params.get("rule")
-        if rule:
-            if not self._restore_rule(str(rule)):
-                notes.append(f"The campaign rule of this link ({rule!r}) is not valid; "
-                             "showing the default rule (risk tier High).")
+        if rule and not restore_rule(self.state, str(rule)):
+            notes.append(f"The campaign rule of this link ({rule!r}) is not valid; "
+                         "showing the default rule (risk tier High).")
+        value = params.get("value")
+        if value and not restore_value(self.state, str(value)):
+            notes.append(f"The value assumptions of this link ({value!r}) are not valid; "
+                         "showing the defaults (500 EUR per saved customer, 30 % offer "
+                         "success, 20 EUR per contact).")
         sha = params.get("data")
         if sha:
             try:
@@ -445,8 +446,8 @@ class Workspace:
             else:
                 self.state[DATA_KEY] = data
                 # the churn label confirmed for this file (and these roles) stays confirmed
-                if params.get("label") and params.get("label") == _label_digest(data):
-                    self.state[LABEL_KEY] = _label_of(data)
+                if params.get("label") and params.get("label") == label_digest(data):
+                    self.state[LABEL_KEY] = label_of(data)
         return notes
 
     def fits(self, data: ActiveData | None, model: str | None = None) -> bool:
@@ -462,49 +463,48 @@ class Workspace:
         return True
 
     def open_fitting(self) -> list[str]:
-        """Make a new session's start model and data fit each other.
+        """Make a new session's start model fit the shipped sample it opens on.
 
-        The champion may have been trained on another kind of file than the shipped sample
-        (e.g. a telco file while the sample is a bank file). When the active data is the
-        shipped sample and the active model cannot score it, the session opens with the
-        model's own training file when the upload folder keeps it (matched on the card's
-        ``data_sha256``), else with the shipped default model (when that one fits).
+        A session without a ``data=`` link always works on the shipped sample: it never
+        opens an upload it was not linked to, not even the champion's own training file
+        (another analyst's customers). When the active model (the champion, or the model
+        of a link) cannot score the sample, the session opens the shipped default model
+        when that one fits, else the most recently saved model that fits, with a note.
 
         Returns
         -------
         list of str
-            One note when the model was replaced (which model is the champion and which
-            kind of file it needs); empty otherwise.
+            One note when the model was replaced or none fits the sample (which model
+            needs which kind of file); empty otherwise.
         """
         sample = self.sample()
         if self.data_is_upload or sample is None or not self.model_name:
             return []
         if self.fits(sample):
             return []
+        name = self.model_name
         try:
             card = self.bundle().card
         except Exception:  # the page that needs the model shows why it does not load
             card = {}
-        sha = card.get("data_sha256")
-        if is_sha256(sha):
-            try:
-                own = self.restore_upload(sha)
-            except Exception:  # an unreadable kept file: as if it were not kept
-                own = None
-            if own is not None and self.fits(own):
-                self.state[DATA_KEY] = own
-                return []
-        name, fallback = self.model_name, config.DEFAULT_MODEL_NAME
-        if fallback == name or fallback not in list_models() or not self.fits(sample, fallback):
-            return []
-        self.set_model(fallback)
+        who = "The champion" if name == champion() else "The model"
         source = card.get("source") or "another kind of file"
-        return [f"The champion {name} was trained on {source}: upload such a file on Data "
-                f"or choose it on Model. Showing {fallback} on {sample.name}."]
+        note = (f"{who} {name} was trained on other columns ({source}): upload such a file "
+                "on the Data page to use it.")
+        others = sorted((m for m in list_models() if m != name), key=model_stamp, reverse=True)
+        if config.DEFAULT_MODEL_NAME in others:  # the shipped default first, then the newest
+            others.remove(config.DEFAULT_MODEL_NAME)
+            others.insert(0, config.DEFAULT_MODEL_NAME)
+        fallback = next((m for m in others if self.fits(sample, m)), None)
+        if fallback is None:
+            return [f"{note} No saved model can score {sample.name}."]
+        self.set_model(fallback)
+        return [f"{note} Showing {fallback} on {sample.name}."]
 
     def url_params(self) -> dict[str, str]:
         """The session's state as page-URL parameters: ``model``, ``threshold``, ``high``,
-        ``medium``, ``rule`` (the campaign rule) and, for an upload, ``data`` (its SHA-256; never a name or a path)."""
+        ``medium``, ``rule`` (the campaign rule), ``value`` (the value assumptions) and, for
+        an upload, ``data`` (its SHA-256; never a name or a path) and ``label``."""
         out = {}
         if self.model_name:
             out["model"] = str(self.model_name)
@@ -514,86 +514,18 @@ class Workspace:
         if cut:
             out["high"] = repr(round(float(cut["high"]), 6))
             out["medium"] = repr(round(float(cut["medium"]), 6))
-        rule = self._rule_param()
-        if rule:
-            out["rule"] = rule
+        for key, param in (("rule", rule_param(self.state)),
+                           ("value", value_param(self.state))):
+            if param:
+                out[key] = param
         data = self.state.get(DATA_KEY)
         if data is not None:
             out["data"] = data.sha256
-            if self.state.get(LABEL_KEY) == _label_of(data):
-                out["label"] = _label_digest(data)
+            if self.state.get(LABEL_KEY) == label_of(data):
+                out["label"] = label_digest(data)
         return out
 
-    def _rule_param(self) -> str | None:
-        """The session's campaign rule as ``<kind>`` or ``<kind>:<number>`` (``budget:250``,
-        ``budget_share:12.5``, ``threshold:0.4``, ``tiers:High,Medium``, ``max_value``)."""
-        kind = self.state.get(RULE_KIND_KEY)
-        if not kind:
-            return None
-        held = self.state.get(RULE_NUMBER_KEYS.get(kind, ""))
-        if kind == "tiers":
-            return "tiers:" + ",".join(str(t) for t in held or ())
-        if kind == "budget" and held is not None:
-            return f"budget:{int(held)}"
-        if held is not None:
-            return f"{kind}:{float(held)!r}"
-        return str(kind)
-
     def _restore_rule(self, text: str) -> bool:
-        """Apply a ``rule`` URL parameter (see :meth:`_rule_param`); False when it is not a
-        valid campaign rule (nothing is changed then)."""
-        from churn_core.workbench.target_lists import campaign_rule
-
-        kind, _, number = text.partition(":")
-        spec: dict = {"kind": kind}
-        try:
-            if kind == "budget":
-                spec["budget"] = int(number)
-            elif kind == "budget_share":
-                spec["share"] = float(number)
-                if not spec["share"] >= 0.1:  # the page's smallest share
-                    return False
-            elif kind == "threshold":
-                spec["threshold"] = float(number)
-            elif kind == "tiers":
-                spec["tiers"] = tuple(t for t in number.split(",") if t)
-            if any(isinstance(v, float) and v != v for v in spec.values()):  # NaN
-                return False
-            rule = campaign_rule(spec)
-        except Exception:  # not a number, unknown kind or tier, out of range
-            return False
-        self.state[RULE_KIND_KEY] = rule.kind
-        key = RULE_NUMBER_KEYS.get(rule.kind)
-        if key:
-            self.state[key] = {"budget": lambda: int(rule.budget),
-                               "budget_share": lambda: float(rule.share),
-                               "threshold": lambda: float(rule.threshold),
-                               "tiers": lambda: list(rule.tiers)}[rule.kind]()
-        self.state[RULE_KEY] = rule.to_dict()
-        return True
-
-
-#: Every URL parameter :meth:`Workspace.url_params` may write.
-
-URL_KEYS = ("model", "threshold", "high", "medium", "rule", "data", "label")
-
-
-def _label_of(data: ActiveData) -> tuple:
-    """What the Data page's label confirmation records: (SHA-256, target, positive label)."""
-    return (data.sha256, data.schema.target, data.schema.positive_label)
-
-
-def _label_digest(data: ActiveData) -> str:
-    """The ``label`` URL parameter: 16 hex digits of SHA-256 over the file's SHA-256, target
-    and positive label, so a confirmation only comes back for the same file and label."""
-    text = "\0".join(str(v) for v in _label_of(data))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _unit_float(text) -> float | None:
-    """``text`` as a float in [0, 1], else None."""
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        return None
-    return v if 0.0 <= v <= 1.0 else None
+        """Apply a ``rule`` URL parameter (:func:`url_state.restore_rule`); False when it is
+        not a valid campaign rule (nothing is changed then)."""
+        return restore_rule(self.state, text)
