@@ -123,8 +123,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "drift_history", "drift_log", "history_chart", "psi_overview_figure", "record_batch",
     ),
     "churn_core.workbench.whatif": (
-        "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table",
-        "what_if_view", "whatif_space",
+        "WhatIfView", "customer_row", "row_position", "source_rows", "suggested_change_column",
+        "suggestion_table", "what_if_view", "whatif_space",
     ),
 }
 #: public names that are a submodule (``module``) or a renamed attribute (``module:attr``)
@@ -199,6 +199,6 @@ __all__ = [
     "control_group_skipped",
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
     "history_chart", "psi_overview_figure", "record_batch",
-    "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table", "what_if_view",
-    "whatif_space",
+    "WhatIfView", "customer_row", "row_position", "source_rows", "suggested_change_column",
+    "suggestion_table", "what_if_view", "whatif_space",
 ]
