@@ -62,6 +62,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "churn_core.explain.shap_values": ("EXACT_MAX_COLUMNS",),
     "churn_core.model.network": ("IMBALANCE_MODES", "TrainConfig",),
+    "churn_core.model.registry": ("card_counts",),
     "churn_core.workbench.compare": ("ChallengerView", "challenger_view",),
     "churn_core.workbench.data": (
         "ActiveData", "apply_schema", "data_sha256", "header_notes", "labels_from_text",
@@ -202,5 +203,5 @@ __all__ = [
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
     "history_chart", "psi_overview_figure", "record_batch",
     "WhatIfView", "customer_row", "row_position", "source_rows", "suggested_change_column",
-    "suggestion_table", "what_if_view", "whatif_space",
+    "suggestion_table", "what_if_view", "whatif_space", "card_counts",
 ]
