@@ -50,7 +50,8 @@ from churn_core.model.network import TrainConfig
 from churn_core.model.tf_quiet import import_tensorflow_quietly
 from churn_core.cli_util import (_file_sha256, _need_file, _print_challenger, _print_data_notes,
                                  _print_other_labels, _print_report, _print_warnings,
-                                 _print_header_warnings, _report_rejected, _split_model_path)
+                                 _print_header_warnings, _print_trained, _report_rejected,
+                                 _split_model_path)
 
 #: Scoring engines: name -> function(args, bundle) -> counts dict. ``dask`` plugs in here.
 SCORE_ENGINES: dict = {}
@@ -178,7 +179,7 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
                           excluded=_csv_list(args.exclude), decimal=report.decimal)
     _print_warnings(data.name, report.warnings)
     _print_other_labels(df, schema)
-    print(f"{data.name}: {len(df)} rows; target {schema.target!r} (churn = {schema.positive_label!r}); "
+    print(f"{data.name}: {len(df):,} rows; target {schema.target!r} (churn = {schema.positive_label!r}); "
           f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
           f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
     # progress bars only on a terminal (tqdm's disable=None): a log file gets no \r clutter
@@ -206,11 +207,7 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
         stage["unwritten"] = "its rejected-rows file was not written"
     folder = stage["saved"] = save_bundle(bundle, name, models_dir)
     card = bundle.card
-    print(f"rows: {card['rows']['valid']} valid, {card['rows']['rejected']} rejected; "
-          f"split train/validation/test = {card['split_sizes']['train']}/"
-          f"{card['split_sizes']['validation']}/{card['split_sizes']['test']}; "
-          f"{card['epochs_trained']} epoch{'s' if card['epochs_trained'] != 1 else ''} "
-          f"(best {card['best_epoch']})")
+    _print_trained(card)
     _print_recipe(card.get("recipe") or {})
     _print_report("test split", bundle.metrics["test"])
     print(f"default decision threshold (max F1 on validation): {bundle.default_threshold:.3f}")

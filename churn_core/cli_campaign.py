@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -96,6 +97,8 @@ def cmd_campaign_results(args) -> int:
         return 0
     print(f"campaign {rep['campaign_id']}: {rep['rows_in']} outcome rows = {rep['matched']} matched "
           f"+ {rep['unmatched']} not on the list + {rep['rejected']} rejected")
+    for note in rep.get("notes", []):
+        print(f"  note: {note}")
     for reason, n in rep["rejected_reasons"].items():
         print(f"  rejected: {n} x {reason}")
     miss = rep["listed_without_outcome"]
@@ -104,14 +107,29 @@ def cmd_campaign_results(args) -> int:
     cur = f" {currency}" if currency else ""
     print("risk tier  called  control  churn called  churn control  uplift [95 % interval]  saved  net value")
     for r in res.table.to_dict("records"):
-        print(f"{r['risk_tier']:<9} {r['called']:>7} {r['control']:>8} {r['churn_rate_called']:>13.1%} "
-              f"{r['churn_rate_control']:>14.1%}  {r['uplift']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-              f"  {r['customers_saved']:>5.1f}  {r['net_value']:,.0f}{cur}")
+        print(_table_line(r, cur))
     for r in res.table.to_dict("records"):  # the same sentences as the Campaigns page
         print(f"{r['risk_tier']}: {saved_sentence(r)}")
     print(f"uplift = churn rate of the control group minus that of the called group; {rep['method']}; "
           f"{rep['analysis']}.")
     return 0
+
+
+def _table_line(r: dict, cur: str) -> str:
+    """One risk tier's line of the ``campaign-results`` table; a tier without called or
+    control customers with an outcome reads "not measurable (...)", never ``nan``."""
+    from churn_core.campaign.results import NOT_MEASURABLE
+
+    def rate(x, width):
+        return f"{x:>{width}.1%}" if math.isfinite(float(x)) else f"{'-':>{width}}"
+
+    head = (f"{r['risk_tier']:<9} {r['called']:>7,} {r['control']:>8,} "
+            f"{rate(r['churn_rate_called'], 13)} {rate(r['churn_rate_control'], 14)}  ")
+    keys = ("uplift", "ci_low", "ci_high", "customers_saved")
+    if not all(math.isfinite(float(r[k])) for k in keys):
+        return head + NOT_MEASURABLE
+    return (head + f"{r['uplift']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
+            f"  {r['customers_saved']:>5.1f}  {r['net_value']:,.0f}{cur}")
 
 
 def add_commands(sub) -> None:

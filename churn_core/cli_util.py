@@ -42,6 +42,16 @@ def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.4f}"
 
 
+def _print_trained(card: dict) -> None:
+    """``train``'s summary line: rows and split sizes with thousands separators, epochs."""
+    from churn_core.model.registry import card_counts
+
+    n, epochs = card_counts(card), card["epochs_trained"]
+    print(f"rows: {n['valid']} valid, {n['rejected']} rejected; split train/validation/test = "
+          f"{n['train']}/{n['validation']}/{n['test']}; {epochs} epoch{'s' if epochs != 1 else ''} "
+          f"(best {card['best_epoch']})")
+
+
 def _print_report(title: str, rep: dict) -> None:
     at = rep.get("at_threshold", {})
     print(f"{title}: n={rep['n']}  churn rate={rep['base_rate']:.3f}  ROC-AUC={_fmt(rep.get('roc_auc'))}  "

@@ -59,6 +59,8 @@ def model_file_notice(page: str, scored: wb.ActiveData | None = None, measure: b
         if scored is not None:
             st.caption(f"To train a model on {esc(scored.name)}, upload it on the **Data** "
                        "page (it becomes the active data), then train on the **Model** page.")
+        elif view.cannot_train:
+            st.caption(f"This file cannot train a model: {esc(view.cannot_train)}.")
         elif st.button("Train a model on this file", key=f"train_on_file_{page}",
                        icon=":material/model_training:"):
             st.session_state[TRAIN_REQUEST] = True
@@ -85,15 +87,19 @@ def render_model_on_file(page: str) -> None:
                     f"{view.test_roc_auc if view.test_roc_auc is not None else nan:.3f}",
                     help=f"Measured when the model was trained, on {view.test_n or '?'} held-out "
                          f"customers of {view.trained_on}.")
-        c[1].metric("ROC-AUC on your file", f"{m.roc_auc:.3f}",
+        gone = view.not_measurable
+        c[1].metric("ROC-AUC on your file", "not measurable" if gone else f"{m.roc_auc:.3f}",
                     help=f"The same model measured on the {m.n_evaluated:,} customers of "
                          f"{view.data_name} with a known outcome (column {m.target}, churned = "
                          f"{m.positive_label}). Equals `python -m churn_core evaluate`.")
         c[2].metric("Test PR-AUC (model's own test split)",
                     f"{view.test_pr_auc if view.test_pr_auc is not None else nan:.3f}")
-        c[3].metric("PR-AUC on your file", f"{m.pr_auc:.3f}",
+        c[3].metric("PR-AUC on your file", "not measurable" if gone else f"{m.pr_auc:.3f}",
                     help=f"Average precision on your file; a random ranking scores its churn "
                          f"rate ({m.report.get('base_rate', nan):.3f}).")
+        if gone:
+            st.info(f"ROC-AUC and PR-AUC on {esc(view.data_name)}: {esc(gone)}.",
+                    icon=":material/info:")
         st.caption(view.summary(esc))
         warn = view.overlap_warning(esc)
         if warn:

@@ -96,6 +96,8 @@ if log_file is not None and out_file is not None:
         if sum(miss.values()):
             st.warning(f"{miss['treatment']:,} called and {miss['control']:,} control customers of the "
                        "list have no outcome in this file: they are left out of the rates.")
+        for note in rep.get("notes", []):
+            st.info(_ui.esc(note) + ".", icon=":material/info:")
         for reason, n in rep["rejected_reasons"].items():
             st.warning(f"{n:,} row(s) rejected: {reason}.")
         table = res.table
@@ -115,7 +117,10 @@ if log_file is not None and out_file is not None:
                 "net_value": num(f"Net value ({currency})", format="%,.0f")})
         st.markdown("\n".join(f"- **{_ui.esc(tier)}**: {text}"
                               for tier, text in wb.campaign_effects(res)))
-        st.plotly_chart(wb.figures.campaign_results_figure(table), key="campaign_results_fig")
+        if wb.campaign_measurable(res):
+            st.plotly_chart(wb.figures.campaign_results_figure(table), key="campaign_results_fig")
+        else:
+            st.warning(f"Uplift: {wb.NOT_MEASURABLE}: no chart to draw.")
         st.caption("**Uplift** = churn rate of the control group minus that of the called group: "
                    "churn the calls prevented, per called customer. The bars show the 95 % interval "
                    "(Newcombe's method): green when the whole interval is above 0 (the calls "

@@ -105,13 +105,27 @@ if id_cols:
     pick = st.selectbox(f"Customer ({_ui.esc(idc)}; highest risk first)", options, key="ex_customer",
                         help="Type to search. The list is sorted by churn probability.")
     position = int(order[list(options).index(pick)])
+    st.caption(f"Spreadsheet row {int(wb.source_rows(scores)[position])} of "
+               f"{_ui.esc(data.name)} (source_row in the target list).")
 else:
+    # the spreadsheet row (header = row 1): source_row of the target list, what-if --row
+    rows = wb.source_rows(scores)
     request = st.session_state.pop(_ui.EXPLAIN_REQUEST, None)
     if request and request[0] == data.sha256 and 0 <= request[1] < len(scored):
-        st.session_state["ex_row"] = int(request[1])
-    st.session_state.setdefault("ex_row", int(order[0]))  # highest risk first
-    position = int(st.number_input("Row of the scored table (0 = first)", 0,
-                                   len(scored) - 1, key="ex_row"))
+        st.session_state["ex_row"] = int(rows[request[1]])
+    if st.session_state.get("ex_row_file") != data.sha256:  # another file: its riskiest row
+        st.session_state["ex_row_file"] = data.sha256
+        st.session_state["ex_row"] = int(rows[order[0]])
+    row = int(st.number_input("Spreadsheet row (as source_row in the target list)",
+                              int(rows.min()), int(rows.max()), key="ex_row",
+                              help="The row a spreadsheet shows for the customer (the header is "
+                                   "row 1): the target list's source_row and the command "
+                                   "line's what-if --row. Starts at the highest-risk customer."))
+    found, why = wb.row_position(scores, row)
+    if found is None:
+        st.warning(_ui.esc(why))
+        st.stop()
+    position = found
 one = wb.explain_one(explainer, scores, position)
 a, b = st.columns([3, 2])
 with a:

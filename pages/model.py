@@ -59,15 +59,13 @@ else:
                         help="Chosen on the validation split (best F1).")
             c[3].metric("Churn rate in training data",
                         _ui.fmt_pct(card.get("churn_rate", float("nan"))))
-            rows = card.get("rows", {})
-            split = card.get("split_sizes", {})
+            n = wb.card_counts(card)  # thousands separators: "10,000 valid rows of 10,000"
             hp = card.get("hyperparameters", {})
             st.markdown(
                 f"- **Trained** {str(card.get('created', '?')).replace('T', ' ')} on "
-                f"{_ui.esc(card.get('source') or '?')} ({rows.get('valid', '?')} valid rows of "
-                f"{rows.get('input', '?')}); split train / validation / test = "
-                f"{split.get('train', '?')} / {split.get('validation', '?')} / "
-                f"{split.get('test', '?')}, seed {card.get('seed', '?')}\n"
+                f"{_ui.esc(card.get('source') or '?')} ({n['valid']} valid rows of "
+                f"{n['input']}); split train / validation / test = "
+                f"{n['train']} / {n['validation']} / {n['test']}, seed {card.get('seed', '?')}\n"
                 f"- **Target** {_ui.esc(card.get('target'))} = "
                 f"{_ui.esc(card.get('positive_label'))} means "
                 f"churned; {len(card.get('features', []))} feature columns\n"

@@ -127,3 +127,39 @@ def test_campaigns_page_without_a_log_uses_the_sessions_value_assumptions(app_mo
     assert at.number_input(key="campaign_cost").value == 35.0
     assert at.number_input(key="campaign_value").value == 650.0
     assert at.text_input(key="campaign_currency").value == "EUR"
+
+
+def test_campaigns_page_restores_leading_zeros_and_says_not_measurable(app_models):
+    """Break-it 2.7: outcome IDs re-saved by Excel without their leading zeros are matched
+    (and the page says so); a file matching nothing reads "not measurable", no empty chart."""
+    log, outcomes = _log_and_outcomes()
+    members = log["campaign"]["members"]
+    members["ids"] = [f"{int(i):09d}" for i in members["ids"]]  # the list keeps the zeros
+    outcomes = outcomes.iloc[:-1].astype(str)  # IDs without the zeros, as Excel saves them
+    at = open_page(PAGE)
+    at.file_uploader[0].set_value(("list_decision_log.json", json.dumps(log).encode(),
+                                   "application/json"))
+    at.file_uploader[1].set_value(("outcomes.csv", outcomes.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    assert_no_exception(at)
+    assert any("600 matched" in m.value and "0 not on the list" in m.value for m in at.markdown)
+    example = f"{outcomes['CustomerId'].iloc[0]} -> {int(outcomes['CustomerId'].iloc[0]):09d}"
+    assert [i.value.replace("\\", "") for i in at.info if "leading zeros were" in i.value] == [
+        f"600 outcome IDs matched once leading zeros were restored ({example}): the file was "
+        "probably re-saved by Excel."]
+    padded = outcomes.assign(CustomerId=[f"{int(i):09d}" for i in outcomes["CustomerId"]])
+    ref = campaign_results(log["campaign"], padded, value_per_customer=500,
+                           cost_per_contact=20).table
+    np.testing.assert_allclose(_frame(at, "ci_low")["uplift"], ref["uplift"])
+    charts = len(at.get("plotly_chart"))  # the uplift chart is drawn
+
+    # outcomes of other customers only: nothing to measure, said in words, no chart
+    other = outcomes.assign(CustomerId=[f"X{i}" for i in range(len(outcomes))])
+    at.file_uploader[1].set_value(("other.csv", other.to_csv(index=False).encode(), "text/csv"))
+    at.run()
+    assert_no_exception(at)
+    assert any("0 matched" in m.value and "600 not on the list" in m.value for m in at.markdown)
+    assert ("Uplift: not measurable (no called or no control customer with an outcome): no "
+            "chart to draw.") in [w.value for w in at.warning]
+    assert len(at.get("plotly_chart")) == charts - 1  # ... and no empty chart now
+    assert "- **All**: Customers saved: not measurable" in "\n".join(m.value for m in at.markdown)

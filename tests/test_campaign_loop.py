@@ -336,3 +336,86 @@ def test_log_value_assumptions_of_a_column_value_and_of_no_values():
     none = log_value_assumptions({"campaign": {}})
     assert none == {"value_per_customer": None, "cost_per_contact": None, "currency": None,
                     "note": "the list's decision log records no value assumptions"}
+
+
+# ------------------------------------------------ outcome IDs that lost their leading zeros
+def _zero_padded_campaign(tmp_path):
+    """A list whose IDs keep leading zeros (``00036``) and its outcomes, with the IDs as
+    written by the team and as Excel re-saves them (``36``)."""
+    camp = make_campaign(600, 5)
+    ids = [f"{i:05d}" for i in range(36, 36 + len(camp))]
+    rec = {"campaign_id": "CMP-20261205-zeros", "members": {
+        "id_column": "CustomerId", "ids": ids,
+        "group": np.where(camp["treatment"] == 1, "treatment", "control").tolist(),
+        "stratum": np.where(camp["Age"] >= 45, "High", "Medium").tolist()}}
+    churned = np.where(camp["churned"] == 1, "yes", "no")
+    kept = pd.DataFrame({"CustomerId": ids, "churned": churned})
+    stripped = kept.assign(CustomerId=[str(int(i)) for i in ids])
+    (tmp_path / "log.json").write_text(json.dumps({"campaign": rec}))
+    stripped.to_csv(tmp_path / "outcomes_nozeros.csv", index=False)
+    return rec, kept, stripped
+
+
+def test_outcome_ids_without_leading_zeros_are_matched_and_said_so(tmp_path, capsys):
+    from churn_core.cli import main
+
+    rec, kept, stripped = _zero_padded_campaign(tmp_path)
+    ref = campaign_results(rec, kept, value_per_customer=500, cost_per_contact=20)
+    assert ref.report["matched"] == 600 and ref.report["notes"] == []
+    res = campaign_results(rec, stripped, value_per_customer=500, cost_per_contact=20)
+    rep = res.report
+    assert (rep["rows_in"], rep["matched"], rep["unmatched"], rep["rejected"]) == (600, 600, 0, 0)
+    assert rep["ids_matched_by_leading_zeros"] == 600
+    assert rep["notes"] == ["600 outcome IDs matched once leading zeros were restored "
+                            "(36 -> 00036): the file was probably re-saved by Excel"]
+    pd.testing.assert_frame_equal(res.table, ref.table)  # the same figures as with the zeros
+    assert np.isfinite(res.table["uplift"]).all()
+    # the command line says so too, and its table has numbers
+    capsys.readouterr()
+    assert main(["campaign-results", "--log", str(tmp_path / "log.json"),
+                 "--outcomes", str(tmp_path / "outcomes_nozeros.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "600 outcome rows = 600 matched + 0 not on the list + 0 rejected" in out
+    assert "note: 600 outcome IDs matched once leading zeros were restored (36 -> 00036)" in out
+    assert "nan" not in out.lower()
+    overall = res.table.set_index("risk_tier").loc["All"]
+    assert f"All: {saved_sentence(overall)}" in out.splitlines()
+
+
+def test_leading_zeros_are_only_restored_when_one_list_id_fits():
+    rec = {"campaign_id": "CMP-0", "members": {
+        "id_column": "CustomerId", "ids": ["0036", "036", "00042", "A07", "100"],
+        "group": ["treatment", "control", "treatment", "control", "control"],
+        "stratum": ["High"] * 5}}
+    outcomes = pd.DataFrame({"CustomerId": ["36", "42", "7", "0100", "99"],
+                             "churned": ["no", "yes", "no", "no", "no"]})
+    res = campaign_results(rec, outcomes)
+    # 36 fits two list IDs (0036, 036): left unmatched; 7 is no digits-only match of A07;
+    # 0100 fits 100 once zeros are ignored on both sides
+    assert res.report["matched"] == 2 and res.report["unmatched"] == 3
+    assert sorted(res.unmatched["CustomerId"]) == ["36", "7", "99"]
+    assert res.report["notes"] == ["2 outcome IDs matched once leading zeros were restored "
+                                   "(42 -> 00042): the file was probably re-saved by Excel"]
+
+
+def test_a_campaign_with_nothing_measurable_says_not_measurable(tmp_path, capsys):
+    from churn_core.cli import main
+
+    rec, kept, _ = _zero_padded_campaign(tmp_path)
+    # the outcomes of other customers only: nothing matches, nothing to measure
+    other = kept.assign(CustomerId=[f"X{i}" for i in range(len(kept))])
+    other.to_csv(tmp_path / "other.csv", index=False)
+    res = campaign_results(rec, other.astype(str))
+    assert res.report["matched"] == 0 and res.report["unmatched"] == 600
+    assert res.report["notes"] == []
+    capsys.readouterr()
+    assert main(["campaign-results", "--log", str(tmp_path / "log.json"),
+                 "--outcomes", str(tmp_path / "other.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "nan" not in "\n".join(lines).lower()
+    rows = [ln for ln in lines if ln.startswith(("High ", "Medium ", "All "))]
+    assert len(rows) == 3
+    assert all(ln.endswith("not measurable (no called or no control customer with an outcome)")
+               and ln.split()[1:3] == ["0", "0"] for ln in rows), rows
+    assert ("All: Customers saved: not measurable (no called or no control customer with an "
+            "outcome)") in lines

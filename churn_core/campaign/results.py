@@ -129,6 +129,7 @@ def campaign_results(campaign: dict, outcomes: pd.DataFrame, *, id_column: str |
                     else np.arange(2, len(rows) + 2))
     ids = rows[id_col].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v))
                            else str(v).strip())
+    ids, zeros = restore_leading_zeros(ids, listed["id"])
     y, y_bad = binary_codes(rows[y_col])
     reason = pd.Series("", index=rows.index, dtype=object)
     reason[ids == ""] = f"blank customer ID ({id_col})"
@@ -165,6 +166,8 @@ def campaign_results(campaign: dict, outcomes: pd.DataFrame, *, id_column: str |
         "listed_without_outcome": {g: int((missing["group"] == g).sum())
                                    for g in ("treatment", "control")},
         "customers_in_both_groups": len(both),
+        "ids_matched_by_leading_zeros": zeros["count"],
+        "notes": [zeros["note"]] if zeros["count"] else [],
         "analysis": "intent to treat: each customer counts in the group the list assigned",
         "method": METHOD,
         "assumptions": {"value_per_customer": float(value_per_customer),
@@ -177,6 +180,51 @@ def campaign_results(campaign: dict, outcomes: pd.DataFrame, *, id_column: str |
         report["called_not_reached"] = int(((g == "treatment") & (cv == 0)).sum())
     assert report["rows_in"] == report["matched"] + report["unmatched"] + report["rejected"]
     return CampaignResults(table, report, rows[is_unmatched], rej)
+
+
+def restore_leading_zeros(ids: pd.Series, listed_ids) -> tuple[pd.Series, dict]:
+    """Give outcome IDs that lost their leading zeros (Excel re-saved ``00036`` as ``36``)
+    the list's spelling.
+
+    Only IDs of digits that match no list ID exactly are changed, and only when they equal
+    exactly one list ID once leading zeros are stripped on both sides.
+
+    Parameters
+    ----------
+    ids : Series of str
+        The outcome file's customer IDs (stripped text, ``""`` for blank).
+    listed_ids : iterable of str
+        The list's customer IDs.
+
+    Returns
+    -------
+    ids : Series of str
+        ``ids`` with the restored ones replaced by the list's ID.
+    zeros : dict
+        ``count`` (IDs changed), ``example`` (``(outcome ID, list ID)`` or None) and ``note``,
+        e.g. ``"300 outcome IDs matched once leading zeros were restored (36 -> 00036): the
+        file was probably re-saved by Excel"`` (empty when none).
+    """
+    listed = pd.Series(list(listed_ids), dtype=object).astype(str)
+    known = set(listed)
+    digits = listed[listed.str.fullmatch(r"\d+")]
+    stripped = digits.str.lstrip("0").replace("", "0")
+    unique = stripped.value_counts()
+    by_key = dict(zip(stripped[stripped.isin(unique.index[unique == 1])],
+                      digits[stripped.isin(unique.index[unique == 1])]))
+    candidates = ids[ids.str.fullmatch(r"\d+") & ~ids.isin(known)]
+    keys = candidates.str.lstrip("0").replace("", "0")
+    found = keys.map(by_key).dropna()
+    if found.empty:
+        return ids, {"count": 0, "example": None, "note": ""}
+    out = ids.copy()
+    out.loc[found.index] = found
+    first = found.index[0]
+    before, after = str(ids.loc[first]), str(found.loc[first])
+    how = "restored" if len(after) > len(before) else "ignored"
+    note = (f"{len(found):,} outcome IDs matched once leading zeros were {how} ({before} -> "
+            f"{after}): the file was probably re-saved by Excel")
+    return out, {"count": int(len(found)), "example": (before, after), "note": note}
 
 
 def _row(label: str, m: pd.DataFrame, contacted, value: float, cost: float) -> dict:
@@ -196,6 +244,8 @@ def _row(label: str, m: pd.DataFrame, contacted, value: float, cost: float) -> d
             "cost": n_cost * float(cost), "net_value": saved * float(value) - n_cost * float(cost)}
 
 
+#: A tier (or the whole campaign) without called or control customers with an outcome.
+NOT_MEASURABLE = "not measurable (no called or no control customer with an outcome)"
 #: What a 95 % interval of the customers saved that includes 0 means, in the CLI and the app.
 NO_EFFECT = "not distinguishable from no effect"
 #: ... and one entirely below 0 (the called group churned more than the control group).
@@ -229,8 +279,7 @@ def saved_sentence(row) -> str:
     called = float(row["called"])
     saved, low, high = (float(row[k]) for k in ("customers_saved", "ci_low", "ci_high"))
     if not all(np.isfinite(v) for v in (saved, low, high)):
-        return ("Customers saved: not measurable (no called or no control customer with an "
-                "outcome)")
+        return f"Customers saved: {NOT_MEASURABLE}"
     text = (f"Customers saved {_count(saved)} (95 % CI {_count(low * called)} to "
             f"{_count(high * called)}")
     if low <= 0 <= high:

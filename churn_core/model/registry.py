@@ -296,3 +296,31 @@ def default_model_name(data_name: str | None, when: datetime | str | None = None
     while out in taken:
         out, k = f"{base}_{k}", k + 1
     return out
+
+
+def card_counts(card: dict) -> dict[str, str]:
+    """A model card's row and split counts as shown (thousands separators), one source for
+    the Model page's card and ``train``'s output.
+
+    Parameters
+    ----------
+    card : dict
+        A bundle's ``card.json`` (``rows``: ``input``, ``valid``, ``rejected``;
+        ``split_sizes``: ``train``, ``validation``, ``test``).
+
+    Returns
+    -------
+    dict of str to str
+        Keys ``input``, ``valid``, ``rejected``, ``train``, ``validation``, ``test``; e.g.
+        ``{"valid": "10,000", "input": "10,000", "train": "6,500", ...}``; ``"?"`` for a
+        count the card lacks.
+    """
+    def text(value) -> str:
+        try:
+            return f"{int(value):,}"
+        except (TypeError, ValueError):
+            return "?"
+
+    rows, split = card.get("rows") or {}, card.get("split_sizes") or {}
+    return {**{k: text(rows.get(k)) for k in ("input", "valid", "rejected")},
+            **{k: text(split.get(k)) for k in ("train", "validation", "test")}}

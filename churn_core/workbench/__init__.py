@@ -63,6 +63,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "churn_core.explain.shap_values": ("EXACT_MAX_COLUMNS",),
     "churn_core.model.network": ("IMBALANCE_MODES", "TrainConfig",),
+    "churn_core.model.registry": ("card_counts",),
     "churn_core.workbench.compare": ("ChallengerView", "challenger_view",),
     "churn_core.workbench.data": (
         "ActiveData", "apply_schema", "data_sha256", "header_notes", "labels_from_text",
@@ -92,7 +93,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "churn_core.workbench.uploads": ("UploadFolder", "is_sha256",),
     "churn_core.workbench.values": ("column_value", "split_values",),
     "churn_core.workbench.campaigns": (
-        "NO_EFFECT", "campaign_effects", "campaign_sample_csv", "list_uplift_models",
+        "NO_EFFECT", "NOT_MEASURABLE", "campaign_effects", "campaign_measurable",
+        "campaign_sample_csv", "list_uplift_models",
         "load_uplift_model", "log_value_assumptions", "measure_campaign", "read_decision_log",
         "saved_sentence", "train_uplift_model", "uplift_ranking",
     ),
@@ -125,8 +127,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "drift_history", "drift_log", "history_chart", "psi_overview_figure", "record_batch",
     ),
     "churn_core.workbench.whatif": (
-        "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table",
-        "what_if_view", "whatif_space",
+        "WhatIfView", "customer_row", "row_position", "source_rows", "suggested_change_column",
+        "suggestion_table", "what_if_view", "whatif_space",
     ),
 }
 #: public names that are a submodule (``module``) or a renamed attribute (``module:attr``)
@@ -184,7 +186,8 @@ __all__ = [
     "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
     "target_list",
     "column_value", "split_values",
-    "NO_EFFECT", "campaign_effects", "campaign_sample_csv", "list_uplift_models",
+    "NO_EFFECT", "NOT_MEASURABLE", "campaign_effects", "campaign_measurable",
+    "campaign_sample_csv", "list_uplift_models",
     "load_uplift_model", "measure_campaign", "read_decision_log", "saved_sentence",
     "uplift_ranking", "campaign_figures", "train_uplift_model", "log_value_assumptions",
     "UploadFolder", "is_sha256", "VALUE_KINDS", "VALUE_LIMITS",
@@ -201,6 +204,6 @@ __all__ = [
     "control_group_skipped",
     "BANDS_TEXT", "NO_PROFILE", "SCORE_LABEL", "DriftView", "batch_drift", "drift_figure", "drift_history", "drift_log",
     "history_chart", "psi_overview_figure", "record_batch",
-    "WhatIfView", "customer_row", "suggested_change_column", "suggestion_table", "what_if_view",
-    "whatif_space",
+    "WhatIfView", "customer_row", "row_position", "source_rows", "suggested_change_column",
+    "suggestion_table", "what_if_view", "whatif_space", "card_counts",
 ]

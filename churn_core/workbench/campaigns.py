@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 from churn_core import config
-from churn_core.campaign.results import (NO_EFFECT, CampaignResults, campaign_results,
+from churn_core.campaign.results import (NO_EFFECT, NOT_MEASURABLE, CampaignResults,
+                                         campaign_results,
                                          log_value_assumptions, saved_sentence)
 from churn_core.errors import ChurnError
 from churn_core.model.uplift import CARD_FILE, UpliftBundle, expected_saved_value, load_uplift
@@ -52,6 +53,21 @@ def campaign_effects(res: CampaignResults) -> list[tuple[str, str]]:
         saved 54 (95 % CI -12 to 120: not distinguishable from no effect)"``.
     """
     return [(str(r["risk_tier"]), saved_sentence(r)) for r in res.table.to_dict("records")]
+
+
+def campaign_measurable(res: CampaignResults) -> bool:
+    """Whether any risk tier has an uplift to show (called and control customers with an
+    outcome); otherwise the page shows :data:`NOT_MEASURABLE` instead of an empty chart.
+
+    Parameters
+    ----------
+    res : CampaignResults
+
+    Returns
+    -------
+    bool
+    """
+    return bool(np.isfinite(res.table["uplift"].to_numpy(dtype=float)).any())
 
 
 def list_uplift_models(models_dir=None) -> list[str]:

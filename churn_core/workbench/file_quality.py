@@ -65,6 +65,9 @@ class ModelOnFile:
         The model's own test-split figures (from its card).
     test_n : int or None
         Test customers behind those figures.
+    cannot_train : str or None
+        Why this file cannot train a model (its churn column has one value only, or it has
+        none), as the Data page says; None when it can.
     """
 
     model: str
@@ -77,6 +80,28 @@ class ModelOnFile:
     test_roc_auc: float | None = None
     test_pr_auc: float | None = None
     test_n: int | None = None
+    cannot_train: str | None = None
+
+    @property
+    def not_measurable(self) -> str | None:
+        """Why the file's ROC-AUC / PR-AUC cannot be measured, or None when they can.
+
+        Returns
+        -------
+        str or None
+            ``"not measurable: every customer in this file churned (ROC-AUC needs churners
+            and stayers)"`` (``"no customer in this file churned"`` for the opposite) when
+            every evaluated customer has the same outcome.
+        """
+        m = self.measure
+        if m is None or m.y is None or len(m.y) == 0:
+            return None
+        churned = int((m.y == 1).sum())
+        if 0 < churned < len(m.y):
+            return None
+        who = "every customer" if churned else "no customer"
+        return (f"not measurable: {who} in this file churned (ROC-AUC needs churners and "
+                "stayers)")
 
     def notice(self, esc=str, scored: bool = False) -> str | None:
         """The "trained on other data" sentence (markdown), or None for the training file.
@@ -94,7 +119,7 @@ class ModelOnFile:
             return None
         kind = "synthetic customers, not yours" if self.synthetic else "another file"
         what = "The file being scored" if scored else "The active data"
-        advice = ("" if scored else ", or train a model on this file")
+        advice = ("" if scored or self.cannot_train else ", or train a model on this file")
         return (f"The active model **{esc(self.model)}** was trained on other data: "
                 f"{esc(self.trained_on)} ({kind}). {what} is **{esc(self.data_name)}**: check "
                 f"how the model does on these customers before using its target list{advice}.")
@@ -106,8 +131,9 @@ class ModelOnFile:
         if self.measure is None:
             return own + "."
         m = self.measure
-        text = (f"{own}. Measured on your file {esc(self.data_name)}: ROC-AUC {m.roc_auc:.3f}, "
-                f"PR-AUC {m.pr_auc:.3f} on {m.n_evaluated:,} customers with a known outcome")
+        figures = (self.not_measurable or f"ROC-AUC {m.roc_auc:.3f}, PR-AUC {m.pr_auc:.3f}")
+        text = (f"{own}. Measured on your file {esc(self.data_name)}: {figures} on "
+                f"{m.n_evaluated:,} customers with a known outcome")
         if m.n_rejected:
             text += f" ({m.n_rejected:,} rows without a usable label or with bad cells left out)"
         return text + "."
@@ -161,7 +187,8 @@ def model_on_file(bundle, data: ActiveData, threshold: float | None = None,
                       synthetic=is_synthetic(card),
                       test_roc_auc=card.get("test_roc_auc", test.get("roc_auc")),
                       test_pr_auc=card.get("test_pr_auc", test.get("pr_auc")),
-                      test_n=test.get("n") or (card.get("split_sizes") or {}).get("test"))
+                      test_n=test.get("n") or (card.get("split_sizes") or {}).get("test"),
+                      cannot_train=cannot_train(data))
     if not measure or not data.has_labels or bundle.schema.target is None:
         return out
     frame, positive = _frame_for_model(bundle, data)
@@ -171,6 +198,31 @@ def model_on_file(bundle, data: ActiveData, threshold: float | None = None,
     except ChurnError as exc:
         out.error = str(exc)
     return out
+
+
+def cannot_train(data: ActiveData) -> str | None:
+    """Why ``data`` cannot train a model, in the Data page's words, or None when it can.
+
+    Parameters
+    ----------
+    data : ActiveData
+
+    Returns
+    -------
+    str or None
+        E.g. ``"Exited has one value only (1) in this file: training needs both churners
+        and stayers"``; None when the churn column has two or more values.
+    """
+    from churn_core.data.infer import target_values
+
+    target = data.schema.target
+    if not target or target not in data.frame.columns:
+        return "it has no churn column (training needs one)"
+    values = target_values(data.frame[target])
+    if len(values) >= 2:
+        return None
+    held = f"one value only ({values[0]})" if values else "no value"
+    return f"{target} has {held} in this file: training needs both churners and stayers"
 
 
 def _frame_for_model(bundle, data: ActiveData):

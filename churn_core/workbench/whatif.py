@@ -55,6 +55,59 @@ def customer_row(scores: Scores, position: int) -> pd.DataFrame:
     return _valid(scores).iloc[[int(position)]]
 
 
+def source_rows(scores: Scores) -> np.ndarray:
+    """Spreadsheet row (``source_row``, header = row 1) of every scored customer.
+
+    Parameters
+    ----------
+    scores : Scores
+
+    Returns
+    -------
+    ndarray of int, shape (n_scored,)
+        In the order of ``scores.scored``; the numbers the target list and ``what-if --row``
+        use. Rejected rows leave gaps, so they differ from the positions.
+    """
+    from churn_core.columns import SOURCE_ROW
+
+    if SOURCE_ROW in scores.scored.columns:
+        return scores.scored[SOURCE_ROW].to_numpy(dtype=int)
+    return np.arange(2, 2 + len(scores.scored))
+
+
+def row_position(scores: Scores, source_row: int) -> tuple[int | None, str]:
+    """Position in ``scores.scored`` of the customer on spreadsheet row ``source_row``.
+
+    Parameters
+    ----------
+    scores : Scores
+    source_row : int
+        The row a spreadsheet shows (header = row 1), as ``source_row`` in the target list.
+
+    Returns
+    -------
+    position : int or None
+        None when no scored customer is on that row.
+    why : str
+        Empty when found; otherwise why not (the row was rejected, with its reason, or the
+        file has no such row), in one sentence.
+    """
+    from churn_core.columns import SOURCE_ROW
+
+    rows = source_rows(scores)
+    hit = np.flatnonzero(rows == int(source_row))
+    if len(hit):
+        return int(hit[0]), ""
+    rej = scores.rejected
+    if rej is not None and SOURCE_ROW in rej.columns and "reason" in rej.columns:
+        bad = rej[rej[SOURCE_ROW].astype(int) == int(source_row)]
+        if len(bad):
+            return None, (f"Row {int(source_row)} was rejected, so it has no score: "
+                          f"{bad['reason'].iloc[0]}")
+    return None, (f"There is no customer on row {int(source_row)}: customers are on rows "
+                  f"{int(rows.min())} to {int(rows.max())} (the header is row 1).")
+
+
 @dataclass
 class WhatIfView:
     """One customer before and after an edit, as the page shows it.
