@@ -604,3 +604,83 @@ def test_orange_state_and_area_code_are_never_call_reasons_or_suggested_changes(
     assert not {"State", "Area code", "Account length"} & set(res["searched_columns"])
     cols = {s["column"] for s in res["suggestions"]}
     assert not {"State", "Area code"} & cols
+
+
+# ---------------------------------------------------------------------------- partner status
+TELCO_COLUMNS = ["gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",
+                 "MultipleLines", "InternetService", "Contract", "PaperlessBilling",
+                 "PaymentMethod", "MonthlyCharges", "TotalCharges"]
+
+
+def test_partner_status_is_protected_not_context():
+    """Break-it 2, item 2.4: telco ``Partner`` (marital / partner status) was a fallback
+    reason "(context, not actionable)" and left out of the fairness check."""
+    assert protected_columns(TELCO_COLUMNS) == ["gender", "SeniorCitizen", "Partner",
+                                                "Dependents"]
+    assert non_actionable_columns(TELCO_COLUMNS) == ["tenure", "TotalCharges"]
+    family = ["partner", "Has_Partner", "PartnerCode", "Spouse_Age", "spouse", "Married",
+              "MaritalStatus", "Relationship_Status", "InRelationship", "Widowed", "Divorced",
+              "NumChildren", "children_count", "Child", "HasKids", "Dependent_count"]
+    assert protected_columns(family) == family
+    # whole words only; the bank's relationship count is the products a customer holds
+    near_misses = ["Partnership", "Total_Relationship_Count", "RelationshipManager",
+                   "Childcare_Plan", "Kidney", "Marriott_Points", "Spousal"]
+    assert protected_columns(near_misses) == []
+
+
+def test_old_saved_settings_get_partner_moved_to_protected():
+    """A telco model trained before this rule saved ``Partner`` as non-actionable: its
+    saved settings are read under the new rule; settings saved since are kept as saved."""
+    old = {"protected": ["gender", "SeniorCitizen", "Dependents"],
+           "non_actionable": ["tenure", "TotalCharges", "Partner"], "labels": {}}
+    s = ReasonSettings.from_dict(old, TELCO_COLUMNS)
+    assert s.protected == ["gender", "SeniorCitizen", "Dependents", "Partner"]
+    assert s.non_actionable == ["tenure", "TotalCharges"]
+    assert s.to_dict()["rules"] == 2
+    chosen = {**old, "rules": 2}  # an analyst's choice under the current rules stays
+    kept = ReasonSettings.from_dict(chosen, TELCO_COLUMNS)
+    assert kept.non_actionable == ["tenure", "TotalCharges", "Partner"]
+    assert ReasonSettings.defaults(TELCO_COLUMNS).protected == ["gender", "SeniorCitizen",
+                                                               "Partner", "Dependents"]
+
+
+def test_partner_is_never_a_fallback_reason():
+    settings = ReasonSettings.defaults(["Partner", "tenure", "Contract"])
+    data = pd.DataFrame({"Partner": ["No", "No", "Yes", "No"], "tenure": [2.0, 30.0, 5.0, 60.0],
+                         "Contract": ["Month-to-month", "Two year", "One year", "Two year"]})
+    prof = ReferenceProfile.fit(data, ["tenure"], ["Partner", "Contract"])
+    values = np.array([[0.30, 0.05, -0.01, ], [0.30, -0.02, -0.01], [0.30, 0.02, 0.01],
+                       [0.30, -0.02, -0.01]])
+    out = reason_sentences(values, data, ["Partner", "tenure", "Contract"], settings, prof)
+    assert out["reason_1"].tolist() == [
+        "Tenure: 2 (low: 75 % of customers have more) (context, not actionable)", "",
+        "Contract: One year (like 25 % of customers)", ""]
+    assert not out.apply(lambda c: c.str.contains("Partner")).any().any()
+    with_protected = reason_sentences(values, data, ["Partner", "tenure", "Contract"], settings,
+                                      prof, include_protected=True)
+    assert with_protected["reason_1"].iloc[0] == (
+        "Partner: No (like 75 % of customers) (protected attribute)")
+
+
+def test_fairness_check_includes_partner():
+    frame = pd.DataFrame({"Partner": ["Yes"] * 6 + ["No"] * 4, "gender": ["F", "M"] * 5})
+    listed = np.array([1, 1, 0, 0, 0, 0, 1, 1, 1, 0], dtype=bool)
+    t = fairness_table(frame, listed, protected_columns(list(frame.columns)))
+    part = t[t["attribute"] == "Partner"].set_index("group")
+    assert part.loc["Yes", "listed"] == 2 and part.loc["Yes", "customers"] == 6
+    assert part.loc["No", "listed"] == 3 and part.loc["No", "customers"] == 4
+
+
+@pytest.mark.realdata
+def test_telco_file_partner_is_protected_in_the_data_panel(telco_csv):
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import read_table
+    from churn_core.workbench.data import load_data
+    from churn_core.workbench.target_lists import file_reason_settings
+
+    df, _ = read_table(telco_csv)
+    s = ReasonSettings.defaults(infer_schema(df).features)
+    assert s.protected == ["gender", "SeniorCitizen", "Partner", "Dependents"]
+    assert s.non_actionable == ["tenure", "TotalCharges"]
+    panel = file_reason_settings(None, load_data(telco_csv))
+    assert panel.settings.protected == ["gender", "SeniorCitizen", "Partner", "Dependents"]
