@@ -684,3 +684,61 @@ def test_telco_file_partner_is_protected_in_the_data_panel(telco_csv):
     assert s.non_actionable == ["tenure", "TotalCharges"]
     panel = file_reason_settings(None, load_data(telco_csv))
     assert panel.settings.protected == ["gender", "SeniorCitizen", "Partner", "Dependents"]
+
+
+# ---------------------------------------------------------------------------- listed = contacted
+def test_listed_actions_give_a_no_contact_tier_a_contact_action():
+    from churn_core.campaign.tiers import is_no_action, listed_actions, listed_tier_actions
+
+    acts, replaced = listed_actions()
+    assert replaced == {"Low": "No action; keep in regular communication"}
+    assert acts["Low"] == ("Contact: listed by the campaign rule (low risk tier); send a "
+                           "targeted e-mail offer and watch activity")
+    assert acts["High"] == "Call within a week with a personal retention offer"
+    acts, replaced = listed_actions({"Medium": "none", "Low": ""})
+    assert set(replaced) == {"Medium", "Low"}
+    assert acts["Medium"] == ("Contact: listed by the campaign rule (medium risk tier); call "
+                              "within a week with a personal retention offer")
+    assert [is_no_action(t) for t in ("No action", "no contact this month", "", "None",
+                                      "Nonetheless call", "Call now")] == [
+        True, True, True, True, False, False]
+    rec = listed_tier_actions(["High", "Low", "Low", "Medium"])
+    assert rec["tiers"] == {"Low": {"customers": 2,
+                                    "tier_action": "No action; keep in regular communication",
+                                    "listed_action": acts["Low"].replace(
+                                        "call within a week with a personal retention offer",
+                                        "send a targeted e-mail offer and watch activity")}}
+    assert rec["note"].startswith("2 listed customers of the Low tier, whose action is 'No "
+                                  "action; keep in regular communication', get 'Contact: ")
+    assert listed_tier_actions(["High", "Medium"]) is None
+
+
+def test_cli_max_value_list_has_no_no_action_row(tmp_path, capsys):
+    """Break-it 2, item 2.6: ``--max-value --value 800 --control-share 0`` listed Low-tier
+    customers with "No action; keep in regular communication", each charged the call cost."""
+    from churn_core import config
+
+    model = str(config.MODELS_DIR / config.DEFAULT_MODEL_NAME)
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str, keep_default_na=False).head(400)
+    data = tmp_path / "ids.csv"
+    df.to_csv(data, index=False)
+    out = _run(["--model", model, "--data", str(data), "--max-value", "--value", "800",
+                "--control-share", "0", "--out", str(tmp_path / "m.csv")], capsys)
+    lst = pd.read_csv(tmp_path / "m.csv", keep_default_na=False)
+    log = json.loads((tmp_path / "m_decision_log.json").read_text())
+    low = lst["risk_tier"].eq("Low")
+    n_low = int(low.sum())
+    assert n_low > 0, lst["risk_tier"].value_counts()  # the rule reaches into the Low tier
+    assert not lst["recommended_action"].str.contains("No action").any()
+    assert (lst.loc[low, "recommended_action"] == (
+        "Contact: listed by the campaign rule (low risk tier); send a targeted e-mail offer "
+        "and watch activity")).all()
+    # every listed customer is worth contacting: p x 800 x 0.3 - 20 > 0, cost charged
+    p = lst["churn_probability"].astype(float)
+    assert (lst["expected_value"].astype(float) > -0.01).all() and (p > 0.08).all()
+    rec = log["extra"]["listed_tier_actions"]
+    assert rec["tiers"]["Low"]["customers"] == n_low
+    assert rec["tiers"]["Low"]["tier_action"] == "No action; keep in regular communication"
+    assert log["recommended_actions"]["Low"] == "No action; keep in regular communication"
+    assert f"note: {n_low:,} listed customer{'s' if n_low != 1 else ''} of the Low tier" in out
+    assert "every listed customer is contacted, and each is charged the contact cost" in out
