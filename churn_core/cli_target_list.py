@@ -169,6 +169,8 @@ def cmd_target_list(args) -> int:
           f"{log['rows_excluded'] - len(scores.rejected):,} excluded + "
           f"{len(scores.rejected):,} rejected ({result.selection.description})")
     print(wb.calls_sentence(wb.list_calls(result), value.currency if value is not None else ""))
+    if wb.listed_actions_note(result):  # a listed Low-tier customer is contacted too
+        print(f"note: {wb.listed_actions_note(result)}")
     for _, r in result.fairness_summary.iterrows():
         print(f"fairness {r['attribute']}: {r['note']}" + ("  [check]" if r["flag"] else ""))
     print(f"wrote {target}\nwrote {rejected}\nwrote {log_path}")

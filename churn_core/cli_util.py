@@ -91,12 +91,17 @@ def _print_data_notes(info: dict) -> None:
 
 def _print_other_labels(df, schema) -> None:
     """Warn when the target holds more than two labels: which count as churned, which as not
-    churned, and which are rejected as neither (:func:`churn_core.data.infer.label_class`)."""
+    churned, and which are rejected as neither (:func:`churn_core.data.infer.label_class`);
+    then say which columns were left out because they look like dates
+    (:func:`churn_core.data.dates.date_notes`)."""
+    from churn_core.data.dates import date_notes
     from churn_core.data.infer import other_labels_warning
 
     note = other_labels_warning(df, schema.target, schema.positive_label, schema.negative_label)
     if note:
         print(f"warning: {note}")
+    for note in date_notes(schema):
+        print(f"note: {note}")
 
 
 def _report_rejected(m, data: Path, out: str | None) -> None:

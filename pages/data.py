@@ -191,6 +191,8 @@ elif schema.target:
     _ui.sync_url()  # the confirmation travels in the page URL: F5 keeps it (``label``)
     if not ok:
         st.warning("Please confirm the churn label before training a model on this file.")
+for note in wb.date_notes(schema):  # a date per category would become a call reason
+    st.info(f"{_ui.esc(note)}.", icon=":material/event:")
 st.caption(f"Model features: {len(schema.numeric)} numeric "
            f"({_ui.esc(', '.join(schema.numeric) or 'none')}); {len(schema.categorical)} "
            f"categorical ({_ui.esc(', '.join(schema.categorical) or 'none')}).")

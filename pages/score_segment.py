@@ -364,6 +364,8 @@ def target_list_view() -> None:
                    f"seed {camp['seed']}).")
     calls = wb.list_calls(result)
     st.markdown(f"**{wb.calls_sentence(calls, _ui.esc(currency))}**")
+    if wb.listed_actions_note(result):  # e.g. a budget larger than the High + Medium tiers
+        st.info(f"{_ui.esc(wb.listed_actions_note(result))}.")
     if calls["customers_in_control_group"] and \
             calls["expected_net_value_of_control_group_if_called"] is not None:
         st.caption("Holding the control group back forgoes an expected net value of "

@@ -317,3 +317,22 @@ def test_a_duplicate_header_is_a_visible_warning(data_app):
         "Upload a file to score").run()
     at.file_uploader(key="score_upload_widget").set_value(("dupcols.csv", raw, "text/csv")).run()
     assert any(w.value.replace("\\", "") == f"dupcols.csv: {note}." for w in at.warning)
+
+
+def test_a_date_column_is_left_out_with_a_note(data_app):
+    """Break-it 2, item 2.2: a LastContact column of dd/mm/yyyy dates was a categorical
+    feature with no note (then a call reason per day). It is left out, with the note."""
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300)
+    days = pd.date_range("2024-01-01", periods=60, freq="D").strftime("%d/%m/%Y")
+    frame.insert(3, "LastContact", [days[(7 * i) % 60] for i in range(len(frame))])
+    at = data_app
+    at.file_uploader(key="data_upload").set_value(
+        ("dates.csv", frame.to_csv(index=False).encode("utf-8"), "text/csv")).run()
+    assert_no_exception(at)
+    note = ("LastContact looks like dates (01/01/2024): left out of the model; a date is not "
+            "a reason an agent can act on. Derive a number such as days since last contact "
+            "to use it.")
+    assert [i.value.replace("\\", "") for i in at.info if "looks like dates" in i.value] == [note]
+    schema = at.session_state["active_data"].schema
+    assert schema.excluded == ["LastContact"]
+    assert not any("LastContact" in c.value for c in at.caption if c.value.startswith("Model features"))

@@ -281,3 +281,35 @@ def test_budget_above_the_file_and_no_id_column_are_handled_and_logged(app_model
     promise = [c.value for c in at.caption if c.value.startswith("Reason codes need SHAP")]
     assert promise and "for a random sample of 120 of the 300 customers (the others get no " \
         "reason codes) on this server now" in promise[0]
+
+
+def test_listed_low_tier_customers_get_a_contact_action_not_no_action(app_models):  # noqa: F811
+    """Break-it 2, item 2.6: a budget larger than the High + Medium tiers listed Low-tier
+    customers with "No action; keep in regular communication" (each charged the contact
+    cost). They get a contact action; a note on the page and the log count them."""
+    import json
+
+    at = open_page("pages/score_segment.py")
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300)
+    at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
+    at.file_uploader(key="score_upload_widget").set_value(
+        ("all300.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    at.radio(key="rule_kind__score").set_value("budget").run()
+    at.number_input(key="rule_budget__score").set_value(300).run()
+    at.button(key="build_list").click().run()
+    assert_no_exception(at)
+    result = _list(at)
+    low = int(result.frame["risk_tier"].eq("Low").sum())
+    assert len(result.frame) == 300 and low > 0
+    shown = _shown_list(at)
+    assert not shown["recommended_action"].str.contains("No action").any()
+    assert set(shown.loc[shown["risk_tier"] == "Low", "recommended_action"]) == {
+        "Contact: listed by the campaign rule (low risk tier); send a targeted e-mail offer "
+        "and watch activity"}
+    notes = [i.value.replace("\\", "") for i in at.info if "of the Low tier" in i.value]
+    assert notes == [f"{low:,} listed customers of the Low tier, whose action is 'No action; "
+                     "keep in regular communication', get 'Contact: listed by the campaign "
+                     "rule (low risk tier); send a targeted e-mail offer and watch activity': "
+                     "every listed customer is contacted, and each is charged the contact cost."]
+    log = json.loads(wb.list_bytes(result, "json"))
+    assert log["extra"]["listed_tier_actions"]["tiers"]["Low"]["customers"] == low

@@ -604,3 +604,141 @@ def test_orange_state_and_area_code_are_never_call_reasons_or_suggested_changes(
     assert not {"State", "Area code", "Account length"} & set(res["searched_columns"])
     cols = {s["column"] for s in res["suggestions"]}
     assert not {"State", "Area code"} & cols
+
+
+# ---------------------------------------------------------------------------- partner status
+TELCO_COLUMNS = ["gender", "SeniorCitizen", "Partner", "Dependents", "tenure", "PhoneService",
+                 "MultipleLines", "InternetService", "Contract", "PaperlessBilling",
+                 "PaymentMethod", "MonthlyCharges", "TotalCharges"]
+
+
+def test_partner_status_is_protected_not_context():
+    """Break-it 2, item 2.4: telco ``Partner`` (marital / partner status) was a fallback
+    reason "(context, not actionable)" and left out of the fairness check."""
+    assert protected_columns(TELCO_COLUMNS) == ["gender", "SeniorCitizen", "Partner",
+                                                "Dependents"]
+    assert non_actionable_columns(TELCO_COLUMNS) == ["tenure", "TotalCharges"]
+    family = ["partner", "Has_Partner", "PartnerCode", "Spouse_Age", "spouse", "Married",
+              "MaritalStatus", "Relationship_Status", "InRelationship", "Widowed", "Divorced",
+              "NumChildren", "children_count", "Child", "HasKids", "Dependent_count"]
+    assert protected_columns(family) == family
+    # whole words only; the bank's relationship count is the products a customer holds
+    near_misses = ["Partnership", "Total_Relationship_Count", "RelationshipManager",
+                   "Childcare_Plan", "Kidney", "Marriott_Points", "Spousal"]
+    assert protected_columns(near_misses) == []
+
+
+def test_old_saved_settings_get_partner_moved_to_protected():
+    """A telco model trained before this rule saved ``Partner`` as non-actionable: its
+    saved settings are read under the new rule; settings saved since are kept as saved."""
+    old = {"protected": ["gender", "SeniorCitizen", "Dependents"],
+           "non_actionable": ["tenure", "TotalCharges", "Partner"], "labels": {}}
+    s = ReasonSettings.from_dict(old, TELCO_COLUMNS)
+    assert s.protected == ["gender", "SeniorCitizen", "Dependents", "Partner"]
+    assert s.non_actionable == ["tenure", "TotalCharges"]
+    assert s.to_dict()["rules"] == 2
+    chosen = {**old, "rules": 2}  # an analyst's choice under the current rules stays
+    kept = ReasonSettings.from_dict(chosen, TELCO_COLUMNS)
+    assert kept.non_actionable == ["tenure", "TotalCharges", "Partner"]
+    assert ReasonSettings.defaults(TELCO_COLUMNS).protected == ["gender", "SeniorCitizen",
+                                                               "Partner", "Dependents"]
+
+
+def test_partner_is_never_a_fallback_reason():
+    settings = ReasonSettings.defaults(["Partner", "tenure", "Contract"])
+    data = pd.DataFrame({"Partner": ["No", "No", "Yes", "No"], "tenure": [2.0, 30.0, 5.0, 60.0],
+                         "Contract": ["Month-to-month", "Two year", "One year", "Two year"]})
+    prof = ReferenceProfile.fit(data, ["tenure"], ["Partner", "Contract"])
+    values = np.array([[0.30, 0.05, -0.01, ], [0.30, -0.02, -0.01], [0.30, 0.02, 0.01],
+                       [0.30, -0.02, -0.01]])
+    out = reason_sentences(values, data, ["Partner", "tenure", "Contract"], settings, prof)
+    assert out["reason_1"].tolist() == [
+        "Tenure: 2 (low: 75 % of customers have more) (context, not actionable)", "",
+        "Contract: One year (like 25 % of customers)", ""]
+    assert not out.apply(lambda c: c.str.contains("Partner")).any().any()
+    with_protected = reason_sentences(values, data, ["Partner", "tenure", "Contract"], settings,
+                                      prof, include_protected=True)
+    assert with_protected["reason_1"].iloc[0] == (
+        "Partner: No (like 75 % of customers) (protected attribute)")
+
+
+def test_fairness_check_includes_partner():
+    frame = pd.DataFrame({"Partner": ["Yes"] * 6 + ["No"] * 4, "gender": ["F", "M"] * 5})
+    listed = np.array([1, 1, 0, 0, 0, 0, 1, 1, 1, 0], dtype=bool)
+    t = fairness_table(frame, listed, protected_columns(list(frame.columns)))
+    part = t[t["attribute"] == "Partner"].set_index("group")
+    assert part.loc["Yes", "listed"] == 2 and part.loc["Yes", "customers"] == 6
+    assert part.loc["No", "listed"] == 3 and part.loc["No", "customers"] == 4
+
+
+@pytest.mark.realdata
+def test_telco_file_partner_is_protected_in_the_data_panel(telco_csv):
+    from churn_core.data.infer import infer_schema
+    from churn_core.io.reader import read_table
+    from churn_core.workbench.data import load_data
+    from churn_core.workbench.target_lists import file_reason_settings
+
+    df, _ = read_table(telco_csv)
+    s = ReasonSettings.defaults(infer_schema(df).features)
+    assert s.protected == ["gender", "SeniorCitizen", "Partner", "Dependents"]
+    assert s.non_actionable == ["tenure", "TotalCharges"]
+    panel = file_reason_settings(None, load_data(telco_csv))
+    assert panel.settings.protected == ["gender", "SeniorCitizen", "Partner", "Dependents"]
+
+
+# ---------------------------------------------------------------------------- listed = contacted
+def test_listed_actions_give_a_no_contact_tier_a_contact_action():
+    from churn_core.campaign.tiers import is_no_action, listed_actions, listed_tier_actions
+
+    acts, replaced = listed_actions()
+    assert replaced == {"Low": "No action; keep in regular communication"}
+    assert acts["Low"] == ("Contact: listed by the campaign rule (low risk tier); send a "
+                           "targeted e-mail offer and watch activity")
+    assert acts["High"] == "Call within a week with a personal retention offer"
+    acts, replaced = listed_actions({"Medium": "none", "Low": ""})
+    assert set(replaced) == {"Medium", "Low"}
+    assert acts["Medium"] == ("Contact: listed by the campaign rule (medium risk tier); call "
+                              "within a week with a personal retention offer")
+    assert [is_no_action(t) for t in ("No action", "no contact this month", "", "None",
+                                      "Nonetheless call", "Call now")] == [
+        True, True, True, True, False, False]
+    rec = listed_tier_actions(["High", "Low", "Low", "Medium"])
+    assert rec["tiers"] == {"Low": {"customers": 2,
+                                    "tier_action": "No action; keep in regular communication",
+                                    "listed_action": acts["Low"].replace(
+                                        "call within a week with a personal retention offer",
+                                        "send a targeted e-mail offer and watch activity")}}
+    assert rec["note"].startswith("2 listed customers of the Low tier, whose action is 'No "
+                                  "action; keep in regular communication', get 'Contact: ")
+    assert listed_tier_actions(["High", "Medium"]) is None
+
+
+def test_cli_max_value_list_has_no_no_action_row(tmp_path, capsys):
+    """Break-it 2, item 2.6: ``--max-value --value 800 --control-share 0`` listed Low-tier
+    customers with "No action; keep in regular communication", each charged the call cost."""
+    from churn_core import config
+
+    model = str(config.MODELS_DIR / config.DEFAULT_MODEL_NAME)
+    df = pd.read_csv(config.SAMPLE_CSV, dtype=str, keep_default_na=False).head(400)
+    data = tmp_path / "ids.csv"
+    df.to_csv(data, index=False)
+    out = _run(["--model", model, "--data", str(data), "--max-value", "--value", "800",
+                "--control-share", "0", "--out", str(tmp_path / "m.csv")], capsys)
+    lst = pd.read_csv(tmp_path / "m.csv", keep_default_na=False)
+    log = json.loads((tmp_path / "m_decision_log.json").read_text())
+    low = lst["risk_tier"].eq("Low")
+    n_low = int(low.sum())
+    assert n_low > 0, lst["risk_tier"].value_counts()  # the rule reaches into the Low tier
+    assert not lst["recommended_action"].str.contains("No action").any()
+    assert (lst.loc[low, "recommended_action"] == (
+        "Contact: listed by the campaign rule (low risk tier); send a targeted e-mail offer "
+        "and watch activity")).all()
+    # every listed customer is worth contacting: p x 800 x 0.3 - 20 > 0, cost charged
+    p = lst["churn_probability"].astype(float)
+    assert (lst["expected_value"].astype(float) > -0.01).all() and (p > 0.08).all()
+    rec = log["extra"]["listed_tier_actions"]
+    assert rec["tiers"]["Low"]["customers"] == n_low
+    assert rec["tiers"]["Low"]["tier_action"] == "No action; keep in regular communication"
+    assert log["recommended_actions"]["Low"] == "No action; keep in regular communication"
+    assert f"note: {n_low:,} listed customer{'s' if n_low != 1 else ''} of the Low tier" in out
+    assert "every listed customer is contacted, and each is charged the contact cost" in out

@@ -10,7 +10,9 @@
 3. the list frame: ``rank``, ``source_row``, ID columns (each customer ID listed once),
    chosen contact/context columns,
    ``churn_probability`` (3 decimals), ``risk_tier``, ``expected_value`` (2 decimals, in the
-   analyst's currency), ``reason_1..3``, ``recommended_action``;
+   analyst's currency), ``reason_1..3``, ``recommended_action`` (every listed customer is
+   contacted: a tier whose action contacts nobody, the Low tier's "No action" by default,
+   gets a contact action, counted in the log's ``listed_tier_actions``);
 4. the fairness check (:mod:`churn_core.campaign.fairness`) of the list against the file;
 5. the decision log (rule, counts with ``rows_in = listed + excluded + rejected``, value
    assumptions, fairness table, model, data SHA-256).
@@ -31,14 +33,16 @@ import pandas as pd
 from churn_core import config
 from churn_core.campaign.fairness import fairness_summary, fairness_table
 from churn_core.campaign.rule import CampaignRule, RuleSelection
-from churn_core.campaign.tiers import DEFAULT_ACTIONS, assign_tiers
+from churn_core.campaign.tiers import (DEFAULT_ACTIONS, assign_tiers, listed_actions,
+                                      listed_tier_actions)
 from churn_core.campaign.value import ValueAssumptions
 from churn_core.errors import ChurnError
 from churn_core.io.report import ROW_INDEX
 
 __all__ = ["PROBA_DECIMALS", "ListCancelled", "TargetList", "reference_rows",
            "reason_profile", "list_reasons", "list_frame", "make_target_list", "list_filename",
-           "reason_settings", "call_summary", "calls_sentence", "record_calls"]
+           "reason_settings", "call_summary", "calls_sentence", "record_calls",
+           "listed_actions_note"]
 
 #: Decimals of churn probabilities in every export.
 PROBA_DECIMALS = 3
@@ -216,7 +220,9 @@ def list_frame(scored: pd.DataFrame, selection: RuleSelection, reasons: pd.DataF
     cutoffs : dict, optional
         Tier cutoffs for ``risk_tier``.
     actions : dict, optional
-        Recommended action per tier.
+        Recommended action per tier; a tier whose action contacts nobody gets a contact
+        action (:func:`churn_core.campaign.tiers.listed_actions`): a listed customer is
+        contacted.
 
     Returns
     -------
@@ -231,7 +237,7 @@ def list_frame(scored: pd.DataFrame, selection: RuleSelection, reasons: pd.DataF
     sub = scored.iloc[pos]
     p = scored["churn_probability"].to_numpy(dtype=float)
     tiers = assign_tiers(p, cutoffs)[pos]
-    acts = {**DEFAULT_ACTIONS, **(actions or {})}
+    acts, _ = listed_actions(actions)
     out = pd.DataFrame({"rank": np.arange(1, len(pos) + 1)})
     for c in list(dict.fromkeys([ROW_INDEX, *id_columns, *extra_columns])):
         if c in sub.columns:
@@ -425,6 +431,7 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
                         "context_from": profile.source if profile is not None else None,
                         "grouped_columns": profile.groups if profile is not None else [],
                         "method": "interventional SHAP, antithetic permutation sampling"},
+            "listed_tier_actions": listed_tier_actions(frame["risk_tier"], actions),
             "fairness": {"rule_of_thumb": "four-fifths: flagged when the lowest selection "
                                           "rate is below 0.8 x the highest (informs, never "
                                           "blocks)",
@@ -432,6 +439,16 @@ def make_target_list(bundle, scored: pd.DataFrame, valid: pd.DataFrame,
         })
     listed_ev = None if ev is None else np.asarray(ev, dtype=float)[selection.positions]
     return record_calls(TargetList(frame, selection, rule, value, ftab, fsum, log, listed_ev))
+
+
+def listed_actions_note(result) -> str | None:
+    """The list's note on listed customers of a no-contact tier (the CLI's and Score &
+    segment's wording), or None: ``"2,854 listed customers of the Low tier, whose action is
+    'No action; keep in regular communication', get 'Contact: listed by the campaign rule
+    (low risk tier); ...': every listed customer is contacted, and each is charged the
+    contact cost"``."""
+    rec = (result.log.get("extra") or {}).get("listed_tier_actions")
+    return rec["note"] if rec else None
 
 
 #: What the control group's figure in the decision log means.

@@ -10,6 +10,8 @@ vanishes from a tier count).
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -19,8 +21,9 @@ from churn_core.errors import ChurnError
 from churn_core.evaluate.metrics import check_labels_scores, check_scores
 from churn_core.evaluate.thresholds import rank_order
 
-__all__ = ["TIERS", "DEFAULT_ACTIONS", "check_cutoffs", "assign_tiers", "tier_codes", "tier_counts",
-           "tiers_by_capacity", "tier_summary"]
+__all__ = ["TIERS", "DEFAULT_ACTIONS", "is_no_action", "listed_actions", "listed_tier_actions",
+           "check_cutoffs",
+           "assign_tiers", "tier_codes", "tier_counts", "tiers_by_capacity", "tier_summary"]
 
 #: Tier names, highest risk first.
 
@@ -30,6 +33,74 @@ DEFAULT_ACTIONS = {
     "Medium": "Send a targeted e-mail offer and watch activity",
     "Low": "No action; keep in regular communication",
 }
+
+_NO_ACTION = re.compile(r"\s*(?:no action|no contact|none|nothing|do nothing)\b|\s*$", re.I)
+
+
+def is_no_action(text) -> bool:
+    """Whether a tier's action contacts nobody (``"No action; keep in regular
+    communication"``, ``"none"``, blank)."""
+    return bool(_NO_ACTION.match(str(text or "")))
+
+
+def listed_actions(actions: dict | None = None) -> tuple[dict, dict]:
+    """The action per tier for customers a campaign rule *lists*: every listed customer is
+    contacted (and charged the contact cost), so a tier whose action is no contact (the Low
+    tier's default) gets a contact action instead.
+
+    Parameters
+    ----------
+    actions : dict, optional
+        Action per tier; missing tiers fall back to :data:`DEFAULT_ACTIONS`.
+
+    Returns
+    -------
+    acts : dict
+        Action per tier for listed customers, e.g. Low -> ``"Contact: listed by the campaign
+        rule (low risk tier); send a targeted e-mail offer and watch activity"`` (the first
+        contact action of Medium, then High).
+    replaced : dict
+        Tier -> the no-contact action it had (empty when every tier contacts).
+    """
+    acts = {**DEFAULT_ACTIONS, **(actions or {})}
+    contact = next((acts[t] for t in ("Medium", "High") if t in acts and not is_no_action(acts[t])),
+                   "contact the customer with a retention offer").strip()
+    out, replaced = dict(acts), {}
+    for tier, text in acts.items():
+        if is_no_action(text):
+            replaced[tier] = text
+            out[tier] = (f"Contact: listed by the campaign rule ({str(tier).lower()} risk tier); "
+                         f"{contact[:1].lower()}{contact[1:]}")
+    return out, replaced
+
+
+def listed_tier_actions(listed_tiers, actions: dict | None = None) -> dict | None:
+    """The decision log's record of listed customers whose tier's action contacts nobody.
+
+    Parameters
+    ----------
+    listed_tiers : array-like of str, shape (n_listed,)
+        ``risk_tier`` of each listed customer.
+    actions : dict, optional
+        Action per tier, as :func:`listed_actions`.
+
+    Returns
+    -------
+    dict or None
+        ``{"tiers": {tier: {"customers", "tier_action", "listed_action"}}, "note": str}``;
+        None when no listed customer is in such a tier.
+    """
+    acts, replaced = listed_actions(actions)
+    counts = pd.Series(np.asarray(listed_tiers, dtype=object)).value_counts()
+    tiers = {t: {"customers": int(counts.get(t, 0)), "tier_action": old, "listed_action": acts[t]}
+             for t, old in replaced.items() if counts.get(t, 0)}
+    if not tiers:
+        return None
+    parts = [f"{v['customers']:,} listed customer{'s' if v['customers'] != 1 else ''} of the "
+             f"{t} tier, whose action is {v['tier_action']!r}, get {v['listed_action']!r}"
+             for t, v in tiers.items()]
+    return {"tiers": tiers, "note": "; ".join(parts) + (": every listed customer is contacted, "
+                                                         "and each is charged the contact cost")}
 
 
 def check_cutoffs(cutoffs: dict | None) -> dict:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import MissingColumnsError, SchemaError
+from churn_core.data.dates import date_reason, first_cell, looks_like_dates
 from churn_core.data.schema import FeatureSchema
 from churn_core.data.cells import (blank_mask, label_keys, label_text, map_unique, match_columns,
                                     normalize_categories, parse_numeric)
@@ -527,6 +528,11 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
         personal = _key(_DUP_SUFFIX.sub("", str(c))) in PERSONAL_NAMES
         if given["personal_columns"] is None and personal:
             roles[c] = "personal_columns"
+        elif given["id_columns"] is None and looks_like_id(c):  # by name
+            roles[c] = "id_columns"
+        elif looks_like_dates(df[c]):  # before unique values read as IDs: one date per customer
+            roles[c] = "excluded"
+            reasons[c] = date_reason(c, first_cell(df[c]))
         elif given["id_columns"] is None and looks_like_id(c, df[c]):
             roles[c] = "id_columns"
         elif target_col is not None and _LEAK_PATTERN.search(_key(c)):
@@ -540,6 +546,10 @@ def infer_schema(df: pd.DataFrame, target=None, positive_label=None, id_columns=
             roles[c] = role
             if why:
                 reasons[c] = why
+    for c in [c for c in columns if roles.get(c) == "excluded" and c not in reasons
+              or reasons.get(c) == "excluded by the user"]:  # the note survives Apply
+        if looks_like_dates(df[c]):
+            reasons[c] = date_reason(c, first_cell(df[c]))
     pos = neg = None
     if target_col is not None:
         values = column_labels(full, target_col)

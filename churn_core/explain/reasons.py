@@ -11,8 +11,9 @@ Rules (issue 15):
 * **Protected / sensitive attributes** (gender, sex, age, date of birth, nationality,
   citizenship, geography: country / region / state / province / county / city / town / zip
   or postal code / area code / address / location / latitude and longitude; ethnicity,
-  race, religion, language, marital status, dependents, senior citizen, disability,
-  pregnancy, sexual orientation) are matched by the words of the column name
+  race, religion, language, marital and partner status (partner, spouse, married,
+  widowed, divorced, relationship status), dependents and children, senior citizen,
+  disability, pregnancy, sexual orientation) are matched by the words of the column name
   (:func:`protected_columns`) and are **never** a reason unless the analyst asks
   (``include_protected``). The list is editable and saved with the model
   (:class:`ReasonSettings`).
@@ -53,6 +54,11 @@ PROTECTED_WORDS = frozenset({
     "citizenship", "ethnicity", "ethnic", "race", "religion", "religious", "marital",
     "married", "dependents", "dependent", "senior", "disability", "disabled", "language",
     "pregnancy", "pregnant", "sexuality",
+    # marital / partner status and family: a column *named* with the word ``partner``
+    # (telco's ``Partner``, also ``PartnerCode``) is protected by default (whole words:
+    # ``Partnership`` is not); untick it in the reason settings if it is a business partner
+    "partner", "partners", "spouse", "spouses", "widowed", "divorced", "children", "child",
+    "kids",
     # geography: where the customer lives
     "geography", "country", "region", "state", "province", "county", "city", "town", "zip",
     "zipcode", "postcode", "postal", "areacode", "address", "location", "latitude",
@@ -61,14 +67,16 @@ PROTECTED_WORDS = frozenset({
     "seniorcitizen", "dateofbirth", "yearofbirth", "maritalstatus",
 })
 #: Word sequences marking a protected attribute where each word alone is not one
-#: (``Area code``, ``sexual_orientation``).
-PROTECTED_SEQUENCES = (("area", "code"), ("sexual", "orientation"))
+#: (``Area code``, ``sexual_orientation``, ``Relationship_Status``; ``Total_Relationship_Count``,
+#: the products a bank customer holds, is no family relationship).
+PROTECTED_SEQUENCES = (("area", "code"), ("sexual", "orientation"), ("relationship", "status"),
+                       ("in", "relationship"))
 #: Word sequences marking a legitimate column the team cannot act on (context only): who the
 #: customer is, and cumulative history (what they have paid or spent so far grows with
 #: tenure; no offer changes it).
 NON_ACTIONABLE_WORDS = (
     ("tenure",), ("account", "length"), ("months", "on", "book"), ("customer", "since"),
-    ("education",), ("income",), ("salary",), ("partner",), ("credit", "score"),
+    ("education",), ("income",), ("salary",), ("credit", "score"),
     ("total", "charges"), ("total", "spend"), ("total", "paid"), ("lifetime",),
 )
 #: Columns whose ``|Pearson r|`` on the reference rows reaches this are one reason.
@@ -82,6 +90,10 @@ _ABBREVIATIONS = {"ct": "count", "amt": "amount", "num": "number", "avg": "avera
                   "intl": "international", "cr": "credit", "tot": "total", "mins": "minutes",
                   "cust": "customer", "serv": "service", "util": "utilisation",
                   "ratio": "ratio", "acct": "account", "yrs": "years"}
+#: Version of the name rules saved with a model's reason settings. Settings saved under an
+#: older version get columns that the current rules protect moved from non-actionable to
+#: protected (version 2: partner status, ``Partner``, was non-actionable in version 1).
+RULES_VERSION = 2
 NOT_ACTIONABLE_MARK = " (context, not actionable)"
 PROTECTED_MARK = " (protected attribute)"
 
@@ -153,11 +165,14 @@ class ReasonSettings:
         Legitimate context columns the team cannot change.
     labels : dict of str to str
         Business label per column (columns absent get :func:`pretty_label`).
+    rules : int
+        :data:`RULES_VERSION` of the name rules these settings were made under.
     """
 
     protected: list = field(default_factory=list)
     non_actionable: list = field(default_factory=list)
     labels: dict = field(default_factory=dict)
+    rules: int = RULES_VERSION
 
     @classmethod
     def defaults(cls, columns: Sequence[str]) -> "ReasonSettings":
@@ -176,12 +191,22 @@ class ReasonSettings:
 
     @classmethod
     def from_dict(cls, data: dict | None, columns: Sequence[str] = ()) -> "ReasonSettings":
-        """Settings saved with a model; missing parts default from ``columns``."""
+        """Settings saved with a model; missing parts default from ``columns``.
+
+        Settings saved under older rules (no ``rules`` entry, or a smaller one than
+        :data:`RULES_VERSION`) have the non-actionable columns that the current rules
+        protect moved to protected (``Partner`` of a telco model trained before partner
+        status was protected): a saved default never outlives the promise.
+        """
         base = cls.defaults(columns)
         data = dict(data or {})
-        return cls(list(data.get("protected", base.protected)),
-                   list(data.get("non_actionable", base.non_actionable)),
-                   {**base.labels, **dict(data.get("labels") or {})})
+        protected = list(data.get("protected", base.protected))
+        context = list(data.get("non_actionable", base.non_actionable))
+        if int(data.get("rules", 1)) < RULES_VERSION:
+            moved = [c for c in context if protected_columns([c])]
+            protected += [c for c in moved if c not in protected]
+            context = [c for c in context if c not in moved]
+        return cls(protected, context, {**base.labels, **dict(data.get("labels") or {})})
 
 
 @dataclass

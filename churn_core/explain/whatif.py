@@ -25,8 +25,8 @@ Actionable columns
 sensitive attribute (:func:`is_protected`, matched by name: gender, sex, age, date of birth,
 nationality, geography: country / region / state / city / zip or postal code / area code /
 address / location; ethnicity, race, religion, language, marital status, dependents, senior
-citizen, disability, ...: :data:`~churn_core.explain.reasons.PROTECTED_WORDS`), and not columns nobody can change (tenure, salary,
-income, credit score, partner).
+citizen, partner status, disability, ...: :data:`~churn_core.explain.reasons.PROTECTED_WORDS`), and not columns nobody can change (tenure, salary,
+income, credit score).
 """
 from __future__ import annotations
 

@@ -54,6 +54,8 @@ from churn_core.errors import ChurnError, MissingColumnsError
 # first page needs a few of them, and importing them all up front (scikit-learn, SciPy,
 # plotly, the SHAP and training code) cost about 2 s of the app's start-up.
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "churn_core.campaign.target_list": ("listed_actions_note",),
+    "churn_core.data.dates": ("date_notes",),
     "churn_core.data.infer": ("suggest_positive_label", "target_values",),
     "churn_core.evaluate.curve": ("ThresholdCurve", "ThresholdMetrics",),
     "churn_core.evaluate.net_value": ("net_value_curve",),
@@ -165,7 +167,7 @@ __all__ = [
     "config", "figures", "ChurnError", "MissingColumnsError",
     "EXPECTED_VALUE", "PRED", "PROBA", "RANK", "REASON", "REASON_COLUMNS", "SCORE_COLUMNS",
     "SOURCE_ROW", "TIER", "TIERS", "reason_column",
-    "suggest_positive_label", "target_values",
+    "listed_actions_note", "date_notes", "suggest_positive_label", "target_values",
     "ThresholdCurve", "ThresholdMetrics",
     "STRATEGIES", "choose_on_validation", "net_value_curve",
     "EXACT_MAX_COLUMNS", "global_importance", "non_actionable_present", "reason_codes",
