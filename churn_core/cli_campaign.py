@@ -129,7 +129,7 @@ def _table_line(r: dict, cur: str) -> str:
     if not all(math.isfinite(float(r[k])) for k in keys):
         return head + NOT_MEASURABLE
     return (head + f"{r['uplift']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}]"
-            f"  {r['customers_saved']:>5.1f}  {r['net_value']:,.0f}{cur}")
+            f"  {r['customers_saved']:>5.1f}  {round(float(r['net_value'])):,}{cur}")  # round(): never "-0"
 
 
 def add_commands(sub) -> None:

@@ -256,7 +256,8 @@ def _calls_text(calls: dict, currency: str) -> str:
     + 50 held back as control group; expected net value of the 450 calls: **54,428 EUR**"."""
     text = wb.calls_sentence({**calls, "expected_net_value_of_calls": None})
     if calls["expected_net_value_of_calls"] is not None:
-        text += (f"; expected net value of the {calls['customers_to_call']:,} calls: **"
+        n = calls["customers_to_call"]
+        text += (f"; expected net value of {'the 1 call' if n == 1 else f'the {n:,} calls'}: **"
                  f"{_campaign.money(calls['expected_net_value_of_calls'], currency)}**")
     return text
 

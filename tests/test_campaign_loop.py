@@ -419,3 +419,26 @@ def test_a_campaign_with_nothing_measurable_says_not_measurable(tmp_path, capsys
                and ln.split()[1:3] == ["0", "0"] for ln in rows), rows
     assert ("All: Customers saved: not measurable (no called or no control customer with an "
             "outcome)") in lines
+
+
+def test_campaign_results_cli_never_prints_minus_zero_net_value(tmp_path, capsys):
+    """Without value assumptions a campaign that lost customers has a net value of -0.0:
+    the table prints 0, not -0."""
+    from churn_core.cli import main
+
+    n = 400
+    ids = [str(i) for i in range(2 * n)]
+    group = ["treatment"] * n + ["control"] * n
+    churned = ([1] * 80 + [0] * (n - 80)) + ([1] * 72 + [0] * (n - 72))  # called churn more
+    rec = {"campaign_id": "CMP-1", "members": {"id_column": "CustomerId", "ids": ids,
+                                               "group": group, "stratum": ["High"] * (2 * n)}}
+    (tmp_path / "log.json").write_text(json.dumps({"campaign": rec}))
+    pd.DataFrame({"CustomerId": ids, "churned": churned}).to_csv(tmp_path / "out.csv", index=False)
+    res = campaign_results(rec, pd.read_csv(tmp_path / "out.csv").astype(str))
+    assert res.table["customers_saved"].iloc[0] == pytest.approx(-8)
+    assert str(res.table["net_value"].iloc[0]) == "-0.0"  # what used to print as "-0"
+    capsys.readouterr()
+    assert main(["campaign-results", "--log", str(tmp_path / "log.json"),
+                 "--outcomes", str(tmp_path / "out.csv")]) == 0
+    rows = [l for l in capsys.readouterr().out.splitlines() if l.startswith(("High ", "All "))]
+    assert len(rows) == 2 and all(l.rstrip().endswith("  -8.0  0") for l in rows), rows

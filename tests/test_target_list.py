@@ -742,3 +742,14 @@ def test_cli_max_value_list_has_no_no_action_row(tmp_path, capsys):
     assert log["recommended_actions"]["Low"] == "No action; keep in regular communication"
     assert f"note: {n_low:,} listed customer{'s' if n_low != 1 else ''} of the Low tier" in out
     assert "every listed customer is contacted, and each is charged the contact cost" in out
+
+
+def test_calls_sentence_says_one_call_for_one_customer():
+    from churn_core.campaign.target_list import calls_sentence
+
+    one = {"customers_listed": 1, "customers_to_call": 1, "customers_in_control_group": 0,
+           "expected_net_value_of_calls": 128.4}
+    assert calls_sentence(one, "EUR") == "1 listed, all to call; expected net value of the 1 call: 128 EUR"
+    two = {**one, "customers_listed": 3, "customers_to_call": 2, "customers_in_control_group": 1}
+    assert calls_sentence(two, "EUR") == ("3 listed = 2 to call + 1 held back as control group; "
+                                          "expected net value of the 2 calls: 128 EUR")

@@ -515,7 +515,8 @@ def calls_sentence(summary: dict, currency: str = "") -> str:
     value = summary.get("expected_net_value_of_calls")
     if value is not None:
         cur = f" {currency}".rstrip() if currency else ""
-        text += f"; expected net value of the {call:,} calls: {value:,.0f}{cur}"
+        calls = f"the {call:,} calls" if call != 1 else "the 1 call"
+        text += f"; expected net value of {calls}: {value:,.0f}{cur}"
     return text
 
 
