@@ -94,8 +94,19 @@ def test_url_params_round_trip_through_a_new_session(tmp_path, monkeypatch, trai
     assert again.state["value_assumptions"] == {
         "amount": 800.0, "column": None, "margin": 1.0, "success_rate": 0.25,
         "cost_per_contact": 12.5, "currency": "CHF"}
-    notes = wb.Workspace({}, store).restore({"model": "gone", "data": "f" * 64, "high": "2"})
-    assert len(notes) == 2 and "gone" in notes[0]
+    fresh = wb.Workspace({}, store)
+    notes = fresh.restore({"model": "gone", "data": "f" * 64, "high": "2"})
+    assert len(notes) == 3 and "gone" in notes[0]
+    assert notes[1] == ("The risk-tier cutoffs of this link (high '2', medium None) are not "
+                        "probabilities in [0, 1] with medium <= high; showing the model's defaults.")
+    assert wb.CUTOFFS_KEY not in fresh.state or fresh.state[wb.CUTOFFS_KEY]["high"] <= 1
+    bad = wb.Workspace({}, store).restore({"threshold": "7", "high": "0.2", "medium": "0.9"})
+    assert bad == ["The decision threshold of this link ('7') is not a probability in [0, 1]; "
+                   "showing the model's default.",
+                   "The risk-tier cutoffs of this link (high '0.2', medium '0.9') are not "
+                   "probabilities in [0, 1] with medium <= high; showing the model's defaults."]
+    assert wb.Workspace({}, store).restore({"threshold": "0.4", "high": "0.6",
+                                             "medium": "0.3"}) == []
 
 
 def test_value_assumptions_in_the_url_round_trip_and_bad_ones_change_nothing():

@@ -405,9 +405,9 @@ class Workspace:
         Returns
         -------
         list of str
-            A note per value that could not be applied (unknown model, invalid campaign
-            rule or value assumptions, unknown or cleaned file); out-of-range threshold or
-            cutoffs are ignored silently.
+            A note per value that could not be applied (unknown model, threshold or cutoffs
+            that are not probabilities, invalid campaign rule or value assumptions, unknown
+            or cleaned file).
         """
         notes = []
         name = params.get("model")
@@ -421,9 +421,16 @@ class Workspace:
         t = unit_float(params.get("threshold"))
         if t is not None:
             self.state[THRESHOLD_KEY] = t
+        elif params.get("threshold") not in (None, ""):
+            notes.append(f"The decision threshold of this link ({params['threshold']!r}) is not "
+                         "a probability in [0, 1]; showing the model's default.")
         hi, med = unit_float(params.get("high")), unit_float(params.get("medium"))
         if hi is not None and med is not None and med <= hi:
             self.state[CUTOFFS_KEY] = {"high": hi, "medium": med}
+        elif params.get("high") not in (None, "") or params.get("medium") not in (None, ""):
+            notes.append(f"The risk-tier cutoffs of this link (high {params.get('high')!r}, "
+                         f"medium {params.get('medium')!r}) are not probabilities in [0, 1] with "
+                         "medium <= high; showing the model's defaults.")
         rule = params.get("rule")
         if rule and not restore_rule(self.state, str(rule)):
             notes.append(f"The campaign rule of this link ({rule!r}) is not valid; "
