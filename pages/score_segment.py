@@ -254,12 +254,8 @@ segment_view()
 def _calls_text(calls: dict, currency: str) -> str:
     """The preview's call count and value in words (markdown), e.g. "500 listed = 450 to call
     + 50 held back as control group; expected net value of the 450 calls: **54,428 EUR**"."""
-    text = wb.calls_sentence({**calls, "expected_net_value_of_calls": None})
-    if calls["expected_net_value_of_calls"] is not None:
-        n = calls["customers_to_call"]
-        text += (f"; expected net value of {'the 1 call' if n == 1 else f'the {n:,} calls'}: **"
-                 f"{_campaign.money(calls['expected_net_value_of_calls'], currency)}**")
-    return text
+    return wb.calls_sentence(calls, currency,
+                             money=lambda v: f"**{_campaign.money(v, currency)}**")
 
 
 @st.fragment

@@ -492,7 +492,7 @@ def call_summary(control, expected_value=None) -> dict:
     return out
 
 
-def calls_sentence(summary: dict, currency: str = "") -> str:
+def calls_sentence(summary: dict, currency: str = "", money: Callable | None = None) -> str:
     """The call count and value in words, for the page and the command line.
 
     Parameters
@@ -500,6 +500,9 @@ def calls_sentence(summary: dict, currency: str = "") -> str:
     summary : dict
         From :func:`call_summary`.
     currency : str
+    money : callable, optional
+        ``money(value) -> str`` writes the value (the page's bold markdown); default
+        ``"54,428 EUR"``.
 
     Returns
     -------
@@ -516,7 +519,8 @@ def calls_sentence(summary: dict, currency: str = "") -> str:
     if value is not None:
         cur = f" {currency}".rstrip() if currency else ""
         calls = f"the {call:,} calls" if call != 1 else "the 1 call"
-        text += f"; expected net value of {calls}: {value:,.0f}{cur}"
+        amount = money(value) if money is not None else f"{value:,.0f}{cur}"
+        text += f"; expected net value of {calls}: {amount}"
     return text
 
 

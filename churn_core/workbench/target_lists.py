@@ -465,12 +465,13 @@ def list_calls(result) -> dict:
     return call_summary(control, result.expected_values)
 
 
-def calls_sentence(calls: dict, currency: str = "") -> str:
+def calls_sentence(calls: dict, currency: str = "", money=None) -> str:
     """``"500 listed = 450 to call + 50 held back as control group; expected net value of the
-    450 calls: 54,428 EUR"`` (:func:`churn_core.campaign.target_list.calls_sentence`)."""
+    450 calls: 54,428 EUR"`` (:func:`churn_core.campaign.target_list.calls_sentence`;
+    ``money(value)`` writes the amount when given)."""
     from churn_core.campaign.target_list import calls_sentence as words
 
-    return words(calls, currency)
+    return words(calls, currency, money)
 
 
 def control_group_skipped(result, reason: str, share: float):
