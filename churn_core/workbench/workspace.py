@@ -437,9 +437,13 @@ class Workspace:
                          "showing the default rule (risk tier High).")
         value = params.get("value")
         if value and not restore_value(self.state, str(value)):
+            from churn_core.campaign.value import ValueAssumptions
+
+            d = ValueAssumptions()  # the engine's defaults, as the page's
             notes.append(f"The value assumptions of this link ({value!r}) are not valid; "
-                         "showing the defaults (500 EUR per saved customer, 30 % offer "
-                         "success, 20 EUR per contact).")
+                         f"showing the defaults ({d.amount:,.0f} {d.currency} per saved "
+                         f"customer, {100 * d.success_rate:.0f} % offer success, "
+                         f"{d.cost_per_contact:,.0f} {d.currency} per contact).")
         sha = params.get("data")
         if sha:
             try:
