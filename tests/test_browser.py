@@ -125,6 +125,27 @@ def _goto(page, title: str):
     _idle(page)
 
 
+def _new_page(browser, **kwargs):
+    """A page of the screenshots' size with the suite's 120 s default timeout."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, **kwargs)
+    page.set_default_timeout(120_000)
+    return page
+
+
+def _upload_bank_and_confirm(page):
+    """Data page: upload the real bank file, wait until it is active, confirm its churn label."""
+    from playwright.sync_api import expect
+
+    _goto(page, "Data")
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
+        str(config.BANK_CSV))
+    expect(page.get_by_text(f"Active data: {config.BANK_CSV.name}")).to_be_visible()
+    _idle(page)
+    page.get_by_text("I confirm that").click()
+    _idle(page)
+    expect(page.get_by_text("Please confirm the churn label")).to_have_count(0)
+
+
 def _shot(page, name: str):
     """Screenshot of the whole page (Streamlit scrolls inside its main container, so the
     viewport is stretched to the content height first)."""
@@ -175,8 +196,7 @@ def test_analyst_path_in_chromium(server):
     url, models = server
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        page.set_default_timeout(120_000)
+        page = _new_page(browser, accept_downloads=True)
         try:
             # a direct page URL on a fresh server goes through app.py (session defaults,
             # the named pages), not through Streamlit's legacy pages/ discovery
@@ -192,14 +212,7 @@ def test_analyst_path_in_chromium(server):
             _shot(page, "1_overview")
 
             # Data: upload the real bank file and confirm the churn label
-            _goto(page, "Data")
-            page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
-                str(config.BANK_CSV))
-            expect(page.get_by_text(f"Active data: {config.BANK_CSV.name}")).to_be_visible()
-            _idle(page)
-            page.get_by_text("I confirm that").click()
-            _idle(page)
-            expect(page.get_by_text("Please confirm the churn label")).to_have_count(0)
+            _upload_bank_and_confirm(page)
             _shot(page, "2_data")
 
             # Overview: the shipped synthetic model never saw this file, and says so
@@ -255,8 +268,7 @@ def test_analyst_path_in_chromium(server):
             _idle(page)
             _expect_restored(page, "Model", "browser_bank", config.BANK_CSV.name)
             _expect_champion(page, "browser_bank")
-            other = browser.new_page(viewport={"width": 1400, "height": 1000})
-            other.set_default_timeout(120_000)
+            other = _new_page(browser)
             other.goto(bookmark)  # a new session from the bookmarked URL
             _idle(other)
             _expect_restored(other, "Model", "browser_bank", config.BANK_CSV.name)
@@ -380,9 +392,7 @@ def test_budget_list_and_a_scored_upload_on_explain_in_chromium(server, tmp_path
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000},
-                                    accept_downloads=True)
-            page.set_default_timeout(120_000)
+            page = _new_page(browser, accept_downloads=True)
             page.goto(f"{url}/?model={config.DEFAULT_MODEL_NAME}")  # whatever the champion
             _idle(page)
             _goto(page, "Score & segment")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from churn_core.data.synthetic_campaign import make_campaign
-from test_browser import ARGS, _executable, _goto, _idle, _shot, server  # noqa: F401
+from test_browser import ARGS, _executable, _goto, _idle, _new_page, _shot, server  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.realdata]
 
@@ -29,8 +29,7 @@ def test_campaign_results_in_chromium(server, tmp_path):
     camp[["CustomerId", "churned"]].to_csv(outcomes, index=False)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(120_000)
+        page = _new_page(browser)
         try:
             page.goto(url)
             _idle(page)

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from churn_core import config
-from test_browser import ARGS, _executable, _goto, _idle, _shot, server  # noqa: F401
+from test_browser import (ARGS, _executable, _goto, _idle, _new_page, _shot,  # noqa: F401
+                          _upload_bank_and_confirm, server)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.realdata]
 
@@ -20,19 +21,11 @@ def test_reload_during_training_keeps_the_training_in_chromium(server):  # noqa:
     url, models = server
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(_executable()), args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(120_000)
+        page = _new_page(browser)
         try:
             page.goto(url)
             _idle(page)
-            _goto(page, "Data")
-            page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(
-                str(config.BANK_CSV))
-            expect(page.get_by_text(f"Active data: {config.BANK_CSV.name}")).to_be_visible()
-            _idle(page)
-            page.get_by_text("I confirm that").click()
-            _idle(page)
-            expect(page.get_by_text("Please confirm the churn label")).to_have_count(0)
+            _upload_bank_and_confirm(page)
 
             _goto(page, "Model")
             name = page.get_by_role("textbox", name="Model name")
