@@ -34,10 +34,8 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from churn_core import config
-from churn_core.campaign.dask_scoring import score_parts
 from churn_core.campaign.scoring import rejected_layout, score_file
 from churn_core.data import synthetic
 from churn_core.data.infer import infer_schema
@@ -49,7 +47,7 @@ from churn_core.model.bundle import is_bundle_folder, load_bundle, save_bundle
 from churn_core.model.network import TrainConfig
 from churn_core.model.tf_quiet import import_tensorflow_quietly
 from churn_core.cli_util import (_file_sha256, _need_file, _print_challenger, _print_data_notes,
-                                 _print_other_labels, _print_report, _print_warnings,
+                                 _print_other_labels, _progress_bar, _print_report, _print_warnings,
                                  _print_header_warnings, _print_trained, _report_rejected,
                                  _split_model_path)
 
@@ -183,7 +181,7 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
           f"{len(schema.numeric)} numeric + {len(schema.categorical)} categorical features; "
           f"not features: {', '.join(schema.passthrough + schema.excluded) or 'none'}")
     # progress bars only on a terminal (tqdm's disable=None): a log file gets no \r clutter
-    bar = tqdm(total=cfg.max_epochs, unit="epoch", desc="training", disable=args.quiet or None, file=sys.stderr)
+    bar = _progress_bar(args, total=cfg.max_epochs, unit="epoch", desc="training")
 
     def progress(epoch, total, logs):
         if bar.total != total:  # the adaptive recipe counts epochs over all its candidates
@@ -327,9 +325,7 @@ def _uplift_augment(args):
 
 
 def _score_local(args, bundle) -> dict:
-    from tqdm.auto import tqdm
-
-    bar = tqdm(unit="rows", desc="scoring", disable=args.quiet or None, file=sys.stderr)
+    bar = _progress_bar(args, unit="rows", desc="scoring")
 
     def progress(done, total):
         bar.update(done - bar.n)
@@ -347,10 +343,10 @@ SCORE_ENGINES["local"] = _score_local
 
 def _score_dask(args, bundle) -> dict:
     """``--engine dask``: score a folder/glob of parts on a Dask cluster (see dask_scoring)."""
-
+    from churn_core.campaign.dask_scoring import score_parts  # the dask engine only
 
     models_dir, name = _split_model_path(args.model)
-    bar = tqdm(unit="part", desc="scoring parts", disable=args.quiet or None, file=sys.stderr)
+    bar = _progress_bar(args, unit="part", desc="scoring parts")
 
     def progress(done, total):
         bar.total = total

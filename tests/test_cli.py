@@ -284,6 +284,31 @@ def test_python_m_score_prints_no_tensorflow_log_lines(models_dir, tiny_bundle, 
     assert pd.read_csv(tmp_path / "o.csv")["churn_probability"].to_numpy() == pytest.approx(expected, abs=1e-6)
 
 
+def test_openblas_gets_one_thread_outside_training():
+    from churn_core.__main__ import blas_environment
+
+    assert blas_environment(["-q", "score", "--model", "models/default"]) == {"OPENBLAS_NUM_THREADS": "1"}
+    assert blas_environment(["evaluate", "--model", "train"]) == {"OPENBLAS_NUM_THREADS": "1"}
+    assert blas_environment(["train", "--data", "x.csv"]) == {}
+    assert blas_environment(["-q", "train-uplift"]) == {}
+    assert blas_environment(["--help"]) == {"OPENBLAS_NUM_THREADS": "1"}
+
+
+def test_quiet_or_no_terminal_makes_no_progress_bar():
+    from types import SimpleNamespace
+
+    from churn_core.cli_util import _HiddenBar, _progress_bar
+
+    bar = _progress_bar(SimpleNamespace(quiet=True), total=3, unit="epoch")
+    assert isinstance(bar, _HiddenBar) and bar.total == 3
+    bar.update(2)
+    bar.set_postfix(loss="0.1")
+    assert bar.n == 2
+    bar.close()
+    # pytest captures stderr (no terminal): hidden without -q too, as tqdm's disable=None
+    assert isinstance(_progress_bar(SimpleNamespace(quiet=False), unit="rows"), _HiddenBar)
+
+
 def test_tensorflow_startup_lines_follow_the_log_level():
     from churn_core.model.tf_quiet import drop_tf_startup_lines
 
