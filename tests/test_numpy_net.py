@@ -54,6 +54,9 @@ def test_numpy_forward_equals_keras(cfg, data, tmp_path):
     assert p.dtype == np.float64 and p.shape == (2503,)
     np.testing.assert_allclose(p, _keras_out(model, X), atol=1e-6, rtol=0)
     assert net.predict(X[:0]).shape == (0,)
+    # a batch longer than BATCH_ROWS adds the bias rows by broadcasting instead of full-batch operands
+    np.testing.assert_allclose(net.predict(np.vstack([X, X]), batch_size=2 * len(X)), np.tile(p, 2),
+                               atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match=r"\(n, 6\)"):
         net.predict(X[:, :5])
     # the same network from the in-memory Keras model (what a freshly trained bundle uses)

@@ -249,22 +249,57 @@ class DenseNetwork:
         """Weights and biases of the chain as saved (zeros off the diagonal blocks included)."""
         return int(sum(w.size + b.size for w, b, _ in self.layers))
 
+    def _batch_operands(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per layer of the forward pass: its bias repeated to the shape of a full batch of
+        :data:`BATCH_ROWS` rows, and zeros of that shape for a ``relu`` layer (else ``None``).
+
+        NumPy adds and compares two arrays of one shape in contiguous SIMD loops; a bias row
+        broadcast over the batch, or a scalar 0 in ``np.maximum``, took 2.5x and 5x as long
+        (a (8, 4096, 32) hidden layer: 0.17 vs 0.065 ms and 0.29 vs 0.06 ms). Same numbers:
+        the same float32 additions and maxima. Built on first use (about 10 MB for the default
+        model) and shared by threads (read-only).
+        """
+        ops = self.__dict__.get("_operands")
+        if ops is None:
+            if self.parts is None:
+                shapes = [(BATCH_ROWS, w.shape[1]) for w, _, _ in self.layers]
+                layers = [(b, act) for _, b, act in self.layers]
+            else:
+                shapes = [(self.members, BATCH_ROWS, b.shape[-1]) for _, b, _ in [self._first, *self._blocks]]
+                layers = [(b, act) for _, b, act in [self._first, *self._blocks]]
+            zeros = np.zeros(max((int(np.prod(s)) for s, (_, a) in zip(shapes, layers) if a == "relu"),
+                                 default=0), np.float32)
+            ops = [(np.ascontiguousarray(np.broadcast_to(b, shape)),
+                    zeros[:int(np.prod(shape))].reshape(shape) if act == "relu" else None)
+                   for shape, (b, act) in zip(shapes, layers)]
+            self.__dict__["_operands"] = ops
+        return ops
+
+    def _layer_end(self, h: np.ndarray, b: np.ndarray, act: str, full, rows: int) -> np.ndarray:
+        """``act(h + b)`` in place; with the full-batch operands when the batch fits them."""
+        bias, zeros = full
+        if rows > BATCH_ROWS:
+            h += b
+            return _apply(act, h)
+        index = (slice(None), slice(0, rows)) if self.parts is not None else slice(0, rows)
+        h += bias[index]
+        if act == "relu":
+            return np.maximum(h, zeros[index], out=h)
+        return _apply(act, h)
+
     def _forward(self, X: np.ndarray) -> np.ndarray:
+        rows, ops = len(X), self._batch_operands()
         if self.parts is None:
             h = X
-            for w, b, act in self.layers:
-                h = h @ w
-                h += b
-                h = _apply(act, h)
+            for (w, b, act), full in zip(self.layers, ops):
+                h = self._layer_end(h @ w, b, act, full, rows)
             return h.reshape(-1)
         w0, b0, a0 = self._first
         h = np.matmul(X, w0)  # (rows, d) @ (m, d, h0) -> (m, rows, h0)
-        h += b0
-        h = _apply(a0, h)
-        for w, b, act in self._blocks:
+        h = self._layer_end(h, b0, a0, ops[0], rows)
+        for (w, b, act), full in zip(self._blocks, ops[1:]):
             h = np.matmul(h, w)  # one (rows, h_in) @ (h_in, h_out) product per member
-            h += b
-            h = _apply(act, h)
+            h = self._layer_end(h, b, act, full, rows)
         wh, bh, ah = self.parts["head"]
         p = wh[:, 0] @ h.reshape(self.members, -1)  # the last block has one unit per member
         p += bh[0]
