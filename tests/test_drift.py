@@ -52,6 +52,15 @@ def test_bins_and_categories_count_every_row():
     counts, unseen = category_counts(s, ["France", "Spain"])
     assert counts.tolist() == [2, 1, 1, 2]  # France (case/space), Spain, not in training, blank
     assert dict(unseen) == {"Italy": 1}
+    # cells already matched to the preprocessing's labels count the same, without factorising
+    exact = pd.Series(["Spain", None, "france", "Spain", None])
+    labels, pos = ["Spain", "france"], np.array([0, -1, 1, 0, -1])
+    counts, unseen = category_counts(exact, ["France", "Spain"], (labels, pos))
+    assert counts.tolist() == [1, 2, 0, 2] and not unseen
+    assert [c.tolist() for c in category_counts(exact, ["France", "Spain"])[:1]] == [counts.tolist()]
+    # a label the profile does not know: counted the ordinary way (unseen values in file order)
+    counts, unseen = category_counts(exact, ["Spain"], (labels, pos))
+    assert counts.tolist() == [2, 1, 2] and list(unseen.items()) == [("france", 1)]
 
 
 def test_profile_round_trips_as_json_without_rows(sample_df, sample_schema):

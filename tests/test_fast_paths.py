@@ -101,6 +101,19 @@ def test_category_fast_path_equals_normalising_path(tiny_bundle, sample_df, vari
     assert pre.unseen_categories(valid) == pre.unseen_categories(as_object)
     if variant != "exact":
         assert pre.unseen_categories(valid) == {col: {"Atlantis": 1}}
+    # the category codes computed once (score_frame) give the same encoding and counts
+    for frame in (valid, as_object):
+        codes = pre.category_codes(frame)
+        assert codes[col].exact == (variant == "exact" and frame is valid)
+        np.testing.assert_array_equal(pre.transform(frame, codes), pre.transform(frame))
+        assert pre.unseen_categories(frame, codes) == pre.unseen_categories(frame)
+        assert pre.missing_counts(frame, codes) == pre.missing_counts(frame)
+        probe = frame.copy()
+        probe[col] = pd.array([None, "  ", *frame[col].iloc[2:].astype(object)], dtype="str")  # blank text
+        assert pre.missing_counts(probe, pre.category_codes(probe)) == pre.missing_counts(probe)
+    p = tiny_bundle.predict_proba(valid)
+    assert np.array_equal(p, tiny_bundle.predict_proba(valid, codes=pre.category_codes(valid)))
+    assert np.array_equal(p, tiny_bundle.calibrate(tiny_bundle.predict_encoded(pre.transform(valid))))
 
 
 _NUM_TEXT = st.one_of(st.none(), st.sampled_from(["1", " 2 ", "3.5", "1e3", "-0", "nan", "NaN", "inf", "-inf", "NA",

@@ -203,7 +203,7 @@ def test_range_check_uses_the_fences_for_columns_without_edges():
 
 def _column_by_column(pre, df):
     """Reference encoding, one raw column at a time (the definition in the module docstring)."""
-    from churn_core.model.preprocess import Z_CLIP, _as_float, _category_codes
+    from churn_core.model.encoding import Z_CLIP, as_float as _as_float, category_codes
 
     out = np.zeros((len(df), pre.n_features_out), dtype=np.float32)
     for col, start, stop in pre.blocks[: len(pre.numeric)]:
@@ -218,7 +218,7 @@ def _column_by_column(pre, df):
             e = np.asarray(pre.edges[col])
             out[:, k:stop] = np.clip((x[:, None] - e[:-1]) / (e[1:] - e[:-1]), 0.0, 1.0)
     for col, start, _ in pre.blocks[len(pre.numeric):]:
-        codes = _category_codes(df[col], pre._index[col])
+        codes = category_codes(df[col], pre._index[col]).codes
         rows = np.flatnonzero(codes >= 0)
         out[rows, start + codes[rows]] = 1.0
     return out
@@ -227,7 +227,7 @@ def _column_by_column(pre, df):
 @pytest.mark.parametrize("encoding", ["standard", "ple"])
 def test_transform_equals_column_by_column_encoding_bit_for_bit(monkeypatch, encoding):
     """The vectorised, row-blocked transform gives exactly the per-column float32 result."""
-    import churn_core.model.preprocess as preprocess
+    import churn_core.model.encoding as encoding_module
 
     train = _frame(400, seed=2)
     train.loc[5, "a"] = 1e39  # a gross outlier: fences are fitted
@@ -238,8 +238,17 @@ def test_transform_equals_column_by_column_encoding_bit_for_bit(monkeypatch, enc
     new["b"] = [-0.0, 0.0, 99.0, 1e12, np.nan, *new["b"][5:]]
     new.loc[15:20, "c"] = ["Italy", None, "  france ", "", "   ", "GERMANY"]
     new.loc[17:19, "d"] = ["z", None, " Y"]
-    monkeypatch.setattr(preprocess, "_ROW_BLOCK", 4)  # several row blocks, a partial last one
+    monkeypatch.setattr(encoding_module, "ROW_BLOCK", 4)  # several row blocks, a partial last one
     for df in (new, new.astype({"c": "string[pyarrow]", "d": "string[pyarrow]"}), new.iloc[:1], new.iloc[:0]):
         got, ref = pre.transform(df), _column_by_column(pre, df)
         assert got.dtype == np.float32 and got.flags.c_contiguous
         np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32))  # signed zeros too
+        codes = pre.category_codes(df)
+        np.testing.assert_array_equal(pre.transform(df, codes).view(np.uint32), ref.view(np.uint32))
+        for step in (3, 5, 100):  # batch by batch: the same rows, bit for bit, in order
+            seen = 0
+            for rows, block in pre.transform_batches(df, step, codes if step == 5 else None):
+                assert rows == slice(seen, seen + len(block)) and 0 < len(block) <= step
+                np.testing.assert_array_equal(block.view(np.uint32), ref[rows].view(np.uint32))
+                seen += len(block)
+            assert seen == len(df)

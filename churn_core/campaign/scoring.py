@@ -172,12 +172,15 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
     result = validate(df, bundle.schema, require_target=False, source_name=source_name,
                       count_duplicate_ids=count_duplicate_ids)
     valid = result.valid
-    p = bundle.predict_proba(valid) if len(valid) else np.zeros(0)
+    pre = bundle.preprocessor
+    # categorical cells matched to the training categories once: encoding, unseen and blank
+    # counts and the drift counts all use them
+    codes = pre.category_codes(valid) if len(valid) else {}
+    p = bundle.predict_proba(valid, codes=codes) if len(valid) else np.zeros(0)
     scored = _original_rows(df, valid)
     scored[PROBA] = p
     scored[PRED] = (p >= thr).astype(np.int8)
     rejected = rejected_layout(result.rejected)
-    pre = bundle.preprocessor
     from churn_core.model.ranges import outside_training_range
 
     outside = outside_training_range(bundle, valid)
@@ -188,15 +191,16 @@ def score_frame(bundle: ModelBundle, df: pd.DataFrame, threshold: float | None =
         "rows_rejected": int(len(rejected)),
         "threshold": thr,
         "predicted_churners": int(scored[PRED].sum()),
-        "unseen_categories": pre.unseen_categories(valid) if len(valid) else {},
-        "imputed_cells": pre.missing_counts(valid) if len(valid) else {},
+        "unseen_categories": pre.unseen_categories(valid, codes) if len(valid) else {},
+        "imputed_cells": pre.missing_counts(valid, codes) if len(valid) else {},
         "outside_training_range": {c: d["count"] for c, d in outside.items()},
         "outside_training_range_detail": outside,
         "duplicate_ids": dict(result.report.duplicate_ids),
         "renamed_input_columns": renamed,
     }
     if drift_counts and getattr(bundle, "profile", None) is not None:
-        report["drift_counts"] = bundle.profile.counter().add(valid, p)
+        exact = {c: (pre.categories[c], k.codes) for c, k in codes.items() if k.exact}
+        report["drift_counts"] = bundle.profile.counter().add(valid, p, exact)
     return ScoreResult(scored, rejected, report)
 
 

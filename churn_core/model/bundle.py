@@ -46,7 +46,7 @@ from churn_core import config
 from churn_core.data.cells import match_columns
 from churn_core.errors import BundleError, MissingColumnsError
 from churn_core.io.writer import write_error
-from churn_core.model.numpy_net import DenseNetwork, UnsupportedModel, read_keras_file
+from churn_core.model.numpy_net import BATCH_ROWS, DenseNetwork, UnsupportedModel, read_keras_file
 from churn_core.model.preprocess import Preprocessor
 from churn_core.data.profile import PROFILE_FILE, ReferenceProfile
 from churn_core.data.schema import FeatureSchema
@@ -292,8 +292,12 @@ class ModelBundle:
         p_raw = np.asarray(p_raw, dtype=np.float64)
         return p_raw if self.calibrator is None else _apply_calibrator(self.calibrator, p_raw)
 
-    def predict_proba(self, valid_df: pd.DataFrame, calibrated: bool = True) -> np.ndarray:
+    def predict_proba(self, valid_df: pd.DataFrame, calibrated: bool = True,
+                      codes: dict | None = None) -> np.ndarray:
         """Churn probability of validated rows.
+
+        The NumPy network scores the rows batch by batch as the preprocessing encodes them
+        (``Preprocessor.transform_batches``): the encoded matrix of all rows is never built.
 
         Parameters
         ----------
@@ -301,6 +305,8 @@ class ModelBundle:
             Rows holding every schema feature (``ValidationResult.valid``).
         calibrated : bool, default True
             Apply the validation-split calibrator when the bundle has one.
+        codes : dict, optional
+            ``preprocessor.category_codes(valid_df)``, when the caller has them.
 
         Returns
         -------
@@ -312,7 +318,12 @@ class ModelBundle:
             Naming every absent feature column.
         """
         self.check_columns(valid_df)
-        p = self.predict_encoded(self.preprocessor.transform(valid_df))
+        net = self.light_network()
+        if net is not None:
+            batches = self.preprocessor.transform_batches(valid_df, BATCH_ROWS, codes)
+            p = net.predict_batches(batches, len(valid_df))
+        else:
+            p = self.predict_encoded(self.preprocessor.transform(valid_df, codes))
         return self.calibrate(p) if calibrated else p
 
 

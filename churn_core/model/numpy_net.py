@@ -324,13 +324,42 @@ class DenseNetwork:
         ValueError
             When ``X`` is not 2-D with ``n_inputs`` columns.
         """
+        X = self._checked(X)
+        return self.predict_batches(((slice(i, i + batch_size), X[i:i + batch_size])
+                                     for i in range(0, len(X), batch_size)), len(X))
+
+    def _checked(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != self.n_inputs:
             raise ValueError(f"expected an array of shape (n, {self.n_inputs}), got {X.shape}")
-        out = np.empty(len(X), dtype=np.float64)
+        return X
+
+    def predict_batches(self, batches, n_rows: int) -> np.ndarray:
+        """Model output of encoded rows handed over batch by batch.
+
+        Parameters
+        ----------
+        batches : iterable of (slice, ndarray)
+            The rows of each batch and their encoding, of shape (rows, n_inputs), e.g.
+            ``Preprocessor.transform_batches(df, BATCH_ROWS)`` (encoded while the network
+            runs, so the whole encoded matrix never exists). Each array is used before the
+            next batch is asked for. The same batches as :meth:`predict` give the same numbers.
+        n_rows : int
+            Rows in all (the length of the result).
+
+        Returns
+        -------
+        ndarray of shape (n_rows,), float64 probabilities in [0, 1]
+
+        Raises
+        ------
+        ValueError
+            When a batch is not 2-D with ``n_inputs`` columns.
+        """
+        out = np.empty(n_rows, dtype=np.float64)
         with single_thread_blas():
-            for i in range(0, len(X), batch_size):
-                out[i:i + batch_size] = self._forward(X[i:i + batch_size])
+            for rows, X in batches:
+                out[rows] = self._forward(self._checked(X))
         return out
 
 

@@ -23,138 +23,36 @@ all-zero one-hot row (counted by :meth:`Preprocessor.unseen_categories`).
 
 ``transform`` encodes all numeric blocks in one pass over row blocks (each raw value repeated
 under its encoded columns, then one subtraction, division and clip for all of them) and sets
-every one-hot cell with one flat index per categorical column.
+every one-hot cell with one flat index per categorical column (:mod:`churn_core.model.encoding`);
+``transform_batches`` hands the same rows over block by block, without the whole matrix.
 """
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from churn_core.data.cells import BOOL_TWINS, category_key, category_text, count_empty, is_arrow_text
+from churn_core.data.cells import category_key, category_text, count_empty
 from churn_core.errors import MissingColumnsError, SchemaError
 from churn_core.data.schema import FeatureSchema
+from churn_core.model import encoding
+from churn_core.model.encoding import (Z_CLIP, CategoryCodes, RowEncoder, category_codes,  # noqa: F401
+                                       exact_positions, lookup_category)
+from churn_core.model.encoding import as_float as _as_float
 
 PREPROCESSOR_VERSION = 1
 NUMERIC_ENCODINGS = ("standard", "ple")
 #: Quantile bins per numeric column for ``numeric_encoding="ple"``.
 PLE_BINS = 8
 
-#: Standardised numeric values are clipped to this many standard deviations (float32-safe).
-Z_CLIP = 1e6
 #: A training value further than this many interquartile ranges outside the quartiles is a
 #: gross outlier (a sentinel like 9999999999, a typing error such as 1e39): it is left out of
 #: the mean, standard deviation and PLE bin edges, and every value is clipped to those fences
 #: before encoding (Tukey's fences, with 100 instead of 1.5 IQR; see :meth:`Preprocessor.fit`).
 FAR_FENCE = 100.0
-#: Rows encoded per step by :meth:`Preprocessor.transform`: its float64 scratch block of
-#: ``rows x encoded numeric columns`` stays in the CPU cache.
-_ROW_BLOCK = 4096
-
-
-def lookup_category(index: dict[str, int], key: str) -> int:
-    """Position of a category in the training list, as the preprocessing matches it.
-
-    Parameters
-    ----------
-    index : dict of str to int
-        Normalised training category (:func:`churn_core.data.cells.category_key`) -> position.
-    key : str
-        The normalised cell value.
-
-    Returns
-    -------
-    int
-        The position; ``true``/``false`` and ``1``/``0`` stand in for each other when only the
-        other spelling was seen in training; ``-1`` when the value is unseen.
-    """
-    pos = index.get(key)
-    if pos is None:
-        alias = BOOL_TWINS.get(key)
-        pos = index.get(alias, -1) if alias is not None else -1
-    return pos
-
-
-def _as_float(series: pd.Series) -> np.ndarray:
-    """Numeric column as float64 with NaN for blanks/unparseable cells."""
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        return series.to_numpy(dtype="float64", na_value=np.nan)
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-
-
-def _exact_positions(series: pd.Series, labels: list[str]):
-    """Exact match of Arrow text cells against the training ``labels`` (fast path).
-
-    ``pyarrow.compute.index_in`` against the few training spellings costs a third of a
-    factorisation.
-
-    Returns
-    -------
-    pyarrow.Array or pyarrow.ChunkedArray of int32, or None
-        Position of each cell in ``labels`` (null for missing cells); ``None`` (use the
-        normalising path) unless the column is Arrow-backed text and every non-missing cell
-        is exactly one of ``labels``.
-    """
-    if not labels or not is_arrow_text(series):
-        return None
-    arr = pa.array(series.array)
-    pos = pc.index_in(arr, value_set=pa.array(labels, type=arr.type))
-    return pos if pos.null_count == arr.null_count else None  # else some cell is not exact
-
-
-def _exact_codes(series: pd.Series, labels: list[str]) -> np.ndarray | None:
-    """:func:`_exact_positions` as int64 codes (``-1`` for missing cells), or ``None``."""
-    pos = _exact_positions(series, labels)
-    if pos is None:
-        return None
-    return pc.fill_null(pos, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-
-
-def _category_codes(series: pd.Series, index: dict[str, int], labels: list[str] | None = None) -> np.ndarray:
-    """Position of each cell's category in ``index`` (``-1`` for missing or unseen).
-
-    When ``labels`` (the training spellings, in ``index`` order) are given and every cell is
-    one of them exactly, the codes come from :func:`_exact_codes`. Otherwise the column is
-    factorised first so normalisation runs once per distinct value.
-    """
-    if labels is not None and len(labels) == len(index):
-        fast = _exact_codes(series, labels)
-        if fast is not None:
-            return fast
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    lookup = np.fromiter(
-        (lookup_category(index, category_key(u)) for u in uniques), dtype=np.int64, count=len(uniques)
-    )
-    lookup = np.append(lookup, -1)  # code -1 (missing) -> last entry -> -1
-    return lookup[codes]
-
-
-class _NumericPlan(NamedTuple):
-    """Constants of the numeric blocks, derived from a preprocessor's fitted attributes.
-
-    Encoded column ``k`` (the numeric blocks are the first ``len(offset)`` columns) holds the
-    imputed, fence-clipped value ``x`` of its raw column as ``(x - offset[k]) / divisor[k]``,
-    clipped to ``[0, 1]`` (PLE components), except the ``z_pos`` columns (clipped to
-    +-``Z_CLIP`` instead) and the ``flag_pos`` columns (replaced by the missing flags of raw
-    columns ``flag_src``).
-    """
-
-    widths: np.ndarray  #: encoded columns per raw numeric column
-    offset: np.ndarray  #: mean (standardised column), lower bin edge (PLE) or 0 (flag)
-    divisor: np.ndarray  #: standard deviation, bin width or 1
-    z_pos: np.ndarray  #: standardised column of each raw column
-    flag_pos: np.ndarray  #: missing-indicator columns
-    flag_src: np.ndarray  #: their raw columns
-    fill: np.ndarray  #: median per raw column (imputation)
-    low: np.ndarray  #: lower fence per raw column (``-inf`` without fences)
-    high: np.ndarray  #: upper fence per raw column (``inf`` without fences)
-
 
 class Preprocessor:
     """Encode the schema's feature columns as a float32 matrix.
@@ -335,13 +233,36 @@ class Preprocessor:
         if missing:
             raise MissingColumnsError(missing)
 
-    def transform(self, df: pd.DataFrame) -> np.ndarray:
+    def category_codes(self, df: pd.DataFrame) -> dict[str, CategoryCodes]:
+        """Each categorical cell's position in the training categories, once per column.
+
+        Computed by :meth:`transform` otherwise; a caller that also counts unseen values and
+        blanks (:meth:`unseen_categories`, :meth:`missing_counts`) passes them to each.
+
+        Parameters
+        ----------
+        df : DataFrame
+            Rows to be transformed.
+
+        Returns
+        -------
+        dict of str to CategoryCodes
+            Per categorical column: ``codes`` (int64, ``-1`` for missing or unseen values),
+            ``exact`` (every non-missing cell is exactly a training spelling), ``missing``.
+        """
+        self._check_columns(df)
+        return {col: category_codes(df[col], self._index[col], self.categories[col])
+                for col in self.categorical}
+
+    def transform(self, df: pd.DataFrame, codes: dict | None = None) -> np.ndarray:
         """Encode rows with the fitted statistics.
 
         Parameters
         ----------
         df : DataFrame of shape (n_samples, >= n_features)
             Must hold every raw feature column; other columns are ignored.
+        codes : dict, optional
+            :meth:`category_codes` of ``df``, when the caller has them.
 
         Returns
         -------
@@ -357,115 +278,63 @@ class Preprocessor:
             Naming every absent feature column.
         """
         self._check_columns(df)
-        n, width = len(df), self.n_features_out
-        out = np.zeros((n, width), dtype=np.float32)
-        flat = out.reshape(-1)  # a view: ``out`` is C-contiguous
-        numeric = self._numeric_encoder(df)
-        ones = self._one_hot_cells(df, width)
-        # block by block, so each output row is written in full while it is in the CPU cache
-        for r0 in range(0, n, _ROW_BLOCK):
-            rows = slice(r0, min(r0 + _ROW_BLOCK, n))
-            if numeric is not None:
-                block = numeric(rows)
-                out[rows, : block.shape[1]] = block
-            for cells in ones:
-                lo, hi = np.searchsorted(cells, (rows.start * width, rows.stop * width))
-                flat[cells[lo:hi]] = 1.0
+        n, step = len(df), encoding.ROW_BLOCK
+        out = np.zeros((n, self.n_features_out), dtype=np.float32)
+        if n:
+            rows = RowEncoder(self, df, codes, step)
+            # block by block, so each output row is written in full while it is in the CPU cache
+            for r0 in range(0, n, step):
+                rows.fill(slice(r0, min(r0 + step, n)), out[r0:r0 + step])
         return out
 
-    def _numeric_plan(self) -> _NumericPlan:
-        """Constants of the numeric blocks, computed from the fitted attributes on each call
-        (tens of microseconds, so they never go stale)."""
-        widths, offset, divisor, z_pos, flag_pos, flag_src = [], [], [], [], [], []
-        for j, (col, start, stop) in enumerate(self.blocks[: len(self.numeric)]):
-            widths.append(stop - start)
-            z_pos.append(start)
-            offset.append(self.means[col])
-            divisor.append(self.scales[col])
-            if col in self.missing_indicator:  # (x - 0) / 1, replaced by the flag after the clip
-                flag_pos.append(start + 1)
-                flag_src.append(j)
-                offset.append(0.0)
-                divisor.append(1.0)
-            e = self.edges.get(col, [])
-            offset += e[:-1]
-            divisor += [hi - lo for lo, hi in zip(e[:-1], e[1:])]
-        fences = [self.bounds.get(c, (-np.inf, np.inf)) for c in self.numeric]
-        return _NumericPlan(
-            widths=np.array(widths, dtype=np.intp), offset=np.array(offset, dtype=np.float64),
-            divisor=np.array(divisor, dtype=np.float64), z_pos=np.array(z_pos, dtype=np.intp),
-            flag_pos=np.array(flag_pos, dtype=np.intp), flag_src=np.array(flag_src, dtype=np.intp),
-            fill=np.array([self.medians[c] for c in self.numeric], dtype=np.float64),
-            low=np.array([f[0] for f in fences], dtype=np.float64),
-            high=np.array([f[1] for f in fences], dtype=np.float64),
-        )
+    def transform_batches(self, df: pd.DataFrame, rows: int | None = None,
+                          codes: dict | None = None) -> Iterator[tuple[slice, np.ndarray]]:
+        """Encode rows batch by batch, without building the whole matrix.
 
-    def _numeric_encoder(self, df: pd.DataFrame) -> Callable[[slice], np.ndarray] | None:
-        """Encoder of the numeric blocks (the first output columns) of the rows of ``df``.
+        Parameters
+        ----------
+        df : DataFrame of shape (n_samples, >= n_features)
+            Must hold every raw feature column.
+        rows : int, optional
+            Rows per batch (default :data:`churn_core.model.encoding.ROW_BLOCK`).
+        codes : dict, optional
+            :meth:`category_codes` of ``df``, when the caller has them.
 
         Returns
         -------
-        callable or None
-            ``encode(rows)`` gives the encoded numeric columns of the rows in slice ``rows``
-            as float64 (of at most :data:`_ROW_BLOCK` rows); ``None`` without numeric columns
-            or rows.
+        iterator of (slice, ndarray)
+            The rows of each batch, in order, and their encoding: rows ``slice`` of
+            :meth:`transform`'s result, bit for bit. The array is reused for the next batch:
+            use it (or copy it) before asking for the next one.
 
-        Notes
-        -----
-        Each raw value is repeated under its encoded columns, so one subtraction, one
-        division and one clip serve all of them. These are the float64 operations of
-        encoding column by column, with the same scalar clip bounds (``np.clip`` with scalar
-        bounds keeps a ``-0.0``), hence bit-for-bit the same float32 result.
+        Raises
+        ------
+        MissingColumnsError
+            Naming every absent feature column (when called, not at the first batch).
         """
-        if not self.numeric or not len(df):
-            return None
-        plan = self._numeric_plan()
-        x = np.column_stack([_as_float(df[c]) for c in self.numeric])
-        missing = ~np.isfinite(x)
-        if missing.any():
-            x = np.where(missing, plan.fill, x)
-        if self.bounds:  # gross outliers to the fences fitted on training data
-            x = np.clip(x, plan.low, plan.high)
-        # full-size operands: contiguous loops, much faster than broadcasting one row
-        size = (min(len(x), _ROW_BLOCK), 1)
-        offset, divisor = np.tile(plan.offset, size), np.tile(plan.divisor, size)
+        self._check_columns(df)
+        step = rows or encoding.ROW_BLOCK
+        encoder = RowEncoder(self, df, codes, step) if len(df) else None
 
-        def encode(rows: slice) -> np.ndarray:
-            block = np.repeat(x[rows], plan.widths, axis=1)
-            np.subtract(block, offset[: len(block)], out=block)
-            np.divide(block, divisor[: len(block)], out=block)
-            # clip absurd values (e.g. 1e39) so the float32 cast never makes inf or NaN
-            z = np.clip(block[:, plan.z_pos], -Z_CLIP, Z_CLIP)
-            np.clip(block, 0.0, 1.0, out=block)  # PLE components; z and flags are put back next
-            block[:, plan.z_pos] = z
-            block[:, plan.flag_pos] = missing[rows, plan.flag_src]
-            return block
+        def batches():
+            n = len(df)
+            buf = np.empty((min(step, n), self.n_features_out), dtype=np.float32)
+            for r0 in range(0, n, step):
+                block = buf[: min(step, n - r0)]
+                block[:, encoder.numeric_width:] = 0.0  # one-hot columns; numbers are all written
+                yield slice(r0, r0 + len(block)), encoder.fill(slice(r0, r0 + len(block)), block)
 
-        return encode
+        return batches()
 
-    def _one_hot_cells(self, df: pd.DataFrame, width: int) -> list[np.ndarray]:
-        """Cells set to 1 by the categorical blocks, one array per categorical column.
-
-        Each array holds sorted flat indices into the C-ordered ``(len(df), width)`` output:
-        the one-hot cell of every row whose value is a training category (missing and unseen
-        values have none).
-        """
-        first_cell = np.arange(len(df)) * width
-        ones = []
-        for col, start, _ in self.blocks[len(self.numeric):]:
-            codes = _category_codes(df[col], self._index[col], self.categories[col])
-            cells = first_cell + codes
-            cells += start
-            ones.append(cells if codes.min(initial=0) >= 0 else cells[codes >= 0])
-        return ones
-
-    def unseen_categories(self, df: pd.DataFrame) -> dict[str, dict[str, int]]:
+    def unseen_categories(self, df: pd.DataFrame, codes: dict | None = None) -> dict[str, dict[str, int]]:
         """Count categorical values absent from training (they encode as all zeros).
 
         Parameters
         ----------
         df : DataFrame
             Rows to be transformed.
+        codes : dict, optional
+            :meth:`category_codes` of ``df``, when the caller has them.
 
         Returns
         -------
@@ -477,10 +346,16 @@ class Preprocessor:
         report = {}
         for col in self.categorical:
             s = df[col]
-            if _exact_positions(s, self.categories[col]) is not None:
-                continue  # every cell is missing or exactly a training spelling
-            codes = _category_codes(s, self._index[col])
-            bad = (codes < 0) & s.notna().to_numpy()
+            if codes is None:
+                if exact_positions(s, self.categories[col]) is not None:
+                    continue  # every cell is missing or exactly a training spelling
+                col_codes = category_codes(s, self._index[col])
+            else:
+                col_codes = codes[col]
+            known = col_codes.codes
+            if col_codes.exact or np.count_nonzero(known < 0) == col_codes.missing:
+                continue  # every non-missing cell is a training category
+            bad = (known < 0) & s.notna().to_numpy()
             if bad.any():  # blank text is missing, not unseen (checked on the few candidates)
                 text = s[bad].astype(str).str.strip()
                 vc = text[text != ""].value_counts()
@@ -521,8 +396,16 @@ class Preprocessor:
                 out[col] = k
         return out
 
-    def missing_counts(self, df: pd.DataFrame) -> dict[str, int]:
+    def missing_counts(self, df: pd.DataFrame, codes: dict | None = None) -> dict[str, int]:
         """Count blank cells per feature column (numeric ones are imputed with the median).
+
+        Parameters
+        ----------
+        df : DataFrame
+            Rows to be transformed.
+        codes : dict, optional
+            :meth:`category_codes` of ``df``: a column whose every non-missing cell is a
+            training category has only its missing cells blank (no text to look at).
 
         Returns
         -------
@@ -537,7 +420,11 @@ class Preprocessor:
             if k:
                 out[col] = k
         for col in self.categorical:
-            k = count_empty(df[col])
+            known = None if codes is None else codes[col]
+            if known is not None and np.count_nonzero(known.codes < 0) == known.missing:
+                k = known.missing
+            else:
+                k = count_empty(df[col])
             if k:
                 out[col] = k
         return out
