@@ -195,7 +195,8 @@ class Utf8Stream(io.RawIOBase):
                 end = k if tail else end
             elif k > start:  # line ends may be followed by a blank line: hold them for the next read
                 end = k
-        out = bytes(buf[start:end]) + (b"\n" if tail else b"")  # one copy
+        with memoryview(buf) as view:  # one copy (slicing the bytearray would copy twice)
+            out = bytes(view[start:end]) + (b"\n" if tail else b"")
         self._pos = end + (len(buf) - end if tail else 0)
         if self._pos > (1 << 22) and self._pos * 2 > len(buf):
             del buf[:self._pos]

@@ -287,18 +287,30 @@ class DenseNetwork:
             return np.maximum(h, zeros[index], out=h)
         return _apply(act, h)
 
-    def _forward(self, X: np.ndarray) -> np.ndarray:
+    def _product(self, a: np.ndarray, w: np.ndarray, layer: int, scratch: list | None) -> np.ndarray:
+        """``a @ w`` (layer ``layer``), written into ``scratch``'s array for that layer when
+        the batch is a full :data:`BATCH_ROWS` one: the next batch reuses it instead of
+        faulting in fresh pages (the same BLAS call, so the same numbers)."""
+        if scratch is None or a.shape[-2] != BATCH_ROWS:  # rows are the last axis but one
+            return np.matmul(a, w)
+        while len(scratch) <= layer:
+            scratch.append(None)
+        if scratch[layer] is None:
+            scratch[layer] = np.empty(self._batch_operands()[layer][0].shape, np.float32)
+        return np.matmul(a, w, out=scratch[layer])
+
+    def _forward(self, X: np.ndarray, scratch: list | None = None) -> np.ndarray:
         rows, ops = len(X), self._batch_operands()
         if self.parts is None:
             h = X
-            for (w, b, act), full in zip(self.layers, ops):
-                h = self._layer_end(h @ w, b, act, full, rows)
+            for i, ((w, b, act), full) in enumerate(zip(self.layers, ops)):
+                h = self._layer_end(self._product(h, w, i, scratch), b, act, full, rows)
             return h.reshape(-1)
         w0, b0, a0 = self._first
-        h = np.matmul(X, w0)  # (rows, d) @ (m, d, h0) -> (m, rows, h0)
+        h = self._product(X, w0, 0, scratch)  # (rows, d) @ (m, d, h0) -> (m, rows, h0)
         h = self._layer_end(h, b0, a0, ops[0], rows)
-        for (w, b, act), full in zip(self._blocks, ops[1:]):
-            h = np.matmul(h, w)  # one (rows, h_in) @ (h_in, h_out) product per member
+        for i, ((w, b, act), full) in enumerate(zip(self._blocks, ops[1:]), start=1):
+            h = self._product(h, w, i, scratch)  # one (rows, h_in) @ (h_in, h_out) product per member
             h = self._layer_end(h, b, act, full, rows)
         wh, bh, ah = self.parts["head"]
         p = wh[:, 0] @ h.reshape(self.members, -1)  # the last block has one unit per member
@@ -357,9 +369,10 @@ class DenseNetwork:
             When a batch is not 2-D with ``n_inputs`` columns.
         """
         out = np.empty(n_rows, dtype=np.float64)
+        scratch: list = []  # this call's layer outputs, reused batch after batch
         with single_thread_blas():
             for rows, X in batches:
-                out[rows] = self._forward(self._checked(X))
+                out[rows] = self._forward(self._checked(X), scratch)
         return out
 
 

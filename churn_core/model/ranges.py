@@ -105,7 +105,8 @@ def outside_training_range(bundle, valid: pd.DataFrame, id_columns=None,
                  else (first + 2).tolist())
         out[col] = {"count": int(len(bad)), "low": float(lo), "high": float(hi),
                     "lines": [int(v) for v in lines],
-                    "ids": [str(v) for v in valid[ids[0]].to_numpy()[first]] if ids else [],
+                    # the listed rows only (not the whole column as Python strings)
+                    "ids": [str(v) for v in valid[ids[0]].iloc[first].to_numpy()] if ids else [],
                     "id_column": ids[0] if ids else None}
     return out
 
