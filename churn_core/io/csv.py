@@ -61,8 +61,10 @@ def _options(names: list[str], delimiter: str, *, quoted: bool = True, threads: 
     parse = pacsv.ParseOptions(delimiter=delimiter, quote_char='"' if quoted else False,
                                newlines_in_values=quoted, ignore_empty_lines=False,
                                invalid_row_handler=handler)
-    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                                   quoted_strings_can_be_null=True, null_values=[""])
+    # large_string: the storage of pandas' ``str`` columns (to_pandas need not cast the offsets)
+    convert = pacsv.ConvertOptions(column_types={n: pa.large_string() for n in names},
+                                   strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                   null_values=[""])
     return dict(read_options=read, parse_options=parse, convert_options=convert)
 
 
