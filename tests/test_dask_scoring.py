@@ -240,3 +240,24 @@ def test_readme_remote_scheduler_and_worker_on_localhost(parts, models_dir, tmp_
     assert "900 rows in = 898 scored + 2 rejected" in run.stdout
     summary = json.loads((tmp_path / "scored" / "summary.json").read_text())
     assert summary["rows_in"] == 900 and summary["parts"] == 3
+
+
+@pytest.mark.slow  # starts a local cluster of 2 forked worker processes: 2-10 s on 2 shared cores
+def test_local_cluster_of_forked_workers_splits_one_file_evenly(big_files, models_dir, tiny_bundle,
+                                                                 tmp_path):
+    """The path of ``score --engine dask`` on one big file: the client plans the ranges (an
+    even number for 2 workers), scores a few rows itself before forking the workers (warm-up,
+    nothing of it left on disk) and the workers' parts equal the single-machine scores."""
+    path = big_files[0]
+    out = tmp_path / "scored"
+    res = score_parts(models_dir / "tiny", path, out, n_workers=2, blocksize=8_000)
+    assert res["partitions"] >= 10 and res["partitions"] % 2 == 0
+    ref = score_frame(tiny_bundle, read_table(path)[0])
+    got = _read_parts(out / "scores", "parquet").sort_values("source_row")
+    assert got["source_row"].tolist() == ref.scored["source_row"].tolist()
+    np.testing.assert_allclose(got["churn_probability"].to_numpy(), ref.scored["churn_probability"].to_numpy(),
+                               rtol=0, atol=1e-6)
+    assert _read_parts(out / "rejected", "parquet")["source_row"].tolist() == [703]
+    assert sorted(p.name for p in out.iterdir()) == ["rejected", "scores", "summary.json"]
+    assert len(list((out / "scores").iterdir())) == res["partitions"]
+    assert list(tmp_path.iterdir()) == [out]  # no partial folder, no warm-up output

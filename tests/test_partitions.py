@@ -1,0 +1,54 @@
+"""Partitions of one big file (``churn_core.io.partitions``): byte ranges of a CSV file read
+one by one give exactly the rows, cells and line numbers of the whole file."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from churn_core.io.partitions import plan_partitions, read_partition
+from churn_core.io.reader import read_table
+
+
+@pytest.fixture(scope="module")
+def quoted_csv(sample_frame, tmp_path_factory):
+    """A title line, then 1,500 customers; three surnames hold quoted line breaks and quotes."""
+    df = sample_frame.drop(columns=["Exited"]).head(1500).astype(str).reset_index(drop=True)
+    for i in (10, 611, 1203):
+        df.loc[i, "Surname"] = f'Smith\n"Jr" {i}\n'
+    path = tmp_path_factory.mktemp("partitions") / "big.csv"
+    path.write_text("Customer extract 2026-12-05\n" + df.to_csv(index=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("slots", [1, 2, 3])
+def test_ranges_cover_the_file_in_a_multiple_of_slots(quoted_csv, slots):
+    size = quoted_csv.stat().st_size
+    specs = plan_partitions([quoted_csv], 9_000, slots=slots)
+    assert len(specs) % slots == 0 and len(specs) >= size // 9_000
+    assert all(s["kind"] == "csv" for s in specs)
+    assert specs[-1]["stop"] == size
+    assert all(a["stop"] == b["start"] for a, b in zip(specs, specs[1:]))
+    widths = [s["stop"] - s["start"] for s in specs[:-1]]
+    assert max(widths) - min(widths) < 1_000  # equal ranges up to the record end after the cut
+    raw = quoted_csv.read_bytes()
+    assert all(raw[s["stop"] - 1:s["stop"]] == b"\n" for s in specs)
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_ranges_read_back_as_the_whole_file(quoted_csv, slots):
+    whole, _ = read_table(quoted_csv)
+    parts = [read_partition(s) for s in plan_partitions([quoted_csv], 9_000, slots=slots)]
+    got = pd.concat(parts).drop(columns="source_file")
+    assert (got["Surname"].str.contains("\n")).sum() == 3  # never cut inside a quoted cell
+    assert got.index.tolist() == whole.index.tolist()  # line numbers: title line + header first
+    assert got.index[0] == 3 and got.index[-1] == whole.index[-1]
+    pd.testing.assert_frame_equal(got.astype(str), whole.astype(str))
+
+
+def test_small_or_unsplittable_files_stay_whole(quoted_csv, tmp_path):
+    import gzip
+
+    gz = tmp_path / "big.csv.gz"
+    gz.write_bytes(gzip.compress(quoted_csv.read_bytes()))
+    assert plan_partitions([quoted_csv], 10 ** 9, slots=2) == [{"kind": "file", "path": str(quoted_csv)}]
+    assert [s["kind"] for s in plan_partitions([gz], 100, slots=2)] == ["file"]
