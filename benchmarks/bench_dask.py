@@ -13,7 +13,9 @@ of each process is kept (for Dask: the client, which also runs the scheduler and
 and each worker). The two commands alternate (local first in odd runs, Dask first in even
 runs) so both see the same load. Goals (issue 18): Dask wall <= local wall; every worker
 <= 1.5 GB. CPU-s are those of the whole process tree. The load average is reported: other
-jobs share the 2 cores, read the ratios more than the seconds. ``--json`` prints the table rows as JSON.
+jobs share the 2 cores, read the ratios more than the seconds. Before each command the disk
+caches are flushed (``os.sync``) so that the writeback of the previous command's output does
+not run during the next one. ``--json`` prints the table rows as JSON.
 """
 from __future__ import annotations
 
@@ -43,6 +45,10 @@ def run_sampled(cmd: list[str]) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}
     log = CACHE / "out" / f"dask_child_{os.getpid()}.log"
     peak: dict[int, float] = {}
+    # the previous command's output (300-400 MB) is written back to disk first: otherwise the
+    # kernel's writeback of it runs during this command and is charged to whichever goes second
+    os.sync()
+    time.sleep(1.0)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log, "wb") as fh:
         t0 = time.perf_counter()
