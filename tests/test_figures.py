@@ -38,6 +38,9 @@ def test_roc_figure_point_and_challenger(data):
     assert pt.x[0] == pytest.approx(1 - recall_score(1 - y, 1 - pred))  # false positive rate
     assert pt.y[0] == pytest.approx(recall_score(y, pred))
     assert "ROC" in fig.layout.title.text and fig.layout.xaxis.title.text
+    model = fig.data[0]  # thinned and rounded for the browser, ends kept
+    assert len(model.x) <= F.MAX_CURVE_POINTS and model.x[0] == 0.0 and model.x[-1] == 1.0
+    assert all(v == round(v, F.CURVE_DECIMALS) for v in model.y)
 
 
 def test_pr_figure_point(data):
@@ -69,8 +72,16 @@ def test_score_distribution_per_class(data):
     y, p = data
     fig = F.score_distribution_figure(p, y, 0.5)
     assert [t.name for t in fig.data] == ["stayed", "churned"]
-    assert len(fig.data[0].x) == (y == 0).sum() and len(fig.data[1].x) == (y == 1).sum()
-    assert len(F.score_distribution_figure(p).data) == 1
+    # counted on the server: 40 bars per class, not one number per customer
+    edges = np.linspace(0, 1, 41)
+    for trace, cls in zip(fig.data, (0, 1)):
+        assert trace.type == "bar" and len(trace.x) == 40
+        assert list(trace.y) == np.histogram(p[y == cls], bins=edges)[0].tolist()
+        assert sum(trace.y) == (y == cls).sum()
+    assert trace.x[0] == pytest.approx(0.0125) and trace.x[-1] == pytest.approx(0.9875)
+    only = F.score_distribution_figure(np.array([0.0, 0.5, 1.0, 1.0])).data
+    assert len(only) == 1 and [i for i, v in enumerate(only[0].y) if v] == [0, 20, 39]
+    assert only[0].y[-1] == 2  # 1.0 falls in the last bin (closed on the right)
 
 
 def test_reliability_lift_gains_net_value_tiers(data):
@@ -83,7 +94,7 @@ def test_reliability_lift_gains_net_value_tiers(data):
     x, g, _ = cumulative_gains(y, p)
     gains = F.cumulative_gains_figure(x, g)
     assert gains.data[0].x[-1] == 1.0 and gains.data[0].y[-1] == 1.0
-    assert len(gains.data[0].x) <= 2000
+    assert len(gains.data[0].x) <= F.MAX_CURVE_POINTS
     curve = net_value_curve(p, 1000, 50, 0.3)
     nv = F.net_value_figure(curve, threshold=0.5)
     star = _trace(nv, "best threshold")

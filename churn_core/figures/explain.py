@@ -37,7 +37,7 @@ _X_LABEL = "SHAP value (change in churn probability)"
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int, **kw) -> go.Figure:
     fig.update_layout(title=dict(text=title, font=dict(size=15)), xaxis_title=x,
                       yaxis_title=y, height=height, margin=dict(l=10, r=10, t=45, b=10),
-                      template="plotly_white", **kw)
+                      **kw)
     return fig
 
 
