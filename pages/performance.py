@@ -203,23 +203,38 @@ def threshold_views() -> None:
     def fig(name: str, build):
         return _ui.derived("figure", None, build, name, float(threshold), *ch)
 
-    a, b = st.columns(2)
-    a.plotly_chart(fig("roc", lambda: wb.figures.roc_figure(
-        ev.roc_at(threshold), challenger=getattr(challenger, "roc", None), name="MLP",
-        challenger_name="gradient boosting")), key="perf_roc")
-    b.plotly_chart(fig("pr", lambda: wb.figures.pr_figure(
-        ev.pr_at(threshold), challenger=getattr(challenger, "pr", None),
-        base_rate=rep.base_rate, name="MLP", challenger_name="gradient boosting")),
-        key="perf_pr")
-    a, b = st.columns(2)
-    a.plotly_chart(fig("cm", lambda: wb.figures.confusion_matrix_figure(at)), key="perf_cm")
-    b.plotly_chart(fig("sweep", lambda: wb.figures.metrics_vs_threshold_figure(
-        _ui.get_sweep(), threshold)), key="perf_sweep")
-    st.plotly_chart(fig("dist", lambda: wb.figures.score_distribution_figure(
-        ev.p_test, ev.y_test, threshold)), key="perf_dist")
-    st.caption("Good separation: churners pile up on the right, loyal customers on the "
-               "left. Customers right of the dashed line are flagged.")
+    a, b = st.columns([2, 3])
+    with a:
+        st.markdown(f"**Confusion matrix** at threshold {at.threshold:.2f} (test split)")
+        st.table(wb.figures.confusion_matrix_table(at))
+        st.caption("Rows: what really happened. Columns: what the model says at this threshold.")
+    with b:
+        # one chart at a time: each chart drawn is redrawn by the browser on every move of the
+        # slider (five charts made a move cost 3-4x the browser time of one; issue 18)
+        view = st.segmented_control("Chart", list(_VIEWS), default=_VIEWS[0], key="perf_view",
+                                    help="Each chart marks the current decision threshold.")
+        view = view or _VIEWS[0]
+        if view == "Score distribution":
+            st.plotly_chart(fig("dist", lambda: wb.figures.score_distribution_figure(
+                ev.p_test, ev.y_test, threshold)), key="perf_dist")
+            st.caption("Good separation: churners pile up on the right, loyal customers on the "
+                       "left. Customers right of the dashed line are flagged.")
+        elif view == "Metrics vs threshold":
+            st.plotly_chart(fig("sweep", lambda: wb.figures.metrics_vs_threshold_figure(
+                _ui.get_sweep(), threshold)), key="perf_sweep")
+        elif view == "ROC curve":
+            st.plotly_chart(fig("roc", lambda: wb.figures.roc_figure(
+                ev.roc_at(threshold), challenger=getattr(challenger, "roc", None), name="MLP",
+                challenger_name="gradient boosting")), key="perf_roc")
+        else:
+            st.plotly_chart(fig("pr", lambda: wb.figures.pr_figure(
+                ev.pr_at(threshold), challenger=getattr(challenger, "pr", None),
+                base_rate=rep.base_rate, name="MLP", challenger_name="gradient boosting")),
+                key="perf_pr")
 
+
+#: The threshold charts, one shown at a time (the first by default).
+_VIEWS = ("Score distribution", "Metrics vs threshold", "ROC curve", "Precision-recall curve")
 
 threshold_views()
 

@@ -135,3 +135,23 @@ def test_value_set_on_score_page_drives_the_net_value_strategy(app_models):  # n
     _, _, brute300 = _best_net_value(300.0, 45.0, 0.25)
     assert brute300 != pytest.approx(brute)
     assert any(f"{brute300:,.0f} USD" in c.value for c in at.caption)
+
+
+def test_one_threshold_chart_at_a_time_and_the_confusion_table(perf_app):
+    """The slider redraws one chart (the analyst picks which) and a plain confusion table."""
+    at = perf_app
+    at.slider(key="threshold_slider_performance").set_value(0.45).run()
+    y, p = eval_test_arrays(load_bundle("default"))
+    pred = (p >= 0.45).astype(int)
+    table = [t for t in at.table if "model says: churns" in t.value.columns][0].value
+    assert table.loc["actually churned", "model says: churns"].startswith(f"{((pred == 1) & (y == 1)).sum():,} ")
+    assert table.loc["actually stayed", "model says: churns"].startswith(f"{((pred == 1) & (y == 0)).sum():,} ")
+    names = {"Score distribution": "stayed", "Metrics vs threshold": "precision",
+             "ROC curve": "MLP (ROC-AUC", "Precision-recall curve": "MLP (PR-AUC"}
+    for view, trace in names.items():
+        at.segmented_control(key="perf_view").set_value(view).run()
+        assert_no_exception(at)
+        shown = [c for c in at.get("plotly_chart") if '"threshold 0.45' in c.proto.spec
+                 or "0.45" in c.proto.spec]
+        assert len(shown) == 1, view  # one threshold chart, marked at 0.45
+        assert f'"name":"{trace}' in shown[0].proto.spec, view

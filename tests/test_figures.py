@@ -105,3 +105,13 @@ def test_reliability_lift_gains_net_value_tiers(data):
     tf = F.tier_summary_figure(s)
     assert list(tf.data[0].x) == ["High", "Medium", "Low"]
     assert list(tf.data[0].y) == s["customers"].tolist()
+
+
+def test_confusion_matrix_table_counts(data):
+    y, p = data
+    m = threshold_metrics(y, p, 0.5)
+    t = F.confusion_matrix_table(m)
+    assert t.shape == (2, 2) and list(t.index) == ["actually stayed", "actually churned"]
+    counts = t.apply(lambda col: col.str.split(" ").str[0].str.replace(",", "").astype(int))
+    np.testing.assert_array_equal(counts.to_numpy(), m.confusion_matrix())
+    assert t.iloc[1, 1].endswith("churners caught") and t.iloc[0, 1].endswith("false alarms")

@@ -19,6 +19,7 @@ __all__ = [
     "roc_figure",
     "pr_figure",
     "confusion_matrix_figure",
+    "confusion_matrix_table",
     "metrics_vs_threshold_figure",
     "score_distribution_figure",
     "reliability_figure",
@@ -176,6 +177,28 @@ def confusion_matrix_figure(m, split: str = "test") -> go.Figure:
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, f"Confusion matrix at threshold {m.threshold:.2f} ({split} split)",
                    "model says", "what really happened", height=340)
+
+
+def confusion_matrix_table(m) -> pd.DataFrame:
+    """The 2x2 confusion matrix as a small table of counts with plain labels (drawn as plain
+    text: cheaper for the browser than a heatmap on every threshold move).
+
+    Parameters
+    ----------
+    m : churn_core.evaluate.metrics.ThresholdMetrics
+
+    Returns
+    -------
+    DataFrame of shape (2, 2)
+        Index "actually stayed", "actually churned"; columns "model says: stays", "model
+        says: churns"; cells such as ``"1,234 stayed, not flagged"`` (counts of
+        ``[[tn, fp], [fn, tp]]``).
+    """
+    return pd.DataFrame(
+        [[f"{m.tn:,} stayed, not flagged", f"{m.fp:,} false alarms"],
+         [f"{m.fn:,} churners missed", f"{m.tp:,} churners caught"]],
+        index=["actually stayed", "actually churned"],
+        columns=["model says: stays", "model says: churns"])
 
 
 def metrics_vs_threshold_figure(table: pd.DataFrame, threshold: float,

@@ -10,6 +10,7 @@ from churn_core.figures.data import OUTCOME_COLORS, distribution_figure, loss_fi
 from churn_core.figures.explain import (LOWERS, RAISES, beeswarm_figure, customer_table,
                                         dependence_figure, importance_figure, waterfall_figure)
 from churn_core.figures.performance import (COLORS, TIER_COLORS, confusion_matrix_figure,
+                                            confusion_matrix_table,
                                             cumulative_gains_figure, fairness_figure, lift_figure,
                                             metrics_vs_threshold_figure, net_value_figure,
                                             pr_figure, reliability_figure, roc_figure,
@@ -20,7 +21,8 @@ __all__ = [
     "OUTCOME_COLORS", "distribution_figure", "loss_figure",
     "LOWERS", "RAISES", "beeswarm_figure", "customer_table", "dependence_figure",
     "importance_figure", "waterfall_figure",
-    "COLORS", "TIER_COLORS", "confusion_matrix_figure", "cumulative_gains_figure", "fairness_figure",
+    "COLORS", "TIER_COLORS", "confusion_matrix_figure", "confusion_matrix_table",
+    "cumulative_gains_figure", "fairness_figure",
     "lift_figure", "metrics_vs_threshold_figure", "net_value_figure", "pr_figure",
     "reliability_figure", "roc_figure", "score_distribution_figure", "tier_summary_figure",
 ]
