@@ -79,68 +79,55 @@ class FusedFirstLayer:
             raise ValueError(f"the kernel has shape {w.shape}, the encoding {pre.n_features_out} columns")
         self._pre = pre
         self._plan = numeric_plan(pre)
-        parts: list[np.ndarray] = []
-        size = 0
-
-        def add(rows: np.ndarray) -> int:
-            nonlocal size
-            parts.append(rows)
-            size += len(rows)
-            return size - len(rows)
-
-        self._groups = []  # (table offset, [(column, stride)])
-        group: list[tuple[str, int, int]] = []
-        cats = pre.blocks[len(pre.numeric):]
-        for i, (col, start, stop) in enumerate(cats):
-            group.append((col, start, stop))
-            combos = int(np.prod([b - a + 1 for _, a, b in group]))
-            nxt = cats[i + 1] if i + 1 < len(cats) else None
-            if nxt is None or combos * (nxt[2] - nxt[1] + 1) > MAX_GROUP_ROWS:
-                table, strides = np.zeros((combos, w.shape[1])), []
-                stride = 1
-                for gcol, a, b in group:  # digit of a column: its code + 1 (0: missing/unseen)
-                    digit = (np.arange(combos) // stride) % (b - a + 1)
-                    table += np.vstack([np.zeros((1, w.shape[1])), w[a:b]])[digit]
-                    strides.append((gcol, stride))
-                    stride *= b - a + 1
-                self._groups.append((add(table), strides))
-                group = []
-        self._numeric = []  # (column index, edges or None, P offset, Q offset)
-        self._flags = []  # (column index, table row)
+        zero = np.zeros((1, w.shape[1]))
+        # rows summed with weight 1, one per digit: a category's code + 1 (0: missing or
+        # unseen), a numeric column's segment (P)
+        sources = [(("cat", col), np.vstack([zero, w[a:b]])) for col, a, b in pre.blocks[len(pre.numeric):]]
+        weighted = []  # (column index, edges or None, Q rows)
         self._bins = {}  # numeric column index -> (lower edge, width) per segment
         for j, (col, start, stop) in enumerate(pre.blocks[: len(pre.numeric)]):
             mean, std = pre.means[col], pre.scales[col]
             w_z = w[start]
-            first_ple = start + 1 + (col in pre.missing_indicator)
-            if col in pre.missing_indicator:
-                self._flags.append((j, start + 1))
             if col not in pre.edges:
-                self._numeric.append((j, None, -1, add(w_z[None, :])))
+                weighted.append((j, None, w_z[None, :]))
                 continue
             e = np.asarray(pre.edges[col], np.float64)
-            w_ple = w[first_ple:stop]
+            w_ple = w[start + 1 + (col in pre.missing_indicator):stop]
             lo, width = e[:-1], e[1:] - e[:-1]
-            below = np.vstack([np.zeros((1, w.shape[1])), np.cumsum(w_ple, axis=0)])  # rows t < b
-            p = np.vstack([np.zeros((1, w.shape[1])), below[:-1] + ((lo - mean) / std)[:, None] * w_z,
-                           below[-1:]])
-            q = np.vstack([w_z, w_ple + (width / std)[:, None] * w_z, w_z])
-            self._numeric.append((j, e, add(p), add(q)))
+            below = np.vstack([zero, np.cumsum(w_ple, axis=0)])  # below[b]: the rows t < b + 1
+            sources.append((("seg", j), np.vstack([zero, below[:-1] + ((lo - mean) / std)[:, None] * w_z,
+                                                   below[-1:]])))
+            weighted.append((j, e, np.vstack([w_z, w_ple + (width / std)[:, None] * w_z, w_z])))
             # lower edge and width of the bin of each segment (0 and T + 1: the outer bins)
             self._bins[j] = (np.concatenate([lo[:1], lo, lo[-1:]]), np.concatenate([width[:1], width, width[-1:]]))
-        flag_rows = [add(w[row][None, :]) for _, row in self._flags]
-        self._flags = [(j, at) for (j, _), at in zip(self._flags, flag_rows)]
-        # the bias goes into the first table summed with weight 1 by every row, else its own row
-        always = [(off, len(e) + 1) for _, e, off, _ in self._numeric if e is not None]
-        if self._groups:
-            off = self._groups[0][0]
-            always.insert(0, (off, len(parts[0])))
-        self._bias_row = None if always else add(np.zeros((1, w.shape[1])))
-        table = np.vstack(parts)
-        off, span = always[0] if always else (self._bias_row, 1)
-        table[off:off + span] += np.asarray(bias, np.float64)
-        self.table = np.ascontiguousarray(table, dtype=np.float32)
-        self.width = (len(self._groups) + sum(1 if e is None else 2 for _, e, _, _ in self._numeric)
-                      + len(self._flags) + (self._bias_row is not None))
+        parts: list[np.ndarray] = []
+        self._groups = []  # (table offset, [(digit key, stride)])
+        for group in _grouped([len(rows) for _, rows in sources]):
+            combos = int(np.prod([len(sources[i][1]) for i in group]))
+            table, strides, stride = np.zeros((combos, w.shape[1])), [], 1
+            for i in group:
+                key, rows = sources[i]
+                table += rows[(np.arange(combos) // stride) % len(rows)]
+                strides.append((key, stride))
+                stride *= len(rows)
+            self._groups.append((sum(map(len, parts)), strides))
+            parts.append(table)
+        self._bias_row = None if parts else 0  # the bias: in the first table, else its own row
+        if parts:
+            parts[0] += np.asarray(bias, np.float64)
+        else:
+            parts.append(np.asarray(bias, np.float64)[None, :])
+        self._numeric = []  # (column index, edges or None, Q offset)
+        for j, e, q in weighted:
+            self._numeric.append((j, e, sum(map(len, parts))))
+            parts.append(q)
+        self._flags = []  # (column index, table row)
+        for j, col in enumerate(pre.numeric):
+            if col in pre.missing_indicator:
+                self._flags.append((j, sum(map(len, parts))))
+                parts.append(w[pre.blocks[j][1] + 1][None, :])
+        self.table = np.ascontiguousarray(np.vstack(parts), dtype=np.float32)
+        self.width = len(self._groups) + len(self._numeric) + len(self._flags) + (self._bias_row is not None)
 
     def entries(self, df: pd.DataFrame, codes: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Table rows and weights of every row of ``df``.
@@ -166,15 +153,9 @@ class FusedFirstLayer:
             codes = pre.category_codes(df)
         index = np.empty((n, self.width), np.int32)
         weight = np.ones((n, self.width), np.float32)
-        k = 0
-        for offset, strides in self._groups:
-            combo = np.full(n, offset, np.int64)
-            for col, stride in strides:
-                combo += (codes[col].codes + 1) * stride
-            index[:, k] = combo
-            k += 1
-        flags = {}
-        for j, e, p_at, q_at in self._numeric:
+        digits = {("cat", col): c.codes + 1 for col, c in codes.items()}
+        flags, k = {}, len(self._groups)
+        for j, e, q_at in self._numeric:
             x = as_float(df[pre.numeric[j]])
             missing = ~np.isfinite(x)
             flags[j] = missing
@@ -187,7 +168,7 @@ class FusedFirstLayer:
                 index[:, k], weight[:, k] = q_at, np.clip((x - mean) / std, -Z_CLIP, Z_CLIP)
                 k += 1
                 continue
-            seg = _segments(e, x)  # e[seg-1] < x <= e[seg]
+            seg = digits[("seg", j)] = _segments(e, x)  # e[seg-1] < x <= e[seg]
             lo, width = self._bins[j]
             f = np.subtract(x, lo.take(seg))
             f /= width.take(seg)  # the float64 operations of numeric_encoder for bin seg
@@ -196,11 +177,14 @@ class FusedFirstLayer:
             if outside.any():  # constant PLE: the weight of Q = W_z is z
                 f[outside] = np.clip((x[outside] - mean) / std, -Z_CLIP, Z_CLIP)
             index[:, k] = seg
-            index[:, k] += p_at
-            index[:, k + 1] = seg
-            index[:, k + 1] += q_at
-            weight[:, k + 1] = f
-            k += 2
+            index[:, k] += q_at
+            weight[:, k] = f
+            k += 1
+        for g, (offset, strides) in enumerate(self._groups):
+            combo = np.full(n, offset, np.int32)
+            for key, stride in strides:
+                combo += np.multiply(digits[key], stride, dtype=np.int32)  # seg: int8
+            index[:, g] = combo
         for j, row in self._flags:
             index[:, k], weight[:, k] = row, flags[j]
             k += 1
@@ -293,15 +277,22 @@ def fused_first_layer(net, pre) -> FusedFirstLayer | None:
         return layer
 
 
+def _grouped(sizes: list[int]) -> list[list[int]]:
+    """Consecutive sources (digits each) in groups of at most :data:`MAX_GROUP_ROWS`
+    combinations (a source with more digits stays alone)."""
+    groups, group, combos = [], [], 1
+    for i, size in enumerate(sizes):
+        if group and combos * size > MAX_GROUP_ROWS:
+            groups.append(group)
+            group, combos = [], 1
+        group.append(i)
+        combos *= size
+    return groups + ([group] if group else [])
+
+
 def _table_rows(pre) -> int:
     """Rows :class:`FusedFirstLayer` would stack (without building it)."""
-    n = 0
-    group = 1
-    cats = pre.blocks[len(pre.numeric):]
-    for i, (_, a, b) in enumerate(cats):
-        group *= b - a + 1
-        if i + 1 == len(cats) or group * (cats[i + 1][2] - cats[i + 1][1] + 1) > MAX_GROUP_ROWS:
-            n, group = n + group, 1
-    for col in pre.numeric:
-        n += 2 * (len(pre.edges[col]) + 1) if col in pre.edges else 1
-    return n + len(pre.missing_indicator) + 1
+    sizes = [b - a + 1 for _, a, b in pre.blocks[len(pre.numeric):]]
+    sizes += [len(pre.edges[c]) + 1 for c in pre.numeric if c in pre.edges]
+    n = sum(int(np.prod([sizes[i] for i in g])) for g in _grouped(sizes)) or 1
+    return n + sum(len(pre.edges[c]) + 1 if c in pre.edges else 1 for c in pre.numeric) + len(pre.missing_indicator)
