@@ -8,9 +8,6 @@ categorical column one 1 (or none for a missing or unseen value). So the first l
 pre-activation ``X @ W + bias`` of a row is a sum of a few weighted rows of tables computed
 once from ``W`` (float64, then float32):
 
-* each **categorical group** (columns whose category combinations, missing included, number
-  at most :data:`MAX_GROUP_ROWS`): one table row per combination, the sum of its one-hot
-  rows of ``W`` (the first table also holds the bias), weight 1;
 * each **numeric column with PLE edges**: the segment ``s`` of ``x`` (``s = 0`` for
   ``x <= e_0``, ``b`` inside bin ``b``, ``T + 1`` above ``e_T``) picks two rows, ``P[s]``
   with weight 1 and ``Q[s]`` with weight ``g``. Inside the edges, ``z = (e_{b-1} - mean) /
@@ -19,17 +16,34 @@ once from ``W`` (float64, then float32):
   outside them the PLE components are constant (all 0 or all 1: ``P[0] = 0``, ``P[T+1] =
   sum_t W_t``), ``Q = W_z`` and ``g = z``;
 * a **numeric column without edges** (standard encoding, few distinct values): ``W_z`` with
-  weight ``z``; a **missing flag**: its row with weight 0 or 1.
+  weight ``z``; a **missing flag**: its row with weight 0 or 1;
+* the rows of weight 1, each categorical column's one-hot row (none when missing or unseen)
+  and each ``P[s]``, are summed in advance for every combination of consecutive columns
+  whose combinations number at most :data:`MAX_GROUP_ROWS` (one table per group; the first
+  also holds the bias).
 
 ``x``, ``z`` and ``f`` are computed as :func:`churn_core.model.encoding.numeric_encoder`
 computes them (median imputation, the fitted fences, the same float64 operations and clips),
-so the weights are the encoded row's own float32 numbers. The weighted sum of the 11 rows of
-the default model (5 categorical columns in one table, 5 numeric columns) is a sparse
-product (``scipy.sparse``, CSR times the dense table, each row's terms added in a fixed
-order) instead of the dense ``(rows, 87) @ (87, 256)`` one, and no encoded matrix is built.
+so the weights are the encoded row's own float32 numbers. The weighted sum of a customer's
+table rows is a sparse product (``scipy.sparse``, CSR times the dense table, each row's terms
+added in a fixed order) instead of the dense ``(rows, 87) @ (87, 256)`` one, and no encoded
+matrix is built. Anything else (no NumPy network, an encoding that does not feed it, tables
+over :data:`MAX_TABLE_BYTES`) is scored by the dense path, as ``DenseNetwork.predict`` is.
 The result differs from the dense product by float32 rounding only (other sums in another
-order): probabilities within 2e-6 on the sample data (``tests/test_numpy_net.py``). Each row
-is computed alone, so its numbers do not depend on the batch it is in.
+order; the tables are summed in float64): probabilities within 2e-6 of the dense path in the
+tests (``tests/test_numpy_net.py``), 1.8e-7 at most and the same labels on the 1M-row
+benchmark file. Each row is computed alone, so its first-layer numbers do not depend on the
+batch it is in (the later layers' BLAS products still do, as on the dense path).
+
+The default model sums 9 rows per customer (the 5 categorical columns in a table of 540 rows,
+the 5 ``P`` in tables of 361, 156 and 19 rows, 5 ``Q`` rows) from a 1.1 MB table. Measured 2026-12-06 on 1M rows of
+the benchmark bundle, one thread, warm: the first layer 0.37 CPU-s (0.08 of it the table rows
+and weights) against 0.15 for the encoding plus about 0.5 for the dense product; the forward
+pass with its encoding 0.68-0.72 instead of 1.06-1.19 CPU-s; whole ``score`` processes 0.2-0.5
+CPU-s less (``benchmarks/RESULTS.md``). Tried: 11 rows per customer (numeric ``P`` tables
+apart) 0.43 CPU-s; the same sums with NumPy gathers 1.3 CPU-s (a pass over the output per
+term); SciPy's private ``csr_matvecs`` into a reused array 0.02-0.06 CPU-s less, not worth a
+private API.
 """
 from __future__ import annotations
 
@@ -40,7 +54,7 @@ import pandas as pd
 
 from churn_core.model.encoding import Z_CLIP, as_float, numeric_plan
 
-#: Most rows of one categorical table (the product of its columns' categories + 1).
+#: Most rows of one grouped table: the product of its columns' categories + 1 and segments.
 MAX_GROUP_ROWS = 1024
 #: Largest table built (float32 bytes); a wider model is scored by the dense path.
 MAX_TABLE_BYTES = 16 * 2 ** 20
@@ -67,8 +81,9 @@ class FusedFirstLayer:
     Attributes
     ----------
     table : ndarray of shape (n_table_rows, units), float32
-        The stacked tables (categorical groups, then per numeric column ``P``, ``Q`` or
-        ``W_z``, then the missing flags' rows).
+        The stacked tables: the grouped rows of weight 1 (categorical columns and numeric
+        ``P``; bias included), else the bias row; per numeric column ``Q`` (or ``W_z``);
+        the missing flags' rows.
     width : int
         Table rows summed per customer (the sparse row's entries).
     """
