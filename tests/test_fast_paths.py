@@ -113,7 +113,10 @@ def test_category_fast_path_equals_normalising_path(tiny_bundle, sample_df, vari
         assert pre.missing_counts(probe, pre.category_codes(probe)) == pre.missing_counts(probe)
     p = tiny_bundle.predict_proba(valid)
     assert np.array_equal(p, tiny_bundle.predict_proba(valid, codes=pre.category_codes(valid)))
-    assert np.array_equal(p, tiny_bundle.calibrate(tiny_bundle.predict_encoded(pre.transform(valid))))
+    # scoring's fused first layer vs the encoded matrix: float32 rounding apart (the same
+    # bytes before the fused layer, only because both ran the same dense product)
+    raw = tiny_bundle.predict_proba(valid, calibrated=False)
+    assert np.abs(raw - tiny_bundle.predict_encoded(pre.transform(valid))).max() <= 2e-6
 
 
 _NUM_TEXT = st.one_of(st.none(), st.sampled_from(["1", " 2 ", "3.5", "1e3", "-0", "nan", "NaN", "inf", "-inf", "NA",

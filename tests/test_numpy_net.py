@@ -259,3 +259,153 @@ print("TF" if {{"tensorflow", "keras"}} & set(sys.modules) else "NO-TF")
     res = _fresh(code)
     assert res.returncode == 0, res.stderr[-3000:]
     assert res.stdout.strip().splitlines()[-1] == "NO-TF"
+
+
+# ---------------------------------------------------------------- the fused first layer
+def _packed_chain(d: int, members: int, h0: int, h1: int, seed: int) -> DenseNetwork:
+    """A random packed ensemble as ``dense_chain`` saves it (block-diagonal after the first)."""
+    rng = np.random.default_rng(seed)
+
+    def block_diag(blocks):
+        out = np.zeros((sum(b.shape[0] for b in blocks), sum(b.shape[1] for b in blocks)), np.float32)
+        r = c = 0
+        for b in blocks:
+            out[r:r + b.shape[0], c:c + b.shape[1]] = b
+            r, c = r + b.shape[0], c + b.shape[1]
+        return out
+
+    w0 = rng.normal(0, 0.4, (d, members * h0)).astype(np.float32)
+    w1 = block_diag([rng.normal(0, 0.3, (h0, h1)).astype(np.float32) for _ in range(members)])
+    w2 = block_diag([rng.normal(0, 0.5, (h1, 1)).astype(np.float32) for _ in range(members)])
+    head = np.full((members, 1), 1 / members, np.float32)
+    return DenseNetwork([(w0, rng.normal(0, 0.1, members * h0), "relu"),
+                         (w1, rng.normal(0, 0.1, members * h1), "relu"),
+                         (w2, rng.normal(0, 0.1, members), "sigmoid"), (head, np.zeros(1), "linear")])
+
+
+def _odd_rows(valid, pre):
+    """``valid`` with rows that exercise every rule of the encoding: blanks, unseen and
+    missing categories, values below / above the PLE edges, exactly on them, beyond the
+    fences (1e39), and infinities."""
+    df = valid.copy()
+    num, cat = pre.numeric, pre.categorical
+    df.iloc[0, [df.columns.get_loc(c) for c in num]] = np.nan
+    df.iloc[1, [df.columns.get_loc(c) for c in cat]] = "Mars"
+    df.iloc[2, [df.columns.get_loc(c) for c in cat]] = None
+    for i, col in enumerate(num):
+        e = pre.edges.get(col, [0.0, 1.0])
+        at = df.columns.get_loc(col)
+        df.iloc[3, at], df.iloc[4, at] = e[0] - 1.0, e[-1] + 1.0  # below / above the edges
+        df.iloc[5, at], df.iloc[6, at] = e[0], e[-1]  # on the outer edges
+        df.iloc[7, at] = e[min(i + 1, len(e) - 1)]  # on an inner edge
+        df.iloc[8, at], df.iloc[9, at], df.iloc[10, at] = 1e39, -1e39, np.inf  # past the fences
+    return df
+
+
+@pytest.fixture(scope="module")
+def valid_rows(sample_df, sample_schema):
+    from churn_core.data.validate import validate
+
+    return validate(sample_df, sample_schema, require_target=True).valid
+
+
+@pytest.mark.parametrize("options", [
+    {"numeric_encoding": "ple"},
+    {"numeric_encoding": "ple", "missing_indicator": True, "ple_bins": 4},
+    {"numeric_encoding": "standard", "missing_indicator": True},
+], ids=["ple", "ple-flags-4-bins", "standard"])
+@pytest.mark.parametrize("packed", [True, False], ids=["packed", "single"])
+@pytest.mark.parametrize("group_rows", [1024, 4], ids=["one-table", "split-tables"])
+def test_fused_first_layer_equals_the_dense_product(valid_rows, sample_schema, options, packed,
+                                                     group_rows, monkeypatch):
+    from churn_core.model import fused
+    from churn_core.model.preprocess import Preprocessor
+
+    monkeypatch.setattr(fused, "MAX_GROUP_ROWS", group_rows)
+    train = valid_rows.iloc[:2000].copy()
+    train.iloc[::7, train.columns.get_loc(sample_schema.numeric[0])] = np.nan  # blanks -> a flag
+    pre = Preprocessor.fit(train, sample_schema, **options)
+    assert bool(pre.missing_indicator) == bool(options.get("missing_indicator"))
+    d = pre.n_features_out
+    net = _packed_chain(d, 4, 8, 4, seed=7) if packed else DenseNetwork(
+        [(np.random.default_rng(8).normal(0, 0.4, (d, 12)).astype(np.float32), np.full(12, 0.1), "relu"),
+         (np.random.default_rng(9).normal(0, 0.4, (12, 1)).astype(np.float32), np.zeros(1), "sigmoid")])
+    assert (net.parts is not None) == packed
+    layer = fused.fused_first_layer(net, pre)
+    assert layer is not None and fused.fused_first_layer(net, pre) is layer  # built once
+    df = _odd_rows(valid_rows.iloc[2000:2600], pre)
+    X = pre.transform(df)
+    w, b, _ = net.layers[0]
+    exact = X.astype(np.float64) @ w.astype(np.float64) + b
+    got = np.vstack([h for _, h in layer.batches(df, 256)])
+    assert got.dtype == np.float32 and got.shape == exact.shape
+    # float32 rounding of a sum of at most a few hundred terms of this size
+    assert np.abs(got - exact).max() <= 2e-5 * max(1.0, np.abs(exact).max())
+    p_dense = net.predict(X)
+    p_fused = net.predict_batches(layer.batches(df, 256), len(df), first_layer=True)
+    assert np.abs(p_fused - p_dense).max() <= 2e-6
+    # the first layer of a row has the same bytes in any batch (each row is summed alone);
+    # the later layers' BLAS products depend on the batch, as on the dense path
+    assert np.vstack([h for _, h in layer.batches(df, 37)]).tobytes() == got.tobytes()
+    assert next(layer.batches(df.iloc[[4]], 256))[1].tobytes() == got[4:5].tobytes()
+    assert net.predict_batches(layer.batches(df, 256), len(df), first_layer=True).tobytes() == p_fused.tobytes()
+    one = df.iloc[[4]]
+    assert abs(net.predict_batches(layer.batches(one, 256), 1, first_layer=True)[0] - p_dense[4]) <= 2e-6
+    # a whole categorical column missing, another unseen: their one-hot blocks are all zeros
+    blank = df.copy()
+    blank[pre.categorical[0]] = None
+    blank[pre.categorical[-1]] = "never seen"
+    X = pre.transform(blank)
+    assert not X[:, pre.blocks[len(pre.numeric)][1]:pre.blocks[len(pre.numeric)][2]].any()
+    p = net.predict_batches(layer.batches(blank, 4096), len(blank), first_layer=True)
+    assert np.abs(p - net.predict(X)).max() <= 2e-6
+
+
+def test_bundles_score_with_the_fused_layer_like_the_dense_path(tiny_bundle, valid_rows, monkeypatch):
+    """The shipped default model (10,000 real-shaped rows) and the tiny test bundle: the
+    probabilities of ``predict_proba`` (fused) within 2e-6 of the encoded matrix's, the same
+    labels except within 1e-6 of the threshold, the same bytes call after call."""
+    from churn_core import config
+    from churn_core.data.validate import validate
+    from churn_core.io.reader import read_table
+    from churn_core.model import fused
+
+    default = load_bundle(config.DEFAULT_MODEL_NAME, ROOT / "models")
+    df, _ = read_table(config.SAMPLE_CSV)
+    rows = validate(df, default.schema, require_target=False).valid
+    for bundle, valid in ((default, rows), (tiny_bundle, valid_rows)):
+        pre, net = bundle.preprocessor, bundle.light_network()
+        odd = _odd_rows(valid, pre)
+        assert fused.fused_first_layer(net, pre) is not None
+        p = bundle.predict_proba(odd, calibrated=False)
+        p_dense = net.predict(pre.transform(odd))
+        assert np.abs(p - p_dense).max() <= 2e-6
+        t = bundle.default_threshold
+        differ = (p >= t) != (p_dense >= t)
+        assert np.all(np.abs(p_dense[differ] - t) <= 1e-6)
+        assert bundle.predict_proba(odd, calibrated=False).tobytes() == p.tobytes()
+        assert abs(bundle.predict_proba(odd.iloc[4:5], calibrated=False)[0] - p_dense[4]) <= 2e-6
+    # a model too wide for the tables is scored by the dense path, bit for bit as before
+    monkeypatch.setattr(fused, "MAX_TABLE_BYTES", 0)
+    net.__dict__.pop("_fused", None)
+    assert fused.fused_first_layer(net, pre) is None
+    dense = tiny_bundle.predict_proba(valid_rows, calibrated=False)
+    assert dense.tobytes() == net.predict(pre.transform(valid_rows)).tobytes()
+    net.__dict__.pop("_fused", None)
+
+
+def test_the_fused_layer_follows_a_changed_preprocessor(valid_rows, sample_schema):
+    from churn_core.model.fused import fused_first_layer
+    from churn_core.model.preprocess import Preprocessor
+
+    pre = Preprocessor.fit(valid_rows.iloc[:1000], sample_schema, numeric_encoding="ple")
+    net = _packed_chain(pre.n_features_out, 2, 4, 2, seed=1)
+    first = fused_first_layer(net, pre)
+    pre.means[pre.numeric[0]] += 1.0
+    second = fused_first_layer(net, pre)
+    assert second is not first
+    df = valid_rows.iloc[1000:1100]
+    p = net.predict_batches(second.batches(df, 64), len(df), first_layer=True)
+    assert np.abs(p - net.predict(pre.transform(df))).max() <= 2e-6
+    other = _packed_chain(pre.n_features_out + 1, 2, 4, 2, seed=1)
+    assert fused_first_layer(other, pre) is None  # the encoding does not feed this network

@@ -46,6 +46,7 @@ from churn_core import config
 from churn_core.data.cells import match_columns
 from churn_core.errors import BundleError, MissingColumnsError
 from churn_core.io.writer import write_error
+from churn_core.model.fused import fused_first_layer
 from churn_core.model.numpy_net import BATCH_ROWS, DenseNetwork, UnsupportedModel, read_keras_file
 from churn_core.model.preprocess import Preprocessor
 from churn_core.data.profile import PROFILE_FILE, ReferenceProfile
@@ -296,8 +297,8 @@ class ModelBundle:
                       codes: dict | None = None) -> np.ndarray:
         """Churn probability of validated rows.
 
-        The NumPy network scores the rows batch by batch as the preprocessing encodes them
-        (``Preprocessor.transform_batches``): the encoded matrix of all rows is never built.
+        The NumPy network scores the rows batch by batch, its first layer fed with the raw
+        values (``churn_core.model.fused``), else with ``Preprocessor.transform_batches``.
 
         Parameters
         ----------
@@ -319,7 +320,10 @@ class ModelBundle:
         """
         self.check_columns(valid_df)
         net = self.light_network()
-        if net is not None:
+        fused = fused_first_layer(net, self.preprocessor) if net is not None and len(valid_df) else None
+        if fused is not None:  # the first layer from the raw values (churn_core.model.fused)
+            p = net.predict_batches(fused.batches(valid_df, BATCH_ROWS, codes), len(valid_df), True)
+        elif net is not None:
             batches = self.preprocessor.transform_batches(valid_df, BATCH_ROWS, codes)
             p = net.predict_batches(batches, len(valid_df))
         else:
