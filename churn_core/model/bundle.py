@@ -11,9 +11,8 @@ Folder contents::
     calibration.json    the probability calibrator fitted on the validation split, or null
     metrics.json        {"test": EvaluationReport dict, "validation": ..., "threshold": t}
     evaluation.json     validation/test labels and probabilities, split positions
-    card.json           model card (data SHA-256, rows, churn rate, split sizes, seed,
-                        hyperparameters, library versions, created time, default threshold,
-                        tier cutoffs)
+    card.json           model card (data SHA-256, rows, churn rate, split sizes, seed, hyper-
+                        parameters, library versions, created, default threshold, tier cutoffs)
     profile.json        optional: reference profile of the training rows for drift checks
                         (:mod:`churn_core.data.profile`; aggregates only, no customer rows);
                         bundles saved without it load with ``profile=None``
