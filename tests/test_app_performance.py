@@ -146,12 +146,13 @@ def test_one_threshold_chart_at_a_time_and_the_confusion_table(perf_app):
     table = [t for t in at.table if "model says: churns" in t.value.columns][0].value
     assert table.loc["actually churned", "model says: churns"].startswith(f"{((pred == 1) & (y == 1)).sum():,} ")
     assert table.loc["actually stayed", "model says: churns"].startswith(f"{((pred == 1) & (y == 0)).sum():,} ")
-    names = {"Score distribution": "stayed", "Metrics vs threshold": "precision",
-             "ROC curve": "MLP (ROC-AUC", "Precision-recall curve": "MLP (PR-AUC"}
-    for view, trace in names.items():
+    views = {"Score distribution": ("perf_dist", "stayed"), "Metrics vs threshold": ("perf_sweep", "precision"),
+             "ROC curve": ("perf_roc", "MLP (ROC-AUC"), "Precision-recall curve": ("perf_pr", "MLP (PR-AUC")}
+    keys = {key for key, _ in views.values()}
+    for view, (key, trace) in views.items():
         at.segmented_control(key="perf_view").set_value(view).run()
         assert_no_exception(at)
-        shown = [c for c in at.get("plotly_chart") if '"threshold 0.45' in c.proto.spec
-                 or "0.45" in c.proto.spec]
-        assert len(shown) == 1, view  # one threshold chart, marked at 0.45
+        shown = [c for c in at.get("plotly_chart") if c.key in keys]
+        assert [c.key for c in shown] == [key], view  # one threshold chart, the one picked
         assert f'"name":"{trace}' in shown[0].proto.spec, view
+        assert "threshold 0.45" in shown[0].proto.spec or "0.45," in shown[0].proto.spec, view
