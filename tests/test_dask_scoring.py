@@ -261,3 +261,26 @@ def test_local_cluster_of_forked_workers_splits_one_file_evenly(big_files, model
     assert sorted(p.name for p in out.iterdir()) == ["rejected", "scores", "summary.json"]
     assert len(list((out / "scores").iterdir())) == res["partitions"]
     assert list(tmp_path.iterdir()) == [out]  # no partial folder, no warm-up output
+
+
+def test_one_big_file_with_cut_off_rows_rejects_them_as_the_local_engine(cluster, sample_frame, models_dir,
+                                                                        tiny_bundle, tmp_path):
+    """A cut-off and an over-long record far into a split file: those rows are rejected with
+    the local engine's reasons; the run does not stop."""
+    _, client = cluster
+    lines = sample_frame.drop(columns=["Exited"]).head(1200).astype(str).to_csv(index=False).splitlines()
+    lines[900] = ",".join(lines[900].split(",")[:5])
+    lines[1000] = lines[1000] + ",extra"
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "scored"
+    res = score_parts(models_dir / "tiny", path, out, client=client, blocksize=8_000)
+    ref = score_frame(tiny_bundle, read_table(path)[0])
+    assert res["partitions"] >= 10
+    assert (res["rows_in"], res["rows_scored"], res["rows_rejected"]) == \
+        (1200, len(ref.scored), len(ref.rejected)) == (1200, 1198, 2)
+    rej = _read_parts(out / "rejected", "parquet").sort_values("source_row")
+    assert rej["source_row"].tolist() == ref.rejected["source_row"].tolist() == [901, 1001]
+    assert rej["reason"].tolist() == ref.rejected["reason"].tolist()
+    got = _read_parts(out / "scores", "parquet").sort_values("source_row")
+    assert got["source_row"].tolist() == ref.scored["source_row"].tolist()

@@ -52,3 +52,29 @@ def test_small_or_unsplittable_files_stay_whole(quoted_csv, tmp_path):
     gz.write_bytes(gzip.compress(quoted_csv.read_bytes()))
     assert plan_partitions([quoted_csv], 10 ** 9, slots=2) == [{"kind": "file", "path": str(quoted_csv)}]
     assert [s["kind"] for s in plan_partitions([gz], 100, slots=2)] == ["file"]
+
+
+def test_a_range_with_cut_off_or_over_long_records_reads_as_in_the_whole_file(sample_frame, tmp_path):
+    """A record with too few or too many fields, far into the file: its range gets the reader's
+    parse-error column (those rows are rejected later, with a reason), not a refusal."""
+    from churn_core.io.report import PARSE_ERROR_COLUMN
+
+    df = sample_frame.drop(columns=["Exited"]).head(1500).astype(str)
+    lines = df.to_csv(index=False).splitlines()
+    lines[1100] = ",".join(lines[1100].split(",")[:5])          # cut off: 5 fields
+    lines[1300] = lines[1300] + ",extra,fields"                  # over-long
+    path = tmp_path / "ragged.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    whole, _ = read_table(path)
+    specs = plan_partitions([path], 9_000, slots=2)
+    parts = [read_partition(s) for s in specs]
+    assert sum(PARSE_ERROR_COLUMN in p.columns for p in parts) >= 1
+    got = pd.concat(parts).drop(columns="source_file")
+    assert got.index.tolist() == whole.index.tolist()
+    bad_whole = whole.index[whole[PARSE_ERROR_COLUMN].notna()].tolist()
+    bad_got = got.index[got[PARSE_ERROR_COLUMN].notna()].tolist()
+    assert bad_got == bad_whole == [1101, 1301]  # the header is line 1
+    assert got.loc[bad_got, PARSE_ERROR_COLUMN].tolist() == whole.loc[bad_whole, PARSE_ERROR_COLUMN].tolist()
+    assert got.loc[1101, PARSE_ERROR_COLUMN].startswith("row 1101 has 5 fields")
+    cols = [c for c in whole.columns if c != PARSE_ERROR_COLUMN]
+    pd.testing.assert_frame_equal(got[cols].astype(str), whole[cols].astype(str))
