@@ -181,7 +181,7 @@ def threshold_views() -> None:
     """Everything that depends on the threshold; re-runs alone when the slider moves."""
     threshold = _ui.threshold_slider("performance")
     at = ev.curve.at(threshold)
-    m = st.columns(6)
+    m = [*st.columns(3), *st.columns(3)]  # two rows: the values stay readable on a laptop
     m[0].metric("Precision", f"{at.precision:.3f}", border=True,
                 help="Of the customers flagged, the share who really churned.")
     m[1].metric("Recall", f"{at.recall:.3f}", border=True,
@@ -211,9 +211,12 @@ def threshold_views() -> None:
     with b:
         # one chart at a time: each chart drawn is redrawn by the browser on every move of the
         # slider (five charts made a move cost 3-4x the browser time of one; issue 18)
-        view = st.segmented_control("Chart", list(_VIEWS), default=_VIEWS[0], key="perf_view",
-                                    help="Each chart marks the current decision threshold.")
-        view = view or _VIEWS[0]
+        # kept for the session (coming back to the page shows the chart last picked); the
+        # options wrap onto a second row on narrow screens instead of scrolling out of sight
+        view = _ui.synced(st.segmented_control, "Chart", "perf_view", "performance",
+                          default=_VIEWS[0], options=list(_VIEWS), required=True, wrap=True,
+                          help="Each chart marks the current decision threshold.")
+        view = view if view in _VIEWS else _VIEWS[0]
         if view == "Score distribution":
             st.plotly_chart(fig("dist", lambda: wb.figures.score_distribution_figure(
                 ev.p_test, ev.y_test, threshold)), key="perf_dist")

@@ -150,9 +150,14 @@ def test_one_threshold_chart_at_a_time_and_the_confusion_table(perf_app):
              "ROC curve": ("perf_roc", "MLP (ROC-AUC"), "Precision-recall curve": ("perf_pr", "MLP (PR-AUC")}
     keys = {key for key, _ in views.values()}
     for view, (key, trace) in views.items():
-        at.segmented_control(key="perf_view").set_value(view).run()
+        at.segmented_control(key="perf_view__performance").set_value(view).run()
         assert_no_exception(at)
         shown = [c for c in at.get("plotly_chart") if c.key in keys]
         assert [c.key for c in shown] == [key], view  # one threshold chart, the one picked
         assert f'"name":"{trace}' in shown[0].proto.spec, view
         assert "threshold 0.45" in shown[0].proto.spec or "0.45," in shown[0].proto.spec, view
+    # the choice outlives a visit to another page
+    at.switch_page("pages/explain.py").run()
+    at.switch_page("pages/performance.py").run()
+    assert at.segmented_control(key="perf_view__performance").value == "Precision-recall curve"
+    assert [c.key for c in at.get("plotly_chart") if c.key in keys] == ["perf_pr"]
