@@ -284,3 +284,21 @@ def test_one_big_file_with_cut_off_rows_rejects_them_as_the_local_engine(cluster
     assert rej["reason"].tolist() == ref.rejected["reason"].tolist()
     got = _read_parts(out / "scores", "parquet").sort_values("source_row")
     assert got["source_row"].tolist() == ref.scored["source_row"].tolist()
+
+
+@pytest.mark.slow  # a local cluster of worker processes started by the CLI
+def test_cli_dask_unreadable_file_is_one_line(models_dir, tmp_path):
+    """An unreadable part stops the run with the file named in one line: no worker log."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
+    run = subprocess.run([sys.executable, "-m", "churn_core", "-q", "score", "--engine", "dask",
+                          "--workers", "1", "--model", str(models_dir / "tiny"), "--data", str(bad),
+                          "--out", str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: broken.parquet: cannot be read as Parquet"), lines
+    assert not (tmp_path / "out").exists()

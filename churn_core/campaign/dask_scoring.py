@@ -41,10 +41,12 @@ shows the two-terminal example. Measured (``benchmarks/bench_dask.py``): see the
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import threading
 import uuid
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -52,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import DataFileError
+from churn_core.io.report import ROW_INDEX
 from churn_core.io.partitions import (BLOCKSIZE, PART_SUFFIXES, SOURCE_FILE, list_parts,  # noqa: F401
                                       plan_partitions, read_part, read_partition)
 
@@ -165,8 +168,14 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     bundle = worker_bundle(models_dir, name)
     # one BLAS thread per worker: the workers are the parallelism (a forked worker inherits
     # the client's BLAS pool, not Dask's OPENBLAS_NUM_THREADS=1 spawn environment)
+    # scored on the file's own columns (messages count and name them as the local engine
+    # does); the file name is put back into every output row after
     with single_thread_blas():
-        res = score_frame(bundle, df, threshold=threshold, source_name=source)
+        res = score_frame(bundle, df.drop(columns=SOURCE_FILE, errors="ignore"), threshold=threshold,
+                          source_name=source)
+    for frame in (res.scored, res.rejected):
+        frame.insert(int(ROW_INDEX in frame.columns and frame.columns.get_loc(ROW_INDEX) == 0),
+                     SOURCE_FILE, pd.array([source] * len(frame), dtype="str"))
     add_risk_tier(res.scored, bundle.tier_cutoffs)
     ext = ".parquet" if fmt == "parquet" else ".csv"
     out = Path(out_dir)
@@ -264,13 +273,18 @@ def _open_client(scheduler: str | None, n_workers: int, processes: bool):
     method = local_start_method() if processes else None
     # no dashboard and no statistical profiler (it samples each worker's stack every 10 ms
     # for the dashboard's profile page): CPU the 2 cores need for scoring. One thread per
-    # worker: the scoring is pandas/NumPy work that holds the interpreter lock part of the time
+    # worker: the scoring is pandas/NumPy work that holds the interpreter lock part of the time.
+    # Logs only when critical: a task's error (an unreadable file) reaches the command, which
+    # names it in one line; the workers' "Compute Failed" tracebacks printed it twice before
     conf = {"distributed.worker.profile.enabled": False}
     if method:
         conf["distributed.worker.multiprocessing-method"] = method
-    with dask.config.set(conf):
+    with dask.config.set(conf), warnings.catch_warnings():
+        # the scheduler's HTTP port is taken when another Dask cluster runs on the machine:
+        # Dask picks a free one and says so; nothing for the analyst to do
+        warnings.filterwarnings("ignore", message="Port .* is already in use", category=UserWarning)
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=processes,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
     return Client(cluster), cluster
 
 
