@@ -78,3 +78,26 @@ def test_a_range_with_cut_off_or_over_long_records_reads_as_in_the_whole_file(sa
     assert got.loc[1101, PARSE_ERROR_COLUMN].startswith("row 1101 has 5 fields")
     cols = [c for c in whole.columns if c != PARSE_ERROR_COLUMN]
     pd.testing.assert_frame_equal(got[cols].astype(str), whole[cols].astype(str))
+
+
+def test_a_quote_inside_an_unquoted_cell_keeps_the_file_whole(sample_frame, tmp_path):
+    """``O"Neil`` (a quote the reader takes as text) would flip the quote parity the ranges are
+    counted by: such a file is one partition, read as the local engine reads it."""
+    df = sample_frame.drop(columns=["Exited"]).head(1500).astype(str)
+    df.loc[100, "Surname"] = 'O"Neil'
+    df.loc[900, "Surname"] = 'D"Arcy'
+    path = tmp_path / "stray.csv"
+    # written by hand: no cell is quoted, so the two quotes are plain text to a CSV reader
+    path.write_text("\n".join([",".join(df.columns)] + [",".join(r) for r in df.to_numpy()]) + "\n",
+                    encoding="utf-8")
+    assert 'O"Neil' in path.read_text()
+    assert plan_partitions([path], 9_000, slots=2) == [{"kind": "file", "path": str(path)}]
+    # a well-quoted file (doubled quotes inside quoted cells) is still split
+    ok = tmp_path / "quoted.csv"
+    df.to_csv(ok, index=False)  # pandas quotes O""Neil as RFC 4180 says
+    specs = plan_partitions([ok], 9_000, slots=2)
+    assert len(specs) > 2
+    whole, _ = read_table(ok)
+    got = pd.concat([read_partition(s) for s in specs]).drop(columns="source_file")
+    assert got.index.tolist() == whole.index.tolist()
+    assert got.loc[102, "Surname"] == 'O"Neil' and got.loc[902, "Surname"] == 'D"Arcy'

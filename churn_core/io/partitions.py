@@ -108,6 +108,46 @@ def _record_ends(block: np.ndarray, quotes: int) -> int:
     return int(np.count_nonzero(quotes_before % 2 == 0))
 
 
+def _plain_quoting(data: np.ndarray, delimiter: str) -> bool:
+    """Whether every ``"`` of the file opens or closes a quoted cell as counted by parity.
+
+    The ranges are cut, and their records counted, by the parity of the quotes before a line
+    end. That holds when quoted cells are written as RFC 4180 says: the k-th quote of the file
+    opens a cell for even k (at a cell's start: after a delimiter, a line end, another quote
+    or the file's start) and closes it for odd k (at its end: before a delimiter, a line end,
+    another quote or the file's end); a doubled quote inside a cell keeps the parity. A quote
+    inside an unquoted cell (``O"Neil``) is plain text to the reader but would flip the parity
+    and shift every line number after it: such a file is not split (one partition, read as a
+    whole as by the local engine).
+
+    Parameters
+    ----------
+    data : ndarray of uint8
+        The file's bytes.
+    delimiter : str
+        The file's one-character delimiter.
+
+    Returns
+    -------
+    bool
+    """
+    q = np.flatnonzero(data == 34)
+    if not len(q):
+        return True
+    try:
+        delim = delimiter.encode("ascii")[0] if len(delimiter) == 1 else None
+    except UnicodeEncodeError:
+        delim = None
+    if delim is None:
+        return False
+    edge = np.zeros(256, dtype=bool)
+    edge[[delim, 10, 13, 34]] = True
+    opening, closing = q[0::2], q[1::2]
+    before = data[np.maximum(opening - 1, 0)]
+    after = data[np.minimum(closing + 1, len(data) - 1)]
+    return bool(np.all(edge[before] | (opening == 0)) and np.all(edge[after] | (closing == len(data) - 1)))
+
+
 def _csv_ranges(path: Path, blocksize: int, slots: int = 1) -> list[dict] | None:
     """Byte ranges of a big CSV file, each ending at a record end (even quote count before it);
     their number is a multiple of ``slots`` (so that equal workers finish together)."""
@@ -128,6 +168,8 @@ def _csv_ranges(path: Path, blocksize: int, slots: int = 1) -> list[dict] | None
         try:
             if np.count_nonzero(data[:start] == 34) % 2 == 1:
                 return None  # a quote left open in the header lines
+            if not _plain_quoting(data, head["delimiter"]):
+                return None  # a stray quote: its record ends cannot be counted by parity
             out = []
             while start < size:
                 stop = min(size, start + blocksize)
