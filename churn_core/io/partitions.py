@@ -32,6 +32,8 @@ SOURCE_FILE = "source_file"
 BLOCKSIZE = 16 * 2 ** 20
 #: Bytes read from the top of a CSV file to find its header lines.
 _HEAD_BYTES = 1 << 20
+#: Bytes compared at a time when a whole file is scanned for quotes.
+_SCAN_BLOCK = 1 << 24
 
 
 def list_parts(data: str | os.PathLike) -> list[Path]:
@@ -131,21 +133,26 @@ def _plain_quoting(data: np.ndarray, delimiter: str) -> bool:
     -------
     bool
     """
-    q = np.flatnonzero(data == 34)
-    if not len(q):
-        return True
     try:
         delim = delimiter.encode("ascii")[0] if len(delimiter) == 1 else None
     except UnicodeEncodeError:
         delim = None
-    if delim is None:
-        return False
     edge = np.zeros(256, dtype=bool)
-    edge[[delim, 10, 13, 34]] = True
-    opening, closing = q[0::2], q[1::2]
-    before = data[np.maximum(opening - 1, 0)]
-    after = data[np.minimum(closing + 1, len(data) - 1)]
-    return bool(np.all(edge[before] | (opening == 0)) and np.all(edge[after] | (closing == len(data) - 1)))
+    edge[[10, 13, 34] + ([delim] if delim is not None else [])] = True
+    last, seen = len(data) - 1, 0
+    for s in range(0, len(data), _SCAN_BLOCK):  # blocks: no file-sized temporary arrays
+        q = np.flatnonzero(data[s:s + _SCAN_BLOCK] == 34) + s
+        if not len(q):
+            continue
+        if delim is None:
+            return False
+        first = seen % 2  # 0: the block's first quote opens a cell
+        opening, closing = q[first::2], q[1 - first::2]
+        if not (np.all(edge[data[np.maximum(opening - 1, 0)]] | (opening == 0)) and
+                np.all(edge[data[np.minimum(closing + 1, last)]] | (closing == last))):
+            return False
+        seen += len(q)
+    return True
 
 
 def _csv_ranges(path: Path, blocksize: int, slots: int = 1) -> list[dict] | None:
