@@ -101,3 +101,25 @@ def test_a_quote_inside_an_unquoted_cell_keeps_the_file_whole(sample_frame, tmp_
     got = pd.concat([read_partition(s) for s in specs]).drop(columns="source_file")
     assert got.index.tolist() == whole.index.tolist()
     assert got.loc[102, "Surname"] == 'O"Neil' and got.loc[902, "Surname"] == 'D"Arcy'
+
+
+def test_an_error_in_a_later_range_names_the_file_row(sample_frame, tmp_path):
+    """An unclosed quote far into the file: the range's error names the row a spreadsheet shows
+    for the whole file (as the local engine's message does)."""
+    from churn_core.errors import DataFileError
+
+    lines = sample_frame.drop(columns=["Exited"]).astype(str).to_csv(index=False).splitlines()
+    lines = lines[:1] + lines[1:] * (30_000 // (len(lines) - 1) + 1)  # past the 1 MB head
+    cells = lines[25_000].split(",")
+    cells[2] = '"Smith'  # opens a quote that never closes
+    lines[25_000] = ",".join(cells)
+    path = tmp_path / "open_quote.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataFileError) as whole:
+        read_table(path)
+    specs = plan_partitions([path], 200_000, slots=2)
+    assert len(specs) > 2 and specs[-1]["line_shift"] > 0
+    with pytest.raises(DataFileError) as part:
+        for spec in specs:
+            read_partition(spec)
+    assert "row 25001" in str(whole.value) and str(part.value) == str(whole.value)

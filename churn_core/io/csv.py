@@ -135,6 +135,22 @@ def shift_parse_errors(errors: pd.Series, shift: int) -> pd.Series:
     return errors.str.replace(r"^row (\d+) ", lambda m: f"row {int(m.group(1)) + shift} ", regex=True)
 
 
+def shift_rows_named(message: str, shift: int) -> str:
+    """A reader's message with every ``row N`` moved by ``shift`` rows (see
+    :func:`shift_parse_errors`).
+
+    Parameters
+    ----------
+    message : str
+    shift : int
+
+    Returns
+    -------
+    str
+    """
+    return re.sub(r"\brow (\d+)", lambda m: f"row {int(m.group(1)) + shift}", message) if shift else message
+
+
 def _records_frame(records: list[list[str]], rows: list[int], names: list[str], report: ReadReport):
     """A frame of text cells from csv-module records (ragged ones flagged)."""
     width, errors, short, cells = len(names), [], 0, []

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import DataFileError
-from churn_core.io.csv import shift_parse_errors
+from churn_core.io.csv import shift_parse_errors, shift_rows_named
 from churn_core.io.reader import read_table
 from churn_core.io.report import PARSE_ERROR_COLUMN
 
@@ -281,7 +281,10 @@ def read_partition(spec: dict) -> pd.DataFrame:
             header = fh.read(spec["header_end"])
             fh.seek(spec["start"])
             body = fh.read(spec["stop"] - spec["start"])
-        df, report = read_table(header + body, name=path.name)
+        try:
+            df, report = read_table(header + body, name=path.name)
+        except DataFileError as exc:  # name the file's rows, not the range's
+            raise DataFileError(shift_rows_named(str(exc), spec["line_shift"])) from None
         del body
         # a range holding a cut-off or over-long record gets the reader's parse-error column
         # (its rows are rejected with a reason, as in the whole file): not another layout
