@@ -510,3 +510,20 @@ def test_what_if_differences_never_print_minus_zero():
 
     assert [signed(x) for x in (-0.0001, 0.0004, -0.0, -0.012, 0.5)] == \
         ["0.000", "0.000", "0.000", "-0.012", "+0.500"]
+
+
+@pytest.mark.parametrize("damage", ["not_parquet", "truncated"])
+def test_score_damaged_parquet_is_one_clear_line(models_dir, sample_frame, tmp_path, capsys, damage):
+    """A file with Parquet's magic bytes but no readable content, or cut off: the reader names
+    the file (no traceback, not mistaken for a failure to write the scores)."""
+    path = tmp_path / "customers.parquet"
+    if damage == "not_parquet":
+        path.write_bytes(b"PAR1 this is not parquet at all PAR1")
+    else:
+        sample_frame.to_parquet(path)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    out = tmp_path / "scores.csv"
+    code = main(["-q", "score", "--model", str(models_dir / "tiny"), "--data", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "customers.parquet: cannot be read as Parquet" in err and "Traceback" not in err
+    assert "write" not in err and not out.exists()

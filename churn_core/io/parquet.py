@@ -40,7 +40,8 @@ def read_parquet(data: bytes, name: str) -> tuple[pd.DataFrame, ReadReport]:
     try:
         df = pd.read_parquet(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises many types for damaged files
-        raise DataFileError(f"{name}: cannot be read as Parquet ({type(exc).__name__}: {exc})") from None
+        raise DataFileError(f"{name}: cannot be read as Parquet ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())})") from None
     df = nested_as_text(df.reset_index(drop=True), report)
     df.columns = clean_headers(list(df.columns), report)
     return finish(df, np.arange(1, len(df) + 1), report), report
@@ -50,11 +51,23 @@ def iter_parquet(path, chunksize: int):
     """Chunks of a Parquet file read batch by batch: ``(frame, first_row)``."""
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(path)
     name = getattr(path, "name", str(path))
-    names = clean_headers(pf.schema_arrow.names, ReadReport(source=name, format="parquet"))
+    try:
+        pf = pq.ParquetFile(path)
+        names = clean_headers(pf.schema_arrow.names, ReadReport(source=name, format="parquet"))
+        batches = pf.iter_batches(batch_size=chunksize)
+    except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError, ArrowIOError an OSError
+        raise DataFileError(f"{name}: cannot be read as Parquet ({type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())})") from None
     first = 1
-    for batch in pf.iter_batches(batch_size=chunksize):
+    while True:
+        try:
+            batch = next(batches, None)
+        except (OSError, ValueError) as exc:  # a file cut off after its footer was read
+            raise DataFileError(f"{name}: cannot be read as Parquet from row {first:,} on "
+                                f"({type(exc).__name__}: {' '.join(str(exc).split())})") from None
+        if batch is None:
+            break
         df = nested_as_text(batch.to_pandas())
         df.columns = names
         yield finish(df, np.arange(first, first + len(df)), ReadReport(name, "parquet")), first
