@@ -115,34 +115,16 @@ def _check_merged(df: pd.DataFrame, rows: np.ndarray, names: list[str], delimite
                     f"remove the quote in row {rows[i]} and save the file again")
 
 
-def shift_parse_errors(errors: pd.Series, shift: int) -> pd.Series:
-    """The parse-error messages of :func:`_records_frame` (``"row N has ..."``) with ``N``
-    moved by ``shift`` rows: for a piece of a file read on its own (a Dask range), so that the
-    reason names the row of the whole file, as the index does.
-
-    Parameters
-    ----------
-    errors : Series of str or None
-        The ``__parse_error__`` column.
-    shift : int
-        Rows of the file before the piece.
-
-    Returns
-    -------
-    Series
-        Same index; missing values stay missing.
-    """
-    return errors.str.replace(r"^row (\d+) ", lambda m: f"row {int(m.group(1)) + shift} ", regex=True)
-
-
 def shift_rows_named(message: str, shift: int) -> str:
-    """A reader's message with every ``row N`` moved by ``shift`` rows (see
-    :func:`shift_parse_errors`).
+    """A reader's message (an error, or a parse-error reason of :func:`_records_frame`) with
+    every ``row N`` moved by ``shift`` rows: for a piece of a file read on its own (a Dask
+    range), so that it names the row of the whole file, as the index does.
 
     Parameters
     ----------
     message : str
     shift : int
+        Rows of the file before the piece.
 
     Returns
     -------

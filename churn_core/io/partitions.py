@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from churn_core.errors import DataFileError
-from churn_core.io.csv import shift_parse_errors, shift_rows_named
+from churn_core.io.csv import shift_rows_named
 from churn_core.io.reader import read_table
 from churn_core.io.report import PARSE_ERROR_COLUMN
 
@@ -95,7 +95,7 @@ def _csv_head(path: Path) -> dict | None:
         if end < 0:
             return None
     return {"header_end": end + 1, "header_lines": lines, "delimiter": report.delimiter,
-            "columns": [c for c in df.columns if c != PARSE_ERROR_COLUMN]}
+            "columns": list(report.columns)}
 
 
 def _record_ends(block: np.ndarray, quotes: int) -> int:
@@ -288,14 +288,14 @@ def read_partition(spec: dict) -> pd.DataFrame:
         del body
         # a range holding a cut-off or over-long record gets the reader's parse-error column
         # (its rows are rejected with a reason, as in the whole file): not another layout
-        if report.delimiter != spec["delimiter"] or \
-                [c for c in df.columns if c != PARSE_ERROR_COLUMN] != spec["columns"]:
+        if report.delimiter != spec["delimiter"] or list(report.columns) != spec["columns"]:
             raise DataFileError(f"{path.name}: the rows from byte {spec['start']:,} read with other "
                                 f"columns than the header (delimiter {report.delimiter!r}); score the "
                                 f"file with the local engine")
         df.index = df.index + spec["line_shift"]
         if PARSE_ERROR_COLUMN in df.columns and spec["line_shift"]:
-            df[PARSE_ERROR_COLUMN] = shift_parse_errors(df[PARSE_ERROR_COLUMN], spec["line_shift"])
+            df[PARSE_ERROR_COLUMN] = df[PARSE_ERROR_COLUMN].map(
+                lambda message: shift_rows_named(message, spec["line_shift"]), na_action="ignore")
     elif spec["kind"] == "parquet":
         import io
 
