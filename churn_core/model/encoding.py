@@ -179,6 +179,36 @@ def _full_size(pre, plan: NumericPlan, rows: int) -> tuple[np.ndarray, np.ndarra
     return cached[1], cached[2]
 
 
+def numeric_values(pre, plan: NumericPlan, df: pd.DataFrame, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """The values of numeric column ``j`` as the encoding uses them.
+
+    Parameters
+    ----------
+    pre : Preprocessor
+        Fitted.
+    plan : NumericPlan
+        :func:`numeric_plan` of ``pre``.
+    df : DataFrame of shape (n_samples, >= n_features)
+    j : int
+        Position of the column in ``pre.numeric``.
+
+    Returns
+    -------
+    x : ndarray of shape (n_samples,), float64
+        Blank or unparseable cells imputed with the training median, then clipped to the
+        fences fitted on training data (when the preprocessor has fences).
+    missing : ndarray of shape (n_samples,), bool
+        The cells that were imputed (the missing indicator).
+    """
+    x = as_float(df[pre.numeric[j]])
+    missing = ~np.isfinite(x)
+    if missing.any():
+        x = np.where(missing, plan.fill[j], x)
+    if pre.bounds:  # gross outliers to the fences fitted on training data
+        x = np.clip(x, plan.low[j], plan.high[j])
+    return x, missing
+
+
 def numeric_encoder(pre, df: pd.DataFrame, block_rows: int = ROW_BLOCK):
     """Encoder of the numeric blocks (the first output columns) of the rows of ``df``.
 
@@ -200,13 +230,8 @@ def numeric_encoder(pre, df: pd.DataFrame, block_rows: int = ROW_BLOCK):
         return None
     plan = numeric_plan(pre)
     cols, flags = [], []
-    for j, col in enumerate(pre.numeric):
-        x = as_float(df[col])
-        missing = ~np.isfinite(x)
-        if missing.any():
-            x = np.where(missing, plan.fill[j], x)
-        if pre.bounds:  # gross outliers to the fences fitted on training data
-            x = np.clip(x, plan.low[j], plan.high[j])
+    for j in range(len(pre.numeric)):
+        x, missing = numeric_values(pre, plan, df, j)
         cols.append(x)
         flags.append(missing)
     flags = [flags[j] for j in plan.flag_src]

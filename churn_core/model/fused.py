@@ -52,7 +52,7 @@ import threading
 import numpy as np
 import pandas as pd
 
-from churn_core.model.encoding import Z_CLIP, as_float, numeric_plan
+from churn_core.model.encoding import Z_CLIP, numeric_plan, numeric_values
 
 #: Most rows of one grouped table: the product of its columns' categories + 1 and segments.
 MAX_GROUP_ROWS = 1024
@@ -171,13 +171,7 @@ class FusedFirstLayer:
         digits = {("cat", col): c.codes + 1 for col, c in codes.items()}
         flags, k = {}, len(self._groups)
         for j, e, q_at in self._numeric:
-            x = as_float(df[pre.numeric[j]])
-            missing = ~np.isfinite(x)
-            flags[j] = missing
-            if missing.any():
-                x = np.where(missing, plan.fill[j], x)
-            if pre.bounds:  # as numeric_encoder: to the fences fitted on training data
-                x = np.clip(x, plan.low[j], plan.high[j])
+            x, flags[j] = numeric_values(pre, plan, df, j)  # as numeric_encoder
             mean, std = pre.means[pre.numeric[j]], pre.scales[pre.numeric[j]]
             if e is None:
                 index[:, k], weight[:, k] = q_at, np.clip((x - mean) / std, -Z_CLIP, Z_CLIP)
