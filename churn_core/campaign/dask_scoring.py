@@ -62,11 +62,11 @@ OUT_FORMATS = ("parquet", "csv")
 _COUNT_COLUMNS = {"source_file": "str", "rows_in": "int64", "rows_scored": "int64",
                   "rows_rejected": "int64", "predicted_churners": "int64"}
 
-#: The same for the workers of a local cluster forked by :func:`score_parts`, which keep the
-#: memory a partition frees (:func:`_keep_freed_memory`): without the page faults of memory
-#: handed back and taken again, bigger ranges cost less per byte (one worker, bank rows:
-#: 0.039 CPU-s per MB at 32 MB, 0.041-0.043 at 16 MB, 0.046 at 8 MB); a worker peaks at
-#: about 600 MB.
+#: :data:`~churn_core.io.partitions.BLOCKSIZE` for the workers of a local cluster forked by
+#: :func:`score_parts`, which keep the memory a partition frees (:func:`_keep_freed_memory`):
+#: without the page faults of memory handed back and taken again, bigger ranges cost less per
+#: byte (one worker, bank rows: 0.039 CPU-s per MB at 32 MB, 0.041-0.043 at 16 MB, 0.046 at
+#: 8 MB); a worker peaks at about 600 MB.
 LOCAL_BLOCKSIZE = 32 * 2 ** 20
 _BUNDLES: dict = {}
 _BUNDLES_LOCK = threading.Lock()
@@ -143,7 +143,7 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     Parameters
     ----------
     df : DataFrame
-        One file as returned by :func:`read_part`.
+        One partition as returned by :func:`read_partition` (first column ``source_file``).
     models_dir, name : str
         Where the workers load the bundle from (:func:`worker_bundle`).
     threshold : float in [0, 1] or None
@@ -152,7 +152,7 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
         Folder receiving ``scores/`` and ``rejected/`` part files.
     fmt : {"parquet", "csv"}
     partition_info : dict, optional
-        Supplied by Dask (``{"number": i, ...}``); numbers the part files.
+        ``{"number": i}`` (from :func:`score_spec`); numbers the part files.
 
     Returns
     -------
@@ -166,10 +166,10 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     number = int((partition_info or {}).get("number", 0))
     source = str(df[SOURCE_FILE].iloc[0]) if len(df) else df.attrs.get("source_name", f"part {number}")
     bundle = worker_bundle(models_dir, name)
-    # one BLAS thread per worker: the workers are the parallelism (a forked worker inherits
-    # the client's BLAS pool, not Dask's OPENBLAS_NUM_THREADS=1 spawn environment)
     # scored on the file's own columns (messages count and name them as the local engine
-    # does); the file name is put back into every output row after
+    # does); the file name is put back into every output row after. One BLAS thread per
+    # worker: the workers are the parallelism (a forked worker inherits the client's BLAS
+    # pool, not Dask's OPENBLAS_NUM_THREADS=1 spawn environment)
     with single_thread_blas():
         res = score_frame(bundle, df.drop(columns=SOURCE_FILE, errors="ignore"), threshold=threshold,
                           source_name=source)
@@ -363,10 +363,11 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     (tmp / "rejected").mkdir()
     own_client, cluster = (None, None)
     try:
-        forked = client is None and scheduler is None and processes and local_start_method() == "fork"
+        local = client is None and scheduler is None  # a cluster of n_workers started here
+        forked = local and processes and local_start_method() == "fork"
         if blocksize is None:
             blocksize = LOCAL_BLOCKSIZE if forked else BLOCKSIZE
-        specs = plan_partitions(files, blocksize, slots=n_workers if client is None and scheduler is None else 1)
+        specs = plan_partitions(files, blocksize, slots=n_workers if local else 1)
         if forked:  # the workers start with every module and cache a partition needs
             _warm_up(specs[0], str(model_dir.parent), model_dir.name, thr, tmp, fmt)
         if client is None:
