@@ -52,12 +52,12 @@ def cpu_s(pid: int) -> float:
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 180):
-    """Run ``streamlit run app.py`` on a free port; yield ``(url, process)``."""
+def streamlit_server(env: dict | None = None, timeout: float = 180, app: Path | None = None):
+    """Run ``streamlit run app.py`` (or ``app``) on a free port; yield ``(url, process)``."""
     port = free_port()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT), **(env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+        [sys.executable, "-m", "streamlit", "run", str(app or ROOT / "app.py"), "--server.headless",
          "true", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -23,7 +23,13 @@ benchmark (default 120 s), and the memory is polled until it settles (at most 60
 
 Run::
 
-    TF_CPP_MIN_LOG_LEVEL=2 /work/venv/bin/python benchmarks/bench_users.py [--users 6] [--rounds 1]
+    TF_CPP_MIN_LOG_LEVEL=2 /work/venv/bin/python benchmarks/bench_users.py \
+        [--users 6] [--rounds 1] [--floor]
+
+``--floor`` then drives the same users through ``benchmarks/floor_app.py``: the same page
+titles, uploader, slider and metrics in an app that does almost nothing (no model, no chart,
+no table). Its figures are what Streamlit and six Chromium renderers cost on this machine
+whatever the app does; the app's figures cannot go below them.
 
 Goals (issue 18, this 2-core machine): first page median <= 4 s, slider change seen median
 <= 0.6 s, no errors, server memory back within 50 MB of its start after the users leave.
@@ -160,11 +166,11 @@ def _set(event: asyncio.Event) -> asyncio.Event:
     return event
 
 
-def run(users: int = 6, rounds: int = 1, log=print) -> list[Row]:
-    """Run ``rounds`` rounds of ``users`` simultaneous users; return the table rows."""
-    missing = [str(f) for f in FILES if not f.is_file()]
-    if missing:
-        raise SystemExit(f"missing data files: {missing}")
+FLOOR_APP = ROOT / "benchmarks" / "floor_app.py"
+
+
+def _rounds(users: int, rounds: int, log, app: Path | None = None) -> list[dict]:
+    """``rounds`` rounds of ``users`` simultaneous users against one server of ``app``."""
     tmp = Path(tempfile.mkdtemp(prefix="bench_users_"))
     shutil.copytree(ROOT / "models" / "default", tmp / "models" / "default",
                     ignore=shutil.ignore_patterns("drift_history.jsonl"))
@@ -172,14 +178,14 @@ def run(users: int = 6, rounds: int = 1, log=print) -> list[Row]:
            "STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": "5"}
     rounds_out = []
     try:
-        with B.streamlit_server(env=env) as (url, proc):
+        with B.streamlit_server(env=env, app=app) as (url, proc):
             cold_mb = B.rss_mb(proc.pid)
             for r in range(rounds):
                 res = asyncio.run(one_round(url, proc.pid, users))
                 res["cold_mb"] = cold_mb
                 rounds_out.append(res)
                 u = res["users"]
-                log(f"  round {r + 1}: load {res['load']:.2f}; first page "
+                log(f"  {'floor ' if app else ''}round {r + 1}: load {res['load']:.2f}; first page "
                     f"{[round(x.get('first_page', float('nan')), 2) for x in u]} s; upload to ready "
                     f"{[round(x.get('upload_ready', float('nan')), 2) for x in u]} s; slider "
                     f"{[round(s, 2) for x in u for s in x['slider']]} s; errors "
@@ -189,6 +195,12 @@ def run(users: int = 6, rounds: int = 1, log=print) -> list[Row]:
                     f"{res['server_cpu_s']:.1f} s over {res['wall_s']:.1f} s wall")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return rounds_out
+
+
+def _rows(users: int, rounds_out: list[dict], section: str = "users",
+          goals: bool = True) -> list[Row]:
+    """The table rows of ``rounds_out`` (goals judged only for the app itself)."""
     users_all = [x for r in rounds_out for x in r["users"]]
     first = [x["first_page"] for x in users_all if "first_page" in x]
     ready = [x["upload_ready"] for x in users_all if "upload_ready" in x]
@@ -197,24 +209,46 @@ def run(users: int = 6, rounds: int = 1, log=print) -> list[Row]:
     grow = statistics.median(r["after_mb"] - r["start_mb"] for r in rounds_out)
     load = ", ".join(f"{r['load']:.2f}" for r in rounds_out)
     med = statistics.median
-    note = f"{users} users, {rounds} round(s); load average (1 min) {load}"
+    note = f"{users} users, {len(rounds_out)} round(s); load average (1 min) {load}"
+
+    def goal(key: str, value: float) -> tuple[str, bool | None]:
+        unit = "MB" if key == "memory_mb" else "s"
+        return (f"<= {GOALS[key]:g} {unit}", value <= GOALS[key]) if goals else ("", None)
+
     return [
-        Row("users", f"{users} users: first page, median (max {max(first):.1f} s)", med(first), "s",
-            len(first), f"<= {GOALS['first_page']:g} s", med(first) <= GOALS["first_page"], note),
-        Row("users", f"{users} users: upload to ready, median (max {max(ready):.1f} s)",
+        Row(section, f"{users} users: first page, median (max {max(first):.1f} s)", med(first), "s",
+            len(first), *goal("first_page", med(first)), note),
+        Row(section, f"{users} users: upload to ready, median (max {max(ready):.1f} s)",
             med(ready) if ready else None, "s", len(ready), note=note),
-        Row("users", f"{users} users: slider change seen, median (max {max(slider):.2f} s)",
-            med(slider), "s", len(slider), f"<= {GOALS['slider']:g} s", med(slider) <= GOALS["slider"],
-            note),
-        Row("users", f"{users} users: errors", errors, "", len(users_all), "0", errors == 0,
+        Row(section, f"{users} users: slider change seen, median (max {max(slider):.2f} s)",
+            med(slider), "s", len(slider), *goal("slider", med(slider)), note),
+        Row(section, f"{users} users: errors", errors, "", len(users_all),
+            *(("0", errors == 0) if goals else ("", None)),
             "; ".join(e for x in users_all for e in x["errors"])[:300]),
-        Row("users", "server RSS after the users left - at their start", grow, "MB", len(rounds_out),
-            f"<= {GOALS['memory_mb']:g} MB", grow <= GOALS["memory_mb"],
+        Row(section, "server RSS after the users left - at their start", grow, "MB",
+            len(rounds_out), *goal("memory_mb", grow),
             f"start {med(r['start_mb'] for r in rounds_out):.0f} MB (after one warm-up visit; "
             f"cold {rounds_out[0]['cold_mb']:.0f} MB), peak {max(r['peak_mb'] for r in rounds_out):.0f} MB"),
-        Row("users", "server CPU while the users worked", med(r["server_cpu_s"] for r in rounds_out), "s",
-            len(rounds_out), note=f"over {med(r['wall_s'] for r in rounds_out):.1f} s wall"),
+        Row(section, "server CPU while the users worked",
+            med(r["server_cpu_s"] for r in rounds_out), "s", len(rounds_out),
+            note=f"over {med(r['wall_s'] for r in rounds_out):.1f} s wall"),
     ]
+
+
+def run(users: int = 6, rounds: int = 1, log=print, floor: bool = False) -> list[Row]:
+    """Run ``rounds`` rounds of ``users`` simultaneous users; return the table rows.
+
+    With ``floor``, the same rounds are then run against ``benchmarks/floor_app.py`` (the same
+    clicks in an app that does almost nothing) and reported as section ``users floor``.
+    """
+    missing = [str(f) for f in FILES if not f.is_file()]
+    if missing:
+        raise SystemExit(f"missing data files: {missing}")
+    rows = _rows(users, _rounds(users, rounds, log))
+    if floor:
+        rows += _rows(users, _rounds(users, rounds, log, app=FLOOR_APP), "users floor",
+                      goals=False)
+    return rows
 
 
 def main(argv=None) -> int:
@@ -222,9 +256,12 @@ def main(argv=None) -> int:
     ap.add_argument("--users", type=int, default=6)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--floor", action="store_true",
+                    help="also run the same users through benchmarks/floor_app.py (Streamlit "
+                         "and Chromium alone on this machine: the lower bound)")
     args = ap.parse_args(argv)
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
-    rows = run(args.users, args.rounds, log=log)
+    rows = run(args.users, args.rounds, log=log, floor=args.floor)
     print(json.dumps([r.to_dict() for r in rows]) if args.json else markdown_table(rows))
     return 0
 
