@@ -40,29 +40,34 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
                    f"**{_ui.fmt_pct(hi[0])}** of the training customers at the model's tier "
                    "cutoffs. A large gap with no drifted column means the mix of customers "
                    "changed in ways the columns do not show one by one.")
-    with st.expander("Drift per column: training vs this file", expanded=view.level > 0):
-        st.plotly_chart(_ui.derived("figure", scores, lambda: wb.psi_overview_figure(view),
-                                    "drift_psi"), key=f"{key}_drift_psi")
-        names = view.chart_columns()
-        # keyed per file: a new file opens on its own most drifted column
-        col = st.selectbox("Column to compare", names,
-                           key=f"{key}_drift_col_{scores.data_sha256[:12]}")
-        st.plotly_chart(_ui.derived("figure", scores, lambda: wb.drift_figure(view, col),
-                                    "drift_bars", col), key=f"{key}_drift_bars")
-        d = view.column(col)
-        t = d["test"]
-        st.caption(f"Effect size: {_ui.esc(d['effect_name'])}. "
-                   f"Footnote: chi-square statistic {t['chi2']:.1f} on {t['df']} degrees of "
-                   f"freedom (p = {t['p_value']:.2g}); on large files tiny, harmless shifts are "
-                   "'significant', so the verdict uses the size of the shift (PSI) and only "
-                   f"needs the test to rule out noise (PSI must exceed {d['noise_psi']:.3f} at "
-                   f"{view.report.rows:,} rows).")
-        st.dataframe(view.table, hide_index=True, column_config={
-            "PSI": st.column_config.NumberColumn(format="%.3f"),
-            "effect size": st.column_config.NumberColumn(format="%.3f"),
-            "blank % (training)": st.column_config.NumberColumn(format=_display.PCT_FORMAT),
-            "blank % (file)": st.column_config.NumberColumn(format=_display.PCT_FORMAT),
-            "not in training % (file)": st.column_config.NumberColumn(format=_display.PCT_FORMAT)})
+    # built only while open (charts and table of every column); keyed per file, so a file
+    # with drift opens on its own
+    with (box := _ui.lazy_expander("Drift per column: training vs this file",
+                                   key=f"{key}_drift_open_{scores.data_sha256[:12]}",
+                                   expanded=view.level > 0)):
+        if box.open:
+            st.plotly_chart(_ui.derived("figure", scores, lambda: wb.psi_overview_figure(view),
+                                        "drift_psi"), key=f"{key}_drift_psi")
+            names = view.chart_columns()
+            # keyed per file: a new file opens on its own most drifted column
+            col = st.selectbox("Column to compare", names,
+                               key=f"{key}_drift_col_{scores.data_sha256[:12]}")
+            st.plotly_chart(_ui.derived("figure", scores, lambda: wb.drift_figure(view, col),
+                                        "drift_bars", col), key=f"{key}_drift_bars")
+            d = view.column(col)
+            t = d["test"]
+            st.caption(f"Effect size: {_ui.esc(d['effect_name'])}. "
+                       f"Footnote: chi-square statistic {t['chi2']:.1f} on {t['df']} degrees "
+                       f"of freedom (p = {t['p_value']:.2g}); on large files tiny, harmless "
+                       "shifts are 'significant', so the verdict uses the size of the shift "
+                       "(PSI) and only needs the test to rule out noise (PSI must exceed "
+                       f"{d['noise_psi']:.3f} at {view.report.rows:,} rows).")
+            number = st.column_config.NumberColumn
+            st.dataframe(view.table, hide_index=True, column_config={
+                "PSI": number(format="%.3f"), "effect size": number(format="%.3f"),
+                "blank % (training)": number(format=_display.PCT_FORMAT),
+                "blank % (file)": number(format=_display.PCT_FORMAT),
+                "not in training % (file)": number(format=_display.PCT_FORMAT)})
     if record:
         if st.button("Add this batch to the model's drift history", key=f"{key}_drift_record",
                      help="The Model page charts the drift of every recorded batch."):

@@ -246,12 +246,11 @@ def sync_url(page: str | None = None) -> None:
         want[PAGE_PARAM] = page
     elif qp.get(PAGE_PARAM):
         want[PAGE_PARAM] = qp[PAGE_PARAM]
-    for key in wb.URL_KEYS:
-        if key not in want and key in qp:
-            del qp[key]
-    for key, value in want.items():
-        if qp.get(key) != value:
-            qp[key] = value
+    current = qp.to_dict()
+    new = {k: v for k, v in current.items() if k not in wb.URL_KEYS or k in want}
+    new.update(want)
+    if new != current:  # one message to the browser (an item assignment sends one each)
+        qp.from_dict(new)
 
 
 # ------------------------------------------------------------------ shared threshold slider
@@ -329,6 +328,29 @@ def safe_file_stem(name: str) -> str:
     """File-name part derived from an uploaded file's name: letters, digits, '-', '_'."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", str(name).rsplit(".", 1)[0]).strip("_")
     return stem[:60] or "file"
+
+
+def lazy_expander(label: str, key: str, expanded: bool = False):
+    """``st.expander`` whose content is built only while it is open.
+
+    Streamlit sends the content of a collapsed expander to the browser, which builds it
+    hidden: a table or chart in it costs the server and every browser as much as a visible
+    one. With a ``key`` and ``on_change="rerun"`` (Streamlit 1.67) opening or closing it
+    reruns the page and the container's ``.open`` says whether it is open, so callers write
+    ``with (box := lazy_expander(...)):`` then ``if box.open: ...``. Widgets inside lose
+    their state while it is closed: use it for read-only content.
+
+    Parameters
+    ----------
+    label : str
+        The expander's label (Markdown).
+    key : str
+        Session key of its open state (unique on the page; vary it where a new file
+        should start from ``expanded`` again).
+    expanded : bool, default False
+        Open on its first run.
+    """
+    return st.expander(label, expanded=expanded, key=key, on_change="rerun")
 
 
 def show_error(exc: BaseException, what: str = "") -> None:

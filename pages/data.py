@@ -64,20 +64,22 @@ rep = data.read_report
 for note in wb.header_notes(getattr(rep, "warnings", None)):
     st.warning(f"{_ui.esc(data.name)}: {_ui.esc(note)}. Rename the column in the file if it "
                "is not a copy, or exclude it in the column roles below.")
-with st.expander("How the file was read", expanded=False):
-    cols = st.columns(5)
-    cols[0].metric("Format", str(getattr(rep, "format", "?")).upper())
-    cols[1].metric("Encoding", str(getattr(rep, "encoding", None) or "—"))
-    delim = getattr(rep, "delimiter", None)
-    cols[2].metric("Delimiter", {"\t": "tab", ",": "comma ,", ";": "semicolon ;",
-                                  "|": "pipe |"}.get(delim, delim or "—"))
-    cols[3].metric("Decimal / thousands",
-                   f"{getattr(rep, 'decimal', '.')} / {getattr(rep, 'thousands', None) or 'none'}")
-    cols[4].metric("Rows read", f"{data.rows_in:,}")
-    for w in getattr(rep, "warnings", []) or []:
-        st.warning(w)
-    st.dataframe(data.frame.head(20), hide_index=False)
-    st.caption("First 20 rows as read; the index is the row number Excel shows (header = row 1).")
+with (_read_box := _ui.lazy_expander("How the file was read", key="data_read_open")):
+    if _read_box.open:
+        cols = st.columns(5)
+        cols[0].metric("Format", str(getattr(rep, "format", "?")).upper())
+        cols[1].metric("Encoding", str(getattr(rep, "encoding", None) or "—"))
+        delim = getattr(rep, "delimiter", None)
+        cols[2].metric("Delimiter", {"\t": "tab", ",": "comma ,", ";": "semicolon ;",
+                                      "|": "pipe |"}.get(delim, delim or "—"))
+        cols[3].metric("Decimal / thousands", f"{getattr(rep, 'decimal', '.')} / "
+                                              f"{getattr(rep, 'thousands', None) or 'none'}")
+        cols[4].metric("Rows read", f"{data.rows_in:,}")
+        for w in getattr(rep, "warnings", []) or []:
+            st.warning(w)
+        st.dataframe(data.frame.head(20), hide_index=False)
+        st.caption("First 20 rows as read; the index is the row number Excel shows "
+                   "(header = row 1).")
 
 # ------------------------------------------------------------------ schema overrides
 st.subheader("Column roles")
@@ -207,51 +209,54 @@ _REASONS_HELP = ("**Protected / sensitive attributes** (gender, age, nationality
                  "else raises a customer's risk. **Labels** are the words agents read in the "
                  "reasons.")
 if _rf.fits:
-    with st.expander(f"Call reasons: protected attributes and business labels (saved with "
-                     f"model {_model.name})", expanded=False):
-        rs = _rf.settings
-        feats = _rf.columns
-        st.caption(_REASONS_HELP)
-        prot = st.multiselect("Protected attributes", feats, default=[c for c in rs.protected
-                                                                      if c in feats],
-                              key=f"rs_protected_{_model.name}")
-        non_act = st.multiselect("Columns your team cannot act on",
-                                 [c for c in feats if c not in prot],
-                                 default=[c for c in rs.non_actionable
-                                          if c in feats and c not in prot],
-                                 key=f"rs_non_actionable_{_model.name}")
-        labels = st.data_editor(pd.DataFrame({"column": feats,
-                                              "business label": [rs.label(c) for c in feats]}),
-                                hide_index=True, disabled=["column"],
-                                key=f"rs_labels_{_model.name}")
-        if st.button("Save with the model", key="rs_save"):
-            try:
-                wb.save_reason_settings(_model, prot, non_act,
-                                        dict(zip(labels["column"], labels["business label"])),
-                                        models_dir=config.MODELS_DIR)
-                st.success("Saved: the next target list uses these settings.")
-            except Exception as exc:
-                _ui.show_error(exc, "The reason settings could not be saved")
+    with (rs_box := _ui.lazy_expander(f"Call reasons: protected attributes and business "
+                                      f"labels (saved with model {_model.name})",
+                                      key=f"data_reasons_open_{_model.name}")):
+        if rs_box.open:
+            rs = _rf.settings
+            feats = _rf.columns
+            st.caption(_REASONS_HELP)
+            prot = st.multiselect("Protected attributes", feats, default=[c for c in rs.protected
+                                                                          if c in feats],
+                                  key=f"rs_protected_{_model.name}")
+            non_act = st.multiselect("Columns your team cannot act on",
+                                     [c for c in feats if c not in prot],
+                                     default=[c for c in rs.non_actionable
+                                              if c in feats and c not in prot],
+                                     key=f"rs_non_actionable_{_model.name}")
+            labels = st.data_editor(pd.DataFrame({"column": feats,
+                                                  "business label": [rs.label(c) for c in feats]}),
+                                    hide_index=True, disabled=["column"],
+                                    key=f"rs_labels_{_model.name}")
+            if st.button("Save with the model", key="rs_save"):
+                try:
+                    wb.save_reason_settings(_model, prot, non_act,
+                                            dict(zip(labels["column"], labels["business label"])),
+                                            models_dir=config.MODELS_DIR)
+                    st.success("Saved: the next target list uses these settings.")
+                except Exception as exc:
+                    _ui.show_error(exc, "The reason settings could not be saved")
 else:  # the active model was trained on other columns: show this file's columns, read-only
-    with st.expander("Call reasons: protected attributes and business labels (this file)",
-                     expanded=False):
-        if _rf.model is not None:
-            gone = ", ".join(_rf.missing[:6]) + (", ..." if len(_rf.missing) > 6 else "")
-            st.info(f"The active model **{_ui.esc(_rf.model)}** was trained on other columns "
-                    f"({_ui.esc(gone)} are not in {_ui.esc(data.name)}): its reason settings "
-                    "belong to that model and are not shown or changed here.")
-        st.caption(_REASONS_HELP)
-        rs = _rf.settings
-        st.markdown("Found in this file by column name: **protected attributes**: "
-                    f"{_ui.esc(', '.join(rs.protected) or 'none')}; **columns your team "
-                    f"cannot act on**: {_ui.esc(', '.join(rs.non_actionable) or 'none')}.")
-        if _rf.columns:
-            st.dataframe(pd.DataFrame({"column": _rf.columns,
-                                       "business label": [rs.label(c) for c in _rf.columns]}),
-                         hide_index=True)
-        st.caption("A model trained on this file (Model page) starts with these settings; "
-                   "with that model active, this panel lets you change them and save them "
-                   "with it.")
+    with (rf_box := _ui.lazy_expander("Call reasons: protected attributes and business "
+                                      "labels (this file)", key="data_reasons_file_open")):
+        if rf_box.open:
+            if _rf.model is not None:
+                gone = ", ".join(_rf.missing[:6]) + (", ..." if len(_rf.missing) > 6 else "")
+                st.info(f"The active model **{_ui.esc(_rf.model)}** was trained on other columns "
+                        f"({_ui.esc(gone)} are not in {_ui.esc(data.name)}): its reason settings "
+                        "belong to that model and are not shown or changed here.")
+            st.caption(_REASONS_HELP)
+            rs = _rf.settings
+            st.markdown("Found in this file by column name: **protected attributes**: "
+                        f"{_ui.esc(', '.join(rs.protected) or 'none')}; **columns your team "
+                        f"cannot act on**: {_ui.esc(', '.join(rs.non_actionable) or 'none')}.")
+            if _rf.columns:
+                st.dataframe(pd.DataFrame({"column": _rf.columns,
+                                           "business label": [rs.label(c) for c in _rf.columns]}),
+                             hide_index=True)
+            st.caption("A model trained on this file (Model page) starts with these settings; "
+                       "with that model active, this panel lets you change them and save them "
+                       "with it.")
 
 # ------------------------------------------------------------------ data quality
 st.subheader("Data quality")

@@ -83,8 +83,10 @@ else:
             if card.get("history"):
                 st.plotly_chart(wb.figures.loss_figure(card["history"], card.get("best_epoch")),
                                 key="card_loss")
-            with st.expander("Everything the card records (JSON)"):
-                st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
+            with (json_box := _ui.lazy_expander("Everything the card records (JSON)",
+                                                  key="card_json_open")):
+                if json_box.open:
+                    st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
         # ---------------------------------------------------------- drift over batches
         from pages import _drift_ui
 

@@ -275,13 +275,14 @@ else:
     a, b = st.columns(2)
     a.plotly_chart(wb.figures.lift_figure(lv.table), key="perf_lift")
     b.plotly_chart(wb.figures.cumulative_gains_figure(lv.share, lv.caught), key="perf_gains")
-    with st.expander("Lift table"):
-        num = st.column_config.NumberColumn
-        _display.show_table(
-            lv.table, hide_index=True, key="lift_table",
-            counts=("customers", "churners", "cumulative_customers", "cumulative_churners"),
-            percents=("churn_rate", "cumulative_gain"),
-            labels={"churn_rate": "churn rate", "cumulative_gain": "cumulative gain"},
-            column_config={c: num(c.replace("_", " "), format="%.2f" if "lift" in c else "%.3f")
-                           for c in ("lift", "cumulative_lift", "min_probability",
-                                     "max_probability", "mean_probability")})
+    with (lift_box := _ui.lazy_expander("Lift table", key="perf_lift_open")):
+        if lift_box.open:
+            num = st.column_config.NumberColumn
+            _display.show_table(
+                lv.table, hide_index=True, key="lift_table",
+                counts=("customers", "churners", "cumulative_customers", "cumulative_churners"),
+                percents=("churn_rate", "cumulative_gain"),
+                labels={"churn_rate": "churn rate", "cumulative_gain": "cumulative gain"},
+                column_config={c: num(c.replace("_", " "), format="%.2f" if "lift" in c else "%.3f")
+                               for c in ("lift", "cumulative_lift", "min_probability",
+                                         "max_probability", "mean_probability")})

@@ -77,12 +77,14 @@ if outside:
                "model's training file; the model extrapolates: check them for typing errors "
                "such as a missing decimal point): " + "; ".join(_ui.esc(t) for t in outside))
 if n_bad:
-    with st.expander(f"{n_bad:,} rejected rows (not scored): see why", expanded=False):
-        st.dataframe(scores.rejected.head(500), hide_index=True)
-        st.download_button("Download rejected rows with reasons (CSV)",
-                           lambda: wb.rejected_csv_bytes(scores.rejected),
-                           file_name=f"rejected_{_ui.safe_file_stem(data.name)}.csv",
-                           mime="text/csv", on_click="ignore", key="dl_rejected")
+    with (rej_box := _ui.lazy_expander(f"{n_bad:,} rejected rows (not scored): see why",
+                                   key=f"seg_rejected_open_{scores.data_sha256[:12]}")):
+        if rej_box.open:
+            st.dataframe(scores.rejected.head(500), hide_index=True)
+            st.download_button("Download rejected rows with reasons (CSV)",
+                               lambda: wb.rejected_csv_bytes(scores.rejected),
+                               file_name=f"rejected_{_ui.safe_file_stem(data.name)}.csv",
+                               mime="text/csv", on_click="ignore", key="dl_rejected")
 if n_ok == 0:
     st.warning("No row could be scored.")
     st.stop()

@@ -67,6 +67,14 @@ def assert_no_exception(at) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+def open_expander(at, key: str):
+    """Open the lazily built expander of session key ``key`` (``_ui.lazy_expander``), rerun."""
+    at.session_state[key] = True
+    at.run()
+    assert_no_exception(at)
+    return at
+
+
 def metric(at, label: str) -> str:
     """The shown value of the ``st.metric`` whose label is ``label``."""
     found = [m.value for m in at.metric if m.label == label]

@@ -5,7 +5,8 @@ import io
 
 import pandas as pd
 import pytest
-from apptest_util import app_models, assert_no_exception, metric, number, open_page  # noqa: F401
+from apptest_util import (app_models, assert_no_exception, metric, number,  # noqa: F401
+                          open_expander, open_page)
 
 from churn_core import config
 
@@ -44,7 +45,8 @@ def test_upload_semicolon_csv_with_bad_rows(data_app):
     assert number(metric(at, "Rejected rows")) == 3
     assert number(metric(at, "Valid rows")) == len(frame) - 3
     assert number(metric(at, "Duplicate customer IDs")) == 2
-    assert metric(at, "Delimiter") == "semicolon ;"
+    assert not [m for m in at.metric if m.label == "Delimiter"]  # built when opened
+    assert metric(open_expander(at, "data_read_open"), "Delimiter") == "semicolon ;"
     missing = [d.value for d in at.dataframe if "missing" in getattr(d.value, "columns", [])][0]
     assert int(missing.set_index("column").loc["Balance", "missing"]) == 4
     # the rejected rows are listed with a reason naming the column
@@ -102,7 +104,7 @@ def test_upload_parquet_and_excel(data_app, fmt):
     at.file_uploader(key="data_upload").set_value((f"part.{fmt}", buf.getvalue(),
                                                    "application/octet-stream")).run()
     assert_no_exception(at)
-    assert metric(at, "Format") == fmt.upper()
+    assert metric(open_expander(at, "data_read_open"), "Format") == fmt.upper()
     assert number(metric(at, "Rows")) == 250
     balance = [d.value for d in at.dataframe if "label" in getattr(d.value, "columns", [])][0]
     churned = int(balance.set_index("label").loc["churned", "customers"])
@@ -146,7 +148,7 @@ def test_xlsx_sheet_picker_on_the_data_page(data_app, tmp_path):
     data = at.session_state["active_data"]
     assert data is not None and data.rows_in == 80 and data.read_report.sheet == "February"
     assert data.frame["CustomerId"].tolist() == frame.tail(80)["CustomerId"].tolist()
-    assert number(metric(at, "Rows read")) == 80
+    assert number(metric(open_expander(at, "data_read_open"), "Rows read")) == 80
     assert data.sha256 == wb.data_sha256(raw, "February") != wb.sha256_of(raw)
     # a reload (new session, the URL's SHA-256) reads the same sheet again
     ws = wb.Workspace({}, wb.ResultStore())
@@ -260,6 +262,11 @@ def test_reason_panel_of_another_models_file_shows_this_files_columns(app_models
     assert_no_exception(at)
     panel = _panel(at, "Call reasons")
     assert panel.label == "Call reasons: protected attributes and business labels (this file)"
+    assert not panel.info and not panel.dataframe  # built only when opened
+    at.session_state["data_reasons_file_open"] = True
+    at.run()
+    assert_no_exception(at)
+    panel = _panel(at, "Call reasons")
     [info] = [i.value.replace("\\", "") for i in panel.info]
     assert f"active model **{config.DEFAULT_MODEL_NAME}** was trained on other columns" in info
     assert ("(CreditScore, Age, Tenure, Balance, EstimatedSalary, Geography, ... are not in "

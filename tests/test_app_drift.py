@@ -28,6 +28,13 @@ def test_data_page_says_the_sample_is_like_the_training_data(app_models):  # noq
     assert any(HEADING in s.value for s in at.subheader)
     assert any("Like the training data" in s.value.replace("\\", "") for s in at.success)
     assert any("PSI (population stability index) below 0.1" in c.value for c in at.caption)
+    # no drift: the per-column charts and table are built only when the analyst opens them
+    assert not [b for b in at.selectbox if str(b.key).startswith("data_drift_col_")]
+    [opened] = [k for k in at.session_state.keys() if str(k).startswith("data_drift_open_")]
+    assert at.session_state[opened] is False
+    at.session_state[opened] = True
+    at.run()
+    assert_no_exception(at)
     box = [b for b in at.selectbox if str(b.key).startswith("data_drift_col_")][0]
     assert box.options[-1] == "churn score"
 
