@@ -56,7 +56,16 @@ def run() -> int:
     finally:
         gc.freeze()
         gc.enable()
-    return main()
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # the reader of the summary left early (``... | head``): no traceback. Recipe of the
+        # Python docs (signal module, "Note on SIGPIPE"): point stdout at /dev/null so the
+        # flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -135,6 +135,23 @@ def test_python_m_entry_point_reports_errors_without_traceback(tmp_path):
     assert "Traceback" not in r.stderr and "absent_model" in r.stderr
 
 
+def test_python_m_into_a_closed_pipe_ends_without_traceback():
+    """``python -m churn_core ... | head``: the reader leaves before the output is written.
+    Python raises BrokenPipeError on the write (SIGPIPE is ignored); the command ends with
+    exit code 1 and no traceback (was a BrokenPipeError traceback from ``print``)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads: the first write fails with EPIPE
+    try:
+        r = subprocess.run([sys.executable, "-m", "churn_core", "models"],
+                           stdout=write_end, stderr=subprocess.PIPE, text=True, cwd=config.ROOT,
+                           env=env, timeout=120)
+    finally:
+        os.close(write_end)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stderr and "BrokenPipeError" not in r.stderr, r.stderr
+
+
 @pytest.mark.realdata
 @pytest.mark.slow
 @pytest.mark.parametrize("which,target,label,min_auc", [("bank", "Exited", "1", 0.80),
