@@ -288,6 +288,10 @@ def _open_client(scheduler: str | None, n_workers: int, processes: bool):
     return Client(cluster), cluster
 
 
+#: An ``--out`` ending like a file: a folder of that name would surprise (``scored.csv/``).
+FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx", ".json", ".txt")
+
+
 def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str | os.PathLike,
                 scheduler: str | None = None, threshold: float | None = None, fmt: str = "parquet",
                 n_workers: int = 2, processes: bool = True, client=None,
@@ -334,8 +338,8 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     Raises
     ------
     DataFileError
-        No input files, an unreadable file (named), an unknown format, or a non-empty
-        output folder.
+        No input files, an unreadable file (named), an unknown format, a non-empty
+        output folder, or a new ``out`` named like a file (``scored.csv``).
     BundleError
         When the bundle cannot be loaded.
     """
@@ -358,6 +362,10 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     out = Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataFileError(f"output folder {out} already exists and is not empty")
+    if not out.exists() and out.name.lower().endswith(FILE_SUFFIXES):
+        raise DataFileError(f"--out {out.name}: the Dask engine writes a folder (scores/, "
+                            f"rejected/, summary.json), not one file; name a folder, e.g. "
+                            f"--out {out.name.split('.')[0] or 'scored'}/")
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     (tmp / "scores").mkdir(parents=True)
     (tmp / "rejected").mkdir()
