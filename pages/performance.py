@@ -49,7 +49,9 @@ with st.expander("Compare with a gradient-boosting challenger", expanded=False):
     st.caption("A HistGradientBoosting model (scikit-learn) trained on exactly the same "
                "training split and scored on the same test customers. If it beats the neural "
                "network clearly, the MLP has to earn its place.")
-    show = st.toggle("Overlay the challenger on the curves", key="perf_challenger")
+    # kept for the session: a visit to another page no longer switches the overlay off
+    show = _ui.synced(st.toggle, "Overlay the challenger on the curves", "perf_challenger",
+                      "performance", default=False)
     if show:
         try:
             challenger = _ui.get_challenger()
@@ -182,8 +184,10 @@ def threshold_views() -> None:
     threshold = _ui.threshold_slider("performance")
     at = ev.curve.at(threshold)
     m = [*st.columns(3), *st.columns(3)]  # two rows: the values stay readable on a laptop
-    m[0].metric("Precision", f"{at.precision:.3f}", border=True,
-                help="Of the customers flagged, the share who really churned.")
+    m[0].metric("Precision", f"{at.precision:.3f}" if at.flagged else "—", border=True,
+                help="Of the customers flagged, the share who really churned."
+                     + ("" if at.flagged else " No test customer is flagged at this "
+                        "threshold: there is no precision to measure."))
     m[1].metric("Recall", f"{at.recall:.3f}", border=True,
                 help="Of the customers who churned, the share the model flagged.")
     m[2].metric("F1", f"{at.f1:.3f}", border=True,

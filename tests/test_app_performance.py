@@ -45,6 +45,21 @@ def test_metrics_at_the_slider_threshold(perf_app, t):
     assert number(metric(at, "Flagged")) == pred.sum()
 
 
+def test_precision_is_a_dash_when_nobody_is_flagged(perf_app):
+    """At threshold 1.00 no test customer is flagged: precision is undefined, shown as a dash
+    with the reason (was 0.000, read as "every flagged customer is a false alarm")."""
+    at = perf_app
+    at.slider(key="threshold_slider_performance").set_value(1.0).run()
+    assert_no_exception(at)
+    y, p = eval_test_arrays(load_bundle("default"))
+    assert (p >= 1.0).sum() == 0 and number(metric(at, "Flagged")) == 0
+    [prec] = [m for m in at.metric if m.label == "Precision"]
+    assert prec.value == "—" and "No test customer is flagged" in prec.proto.help
+    at.slider(key="threshold_slider_performance").set_value(0.5).run()
+    assert number(metric(at, "Precision")) == pytest.approx(
+        precision_score(y, (p >= 0.5).astype(int)), abs=5e-4)
+
+
 def test_max_f1_strategy_sets_the_shared_threshold(perf_app):
     at = perf_app
     at.radio(key="perf_strategy").set_value("max_f1").run()
@@ -62,8 +77,11 @@ def test_max_f1_strategy_sets_the_shared_threshold(perf_app):
 
 def test_challenger_overlay_never_raises(perf_app):
     at = perf_app
-    at.toggle(key="perf_challenger").set_value(True).run()
+    at.toggle(key="perf_challenger__performance").set_value(True).run()
     assert_no_exception(at)
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/performance.py").run()  # the overlay stays on after a page visit
+    assert at.toggle(key="perf_challenger__performance").value is True
     tables = [d for d in at.dataframe if "ROC-AUC" in getattr(d.value, "columns", [])]
     errors = [e.value for e in at.error]
     # either the side-by-side table, or a clear message that the training file is needed
