@@ -292,7 +292,7 @@ def cmd_evaluate(args) -> int:
         m = measure_frame(bundle, df, data.name, threshold=thr, positive_label=args.positive_label,
                           data_sha256=_file_sha256(data))
         _print_data_notes({"duplicate_ids": m.duplicate_ids})
-        print(f"{data.name}: {m.n_evaluated} rows evaluated, {m.n_rejected} rejected")
+        print(f"{data.name}: {m.n_evaluated:,} rows evaluated, {m.n_rejected:,} rejected")
         _report_rejected(m, data, args.rejected)
         rep = {**m.report, "rows_in": m.rows_in, "rows_rejected": m.n_rejected,
                "rejected_reasons": dict(m.rejected_reasons)}
@@ -300,7 +300,7 @@ def cmd_evaluate(args) -> int:
             print(f"warning: {data.name} is the file model {name!r} was trained on: these figures "
                   f"include its training customers and are optimistic")
         elif m.shared_ids:
-            print(f"warning: {m.shared_ids} customers of {data.name} ({m.id_column}) were in the "
+            print(f"warning: {m.shared_ids:,} customers of {data.name} ({m.id_column}) were in the "
                   f"training data of model {name!r}: these figures are optimistic")
         _print_report(f"{_model_label(bundle)} on {data.name}", rep)
         if args.challenger:
@@ -395,9 +395,9 @@ def cmd_score(args) -> int:
     if counts["rows_in"] == 0:
         print(f"WARNING: {args.data}: the file has a header but no customer rows; nothing was scored",
               file=sys.stderr)
-    print(f"{counts['rows_in']} rows in = {counts['rows_scored']} scored + {counts['rows_rejected']} "
-          f"rejected; {counts['predicted_churners']} predicted churners at threshold "
-          f"{counts['threshold']:.3f}")
+    print(f"{counts['rows_in']:,} rows in = {counts['rows_scored']:,} scored + "
+          f"{counts['rows_rejected']:,} rejected; {counts['predicted_churners']:,} predicted "
+          f"churners at threshold {counts['threshold']:.3f}")
     print(f"scores: {counts['out']}\nrejected rows: {counts['rejected_out']}")
     _print_data_notes(counts)
     _report_drift(args, counts, bundle, models_dir / name)
@@ -451,7 +451,7 @@ def cmd_sample(args) -> int:
 
     out = Path(args.out)
     write_atomically(out, lambda p: synthetic.write_sample(p, n=args.rows, seed=args.seed), "the synthetic sample")
-    print(f"wrote {args.rows} synthetic customers to {out}")
+    print(f"wrote {args.rows:,} synthetic customers to {out}")
     return 0
 
 

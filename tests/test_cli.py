@@ -80,7 +80,7 @@ def test_evaluate_stored_and_on_file(trained_cli, sample_csv, capsys):
     stored = json.loads(out[out.index("{"):])
     assert stored == load_bundle("cli", trained_cli).metrics["test"]
     assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(sample_csv)]) == 0
-    assert "3000 rows evaluated" in capsys.readouterr().out
+    assert "3,000 rows evaluated" in capsys.readouterr().out
 
 
 def test_score_end_to_end(trained_cli, sample_csv, tmp_path, capsys):
@@ -90,7 +90,7 @@ def test_score_end_to_end(trained_cli, sample_csv, tmp_path, capsys):
     scores = pd.read_csv(out)
     assert len(scores) == 3000 and (scores["predicted_churn"] == (scores["churn_probability"] >= 0.3)).all()
     assert (tmp_path / "scores_rejected.csv").exists()
-    assert "3000 rows in = 3000 scored + 0 rejected" in capsys.readouterr().out
+    assert "3,000 rows in = 3,000 scored + 0 rejected" in capsys.readouterr().out
 
 
 def test_no_progress_bar_clutter_when_the_output_is_not_a_terminal(trained_cli, sample_csv, tmp_path,
@@ -100,7 +100,7 @@ def test_no_progress_bar_clutter_when_the_output_is_not_a_terminal(trained_cli, 
     assert main(["score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
                  "--out", str(out), "--chunksize", "1000"]) == 0
     captured = capsys.readouterr()
-    assert "3000 rows in = 3000 scored + 0 rejected" in captured.out
+    assert "3,000 rows in = 3,000 scored + 0 rejected" in captured.out
     assert "rows/s" not in captured.err and "\r" not in captured.err
     assert "scoring:" not in captured.err
 
@@ -361,7 +361,7 @@ def test_evaluate_positive_label_for_a_file_labelled_otherwise(trained_cli, samp
         out = capsys.readouterr().out
         assert _report_json(out) == expected
         assert "relabelled.csv: churn = 'Churned' in column 'Exited'" in out
-        assert "3000 rows evaluated, 0 rejected" in out
+        assert "3,000 rows evaluated, 0 rejected" in out
     assert 0.05 < expected["base_rate"] < 0.95 and expected["n"] == 3000
 
 

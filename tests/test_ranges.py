@@ -67,5 +67,5 @@ def test_a_bank_model_scoring_the_bank_file_raises_no_range_warning(bank_csv, tm
     assert main(["-q", "score", "--model", str(tmp_path / "bank"), "--data", str(bank_csv),
                  "--out", str(tmp_path / "s.csv")]) == 0
     out = capsys.readouterr().out
-    assert "10000 rows in = 10000 scored + 0 rejected" in out
+    assert "10,000 rows in = 10,000 scored + 0 rejected" in out
     assert "outside the range" not in out
