@@ -41,7 +41,9 @@ c[2].metric("Brier score", f"{rep.brier:.3f}", border=True,
             help="Mean squared error of the probabilities (lower is better); rewards "
                  "probabilities that mean what they say.")
 c[3].metric("Test customers", f"{rep.n:,}", f"{_ui.fmt_pct(rep.base_rate)} churned",
-            delta_color="off", delta_arrow="off", border=True)
+            delta_color="off", delta_arrow="off", border=True,
+            help="Customers held out from training (the test split): every number on this "
+                 "page is measured on them. Below: the share of them who churned.")
 
 # ------------------------------------------------------------------ challenger (optional)
 challenger = None
@@ -199,7 +201,8 @@ def threshold_views() -> None:
                 help="Of the customers who stayed, the share not flagged.")
     m[5].metric("Flagged", f"{at.flagged:,}", f"{_ui.fmt_pct(at.predicted_positive_rate)}",
                 delta_color="off", delta_arrow="off", border=True,
-                help="Test customers at or above the threshold.")
+                help="Test customers at or above the threshold. Below: their share of all "
+                     "test customers.")
     # the charts depend on the model, the threshold and the challenger only: built once per
     # server for every session (analysts share thresholds), not on every slider move
     ch = (_ui.get_data().sha256 if challenger is not None else "",)
