@@ -14,7 +14,7 @@ import pytest
 from churn_core.campaign.dask_scoring import list_parts, score_parts
 from churn_core.errors import DataFileError
 from churn_core.io.reader import read_table
-from churn_core.campaign.scoring import score_frame
+from churn_core.campaign.scoring import _merge_counts, score_frame
 from churn_core.campaign.tiers import assign_tiers
 
 distributed = pytest.importorskip("distributed")
@@ -91,6 +91,14 @@ def test_dask_scores_equal_single_machine_row_for_row(cluster, parts, models_dir
     summary = json.loads((out / "summary.json").read_text())
     assert {f["source_file"]: f["rows_in"] for f in summary["per_file"]} == \
         {"a.csv": 300, "b.csv": 300, "c.parquet": 300}
+    # the notes the local engine prints (unseen category, imputed blanks), summed over parts
+    assert res["unseen_categories"] == summary["unseen_categories"] == {"Geography": {"Atlantis": 1}}
+    assert {c: n for c, n in res["imputed_cells"].items() if n} == {"Balance": 1, "CreditScore": 1}
+    for key in ("unseen_categories", "imputed_cells"):
+        total: dict = {}
+        for r in ref.values():
+            _merge_counts(total, r.report[key])
+        assert res[key] == total
     assert not list(tmp_path.glob(".*partial*"))
 
 
@@ -106,6 +114,7 @@ def test_glob_threshold_and_cli_with_scheduler_address(cluster, parts, models_di
     assert code == 0
     printed = capsys.readouterr().out
     assert "600 rows in = 599 scored + 1 rejected" in printed
+    assert "column 'Geography' has values not seen in training" in printed and "'Atlantis' (1)" in printed
     got = _read_parts(out / "scores", "csv")
     assert set(got["source_file"]) == {"a.csv", "b.csv"}
     np.testing.assert_array_equal(got["predicted_churn"], (got["churn_probability"] >= 0.3).astype(int))

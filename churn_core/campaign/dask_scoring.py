@@ -157,7 +157,9 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     Returns
     -------
     DataFrame of shape (1, 5)
-        ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``.
+        ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``; its
+        ``attrs["notes"]`` holds the partition's :data:`NOTE_KEYS` (what the analyst should
+        check, as the local engine reports them).
     """
     from churn_core.campaign.scoring import add_risk_tier, prefer_system_arrow_pool, score_frame
     from churn_core.model.numpy_net import single_thread_blas
@@ -183,7 +185,9 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     _write(res.rejected, out / "rejected" / f"part-{number:05d}{ext}", fmt)
     counts = {"source_file": source, **{k: int(res.report[k]) for k in
                                         ("rows_in", "rows_scored", "rows_rejected", "predicted_churners")}}
-    return pd.DataFrame([counts]).astype(_COUNT_COLUMNS)
+    result = pd.DataFrame([counts]).astype(_COUNT_COLUMNS)
+    result.attrs["notes"] = {k: res.report.get(k) or {} for k in NOTE_KEYS}
+    return result
 
 
 def score_spec(spec: dict, number: int, models_dir: str, name: str, threshold: float | None,
@@ -203,11 +207,12 @@ def score_spec(spec: dict, number: int, models_dir: str, name: str, threshold: f
     Returns
     -------
     dict
-        ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``.
+        ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners`` and
+        ``notes`` (:func:`score_partition`'s ``attrs["notes"]``).
     """
     counts = score_partition(read_partition(spec), models_dir, name, threshold, out_dir, fmt,
                              {"number": number})
-    return counts.iloc[0].to_dict()
+    return {**counts.iloc[0].to_dict(), "notes": counts.attrs.get("notes", {})}
 
 
 def _warm_up(spec: dict, models_dir: str, name: str, threshold: float, tmp: Path, fmt: str) -> None:
@@ -288,6 +293,11 @@ def _open_client(scheduler: str | None, n_workers: int, processes: bool):
     return Client(cluster), cluster
 
 
+#: What a partition reports for the analyst to check (the local engine's notes; the last one
+#: is merged with :func:`churn_core.model.ranges.merge_details`, the others summed).
+NOTE_KEYS = ("unseen_categories", "imputed_cells", "outside_training_range",
+             "outside_training_range_detail")
+
 #: An ``--out`` ending like a file: a folder of that name would surprise (``scored.csv/``).
 FILE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".xlsx", ".json", ".txt")
 
@@ -333,7 +343,9 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     dict
         ``rows_in``, ``rows_scored``, ``rows_rejected``, ``predicted_churners``, ``threshold``,
         ``parts`` (input files), ``partitions``, ``per_file`` (list of dicts, one per file),
-        ``out``, ``rejected_out``.
+        the notes of :data:`NOTE_KEYS` summed over the partitions (unseen categories,
+        imputed blanks, values outside the training range, as the local engine reports
+        them; also in ``summary.json``), ``out``, ``rejected_out``.
 
     Raises
     ------
@@ -395,7 +407,9 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
             done += 1
             if progress is not None:
                 progress(done, len(futures))
-        per_part = pd.DataFrame(client.gather(futures)).astype(_COUNT_COLUMNS)
+        results = client.gather(futures)
+        notes = _merge_notes([r.pop("notes", {}) for r in results])
+        per_part = pd.DataFrame(results).astype(_COUNT_COLUMNS)
         run = (per_part[SOURCE_FILE] != per_part[SOURCE_FILE].shift()).cumsum()  # a file's partitions are consecutive
         per_file = per_part.groupby(run, sort=False).agg(
             {SOURCE_FILE: "first", **{k: "sum" for k in _COUNT_COLUMNS if k != SOURCE_FILE}}).reset_index(drop=True)
@@ -410,12 +424,25 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     totals = {k: int(per_file[k].sum()) for k in ("rows_in", "rows_scored", "rows_rejected",
                                                    "predicted_churners")}
     summary = {**totals, "threshold": thr, "parts": len(files), "partitions": len(per_part), "format": fmt,
-               "model": str(model_dir), "per_file": per_file.to_dict("records")}
+               "model": str(model_dir), "per_file": per_file.to_dict("records"), **notes}
     (tmp / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_int), encoding="utf-8")
     if out.exists():
         out.rmdir()  # empty (checked above)
     os.replace(tmp, out)
     return {**summary, "out": str(out / "scores"), "rejected_out": str(out / "rejected")}
+
+
+def _merge_notes(parts: list[dict]) -> dict:
+    """The partitions' notes summed as the local engine sums its chunks' (``scoring``)."""
+    from churn_core.campaign.scoring import _merge_counts
+    from churn_core.model.ranges import merge_details
+
+    merged: dict = {k: {} for k in NOTE_KEYS}
+    for notes in parts:
+        for k in NOTE_KEYS[:-1]:
+            _merge_counts(merged[k], notes.get(k) or {})
+        merge_details(merged[NOTE_KEYS[-1]], notes.get(NOTE_KEYS[-1]) or {})
+    return merged
 
 
 def _json_int(obj):
