@@ -55,7 +55,7 @@ def campaign_results_figure(table: pd.DataFrame) -> go.Figure:
                  "arrayminus": 100 * (t["uplift"] - t["ci_low"])},
         marker_color=["#2ca02c" if lo > 0 else "#9467bd" if hi < 0 else "#7f7f7f"
                       for lo, hi in zip(t["ci_low"], t["ci_high"])]))
-    fig.add_hline(y=0, line_color="black", line_width=1)
+    fig.add_hline(y=0, line_color="#888888", line_width=1)  # seen on light and dark themes
     fig.update_layout(yaxis_title="churn prevented, points (control - called)",
                       xaxis_title="risk tier", height=340, margin={"t": 30, "b": 40})
     return fig

@@ -29,8 +29,10 @@ __all__ = [
     "tier_summary_figure",
 ]
 
+#: "point" marks the decision threshold: orange, seen on a light and a dark theme (a near-black
+#: marker disappeared on the dark one) and apart from every curve's colour
 COLORS = {"model": "#C8102E", "challenger": "#4C78A8", "baseline": "#888888",
-          "point": "#111111", "band": "rgba(84, 162, 75, 0.18)", "optimum": "#2E7D32"}
+          "point": "#F58518", "band": "rgba(84, 162, 75, 0.18)", "optimum": "#2E7D32"}
 TIER_COLORS = {"High": "#C8102E", "Medium": "#F58518", "Low": "#54A24B"}
 _METRIC_COLORS = {"precision": "#4C78A8", "recall": "#C8102E", "f1": "#2E7D32",
                   "accuracy": "#9467BD", "specificity": "#8C564B",
