@@ -40,11 +40,11 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
                    f"**{_ui.fmt_pct(hi[0])}** of the training customers at the model's tier "
                    "cutoffs. A large gap with no drifted column means the mix of customers "
                    "changed in ways the columns do not show one by one.")
-    # built only while open (charts and table of every column); keyed per file, so a file
-    # with drift opens on its own
-    with (box := _ui.lazy_expander("Drift per column: training vs this file",
-                                   key=f"{key}_drift_open_{scores.data_sha256[:12]}",
-                                   expanded=view.level > 0)):
+    # built only while open (charts and table of every column); keyed per model and file, so
+    # a file that drifted from the active model's training data opens on its own
+    with (box := _ui.lazy_expander(
+            "Drift per column: training vs this file", expanded=view.level > 0,
+            key=f"{key}_drift_open_{bundle.name}_{scores.data_sha256[:12]}")):
         if box.open:
             st.plotly_chart(_ui.derived("figure", scores, lambda: wb.psi_overview_figure(view),
                                         "drift_psi"), key=f"{key}_drift_psi")
