@@ -49,9 +49,12 @@ def drift_section(bundle, scores, key: str, record: bool = False) -> "wb.DriftVi
             st.plotly_chart(_ui.derived("figure", scores, lambda: wb.psi_overview_figure(view),
                                         "drift_psi"), key=f"{key}_drift_psi")
             names = view.chart_columns()
-            # keyed per file: a new file opens on its own most drifted column
-            col = st.selectbox("Column to compare", names,
-                               key=f"{key}_drift_col_{scores.data_sha256[:12]}")
+            # keyed per model and file: a new file opens on its own most drifted column; the
+            # choice is kept while the panel is closed (_ui.synced)
+            col_key = f"{key}_drift_col_{bundle.name}_{scores.data_sha256[:12]}"
+            if st.session_state.get(col_key) not in names:
+                st.session_state[col_key] = names[0]
+            col = _ui.synced(st.selectbox, "Column to compare", col_key, key, options=names)
             st.plotly_chart(_ui.derived("figure", scores, lambda: wb.drift_figure(view, col),
                                         "drift_bars", col), key=f"{key}_drift_bars")
             d = view.column(col)

@@ -204,7 +204,8 @@ def init_session() -> None:
 
     init_campaign_session()
     ss["_app_frame_seen"] = True
-    sync_url()
+    # no sync_url() here: app.py (and bootstrap) write the URL once the page is known; a
+    # write here, before it, was one more browser-history entry on every page switch
 
 
 def reset_model_defaults() -> None:
@@ -335,10 +336,13 @@ def lazy_expander(label: str, key: str, expanded: bool = False):
 
     Streamlit sends the content of a collapsed expander to the browser, which builds it
     hidden: a table or chart in it costs the server and every browser as much as a visible
-    one. With a ``key`` and ``on_change="rerun"`` (Streamlit 1.67) opening or closing it
-    reruns the page and the container's ``.open`` says whether it is open, so callers write
-    ``with (box := lazy_expander(...)):`` then ``if box.open: ...``. Widgets inside lose
-    their state while it is closed: use it for read-only content.
+    one. With ``on_change`` set (Streamlit 1.67) opening or closing it reruns the page and
+    the container's ``.open`` says whether it is open, so callers write
+    ``with (box := lazy_expander(...)):`` then ``if box.open: ...``. The open state is kept
+    for the session under ``key`` (the widget key is ``key + "__widget"``; Streamlit forgets
+    a widget's state on a page that does not draw it), so a panel the analyst closed stays
+    closed after a visit to another page. Widgets inside lose their state while it is
+    closed: use it for read-only content, not for editors.
 
     Parameters
     ----------
@@ -346,11 +350,15 @@ def lazy_expander(label: str, key: str, expanded: bool = False):
         The expander's label (Markdown).
     key : str
         Session key of its open state (unique on the page; vary it where a new file
-        should start from ``expanded`` again).
+        should start from ``expanded`` again). Setting it to True opens the panel.
     expanded : bool, default False
         Open on its first run.
     """
-    return st.expander(label, expanded=expanded, key=key, on_change="rerun")
+    if key not in st.session_state:
+        st.session_state[key] = bool(expanded)
+    wkey = f"{key}__widget"
+    st.session_state[wkey] = bool(st.session_state[key])  # every run: see threshold_slider
+    return st.expander(label, key=wkey, on_change=_copy_widget, args=(wkey, key))
 
 
 def show_error(exc: BaseException, what: str = "") -> None:

@@ -22,13 +22,20 @@ with up_col:
     st.caption(f"Upload limit: **{config.max_upload_mb()} MB** per file (CSV, Parquet or XLSX).")
 with sample_col:
     st.write("")
+    # enabled as soon as a file is in the uploader (it is read further down this same run)
     if st.button("Use the shipped sample", help="Go back to data/sample_customers.csv",
-                 disabled=st.session_state.get(_ui.DATA) is None):
+                 disabled=st.session_state.get(_ui.DATA) is None and upload is None):
         _ui.workspace().set_data(None)
         st.session_state.pop("data_upload_sha", None)
+        # the file still in the uploader is not read again until the analyst uploads one
+        st.session_state["data_upload_dismissed"] = getattr(upload, "file_id", None)
         st.rerun()
 
-if upload is not None:
+if upload is not None and upload.file_id == st.session_state.get("data_upload_dismissed"):
+    with up_col:
+        st.info(f"{_ui.esc(upload.name)} is not in use: the shipped sample is active. Upload "
+                "a file again to use it.")
+elif upload is not None:
     raw = upload.getvalue()
     with up_col:  # an XLSX workbook with several sheets: the analyst picks one
         sheet = _ui.upload_sheet(upload.name, raw, "data")
@@ -209,33 +216,32 @@ _REASONS_HELP = ("**Protected / sensitive attributes** (gender, age, nationality
                  "else raises a customer's risk. **Labels** are the words agents read in the "
                  "reasons.")
 if _rf.fits:
-    with (rs_box := _ui.lazy_expander(f"Call reasons: protected attributes and business "
-                                      f"labels (saved with model {_model.name})",
-                                      key=f"data_reasons_open_{_model.name}")):
-        if rs_box.open:
-            rs = _rf.settings
-            feats = _rf.columns
-            st.caption(_REASONS_HELP)
-            prot = st.multiselect("Protected attributes", feats, default=[c for c in rs.protected
-                                                                          if c in feats],
-                                  key=f"rs_protected_{_model.name}")
-            non_act = st.multiselect("Columns your team cannot act on",
-                                     [c for c in feats if c not in prot],
-                                     default=[c for c in rs.non_actionable
-                                              if c in feats and c not in prot],
-                                     key=f"rs_non_actionable_{_model.name}")
-            labels = st.data_editor(pd.DataFrame({"column": feats,
-                                                  "business label": [rs.label(c) for c in feats]}),
-                                    hide_index=True, disabled=["column"],
-                                    key=f"rs_labels_{_model.name}")
-            if st.button("Save with the model", key="rs_save"):
-                try:
-                    wb.save_reason_settings(_model, prot, non_act,
-                                            dict(zip(labels["column"], labels["business label"])),
-                                            models_dir=config.MODELS_DIR)
-                    st.success("Saved: the next target list uses these settings.")
-                except Exception as exc:
-                    _ui.show_error(exc, "The reason settings could not be saved")
+    # an editor: built while closed too (a lazily built panel would drop unsaved edits)
+    with st.expander(f"Call reasons: protected attributes and business labels (saved with "
+                     f"model {_model.name})", expanded=False):
+        rs = _rf.settings
+        feats = _rf.columns
+        st.caption(_REASONS_HELP)
+        prot = st.multiselect("Protected attributes", feats, default=[c for c in rs.protected
+                                                                      if c in feats],
+                              key=f"rs_protected_{_model.name}")
+        non_act = st.multiselect("Columns your team cannot act on",
+                                 [c for c in feats if c not in prot],
+                                 default=[c for c in rs.non_actionable
+                                          if c in feats and c not in prot],
+                                 key=f"rs_non_actionable_{_model.name}")
+        labels = st.data_editor(pd.DataFrame({"column": feats,
+                                              "business label": [rs.label(c) for c in feats]}),
+                                hide_index=True, disabled=["column"],
+                                key=f"rs_labels_{_model.name}")
+        if st.button("Save with the model", key="rs_save"):
+            try:
+                wb.save_reason_settings(_model, prot, non_act,
+                                        dict(zip(labels["column"], labels["business label"])),
+                                        models_dir=config.MODELS_DIR)
+                st.success("Saved: the next target list uses these settings.")
+            except Exception as exc:
+                _ui.show_error(exc, "The reason settings could not be saved")
 else:  # the active model was trained on other columns: show this file's columns, read-only
     with (rf_box := _ui.lazy_expander("Call reasons: protected attributes and business "
                                       "labels (this file)", key="data_reasons_file_open")):

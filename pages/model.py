@@ -86,7 +86,7 @@ else:
             with (json_box := _ui.lazy_expander("Everything the card records (JSON)",
                                                   key="card_json_open")):
                 if json_box.open:
-                    st.json({k: v for k, v in card.items() if k != "history"}, expanded=False)
+                    st.json({k: v for k, v in card.items() if k != "history"}, expanded=1)
         # ---------------------------------------------------------- drift over batches
         from pages import _drift_ui
 

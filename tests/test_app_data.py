@@ -35,6 +35,27 @@ def test_sample_is_the_default(data_app):
     assert any(f"{config.max_upload_mb()} MB" in c.value for c in at.caption)
 
 
+def test_use_the_shipped_sample_while_a_file_is_in_the_uploader(data_app):
+    """Break-it 2.1: the button was greyed out right after an upload, and once clicked the
+    file still in the uploader was read again in the same run: the sample never came back."""
+    at = data_app
+    raw = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(200).to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").set_value(("mine.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    assert at.session_state["active_data"].name == "mine.csv"
+    [button] = [b for b in at.button if b.label == "Use the shipped sample"]
+    assert not button.disabled  # enabled in the run that read the upload
+    button.click().run()
+    assert_no_exception(at)
+    assert at.session_state["active_data"] is None  # the sample, although mine.csv is still there
+    assert any("mine.csv is not in use: the shipped sample is active" in i.value.replace("\\", "")
+               for i in at.info)
+    at.run()  # another rerun (a slider, a page visit) does not read the file again
+    assert at.session_state["active_data"] is None
+    at.file_uploader(key="data_upload").set_value(("mine.csv", raw, "text/csv")).run()
+    assert at.session_state["active_data"].name == "mine.csv"  # uploaded again: in use
+
+
 def test_upload_semicolon_csv_with_bad_rows(data_app):
     at = data_app
     raw, frame = _bank_bytes()

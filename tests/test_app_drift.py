@@ -30,7 +30,8 @@ def test_data_page_says_the_sample_is_like_the_training_data(app_models):  # noq
     assert any("PSI (population stability index) below 0.1" in c.value for c in at.caption)
     # no drift: the per-column charts and table are built only when the analyst opens them
     assert not [b for b in at.selectbox if str(b.key).startswith("data_drift_col_")]
-    [opened] = [k for k in at.session_state.keys() if str(k).startswith("data_drift_open_")]
+    [opened] = [k for k in at.session_state.keys()
+                if str(k).startswith("data_drift_open_") and not str(k).endswith("__widget")]
     assert at.session_state[opened] is False
     at.session_state[opened] = True
     at.run()
@@ -52,6 +53,25 @@ def test_data_page_flags_age_in_an_aged_upload(app_models):  # noqa: F811
     assert flagged[0] == "Age" and set(flagged) <= {"Age", "churn score"}
     box.set_value("Geography").run()
     assert_no_exception(at)
+    # the panel's open state and the picked column outlive closing it and a page visit
+    sha = at.session_state["active_data"].sha256[:12]
+    [opened] = [k for k in at.session_state.keys() if str(k).startswith("data_drift_open_")
+                and str(k).endswith(sha)]
+    assert at.session_state[opened] is True  # opened by itself: the file drifted
+    at.session_state[opened] = False
+    at.run()
+    assert not [b for b in at.selectbox if str(b.key).startswith("data_drift_col_")]
+    at.switch_page("pages/overview.py").run()
+    at.switch_page("pages/data.py").run()
+    assert_no_exception(at)
+    assert any(e.startswith("Different: check before acting") for e in
+               [e.value.replace("\\", "") for e in at.error])
+    assert not [b for b in at.selectbox if str(b.key).startswith("data_drift_col_")], \
+        "the panel the analyst closed opened again after a page visit"
+    at.session_state[opened] = True
+    at.run()
+    box = [b for b in at.selectbox if str(b.key).startswith("data_drift_col_")][0]
+    assert box.value == "Geography"
 
 
 def test_score_page_shows_drift_and_records_the_batch(app_models):  # noqa: F811
