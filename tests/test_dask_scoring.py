@@ -130,10 +130,12 @@ def test_user_errors(cluster, parts, models_dir, tmp_path):
     with pytest.raises(DataFileError, match="not empty"):
         score_parts(models_dir / "tiny", parts, busy, client=client)
     assert (busy / "x.txt").read_text() == "keep me"
-    with pytest.raises(DataFileError, match=r"--out scored.csv: the Dask engine writes a folder"
-                                            r".*--out scored/"):
-        score_parts(models_dir / "tiny", parts, tmp_path / "scored.csv", client=client)
-    assert not (tmp_path / "scored.csv").exists() and not list(tmp_path.glob(".scored.csv*"))
+    with pytest.raises(DataFileError) as err:
+        score_parts(models_dir / "tiny", parts, tmp_path / "out" / "scored.csv", client=client)
+    assert str(err.value) == (f"--out {tmp_path / 'out' / 'scored.csv'}: the Dask engine writes a "
+                              "folder (scores/, rejected/, summary.json), not one file; name a "
+                              f"folder, e.g. --out {tmp_path / 'out' / 'scored'}/")
+    assert not (tmp_path / "out").exists()
     bad = tmp_path / "bad_parts"
     bad.mkdir()
     (bad / "broken.parquet").write_bytes(b"PAR1 this is not parquet")

@@ -371,13 +371,14 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
     if not 0.0 <= thr <= 1.0:
         raise DataFileError(f"the decision threshold must be in [0, 1], got {thr}")
     files = list_parts(data)
-    out = Path(out).resolve()
+    given, out = Path(out), Path(out).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DataFileError(f"output folder {out} already exists and is not empty")
     if not out.exists() and out.name.lower().endswith(FILE_SUFFIXES):
-        raise DataFileError(f"--out {out.name}: the Dask engine writes a folder (scores/, "
+        folder = given.parent / (out.name.split(".")[0] or "scored")
+        raise DataFileError(f"--out {given}: the Dask engine writes a folder (scores/, "
                             f"rejected/, summary.json), not one file; name a folder, e.g. "
-                            f"--out {out.name.split('.')[0] or 'scored'}/")
+                            f"--out {folder}/")
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     (tmp / "scores").mkdir(parents=True)
     (tmp / "rejected").mkdir()
