@@ -191,7 +191,7 @@ def _tolerant(lines: Iterable[str], names: list[str], report: ReadReport, chunks
     df, errors, s = _records_frame(records, rows, names, report)
     long, short = long + sum(e is not None for e in errors) - s, short + s
     if long:
-        report.warnings.append(f"{long} row(s) have more fields than the header")
+        report.warnings.append(f"{long} row(s) have more fields than the header: rejected")
     if short:
         report.warnings.append(f"{short} row(s) have fewer fields than the header: rejected")
     yield df, rows, reader.line_num - mark[0] != row - mark[1]
