@@ -218,8 +218,9 @@ def _train(args, models_dir: Path, name: str, stage: dict) -> int:
         content = csv_bytes(rejected_layout(result.rejected), excel_bom=False)
         write_atomically(rej, lambda p: p.write_bytes(content), "the rejected rows")
         stage["unwritten"] = None
-        kinds = ", ".join(f"{k} ({v})" for k, v in sorted(card.get("rejected_reasons", {}).items(),
-                                                          key=lambda kv: -kv[1])[:5])
+        from churn_core.data.validate import reason_summary
+
+        kinds = reason_summary(card.get("rejected_reasons", {}), len(result.rejected))
         print(f"rejected rows (not used for training): {rej}  [{kinds}]")
     _print_data_notes({"duplicate_ids": card.get("duplicate_ids")})
     for text in card.get("warnings") or []:

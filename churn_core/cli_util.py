@@ -121,8 +121,9 @@ def _report_rejected(m, data: Path, out: str | None) -> None:
     from churn_core.io.writer import csv_bytes, write_atomically
 
     if m.n_rejected:
-        kinds = sorted((m.rejected_reasons or {}).items(), key=lambda kv: -kv[1])
-        print(f"rejected rows, by reason: {', '.join(f'{k} ({v})' for k, v in kinds[:8])}")
+        from churn_core.data.validate import reason_summary
+
+        print(f"rejected rows, by reason: {reason_summary(m.rejected_reasons or {}, m.n_rejected, 8)}")
         print(f"  first: {m.rejected['reason'].iloc[0]}")
     if out is None:
         if m.n_rejected:

@@ -83,6 +83,31 @@ def test_evaluate_stored_and_on_file(trained_cli, sample_csv, capsys):
     assert "3,000 rows evaluated" in capsys.readouterr().out
 
 
+def test_evaluate_reason_breakdown_says_a_row_can_have_two_reasons(trained_cli, sample_csv,
+                                                                   tmp_path, capsys):
+    """Row 2 has a blank target and a non-number age: it is one rejected row, counted under both
+    kinds. The breakdown (1 + 2 = 3 for 2 rows) says so instead of seeming to lose a row."""
+    df = pd.read_csv(sample_csv, dtype=str, nrows=40)
+    df.loc[0, "Exited"] = ""
+    df.loc[0, "Age"] = "forty"
+    df.loc[1, "Age"] = "n/a?"
+    src = tmp_path / "two_reasons.csv"
+    df.to_csv(src, index=False)
+    assert main(["evaluate", "--model", str(trained_cli / "cli"), "--data", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "two_reasons.csv: 38 rows evaluated, 2 rejected" in out
+    assert ("rejected rows, by reason: Age: not a number (2), Exited: blank target (1) "
+            "(a row can have more than one reason)") in out
+
+
+def test_reason_summary_counts_and_caps_the_kinds():
+    from churn_core.data.validate import reason_summary
+
+    assert reason_summary({"b": 1, "a": 3}, 4) == "a (3), b (1)"
+    assert reason_summary({"b": 1, "a": 3}, 3) == "a (3), b (1) (a row can have more than one reason)"
+    assert reason_summary({"x": 1200, "y": 5, "z": 5}, 1210, top=2) == "x (1,200), y (5), 1 other kind(s)"
+
+
 def test_score_end_to_end(trained_cli, sample_csv, tmp_path, capsys):
     out = tmp_path / "scores.csv"
     assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),

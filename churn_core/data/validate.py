@@ -298,6 +298,35 @@ def _note_blank_for_every_churner(valid: pd.DataFrame, y: np.ndarray, schema: Fe
                 f"exclude it")
 
 
+def reason_summary(reasons: dict, rows_rejected: int, top: int = 5) -> str:
+    """The commonest reasons rows were rejected, as one line for a message.
+
+    Parameters
+    ----------
+    reasons : dict of str to int
+        Rejected rows per kind of reason (:attr:`ValidationReport.rejected_reasons`). A row
+        with two problems is counted under both kinds.
+    rows_rejected : int
+        Rows rejected (each counted once).
+    top : int, default=5
+        Kinds shown, the commonest first.
+
+    Returns
+    -------
+    str
+        ``"Age: not a number (3), Exited: blank target (1)"``; followed by
+        ``" (a row can have more than one reason)"`` when the counts add up to more than
+        ``rows_rejected``, so that the reader does not take the sum for the rows.
+    """
+    kinds = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{k} ({v:,})" for k, v in kinds[:top])
+    if len(kinds) > top:
+        text += f", {len(kinds) - top} other kind(s)"
+    if sum(reasons.values()) > rows_rejected:
+        text += " (a row can have more than one reason)"
+    return text
+
+
 def count_duplicated(series: pd.Series) -> int:
     """Number of non-missing cells whose value appears more than once (``keep=False``).
 

@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 
 from churn_core import config
 from churn_core.data.schema import FeatureSchema
-from churn_core.data.validate import check_trainable, validate
+from churn_core.data.validate import check_trainable, reason_summary, validate
 from churn_core.errors import SchemaError, TrainingDataError
 from churn_core.evaluate import metrics as M
 from churn_core.evaluate.calibration import fit_calibrator
@@ -123,7 +123,7 @@ def _validate(df, schema, source_name):
         rep = result.report
         if not rep.rows_rejected:
             raise
-        kinds = ", ".join(f"{k} ({v})" for k, v in sorted(rep.rejected_reasons.items(), key=lambda kv: -kv[1])[:5])
+        kinds = reason_summary(rep.rejected_reasons, rep.rows_rejected)
         first = str(result.rejected["reason"].iloc[0])
         raise TrainingDataError(f"{exc} {rep.rows_rejected} of {rep.rows_in} rows of {rep.source} were "
                                 f"rejected: {kinds}; first: {first}") from None
