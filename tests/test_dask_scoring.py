@@ -278,6 +278,32 @@ def test_local_cluster_of_forked_workers_splits_one_file_evenly(big_files, model
     assert list(tmp_path.iterdir()) == [out]  # no partial folder, no warm-up output
 
 
+def test_duplicate_ids_are_counted_across_partitions_as_the_local_engine(cluster, sample_frame,
+                                                                         models_dir, tiny_bundle,
+                                                                         tmp_path):
+    """A customer in the first and the last range of a split file (and a pair inside one range):
+    the Dask run counts 4 rows sharing a CustomerId, as ``score_file``; each range alone saw 2."""
+    from churn_core.campaign.scoring import score_file
+
+    _, client = cluster
+    df = sample_frame.drop(columns=["Exited"]).head(1200).astype(str).reset_index(drop=True)
+    df.loc[1150, "CustomerId"] = df.loc[5, "CustomerId"]   # far apart: other ranges
+    df.loc[8, "CustomerId"] = df.loc[7, "CustomerId"]      # neighbours: the same range
+    path = tmp_path / "dups.csv"
+    df.to_csv(path, index=False)
+    res = score_parts(models_dir / "tiny", path, tmp_path / "scored", client=client, blocksize=8_000)
+    assert res["partitions"] >= 10
+    local = score_file(tiny_bundle, path, tmp_path / "local.csv", chunksize=300, drift=False)
+    assert res["duplicate_ids"] == local["duplicate_ids"] == {"CustomerId": 4}
+    summary = json.loads((tmp_path / "scored" / "summary.json").read_text())
+    assert summary["duplicate_ids"] == {"CustomerId": 4}
+    # no duplicate: no entry (RowNumber is unique)
+    clean = tmp_path / "clean.csv"
+    sample_frame.drop(columns=["Exited"]).head(600).to_csv(clean, index=False)
+    assert score_parts(models_dir / "tiny", clean, tmp_path / "scored2", client=client,
+                       blocksize=8_000)["duplicate_ids"] == {}
+
+
 def test_one_big_file_with_cut_off_rows_rejects_them_as_the_local_engine(cluster, sample_frame, models_dir,
                                                                         tiny_bundle, tmp_path):
     """A cut-off and an over-long record far into a split file: those rows are rejected with

@@ -159,9 +159,13 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     DataFrame of shape (1, 5)
         ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``; its
         ``attrs["notes"]`` holds the partition's :data:`NOTE_KEYS` (what the analyst should
-        check, as the local engine reports them).
+        check, as the local engine reports them) and ``attrs["ids"]`` the
+        :func:`~churn_core.campaign.id_counts.id_keys` of its scored rows per ID column
+        (duplicate customers are counted over all partitions by :func:`score_parts`).
     """
+    from churn_core.campaign.id_counts import id_keys
     from churn_core.campaign.scoring import add_risk_tier, prefer_system_arrow_pool, score_frame
+    from churn_core.data.cells import match_columns
     from churn_core.model.numpy_net import single_thread_blas
 
     prefer_system_arrow_pool()  # as the local engine: the system allocator, ~8 % less CPU
@@ -174,7 +178,9 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
     # pool, not Dask's OPENBLAS_NUM_THREADS=1 spawn environment)
     with single_thread_blas():
         res = score_frame(bundle, df.drop(columns=SOURCE_FILE, errors="ignore"), threshold=threshold,
-                          source_name=source)
+                          source_name=source, count_duplicate_ids=False)
+    ids = {col: id_keys(res.scored[col])
+           for col in match_columns(res.scored.columns, bundle.schema.id_columns).values()}
     for frame in (res.scored, res.rejected):
         frame.insert(int(ROW_INDEX in frame.columns and frame.columns.get_loc(ROW_INDEX) == 0),
                      SOURCE_FILE, pd.array([source] * len(frame), dtype="str"))
@@ -187,6 +193,7 @@ def score_partition(df: pd.DataFrame, models_dir: str, name: str, threshold: flo
                                         ("rows_in", "rows_scored", "rows_rejected", "predicted_churners")}}
     result = pd.DataFrame([counts]).astype(_COUNT_COLUMNS)
     result.attrs["notes"] = {k: res.report.get(k) or {} for k in NOTE_KEYS}
+    result.attrs["ids"] = ids
     return result
 
 
@@ -207,12 +214,13 @@ def score_spec(spec: dict, number: int, models_dir: str, name: str, threshold: f
     Returns
     -------
     dict
-        ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners`` and
-        ``notes`` (:func:`score_partition`'s ``attrs["notes"]``).
+        ``source_file, rows_in, rows_scored, rows_rejected, predicted_churners``, ``notes``
+        and ``ids`` (:func:`score_partition`'s ``attrs``).
     """
     counts = score_partition(read_partition(spec), models_dir, name, threshold, out_dir, fmt,
                              {"number": number})
-    return {**counts.iloc[0].to_dict(), "notes": counts.attrs.get("notes", {})}
+    return {**counts.iloc[0].to_dict(), "notes": counts.attrs.get("notes", {}),
+            "ids": counts.attrs.get("ids", {})}
 
 
 def _warm_up(spec: dict, models_dir: str, name: str, threshold: float, tmp: Path, fmt: str) -> None:
@@ -345,7 +353,9 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
         ``parts`` (input files), ``partitions``, ``per_file`` (list of dicts, one per file),
         the notes of :data:`NOTE_KEYS` summed over the partitions (unseen categories,
         imputed blanks, values outside the training range, as the local engine reports
-        them; also in ``summary.json``), ``out``, ``rejected_out``.
+        them; also in ``summary.json``), ``duplicate_ids`` (``{column: rows}``: scored rows
+        whose ID appears more than once over all the input, across partitions and files),
+        ``out``, ``rejected_out``.
 
     Raises
     ------
@@ -410,6 +420,7 @@ def score_parts(model_dir: str | os.PathLike, data: str | os.PathLike, out: str 
                 progress(done, len(futures))
         results = client.gather(futures)
         notes = _merge_notes([r.pop("notes", {}) for r in results])
+        notes["duplicate_ids"] = _shared_ids([r.pop("ids", {}) for r in results])
         per_part = pd.DataFrame(results).astype(_COUNT_COLUMNS)
         run = (per_part[SOURCE_FILE] != per_part[SOURCE_FILE].shift()).cumsum()  # a file's partitions are consecutive
         per_file = per_part.groupby(run, sort=False).agg(
@@ -444,6 +455,16 @@ def _merge_notes(parts: list[dict]) -> dict:
             _merge_counts(merged[k], notes.get(k) or {})
         merge_details(merged[NOTE_KEYS[-1]], notes.get(NOTE_KEYS[-1]) or {})
     return merged
+
+
+def _shared_ids(parts: list[dict]) -> dict:
+    """``{ID column: rows sharing an ID}`` over all partitions (the local engine counts over
+    its chunks the same way, :func:`churn_core.campaign.id_counts.count_shared_ids`)."""
+    from churn_core.campaign.id_counts import count_shared_ids
+
+    columns = dict.fromkeys(col for ids in parts for col in ids)
+    shared = {col: count_shared_ids([ids[col] for ids in parts if col in ids]) for col in columns}
+    return {col: n for col, n in shared.items() if n}
 
 
 def _json_int(obj):
