@@ -53,14 +53,6 @@ def test_pr_figure_point(data):
     assert _trace(fig, "random").y[0] == pytest.approx(y.mean())
 
 
-def test_confusion_matrix_figure_counts(data):
-    y, p = data
-    m = threshold_metrics(y, p, 0.5)
-    fig = F.confusion_matrix_figure(m)
-    np.testing.assert_array_equal(np.array(fig.data[0].z), m.confusion_matrix())
-    assert "0.50" in fig.layout.title.text
-
-
 def test_metrics_vs_threshold_has_lines_and_vertical_line(data):
     y, p = data
     fig = F.metrics_vs_threshold_figure(metrics_by_threshold(y, p), 0.3)

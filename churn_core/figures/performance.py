@@ -18,7 +18,6 @@ __all__ = [
     "TIER_COLORS",
     "roc_figure",
     "pr_figure",
-    "confusion_matrix_figure",
     "confusion_matrix_table",
     "metrics_vs_threshold_figure",
     "score_distribution_figure",
@@ -153,32 +152,6 @@ def pr_figure(pr, challenger=None, base_rate: float | None = None, name: str = "
                    "recall (share of churners caught)",
                    "precision (flagged who churn)",
                    xaxis_range=[0, 1], yaxis_range=[0, 1.02])
-
-
-def confusion_matrix_figure(m, split: str = "test") -> go.Figure:
-    """2x2 confusion matrix heatmap with counts and plain labels.
-
-    Parameters
-    ----------
-    m : churn_core.evaluate.metrics.ThresholdMetrics
-    split : str, default "test"
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One heatmap; ``z = [[tn, fp], [fn, tp]]`` (rows actual stayed/churned, columns
-        predicted stays/churns).
-    """
-    z = [[m.tn, m.fp], [m.fn, m.tp]]
-    text = [[f"{m.tn:,}<br>stayed, not flagged", f"{m.fp:,}<br>false alarms"],
-            [f"{m.fn:,}<br>churners missed", f"{m.tp:,}<br>churners caught"]]
-    fig = go.Figure(go.Heatmap(z=z, x=["predicted: stays", "predicted: churns"],
-                               y=["actually stayed", "actually churned"], text=text,
-                               texttemplate="%{text}", colorscale="Reds", showscale=False,
-                               name="confusion matrix", hoverinfo="skip"))
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, f"Confusion matrix at threshold {m.threshold:.2f} ({split} split)",
-                   "model says", "what really happened", height=340)
 
 
 def confusion_matrix_table(m) -> pd.DataFrame:

@@ -9,8 +9,7 @@ from churn_core.figures.campaign import campaign_results_figure, qini_figure
 from churn_core.figures.data import OUTCOME_COLORS, distribution_figure, loss_figure
 from churn_core.figures.explain import (LOWERS, RAISES, beeswarm_figure, customer_table,
                                         dependence_figure, importance_figure, waterfall_figure)
-from churn_core.figures.performance import (COLORS, TIER_COLORS, confusion_matrix_figure,
-                                            confusion_matrix_table,
+from churn_core.figures.performance import (COLORS, TIER_COLORS, confusion_matrix_table,
                                             cumulative_gains_figure, fairness_figure, lift_figure,
                                             metrics_vs_threshold_figure, net_value_figure,
                                             pr_figure, reliability_figure, roc_figure,
@@ -21,7 +20,7 @@ __all__ = [
     "OUTCOME_COLORS", "distribution_figure", "loss_figure",
     "LOWERS", "RAISES", "beeswarm_figure", "customer_table", "dependence_figure",
     "importance_figure", "waterfall_figure",
-    "COLORS", "TIER_COLORS", "confusion_matrix_figure", "confusion_matrix_table",
+    "COLORS", "TIER_COLORS", "confusion_matrix_table",
     "cumulative_gains_figure", "fairness_figure",
     "lift_figure", "metrics_vs_threshold_figure", "net_value_figure", "pr_figure",
     "reliability_figure", "roc_figure", "score_distribution_figure", "tier_summary_figure",
