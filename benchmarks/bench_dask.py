@@ -76,10 +76,13 @@ def run_sampled(cmd: list[str]) -> dict:
             "processes": len(peak)}
 
 
-def same_scores(local_file: Path, dask_dir: Path) -> bool:
+def same_scores(local_file: Path, dask_dir: Path, edges: list[float]) -> tuple[bool, str]:
     """The Dask engine's part files, in part order, hold the local engine's scored and rejected
-    rows: same count, same ``source_row`` order, probabilities within 1e-6 (float32), same
-    labels and risk tiers."""
+    rows: same count, same ``source_row`` order, probabilities within 1e-6 (float32: the
+    engines feed the network batches of other shapes, so the last bits of a sum may differ),
+    and the same labels and risk tiers except where a probability lies within 1e-6 of a
+    decision ``edge`` (the threshold or a tier cutoff): there a last-bit difference may fall
+    either side. Returns the verdict and a note counting such customers."""
     import numpy as np
     import pyarrow.parquet as pq
 
@@ -89,12 +92,19 @@ def same_scores(local_file: Path, dask_dir: Path) -> bool:
     rej_local = pq.read_table(local_file.with_name(f"{local_file.stem}_rejected.parquet"),
                               columns=["source_row"]).num_rows
     rej_dask = sum(pq.ParquetFile(f).metadata.num_rows for f in (dask_dir / "rejected").glob("part-*.parquet"))
-    return (len(loc) == len(got) and rej_local == rej_dask
-            and np.array_equal(loc["source_row"].to_numpy(), got["source_row"].to_numpy())
-            and bool(np.allclose(loc["churn_probability"].to_numpy(), got["churn_probability"].to_numpy(),
-                                 rtol=0, atol=1e-6))
-            and np.array_equal(loc["predicted_churn"].to_numpy(), got["predicted_churn"].to_numpy())
-            and loc["risk_tier"].astype(str).equals(got["risk_tier"].astype(str)))
+    if not (len(loc) == len(got) and rej_local == rej_dask
+            and np.array_equal(loc["source_row"].to_numpy(), got["source_row"].to_numpy())):
+        return False, f"rows differ: {len(loc):,} vs {len(got):,} scored, {rej_local} vs {rej_dask} rejected"
+    p_loc, p_got = loc["churn_probability"].to_numpy(), got["churn_probability"].to_numpy()
+    diff = float(np.abs(p_loc - p_got).max()) if len(loc) else 0.0
+    differ = ((loc["predicted_churn"].to_numpy() != got["predicted_churn"].to_numpy())
+              | (loc["risk_tier"].astype(str).to_numpy() != got["risk_tier"].astype(str).to_numpy()))
+    near = np.min(np.abs(p_loc[differ, None] - np.asarray(edges)[None, :]), axis=1) <= 1e-6 \
+        if differ.any() else np.zeros(0, bool)
+    ok = diff <= 1e-6 and bool(near.all())
+    return ok, (f"largest probability difference {diff:.1e}; {int(differ.sum())} customer(s) with "
+                f"another label or tier, {int(near.sum())} of them within 1e-6 of the threshold or a "
+                f"tier cutoff ({', '.join(f'{e:.3f}' for e in edges)})")
 
 
 def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> list[Row]:
@@ -122,8 +132,12 @@ def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> 
                             str(workers), "--model", str(models / name), "--data", str(data),
                             "--out", str(target)])
 
+    from churn_core.model.bundle import load_bundle
+
+    bundle = load_bundle(name, models)
+    edges = [bundle.default_threshold, *bundle.tier_cutoffs.values()]
     local, dask = [], []
-    same = None
+    same, same_note = None, ""
     for i in range(repeat):
         if i % 2 == 0:
             local.append(run_local())
@@ -132,8 +146,8 @@ def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> 
             dask.append(run_dask())
             local.append(run_local())
         if same is None:
-            same = same_scores(local_out, target)
-            log(f"  dask parts == local file (rows, order, source_row, probabilities within 1e-6): {same}")
+            same, same_note = same_scores(local_out, target, edges)
+            log(f"  dask parts == local file: {same} ({same_note})")
         shutil.rmtree(target, ignore_errors=True)
         loads.append(os.getloadavg()[0])
         log(f"  run {i + 1}: local {local[-1]['wall']:.1f} s ({local[-1]['cpu']:.1f} CPU-s, "
@@ -157,8 +171,8 @@ def run(rows: int = 5_000_000, repeat: int = 1, workers: int = 2, log=print) -> 
         Row("dask", "ratio dask / local per back-to-back pair, median", pair, "x", repeat, "<= 1", pair <= 1,
             note="pairs: " + ", ".join(f"{d['wall'] / lo['wall']:.2f}" for d, lo in zip(dask, local))),
         Row("dask", "dask: largest worker process (RSS)", wrss, "MB", repeat, "<= 1536 MB", wrss <= RSS_GOAL_MB),
-        Row("dask", "dask parts == local file (rows, order, source_row, p within 1e-6, tiers)", float(same), "",
-            1, "1", same),
+        Row("dask", "dask parts == local file (rows, order, p within 1e-6, labels and tiers but at an "
+            "edge)", float(same), "", 1, "1", same, note=same_note),
     ]
 
 
