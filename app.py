@@ -49,4 +49,7 @@ if not st.session_state.get("_url_page_restored"):
         st.switch_page(_wanted)
 _ui.sync_url(page.url_path or "overview")
 _ui.sidebar_status()
-page.run()
+try:
+    page.run()
+finally:  # also when the page stops early (st.stop) or reruns
+    _ui.freeze_imported_modules()
