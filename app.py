@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:  # pages import churn_core and pages._ui from the 
 
 import streamlit as st  # noqa: E402
 
-from pages import _ui  # noqa: E402
+from pages import _gc, _ui  # noqa: E402
 
 st.set_page_config(page_title="Churn analyst's workbench", page_icon=":material/insights:",
                    layout="wide")
@@ -52,4 +52,4 @@ _ui.sidebar_status()
 try:
     page.run()
 finally:  # also when the page stops early (st.stop) or reruns
-    _ui.freeze_imported_modules()
+    _gc.freeze_imported_modules()

@@ -1,7 +1,7 @@
 """The app keeps imported modules out of Streamlit's garbage collection after every run.
 
 Streamlit collects all generations after every script run of every session, fragment reruns
-(a slider move) included. ``pages._ui.freeze_imported_modules`` (called by ``app.py`` at the
+(a slider move) included. ``pages._gc.freeze_imported_modules`` (called by ``app.py`` at the
 end of each run) moves the objects that exist when new modules were imported into the
 garbage collector's permanent generation, after one collection so that no garbage is frozen.
 """
@@ -15,7 +15,7 @@ import weakref
 import pytest
 from apptest_util import app_models, assert_no_exception, new_app  # noqa: F401
 
-from pages import _ui
+from pages import _gc as _ui
 
 
 @pytest.fixture
