@@ -222,6 +222,29 @@ def test_fairness_table_matches_hand_counts():
                                                                      "(missing)"]
 
 
+def test_a_group_too_small_to_compare_is_shown_but_never_the_reference():
+    """Break-it s7 7: one blank Geography cell made a "(missing)" group of one listed
+    customer the reference (100 % selected) and flagged France at 0.10 x its rate."""
+    geo = ["France"] * 500 + ["Germany"] * 250 + [""]
+    frame = pd.DataFrame({"Geography": geo})
+    listed = np.zeros(len(geo), bool)
+    listed[:50] = True      # France: 50 of 500 = 0.10
+    listed[500:530] = True  # Germany: 30 of 250 = 0.12
+    listed[-1] = True       # the one blank: 1 of 1 = 1.00
+    t = fairness_table(frame, listed, ["Geography"]).set_index("group")
+    assert t.loc["(missing)", "customers"] == 1 and t.loc["(missing)", "selection_rate"] == 1.0
+    assert t["selection_rate_ratio"].iloc[0] == pytest.approx(0.10 / 0.12)
+    s = fairness_summary(t.reset_index()).iloc[0]
+    assert (s["lowest_group"], s["highest_group"]) == ("France", "Germany")
+    assert s["selection_rate_ratio"] == pytest.approx(0.10 / 0.12) and not s["flag"]
+    assert s["note"] == ("France customers (500) are listed at 0.83 x the rate of Germany "
+                         "customers (250); not compared, fewer than 30 customers: (missing)")
+    # no two groups large enough: nothing is compared, nothing flagged
+    small = fairness_summary(fairness_table(frame.head(40), listed[:40], ["Geography"]))
+    assert np.isnan(small["selection_rate_ratio"].iloc[0]) and not small["flag"].iloc[0]
+    assert small["note"].iloc[0] == "no two groups of 30 or more customers to compare"
+
+
 # ---------------------------------------------------------------------------- CLI, bank
 PROTECTED_BANK = ("Gender", "Age", "Geography")
 

@@ -10,7 +10,8 @@ For each protected attribute present in the scored file (see
 * ``ratio_to_highest``: the group's selection rate over the highest group's.
 
 Per attribute, ``selection_rate_ratio`` is the lowest over the highest selection rate
-(fairlearn ``MetricFrame.ratio(method="between_groups")``); it is **flagged below 0.8**,
+among the groups of at least ``MIN_GROUP`` (30) customers (as fairlearn
+``MetricFrame.ratio(method="between_groups")`` over those groups); it is **flagged below 0.8**,
 the "four-fifths rule" (US EEOC Uniform Guidelines, 29 CFR 1607.4(D)) used here as a rule
 of thumb only: churn itself differs between groups, so a list that follows risk can
 legitimately select groups at different rates. The check informs; it never blocks.
@@ -27,10 +28,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["FOUR_FIFTHS", "fairness_table", "fairness_summary", "group_labels"]
+__all__ = ["FOUR_FIFTHS", "MIN_GROUP", "fairness_table", "fairness_summary", "group_labels"]
 
 #: Selection-rate ratio below which an attribute is flagged (the four-fifths rule of thumb).
 FOUR_FIFTHS = 0.8
+#: Groups with fewer customers are shown but not compared: one customer moves their selection
+#: rate by more than 3 points, and the Uniform Guidelines (29 CFR 1607.4(D)) discount
+#: differences "based on small numbers" (a single blank cell made a "(missing)" group of one).
+MIN_GROUP = 30
 #: Numeric attributes with more distinct values than this are cut into bands.
 MAX_GROUPS = 10
 #: Number of bands for such attributes.
@@ -90,7 +95,9 @@ def fairness_table(frame: pd.DataFrame, listed, attributes, y=None) -> pd.DataFr
         One row per (attribute, group): ``attribute``, ``group``, ``customers``,
         ``share_of_file``, ``listed``, ``share_of_list``, ``selection_rate``,
         ``ratio_to_highest``, ``selection_rate_ratio`` (the attribute's lowest over highest
-        selection rate, ``MetricFrame.ratio``) and, with labels, ``churners``, ``recall``.
+        selection rate among its groups of at least ``MIN_GROUP`` customers, as
+        ``MetricFrame.ratio``; NaN when fewer than two such groups or nobody is listed) and,
+        with labels, ``churners``, ``recall``.
     """
     from fairlearn.metrics import MetricFrame, count, selection_rate
 
@@ -118,8 +125,10 @@ def fairness_table(frame: pd.DataFrame, listed, attributes, y=None) -> pd.DataFr
         mf = MetricFrame(metrics=metrics, y_true=y_true, y_pred=y_pred,
                          sensitive_features=pd.Series(groups, name=col))
         by = mf.by_group
-        top = float(by["selection_rate"].max())
-        ratio = float(mf.ratio(method="between_groups")["selection_rate"])
+        big = by[by["customers"] >= MIN_GROUP]["selection_rate"]  # the groups compared
+        top = float(big.max()) if len(big) else float(by["selection_rate"].max())
+        ratio = (float(big.min() / big.max()) if len(big) >= 2 and big.max() > 0
+                 else float("nan"))
         for g, r in by.iterrows():
             k = int(r["customers"])
             sel = float(r["selection_rate"])
@@ -153,20 +162,31 @@ def fairness_summary(table: pd.DataFrame, threshold: float = FOUR_FIFTHS) -> pd.
     -------
     DataFrame
         ``attribute``, ``groups``, ``lowest_group``, ``highest_group``,
-        ``selection_rate_ratio`` (lowest / highest, in [0, 1]; NaN when nobody is
-        listed), ``flag`` (True when the ratio is below ``threshold``) and ``note``.
+        ``selection_rate_ratio`` (lowest / highest among the groups of at least
+        ``MIN_GROUP`` customers, in [0, 1]; NaN when nobody is listed or fewer than two such
+        groups), ``flag`` (True when the ratio is below ``threshold``) and ``note``.
     """
     rows = []
     for col, t in table.groupby("attribute", sort=False):
-        lo = t.loc[t["selection_rate"].idxmin()]
-        hi = t.loc[t["selection_rate"].idxmax()]
-        ratio = float(t["selection_rate_ratio"].iloc[0]) if hi["selection_rate"] > 0 \
-            else float("nan")
+        big = t[t["customers"] >= MIN_GROUP]
+        cmp = big if len(big) >= 2 else t
+        lo = cmp.loc[cmp["selection_rate"].idxmin()]
+        hi = cmp.loc[cmp["selection_rate"].idxmax()]
+        ratio = float(t["selection_rate_ratio"].iloc[0])
         flag = bool(np.isfinite(ratio) and ratio < threshold)
-        note = (f"{lo['group']} customers are listed at {ratio:.2f} x the rate of "
-                f"{hi['group']} customers" + (f" (below the four-fifths rule of thumb, "
-                                              f"{threshold:g})" if flag else "")
-                if np.isfinite(ratio) else "nobody listed")
+        small = t.loc[t["customers"] < MIN_GROUP, "group"].tolist()
+        if np.isfinite(ratio):
+            note = (f"{lo['group']} customers ({int(lo['customers']):,}) are listed at "
+                    f"{ratio:.2f} x the rate of {hi['group']} customers "
+                    f"({int(hi['customers']):,})" + (f" (below the four-fifths rule of thumb, "
+                                                     f"{threshold:g})" if flag else ""))
+        elif len(big) < 2:
+            note = f"no two groups of {MIN_GROUP} or more customers to compare"
+        else:
+            note = "nobody listed"
+        if small and len(big) >= 2:
+            note += (f"; not compared, fewer than {MIN_GROUP} customers: "
+                     + ", ".join(map(str, small[:5])) + (" …" if len(small) > 5 else ""))
         rows.append({"attribute": col, "groups": int(len(t)), "lowest_group": lo["group"],
                      "highest_group": hi["group"], "selection_rate_ratio": ratio,
                      "flag": flag, "note": note})
