@@ -431,6 +431,8 @@ def _report_drift(args, counts: dict, bundle, bundle_dir: Path) -> None:
                                _file_sha256(Path(args.data)))
         try:
             D.append_history(D.history_path(bundle_dir), rec)
+            print(f"drift history: this batch was added to {D.history_path(bundle_dir)} "
+                  "(charted on the Model page; --no-drift-history leaves it out)")
         except OSError as exc:
             print(f"warning: the drift history of {bundle.name!r} could not be updated ({exc})",
                   file=sys.stderr)

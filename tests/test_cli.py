@@ -490,6 +490,8 @@ def test_score_drift_report_json_and_history(trained_cli, sample_csv, tmp_path, 
                  "--out", str(tmp_path / "s.csv"), "--drift-report", str(report)]) == 0
     out = capsys.readouterr().out
     assert "drift: Like the training data" in out and "High tier" in out
+    assert f"drift history: this batch was added to {hist} " in out  # says so, and the opt-out
+    assert "--no-drift-history leaves it out" in out
     rep = json.loads(report.read_text())
     assert rep["verdict"] == "like the training data" and rep["columns_behind"] == []
     assert rep["rows"] == 3000
@@ -505,6 +507,7 @@ def test_score_drift_report_json_and_history(trained_cli, sample_csv, tmp_path, 
     assert main(["-q", "score", "--model", str(trained_cli / "cli"), "--data", str(sample_csv),
                  "--out", str(tmp_path / "s2.csv"), "--no-drift-history"]) == 0
     assert len(hist.read_text().splitlines()) == before + 1
+    assert "drift history:" not in capsys.readouterr().out
 
 
 def test_train_never_replaces_the_shipped_model(sample_csv, capsys):
