@@ -11,9 +11,7 @@ shap.
 """
 from __future__ import annotations
 
-import gc
 import re
-import sys
 import traceback
 from pathlib import Path
 
@@ -193,6 +191,10 @@ def init_session() -> None:
     ss = st.session_state
     if MODEL not in ss:  # the champion (models/champion.json), else default
         ss[MODEL] = wb.champion()
+    else:  # deleted meanwhile (another tab, the command line): another model, with a note
+        gone = workspace().replace_deleted_model()
+        if gone:
+            ss[RESTORE_NOTES] = [*(ss.get(RESTORE_NOTES) or ()), *gone]
     if THRESHOLD not in ss or CUTOFFS not in ss:
         reset_model_defaults()
     ss.setdefault(DATA, None)
@@ -234,7 +236,11 @@ def restore_from_url() -> None:
     """Apply the page URL's parameters to a new session (once; notes go to the sidebar)."""
     ws = workspace()
     notes = ws.restore(st.query_params)
-    notes += ws.open_fitting()  # never open with a model that cannot score the start data
+    shown = ws.model_name
+    fitting = ws.open_fitting()  # never open with a model that cannot score the start data
+    if fitting and ws.model_name != shown:  # its note names the model shown: say it once
+        notes = [n.replace(f"; showing {shown}.", ".") for n in notes]
+    notes += fitting
     if ws.data_is_upload:
         st.session_state["data_upload_sha"] = ws.data().sha256
     st.session_state[RESTORE_NOTES] = notes
@@ -284,9 +290,15 @@ def threshold_slider(page: str, label: str = "Decision threshold") -> float:
     st.slider(label, 0.0, 1.0, step=0.01, key=wkey, help=THRESHOLD_HELP,
               on_change=_copy_threshold, args=(wkey,))
     value = float(st.session_state[THRESHOLD])
-    if abs(value * 100 - round(value * 100)) > 1e-6:  # a strategy's threshold, off the grid
-        st.caption(f"Threshold in use: **{value:.4f}** (set by a threshold strategy; the "
-                   "slider shows it rounded to 2 decimals, moving it sets a rounded value).")
+    if abs(value * 100 - round(value * 100)) > 1e-6:  # off the slider's 0.01 grid
+        try:
+            own = abs(value - wb.default_threshold(workspace().bundle())) < 1e-9
+        except Exception:  # no model: the page says why
+            own = False
+        source = ("the model's own decision threshold, chosen on its validation split"
+                  if own else "set by a threshold strategy")
+        st.caption(f"Threshold in use: **{value:.4f}** ({source}; the slider shows it rounded "
+                   "to 2 decimals, moving it sets a rounded value).")
     return value
 
 
@@ -527,29 +539,6 @@ def bootstrap(page_file: str) -> None:
         init_session()
         sync_url(Path(page_file).stem)
         sidebar_status()
-
-
-_FROZEN_MODULES = [0]  # len(sys.modules) at the last gc.freeze()
-
-
-def freeze_imported_modules() -> None:
-    """Keep the objects of newly imported modules out of every later garbage collection.
-
-    Streamlit runs a full collection (``gc.collect(2)``) after every run of every session,
-    fragment reruns included (config option ``runner.postScriptGC``). With pandas, plotly,
-    scikit-learn and the workbench imported, that walk took 0.09 of the 0.12 CPU-s a slider
-    move costs the server, holding the interpreter lock the other sessions wait for. Frozen
-    objects (Python docs, ``gc.freeze``: "ignore them in all the future collections") are
-    skipped, so the collection after a run only walks what sessions created: it still frees
-    their garbage. Called at the end of each run of ``app.py``; it freezes only when modules
-    were imported since the last call (the first visit of a page), after one collection so
-    that no garbage is frozen.
-    """
-    n = len(sys.modules)
-    if n != _FROZEN_MODULES[0]:
-        gc.collect()
-        gc.freeze()
-        _FROZEN_MODULES[0] = n
 
 
 def calibration_text(bundle) -> str:

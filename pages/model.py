@@ -55,7 +55,7 @@ else:
             c[1].metric("Test PR-AUC", f"{card.get('test_pr_auc') or float('nan'):.3f}",
                         help="Average precision: how clean the top of the ranking is. "
                              "Compare with the churn rate (a random ranking scores that).")
-            c[2].metric("Default threshold", f"{wb.default_threshold(bundle):.2f}",
+            c[2].metric("Default threshold", f"{wb.default_threshold(bundle):.3f}",
                         help="Chosen on the validation split (best F1).")
             c[3].metric("Churn rate in training data",
                         _ui.fmt_pct(card.get("churn_rate", float("nan"))))
@@ -190,6 +190,12 @@ if start:
         st.stop()
     if safe and safe in _ui.list_models():
         st.error(f"A model named {safe!r} already exists: choose another name.")
+        st.stop()
+    bad = [h.strip() for h in hidden.replace(";", ",").split(",")
+           if h.strip() and not h.strip().isdigit()]
+    if bad:  # int('abc') would say "invalid literal for int() with base 10"
+        st.error(f"Hidden layers: {_ui.esc(', '.join(repr(b) for b in bad))} is not a number of "
+                 "units. Write whole numbers separated by commas, e.g. 64, 32.")
         st.stop()
     try:
         cfg = TC(hidden=tuple(int(h) for h in hidden.replace(";", ",").split(",") if h.strip()),

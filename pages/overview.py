@@ -48,7 +48,7 @@ with right, st.container(border=True):
         created = str(card.get("created") or card.get("created_at") or "unknown")[:19]
         st.caption(f"Trained {created.replace('T', ' ')} on "
                    f"{_ui.esc(wb.trained_on_text(card))} · test ROC-AUC "
-                   f"{auc:.3f} · default decision threshold {wb.default_threshold(bundle):.2f}")
+                   f"{auc:.3f} · default decision threshold {wb.default_threshold(bundle):.3f}")
         st.caption("ROC-AUC is the chance that the model ranks a random churner above a "
                    "random loyal customer (0.5 = guessing, 1 = perfect), measured on customers "
                    "held out from training.")

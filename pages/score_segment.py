@@ -58,6 +58,10 @@ except Exception as exc:
 n_in, n_ok, n_bad = scores.rows_in, len(scores.scored), len(scores.rejected)
 st.markdown(f"**{_ui.esc(data.name)}**: {n_in:,} rows in = **{n_ok:,} scored** + **{n_bad:,} "
             f"rejected** · model **{_ui.esc(wb.model_label(bundle))}**")
+if data is active and not _ui.workspace().data_is_upload:  # F5 drops a file uploaded here
+    st.info("These are the shipped **synthetic sample** customers, not a file of yours: "
+            "upload your customers on the **Data** page, or choose *Upload a file to score* "
+            "above (a file uploaded here is not kept after a reload).")
 rep = scores.report or {}
 unseen = {k: v for k, v in (rep.get("unseen_categories") or {}).items() if v}
 imputed = {k: v for k, v in (rep.get("imputed_cells") or {}).items() if v}

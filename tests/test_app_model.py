@@ -38,8 +38,7 @@ def test_train_a_tiny_model_in_the_app(app_models):  # noqa: F811
     assert card["epochs_trained"] <= 2
     assert card["recipe"]["recipe"] == "quick"
     assert at.session_state["active_model"] == "tiny_app_model"
-    assert at.session_state["decision_threshold"] == pytest.approx(
-        round(card["default_threshold"], 2))
+    assert at.session_state["decision_threshold"] == card["default_threshold"]
     assert at.session_state["training_running"] is False
     assert any("tiny_app_model" in s.value for s in at.success)
     # the name field is blank for the next training, in the browser too: the blank value is
@@ -51,6 +50,19 @@ def test_train_a_tiny_model_in_the_app(app_models):  # noqa: F811
     at.get("form")[0].text_input[0].set_value("tiny_app_model")
     at.form_submit_button[0].click().run()
     assert any("already exists" in e.value for e in at.error)
+
+
+def test_hidden_layers_that_are_not_numbers_are_named(app_models):  # noqa: F811
+    """Break-it s7 10a: 'abc' in Hidden layers was answered with Python's "invalid literal
+    for int() with base 10"; now the field, the bad entries and the expected form."""
+    at = open_page("pages/model.py", check=False)
+    at.get("form")[0].text_input[1].set_value("abc, 64, -3")
+    at.form_submit_button[0].click().run()
+    assert_no_exception(at)
+    errors = [e.value.replace("\\", "") for e in at.error]  # markdown escapes
+    assert any("Hidden layers: 'abc', '-3' is not a number of units" in e for e in errors), errors
+    assert not any("invalid literal" in e for e in errors)
+    assert not at.session_state["training_running"]
 
 
 def test_training_cannot_start_twice(app_models):  # noqa: F811

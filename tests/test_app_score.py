@@ -103,6 +103,8 @@ def test_upload_a_file_to_score_without_target(score_app):
     frame.loc[frame.index[:2], "CreditScore"] = "abc"
     frame.loc[frame.index[5], "Age"] = "4100"  # a typing error: scored, but flagged
     raw = frame.to_csv(index=False).encode()
+    sample_note = "shipped **synthetic sample** customers, not a file of yours"
+    assert any(sample_note in i.value for i in at.info)  # F5 drops an upload made here
     at.radio(key="score_source_choice__score").set_value("Upload a file to score").run()
     at.file_uploader(key="score_upload_widget").set_value(("month.csv", raw, "text/csv")).run()
     assert_no_exception(at)
@@ -113,6 +115,7 @@ def test_upload_a_file_to_score_without_target(score_app):
     assert any("outside the range seen in training" in w.value and
                f"Age: 1 customer outside the training range 18 to 92 (CustomerId {who})"
                in w.value.replace("\\", "") for w in at.warning)
+    assert not any(sample_note in i.value for i in at.info)  # the analyst's own file
     summary = _summary(at)
     assert int(summary["customers"].sum()) == 298
     assert "observed_churn_rate" not in summary.columns

@@ -181,8 +181,9 @@ def test_a_new_session_never_opens_the_upload_the_champion_was_trained_on(
         assert b.model_name == "orange"
         notes = b.restore({}) + b.open_fitting()
         assert notes == ["The champion orange was trained on other columns "
-                         "(Orange_Telecom_Churn.csv): upload such a file on the Data page to "
-                         f"use it. Showing default on {wb.config.SAMPLE_CSV.name}."]
+                         "(Orange_Telecom_Churn.csv): upload such a file on the Data page, then "
+                         "make it the active model on the Model page. Showing default on "
+                         f"{wb.config.SAMPLE_CSV.name}."]
         assert not b.data_is_upload and b.data().name == wb.config.SAMPLE_CSV.name
         assert b.model_name == wb.config.DEFAULT_MODEL_NAME
         assert "data" not in b.url_params() and b.url_params()["model"] == "default"
@@ -212,3 +213,42 @@ def test_a_new_session_never_opens_the_upload_the_champion_was_trained_on(
     f = wb.Workspace({wb.MODEL_KEY: "orange"}, store)  # nothing fits: the note says so
     assert f.open_fitting()[0].endswith(f"No saved model can score {wb.config.SAMPLE_CSV.name}.")
     assert f.model_name == "orange" and not f.data_is_upload
+
+
+def test_a_model_deleted_meanwhile_is_replaced_with_a_note(tmp_path, monkeypatch,
+                                                            trained_bundle):
+    """Break-it s7 1: a model deleted in another tab (or with ``models --delete``) left every
+    page of a session using it saying "no model named ..."; the session now moves to a saved
+    model that scores its data, with that model's own threshold, and says so."""
+    import shutil
+
+    from churn_core.model.bundle import save_bundle
+
+    monkeypatch.setattr(wb.config, "UPLOADS_DIR", tmp_path / "uploads")
+    models = tmp_path / "models"
+    monkeypatch.setattr(wb.config, "MODELS_DIR", models)
+    for name in (wb.config.DEFAULT_MODEL_NAME, "mine"):
+        save_bundle(trained_bundle, name, models)
+    ws = wb.Workspace({}, wb.ResultStore())
+    ws.set_model("mine")
+    ws.state[wb.THRESHOLD_KEY] = 0.77  # the analyst moved the slider
+    assert ws.replace_deleted_model() == []  # still saved: nothing changes
+    assert ws.model_name == "mine" and ws.state[wb.THRESHOLD_KEY] == 0.77
+
+    shutil.rmtree(models / "mine")
+    notes = ws.replace_deleted_model()
+    assert notes == ["The model 'mine' was deleted (in another tab or from the command line); "
+                     "showing default, with its own decision threshold and tiers."]
+    assert ws.model_name == wb.config.DEFAULT_MODEL_NAME
+    assert ws.state[wb.THRESHOLD_KEY] == wb.default_threshold(ws.bundle())
+    assert ws.bundle() is not None
+
+    # a file no saved model can score: the note says so and where to train one
+    save_bundle(trained_bundle, "mine", models)
+    ws.set_model("mine")
+    ws.set_data(ws.read_upload("Orange_Telecom_Churn.csv", _telco_like()))
+    shutil.rmtree(models / "mine")
+    assert ws.replace_deleted_model() == [
+        "The model 'mine' was deleted (in another tab or from the command line); no saved "
+        "model can score Orange_Telecom_Churn.csv: train one on the Model page."]
+    assert ws.model_name == wb.config.DEFAULT_MODEL_NAME

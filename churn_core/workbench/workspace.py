@@ -381,7 +381,9 @@ class Workspace:
             bundle = self.bundle()
         except Exception:  # shown by the page that needs the model
             bundle = None
-        self.state[THRESHOLD_KEY] = (round(default_threshold(bundle), 2) if bundle
+        # the card's value as it is (not rounded to the slider's 0.01 grid): the app then
+        # flags the same customers as ``python -m churn_core score`` with this model
+        self.state[THRESHOLD_KEY] = (default_threshold(bundle) if bundle
                                      else float(config.DEFAULT_THRESHOLD))
         self.state[CUTOFFS_KEY] = (default_tier_cutoffs(bundle) if bundle
                                    else dict(config.DEFAULT_TIER_CUTOFFS))
@@ -473,6 +475,36 @@ class Workspace:
             return False
         return True
 
+    def replace_deleted_model(self) -> list[str]:
+        """Replace an active model deleted since it was chosen (in another tab, or with
+        ``python -m churn_core models --delete``) by a saved one that scores the active data:
+        the champion, else the shipped default, else the most recently saved model.
+
+        Returns
+        -------
+        list of str
+            One note naming the deleted model and the one shown instead; empty when the
+            active model still exists or no model was active.
+        """
+        name = self.model_name
+        saved = list_models()
+        if not name or name in saved:
+            return []
+        order = [champion(), config.DEFAULT_MODEL_NAME,
+                 *sorted(saved, key=model_stamp, reverse=True)]
+        candidates = [m for m in dict.fromkeys(order) if m in saved]
+        data = self.data()
+        pick = next((m for m in candidates if self.fits(data, m)), None)
+        deleted = f"The model {name!r} was deleted (in another tab or from the command line)"
+        if pick is None:
+            self.state[MODEL_KEY] = candidates[0] if candidates else None
+            self.reset_model_defaults()
+            return [f"{deleted}; no saved model can score "
+                    f"{data.name if data is not None else 'the active data'}: train one on "
+                    "the Model page."]
+        self.set_model(pick)
+        return [f"{deleted}; showing {pick}, with its own decision threshold and tiers."]
+
     def open_fitting(self) -> list[str]:
         """Make a new session's start model fit the shipped sample it opens on.
 
@@ -501,7 +533,7 @@ class Workspace:
         who = "The champion" if name == champion() else "The model"
         source = card.get("source") or "another kind of file"
         note = (f"{who} {name} was trained on other columns ({source}): upload such a file "
-                "on the Data page to use it.")
+                "on the Data page, then make it the active model on the Model page.")
         others = sorted((m for m in list_models() if m != name), key=model_stamp, reverse=True)
         if config.DEFAULT_MODEL_NAME in others:  # the shipped default first, then the newest
             others.remove(config.DEFAULT_MODEL_NAME)
