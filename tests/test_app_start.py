@@ -106,3 +106,38 @@ def test_the_champions_kept_training_file_is_never_opened_without_its_link(telco
     assert linked.session_state["active_model"] == NAME
     assert linked.session_state["active_data"].sha256 == sha
     assert len(linked.session_state["active_data"].frame) == 400
+
+
+def test_a_links_missing_model_and_the_model_shown_are_named_once(telco_champion):
+    """Break-it s7 10b: ``/?model=nonexistent`` said "showing telco1" and then "Showing
+    default on the sample": the first note no longer names a model that is not shown."""
+    at = new_app()
+    at.query_params["model"] = "nonexistent"
+    at.run()
+    assert_no_exception(at)
+    assert at.session_state["active_model"] == config.DEFAULT_MODEL_NAME
+    notes = [w.value.replace("\\", "") for w in at.sidebar.warning]
+    assert "The model 'nonexistent' of this link no longer exists." in notes, notes
+    assert not any(f"showing {NAME}" in n for n in notes), notes
+    assert sum("Showing default on" in n for n in notes) == 1, notes
+
+
+def test_a_model_deleted_in_another_tab_is_replaced_on_the_next_page(app_models):  # noqa: F811
+    """Break-it s7 1: every page said "no model named 'mine'" after another tab deleted it."""
+    import shutil
+
+    shutil.copytree(app_models / config.DEFAULT_MODEL_NAME, app_models / "mine")
+    at = new_app()
+    at.run()
+    at.session_state["active_model"] = "mine"
+    at.switch_page("pages/performance.py").run()
+    assert_no_exception(at)
+    assert at.session_state["active_model"] == "mine" and _errors(at) == []
+    shutil.rmtree(app_models / "mine")  # the other tab's "Yes, delete it"
+    at.switch_page("pages/score_segment.py").run()
+    assert_no_exception(at)
+    assert at.session_state["active_model"] == config.DEFAULT_MODEL_NAME
+    assert _errors(at) == []
+    notes = [w.value.replace("\\", "") for w in at.sidebar.warning]
+    assert any(n.startswith("The model 'mine' was deleted") and "showing default" in n
+               for n in notes), notes
