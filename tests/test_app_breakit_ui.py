@@ -184,11 +184,22 @@ def test_overview_warns_when_data_and_model_disagree_on_the_churn_label(app):
 def test_a_strategy_threshold_off_the_slider_grid_is_shown_exactly(app):
     at = app
     at.switch_page("pages/overview.py").run()
-    assert not any("Threshold in use" in c.value for c in at.caption)
+    own = at.session_state["decision_threshold"]  # the model card's, as it is
+    shown = [c.value for c in at.caption if "Threshold in use" in c.value]
+    if abs(own * 100 - round(own * 100)) > 1e-6:
+        assert shown == [f"Threshold in use: **{own:.4f}** (the model's own decision threshold, "
+                         "chosen on its validation split; the slider shows it rounded to 2 "
+                         "decimals, moving it sets a rounded value)."]
+    else:
+        assert shown == []
     at.session_state["decision_threshold"] = 0.0016
     at.run()
     assert_no_exception(at)
-    assert any("Threshold in use: **0.0016**" in c.value for c in at.caption)
+    assert any("Threshold in use: **0.0016** (set by a threshold strategy" in c.value
+               for c in at.caption)
+    at.session_state["decision_threshold"] = 0.42  # on the grid: the slider says it all
+    at.run()
+    assert not any("Threshold in use" in c.value for c in at.caption)
 
 
 def test_target_list_without_reason_codes_keeps_blank_reason_columns(app_models):  # noqa: F811
