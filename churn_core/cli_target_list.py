@@ -126,6 +126,10 @@ def cmd_target_list(args) -> int:
     data = wb.load_data(path)
     _print_warnings(data.name, data.read_report.warnings)  # e.g. a duplicate header
     scores = wb.score_data(bundle, data)
+    for col, n in sorted(((scores.report or {}).get("duplicate_ids") or {}).items()):
+        seen = wb.duplicate_id_examples(data.frame, [col])
+        print(f"warning: {n:,} rows share an ID value in column {col!r} (duplicate customers?)"
+              + (f", e.g. {'; '.join(seen)}" if seen else ""), file=sys.stderr)
     ids = _csv_list(args.id_columns) or list(bundle.schema.id_columns)
     skipped = None
     if share and not [c for c in ids if c in scores.scored.columns]:

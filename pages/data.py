@@ -278,7 +278,9 @@ m[3].metric("Duplicate customer IDs", f"{q.duplicate_ids:,}", border=True,
 st.caption(f"Rows in = valid + rejected: {q.rows:,} = {q.rows_valid:,} + {q.rows_rejected:,}.")
 if q.duplicate_ids:
     st.warning(f"{q.duplicate_ids:,} rows share a customer ID with another row. Check for "
-               "double exports before sending a target list.")
+               "double exports before sending a target list."
+               + (" For example: " + _ui.esc("; ".join(q.duplicate_examples)) + "."
+                  if q.duplicate_examples else ""))
 
 rejected = getattr(data.validation, "rejected", None)
 if rejected is not None and len(rejected):

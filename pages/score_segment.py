@@ -63,6 +63,13 @@ if data is active and not _ui.workspace().data_is_upload:  # F5 drops a file upl
             "upload your customers on the **Data** page, or choose *Upload a file to score* "
             "above (a file uploaded here is not kept after a reload).")
 rep = scores.report or {}
+shared_ids = {c: n for c, n in (rep.get("duplicate_ids") or {}).items() if n}
+if shared_ids:  # the same warning as on Data, for a file uploaded here too
+    examples = wb.duplicate_id_examples(data.frame, list(shared_ids))
+    st.warning("; ".join(f"{n:,} rows share an ID value in column {_ui.esc(c)}"
+                         for c, n in shared_ids.items())
+               + ": check for double exports before sending a target list."
+               + (" For example: " + _ui.esc("; ".join(examples)) + "." if examples else ""))
 unseen = {k: v for k, v in (rep.get("unseen_categories") or {}).items() if v}
 imputed = {k: v for k, v in (rep.get("imputed_cells") or {}).items() if v}
 if unseen:

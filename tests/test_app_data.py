@@ -260,6 +260,20 @@ def test_an_all_blank_feature_column_is_warned_on_data(data_app):
     assert found[0].startswith("CreditScore is blank in 300 of 300 scored customers")
 
 
+def test_shared_customer_ids_are_named_with_their_rows_on_data(data_app):
+    """Break-it s7 5: "3 rows share a customer ID" named neither the ID nor the rows."""
+    at = data_app
+    frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(100)
+    frame.loc[[1, 5], "CustomerId"] = frame.loc[0, "CustomerId"]
+    raw = frame.to_csv(index=False).encode()
+    at.file_uploader(key="data_upload").set_value(("dup.csv", raw, "text/csv")).run()
+    assert_no_exception(at)
+    found = [w.value.replace("\\", "") for w in at.warning if "share a customer ID" in w.value]
+    assert found == [f"3 rows share a customer ID with another row. Check for double exports "
+                     f"before sending a target list. For example: CustomerId "
+                     f"{frame.loc[0, 'CustomerId']} (rows 2, 3, 7)."], found
+
+
 def _panel(at, start: str):
     [panel] = [e for e in at.expander if e.label.startswith(start)]
     return panel

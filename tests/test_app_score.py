@@ -102,6 +102,7 @@ def test_upload_a_file_to_score_without_target(score_app):
     frame = pd.read_csv(config.SAMPLE_CSV, dtype=str).head(300).drop(columns=["Exited"])
     frame.loc[frame.index[:2], "CreditScore"] = "abc"
     frame.loc[frame.index[5], "Age"] = "4100"  # a typing error: scored, but flagged
+    frame.loc[frame.index[8], "CustomerId"] = frame.loc[frame.index[7], "CustomerId"]
     raw = frame.to_csv(index=False).encode()
     sample_note = "shipped **synthetic sample** customers, not a file of yours"
     assert any(sample_note in i.value for i in at.info)  # F5 drops an upload made here
@@ -116,6 +117,10 @@ def test_upload_a_file_to_score_without_target(score_app):
                f"Age: 1 customer outside the training range 18 to 92 (CustomerId {who})"
                in w.value.replace("\\", "") for w in at.warning)
     assert not any(sample_note in i.value for i in at.info)  # the analyst's own file
+    dup = frame.loc[frame.index[7], "CustomerId"]  # the same warning as on Data, with rows
+    shown = [w.value.replace("\\", "") for w in at.warning]  # markdown escapes
+    assert any("2 rows share an ID value in column CustomerId: check for double exports" in w
+               and f"For example: CustomerId {dup} (rows 9, 10)." in w for w in shown), shown
     summary = _summary(at)
     assert int(summary["customers"].sum()) == 298
     assert "observed_churn_rate" not in summary.columns

@@ -87,6 +87,19 @@ def test_quality_report_counts_blanks_and_duplicate_ids():
     missing = q.missing.set_index("column")["missing"]
     assert missing["Age"] == 1 and missing["Geography"] == 1 and missing["Exited"] == 1
     assert q.duplicate_ids == 2
+    assert q.duplicate_examples == ["CustomerId 2 (rows 3, 4)"]  # the file's own rows
     assert q.rows == 4 == q.rows_valid + q.rows_rejected
     balance = q.class_balance.set_index("label")["customers"]
     assert balance["churned"] == 1 and balance["stayed"] == 2 and balance["blank"] == 1
+
+
+def test_duplicate_id_examples_name_the_ids_and_rows_and_stop_at_the_limit():
+    frame = pd.DataFrame({"Id": ["7", "8", "7", "", "", "9", "9", "9", "9", "9", "9", "8"],
+                          "Other": list("abcdefghijkl")})
+    # no source_row index: rows are positions + 2 (header = row 1); blanks never shared
+    assert wb.duplicate_id_examples(frame, ["Id", "Absent"]) == [
+        "Id 7 (rows 2, 4)", "Id 8 (rows 3, 13)", "Id 9 (rows 7, 8, 9, 10, 11, …)"]
+    assert wb.duplicate_id_examples(frame, ["Id"], limit=1) == ["Id 7 (rows 2, 4)"]
+    assert wb.duplicate_id_examples(frame, ["Other"]) == []
+    read = frame.set_index(pd.Index(range(20, 32), name="source_row"))  # the reader's rows
+    assert wb.duplicate_id_examples(read, ["Id"], limit=1) == ["Id 7 (rows 20, 22)"]

@@ -776,3 +776,22 @@ def test_calls_sentence_says_one_call_for_one_customer():
     two = {**one, "customers_listed": 3, "customers_to_call": 2, "customers_in_control_group": 1}
     assert calls_sentence(two, "EUR") == ("3 listed = 2 to call + 1 held back as control group; "
                                           "expected net value of the 2 calls: 128 EUR")
+
+
+def test_cli_target_list_warns_about_shared_ids_with_their_rows(sample_csv, tmp_path, capsys):
+    """Break-it s7 5: ``score`` warned about a customer ID on several rows, ``target-list``
+    said nothing; now it warns too, naming the ID and the file's rows."""
+    from churn_core import config
+    from churn_core.cli import main
+
+    frame = pd.read_csv(sample_csv, dtype=str).head(200)
+    frame.loc[[1, 2, 6], "CustomerId"] = frame.loc[0, "CustomerId"]
+    path = tmp_path / "dup_ids.csv"
+    frame.to_csv(path, index=False)
+    code = main(["-q", "target-list", "--model", str(config.MODELS_DIR / "default"),
+                 "--data", str(path), "--budget", "50", "--out", str(tmp_path / "lists")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    who = frame.loc[0, "CustomerId"]
+    assert (f"warning: 4 rows share an ID value in column 'CustomerId' (duplicate customers?), "
+            f"e.g. CustomerId {who} (rows 2, 3, 4, 8)") in err

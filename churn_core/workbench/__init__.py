@@ -86,7 +86,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ExportContext", "export_bytes", "export_log", "export_name", "rejected_csv_bytes",
         "target_list",
     ),
-    "churn_core.workbench.quality": ("QualityReport", "churn_label_series", "quality_report",),
+    "churn_core.workbench.quality": ("QualityReport", "churn_label_series",
+                                     "duplicate_id_examples", "quality_report",),
     "churn_core.workbench.scores": ("Scores", "score_data",),
     "churn_core.workbench.segments": (
         "SegmentView", "customer_table", "default_actions", "rank_positions", "segment",
@@ -175,7 +176,7 @@ __all__ = [
     "ActiveData", "apply_schema", "data_sha256", "header_notes", "labels_from_text", "load_data",
     "sha256_of",
     "workbook_sheets",
-    "QualityReport", "churn_label_series", "quality_report",
+    "QualityReport", "churn_label_series", "duplicate_id_examples", "quality_report",
     "EvalArrays", "LiftView", "calibration_view", "default_threshold", "default_tier_cutoffs",
     "eval_arrays", "lift_view", "test_roc_auc",
     "Scores", "score_data",

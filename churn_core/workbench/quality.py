@@ -1,12 +1,13 @@
 """Data-quality summary of one file: blanks per column, duplicate IDs, class balance."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from churn_core.data.cells import blank_mask
+from churn_core.io.reader import ROW_INDEX
 from churn_core.workbench.data import ActiveData
 
 
@@ -27,6 +28,8 @@ class QualityReport:
         Columns ``label``, ``customers``, ``share`` in [0, 1]; None without a target.
     rows_valid, rows_rejected : int
         Row accounting of validation (``rows == rows_valid + rows_rejected``).
+    duplicate_examples : list of str
+        Up to three shared IDs with their rows (:func:`duplicate_id_examples`).
     """
 
     rows: int
@@ -35,6 +38,7 @@ class QualityReport:
     class_balance: pd.DataFrame | None
     rows_valid: int
     rows_rejected: int
+    duplicate_examples: list = field(default_factory=list)
 
 
 def _blank(frame: pd.DataFrame) -> pd.DataFrame:
@@ -86,7 +90,44 @@ def quality_report(data: ActiveData) -> QualityReport:
     valid = getattr(data.validation, "valid", frame)
     rejected = getattr(data.validation, "rejected", frame.iloc[:0])
     return QualityReport(int(len(frame)), missing, dup, balance, int(len(valid)),
-                         int(len(rejected)))
+                         int(len(rejected)),
+                         duplicate_id_examples(frame, ids) if dup else [])
+
+
+def duplicate_id_examples(frame: pd.DataFrame, id_columns, limit: int = 3) -> list[str]:
+    """Shared customer IDs, each with the rows that hold it, for a warning an analyst can act on.
+
+    Parameters
+    ----------
+    frame : DataFrame of shape (n_rows, n_columns)
+        A file as read; when its index is the reader's ``source_row`` the rows are the file's
+        own (header = row 1), else position + 2.
+    id_columns : sequence of str
+        ID columns (those absent from ``frame`` are skipped).
+    limit : int, default 3
+        Most IDs named in all.
+
+    Returns
+    -------
+    list of str
+        E.g. ``["CustomerId 15634602 (rows 2, 3, 7)"]``; at most five rows named per ID;
+        blank IDs are never counted as shared.
+    """
+    rows = (np.asarray(frame.index, dtype=np.int64) if frame.index.name == ROW_INDEX
+            else np.arange(2, len(frame) + 2, dtype=np.int64))
+    out: list[str] = []
+    for col in (c for c in id_columns if c in frame.columns):
+        cells = frame[col].astype("string")  # as counted above: " 7" and "7" differ
+        shared = cells.duplicated(keep=False).to_numpy() & ~np.asarray(blank_mask(frame[col]))
+        if not shared.any():
+            continue
+        where = pd.Series(rows[shared]).groupby(cells[shared].to_numpy(), sort=False)
+        for value, at in where:
+            if len(out) == limit:
+                return out
+            listed = ", ".join(f"{r:,}" for r in at.iloc[:5]) + (", …" if len(at) > 5 else "")
+            out.append(f"{col} {value} (rows {listed})")
+    return out
 
 
 def churn_label_series(data: ActiveData) -> pd.Series | None:
