@@ -64,7 +64,7 @@ def upload_sheet(name: str, raw: bytes, page: str) -> str | None:
         return None
     return st.selectbox(
         "Sheet to read", sheets, index=None, key=f"upload_sheet_{page}_{wb.sha256_of(raw)[:12]}",
-        placeholder="automatic: the workbook's only customer table",
+        placeholder="automatic: the sheet that holds customers (pick one if several do)",
         help=f"{esc(name)} has {len(sheets)} sheets. Without a choice the sheet holding the "
              "customer table is read (and the others are named); when several sheets hold "
              "customer tables with the same columns, pick the one to use.")
