@@ -192,7 +192,7 @@ if start:
         st.error(f"A model named {safe!r} already exists: choose another name.")
         st.stop()
     bad = [h.strip() for h in hidden.replace(";", ",").split(",")
-           if h.strip() and not h.strip().isdigit()]
+           if h.strip() and not (h.strip().isascii() and h.strip().isdigit())]
     if bad:  # int('abc') would say "invalid literal for int() with base 10"
         st.error(f"Hidden layers: {_ui.esc(', '.join(repr(b) for b in bad))} is not a number of "
                  "units. Write whole numbers separated by commas, e.g. 64, 32.")

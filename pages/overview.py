@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from churn_core import workbench as wb
-from pages import _model_views as _mv, _ui
+from pages import _display, _model_views as _mv, _ui
 
 _ui.bootstrap(__file__)
 
@@ -99,7 +99,7 @@ def headline() -> None:
                     border=True)
     c[2].metric("Predicted churners", f"{at.flagged:,}",
                 help=f"Customers whose churn probability is at least the decision threshold "
-                     f"({threshold:.2f}).", border=True)
+                     f"({_display.fmt_threshold(threshold)}).", border=True)
     c[3].metric("Expected churners", f"{scores.p.sum():,.0f}",
                 help="Sum of the churn probabilities: how many of these customers the model "
                      "expects to leave.", border=True)

@@ -212,7 +212,7 @@ def threshold_views() -> None:
 
     a, b = st.columns([2, 3])
     with a:
-        st.markdown(f"**Confusion matrix** at threshold {at.threshold:.2f} (test split)")
+        st.markdown(f"**Confusion matrix** at threshold {_display.fmt_threshold(at.threshold)} (test split)")
         st.table(wb.figures.confusion_matrix_table(at))
         st.caption("Rows: what really happened. Columns: what the model says at this threshold.")
     with b:

@@ -181,7 +181,7 @@ def threshold_view() -> None:
     threshold = _ui.threshold_slider("score")
     flagged = scores.curve.flagged(threshold)
     st.caption(f"{flagged:,} of {n:,} customers ({_ui.fmt_pct(flagged / n)}) are predicted "
-               f"churners at {threshold:.2f}. The threshold flags predicted churners; the "
+               f"churners at {_display.fmt_threshold(threshold)}. The threshold flags predicted churners; the "
                "risk tiers use their own cutoffs (right).")
 
 

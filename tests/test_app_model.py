@@ -56,11 +56,11 @@ def test_hidden_layers_that_are_not_numbers_are_named(app_models):  # noqa: F811
     """Break-it s7 10a: 'abc' in Hidden layers was answered with Python's "invalid literal
     for int() with base 10"; now the field, the bad entries and the expected form."""
     at = open_page("pages/model.py", check=False)
-    at.get("form")[0].text_input[1].set_value("abc, 64, -3")
+    at.get("form")[0].text_input[1].set_value("abc, 64, -3, ²")  # '²'.isdigit() is True
     at.form_submit_button[0].click().run()
     assert_no_exception(at)
     errors = [e.value.replace("\\", "") for e in at.error]  # markdown escapes
-    assert any("Hidden layers: 'abc', '-3' is not a number of units" in e for e in errors), errors
+    assert any("Hidden layers: 'abc', '-3', '²' is not a number of units" in e for e in errors), errors
     assert not any("invalid literal" in e for e in errors)
     assert not at.session_state["training_running"]
 

@@ -23,6 +23,9 @@ def test_overview_numbers_match_the_engine(app_models):  # noqa: F811
     t0 = at.session_state["decision_threshold"]
     # as on the card, not rounded to the slider's grid: the same customers as the CLI flags
     assert t0 == bundle.default_threshold
+    shown = f"{t0:.2f}" if abs(t0 * 100 - round(t0 * 100)) <= 1e-6 else f"{t0:.4f}"
+    assert f"the decision threshold ({shown})." in [m for m in at.metric
+                                                   if m.label == "Predicted churners"][0].help
     if abs(t0 * 100 - round(t0 * 100)) > 1e-6:
         assert any(f"Threshold in use: **{t0:.4f}** (the model's own decision threshold"
                    in c.value for c in at.caption)

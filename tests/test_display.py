@@ -75,3 +75,10 @@ def test_sprintf_comma_format_is_streamlits():
 
     doc = inspect.getdoc(st.column_config.NumberColumn)
     assert '"%,d"' in doc and "1,234" in doc
+
+
+def test_fmt_threshold_keeps_an_off_grid_threshold_readable():
+    assert _display.fmt_threshold(0.38) == "0.38"
+    assert _display.fmt_threshold(0.5) == "0.50"
+    assert _display.fmt_threshold(0.37864383196867885) == "0.3786"  # not a misleading 0.38
+    assert _display.fmt_threshold(0.0016) == "0.0016"

@@ -252,3 +252,27 @@ def test_a_model_deleted_meanwhile_is_replaced_with_a_note(tmp_path, monkeypatch
         "The model 'mine' was deleted (in another tab or from the command line); no saved "
         "model can score Orange_Telecom_Churn.csv: train one on the Model page."]
     assert ws.model_name == wb.config.DEFAULT_MODEL_NAME
+
+
+def test_a_reload_brings_the_models_own_threshold_back_exactly(tmp_path, monkeypatch,
+                                                                 trained_bundle):
+    """Verify s8: the URL keeps 6 decimals, so after F5 the card's 0.37864383... came back as
+    0.378644 and the page called it "set by a threshold strategy"; now it is the card's."""
+    from churn_core.model.bundle import save_bundle
+
+    models = tmp_path / "models"
+    monkeypatch.setattr(wb.config, "MODELS_DIR", models)
+    monkeypatch.setattr(wb.config, "UPLOADS_DIR", tmp_path / "uploads")
+    save_bundle(trained_bundle, "m1", models)
+    first = wb.Workspace({}, wb.ResultStore())
+    first.set_model("m1")
+    own = wb.default_threshold(first.bundle())
+    assert first.state[wb.THRESHOLD_KEY] == own  # as on the card, not rounded
+    url = first.url_params()
+    assert url["threshold"] == repr(round(own, 6))
+    again = wb.Workspace({}, wb.ResultStore())
+    assert again.restore(url) == []
+    assert again.state[wb.THRESHOLD_KEY] == own  # exactly, not the URL's 6 decimals
+    moved = wb.Workspace({}, wb.ResultStore())  # a threshold of the analyst's stays as given
+    moved.restore({**url, "threshold": "0.41"})
+    assert moved.state[wb.THRESHOLD_KEY] == 0.41

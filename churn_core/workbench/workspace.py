@@ -422,7 +422,11 @@ class Workspace:
                              f"{self.model_name or 'none'}.")
         t = unit_float(params.get("threshold"))
         if t is not None:
-            self.state[THRESHOLD_KEY] = t
+            try:  # the link keeps 6 decimals: the model's own threshold comes back exactly
+                own = default_threshold(self.bundle()) if self.model_name else None
+            except Exception:  # the page that needs the model shows why
+                own = None
+            self.state[THRESHOLD_KEY] = own if own is not None and round(own, 6) == t else t
         elif params.get("threshold") not in (None, ""):
             notes.append(f"The decision threshold of this link ({params['threshold']!r}) is not "
                          "a probability in [0, 1]; showing the model's default.")
