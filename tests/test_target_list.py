@@ -238,11 +238,12 @@ def test_a_group_too_small_to_compare_is_shown_but_never_the_reference():
     assert (s["lowest_group"], s["highest_group"]) == ("France", "Germany")
     assert s["selection_rate_ratio"] == pytest.approx(0.10 / 0.12) and not s["flag"]
     assert s["note"] == ("France customers (500) are listed at 0.83 x the rate of Germany "
-                         "customers (250); not compared, fewer than 30 customers: (missing)")
+                         "customers (250); not compared, fewer than 30 customers: (missing) (1)")
     # no two groups large enough: nothing is compared, nothing flagged
     small = fairness_summary(fairness_table(frame.head(40), listed[:40], ["Geography"]))
     assert np.isnan(small["selection_rate_ratio"].iloc[0]) and not small["flag"].iloc[0]
-    assert small["note"].iloc[0] == "no two groups of 30 or more customers to compare"
+    assert small["note"].iloc[0] == ("no two groups of 30 or more customers to compare: "
+                                     "France (40)")
 
 
 # ---------------------------------------------------------------------------- CLI, bank

@@ -174,14 +174,17 @@ def fairness_summary(table: pd.DataFrame, threshold: float = FOUR_FIFTHS) -> pd.
         hi = cmp.loc[cmp["selection_rate"].idxmax()]
         ratio = float(t["selection_rate_ratio"].iloc[0])
         flag = bool(np.isfinite(ratio) and ratio < threshold)
-        small = t.loc[t["customers"] < MIN_GROUP, "group"].tolist()
+        small = [f"{g} ({k:,})" for g, k in
+                 t.loc[t["customers"] < MIN_GROUP, ["group", "customers"]].itertuples(index=False)]
         if np.isfinite(ratio):
             note = (f"{lo['group']} customers ({int(lo['customers']):,}) are listed at "
                     f"{ratio:.2f} x the rate of {hi['group']} customers "
                     f"({int(hi['customers']):,})" + (f" (below the four-fifths rule of thumb, "
                                                      f"{threshold:g})" if flag else ""))
         elif len(big) < 2:
-            note = f"no two groups of {MIN_GROUP} or more customers to compare"
+            every = [f"{g} ({k:,})" for g, k in t[["group", "customers"]].itertuples(index=False)]
+            note = (f"no two groups of {MIN_GROUP} or more customers to compare: "
+                    + ", ".join(every[:5]) + (" …" if len(every) > 5 else ""))
         else:
             note = "nobody listed"
         if small and len(big) >= 2:
