@@ -26,10 +26,15 @@ COUNT_FORMAT = "%,d"    # 10000 -> "10,000" (sprintf-js in Streamlit's grid, ','
 PCT_FORMAT = "%.1f %%"  # 20.94 -> "20.9 %" (the column holds the share x 100, as fmt_pct)
 
 
+def on_threshold_grid(t: float) -> bool:
+    """Whether a decision threshold in [0, 1] lies on the slider's 0.01 grid."""
+    return abs(t * 100 - round(t * 100)) <= 1e-6
+
+
 def fmt_threshold(t: float) -> str:
     """A decision threshold in [0, 1] as text: 2 decimals on the slider's 0.01 grid, else 4
     (the model card's own threshold, or a strategy's: "0.3786", not a misleading "0.38")."""
-    return f"{t:.2f}" if abs(t * 100 - round(t * 100)) <= 1e-6 else f"{t:.4f}"
+    return f"{t:.2f}" if on_threshold_grid(t) else f"{t:.4f}"
 
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:

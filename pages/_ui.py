@@ -31,6 +31,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import RerunException
 from churn_core import workbench as wb
 from churn_core.workbench import config
 from pages._display import fmt_pct  # noqa: F401 - the one percentage rule, as _ui.fmt_pct
+from pages._display import on_threshold_grid
 
 # ------------------------------------------------------------------ session keys (one place)
 THRESHOLD = wb.THRESHOLD_KEY          # "decision_threshold": float in [0, 1], every page
@@ -290,7 +291,7 @@ def threshold_slider(page: str, label: str = "Decision threshold") -> float:
     st.slider(label, 0.0, 1.0, step=0.01, key=wkey, help=THRESHOLD_HELP,
               on_change=_copy_threshold, args=(wkey,))
     value = float(st.session_state[THRESHOLD])
-    if abs(value * 100 - round(value * 100)) > 1e-6:  # off the slider's 0.01 grid
+    if not on_threshold_grid(value):
         try:
             own = abs(value - wb.default_threshold(workspace().bundle())) < 1e-9
         except Exception:  # no model: the page says why
