@@ -73,6 +73,14 @@ def list_models() -> list[str]:
     return names
 
 
+def _fallbacks(*first: str) -> list[str]:
+    """Saved models in the order a session falls back to them: ``first``, the shipped
+    default, then the most recently saved (each once)."""
+    saved = list_models()
+    order = [*first, config.DEFAULT_MODEL_NAME, *sorted(saved, key=model_stamp, reverse=True)]
+    return [m for m in dict.fromkeys(order) if m in saved]
+
+
 class Workspace:
     """One session's active model and data, with their results from a shared store.
 
@@ -491,12 +499,9 @@ class Workspace:
             active model still exists or no model was active.
         """
         name = self.model_name
-        saved = list_models()
-        if not name or name in saved:
+        if not name or name in list_models():
             return []
-        order = [champion(), config.DEFAULT_MODEL_NAME,
-                 *sorted(saved, key=model_stamp, reverse=True)]
-        candidates = [m for m in dict.fromkeys(order) if m in saved]
+        candidates = _fallbacks(champion())
         data = self.data()
         pick = next((m for m in candidates if self.fits(data, m)), None)
         deleted = f"The model {name!r} was deleted (in another tab or from the command line)"
@@ -538,10 +543,7 @@ class Workspace:
         source = card.get("source") or "another kind of file"
         note = (f"{who} {name} was trained on other columns ({source}): upload such a file "
                 "on the Data page, then make it the active model on the Model page.")
-        others = sorted((m for m in list_models() if m != name), key=model_stamp, reverse=True)
-        if config.DEFAULT_MODEL_NAME in others:  # the shipped default first, then the newest
-            others.remove(config.DEFAULT_MODEL_NAME)
-            others.insert(0, config.DEFAULT_MODEL_NAME)
+        others = [m for m in _fallbacks() if m != name]
         fallback = next((m for m in others if self.fits(sample, m)), None)
         if fallback is None:
             return [f"{note} No saved model can score {sample.name}."]
