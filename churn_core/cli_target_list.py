@@ -109,7 +109,8 @@ def cmd_target_list(args) -> int:
     """Score ``--data`` with ``--model``, cut the list by the rule and write the three files."""
     from churn_core import workbench as wb
     from churn_core.campaign.control import DEFAULT_CONTROL_SHARE
-    from churn_core.cli_util import _need_file, _print_warnings, _split_model_path
+    from churn_core.cli_util import (_need_file, _print_duplicate_ids, _print_warnings,
+                                     _split_model_path)
     from churn_core.model.bundle import load_bundle
     from churn_core.model.tf_quiet import import_tensorflow_quietly
 
@@ -126,10 +127,7 @@ def cmd_target_list(args) -> int:
     data = wb.load_data(path)
     _print_warnings(data.name, data.read_report.warnings)  # e.g. a duplicate header
     scores = wb.score_data(bundle, data)
-    for col, n in sorted(((scores.report or {}).get("duplicate_ids") or {}).items()):
-        seen = wb.duplicate_id_examples(data.frame, [col])
-        print(f"warning: {n:,} rows share an ID value in column {col!r} (duplicate customers?)"
-              + (f", e.g. {'; '.join(seen)}" if seen else ""), file=sys.stderr)
+    _print_duplicate_ids(scores.report or {}, data.frame, file=sys.stderr)
     ids = _csv_list(args.id_columns) or list(bundle.schema.id_columns)
     skipped = None
     if share and not [c for c in ids if c in scores.scored.columns]:

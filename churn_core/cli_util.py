@@ -85,8 +85,20 @@ def _print_data_notes(info: dict) -> None:
     elif outside:
         print("note: values outside the range seen in training (the model extrapolates; check for "
               "typing errors): " + ", ".join(f"{c} ({n})" for c, n in sorted(outside.items())))
+    _print_duplicate_ids(info)
+
+
+def _print_duplicate_ids(info: dict, frame=None, file=None) -> None:
+    """One warning per ID column with shared values (``info["duplicate_ids"]``); with the
+    file's ``frame``, up to three IDs with their rows (``workbench.duplicate_id_examples``)."""
     for col, n in sorted((info.get("duplicate_ids") or {}).items()):
-        print(f"warning: {n} rows share an ID value in column {col!r} (duplicate customers?)")
+        seen = []
+        if frame is not None:
+            from churn_core.workbench.quality import duplicate_id_examples
+
+            seen = duplicate_id_examples(frame, [col])
+        print(f"warning: {n:,} rows share an ID value in column {col!r} (duplicate customers?)"
+              + (f", e.g. {'; '.join(seen)}" if seen else ""), file=file)
 
 
 def _print_other_labels(df, schema) -> None:

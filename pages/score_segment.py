@@ -65,7 +65,8 @@ if data is active and not _ui.workspace().data_is_upload:  # F5 drops a file upl
 rep = scores.report or {}
 shared_ids = {c: n for c, n in (rep.get("duplicate_ids") or {}).items() if n}
 if shared_ids:  # the same warning as on Data, for a file uploaded here too
-    examples = wb.duplicate_id_examples(data.frame, list(shared_ids))
+    examples = _ui.derived("quality", data, lambda: wb.duplicate_id_examples(
+        data.frame, list(shared_ids)), "duplicate_examples", tuple(shared_ids))
     st.warning("; ".join(f"{n:,} rows share an ID value in column {_ui.esc(c)}"
                          for c, n in shared_ids.items())
                + ": check for double exports before sending a target list."
